@@ -1,0 +1,1 @@
+"""Benchmarks that print figures; importable so tests can reuse their scoring code."""

@@ -1,0 +1,197 @@
+"""The `wirewatch` command. Every figure a user sees can also be had as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.config import Config, ConfigError, load_config
+from pipeline.cycle import run_cycle
+from pipeline.store import SearchQuery, Store, open_store
+
+EXIT_CONFIG = 2
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _since(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date such as 2020-07-10") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+class TerminalProgress:
+    """One self-overwriting line on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.active = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.active:
+            print(f"\r{stage}: {done}/{total}   ", end="", file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        if self.active:
+            print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    progress = TerminalProgress() if not args.json else None
+    with open_store(config.store) as store:
+        report = run_cycle(config, store, force=args.force, progress=progress)
+    if progress:
+        progress.finish()
+    summary = report.as_json()
+    if args.json:
+        _print_json(summary)
+        return 0
+    print(
+        f"polled {summary['feeds_polled']} feeds ({summary['feeds_failed']} failed), "
+        f"{summary['entries_new']} new entries, {summary['articles_indexed']} articles indexed"
+    )
+    for error in summary["errors"]:
+        print(f"  {error['stage']}: {error['url']}: {error['reason']}")
+    return 0
+
+
+def search_json(store: Store, query: SearchQuery) -> dict[str, Any]:
+    result = store.search(query)
+    return {
+        "total": result.total,
+        "hits": [
+            {
+                "id": hit.id,
+                "url": hit.url,
+                "title": hit.title,
+                "source": hit.source,
+                "published": _iso(hit.published),
+                "snippet": hit.snippet,
+                "cluster_id": hit.cluster_id,
+                "duplicates": hit.duplicates,
+                "entities": hit.entities,
+                "topics": hit.topics,
+            }
+            for hit in result.hits
+        ],
+    }
+
+
+def cmd_search(args: argparse.Namespace, config: Config) -> int:
+    query = SearchQuery(
+        text=args.query,
+        source=args.source,
+        since=args.since,
+        limit=args.limit,
+        collapse=not args.all,
+    )
+    with open_store(config.store) as store:
+        data = search_json(store, query)
+    if args.json:
+        _print_json(data)
+        return 0
+    print(f"{data['total']} results")
+    for hit in data["hits"]:
+        copies = f"  (+{hit['duplicates']} copies)" if hit["duplicates"] else ""
+        print(f"- {hit['title']} — {hit['source']}, {hit['published'] or 'undated'}{copies}")
+        print(f"  {hit['url']}")
+        print(f"  {hit['snippet'].replace('<b>', '[').replace('</b>', ']')}")
+    return 0
+
+
+def feeds_json(store: Store) -> list[dict[str, Any]]:
+    return [
+        {
+            "url": feed.url,
+            "name": feed.name,
+            "last_success": _iso(feed.last_success),
+            "last_polled": _iso(feed.last_polled),
+            "failures": feed.failures,
+            "next_poll": _iso(feed.next_poll),
+            "last_error": feed.last_error,
+            "entries_seen": feed.entries_seen,
+        }
+        for feed in store.list_feeds()
+    ]
+
+
+def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
+    with open_store(config.store) as store:
+        data = feeds_json(store)
+    if args.json:
+        _print_json(data)
+        return 0
+    for feed in data:
+        health = "ok" if not feed["failures"] else f"FAILING x{feed['failures']}: {feed['last_error']}"
+        print(f"{feed['name']}: {health}")
+        print(
+            f"  last success {feed['last_success'] or 'never'}, next poll {feed['next_poll']}, "
+            f"{feed['entries_seen']} entries seen"
+        )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
+    from pipeline.demo.run import run_demo
+
+    return run_demo(args.dir, as_json=args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wirewatch", description="Watch news feeds for an analyst.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--config", help="config file (else $WIREWATCH_CONFIG, else ./wirewatch.yaml)")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        return sub
+
+    run = command("run", "poll, fetch, extract and index once")
+    run.add_argument("--force", action="store_true", help="poll every feed now, ignoring intervals and backoff")
+    run.set_defaults(handler=cmd_run)
+
+    search = command("search", "full-text search of the indexed articles")
+    search.add_argument("query")
+    search.add_argument("--source")
+    search.add_argument("--since", type=_since)
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--all", action="store_true", help="show every copy of a story, not one per cluster")
+    search.set_defaults(handler=cmd_search)
+
+    feeds = command("feeds", "each feed's health")
+    feeds.set_defaults(handler=cmd_feeds)
+
+    demo = commands.add_parser("demo", help="run the bundled sample end to end on loopback")
+    demo.add_argument("--dir", default="wirewatch-demo", help="where the demo's store and outbox go")
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(handler=cmd_demo, needs_config=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace, Any], int] = args.handler
+    if not getattr(args, "needs_config", True):
+        return handler(args, None)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"wirewatch: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return handler(args, config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Poll stage: conditional GETs of the feeds that are due, new entries into the store.
+
+A 304, or a 200 whose body hashes the same as last time (servers that keep an
+ETag across changes exist, and so do servers that send none), costs no parsing.
+Failures back off exponentially, or as long as `Retry-After` asks, up to a cap,
+and stay visible in the feed's state until a poll succeeds again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urljoin
+
+from pipeline.config import Config, FeedConfig
+from pipeline.feeds import FeedParseError, parse_feed
+from pipeline.records import Entry, FeedState, StageError
+from pipeline.store import Store
+from pipeline.urls import url_id
+from pipeline.web import FetchError, Response, WebClient
+
+MAX_RETRY_AFTER = timedelta(hours=24)
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class PollReport:
+    polled: int = 0
+    failed: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    new_entries: list[Entry] = field(default_factory=list)
+    errors: list[StageError] = field(default_factory=list)
+
+
+def backoff_delay(failures: int, interval: timedelta, cap: timedelta, retry_after: float | None) -> timedelta:
+    """Double the wait with each consecutive failure, never below what the server asked for."""
+    delay = min(max(interval, timedelta(minutes=1)) * (1 << min(max(failures - 1, 0), 30)), cap)
+    if retry_after is not None:
+        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+    return delay
+
+
+def feeds_due(config: Config, store: Store, now: datetime, force: bool = False) -> list[FeedConfig]:
+    due = []
+    for feed in config.feeds:
+        state = store.get_feed(feed.url)
+        if force or state is None or state.next_poll is None or state.next_poll <= now:
+            due.append(feed)
+    return due
+
+
+def entries_from_body(feed: FeedConfig, response: Response) -> tuple[list[Entry], int]:
+    """Entries of one feed body; also how many items had no usable link."""
+    parsed = parse_feed(response.body, dict(response.headers))
+    final_url = response.url
+    entries: list[Entry] = []
+    missing = 0
+    for item in parsed.items:
+        link = item.link or (item.guid if item.guid and item.guid.startswith(("http://", "https://")) else None)
+        if not link:
+            missing += 1
+            continue
+        link = urljoin(final_url, link)
+        entries.append(
+            Entry(
+                id=url_id(link),
+                feed_url=feed.url,
+                url=link,
+                guid=item.guid,
+                title=item.title,
+                summary=item.summary,
+                published=item.published,
+                source=feed.name or parsed.title or feed.url,
+            )
+        )
+    return entries, missing
+
+
+async def poll_feed(feed: FeedConfig, config: Config, store: Store, client: WebClient, now: datetime) -> PollReport:
+    report = PollReport(polled=1)
+    state = store.get_feed(feed.url) or FeedState(url=feed.url, name=feed.label)
+    state.name = feed.label
+    state.last_polled = now
+    headers = {"Accept": FEED_ACCEPT}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    try:
+        response = await client.get(feed.url, headers)
+        if response.status == 304:
+            report.not_modified = 1
+        else:
+            body_hash = hashlib.sha256(response.body).hexdigest()
+            if body_hash == state.body_hash:
+                report.unchanged = 1
+            else:
+                entries, missing = entries_from_body(feed, response)
+                report.new_entries = store.add_entries(entries)
+                state.entries_seen += len(report.new_entries)
+                if missing:
+                    report.errors.append(StageError(feed.url, "poll", f"{missing} entries without a link skipped"))
+            state.body_hash = body_hash
+            state.etag = response.headers.get("etag")
+            state.last_modified = response.headers.get("last-modified")
+    except Exception as exc:  # noqa: BLE001 - one feed's failure, whatever it is, must not end the cycle
+        known = isinstance(exc, FetchError | FeedParseError)
+        reason = str(exc) if known else f"unexpected {type(exc).__name__}: {exc}"
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        state.failures += 1
+        state.last_error = reason
+        state.next_poll = now + backoff_delay(state.failures, feed.interval, config.fetch.max_backoff, retry_after)
+        report.failed = 1
+        report.errors.append(StageError(feed.url, "poll", reason))
+    else:
+        state.failures = 0
+        state.last_error = None
+        state.last_success = now
+        state.next_poll = now + feed.interval
+    store.save_feed(state)
+    return report
+
+
+async def poll_feeds(
+    config: Config,
+    store: Store,
+    client: WebClient,
+    now: datetime,
+    feeds: list[FeedConfig],
+    progress: Progress | None = None,
+) -> PollReport:
+    """Poll concurrently; each feed's outcome is saved as soon as it is known."""
+    total = PollReport()
+    for done, finished in enumerate(
+        asyncio.as_completed([poll_feed(feed, config, store, client, now) for feed in feeds]), start=1
+    ):
+        result = await finished
+        total.polled += result.polled
+        total.failed += result.failed
+        total.not_modified += result.not_modified
+        total.unchanged += result.unchanged
+        total.new_entries += result.new_entries
+        total.errors += result.errors
+        if progress:
+            progress("poll", done, len(feeds))
+    return total

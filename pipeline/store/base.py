@@ -1,0 +1,137 @@
+"""The store interface: the only state wirewatch keeps.
+
+Every write is idempotent and keyed by something stable (canonical-URL hashes,
+(rule, statement) pairs), so stages can be re-run, retried or run by several
+workers without changing the outcome. Both backends pass one contract suite
+(`tests/test_store_contract.py`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Self
+
+from pipeline.records import Article, Entry, FeedState
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str = ""
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    speaker: str | None = None
+    entity: str | None = None
+    topic: str | None = None
+    collapse: bool = True
+    limit: int = 10
+
+
+@dataclass
+class SearchHit:
+    id: str
+    url: str
+    title: str
+    source: str
+    published: datetime | None
+    snippet: str
+    cluster_id: str
+    duplicates: int = 0
+    entities: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[SearchHit]
+
+
+@dataclass(frozen=True)
+class DedupRecord:
+    """What dedup keeps per article so later copies can be compared with it."""
+
+    article_id: str
+    cluster_id: str
+    published: datetime
+    body_hash: str
+    band_keys: tuple[str, ...]
+
+
+class Store(ABC):
+    # -- feeds -------------------------------------------------------------
+    @abstractmethod
+    def get_feed(self, url: str) -> FeedState | None: ...
+
+    @abstractmethod
+    def save_feed(self, state: FeedState) -> None: ...
+
+    @abstractmethod
+    def list_feeds(self) -> list[FeedState]: ...
+
+    # -- entries -----------------------------------------------------------
+    @abstractmethod
+    def add_entries(self, entries: Iterable[Entry]) -> list[Entry]:
+        """Insert entries not seen before (by id, nor by GUID within their feed); return those."""
+
+    @abstractmethod
+    def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:
+        """Entries still to fetch: new ones, and failed ones whose backoff has passed."""
+
+    @abstractmethod
+    def save_entry(self, entry: Entry) -> None: ...
+
+    @abstractmethod
+    def count_entries(self, status: str | None = None) -> int: ...
+
+    # -- articles ----------------------------------------------------------
+    @abstractmethod
+    def put_articles(self, articles: Iterable[Article]) -> int:
+        """Upsert by id; return how many ids were new."""
+
+    @abstractmethod
+    def get_articles(self, ids: Iterable[str]) -> list[Article]: ...
+
+    @abstractmethod
+    def count_articles(self) -> int: ...
+
+    @abstractmethod
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    # -- dedup -------------------------------------------------------------
+    @abstractmethod
+    def dedup_by_hash(self, body_hash: str, since: datetime) -> DedupRecord | None:
+        """The earliest stored article in the window with exactly this normalised body."""
+
+    @abstractmethod
+    def dedup_candidates(self, band_keys: Iterable[str], since: datetime) -> list[DedupRecord]:
+        """Stored articles in the window sharing at least one LSH band key.
+
+        Each record's `band_keys` holds the keys it shares with the query, so one call
+        can serve a whole batch and the caller can tell which article matched what.
+        """
+
+    @abstractmethod
+    def save_dedup(self, records: Iterable[DedupRecord], duplicate_of: dict[str, str | None]) -> None:
+        """Store band keys and cluster assignment; `duplicate_of` maps article id to its original."""
+
+    @abstractmethod
+    def merge_clusters(self, into: str, others: Iterable[str]) -> None:
+        """Relabel every article of `others` clusters as members of `into`."""
+
+    @abstractmethod
+    def prune_dedup(self, before: datetime) -> int:
+        """Drop band keys of articles published before `before`; the articles stay."""
+
+    # -- lifecycle ---------------------------------------------------------
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,583 @@
+"""The embedded store: one SQLite file, WAL, FTS5 with BM25.
+
+Schema changes are numbered migrations applied in order and recorded in
+`PRAGMA user_version`, so an old file opens under new code without losing data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.records import Article, Entity, Entry, FeedState, Quote
+from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        last_polled TEXT,
+        last_success TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_poll TEXT,
+        entries_seen INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE entries (
+        id TEXT PRIMARY KEY,
+        feed_url TEXT NOT NULL,
+        url TEXT NOT NULL,
+        guid TEXT,
+        title TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        published TEXT,
+        source TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt TEXT,
+        discovered TEXT NOT NULL
+    );
+    CREATE TABLE feed_guids (
+        feed_url TEXT NOT NULL,
+        guid TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        PRIMARY KEY (feed_url, guid)
+    ) WITHOUT ROWID;
+    CREATE INDEX entries_status ON entries (status, next_attempt);
+    CREATE TABLE articles (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        feed_url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL,
+        author TEXT,
+        published TEXT,
+        language TEXT,
+        sitename TEXT,
+        from_feed INTEGER NOT NULL DEFAULT 0,
+        fetched TEXT NOT NULL,
+        cluster_id TEXT NOT NULL,
+        duplicate_of TEXT,
+        entities TEXT NOT NULL DEFAULT '[]',
+        topics TEXT NOT NULL DEFAULT '[]',
+        quotes TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX articles_source ON articles (source, published);
+    CREATE INDEX articles_published ON articles (published);
+    CREATE INDEX articles_cluster ON articles (cluster_id);
+    CREATE TABLE article_tags (
+        article_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (kind, value, article_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX article_tags_article ON article_tags (article_id);
+    CREATE VIRTUAL TABLE articles_fts USING fts5 (
+        title, text, content='articles', content_rowid='rowid',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+        INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+    END;
+    CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, text)
+        VALUES ('delete', old.rowid, old.title, old.text);
+    END;
+    CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, text)
+        VALUES ('delete', old.rowid, old.title, old.text);
+        INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+    END;
+    CREATE TABLE dedup (
+        article_id TEXT PRIMARY KEY,
+        body_hash TEXT NOT NULL,
+        published TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX dedup_hash ON dedup (body_hash, published);
+    CREATE INDEX dedup_published ON dedup (published);
+    CREATE TABLE band_keys (
+        key TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        PRIMARY KEY (key, article_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX band_keys_article ON band_keys (article_id);
+    """,
+]
+
+_SNIPPET_TOKENS = 24
+_FTS_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
+_FTS_OPERATORS = {"AND", "OR", "NOT"}
+
+
+def ts(value: datetime | None) -> str | None:
+    """UTC ISO-8601 with a fixed width, so string order is time order."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def fts_query(text: str) -> str:
+    """Turn what a user types into an FTS5 query that cannot be a syntax error.
+
+    Bare words are quoted (FTS5 would reject `-` or `:` in them), a trailing `*`
+    stays a prefix search, "phrases" stay phrases, AND/OR/NOT and parentheses
+    keep their meaning when they are balanced.
+    """
+    parts: list[str] = []
+    depth = 0
+    for token in _FTS_TOKEN.findall(text):
+        if token in _FTS_OPERATORS:
+            if parts and parts[-1] not in _FTS_OPERATORS and parts[-1] != "(":
+                parts.append(token)
+            continue
+        if token == "(":
+            depth += 1
+            parts.append(token)
+            continue
+        if token == ")":
+            if depth and parts and parts[-1] not in _FTS_OPERATORS and parts[-1] != "(":
+                depth -= 1
+                parts.append(token)
+            continue
+        prefix = token.endswith("*") and not token.startswith('"')
+        words = token.strip('"*').replace('"', " ").strip()
+        if not words:
+            continue
+        parts.append(f'"{words}"' + ("*" if prefix else ""))
+    while parts and (parts[-1] in _FTS_OPERATORS or parts[-1] == "("):
+        if parts.pop() == "(":
+            depth -= 1
+    parts.extend(")" * depth)
+    return " ".join(parts)
+
+
+def _article_from_row(row: sqlite3.Row) -> Article:
+    return Article(
+        id=row["id"],
+        url=row["url"],
+        feed_url=row["feed_url"],
+        source=row["source"],
+        title=row["title"],
+        text=row["text"],
+        author=row["author"],
+        published=parse_ts(row["published"]),
+        language=row["language"],
+        sitename=row["sitename"],
+        from_feed=bool(row["from_feed"]),
+        fetched=parse_ts(row["fetched"]) or datetime.now(UTC),
+        cluster_id=row["cluster_id"],
+        duplicate_of=row["duplicate_of"],
+        entities=[Entity(**item) for item in json.loads(row["entities"])],
+        topics=json.loads(row["topics"]),
+        quotes=[Quote(**item) for item in json.loads(row["quotes"])],
+    )
+
+
+def _entry_from_row(row: sqlite3.Row) -> Entry:
+    return Entry(
+        id=row["id"],
+        feed_url=row["feed_url"],
+        url=row["url"],
+        guid=row["guid"],
+        title=row["title"],
+        summary=row["summary"],
+        published=parse_ts(row["published"]),
+        source=row["source"],
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        next_attempt=parse_ts(row["next_attempt"]),
+        discovered=parse_ts(row["discovered"]) or datetime.now(UTC),
+    )
+
+
+def _feed_from_row(row: sqlite3.Row) -> FeedState:
+    return FeedState(
+        url=row["url"],
+        name=row["name"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        last_polled=parse_ts(row["last_polled"]),
+        last_success=parse_ts(row["last_success"]),
+        failures=row["failures"],
+        last_error=row["last_error"],
+        next_poll=parse_ts(row["next_poll"]),
+        entries_seen=row["entries_seen"],
+    )
+
+
+def _tags(article: Article) -> set[tuple[str, str]]:
+    tags = {("entity", entity.canonical) for entity in article.entities}
+    tags |= {("topic", topic) for topic in article.topics}
+    tags |= {("speaker", quote.speaker) for quote in article.quotes if quote.speaker}
+    return tags
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; BEGIN IMMEDIATE so concurrent writers queue, not deadlock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _split_sql(script):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={number}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- feeds -------------------------------------------------------------
+    def get_feed(self, url: str) -> FeedState | None:
+        row = self._db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        return _feed_from_row(row) if row else None
+
+    def save_feed(self, state: FeedState) -> None:
+        with self._tx() as db:
+            db.execute(
+                """INSERT INTO feeds (url, name, etag, last_modified, body_hash, last_polled,
+                       last_success, failures, last_error, next_poll, entries_seen)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (url) DO UPDATE SET name=excluded.name, etag=excluded.etag,
+                       last_modified=excluded.last_modified, body_hash=excluded.body_hash,
+                       last_polled=excluded.last_polled, last_success=excluded.last_success,
+                       failures=excluded.failures, last_error=excluded.last_error,
+                       next_poll=excluded.next_poll, entries_seen=excluded.entries_seen""",
+                (
+                    state.url,
+                    state.name,
+                    state.etag,
+                    state.last_modified,
+                    state.body_hash,
+                    ts(state.last_polled),
+                    ts(state.last_success),
+                    state.failures,
+                    state.last_error,
+                    ts(state.next_poll),
+                    state.entries_seen,
+                ),
+            )
+
+    def list_feeds(self) -> list[FeedState]:
+        return [_feed_from_row(row) for row in self._db.execute("SELECT * FROM feeds ORDER BY url")]
+
+    # -- entries -----------------------------------------------------------
+    def add_entries(self, entries: Iterable[Entry]) -> list[Entry]:
+        added: list[Entry] = []
+        with self._tx() as db:
+            for entry in entries:
+                if entry.guid is not None:
+                    known = db.execute(
+                        "INSERT OR IGNORE INTO feed_guids (feed_url, guid, entry_id) VALUES (?, ?, ?)",
+                        (entry.feed_url, entry.guid, entry.id),
+                    )
+                    if not known.rowcount:
+                        continue
+                cursor = db.execute(
+                    """INSERT OR IGNORE INTO entries (id, feed_url, url, guid, title, summary, published,
+                           source, status, attempts, last_error, next_attempt, discovered)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        entry.id,
+                        entry.feed_url,
+                        entry.url,
+                        entry.guid,
+                        entry.title,
+                        entry.summary,
+                        ts(entry.published),
+                        entry.source,
+                        entry.status,
+                        entry.attempts,
+                        entry.last_error,
+                        ts(entry.next_attempt),
+                        ts(entry.discovered),
+                    ),
+                )
+                if cursor.rowcount:
+                    added.append(entry)
+        return added
+
+    def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:
+        rows = self._db.execute(
+            """SELECT * FROM entries
+               WHERE status = 'pending' OR (status = 'failed' AND next_attempt <= ?)
+               ORDER BY discovered, id LIMIT ?""",
+            (ts(now), -1 if limit is None else limit),
+        )
+        return [_entry_from_row(row) for row in rows]
+
+    def save_entry(self, entry: Entry) -> None:
+        with self._tx() as db:
+            db.execute(
+                """UPDATE entries SET status=?, attempts=?, last_error=?, next_attempt=?,
+                       title=?, summary=?, published=? WHERE id=?""",
+                (
+                    entry.status,
+                    entry.attempts,
+                    entry.last_error,
+                    ts(entry.next_attempt),
+                    entry.title,
+                    entry.summary,
+                    ts(entry.published),
+                    entry.id,
+                ),
+            )
+
+    def count_entries(self, status: str | None = None) -> int:
+        if status is None:
+            return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+        return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE status = ?", (status,)).fetchone()[0])
+
+    # -- articles ----------------------------------------------------------
+    def put_articles(self, articles: Iterable[Article]) -> int:
+        created = 0
+        with self._tx() as db:
+            for article in articles:
+                exists = db.execute("SELECT 1 FROM articles WHERE id = ?", (article.id,)).fetchone()
+                db.execute(
+                    """INSERT INTO articles (id, url, feed_url, source, title, text, author, published,
+                           language, sitename, from_feed, fetched, cluster_id, duplicate_of,
+                           entities, topics, quotes)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (id) DO UPDATE SET url=excluded.url, feed_url=excluded.feed_url,
+                           source=excluded.source, title=excluded.title, text=excluded.text,
+                           author=excluded.author, published=excluded.published,
+                           language=excluded.language, sitename=excluded.sitename,
+                           from_feed=excluded.from_feed, fetched=excluded.fetched,
+                           cluster_id=articles.cluster_id, duplicate_of=articles.duplicate_of,
+                           entities=excluded.entities, topics=excluded.topics, quotes=excluded.quotes""",
+                    (
+                        article.id,
+                        article.url,
+                        article.feed_url,
+                        article.source,
+                        article.title,
+                        article.text,
+                        article.author,
+                        ts(article.published),
+                        article.language,
+                        article.sitename,
+                        int(article.from_feed),
+                        ts(article.fetched),
+                        article.cluster_id or article.id,
+                        article.duplicate_of,
+                        json.dumps([vars(entity) for entity in article.entities]),
+                        json.dumps(article.topics),
+                        json.dumps([vars(quote) for quote in article.quotes]),
+                    ),
+                )
+                db.execute("DELETE FROM article_tags WHERE article_id = ?", (article.id,))
+                db.executemany(
+                    "INSERT INTO article_tags (article_id, kind, value) VALUES (?, ?, ?)",
+                    [(article.id, kind, value) for kind, value in sorted(_tags(article))],
+                )
+                created += exists is None
+        return created
+
+    def get_articles(self, ids: Iterable[str]) -> list[Article]:
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Article] = {}
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(f"SELECT * FROM articles WHERE id IN ({marks})", chunk):
+                found[row["id"]] = _article_from_row(row)
+        return [found[article_id] for article_id in wanted if article_id in found]
+
+    def count_articles(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        match = fts_query(query.text)
+        where: list[str] = []
+        params: list[Any] = []
+        if match:
+            source_sql = """SELECT a.*, bm25(articles_fts, 5.0, 1.0) AS rank,
+                    snippet(articles_fts, 1, '<b>', '</b>', '…', ?) AS snip
+                FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
+                WHERE articles_fts MATCH ?"""
+            params += [_SNIPPET_TOKENS, match]
+        else:
+            source_sql = "SELECT a.*, 0.0 AS rank, substr(a.text, 1, 200) AS snip FROM articles a WHERE 1"
+        if query.source:
+            where.append("a.source = ?")
+            params.append(query.source)
+        if query.since:
+            where.append("a.published >= ?")
+            params.append(ts(query.since))
+        if query.until:
+            where.append("a.published < ?")
+            params.append(ts(query.until))
+        for kind, value in (("speaker", query.speaker), ("entity", query.entity), ("topic", query.topic)):
+            if value:
+                where.append(
+                    "a.id IN (SELECT article_id FROM article_tags WHERE kind = ? AND value = ? COLLATE NOCASE)"
+                )
+                params += [kind, value]
+        filtered = source_sql + "".join(f" AND {clause}" for clause in where)
+        group = "cluster_id" if query.collapse else "id"
+        sql = f"""
+            WITH matched AS ({filtered}),
+            ranked AS (
+                SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY rank, published, id) AS pick
+                FROM matched
+            )
+            SELECT r.*, COUNT(*) OVER () AS total,
+                (SELECT COUNT(*) FROM articles c WHERE c.cluster_id = r.cluster_id) AS copies
+            FROM ranked r WHERE pick = 1
+            ORDER BY rank, published DESC, id LIMIT ?"""
+        if not match:
+            sql = sql.replace("ORDER BY rank, published DESC", "ORDER BY published DESC")
+        params.append(query.limit)
+        rows = self._db.execute(sql, params).fetchall()
+        hits = [
+            SearchHit(
+                id=row["id"],
+                url=row["url"],
+                title=row["title"],
+                source=row["source"],
+                published=parse_ts(row["published"]),
+                snippet=row["snip"],
+                cluster_id=row["cluster_id"] or row["id"],
+                duplicates=max(row["copies"] - 1, 0),
+                entities=sorted({item["canonical"] for item in json.loads(row["entities"])}),
+                topics=json.loads(row["topics"]),
+            )
+            for row in rows
+        ]
+        return SearchResult(total=rows[0]["total"] if rows else 0, hits=hits)
+
+    # -- dedup -------------------------------------------------------------
+    def dedup_by_hash(self, body_hash: str, since: datetime) -> DedupRecord | None:
+        row = self._db.execute(
+            """SELECT d.article_id, d.body_hash, d.published, a.cluster_id FROM dedup d
+               JOIN articles a ON a.id = d.article_id
+               WHERE d.body_hash = ? AND d.published >= ? ORDER BY d.published, d.article_id LIMIT 1""",
+            (body_hash, ts(since)),
+        ).fetchone()
+        return _dedup_from_row(row) if row else None
+
+    def dedup_candidates(self, band_keys: Iterable[str], since: datetime) -> list[DedupRecord]:
+        keys = list(dict.fromkeys(band_keys))
+        found: dict[str, DedupRecord] = {}
+        shared: dict[str, list[str]] = {}
+        for chunk in _chunks(keys, 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"""SELECT b.key, d.article_id, d.body_hash, d.published, a.cluster_id FROM band_keys b
+                    JOIN dedup d ON d.article_id = b.article_id
+                    JOIN articles a ON a.id = d.article_id
+                    WHERE b.key IN ({marks}) AND d.published >= ?""",
+                [*chunk, ts(since)],
+            )
+            for row in rows:
+                found.setdefault(row["article_id"], _dedup_from_row(row))
+                shared.setdefault(row["article_id"], []).append(row["key"])
+        records = [replace(record, band_keys=tuple(shared[record.article_id])) for record in found.values()]
+        return sorted(records, key=lambda record: (record.published, record.article_id))
+
+    def save_dedup(self, records: Iterable[DedupRecord], duplicate_of: dict[str, str | None]) -> None:
+        records = list(records)
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO dedup (article_id, body_hash, published) VALUES (?, ?, ?)",
+                [(record.article_id, record.body_hash, ts(record.published)) for record in records],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO band_keys (key, article_id) VALUES (?, ?)",
+                [(key, record.article_id) for record in records for key in record.band_keys],
+            )
+            db.executemany(
+                "UPDATE articles SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
+                [(record.cluster_id, duplicate_of.get(record.article_id), record.article_id) for record in records],
+            )
+
+    def merge_clusters(self, into: str, others: Iterable[str]) -> None:
+        with self._tx() as db:
+            for other in others:
+                if other != into:
+                    db.execute("UPDATE articles SET cluster_id = ? WHERE cluster_id = ?", (into, other))
+
+    def prune_dedup(self, before: datetime) -> int:
+        with self._tx() as db:
+            old = "SELECT article_id FROM dedup WHERE published < ?"
+            db.execute(f"DELETE FROM band_keys WHERE article_id IN ({old})", (ts(before),))
+            return db.execute("DELETE FROM dedup WHERE published < ?", (ts(before),)).rowcount
+
+
+def _dedup_from_row(row: sqlite3.Row) -> DedupRecord:
+    return DedupRecord(
+        article_id=row["article_id"],
+        cluster_id=row["cluster_id"] or row["article_id"],
+        published=parse_ts(row["published"]) or datetime.now(UTC),
+        body_hash=row["body_hash"],
+        band_keys=(),
+    )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    current: list[str] = []
+    for line in script.strip().splitlines():
+        current.append(line)
+        joined = "\n".join(current).strip()
+        if joined.endswith(";") and sqlite3.complete_statement(joined):
+            statements.append(joined)
+            current = []
+    return statements

@@ -1,0 +1,63 @@
+"""Shared fixtures: a real HTTP server on loopback, configs, stores, and the shared data sets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.config import Config, config_from_dict
+from pipeline.demo.server import SiteServer, serve
+from pipeline.records import Article
+from pipeline.store import SearchQuery, Store
+from pipeline.store.sqlite import SQLiteStore
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+KIM_YO_JONG = {
+    "name": "Kim Yo Jong",
+    "aliases": ["Kim Yo-jong"],
+    "descriptors": ["Kim Jong Un's sister"],
+    "pronoun": "she",
+    "alert": True,
+}
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, or a skip that says why (a user's clone has no ../shared)."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the real-world data sets live beside the repo only on dev and CI machines")
+    return path
+
+
+@pytest.fixture
+def site() -> Iterator[SiteServer]:
+    with serve({}) as server:
+        yield server
+
+
+def make_config(tmp_path: Path, feeds: list[dict[str, Any]] | None = None, **sections: Any) -> Config:
+    data: dict[str, Any] = {
+        "store": {"backend": "sqlite", "path": str(tmp_path / "wirewatch.db")},
+        "feeds": feeds or [],
+        "speakers": [KIM_YO_JONG],
+        "topics": [{"name": "denuclearization", "query": "denucleari*"}],
+        "alerts": {"to": ["analyst@example.org"], "outbox": str(tmp_path / "outbox")},
+        "fetch": {"allow_networks": ["127.0.0.0/8"], "timeout": "3s"},
+    }
+    for key, value in sections.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    return config_from_dict(data, "test config")
+
+
+def all_articles(store: Store) -> list[Article]:
+    return store.get_articles(hit.id for hit in store.search(SearchQuery(limit=10_000, collapse=False)).hits)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    with SQLiteStore(tmp_path / "wirewatch.db") as opened:
+        yield opened

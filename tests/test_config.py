@@ -1,0 +1,87 @@
+"""Config files: what is accepted, and the one-line errors (exit 2) for what is not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from pipeline.config import ConfigError, load_config
+
+GOOD = """
+store: {backend: sqlite, path: ./data/wirewatch.db}
+feeds:
+  - {url: "https://www.voanews.com/api/zmgqoe$moi", name: "VOA East Asia", interval: 5m}
+speakers:
+  - {name: Kim Yo Jong, aliases: [Kim Yo-jong], descriptors: ["Kim Jong Un's sister"], pronoun: she, alert: true}
+topics:
+  - {name: denuclearization, query: "denucleari*"}
+alerts:
+  {to: [analyst@example.org], from: wirewatch@example.org, smtp: {host: localhost, port: 1025}, outbox: ./outbox,
+   max_age: 48h}
+fetch: {allow_networks: ["127.0.0.0/8"]}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "wirewatch.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_documented_schema_loads(tmp_path):
+    config = load_config(write(tmp_path, GOOD))
+    assert config.feeds[0].interval == timedelta(minutes=5)
+    assert config.alerts.max_age == timedelta(hours=48) and config.alerts.from_ == "wirewatch@example.org"
+    assert config.store.path == tmp_path / "data" / "wirewatch.db"  # relative to the config file
+    assert config.speakers[0].pronoun == "she" and config.speakers[0].alert
+
+
+def test_config_path_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("WIREWATCH_CONFIG", str(write(tmp_path, GOOD)))
+    assert load_config().feeds[0].name == "VOA East Asia"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "feeds:\n  - {url: 'https://a.example/rss', interval: soon}\n",
+            "feeds[0].interval: 'soon' is not a duration such as 30s, 5m, 48h or 7d",
+        ),
+        ("feeds:\n  - {url: 'ftp://a.example/rss'}\n", "feeds[0].url: 'ftp://a.example/rss' is not an http(s) URL"),
+        ("store: {backend: postgres}\n", "store.backend: Input should be 'sqlite' or 'elasticsearch'"),
+        ("alerts: {max_age: 48h, too: [x]}\n", "alerts.too: unknown key"),
+        (
+            "fetch: {allow_networks: [localhost]}\n",
+            "fetch.allow_networks: 'localhost' is not a network such as 127.0.0.0/8",
+        ),
+        ("speakers:\n  - {aliases: [x]}\n", "speakers[0].name: Field required"),
+        ("- just\n- a list\n", "the top level must be a mapping of keys, not list"),
+        ("feeds: [unclosed\n", "not valid YAML at line 2"),
+    ],
+)
+def test_bad_configs_name_the_key(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: {message}"
+
+
+def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path):
+    path = write(tmp_path, "feeds:\n  - {url: 'https://a.example/rss', intervall: 5m}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "run", "--config", str(path)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"wirewatch: config error: {path}: feeds[0].intervall: unknown key\n"
+    assert done.stdout == ""
+
+
+def test_missing_config_file(tmp_path, capsys):
+    assert main(["feeds", "--config", str(tmp_path / "nope.yaml")]) == 2
+    assert capsys.readouterr().err == f"wirewatch: config error: {tmp_path / 'nope.yaml'}: no such config file\n"

@@ -1,0 +1,111 @@
+"""Fetch and extract through a whole cycle: what happens to each entry, and that none is lost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler
+
+from pipeline.cycle import run_cycle
+from pipeline.demo.server import StaticRoute
+from pipeline.records import utcnow
+from tests.conftest import all_articles, make_config
+
+PARAGRAPHS = [
+    "Kim Yo Jong, the sister of Kim Jong Un, said another summit would not be useful to the North.",
+    "The state-run Korean Central News Agency carried her statement on Friday morning, local time.",
+    "Analysts in Seoul said the statement left the door open to talks after the U.S. election in November.",
+    "The two leaders have met three times, in Singapore, in Hanoi and at the demilitarized zone in 2019.",
+]
+
+
+def page(title: str, paragraphs: list[str], charset_meta: str = "") -> str:
+    body = "\n".join(f"<p>{text}</p>" for text in paragraphs)
+    return f"""<!DOCTYPE html><html lang="en"><head>{charset_meta}<title>{title}</title></head>
+<body><nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<article><h1>{title}</h1>{body}</article>
+<footer>Copyright 2020 Example News. All rights reserved.</footer></body></html>"""
+
+
+def feed(site, *paths: str) -> bytes:
+    items = "".join(
+        f"<item><title>Item {path}</title><link>{site.url(path)}</link><guid>{path}</guid>"
+        f"<description>Feed summary for {path}: Kim Yo Jong rules out a summit this year.</description></item>"
+        for path in paths
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+
+
+def configured(tmp_path, site, *paths):
+    site.routes["/feed.xml"] = StaticRoute(feed(site, *paths), "application/rss+xml")
+    return make_config(tmp_path, [{"url": site.url("/feed.xml"), "name": "Test wire"}])
+
+
+def test_pages_are_extracted_and_indexed(tmp_path, site, store):
+    site.routes["/story.html"] = StaticRoute(page("Kim's sister rules out summit", PARAGRAPHS).encode())
+    report = run_cycle(configured(tmp_path, site, "/story.html"), store)
+    (article,) = all_articles(store)
+    assert report.articles_indexed == 1 and report.errors == []
+    assert "Korean Central News Agency" in article.text
+    assert "All rights reserved" not in article.text and not article.from_feed
+    assert article.title == "Item /story.html" and article.source == "Test wire"
+
+
+def test_pdf_falls_back_to_the_feed_text_with_its_reason(tmp_path, site, store):
+    site.routes["/report.pdf"] = StaticRoute(b"%PDF-1.7\n" + b"\0" * 1000, "application/pdf")
+    report = run_cycle(configured(tmp_path, site, "/report.pdf"), store)
+    (article,) = all_articles(store)
+    assert article.from_feed and "rules out a summit" in article.text
+    assert report.errors[0].reason == "unsupported content type application/pdf"
+    (entry,) = store.entries_due(utcnow() + timedelta(days=30)) or [None]
+    assert entry is None  # done: retrying a PDF would give a PDF again
+
+
+def test_paywall_page_with_too_little_text_uses_the_feed(tmp_path, site, store):
+    site.routes["/paywall.html"] = StaticRoute(page("Subscribe", ["Subscribe to read this story."]).encode())
+    report = run_cycle(configured(tmp_path, site, "/paywall.html"), store)
+    (article,) = all_articles(store)
+    assert article.from_feed
+    assert "fewer than 250" in report.errors[0].reason
+
+
+def test_server_error_is_retried_later_and_then_succeeds(tmp_path, site, store):
+    def failing(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(503)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    site.routes["/story.html"] = failing
+    config = configured(tmp_path, site, "/story.html")
+    first = run_cycle(config, store)
+    assert first.articles_indexed == 0 and first.errors[0].reason == "HTTP 503"
+    assert store.count_entries("failed") == 1
+    assert run_cycle(config, store).articles_indexed == 0  # backoff: not yet due
+    site.routes["/story.html"] = StaticRoute(page("Back", PARAGRAPHS).encode())
+    later = run_cycle(config, store, now=utcnow() + timedelta(hours=1))
+    assert later.articles_indexed == 1 and store.count_entries("done") == 1
+
+
+def test_charsets_from_header_meta_and_detection(tmp_path, site, store):
+    text = ["Der Außenminister sagte, die Gespräche über Nordkorea seien für dieses Jahr beendet worden.", *PARAGRAPHS]
+    latin1 = page("Grüße", text).encode("latin-1", errors="replace")
+    site.routes["/header.html"] = StaticRoute(latin1, "text/html; charset=iso-8859-1")
+    site.routes["/meta.html"] = StaticRoute(
+        page("Grüße", text, '<meta charset="iso-8859-1">').encode("latin-1", errors="replace"), "text/html"
+    )
+    site.routes["/none.html"] = StaticRoute(page("Grüße", text).encode("utf-8"), "text/html")
+    site.routes["/wrong.html"] = StaticRoute(page("Grüße", text).encode("utf-8"), "text/html; charset=iso-8859-1")
+    run_cycle(configured(tmp_path, site, "/header.html", "/meta.html", "/none.html", "/wrong.html"), store)
+    articles = all_articles(store)
+    assert len(articles) == 4
+    for article in articles:
+        assert "Der Außenminister sagte" in article.text, article.url
+
+
+def test_running_twice_indexes_nothing_the_second_time(tmp_path, site, store):
+    site.routes["/story.html"] = StaticRoute(page("Story", PARAGRAPHS).encode())
+    config = configured(tmp_path, site, "/story.html")
+    first = run_cycle(config, store, force=True)
+    second = run_cycle(config, store, force=True)
+    assert (first.entries_new, first.articles_indexed) == (1, 1)
+    assert (second.entries_new, second.articles_indexed) == (0, 0)
+    assert store.count_articles() == 1

@@ -1,0 +1,262 @@
+"""Polling against a real HTTP server on loopback: the ways real feed servers behave and misbehave."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Config
+from pipeline.cycle import run_cycle
+from pipeline.demo.server import SiteServer, StaticRoute
+from pipeline.poll import backoff_delay, poll_feed
+from pipeline.records import utcnow
+from pipeline.store.sqlite import SQLiteStore
+from pipeline.web import WebClient, parse_retry_after
+from tests.conftest import make_config
+
+RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Test wire</title>
+{items}
+</channel></rss>"""
+
+
+def rss(*links: str, guid_prefix: str = "g") -> bytes:
+    items = "\n".join(
+        f"<item><title>Story {n}</title><link>{link}</link><guid>{guid_prefix}{n}</guid>"
+        f"<description>Summary of story {n}.</description></item>"
+        for n, link in enumerate(links)
+    )
+    return RSS.format(items=items).encode()
+
+
+def poll_once(config: Config, store: SQLiteStore, url: str, when_offset: timedelta = timedelta()):
+    async def go():
+        async with WebClient(config.fetch) as client:
+            feed = next(feed for feed in config.feeds if feed.url == url)
+            return await poll_feed(feed, config, store, client, utcnow() + when_offset)
+
+    return asyncio.run(go())
+
+
+def feed_config(tmp_path: Path, site: SiteServer, path: str = "/feed.xml", **sections) -> Config:
+    return make_config(tmp_path, [{"url": site.url(path), "name": "Test wire"}], **sections)
+
+
+def status_route(code: int, headers: dict[str, str] | None = None):
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(code)
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+
+    return handler
+
+
+def test_second_poll_gets_304_and_costs_no_parsing(tmp_path, site, store):
+    site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a"), "application/rss+xml")
+    config = feed_config(tmp_path, site)
+    first = poll_once(config, store, site.url("/feed.xml"))
+    second = poll_once(config, store, site.url("/feed.xml"))
+    assert len(first.new_entries) == 1
+    assert second.not_modified == 1 and second.new_entries == []
+    state = store.get_feed(site.url("/feed.xml"))
+    assert state is not None and state.etag == site.routes["/feed.xml"].etag_value
+    assert state.failures == 0 and state.last_success is not None
+
+
+def test_reused_etag_with_changed_body_is_still_read(tmp_path, site, store):
+    def sticky_etag(body: bytes):
+        def handler(request: BaseHTTPRequestHandler) -> None:
+            request.send_response(200)
+            request.send_header("ETag", '"never-changes"')
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+
+        return handler
+
+    config = feed_config(tmp_path, site)
+    site.routes["/feed.xml"] = sticky_etag(rss("http://example.com/a"))
+    poll_once(config, store, site.url("/feed.xml"))
+    # The server ignores If-None-Match and keeps its ETag though the feed changed.
+    site.routes["/feed.xml"] = sticky_etag(rss("http://example.com/a", "http://example.com/b"))
+    changed = poll_once(config, store, site.url("/feed.xml"))
+    unchanged = poll_once(config, store, site.url("/feed.xml"))
+    assert [entry.url for entry in changed.new_entries] == ["http://example.com/b"]
+    assert unchanged.unchanged == 1 and unchanged.new_entries == []
+
+
+@pytest.mark.parametrize("code", [404, 410, 500])
+def test_http_errors_are_recorded_and_backed_off(tmp_path, site, store, code):
+    site.routes["/feed.xml"] = status_route(code)
+    config = feed_config(tmp_path, site)
+    before = utcnow()
+    report = poll_once(config, store, site.url("/feed.xml"))
+    poll_once(config, store, site.url("/feed.xml"))
+    state = store.get_feed(site.url("/feed.xml"))
+    assert report.failed == 1 and report.errors[0].reason == f"HTTP {code}"
+    assert state is not None and state.failures == 2 and state.last_error == f"HTTP {code}"
+    assert state.next_poll is not None and state.next_poll - before >= timedelta(minutes=10)
+
+
+def test_429_retry_after_is_honoured(tmp_path, site, store):
+    site.routes["/feed.xml"] = status_route(429, {"Retry-After": "7200"})
+    config = feed_config(tmp_path, site)
+    before = utcnow()
+    poll_once(config, store, site.url("/feed.xml"))
+    state = store.get_feed(site.url("/feed.xml"))
+    assert state is not None and state.next_poll is not None
+    assert state.next_poll - before >= timedelta(hours=2)
+
+
+def test_backoff_grows_and_is_capped():
+    cap = timedelta(hours=6)
+    delays = [backoff_delay(n, timedelta(minutes=5), cap, None) for n in range(1, 10)]
+    assert delays[:3] == [timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=20)]
+    assert delays[-1] == cap
+    assert backoff_delay(1, timedelta(minutes=5), cap, 3600.0) == timedelta(hours=1)
+
+
+def test_retry_after_http_date():
+    now = utcnow()
+    stamp = (now + timedelta(seconds=120)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    seconds = parse_retry_after(stamp, now)
+    assert seconds is not None and 118 <= seconds <= 120
+    assert parse_retry_after("soon") is None
+
+
+def test_redirect_loop_is_cut_off(tmp_path, site, store):
+    site.routes["/feed.xml"] = status_route(302, {"Location": "/loop.xml"})
+    site.routes["/loop.xml"] = status_route(302, {"Location": "/feed.xml"})
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    assert report.errors[0].reason == "more than 5 redirects"
+
+
+def test_hanging_server_times_out_without_holding_up_other_feeds(tmp_path, site, store):
+    def hang(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Length", "100000")
+        request.end_headers()
+        for _ in range(40):  # trickles a byte at a time: no read timeout fires, the deadline does
+            request.wfile.write(b"<")
+            request.wfile.flush()
+            time.sleep(0.1)
+
+    site.routes["/hang.xml"] = hang
+    site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a"), "application/rss+xml")
+    config = make_config(
+        tmp_path,
+        [{"url": site.url("/hang.xml"), "name": "Hanging"}, {"url": site.url("/feed.xml"), "name": "Good"}],
+        fetch={"timeout": "1s"},
+    )
+    report = run_cycle(config, store)
+    assert report.feeds_polled == 2 and report.feeds_failed == 1
+    assert store.get_feed(site.url("/hang.xml")).last_error == "timed out after 1s"
+    assert store.get_feed(site.url("/feed.xml")).entries_seen == 1
+
+
+def test_huge_body_is_refused(tmp_path, site, store):
+    site.routes["/feed.xml"] = StaticRoute(b"<rss>" + b" " * 50_000_000 + b"</rss>", "application/rss+xml")
+    report = poll_once(feed_config(tmp_path, site, fetch={"max_bytes": 10_000_000}), store, site.url("/feed.xml"))
+    assert "over the 10,000,000-byte limit" in report.errors[0].reason
+
+
+def test_endless_body_without_length_is_cut_off(tmp_path, site, store):
+    def endless(request: BaseHTTPRequestHandler) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        request.send_header("Connection", "close")
+        request.end_headers()
+        chunk = b"<item>" * 10_000
+        for _ in range(2_000):  # bounded, but far past the cap
+            try:
+                request.wfile.write(chunk)
+            except OSError:
+                return
+
+    site.routes["/feed.xml"] = endless
+    report = poll_once(feed_config(tmp_path, site, fetch={"max_bytes": 1_000_000}), store, site.url("/feed.xml"))
+    assert report.errors[0].reason == "body is over the 1,000,000-byte limit"
+
+
+def test_gzip_bomb_is_cut_off(tmp_path, site, store):
+    site.routes["/feed.xml"] = StaticRoute(
+        gzip.compress(b"\0" * 200_000_000), "application/rss+xml", headers={"Content-Encoding": "gzip"}
+    )
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    assert "a compression bomb" in report.errors[0].reason
+
+
+def test_xml_entity_bomb_does_not_expand(tmp_path, site, store):
+    levels = "\n".join(f' <!ENTITY lol{n} "{("&lol" + str(n - 1) + ";") * 10}">' for n in range(2, 10))
+    bomb = f"""<?xml version="1.0"?>
+<!DOCTYPE rss [ <!ENTITY lol1 "lol">
+{levels}
+]>
+<rss version="2.0"><channel><title>&lol9;</title>
+<item><title>Real story</title><link>http://example.com/real</link></item></channel></rss>"""
+    site.routes["/feed.xml"] = StaticRoute(bomb.encode(), "application/rss+xml")
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    assert [entry.url for entry in report.new_entries] == ["http://example.com/real"]
+
+
+def test_malformed_xml_with_items_is_still_read(tmp_path, site, store):
+    broken = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Broken & unescaped</title>
+<item><title>One</title><link>http://example.com/one</link></item>
+<item><title>Two <b>bold</title><link>http://example.com/two</link></item>"""
+    site.routes["/feed.xml"] = StaticRoute(broken, "application/rss+xml")
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    assert report.failed == 0
+    assert sorted(entry.url for entry in report.new_entries) == ["http://example.com/one", "http://example.com/two"]
+
+
+def test_not_a_feed_is_a_recorded_failure(tmp_path, site, store):
+    site.routes["/feed.xml"] = StaticRoute(b"<html><body>Page moved</body></html>", "text/html")
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    assert report.failed == 1 and report.errors[0].reason.startswith("not a feed")
+
+
+def test_private_addresses_are_refused_unless_allowed(tmp_path, site, store):
+    site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a"), "application/rss+xml")
+    config = feed_config(tmp_path, site, fetch={"allow_networks": []})
+    report = poll_once(config, store, site.url("/feed.xml"))
+    assert "127.0.0.1 is not a public address" in report.errors[0].reason
+    assert site.hits.get("/feed.xml") is None
+
+
+def test_redirect_into_a_private_range_is_refused(tmp_path, site, store):
+    site.routes["/feed.xml"] = status_route(302, {"Location": "http://169.254.169.254/latest/meta-data/"})
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    assert "169.254.169.254 is not a public address" in report.errors[0].reason
+
+
+def test_json_feed_is_read(tmp_path, site, store):
+    body = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "J",
+      "items": [{"id": "1", "url": "http://example.com/j1", "title": "Jay", "content_text": "Body text.",
+                 "date_published": "2020-07-10T08:00:00Z"}]}"""
+    site.routes["/feed.xml"] = StaticRoute(body, "application/feed+json")
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    (entry,) = report.new_entries
+    assert (entry.url, entry.title, entry.summary) == ("http://example.com/j1", "Jay", "Body text.")
+    assert entry.published is not None and entry.published.isoformat() == "2020-07-10T08:00:00+00:00"
+
+
+def test_same_story_by_guid_or_canonical_url_is_one_entry(tmp_path, site, store):
+    site.routes["/a.xml"] = StaticRoute(rss("http://Example.com/story?utm_source=a&id=1#top"), "application/rss+xml")
+    site.routes["/b.xml"] = StaticRoute(
+        rss("http://example.com/story?id=1&fbclid=x", guid_prefix="other"), "application/rss+xml"
+    )
+    config = make_config(tmp_path, [{"url": site.url("/a.xml")}, {"url": site.url("/b.xml")}])
+    first = run_cycle(config, store, force=True)
+    site.routes["/a.xml"] = StaticRoute(rss("http://example.com/story-renamed"), "application/rss+xml")
+    second = run_cycle(config, store, force=True)
+    assert first.entries_new == 1
+    assert second.entries_new == 0  # same GUID in the same feed, though its link changed
+    assert store.count_entries() == 1
