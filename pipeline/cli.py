@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from pipeline.config import Config, ConfigError, load_config
+from pipeline.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from pipeline.cycle import run_cycle
 from pipeline.store import SearchQuery, Store, open_store
 
@@ -59,7 +61,9 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         return 0
     print(
         f"polled {summary['feeds_polled']} feeds ({summary['feeds_failed']} failed), "
-        f"{summary['entries_new']} new entries, {summary['articles_indexed']} articles indexed"
+        f"{summary['entries_new']} new entries, {summary['articles_indexed']} articles indexed, "
+        f"{summary['duplicates']} duplicates folded, {summary['statements_new']} new statements, "
+        f"{summary['alerts_sent']} alerts sent ({summary['alerts_failed']} failed)"
     )
     for error in summary["errors"]:
         print(f"  {error['stage']}: {error['url']}: {error['reason']}")
@@ -93,6 +97,9 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
         text=args.query,
         source=args.source,
         since=args.since,
+        speaker=args.speaker,
+        entity=args.entity,
+        topic=args.topic,
         limit=args.limit,
         collapse=not args.all,
     )
@@ -142,6 +149,87 @@ def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def statements_json(store: Store, speaker: str | None, since: datetime | None, limit: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": statement.id,
+            "speaker": statement.speaker,
+            "first_seen": _iso(statement.first_seen),
+            "text": statement.text,
+            "quotes": [{"text": quote.text, "article_url": quote.article_url} for quote in statement.quotes],
+            "sources": statement.sources,
+        }
+        for statement in store.list_statements(speaker, since, limit)
+    ]
+
+
+def cmd_statements(args: argparse.Namespace, config: Config) -> int:
+    with open_store(config.store) as store:
+        data = statements_json(store, args.speaker, args.since, args.limit)
+    if args.json:
+        _print_json(data)
+        return 0
+    for statement in data:
+        print(f"{statement['speaker']}, first seen {statement['first_seen']}: “{statement['text']}”")
+        print(f"  {len(statement['quotes'])} quotes from {len(statement['sources'])} articles")
+        for url in statement["sources"]:
+            print(f"  - {url}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace, config: Config | None) -> int:
+    from pipeline.enrich import analysis_to_json, analyze
+
+    if args.config or os.environ.get(CONFIG_ENV_VAR) or Path(DEFAULT_CONFIG_PATH).exists():
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            print(f"wirewatch: config error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+    text = sys.stdin.read() if args.file in (None, "-") else Path(args.file).read_text(encoding="utf-8")
+    data = analysis_to_json(analyze(text, config or Config()))
+    if args.json:
+        _print_json(data)
+        return 0
+    for quote in data["quotes"]:
+        print(f"{quote['speaker'] or '(unknown)'} [{quote['cue'] or '-'}]: “{quote['text']}”")
+    print("entities:", ", ".join(sorted({entity["canonical"] for entity in data["entities"]})))
+    print("topics:", ", ".join(data["topics"]))
+    return 0
+
+
+def alerts_json(store: Store, limit: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "rule": record.rule,
+            "statement_id": record.statement_id,
+            "state": record.state,
+            "message_id": record.message_id,
+            "claimed_at": _iso(record.claimed_at),
+            "sent_at": _iso(record.sent_at),
+            "attempts": record.attempts,
+            "last_error": record.last_error,
+            "next_attempt": _iso(record.next_attempt),
+        }
+        for record in store.list_alerts(limit)
+    ]
+
+
+def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
+    with open_store(config.store) as store:
+        data = alerts_json(store, args.limit)
+    if args.json:
+        _print_json(data)
+        return 0
+    for record in data:
+        detail = f", {record['last_error']}" if record["last_error"] else ""
+        print(
+            f"{record['state']:7} {record['rule']} · {record['statement_id']} · claimed {record['claimed_at']}"
+            f" · {record['attempts']} attempts{detail}"
+        )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
     from pipeline.demo.run import run_demo
 
@@ -167,8 +255,25 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--source")
     search.add_argument("--since", type=_since)
     search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--speaker", help="only articles quoting this speaker")
+    search.add_argument("--entity", help="only articles naming this person, place or organisation")
+    search.add_argument("--topic", help="only articles tagged with this topic")
     search.add_argument("--all", action="store_true", help="show every copy of a story, not one per cluster")
     search.set_defaults(handler=cmd_search)
+
+    statements = command("statements", "what tracked speakers said, one entry per statement")
+    statements.add_argument("--speaker")
+    statements.add_argument("--since", type=_since)
+    statements.add_argument("--limit", type=int, default=50)
+    statements.set_defaults(handler=cmd_statements)
+
+    alerts = command("alerts", "the alert ledger: what was sent, what failed, what waits")
+    alerts.add_argument("--limit", type=int, default=100)
+    alerts.set_defaults(handler=cmd_alerts)
+
+    analyze = command("analyze", "entities, topics and attributed quotes of a plain text, without a store")
+    analyze.add_argument("file", nargs="?", help="a text file, or - (the default) for standard input")
+    analyze.set_defaults(handler=cmd_analyze, needs_config=False)
 
     feeds = command("feeds", "each feed's health")
     feeds.set_defaults(handler=cmd_feeds)

@@ -94,6 +94,14 @@ class TopicConfig(_Strict):
     query: str
     alert: bool = False
 
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        from pipeline.enrich.topics import validate_query  # the topic matcher imports this module
+
+        validate_query(value)
+        return value
+
 
 class SmtpConfig(_Strict):
     host: str = "localhost"

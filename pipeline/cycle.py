@@ -1,21 +1,29 @@
-"""One cycle, the stages top to bottom: poll → fetch → extract → index.
+"""The stages of one cycle, top to bottom: poll → fetch + extract + index → enrich → dedupe → statements → alert.
 
-The CLI and the demo call `run_cycle`; Airflow calls the same stage functions
-one task at a time. Entries are worked through in batches so a large backlog
-holds only one batch of pages in memory, and each entry is marked done only
-after its article is stored: a crash mid-batch costs a re-fetch, never a loss.
+Each stage is a plain function of (config, store, what to work on) that the
+CLI runs in sequence and Airflow runs as separate tasks; the store carries
+everything between them, so a stage can be re-run or retried alone. Entries
+are fetched in batches so a large backlog holds one batch of pages in memory,
+and each entry is marked done only after its article is stored: a crash
+mid-batch costs a re-fetch, never a loss.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pipeline.alert import Sender, alert_stage
 from pipeline.config import Config
-from pipeline.fetch import POOL_THRESHOLD, Progress, build_articles, extraction_pool, fetch_pages
-from pipeline.poll import feeds_due, poll_feeds
+from pipeline.dedup import DedupReport, dedupe
+from pipeline.enrich import analyze
+from pipeline.enrich.statements import StatementReport, attach_statements
+from pipeline.fetch import POOL_THRESHOLD, Progress, build_articles, extraction_pool, fetch_pages, is_due
+from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
 from pipeline.store import Store
 from pipeline.web import WebClient
@@ -24,11 +32,23 @@ BATCH_SIZE = 200
 
 
 @dataclass
+class FetchReport:
+    article_ids: list[str] = field(default_factory=list)
+    indexed: int = 0
+    errors: list[StageError] = field(default_factory=list)
+
+
+@dataclass
 class CycleReport:
     feeds_polled: int = 0
     feeds_failed: int = 0
     entries_new: int = 0
     articles_indexed: int = 0
+    duplicates: int = 0
+    statements_new: int = 0
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+    alert_latency_s: float | None = None
     errors: list[StageError] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -37,6 +57,11 @@ class CycleReport:
             "feeds_failed": self.feeds_failed,
             "entries_new": self.entries_new,
             "articles_indexed": self.articles_indexed,
+            "duplicates": self.duplicates,
+            "statements_new": self.statements_new,
+            "alerts_sent": self.alerts_sent,
+            "alerts_failed": self.alerts_failed,
+            "alert_latency_s": self.alert_latency_s,
             "errors": [error.as_dict() for error in self.errors],
         }
 
@@ -49,13 +74,108 @@ def index_articles(store: Store, articles: list[Article], entries: list[Entry]) 
     return created
 
 
-async def run_cycle_async(
-    config: Config, store: Store, now: datetime | None = None, force: bool = False, progress: Progress | None = None
-) -> CycleReport:
+async def poll_async(
+    config: Config,
+    store: Store,
+    client: WebClient,
+    now: datetime,
+    force: bool = False,
+    feed_urls: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> PollReport:
+    due = feeds_due(config, store, now, force)
+    if feed_urls is not None:
+        wanted = set(feed_urls)
+        due = [feed for feed in due if feed.url in wanted]
+    return await poll_feeds(config, store, client, now, due, progress)
+
+
+async def fetch_async(
+    config: Config,
+    store: Store,
+    client: WebClient,
+    now: datetime,
+    entries: list[Entry],
+    pool: Executor | None,
+    progress: Progress | None = None,
+) -> FetchReport:
+    pages = await fetch_pages(entries, client, progress)
+    outcome = build_articles(pages, config, now, pool)
+    indexed = index_articles(store, outcome.articles, outcome.entries)
+    return FetchReport([article.id for article in outcome.articles], indexed, outcome.errors)
+
+
+def poll_stage(
+    config: Config,
+    store: Store,
+    now: datetime | None = None,
+    force: bool = False,
+    feed_urls: Sequence[str] | None = None,
+) -> PollReport:
+    """Poll the due feeds (or only `feed_urls` among them); new entries go into the store."""
+
+    async def run() -> PollReport:
+        async with WebClient(config.fetch) as client:
+            return await poll_async(config, store, client, now or utcnow(), force, feed_urls)
+
+    return asyncio.run(run())
+
+
+def fetch_stage(config: Config, store: Store, entry_ids: Sequence[str], now: datetime | None = None) -> FetchReport:
+    """Fetch, extract and index these entries (those still due; done ones are left alone)."""
     now = now or utcnow()
+    entries = [entry for entry in store.get_entries(entry_ids) if is_due(entry, now)]
+
+    async def run() -> FetchReport:
+        async with WebClient(config.fetch) as client:
+            pool = extraction_pool(len(entries))
+            try:
+                return await fetch_async(config, store, client, now, entries, pool)
+            finally:
+                if pool:
+                    pool.shutdown()
+
+    return asyncio.run(run())
+
+
+def enrich_stage(config: Config, store: Store, article_ids: Sequence[str]) -> int:
+    """Tag entities, topics and attributed quotes; returns how many articles were analysed."""
+    articles = store.get_articles(article_ids)
+    for article in articles:
+        analysis = analyze(article.text, config, article.title)
+        article.entities, article.topics, article.quotes = analysis.entities, analysis.topics, analysis.quotes
+    store.put_articles(articles)
+    return len(articles)
+
+
+def dedupe_stage(config: Config, store: Store, article_ids: Sequence[str]) -> DedupReport:
+    return dedupe(store.get_articles(article_ids), store, config.dedup.window)
+
+
+def statements_stage(config: Config, store: Store, article_ids: Sequence[str]) -> StatementReport:
+    return attach_statements(store.get_articles(article_ids), store)
+
+
+def process_articles(config: Config, store: Store, article_ids: Sequence[str], report: CycleReport) -> None:
+    """Everything after indexing, for one batch of new articles, in the order each stage needs."""
+    enrich_stage(config, store, article_ids)
+    report.duplicates += dedupe_stage(config, store, article_ids).duplicates
+    report.statements_new += len(statements_stage(config, store, article_ids).new)
+
+
+async def run_cycle_async(
+    config: Config,
+    store: Store,
+    now: datetime | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    sender: Sender | None = None,
+) -> CycleReport:
+    started = utcnow()
+    now = now or started
     report = CycleReport()
     async with WebClient(config.fetch) as client:
-        polled = await poll_feeds(config, store, client, now, feeds_due(config, store, now, force), progress)
+        polled = await poll_async(config, store, client, now, force, progress=progress)
         report.feeds_polled, report.feeds_failed = polled.polled, polled.failed
         report.entries_new = len(polled.new_entries)
         report.errors += polled.errors
@@ -64,17 +184,27 @@ async def run_cycle_async(
             seen: set[str] = set()
             while batch := [entry for entry in store.entries_due(now, BATCH_SIZE) if entry.id not in seen]:
                 seen.update(entry.id for entry in batch)
-                pages = await fetch_pages(batch, client, progress)
-                outcome = build_articles(pages, config, now, pool)
-                report.articles_indexed += index_articles(store, outcome.articles, outcome.entries)
-                report.errors += outcome.errors
+                fetched = await fetch_async(config, store, client, now, batch, pool, progress)
+                report.articles_indexed += fetched.indexed
+                report.errors += fetched.errors
+                process_articles(config, store, fetched.article_ids, report)
         finally:
             if pool:
                 pool.shutdown()
+    alerts = alert_stage(config, store, now, sender)
+    report.alerts_sent, report.alerts_failed = alerts.sent, alerts.failed
+    report.errors += alerts.errors
+    if alerts.first_delivery:
+        report.alert_latency_s = round((alerts.first_delivery - started).total_seconds(), 3)
     return report
 
 
 def run_cycle(
-    config: Config, store: Store, now: datetime | None = None, force: bool = False, progress: Progress | None = None
+    config: Config,
+    store: Store,
+    now: datetime | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    sender: Sender | None = None,
 ) -> CycleReport:
-    return asyncio.run(run_cycle_async(config, store, now, force, progress))
+    return asyncio.run(run_cycle_async(config, store, now, force, progress, sender))

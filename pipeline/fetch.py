@@ -58,6 +58,13 @@ async def fetch_pages(entries: list[Entry], client: WebClient, progress: Progres
     return pages
 
 
+def is_due(entry: Entry, now: datetime) -> bool:
+    """The rule `Store.entries_due` applies in the store, for entries already in hand."""
+    return entry.status == "pending" or (
+        entry.status == "failed" and entry.next_attempt is not None and entry.next_attempt <= now
+    )
+
+
 def retry_delay(attempts: int) -> timedelta:
     return min(RETRY_BASE * (1 << max(attempts - 1, 0)), timedelta(days=1))
 

@@ -19,7 +19,7 @@ from pipeline.config import Config, FeedConfig
 from pipeline.feeds import FeedParseError, parse_feed
 from pipeline.records import Entry, FeedState, StageError
 from pipeline.store import Store
-from pipeline.urls import url_id
+from pipeline.urls import canonical_url, url_id
 from pipeline.web import FetchError, Response, WebClient
 
 MAX_RETRY_AFTER = timedelta(hours=24)
@@ -71,7 +71,7 @@ def entries_from_body(feed: FeedConfig, response: Response) -> tuple[list[Entry]
             Entry(
                 id=url_id(link),
                 feed_url=feed.url,
-                url=link,
+                url=canonical_url(link),
                 guid=item.guid,
                 title=item.title,
                 summary=item.summary,

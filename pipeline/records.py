@@ -88,6 +88,58 @@ class Article:
 
 
 @dataclass
+class StatementQuote:
+    text: str
+    article_id: str
+    article_url: str
+    source: str
+    title: str
+    published: datetime | None
+    context: str = ""
+
+
+@dataclass
+class Statement:
+    """One thing a speaker said, however many articles quote it; `id` never changes once given."""
+
+    id: str
+    speaker: str
+    first_seen: datetime
+    text: str
+    quotes: list[StatementQuote] = field(default_factory=list)
+    updated: datetime = field(default_factory=utcnow)
+
+    @property
+    def sources(self) -> list[str]:
+        return list(dict.fromkeys(quote.article_url for quote in self.quotes))
+
+
+@dataclass
+class AlertRecord:
+    """One row of the alert ledger: a (rule, statement) pair claimed before its email is sent.
+
+    States: `pending` (claimed, not yet confirmed sent), `sent`, `failed`
+    (temporary failure, retried from `next_attempt`), `dead` (permanent failure).
+    """
+
+    rule: str
+    statement_id: str
+    message_id: str
+    state: str = "pending"
+    claimed_at: datetime = field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt: datetime | None = None
+
+
+def article_time(article: Article) -> datetime:
+    """When an article appeared: its publication time, else when we fetched it."""
+    moment = article.published or article.fetched
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass
 class StageError:
     """A recorded failure: what failed, at which stage, and why, in words."""
 

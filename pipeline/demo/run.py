@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import feeds_json, search_json
+import yaml
+
+from pipeline.cli import alerts_json, feeds_json, search_json, statements_json
 from pipeline.config import Config, config_from_dict
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import serve
@@ -22,26 +24,28 @@ from pipeline.store import SearchQuery, open_store
 DEMO_QUERY = "summit"
 
 
+def demo_settings(directory: Path) -> dict[str, Any]:
+    """The demo's config without its feeds, which live only as long as the demo's server."""
+    return {
+        "store": {"backend": "sqlite", "path": str(directory.resolve() / "wirewatch.db")},
+        "speakers": [
+            {
+                "name": "Kim Yo Jong",
+                "aliases": ["Kim Yo-jong"],
+                "descriptors": ["Kim Jong Un's sister"],
+                "pronoun": "she",
+                "alert": True,
+            }
+        ],
+        "topics": [{"name": "denuclearization", "query": "denucleari*"}],
+        "alerts": {"to": ["analyst@example.org"], "outbox": str(directory.resolve() / "outbox")},
+        "fetch": {"allow_networks": ["127.0.0.0/8"]},
+    }
+
+
 def demo_config(base_url: str, directory: Path) -> Config:
-    return config_from_dict(
-        {
-            "store": {"backend": "sqlite", "path": str(directory / "wirewatch.db")},
-            "feeds": [{"url": url, "name": name, "interval": "5m"} for url, name in feed_urls(base_url)],
-            "speakers": [
-                {
-                    "name": "Kim Yo Jong",
-                    "aliases": ["Kim Yo-jong"],
-                    "descriptors": ["Kim Jong Un's sister"],
-                    "pronoun": "she",
-                    "alert": True,
-                }
-            ],
-            "topics": [{"name": "denuclearization", "query": "denucleari*"}],
-            "alerts": {"to": ["analyst@example.org"], "outbox": str(directory / "outbox")},
-            "fetch": {"allow_networks": ["127.0.0.0/8"]},
-        },
-        "demo config",
-    )
+    feeds = [{"url": url, "name": name, "interval": "5m"} for url, name in feed_urls(base_url)]
+    return config_from_dict({**demo_settings(directory), "feeds": feeds}, "demo config")
 
 
 def run_demo(directory: str | Path, as_json: bool = False) -> int:
@@ -49,6 +53,7 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("wirewatch.db*"):
         stale.unlink()
+    (directory / "wirewatch.yaml").write_text(yaml.safe_dump(demo_settings(directory), sort_keys=False))
     now = utcnow()
     with serve({}) as server:
         server.routes.update(sample_routes(server.base_url, now))
@@ -57,14 +62,24 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
             report = run_cycle(config, store, now=now).as_json()
             found = search_json(store, SearchQuery(text=DEMO_QUERY, limit=5))
             feeds = feeds_json(store)
-    result: dict[str, Any] = {"run": report, "feeds": feeds, "search": {"query": DEMO_QUERY, **found}}
+            statements = statements_json(store, "Kim Yo Jong", None, 5)
+            alerts = alerts_json(store, 5)
+    result: dict[str, Any] = {
+        "run": report,
+        "feeds": feeds,
+        "search": {"query": DEMO_QUERY, **found},
+        "statements": statements,
+        "alerts": alerts,
+    }
     if as_json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
     print(f"Sample site served at {server.base_url}; store: {config.store.path}")
     print(
         f"Run: polled {report['feeds_polled']} feeds ({report['feeds_failed']} failed), "
-        f"{report['entries_new']} new entries, {report['articles_indexed']} articles indexed"
+        f"{report['entries_new']} new entries, {report['articles_indexed']} articles indexed, "
+        f"{report['duplicates']} wire copies folded, {report['statements_new']} new statements, "
+        f"{report['alerts_sent']} alert emails (latency {report['alert_latency_s']} s)"
     )
     for error in report["errors"]:
         print(f"  {error['stage']}: {error['url']}: {error['reason']}")
@@ -75,5 +90,12 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
         copies = f" (+{hit['duplicates']} copies)" if hit["duplicates"] else ""
         print(f"- {hit['title']} — {hit['source']}{copies}")
         print(f"  {hit['snippet'].replace('<b>', '[').replace('</b>', ']')}")
-    print(f"\nTry: wirewatch search denuclearization --config {directory / 'wirewatch.yaml'}")
+    for statement in statements:
+        print(f"\nStatement by {statement['speaker']}: “{statement['text']}”")
+        print(f"  {len(statement['quotes'])} quotes from {len(statement['sources'])} articles")
+    for alert in alerts:
+        print(f"\nAlert {alert['state']}: {alert['rule']} → {config.alerts.outbox}/ (Message-ID {alert['message_id']})")
+    settings = directory / "wirewatch.yaml"
+    print(f"\nTry: wirewatch search denuclearization --config {settings}")
+    print(f"     wirewatch statements --speaker 'Kim Yo Jong' --config {settings}")
     return 0

@@ -41,7 +41,8 @@ def sample_articles() -> list[SampleArticle]:
     voa = _seed_paragraphs("voa-2020-07-10-kim-yo-jong-summit.txt")
     vice = _seed_paragraphs("vice-2020-07-10-kim-yo-jong-summit.txt")
     voa_title, voa_body = voa[2], voa[4:]
-    vice_title, vice_body = vice[0], [vice[1], *vice[4:-1]]
+    # VICE: title, then the dek (followed by its photo credits), a newsletter plug, the story, a cover caption.
+    vice_title, vice_body = vice[0], [vice[1].split(" AP Photo/")[0], *vice[3:-1]]
     dateline = "SEOUL, South Korea (AP) — "
     return [
         SampleArticle(

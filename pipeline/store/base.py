@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 
-from pipeline.records import Article, Entry, FeedState
+from pipeline.records import AlertRecord, Article, Entry, FeedState, Statement
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,9 @@ class Store(ABC):
         """Entries still to fetch: new ones, and failed ones whose backoff has passed."""
 
     @abstractmethod
+    def get_entries(self, ids: Iterable[str]) -> list[Entry]: ...
+
+    @abstractmethod
     def save_entry(self, entry: Entry) -> None: ...
 
     @abstractmethod
@@ -125,6 +128,44 @@ class Store(ABC):
     @abstractmethod
     def prune_dedup(self, before: datetime) -> int:
         """Drop band keys of articles published before `before`; the articles stay."""
+
+    # -- statements --------------------------------------------------------
+    @abstractmethod
+    def save_statement(self, statement: Statement) -> None:
+        """Upsert by id, quotes and all."""
+
+    @abstractmethod
+    def get_statement(self, statement_id: str) -> Statement | None: ...
+
+    @abstractmethod
+    def list_statements(
+        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[Statement]:
+        """Newest first (by first_seen); `since` filters on first_seen, speaker case-insensitively."""
+
+    # -- alert ledger ------------------------------------------------------
+    @abstractmethod
+    def claim_alert(self, record: AlertRecord) -> bool:
+        """Insert if no row has this (rule, statement_id); True when this call inserted it."""
+
+    @abstractmethod
+    def reclaim_alert(self, record: AlertRecord, now: datetime) -> bool:
+        """Take over a stale claim: succeeds only while the row still has `record.claimed_at`.
+
+        Two workers retrying the same stale row race on this compare-and-set;
+        exactly one wins, and the winner's `record.claimed_at` becomes `now`.
+        """
+
+    @abstractmethod
+    def update_alert(self, record: AlertRecord) -> None: ...
+
+    @abstractmethod
+    def alerts_to_retry(self, now: datetime, stale_before: datetime) -> list[AlertRecord]:
+        """Pending claims older than `stale_before` and failed ones whose `next_attempt` has come."""
+
+    @abstractmethod
+    def list_alerts(self, limit: int = 100) -> list[AlertRecord]:
+        """Newest claims first."""
 
     # -- lifecycle ---------------------------------------------------------
     @abstractmethod

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.records import Article, Entity, Entry, FeedState, Quote
+from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
 from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store
 
 MIGRATIONS: list[str] = [
@@ -98,7 +98,8 @@ MIGRATIONS: list[str] = [
         INSERT INTO articles_fts (articles_fts, rowid, title, text)
         VALUES ('delete', old.rowid, old.title, old.text);
     END;
-    CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles BEGIN
+    CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles
+    WHEN old.title IS NOT new.title OR old.text IS NOT new.text BEGIN
         INSERT INTO articles_fts (articles_fts, rowid, title, text)
         VALUES ('delete', old.rowid, old.title, old.text);
         INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
@@ -116,6 +117,29 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (key, article_id)
     ) WITHOUT ROWID;
     CREATE INDEX band_keys_article ON band_keys (article_id);
+    CREATE TABLE statements (
+        id TEXT PRIMARY KEY,
+        speaker TEXT NOT NULL COLLATE NOCASE,
+        first_seen TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        text TEXT NOT NULL,
+        quotes TEXT NOT NULL
+    );
+    CREATE INDEX statements_speaker ON statements (speaker, first_seen);
+    CREATE INDEX statements_first_seen ON statements (first_seen);
+    CREATE TABLE alert_ledger (
+        rule TEXT NOT NULL,
+        statement_id TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt TEXT,
+        PRIMARY KEY (rule, statement_id)
+    );
+    CREATE INDEX alert_ledger_state ON alert_ledger (state, claimed_at);
     """,
 ]
 
@@ -357,6 +381,15 @@ class SQLiteStore(Store):
         )
         return [_entry_from_row(row) for row in rows]
 
+    def get_entries(self, ids: Iterable[str]) -> list[Entry]:
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, Entry] = {}
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(f"SELECT * FROM entries WHERE id IN ({marks})", chunk):
+                found[row["id"]] = _entry_from_row(row)
+        return [found[entry_id] for entry_id in wanted if entry_id in found]
+
     def save_entry(self, entry: Entry) -> None:
         with self._tx() as db:
             db.execute(
@@ -553,6 +586,130 @@ class SQLiteStore(Store):
             old = "SELECT article_id FROM dedup WHERE published < ?"
             db.execute(f"DELETE FROM band_keys WHERE article_id IN ({old})", (ts(before),))
             return db.execute("DELETE FROM dedup WHERE published < ?", (ts(before),)).rowcount
+
+    # -- statements --------------------------------------------------------
+    def save_statement(self, statement: Statement) -> None:
+        with self._tx() as db:
+            db.execute(
+                """INSERT INTO statements (id, speaker, first_seen, updated, text, quotes) VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (id) DO UPDATE SET speaker=excluded.speaker, first_seen=excluded.first_seen,
+                       updated=excluded.updated, text=excluded.text, quotes=excluded.quotes""",
+                (
+                    statement.id,
+                    statement.speaker,
+                    ts(statement.first_seen),
+                    ts(statement.updated),
+                    statement.text,
+                    json.dumps([{**vars(quote), "published": ts(quote.published)} for quote in statement.quotes]),
+                ),
+            )
+
+    def get_statement(self, statement_id: str) -> Statement | None:
+        row = self._db.execute("SELECT * FROM statements WHERE id = ?", (statement_id,)).fetchone()
+        return _statement_from_row(row) if row else None
+
+    def list_statements(
+        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[Statement]:
+        clauses: list[str] = ["1"]
+        params: list[Any] = []
+        if speaker:
+            clauses.append("speaker = ?")
+            params.append(speaker)
+        if since:
+            clauses.append("first_seen >= ?")
+            params.append(ts(since))
+        rows = self._db.execute(
+            f"SELECT * FROM statements WHERE {' AND '.join(clauses)} ORDER BY first_seen DESC, id LIMIT ?",
+            [*params, limit],
+        )
+        return [_statement_from_row(row) for row in rows]
+
+    # -- alert ledger ------------------------------------------------------
+    def claim_alert(self, record: AlertRecord) -> bool:
+        with self._tx() as db:
+            cursor = db.execute(
+                """INSERT OR IGNORE INTO alert_ledger (rule, statement_id, message_id, state, claimed_at, sent_at,
+                       attempts, last_error, next_attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                _alert_row(record),
+            )
+            return bool(cursor.rowcount)
+
+    def reclaim_alert(self, record: AlertRecord, now: datetime) -> bool:
+        with self._tx() as db:
+            cursor = db.execute(
+                """UPDATE alert_ledger SET claimed_at = ?, state = 'pending'
+                   WHERE rule = ? AND statement_id = ? AND claimed_at = ? AND state IN ('pending', 'failed')""",
+                (ts(now), record.rule, record.statement_id, ts(record.claimed_at)),
+            )
+            if cursor.rowcount:
+                record.claimed_at, record.state = now, "pending"
+            return bool(cursor.rowcount)
+
+    def update_alert(self, record: AlertRecord) -> None:
+        with self._tx() as db:
+            db.execute(
+                """UPDATE alert_ledger SET message_id=?, state=?, claimed_at=?, sent_at=?, attempts=?,
+                       last_error=?, next_attempt=? WHERE rule=? AND statement_id=?""",
+                (*_alert_row(record)[2:], record.rule, record.statement_id),
+            )
+
+    def alerts_to_retry(self, now: datetime, stale_before: datetime) -> list[AlertRecord]:
+        rows = self._db.execute(
+            """SELECT * FROM alert_ledger
+               WHERE (state = 'pending' AND claimed_at < ?) OR (state = 'failed' AND next_attempt <= ?)
+               ORDER BY claimed_at, rule, statement_id""",
+            (ts(stale_before), ts(now)),
+        )
+        return [_alert_from_row(row) for row in rows]
+
+    def list_alerts(self, limit: int = 100) -> list[AlertRecord]:
+        rows = self._db.execute(
+            "SELECT * FROM alert_ledger ORDER BY claimed_at DESC, rule, statement_id LIMIT ?", (limit,)
+        )
+        return [_alert_from_row(row) for row in rows]
+
+
+def _alert_row(record: AlertRecord) -> tuple[Any, ...]:
+    return (
+        record.rule,
+        record.statement_id,
+        record.message_id,
+        record.state,
+        ts(record.claimed_at),
+        ts(record.sent_at),
+        record.attempts,
+        record.last_error,
+        ts(record.next_attempt),
+    )
+
+
+def _alert_from_row(row: sqlite3.Row) -> AlertRecord:
+    return AlertRecord(
+        rule=row["rule"],
+        statement_id=row["statement_id"],
+        message_id=row["message_id"],
+        state=row["state"],
+        claimed_at=parse_ts(row["claimed_at"]) or datetime.now(UTC),
+        sent_at=parse_ts(row["sent_at"]),
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        next_attempt=parse_ts(row["next_attempt"]),
+    )
+
+
+def _statement_from_row(row: sqlite3.Row) -> Statement:
+    quotes = [
+        StatementQuote(**{**item, "published": parse_ts(item["published"])}) for item in json.loads(row["quotes"])
+    ]
+    return Statement(
+        id=row["id"],
+        speaker=row["speaker"],
+        first_seen=parse_ts(row["first_seen"]) or datetime.now(UTC),
+        text=row["text"],
+        quotes=quotes,
+        updated=parse_ts(row["updated"]) or datetime.now(UTC),
+    )
 
 
 def _dedup_from_row(row: sqlite3.Row) -> DedupRecord:

@@ -1,0 +1,364 @@
+"""Near-duplicate detection measured on Reuters-21578.
+
+Ground truth is exhaustive: every pair of stories whose normalised shingle sets
+satisfy the same predicate the stage verifies (Jaccard >= t or containment >= c)
+is found with prefix filtering, which is exact (no pair can satisfy the predicate
+without sharing one of the rarest shingles of its smaller side). Against it we
+score the LSH path: pairs that share a band key and pass verification, counted
+pair by pair; and, separately, co-membership in the clusters the real `dedupe()`
+writes to a real SQLite store.
+
+    python -m bench.bench_dedup            # full corpus, 3 timing runs
+    python -m bench.bench_dedup --quick    # 4 of 22 files
+    python -m bench.bench_dedup --scale    # adds the 1k/10k/100k stored-articles line
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from bench.reuters import REUTERS, Story, load_stories
+from pipeline.dedup import (
+    DEFAULT,
+    Fingerprint,
+    Params,
+    candidate_probability,
+    fingerprint,
+    is_copy,
+    normalise,
+    similarity,
+    sketch,
+)
+from pipeline.records import Article
+from pipeline.store.sqlite import SQLiteStore
+
+Pair = tuple[int, int]
+
+
+@dataclass
+class Score:
+    true: int
+    reported: int
+    hits: int
+    candidates: int
+
+    @property
+    def recall(self) -> float:
+        return self.hits / self.true if self.true else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.hits / self.reported if self.reported else 1.0
+
+
+def fingerprints(stories: list[Story], params: Params = DEFAULT) -> list[Fingerprint | None]:
+    """Fingerprint of each story, None when it is below the folding minimum."""
+    return [fingerprint(story.body, params) for story in stories]
+
+
+def true_pairs(prints: list[Fingerprint | None], params: Params = DEFAULT) -> set[Pair]:
+    """Every pair satisfying the verification predicate, by exact prefix filtering.
+
+    Both branches of the predicate need an overlap of at least m*|x| for the smaller
+    set x (m = the lower of the two thresholds), so x's |x| - ceil(m|x|) + 1 rarest
+    shingles must meet y; probing only those into a full inverted index is lossless.
+    """
+    sets = [_shingles(found) for found in prints]
+    docs = [index for index, item in enumerate(sets) if len(item)]
+    tokens = np.concatenate([sets[index] for index in docs])
+    owners = np.concatenate([np.full(len(sets[index]), index) for index in docs])
+    order = np.argsort(tokens, kind="stable")
+    tokens, owners = tokens[order], owners[order]
+    unique, starts, counts = np.unique(tokens, return_index=True, return_counts=True)
+    sizes = {index: len(sets[index]) for index in docs}
+    least = min(params.jaccard, params.containment)
+    found: set[Pair] = set()
+    for x in docs:
+        shingles = sets[x]
+        slot = np.searchsorted(unique, shingles)
+        rare = np.lexsort((shingles, counts[slot]))
+        keep = sizes[x] - int(np.ceil(least * sizes[x] - 1e-9)) + 1
+        postings = [owners[starts[s] : starts[s] + counts[s]] for s in slot[rare[:keep]]]
+        for y in np.unique(np.concatenate(postings)).tolist():
+            if (sizes[y], y) > (sizes[x], x) and is_copy(shingles, sets[y], params):
+                found.add((x, y) if x < y else (y, x))
+    return found
+
+
+def lsh_pairs(prints: list[Fingerprint | None], params: Params = DEFAULT) -> tuple[set[Pair], int]:
+    """Pairs sharing a band key that pass verification, and how many candidate pairs there were."""
+    buckets: dict[str, list[int]] = defaultdict(list)
+    for index, found in enumerate(prints):
+        for key in found.band_keys if found else ():
+            buckets[key].append(index)
+    candidates = {(a, b) for members in buckets.values() for i, a in enumerate(members) for b in members[i + 1 :]}
+    reported = {(a, b) for a, b in candidates if is_copy(_shingles(prints[a]), _shingles(prints[b]), params)}
+    return reported, len(candidates)
+
+
+def _shingles(found: Fingerprint | None) -> np.ndarray:
+    return found.shingles if found else np.empty(0, dtype=np.uint64)
+
+
+def score(truth: set[Pair], reported: set[Pair], candidates: int) -> Score:
+    return Score(len(truth), len(reported), len(truth & reported), candidates)
+
+
+def articles_from(stories: Iterable[Story], tag: str = "") -> list[Article]:
+    return [
+        Article(
+            id=f"r{tag}{story.newid:06d}",
+            url=f"https://reuters.example/{tag}{story.newid}",
+            feed_url="https://reuters.example/feed",
+            source="reuters",
+            title=story.title,
+            text=story.body,
+            published=story.date,
+        )
+        for story in stories
+    ]
+
+
+def cluster_pairs(store: SQLiteStore, ids: dict[str, int]) -> set[Pair]:
+    """Pairs of stories that ended up in one cluster (co-membership)."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for article in store.get_articles(ids):
+        members[article.cluster_id or article.id].append(ids[article.id])
+    return {(a, b) for group in members.values() for a in sorted(group) for b in sorted(group) if a < b}
+
+
+def run_stage(
+    articles: list[Article], path: Path, window: timedelta, batch: int, params: Params = DEFAULT
+) -> tuple[float, SQLiteStore]:
+    """Save the articles, then time only `dedupe()` over them in feed-sized batches."""
+    from pipeline.dedup import dedupe
+
+    store = SQLiteStore(path)
+    ordered = sorted(articles, key=lambda article: (article.published, article.id))
+    for start in range(0, len(ordered), 2000):
+        store.put_articles(ordered[start : start + 2000])
+    began = time.perf_counter()
+    for start in range(0, len(ordered), batch):
+        dedupe(ordered[start : start + batch], store, window, params)
+    return time.perf_counter() - began, store
+
+
+def dedup_bytes(path: Path) -> dict[str, int]:
+    """Bytes on disk of the dedup tables and their indexes (SQLite's dbstat)."""
+    db = sqlite3.connect(path)
+    rows = db.execute(
+        """SELECT name, SUM(pgsize) FROM dbstat
+           WHERE name IN ('dedup', 'dedup_hash', 'dedup_published', 'band_keys', 'band_keys_article')
+           GROUP BY name"""
+    ).fetchall()
+    db.close()
+    return dict(rows)
+
+
+def ours_in_memory(token_lists: list[list[str]], params: Params) -> float:
+    """Shingles -> signatures -> band keys -> query and insert in a dict: our path without the store."""
+    began = time.perf_counter()
+    buckets: dict[str, list[int]] = defaultdict(list)
+    for index, words in enumerate(token_lists):
+        _, keys = sketch(words, params)
+        {other for key in keys for other in buckets.get(key, ())}
+        for key in keys:
+            buckets[key].append(index)
+    return time.perf_counter() - began
+
+
+def datasketch_in_memory(token_lists: list[list[str]], params: Params) -> float:
+    """The same shingles through datasketch's MinHash + MinHashLSH with the same b x r."""
+    from datasketch import MinHash, MinHashLSH
+
+    size = params.shingle
+    began = time.perf_counter()
+    lsh = MinHashLSH(num_perm=params.num_perm, params=(params.bands, params.rows))
+    for index, words in enumerate(token_lists):
+        shingles = {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+        minhash = MinHash(num_perm=params.num_perm)
+        minhash.update_batch(shingles)
+        lsh.query(minhash)
+        lsh.insert(index, minhash)
+    return time.perf_counter() - began
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+def perturb(story: Story, rng: random.Random, round_: int) -> Story:
+    """A copy with a few words changed, so it is near, not exact, a year later per round.
+
+    The year keeps each round outside the others' window: the store grows while the
+    number of stories inside the window stays that of the real corpus.
+    """
+    words = story.body.split(" ")
+    for _ in range(max(1, len(words) // 40)):
+        words[rng.randrange(len(words))] = rng.choice(("also", "newly", "reportedly", "firmly", "broadly"))
+    return Story(
+        story.newid + round_ * 100_000, story.date + timedelta(days=365 * round_), story.title, " ".join(words)
+    )
+
+
+def scaling(stories: list[Story], marks: tuple[int, ...], probe: int, params: Params) -> list[tuple[int, float]]:
+    """Time per article of `probe` new articles once the store holds each of `marks` articles."""
+    from pipeline.dedup import dedupe
+
+    rng = random.Random(7)
+    pool: list[Story] = []
+    round_ = 0
+    while len(pool) < marks[-1] + probe:
+        pool += stories if round_ == 0 else [perturb(story, rng, round_) for story in stories]
+        round_ += 1
+    articles = articles_from(pool[: marks[-1] + probe])
+    line: list[tuple[int, float]] = []
+    window = timedelta(days=7)
+    with tempfile.TemporaryDirectory() as folder:
+        store = SQLiteStore(Path(folder) / "scale.db")
+        filled = 0
+        for mark in marks:
+            for start in range(filled, mark, 2000):
+                chunk = articles[start : min(start + 2000, mark)]
+                store.put_articles(chunk)
+                dedupe(chunk, store, window, params)
+            filled = mark
+            chunk = articles[mark : mark + probe]
+            store.put_articles(chunk)
+            began = time.perf_counter()
+            for start in range(0, probe, 500):
+                dedupe(chunk[start : start + 500], store, window, params)
+            line.append((mark, (time.perf_counter() - began) / probe))
+            filled = mark + probe
+        store.close()
+    return line
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="4 of the 22 files, 1 timing run")
+    parser.add_argument("--scale", action="store_true", help="also time 1k/10k/100k stored articles")
+    parser.add_argument("--runs", type=int, default=None)
+    options = parser.parse_args(argv)
+    if not REUTERS.is_dir():
+        print(f"skipped: Reuters-21578 not found at {REUTERS} (it lives in ../shared/data, outside the repo)")
+        return 0
+    params = DEFAULT
+    runs = options.runs or (1 if options.quick else 3)
+    stories = load_stories(files=4 if options.quick else None)
+    print(f"# Reuters-21578: {len(stories)} stories with a body; params {params}")
+    print("\nS-curve, P(candidate) = 1-(1-s^r)^b:")
+    print("| Jaccard s | " + " | ".join(f"{s:.1f}" for s in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) + " |")
+    print("|---|" + "---|" * 8)
+    curve = (candidate_probability(s, params) for s in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9))
+    print("| P | " + " | ".join(f"{p:.3f}" for p in curve) + " |")
+
+    began = time.perf_counter()
+    prints = fingerprints(stories, params)
+    sets = [_shingles(found) for found in prints]
+    truth = true_pairs(prints, params)
+    truth_seconds = time.perf_counter() - began
+    reported, candidates = lsh_pairs(prints, params)
+    pairs = score(truth, reported, candidates)
+    short = sum(found is None for found in prints)
+    by_jaccard = {(a, b) for a, b in truth if similarity(sets[a], sets[b])[0] >= params.jaccard}
+    missed = sorted(truth - reported)
+    print(
+        f"\nGround truth (exhaustive, {truth_seconds:.1f}s): {len(truth)} pairs with J>={params.jaccard} or "
+        f"C>={params.containment}; {len(by_jaccard)} of them by Jaccard; "
+        f"{short} stories under {params.min_words} words left out"
+    )
+    print(
+        f"LSH pairs: candidates {pairs.candidates}, reported {pairs.reported}, "
+        f"recall {pairs.recall:.4f}, precision {pairs.precision:.4f}; "
+        f"recall on the Jaccard pairs {len(by_jaccard & reported) / max(len(by_jaccard), 1):.4f}, "
+        f"on the containment-only pairs {len((truth - by_jaccard) & reported) / max(len(truth - by_jaccard), 1):.4f}"
+    )
+    print(f"  candidate pairs that verification kept: {pairs.reported / max(pairs.candidates, 1):.3f}")
+    if missed:
+        print(
+            "  missed (J, C): "
+            + ", ".join(
+                f"({similarity(sets[a], sets[b])[0]:.2f}, {similarity(sets[a], sets[b])[1]:.2f})"
+                for a, b in missed[:10]
+            )
+        )
+
+    articles = articles_from(stories)
+    ids = {article.id: index for index, article in enumerate(articles)}
+    window = timedelta(days=7)
+    times = {index: story.date for index, story in enumerate(stories)}
+    in_window = {(a, b) for a, b in truth if abs(times[a] - times[b]) <= window}
+    stage_seconds: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for run in range(runs):
+            path = Path(folder) / f"run{run}.db"
+            gc.collect()
+            seconds, store = run_stage(articles, path, window, batch=500, params=params)
+            stage_seconds.append(seconds)
+            if run == 0:
+                together = cluster_pairs(store, ids)
+                stored = dedup_bytes(path)
+                rows = store._db.execute("SELECT COUNT(*) FROM dedup").fetchone()[0]
+            store.close()
+        tracemalloc.start()
+        _, store = run_stage(articles[:2000], Path(folder) / "mem.db", window, batch=500, params=params)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        store.close()
+    clusters = score(in_window, together & in_window, 0)
+    extra = len(together - in_window)
+    rate = len(articles) / statistics.median(stage_seconds)
+    print(f"\nStage: dedupe() over a real SQLiteStore, batches of 500, window {window.days}d, {runs} run(s)")
+    print(f"  throughput {rate:,.0f} articles/s (median; runs {', '.join(f'{s:.2f}s' for s in stage_seconds)})")
+    print(
+        f"  true pairs within the window {len(in_window)}; recall by cluster co-membership "
+        f"{clusters.recall:.4f}; co-member pairs not in the truth {extra} "
+        f"(precision {len(together & in_window) / max(len(together), 1):.4f}; chaining through bridges)"
+    )
+    total = sum(stored.values())
+    print(
+        f"  store: {total / rows:,.0f} bytes/article for {rows} fingerprinted articles "
+        f"({', '.join(f'{name} {size / rows:,.0f}' for name, size in sorted(stored.items()))})"
+    )
+    print(f"  tracemalloc peak during dedupe of 2,000 articles: {peak / 1e6:.1f} MB")
+
+    token_lists = [normalise(story.body).split() for story in stories]
+    ours = median_of(runs, lambda: ours_in_memory(token_lists, params))
+    theirs = median_of(runs, lambda: datasketch_in_memory(token_lists, params))
+    stage = statistics.median(stage_seconds)
+    print(
+        f"\nIn memory, same shingles, num_perm={params.num_perm}, b={params.bands}, r={params.rows} (median of {runs}):"
+    )
+    print(f"  ours (signature + band keys + dict index): {len(stories) / ours:,.0f} articles/s")
+    print(f"  datasketch MinHash + MinHashLSH query+insert: {len(stories) / theirs:,.0f} articles/s")
+    print(
+        f"  ours / datasketch: {theirs / ours:.2f}x in memory; full store-backed stage / datasketch in memory: "
+        f"{theirs / stage:.2f}x"
+    )
+
+    if options.scale:
+        line = scaling(stories, (1_000, 10_000, 100_000), probe=2_000, params=params)
+        print("\nScaling: time per article for 2,000 new articles once the store holds N")
+        for mark, seconds in line:
+            print(f"  N={mark:>7,}: {seconds * 1e6:,.0f} us/article")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The enrich stage's one entry point: entities, topics and attributed quotes of a text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pipeline.config import Config
+from pipeline.enrich.entities import PERSON, get_nlp, mentions, to_entities
+from pipeline.enrich.quotes import attribute, find_quote_spans
+from pipeline.enrich.topics import match_topics
+from pipeline.records import Entity, Quote
+
+# Past this size an "article" is a data dump; the tail adds nothing an analyst needs
+# and would only slow the tokenizer down.
+MAX_CHARS = 400_000
+
+
+@dataclass
+class Analysis:
+    entities: list[Entity] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+
+
+def analyze(text: str, config: Config, title: str = "") -> Analysis:
+    """Offsets refer to `text`; the title only feeds topic matching."""
+    if not text or not text.strip():
+        return Analysis(topics=match_topics(title, config.topics) if title else [])
+    body = text[:MAX_CHARS]
+    nlp = get_nlp(config)
+    doc = nlp(body)
+    found = mentions(doc, config)
+    quotes = attribute(doc, body, found, config, find_quote_spans(body))
+    # A surname used as a speaker means whoever was last named in full; keep the
+    # entity list consistent with the quote that relied on it.
+    spoken = {(q.speaker_start, q.speaker_end): q.speaker for q in quotes if q.speaker}
+    for m in found:
+        speaker = spoken.get((m.start, m.end))
+        if speaker and m.label == PERSON and not m.full:
+            m.canonical = speaker
+    topics = match_topics(f"{title}\n{body}" if title else body, config.topics)
+    return Analysis(to_entities(found), topics, quotes)
+
+
+def analysis_to_json(a: Analysis) -> dict[str, Any]:
+    return {
+        "entities": [asdict(e) for e in a.entities],
+        "topics": list(a.topics),
+        "quotes": [asdict(q) for q in a.quotes],
+    }

@@ -1,0 +1,186 @@
+"""Dedup against a real SQLite store: wire copies fold, different stories do not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.dedup import DEFAULT, dedupe, fingerprint, normalise
+from pipeline.records import Article
+from pipeline.store.sqlite import SQLiteStore
+
+SAMPLE = Path(__file__).resolve().parents[1] / "pipeline" / "demo" / "sample"
+VOA = (SAMPLE / "voa-2020-07-10-kim-yo-jong-summit.txt").read_text(encoding="utf-8")
+VICE = (SAMPLE / "vice-2020-07-10-kim-yo-jong-summit.txt").read_text(encoding="utf-8")
+NOON = datetime(2020, 7, 10, 12, 0, tzinfo=UTC)
+WEEK = timedelta(days=7)
+
+
+def article(article_id: str, text: str, minutes: int = 0, source: str = "example") -> Article:
+    return Article(
+        id=article_id,
+        url=f"https://{source}.example/{article_id}",
+        feed_url=f"https://{source}.example/feed",
+        source=source,
+        title=text.strip().splitlines()[0] if text.strip() else "",
+        text=text,
+        published=NOON + timedelta(minutes=minutes),
+    )
+
+
+def paragraphs(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def wire_copy(headline: str, keep: int, chrome_top: list[str], chrome_bottom: list[str]) -> str:
+    """The VOA story as another outlet runs it: own headline, dateline, byline, trimmed, chrome."""
+    body = paragraphs(VOA)[4:]  # past VOA's own chrome, headline and caption
+    body[0] = "SEOUL, South Korea (AP) — " + body[0]
+    return "\n\n".join([*chrome_top, headline, "By Hyung-jin Kim", *body[:keep], *chrome_bottom])
+
+
+COPIES = [
+    wire_copy(
+        "Kim's sister says no Trump summit this year",
+        keep=17,
+        chrome_top=["Share this article", "Menu"],
+        chrome_bottom=["(AP Photo/Ahn Young-joon, File)", "Related: North Korea blows up liaison office"],
+    ),
+    wire_copy(
+        "North Korea rules out another summit with Trump before US election",
+        keep=12,
+        chrome_top=["Advertisement"],
+        chrome_bottom=["Associated Press writer Kim Tong-hyung contributed to this report.", "Read more: world news"],
+    ),
+    wire_copy(
+        "N. Korea: summit 'not useful' unless US changes approach",
+        keep=9,
+        chrome_top=["Subscribe to our newsletter"],
+        chrome_bottom=["Copyright 2020 The Associated Press. All rights reserved."],
+    ),
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    return SQLiteStore(tmp_path / "wirewatch.db")
+
+
+def run(store: SQLiteStore, articles: list[Article], window: timedelta = WEEK) -> dict[str, Article]:
+    store.put_articles(articles)
+    dedupe(articles, store, window)
+    return {found.id: found for found in store.get_articles(item.id for item in articles)}
+
+
+def test_normalise_strips_wire_furniture() -> None:
+    text = (
+        "By Jane Doe\n"
+        "WASHINGTON (Reuters) - The Senate passed the bill on Friday.\n"
+        "Share this article\n"
+        "A vote came late at night. (AP Photo/Susan Walsh, File) Lawmakers went home.\n"
+        "Associated Press writers Lisa Mascaro and Alan Fram contributed to this report."
+    )
+    assert normalise(text) == "the senate passed the bill on friday a vote came late at night lawmakers went home"
+    assert normalise("SEOUL, South Korea (AP) — North Korea's leader spoke.") == "north koreas leader spoke"
+
+
+@pytest.mark.parametrize("one_batch", [True, False])
+def test_wire_copies_fold_into_the_earliest_and_vice_stays_apart(store: SQLiteStore, one_batch: bool) -> None:
+    voa = article("voa", VOA, 0, "voa")
+    copies = [article(f"copy{n}", text, 5 + 20 * n) for n, text in enumerate(COPIES)]
+    vice = article("vice", VICE, 3, "vice")
+    if one_batch:
+        saved = run(store, [*reversed(copies), vice, voa])
+    else:
+        saved = {}
+        for item in [voa, vice, *copies]:
+            saved |= run(store, [item])
+    for copy in copies:
+        assert saved[copy.id].cluster_id == "voa"
+        assert saved[copy.id].duplicate_of is not None
+    assert saved["voa"].cluster_id == "voa" and saved["voa"].duplicate_of is None
+    assert saved["vice"].cluster_id == "vice" and saved["vice"].duplicate_of is None
+
+
+def test_report_counts_and_rerun_changes_nothing(store: SQLiteStore) -> None:
+    articles = [article("voa", VOA), *(article(f"copy{n}", text, 5 + n) for n, text in enumerate(COPIES))]
+    store.put_articles(articles)
+    first = dedupe(articles, store, WEEK)
+    assert (first.duplicates, first.merged, first.skipped) == (3, 0, 0)
+    before = {item.id: (item.cluster_id, item.duplicate_of) for item in store.get_articles(a.id for a in articles)}
+    again = dedupe(articles, store, WEEK)
+    assert (again.duplicates, again.merged, again.skipped) == (0, 0, 4)
+    after = {item.id: (item.cluster_id, item.duplicate_of) for item in store.get_articles(a.id for a in articles)}
+    assert after == before
+
+
+def test_exact_duplicate_takes_the_hash_path(store: SQLiteStore) -> None:
+    first = run(store, [article("a", VOA)])
+    assert first["a"].cluster_id == "a"
+    store.put_articles([article("b", "Breaking News\n\n" + VOA.upper() + "\n\nShare this article", 30)])
+    report = dedupe([article("b", "Breaking News\n\n" + VOA.upper() + "\n\nShare this article", 30)], store, WEEK)
+    assert (report.exact, report.near, report.duplicates) == (1, 0, 1)
+    assert store.get_articles(["b"])[0].duplicate_of == "a"
+
+
+def test_a_copy_bridging_two_clusters_merges_them_into_the_earliest(store: SQLiteStore) -> None:
+    lede = " ".join(paragraphs(VOA)[4:6])  # about 60 words
+    rest = "\n".join(paragraphs(VOA)[8:])  # the story without its opening
+    run(store, [article("early", lede, 0)])
+    run(store, [article("middle", rest, 10)])
+    store.put_articles([article("bridge", lede + "\n" + rest, 20)])
+    report = dedupe([article("bridge", lede + "\n" + rest, 20)], store, WEEK)
+    assert report.merged == 1
+    saved = {item.id: item for item in store.get_articles(["early", "middle", "bridge"])}
+    assert {item.cluster_id for item in saved.values()} == {"early"}
+    assert saved["middle"].duplicate_of is None and saved["bridge"].duplicate_of in {"early", "middle"}
+
+
+def test_window_leaves_older_articles_alone(store: SQLiteStore) -> None:
+    run(store, [article("old", VOA, -10 * 24 * 60)])
+    saved = run(store, [article("new", COPIES[0], 0)])
+    assert saved["new"].cluster_id == "new" and saved["new"].duplicate_of is None
+    later = run(store, [article("newer", COPIES[1], 60)])
+    assert later["newer"].cluster_id == "new"
+
+
+def test_published_falls_back_to_fetched(store: SQLiteStore) -> None:
+    undated = article("undated", COPIES[0])
+    undated.published, undated.fetched = None, NOON + timedelta(minutes=1)
+    saved = run(store, [article("voa", VOA), undated])
+    assert saved["undated"].cluster_id == "voa"
+
+
+def test_empty_and_short_texts_neither_crash_nor_fold(store: SQLiteStore) -> None:
+    stub = "Subscribe to read the full story on our website today."
+    short = [article("empty", ""), article("blank", " \n\n "), article("s1", stub, 1), article("s2", stub, 2)]
+    assert fingerprint(stub) is None
+    store.put_articles(short)
+    report = dedupe(short, store, WEEK)
+    assert (report.too_short, report.duplicates) == (4, 0)
+    assert {item.cluster_id for item in store.get_articles(a.id for a in short)} == {"empty", "blank", "s1", "s2"}
+    assert dedupe([], store, WEEK).seen == 0
+
+
+def test_reuters_recall_and_precision_floors() -> None:
+    from bench.bench_dedup import fingerprints, lsh_pairs, score, true_pairs
+    from bench.reuters import REUTERS, load_stories
+
+    if not REUTERS.is_dir():
+        pytest.skip(f"Reuters-21578 not found at {REUTERS} (../shared/data is not part of the repo)")
+    prints = fingerprints(load_stories(files=3), DEFAULT)
+    truth = true_pairs(prints, DEFAULT)
+    reported, candidates = lsh_pairs(prints, DEFAULT)
+    result = score(truth, reported, candidates)
+    assert result.true > 50
+    assert result.recall >= 0.97
+    assert result.precision >= 0.99
+
+
+def test_an_earlier_copy_arriving_late_becomes_the_root(store: SQLiteStore) -> None:
+    run(store, [article("copy", COPIES[0], 30)])
+    saved = run(store, [article("voa", VOA, 0)])
+    assert saved["voa"].cluster_id == "voa" and saved["voa"].duplicate_of is None
+    assert store.get_articles(["copy"])[0].cluster_id == "voa"

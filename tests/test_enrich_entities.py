@@ -1,0 +1,79 @@
+"""Entities on the seeds: configured speakers under their canonical name, titles stripped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import pipeline
+from pipeline.config import Config, NlpConfig, SpeakerConfig
+from pipeline.enrich.analyze import analyze
+from pipeline.enrich.entities import get_nlp
+from pipeline.records import Entity
+
+SAMPLE = Path(pipeline.__file__).parent / "demo" / "sample"
+KIM = SpeakerConfig(name="Kim Yo Jong", aliases=["Kim Yo-jong"], descriptors=["Kim Jong Un's sister"], pronoun="she")
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return Config(speakers=[KIM])
+
+
+def _entities(name: str, config: Config) -> list[Entity]:
+    text = next(SAMPLE.glob(f"{name}-*.txt")).read_text(encoding="utf-8")
+    return analyze(text, config).entities
+
+
+def _canonical(entities: list[Entity], surface: str) -> set[str]:
+    return {e.canonical for e in entities if e.text == surface}
+
+
+def test_titles_are_stripped_from_canonical_names(config: Config) -> None:
+    entities = _entities("voa", config)
+    assert _canonical(entities, "Secretary of State Mike Pompeo") == {"Mike Pompeo"}
+    assert _canonical(entities, "President Donald Trump") == {"Donald Trump"}
+    assert _canonical(entities, "Pompeo") == {"Mike Pompeo"}
+    assert _canonical(entities, "Trump") == {"Donald Trump"}
+
+
+def test_speaker_spellings_and_descriptors_map_to_the_speaker(config: Config) -> None:
+    text = "Kim Yo-jong spoke. Later Kim Yo Jong spoke again, and Kim Jong Un's sister was quoted by KCNA."
+    entities = analyze(text, config).entities
+    people = {(e.text, e.canonical) for e in entities if e.label == "PERSON"}
+    assert ("Kim Yo-jong", "Kim Yo Jong") in people
+    assert ("Kim Yo Jong", "Kim Yo Jong") in people
+    assert ("Kim Jong Un's sister", "Kim Yo Jong") in people
+
+
+def test_the_leader_is_not_confused_with_his_sister(config: Config) -> None:
+    entities = _entities("voa", config)
+    assert _canonical(entities, "Kim Jong Un") == {"Kim Jong Un"}
+    assert _canonical(entities, "the sister of Kim Jong Un") == {"Kim Yo Jong"}
+
+
+def test_places_and_organisations(config: Config) -> None:
+    entities = _entities("voa", config)
+    labels = {(e.text, e.label, e.canonical) for e in entities}
+    assert ("North Korea", "GPE", "North Korea") in labels
+    assert ("U.S.", "GPE", "United States") in labels
+    assert ("Korean Central News Agency", "ORG", "Korean Central News Agency") in labels
+    assert ("North Korean", "NORP", "North Korean") in labels
+
+
+def test_title_case_headline_words_are_not_people(config: Config) -> None:
+    people = {e.canonical for e in _entities("vice", config) if e.label == "PERSON"}
+    assert "Hard Pass" not in people
+    assert {"Kim Jong Un", "Kim Yo Jong", "Donald Trump", "Mike Pompeo"} <= people
+
+
+def test_pipeline_is_built_once_per_config(config: Config) -> None:
+    assert get_nlp(config) is get_nlp(Config(speakers=[KIM]))
+    assert get_nlp(config) is not get_nlp(Config())
+
+
+def test_unknown_model_falls_back_to_rules() -> None:
+    config = Config(nlp=NlpConfig(model="no_such_model_installed"), speakers=[KIM])
+    entities = analyze("Kim Yo-jong said so.", config).entities
+    assert [(e.text, e.canonical) for e in entities] == [("Kim Yo-jong", "Kim Yo Jong")]

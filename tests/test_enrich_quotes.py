@@ -1,0 +1,171 @@
+"""Every quotation in the two seed articles, pinned to its speaker, plus bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import pipeline
+from pipeline.config import Config, SpeakerConfig
+from pipeline.enrich.analyze import Analysis, analysis_to_json, analyze
+from pipeline.enrich.quotes import find_quote_spans
+
+SAMPLE = Path(pipeline.__file__).parent / "demo" / "sample"
+KIM = "Kim Yo Jong"
+TRUMP = "Donald Trump"
+POMPEO = "Mike Pompeo"
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return Config(
+        speakers=[
+            SpeakerConfig(
+                name=KIM, aliases=["Kim Yo-jong"], descriptors=["Kim Jong Un's sister"], pronoun="she", alert=True
+            )
+        ]
+    )
+
+
+def _seed(name: str) -> str:
+    return next(SAMPLE.glob(f"{name}-*.txt")).read_text(encoding="utf-8")
+
+
+def _speakers(analysis: Analysis) -> list[tuple[str, str | None]]:
+    return [(q.text, q.speaker) for q in analysis.quotes]
+
+
+def _speaker_of(analysis: Analysis, fragment: str) -> str | None:
+    matches = [q for q in analysis.quotes if fragment in q.text]
+    assert len(matches) == 1, f"{fragment!r} found {len(matches)} times in {_speakers(analysis)}"
+    return matches[0].speaker
+
+
+# The joint Singapore statement ("work toward complete denuclearization") was
+# signed by two leaders: it is a document, not one person's words, so it stays
+# unattributed rather than being pinned on either of them.
+VOA = [
+    ("not be useful to us", KIM),
+    ("It is my personal opinion, but a summit", KIM),
+    ("extreme provocations.", KIM),
+    ("I understand they want to meet, and we would certainly do that", TRUMP),
+    ("We are not saying we are not going to denuclearize", KIM),
+    ("work toward complete denuclearization of the Korean Peninsula.", None),
+    ("to work to establish dialogue and have substantive conversations", POMPEO),
+    ("We're very hopeful that we can continue", POMPEO),
+    ("As for who and how and timing", POMPEO),
+]
+
+
+def test_voa_every_quote_has_its_speaker(config: Config) -> None:
+    analysis = analyze(_seed("voa"), config)
+    assert len(analysis.quotes) == len(VOA), _speakers(analysis)
+    for fragment, speaker in VOA:
+        assert _speaker_of(analysis, fragment) == speaker, fragment
+
+
+def test_vice_every_quote_has_its_speaker(config: Config) -> None:
+    text = _seed("vice")
+    analysis = analyze(text, config)
+    expected = [
+        # headline deck: "Secretary of State Mike Pompeo says he's “very hopeful”"
+        ("very hopeful", POMPEO),
+        ("unpractical", KIM),
+        ("decisive changes", KIM),
+        ("I am of the view that the [North Korea]", KIM),
+        ("I understand they want to meet and we would certainly do that", TRUMP),
+        ("I would do it if I thought it was going to be helpful.", TRUMP),
+        ("very hopeful", POMPEO),
+        ("buy time and prevent political disasters", KIM),
+        ("good and solid", KIM),
+        ("should not adjust its tactics", KIM),
+        ("We would like to make it clear", KIM),
+    ]
+    assert [(q.text[: len(f)], q.speaker) for q, (f, _) in zip(analysis.quotes, expected, strict=True)] == expected
+
+
+def test_surname_after_full_name_means_that_person(config: Config) -> None:
+    analysis = analyze(_seed("vice"), config)
+    quote = next(q for q in analysis.quotes if q.text.startswith("I am of the view"))
+    assert quote.speaker_start is not None
+    assert _seed("vice")[quote.speaker_start : quote.speaker_end] == "Kim"
+    assert quote.cue == "said"
+
+
+def test_pronoun_quote_points_at_the_pronoun(config: Config) -> None:
+    text = _seed("voa")
+    quote = next(q for q in analyze(text, config).quotes if q.text.startswith("As for who"))
+    assert (text[quote.speaker_start : quote.speaker_end], quote.cue, quote.speaker) == ("he", "added", POMPEO)
+
+
+def test_offsets_are_indices_into_the_text(config: Config) -> None:
+    for name in ("voa", "vice"):
+        text = _seed(name)
+        analysis = analyze(text, config)
+        for quote in analysis.quotes:
+            assert text[quote.start : quote.end] == quote.text
+        for entity in analysis.entities:
+            assert text[entity.start : entity.end] == entity.text
+
+
+def test_json_shape(config: Config) -> None:
+    data = analysis_to_json(analyze(_seed("voa"), config))
+    assert set(data) == {"entities", "topics", "quotes"}
+    assert set(data["quotes"][0]) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue"}
+    assert set(data["entities"][0]) == {"text", "label", "start", "end", "canonical"}
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        ('"We will win," Smith said.', "Smith"),
+        ('Jane Smith said: "We will win."', "Jane Smith"),
+        ('"We will win," said Jane Smith.', "Jane Smith"),
+        ('According to Jane Smith, "we will win the vote."', "Jane Smith"),
+        ('Jane Smith spoke first. "We will win the vote," she added.', "Jane Smith"),
+        ('Jane Smith, the party leader, warned that they would "fight on every beach there is."', "Jane Smith"),
+    ],
+)
+def test_attribution_patterns(text: str, speaker: str) -> None:
+    quotes = analyze(text, Config()).quotes
+    assert [q.speaker for q in quotes] == [speaker]
+
+
+def test_quote_spanning_paragraphs_is_one_quote() -> None:
+    text = 'Smith said:\n\n"First paragraph of the statement.\n\n"Second paragraph of the statement."\n\nThen nothing.'
+    spans = find_quote_spans(text)
+    assert len(spans) == 1
+    assert text[spans[0].start : spans[0].end].endswith("Second paragraph of the statement.")
+
+
+def test_mixed_straight_and_curly_marks_pair_up() -> None:
+    text = 'She said they sought to "buy time and prevent disasters,” rather than act.'
+    assert [text[s.start : s.end] for s in find_quote_spans(text)] == ["buy time and prevent disasters"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n  ",
+        "No quotation marks at all, just a sentence about Smith.",
+        'An unbalanced "quote that never closes, he said.',
+        'Stray ” closing and “ opening ” marks “ everywhere "',
+        '"' * 101,
+        "He is 6'2\" tall, said Smith.",
+    ],
+)
+def test_bad_input_does_not_crash(text: str) -> None:
+    analysis = analyze(text, Config())
+    for quote in analysis.quotes:
+        assert text[quote.start : quote.end] == quote.text
+
+
+def test_megabyte_text_does_not_crash() -> None:
+    paragraph = (
+        '"We will win this, and soon," Jane Smith said on Tuesday in Washington. She added that "nobody" agreed.\n\n'
+    )
+    text = paragraph * (1_000_000 // len(paragraph) + 1)
+    analysis = analyze(text, Config())
+    assert analysis.quotes and analysis.quotes[0].speaker == "Jane Smith"
