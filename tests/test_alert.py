@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from pipeline.alert import LEASE, alert_stage, subject_quote
 from pipeline.config import Config
@@ -269,7 +270,7 @@ def test_article_text_is_escaped_in_the_html_part(tmp_path, site, store, smtp):
         "Kim Yo Jong rejects talks",
         "VOA News",
         (
-            '"We will <script>never</script> accept talks on those terms & conditions, not this year and not next year," '
+            '"We will <script>never</script> accept talks on those terms & conditions, not this year, not next," '
             "Kim Yo Jong said in a statement on Friday carried by the official Korean Central News Agency.",
             "The statement came days after the United States said it was open to dialogue with North Korea "
             "at any time and any place, a position Washington has held for more than a year.",
@@ -302,3 +303,55 @@ def test_article_text_is_escaped_in_the_html_part(tmp_path, site, store, smtp):
 )
 def test_subject_quotes_are_shortened_sensibly(quote, subject):
     assert subject_quote(quote) == subject
+
+
+def test_topic_rule_alerts_once_per_story(tmp_path, site, store, smtp):
+    mailbox, port = smtp
+    serve_articles(site, sample_articles())
+    config = alert_config(tmp_path, site, port)
+    config = config.model_copy(
+        update={
+            "speakers": [],
+            "topics": [t.model_copy(update={"alert": True}) for t in config.topics],
+        }
+    )
+    report = run_cycle(config, store)
+    subjects = sorted(str(message["Subject"]) for message in mailbox.messages)
+    # VOA and its two wire copies are one story; VICE is another: two emails, not four.
+    assert report.alerts_sent == 2 and len(subjects) == 2
+    assert all(subject.startswith("denuclearization: ") for subject in subjects)
+    assert run_cycle(config, store, force=True).alerts_sent == 0
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback only, on purpose
+def test_smtp_login_reads_the_password_from_the_environment(tmp_path, site, store, monkeypatch):
+    seen: list[tuple[str, str]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        seen.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"s3cret")
+
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        monkeypatch.setenv("WIREWATCH_SMTP_PASSWORD", "s3cret")
+        serve_articles(site, sample_articles()[:1])
+        config = alert_config(tmp_path, site, port)
+        assert config.alerts.smtp is not None
+        smtp = config.alerts.smtp.model_copy(
+            update={"username": "wirewatch", "password_env": "WIREWATCH_SMTP_PASSWORD"}
+        )
+        config = config.model_copy(update={"alerts": config.alerts.model_copy(update={"smtp": smtp})})
+        assert run_cycle(config, store).alerts_sent == 1
+    finally:
+        controller.stop()
+    assert seen == [("wirewatch", "s3cret")] and len(mailbox.messages) == 1
