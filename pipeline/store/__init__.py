@@ -9,8 +9,17 @@ __all__ = ["DedupRecord", "SearchHit", "SearchQuery", "SearchResult", "Store", "
 
 
 def open_store(config: StoreConfig) -> Store:
-    if config.backend == "sqlite":
-        from pipeline.store.sqlite import SQLiteStore
+    if config.backend == "elasticsearch":
+        # Imported here so the embedded default needs no Elasticsearch client installed.
+        from pipeline.store.elasticsearch import ElasticsearchStore
 
-        return SQLiteStore(config.path)
-    raise NotImplementedError("the elasticsearch backend is not built yet; use backend: sqlite")
+        store = ElasticsearchStore.from_config(config)
+        try:
+            store.ensure_indices()
+        except BaseException:
+            store.close()
+            raise
+        return store
+    from pipeline.store.sqlite import SQLiteStore
+
+    return SQLiteStore(config.path)

@@ -381,14 +381,18 @@ class SQLiteStore(Store):
         )
         return [_entry_from_row(row) for row in rows]
 
-    def get_entries(self, ids: Iterable[str]) -> list[Entry]:
+    def _rows_by_id(self, table: str, ids: Iterable[str]) -> list[sqlite3.Row]:
+        """Rows in the order of `ids`, unknown ids skipped, in chunks under SQLite's variable limit."""
         wanted = list(dict.fromkeys(ids))
-        found: dict[str, Entry] = {}
+        found: dict[str, sqlite3.Row] = {}
         for chunk in _chunks(wanted, 500):
             marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(f"SELECT * FROM entries WHERE id IN ({marks})", chunk):
-                found[row["id"]] = _entry_from_row(row)
-        return [found[entry_id] for entry_id in wanted if entry_id in found]
+            for row in self._db.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
+                found[row["id"]] = row
+        return [found[key] for key in wanted if key in found]
+
+    def get_entries(self, ids: Iterable[str]) -> list[Entry]:
+        return [_entry_from_row(row) for row in self._rows_by_id("entries", ids)]
 
     def save_entry(self, entry: Entry) -> None:
         with self._tx() as db:
@@ -459,13 +463,7 @@ class SQLiteStore(Store):
         return created
 
     def get_articles(self, ids: Iterable[str]) -> list[Article]:
-        wanted = list(dict.fromkeys(ids))
-        found: dict[str, Article] = {}
-        for chunk in _chunks(wanted, 500):
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(f"SELECT * FROM articles WHERE id IN ({marks})", chunk):
-                found[row["id"]] = _article_from_row(row)
-        return [found[article_id] for article_id in wanted if article_id in found]
+        return [_article_from_row(row) for row in self._rows_by_id("articles", ids)]
 
     def count_articles(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
