@@ -23,7 +23,8 @@ import re
 import smtplib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -97,6 +98,33 @@ def subject_quote(text: str, limit: int = SUBJECT_QUOTE_CHARS) -> str:
 # -- delivery ----------------------------------------------------------------
 
 
+@contextmanager
+def smtp_delivery_errors(*unreachable: type[Exception]) -> Iterator[None]:
+    """Turn smtplib's failures into `DeliveryError`: 4xx and lost connections are worth a retry, 5xx are not.
+
+    `unreachable` adds exception types (a framework's own) that also mean "try again later".
+    """
+    retry: tuple[type[Exception], ...] = (
+        smtplib.SMTPServerDisconnected,
+        ConnectionError,
+        TimeoutError,
+        socket.gaierror,
+        *unreachable,
+    )
+    try:
+        yield
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        raise DeliveryError(f"recipients refused: {exc.recipients}", all(400 <= c < 500 for c in codes)) from None
+    except smtplib.SMTPResponseException as exc:
+        reason = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        raise DeliveryError(f"SMTP {exc.smtp_code}: {reason}", 400 <= exc.smtp_code < 500) from None
+    except retry as exc:
+        raise DeliveryError(f"SMTP server unreachable: {exc}", temporary=True) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"SMTP failed: {exc}", temporary=False) from None
+
+
 class SmtpSender:
     """Delivery with smtplib: plain, STARTTLS or SSL, with an optional login."""
 
@@ -106,7 +134,7 @@ class SmtpSender:
     def __call__(self, message: EmailMessage) -> None:
         settings = self.config
         timeout = settings.timeout.total_seconds()
-        try:
+        with smtp_delivery_errors():
             client: smtplib.SMTP
             if settings.security == "ssl":
                 client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout)
@@ -118,16 +146,6 @@ class SmtpSender:
                 if settings.username:
                     client.login(settings.username, os.environ.get(settings.password_env or "", ""))
                 client.send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            raise DeliveryError(f"recipients refused: {exc.recipients}", all(400 <= c < 500 for c in codes)) from None
-        except smtplib.SMTPResponseException as exc:
-            reason = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
-            raise DeliveryError(f"SMTP {exc.smtp_code}: {reason}", 400 <= exc.smtp_code < 500) from None
-        except (smtplib.SMTPServerDisconnected, ConnectionError, TimeoutError, socket.gaierror) as exc:
-            raise DeliveryError(f"SMTP server unreachable: {exc}", temporary=True) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"SMTP failed: {exc}", temporary=False) from None
 
 
 class OutboxSender:

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pipeline.records import Article
+from pipeline.records import Article, article_time
 from pipeline.store.base import DedupRecord, Store
 
 
@@ -266,11 +266,6 @@ def candidate_probability(s: float, params: Params = DEFAULT) -> float:
 
 
 # -- the stage -------------------------------------------------------------
-
-
-def article_time(article: Article) -> datetime:
-    moment = article.published or article.fetched
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass

@@ -106,10 +106,6 @@ class Store(ABC):
 
     # -- dedup -------------------------------------------------------------
     @abstractmethod
-    def dedup_by_hash(self, body_hash: str, since: datetime) -> DedupRecord | None:
-        """The earliest stored article in the window with exactly this normalised body."""
-
-    @abstractmethod
     def dedup_candidates(self, band_keys: Iterable[str], since: datetime) -> list[DedupRecord]:
         """Stored articles in the window sharing at least one LSH band key.
 

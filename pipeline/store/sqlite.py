@@ -107,16 +107,17 @@ MIGRATIONS: list[str] = [
     CREATE TABLE dedup (
         article_id TEXT PRIMARY KEY,
         body_hash TEXT NOT NULL,
-        published TEXT NOT NULL
+        published TEXT NOT NULL,
+        cluster_id TEXT NOT NULL
     ) WITHOUT ROWID;
-    CREATE INDEX dedup_hash ON dedup (body_hash, published);
     CREATE INDEX dedup_published ON dedup (published);
+    CREATE INDEX dedup_cluster ON dedup (cluster_id);
     CREATE TABLE band_keys (
         key TEXT NOT NULL,
+        published TEXT NOT NULL,
         article_id TEXT NOT NULL,
-        PRIMARY KEY (key, article_id)
+        PRIMARY KEY (key, published, article_id)
     ) WITHOUT ROWID;
-    CREATE INDEX band_keys_article ON band_keys (article_id);
     CREATE TABLE statements (
         id TEXT PRIMARY KEY,
         speaker TEXT NOT NULL COLLATE NOCASE,
@@ -272,6 +273,7 @@ class SQLiteStore(Store):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: the band-key index stays in memory
         self._migrate()
 
     @contextmanager
@@ -529,15 +531,6 @@ class SQLiteStore(Store):
         return SearchResult(total=rows[0]["total"] if rows else 0, hits=hits)
 
     # -- dedup -------------------------------------------------------------
-    def dedup_by_hash(self, body_hash: str, since: datetime) -> DedupRecord | None:
-        row = self._db.execute(
-            """SELECT d.article_id, d.body_hash, d.published, a.cluster_id FROM dedup d
-               JOIN articles a ON a.id = d.article_id
-               WHERE d.body_hash = ? AND d.published >= ? ORDER BY d.published, d.article_id LIMIT 1""",
-            (body_hash, ts(since)),
-        ).fetchone()
-        return _dedup_from_row(row) if row else None
-
     def dedup_candidates(self, band_keys: Iterable[str], since: datetime) -> list[DedupRecord]:
         keys = list(dict.fromkeys(band_keys))
         found: dict[str, DedupRecord] = {}
@@ -545,10 +538,9 @@ class SQLiteStore(Store):
         for chunk in _chunks(keys, 500):
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"""SELECT b.key, d.article_id, d.body_hash, d.published, a.cluster_id FROM band_keys b
+                f"""SELECT b.key, d.article_id, d.body_hash, d.published, d.cluster_id FROM band_keys b
                     JOIN dedup d ON d.article_id = b.article_id
-                    JOIN articles a ON a.id = d.article_id
-                    WHERE b.key IN ({marks}) AND d.published >= ?""",
+                    WHERE b.key IN ({marks}) AND b.published >= ?""",
                 [*chunk, ts(since)],
             )
             for row in rows:
@@ -561,12 +553,12 @@ class SQLiteStore(Store):
         records = list(records)
         with self._tx() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO dedup (article_id, body_hash, published) VALUES (?, ?, ?)",
-                [(record.article_id, record.body_hash, ts(record.published)) for record in records],
+                "INSERT OR REPLACE INTO dedup (article_id, body_hash, published, cluster_id) VALUES (?, ?, ?, ?)",
+                [(r.article_id, r.body_hash, ts(r.published), r.cluster_id) for r in records],
             )
             db.executemany(
-                "INSERT OR IGNORE INTO band_keys (key, article_id) VALUES (?, ?)",
-                [(key, record.article_id) for record in records for key in record.band_keys],
+                "INSERT OR IGNORE INTO band_keys (key, published, article_id) VALUES (?, ?, ?)",
+                [(key, ts(r.published), r.article_id) for r in records for key in r.band_keys],
             )
             db.executemany(
                 "UPDATE articles SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
@@ -578,11 +570,11 @@ class SQLiteStore(Store):
             for other in others:
                 if other != into:
                     db.execute("UPDATE articles SET cluster_id = ? WHERE cluster_id = ?", (into, other))
+                    db.execute("UPDATE dedup SET cluster_id = ? WHERE cluster_id = ?", (into, other))
 
     def prune_dedup(self, before: datetime) -> int:
         with self._tx() as db:
-            old = "SELECT article_id FROM dedup WHERE published < ?"
-            db.execute(f"DELETE FROM band_keys WHERE article_id IN ({old})", (ts(before),))
+            db.execute("DELETE FROM band_keys WHERE published < ?", (ts(before),))
             return db.execute("DELETE FROM dedup WHERE published < ?", (ts(before),)).rowcount
 
     # -- statements --------------------------------------------------------
@@ -713,7 +705,7 @@ def _statement_from_row(row: sqlite3.Row) -> Statement:
 def _dedup_from_row(row: sqlite3.Row) -> DedupRecord:
     return DedupRecord(
         article_id=row["article_id"],
-        cluster_id=row["cluster_id"] or row["article_id"],
+        cluster_id=row["cluster_id"],
         published=parse_ts(row["published"]) or datetime.now(UTC),
         body_hash=row["body_hash"],
         band_keys=(),

@@ -1,0 +1,341 @@
+"""The DAGs under real Airflow: `dag.test()` against the demo site on loopback, a loopback SMTP server, SQLite.
+
+Airflow reads its settings when first imported, so the environment is set
+here, before the import; its metadata database is SQLite in a temporary
+AIRFLOW_HOME, created once for the module because start-up costs seconds.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import shutil
+import socket
+import tempfile
+import warnings
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wirewatch-airflow-"))
+os.environ.update(
+    AIRFLOW_HOME=str(AIRFLOW_HOME),
+    AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+    AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+)
+pytest.importorskip("airflow.sdk", reason="Airflow is not installed (pip install -e '.[airflow]')")
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from airflow.dag_processing.bundles.manager import DagBundlesManager  # noqa: E402
+from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db  # noqa: E402
+from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel  # noqa: E402
+from airflow.models.dag import DagModel  # noqa: E402
+from airflow.sdk import DAG  # noqa: E402
+from airflow.utils import db  # noqa: E402
+from airflow.utils.session import create_session  # noqa: E402
+from airflow.utils.state import DagRunState, TaskInstanceState  # noqa: E402
+from sqlalchemy import delete, select  # noqa: E402
+from wirewatch_airflow import smtp_sender  # noqa: E402  # the plugins folder is on sys.path once Airflow is imported
+
+from pipeline.alert import DeliveryError  # noqa: E402
+from pipeline.demo.server import SiteServer, serve  # noqa: E402
+from pipeline.demo.site import feed_urls, sample_routes  # noqa: E402
+from pipeline.orchestration import due_entry_batches  # noqa: E402
+from pipeline.records import FeedState, utcnow  # noqa: E402
+from pipeline.store import SearchQuery  # noqa: E402
+from pipeline.store.sqlite import SQLiteStore  # noqa: E402
+from tests.conftest import KIM_YO_JONG  # noqa: E402
+
+DAG_IDS = {"wirewatch_poll", "wirewatch_process", "wirewatch_maintenance"}
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.replies: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        if self.replies:
+            return self.replies.pop(0)
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="module")
+def dags() -> Iterator[dict[str, DAG]]:
+    """Parse the DAG folder once, and register it as the DAG processor would, so the process DAG can be queued."""
+    db.initdb()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bag = DagBag(dag_folder=REPO / "dags", bundle_path=REPO / "dags", bundle_name="dags-folder")
+    assert not bag.import_errors
+    assert not bag.captured_warnings
+    assert [str(warning.message) for warning in caught if "dags" in str(warning.filename)] == []
+    DagBundlesManager().sync_bundles_to_db()
+    sync_bag_to_db(bag, "dags-folder", None)
+    yield {dag_id: bag.dags[dag_id] for dag_id in DAG_IDS}
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    """A loopback SMTP server, reached through Airflow's `smtp_default` connection."""
+    box = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", f"smtp://127.0.0.1:{port}?disable_ssl=true&disable_tls=true")
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def site() -> Iterator[SiteServer]:
+    with serve({}) as server:
+        server.routes.update(sample_routes(server.base_url, utcnow()))
+        yield server
+
+
+def write_config(tmp_path: Path, feeds: list[str]) -> Path:
+    path = tmp_path / "wirewatch.yaml"
+    data = {
+        "store": {"backend": "sqlite", "path": str(tmp_path / "wirewatch.db")},
+        "feeds": [{"url": url} for url in feeds],
+        "speakers": [KIM_YO_JONG],
+        "alerts": {"to": ["analyst@example.org"], "outbox": str(tmp_path / "outbox")},
+        "fetch": {"allow_networks": ["127.0.0.0/8"], "timeout": "3s"},
+    }
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def wirewatch(tmp_path: Path, site: SiteServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo sample's feeds in a config file that the DAGs find through the `wirewatch_config` Variable."""
+    path = write_config(tmp_path, [url for url, _ in feed_urls(site.base_url)])
+    monkeypatch.setenv("AIRFLOW_VAR_WIREWATCH_CONFIG", str(path))
+    return tmp_path / "wirewatch.db"
+
+
+def states(run: Any) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for ti in sorted(run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index)):
+        found.setdefault(ti.task_id, []).append(str(ti.state))
+    return found
+
+
+def entries_events(run_id: str) -> list[AssetEvent]:
+    with create_session() as session:
+        asset = session.scalars(select(AssetModel).where(AssetModel.name == "wirewatch_entries")).one()
+        query = select(AssetEvent).where(AssetEvent.asset_id == asset.id, AssetEvent.source_run_id == run_id)
+        return list(session.scalars(query))
+
+
+def queued_process_runs() -> int:
+    with create_session() as session:
+        return len(
+            session.scalars(select(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == "wirewatch_process")).all()
+        )
+
+
+def set_paused(dag_id: str, paused: bool) -> None:
+    with create_session() as session:
+        model = session.scalars(select(DagModel).where(DagModel.dag_id == dag_id)).one()
+        model.is_paused = paused
+        session.execute(delete(AssetDagRunQueue))
+
+
+def article_ids(store: SQLiteStore) -> list[str]:
+    return [hit.id for hit in store.search(SearchQuery(limit=1000, collapse=False)).hits]
+
+
+def snapshot(path: Path) -> dict[str, Any]:
+    with SQLiteStore(path) as store:
+        articles = store.get_articles(article_ids(store))
+        return {
+            "articles": sorted((a.id, a.cluster_id, a.duplicate_of, len(a.quotes), tuple(a.topics)) for a in articles),
+            "statements": sorted((s.id, len(s.quotes)) for s in store.list_statements(limit=1000)),
+            "alerts": sorted((a.rule, a.statement_id, a.state) for a in store.list_alerts()),
+            "entries": {status: store.count_entries(status) for status in ("pending", "done", "failed")},
+        }
+
+
+def test_dag_folder_imports_cleanly(dags: dict[str, DAG]) -> None:
+    assert set(dags) == DAG_IDS
+    assert dags["wirewatch_process"].max_active_runs == 1
+    assert all((task.retries or 0) >= 1 and task.execution_timeout for task in dags["wirewatch_process"].tasks)
+
+
+def test_poll_then_process_indexes_the_sample_and_mails_once(
+    dags: dict[str, DAG], wirewatch: Path, mailbox: Mailbox
+) -> None:
+    set_paused("wirewatch_process", False)
+    poll = dags["wirewatch_poll"].test()
+    assert poll.state == DagRunState.SUCCESS, states(poll)
+    assert states(poll)["poll"] == [TaskInstanceState.SUCCESS] * 3  # one mapped task per due feed
+    with SQLiteStore(wirewatch) as store:
+        new_entries = store.count_entries("pending")
+    assert new_entries >= 4
+    [event] = entries_events(poll.run_id)
+    assert event.extra == {"new_entries": new_entries}
+    assert queued_process_runs() == 1
+
+    process = dags["wirewatch_process"].test()
+    assert process.state == DagRunState.SUCCESS, states(process)
+    with SQLiteStore(wirewatch) as store:
+        assert store.count_entries("pending") == 0
+        assert store.count_articles() == new_entries
+        hits = store.search(SearchQuery(text="summit", collapse=False, limit=100)).hits
+        assert {hit.source for hit in hits} == {"VOA East Asia", "VICE News", "Wire desk"}
+        assert store.search(SearchQuery(speaker="Kim Yo Jong", limit=100)).total >= 1
+    assert len(mailbox.messages) == 1
+    assert "Kim Yo Jong" in mailbox.messages[0]["Subject"]
+
+    before = snapshot(wirewatch)
+    with SQLiteStore(wirewatch) as store:  # as if the whole run had died before marking any entry done
+        for entry in store.get_entries(article_ids(store)):
+            entry.status = "pending"
+            store.save_entry(entry)
+    again = dags["wirewatch_process"].test()
+    assert again.state == DagRunState.SUCCESS, states(again)
+    assert snapshot(wirewatch) == before
+    assert len(mailbox.messages) == 1
+
+
+def test_the_smtp_connection_delivers_alerts_and_tells_temporary_from_permanent(
+    dags: dict[str, DAG], mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send = smtp_sender()
+    assert send is not None
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "wirewatch@localhost", "analyst@example.org", "hello"
+    message["Message-ID"] = "<once@wirewatch>"
+    message.set_content("body")
+    send(message)
+    assert [received["Message-ID"] for received in mailbox.messages] == ["<once@wirewatch>"]
+    mailbox.replies = ["451 try again later", "554 no such mailbox"]
+    with pytest.raises(DeliveryError) as temporary:
+        send(message)
+    with pytest.raises(DeliveryError) as permanent:
+        send(message)
+    assert (temporary.value.temporary, permanent.value.temporary) == (True, False)
+    monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT")
+    assert smtp_sender() is None
+
+
+def test_a_poll_that_finds_nothing_triggers_nothing(dags: dict[str, DAG], wirewatch: Path) -> None:
+    set_paused("wirewatch_process", False)
+    first = dags["wirewatch_poll"].test()
+    assert entries_events(first.run_id)
+    set_paused("wirewatch_process", False)
+    with SQLiteStore(wirewatch) as store:
+        for state in store.list_feeds():
+            state.next_poll = None
+            store.save_feed(state)
+    second = dags["wirewatch_poll"].test()
+    assert second.state == DagRunState.SUCCESS, states(second)
+    assert states(second)["announce"] == [TaskInstanceState.SKIPPED]
+    assert entries_events(second.run_id) == []
+    assert queued_process_runs() == 0
+
+
+def test_a_process_run_with_nothing_due_still_retries_alerts(dags: dict[str, DAG], wirewatch: Path) -> None:
+    run = dags["wirewatch_process"].test()
+    assert run.state == DagRunState.SUCCESS, states(run)
+    found = states(run)
+    assert found["fetch"] == found["statements"] == [TaskInstanceState.SKIPPED]
+    assert found["alert"] == [TaskInstanceState.SUCCESS]
+
+
+def test_a_bad_feed_fails_its_own_task_only(
+    dags: dict[str, DAG], tmp_path: Path, site: SiteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store is named by the `wirewatch_store` connection here, overriding the config file's."""
+    feeds = [url for url, _ in feed_urls(site.base_url)]
+    path = write_config(tmp_path, [*feeds, site.url("/gone.xml")])
+    store_path = tmp_path / "from-connection.db"
+    extra = f'{{"config": "{path}", "store": {{"path": "{store_path}"}}}}'
+    monkeypatch.setenv("AIRFLOW_CONN_WIREWATCH_STORE", f'{{"conn_type": "wirewatch", "extra": {extra}}}')
+    poll = dags["wirewatch_poll"].test()
+    found = states(poll)
+    assert sorted(found["poll"]) == sorted([TaskInstanceState.SUCCESS] * 3 + [TaskInstanceState.FAILED])
+    assert found["announce"] == [TaskInstanceState.SUCCESS]
+    assert poll.state == DagRunState.SUCCESS
+    with SQLiteStore(store_path) as store:
+        gone = store.get_feed(site.url("/gone.xml"))
+        assert gone is not None and gone.failures == 1
+        assert entries_events(poll.run_id)[0].extra == {"new_entries": store.count_entries("pending")}
+    assert not (tmp_path / "wirewatch.db").exists()
+
+
+def test_a_fetch_that_dies_mid_batch_is_retried_without_duplicates(
+    dags: dict[str, DAG], wirewatch: Path, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dags["wirewatch_poll"].test()
+    with SQLiteStore(wirewatch) as store:
+        expected = store.count_entries("pending")
+    saves = 0
+    original = SQLiteStore.save_entry
+
+    def dies_after_the_first_entry(self: SQLiteStore, entry: Any) -> None:
+        nonlocal saves
+        saves += 1
+        if saves == 2:
+            raise ConnectionError("worker lost mid-batch")
+        original(self, entry)
+
+    monkeypatch.setattr(SQLiteStore, "save_entry", dies_after_the_first_entry)
+    process = dags["wirewatch_process"]
+    for task in process.tasks:
+        task.retry_delay = timedelta(0)
+    run = process.test()
+    assert run.state == DagRunState.SUCCESS, states(run)
+    with create_session() as session:
+        [fetch] = [ti for ti in run.get_task_instances(session=session) if ti.task_id == "fetch"]
+        assert fetch.try_number == 2
+    with SQLiteStore(wirewatch) as store:
+        assert store.count_articles() == expected
+        assert store.count_entries("done") == expected
+        urls = [hit.url for hit in store.search(SearchQuery(limit=100, collapse=False)).hits]
+        assert len(urls) == len(set(urls)) == expected
+        assert store.search(SearchQuery(speaker="Kim Yo Jong", limit=100)).total >= 1
+    assert len(mailbox.messages) == 1
+
+
+def test_maintenance_hands_back_failed_entries_and_names_failing_feeds(dags: dict[str, DAG], wirewatch: Path) -> None:
+    set_paused("wirewatch_process", False)
+    now = utcnow()
+    with SQLiteStore(wirewatch) as store:
+        store.save_feed(FeedState(url="http://127.0.0.1:9/dead.xml", name="dead", failures=4, last_error="refused"))
+    dags["wirewatch_poll"].test()
+    with SQLiteStore(wirewatch) as store:
+        [batch] = due_entry_batches(store)
+        for entry in store.get_entries(batch[:2]):
+            entry.status, entry.attempts, entry.next_attempt = "failed", 1, now - timedelta(minutes=1)
+            store.save_entry(entry)
+        for entry in store.get_entries(batch[2:]):
+            entry.status = "done"
+            store.save_entry(entry)
+    set_paused("wirewatch_process", False)
+    run = dags["wirewatch_maintenance"].test()
+    assert run.state == DagRunState.SUCCESS, states(run)
+    assert entries_events(run.run_id)[0].extra == {"failed_entries_due": 2}
+    assert queued_process_runs() == 1
+    with create_session() as session:
+        tis = {ti.task_id: ti for ti in run.get_task_instances(session=session)}
+        assert tis["prune_dedup"].state == TaskInstanceState.SUCCESS
+        [failing] = tis["failing_feeds"].xcom_pull(task_ids="failing_feeds", session=session)
+    assert failing["url"] == "http://127.0.0.1:9/dead.xml" and failing["failures"] == 4
