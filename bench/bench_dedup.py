@@ -44,7 +44,7 @@ from pipeline.dedup import (
     similarity,
     sketch,
 )
-from pipeline.records import Article
+from pipeline.records import Article, article_time
 from pipeline.store.sqlite import SQLiteStore
 
 Pair = tuple[int, int]
@@ -237,9 +237,11 @@ def scaling(stories: list[Story], marks: tuple[int, ...], probe: int, params: Pa
                 chunk = articles[start : min(start + 2000, mark)]
                 store.put_articles(chunk)
                 dedupe(chunk, store, window, params)
+                store.prune_dedup(min(map(article_time, chunk)) - window)  # as every `wirewatch run` does
             filled = mark
             chunk = articles[mark : mark + probe]
             store.put_articles(chunk)
+            store.prune_dedup(min(map(article_time, chunk)) - window)
             began = time.perf_counter()
             for start in range(0, probe, 500):
                 dedupe(chunk[start : start + 500], store, window, params)
@@ -354,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if options.scale:
         line = scaling(stories, (1_000, 10_000, 100_000), probe=2_000, params=params)
-        print("\nScaling: time per article for 2,000 new articles once the store holds N")
+        print("\nScaling: time per article for 2,000 new articles once the store holds N articles")
+        print("  (every run prunes band keys older than the 7-day window, as `wirewatch run` does)")
         for mark, seconds in line:
             print(f"  N={mark:>7,}: {seconds * 1e6:,.0f} us/article")
     return 0

@@ -19,7 +19,9 @@ Scoring, and why:
   speaker mention overlaps the gold Source, or the canonical speaker contains
   the Source's head name (its last capitalised word before any apposition or
   relative clause); a gold attribution without a Source is right only when
-  no speaker is predicted.
+  no speaker is predicted. PolNeAR has no coreference, so a pronoun Source
+  ("he", "who") can only be matched by overlap: naming the right person from
+  another mention of them counts as wrong, and the figure errs low there.
 * Articles annotated by several annotators are scored against the first
   annotator's file (sorted by name), so no article counts twice.
 """

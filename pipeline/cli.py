@@ -230,6 +230,18 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_setup(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.setup import setup_backend
+
+    report = setup_backend(config)
+    if args.json:
+        _print_json(report)
+    else:
+        for key, value in report.items():
+            print(f"{key}: {value}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, config: Config | None) -> int:
     from pipeline.demo.run import run_demo
 
@@ -270,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     alerts = command("alerts", "the alert ledger: what was sent, what failed, what waits")
     alerts.add_argument("--limit", type=int, default=100)
     alerts.set_defaults(handler=cmd_alerts)
+
+    setup = command("setup", "create or migrate the store (templates, indices, aliases) and Kibana objects")
+    setup.set_defaults(handler=cmd_setup)
 
     analyze = command("analyze", "entities, topics and attributed quotes of a plain text, without a store")
     analyze.add_argument("file", nargs="?", help="a text file, or - (the default) for standard input")

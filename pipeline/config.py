@@ -150,6 +150,13 @@ class NlpConfig(_Strict):
     model: str | None = None
 
 
+class KibanaConfig(_Strict):
+    url: str
+    space: str | None = None
+    username: str | None = None
+    password_env: str | None = None
+
+
 class Config(_Strict):
     store: StoreConfig = StoreConfig()
     feeds: list[FeedConfig] = []
@@ -159,6 +166,7 @@ class Config(_Strict):
     fetch: FetchConfig = FetchConfig()
     dedup: DedupConfig = DedupConfig()
     nlp: NlpConfig = NlpConfig()
+    kibana: KibanaConfig | None = None
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:

@@ -22,10 +22,18 @@ from pipeline.config import Config
 from pipeline.dedup import DedupReport, dedupe
 from pipeline.enrich import analyze
 from pipeline.enrich.statements import StatementReport, attach_statements
-from pipeline.fetch import POOL_THRESHOLD, Progress, build_articles, extraction_pool, fetch_pages, is_due
+from pipeline.fetch import (
+    POOL_THRESHOLD,
+    Progress,
+    build_articles,
+    extraction_pool,
+    fetch_pages,
+    is_due,
+    retry_delay,
+)
 from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
-from pipeline.store import Store
+from pipeline.store import Store, StoreWriteError
 from pipeline.web import WebClient
 
 BATCH_SIZE = 200
@@ -66,12 +74,25 @@ class CycleReport:
         }
 
 
-def index_articles(store: Store, articles: list[Article], entries: list[Entry]) -> int:
-    """Store articles, then mark their entries: the order that makes a crash cost a re-fetch only."""
-    created = store.put_articles(articles)
+def index_articles(store: Store, articles: list[Article], entries: list[Entry], now: datetime) -> FetchReport:
+    """Store articles, then mark their entries: the order that makes a crash cost a re-fetch only.
+
+    An article the store rejects leaves its entry failed with the store's reason, to be retried.
+    """
+    report = FetchReport()
+    try:
+        report.indexed = store.put_articles(articles)
+        rejected: dict[str, str] = {}
+    except StoreWriteError as exc:
+        rejected = exc.failures
     for entry in entries:
+        if entry.id in rejected:
+            entry.status, entry.last_error = "failed", f"store rejected the article: {rejected[entry.id]}"
+            entry.next_attempt = now + retry_delay(entry.attempts)
+            report.errors.append(StageError(entry.url, "index", entry.last_error))
         store.save_entry(entry)
-    return created
+    report.article_ids = [article.id for article in articles if article.id not in rejected]
+    return report
 
 
 async def poll_async(
@@ -101,8 +122,9 @@ async def fetch_async(
 ) -> FetchReport:
     pages = await fetch_pages(entries, client, progress)
     outcome = build_articles(pages, config, now, pool)
-    indexed = index_articles(store, outcome.articles, outcome.entries)
-    return FetchReport([article.id for article in outcome.articles], indexed, outcome.errors)
+    report = index_articles(store, outcome.articles, outcome.entries, now)
+    report.errors = outcome.errors + report.errors
+    return report
 
 
 def poll_stage(
@@ -143,7 +165,8 @@ def enrich_stage(config: Config, store: Store, article_ids: Sequence[str]) -> in
     articles = store.get_articles(article_ids)
     for article in articles:
         analysis = analyze(article.text, config, article.title)
-        article.entities, article.topics, article.quotes = analysis.entities, analysis.topics, analysis.quotes
+        article.entities, article.quotes = analysis.entities, analysis.quotes
+        article.topics = store.match_topics(article, config.topics)
     store.put_articles(articles)
     return len(articles)
 
@@ -191,6 +214,7 @@ async def run_cycle_async(
         finally:
             if pool:
                 pool.shutdown()
+    store.prune_dedup(now - config.dedup.window)
     alerts = alert_stage(config, store, now, sender)
     report.alerts_sent, report.alerts_failed = alerts.sent, alerts.failed
     report.errors += alerts.errors

@@ -125,11 +125,17 @@ def test_json_shape(config: Config) -> None:
         ('According to Jane Smith, "we will win the vote."', "Jane Smith"),
         ('Jane Smith spoke first. "We will win the vote," she added.', "Jane Smith"),
         ('Jane Smith, the party leader, warned that they would "fight on every beach there is."', "Jane Smith"),
+        ('"We will win the vote," Jeff Weaver, Smith\u2019s campaign manager, said.', "Jeff Weaver"),
+        ('"We will win the vote," said Sen. Sherrod Brown of Ohio, a potential VP choice.', "Sherrod Brown"),
+        ('"We will win the vote," Smith said.\nThe report was released on Monday.', "Smith"),
+        ('Jane Smith praised "New York values," saying the city is "the heart of America."', "Jane Smith"),
+        ('At a rally in Birmingham, Alabama, on Saturday, Jane Smith said: "We will win the vote."', "Jane Smith"),
+        ('Jane Smith, a retired farmer, endorsed Cruz, saying he "has the right values for us."', "Jane Smith"),
     ],
 )
 def test_attribution_patterns(text: str, speaker: str) -> None:
     quotes = analyze(text, Config()).quotes
-    assert [q.speaker for q in quotes] == [speaker]
+    assert [q.speaker for q in quotes] == [speaker] * (text.count('"') // 2)
 
 
 def test_quote_spanning_paragraphs_is_one_quote() -> None:

@@ -962,6 +962,15 @@ def label_names(doc: Doc) -> Doc:
             final.append(span)
         elif not any(k in taken for k in range(span.start, span.end)):
             final.append(span)
+        elif span.label_ == PERSON:
+            # "Sen. Sherrod Brown of Ohio": the person ends where the place begins
+            end = span.start
+            while end < span.end and end not in taken:
+                end += 1
+            while end > span.start and doc[end - 1].lower_ in NAME_PARTICLES:
+                end -= 1
+            if end - span.start >= 2:
+                final.append(Span(doc, span.start, end, label=PERSON))
     final += [ent for ent in kept if not any(k in claimed for k in range(ent.start, ent.end))]
     doc.ents = sorted(_drop_overlaps(final), key=lambda s: s.start)
     return doc
@@ -1159,6 +1168,11 @@ def _resolve_names(found: list[Mention]) -> list[Mention]:
         if m.label == "NAME" and _merge_key(m.canonical) in first_form:
             m.label, m.full = PERSON, True
     full_names = list(first_form.values())
+    surnames = {name_parts(name)[-1] for name in full_names}
+    for m in found:
+        # "Cuban" after "Mark Cuban" is the man, not a nationality
+        if m.label == NORP and m.text.lower() in surnames:
+            m.label, m.canonical = "NAME", m.text
     resolved: list[Mention] = []
     for m in found:
         if m.label == PERSON and m.full:

@@ -263,6 +263,14 @@ SKIPPABLE = frozenset(
         "ultimately",
         "last",
         "first",
+        "now",
+        "still",
+        "however",
+        "instead",
+        "actually",
+        "immediately",
+        "finally",
+        "soon",
     ]
 )
 PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i", "you"})
@@ -487,6 +495,7 @@ def sentence_bounds(text: str, spans: Sequence[QuoteSpan]) -> list[tuple[int, in
             k >= 0
             and spans[k].outer_end <= cut
             and not text[spans[k].outer_end : cut].strip()
+            and "\n" not in text[spans[k].outer_end : cut]
             and _attribution_follows(text, cut)
         ):
             continue
@@ -500,10 +509,17 @@ def sentence_bounds(text: str, spans: Sequence[QuoteSpan]) -> list[tuple[int, in
 
 
 def _attribution_follows(text: str, position: int) -> bool:
-    """Whether a short "Trump said." follows, which belongs to the quote before it."""
-    words = re.findall(r"[\w.’'-]+|[^\w\s]", text[position : position + 80])[:7]
+    """Whether a short "Trump said." follows, which belongs to the quote before it.
+
+    "He added, “…”" introduces the next quote instead, so a cue followed by a
+    comma or colon and a quote mark does not join.
+    """
+    window = text[position : position + 80]
+    words = re.findall(r"[\w.’'-]+|[^\w\s]", window)[:7]
     for n, word in enumerate(words):
-        if word.lower() in CUES and n <= 5:
+        if word.lower().rstrip(".") in CUES and n <= 5:
+            if not word.endswith(".") and re.match(rf"(?:\S+\s+){{{n}}}{re.escape(word)}\s*[,:]?\s*[\"“]", window):
+                return False
             return n > 0 and all(w[0].isupper() or w.lower() in DETERMINERS for w in words[:n])
         if not word[0].isalpha():
             return False
@@ -594,7 +610,8 @@ def _is_cue(ctx: _Context, items: Sequence[Item], k: int, before: bool = False) 
         if previous is None or previous[0] != "T":
             return False
         if not (
-            _lower(ctx, previous) in PRONOUNS
+            (k + 1 < len(items) and _lower(ctx, items[k + 1]) == "that")
+            or _lower(ctx, previous) in PRONOUNS
             or ctx.ent_token.get(previous[1]) is not None
             or _lower(ctx, previous) == "to"
         ):
@@ -638,12 +655,24 @@ def _subject_before(ctx: _Context, items: Sequence[Item], k: int, lo: int) -> Ca
             or token.like_num
             or first in TITLES
             or j - p <= 3
+            or _describes(ctx, items, p + 1, j)
         ):
             return None
         j = p - 1
     if j < lo or items[j][0] == "Q":
         return None
     return _mention_ending(ctx, items, j, lo)
+
+
+def _describes(ctx: _Context, items: Sequence[Item], lo: int, hi: int) -> bool:
+    """An appositive such as "Sanders' campaign manager": a possessive, then a common noun.
+
+    A list of names ("Trump, Cruz and Kasich said") has no possessive, so it is
+    not mistaken for a description of the name before it.
+    """
+    words = [_lower(ctx, items[k]) for k in range(lo, hi)]
+    owner = next((n for n, w in enumerate(words) if w in {"’s", "'s", "’", "'"}), None)
+    return owner is not None and any(ctx.doc[items[k][1]].is_lower for k in range(lo + owner + 1, hi))
 
 
 def _mention_ending(ctx: _Context, items: Sequence[Item], j: int, lo: int) -> Candidate | None:
@@ -736,14 +765,22 @@ def _mention_after(ctx: _Context, items: Sequence[Item], k: int, hi: int) -> Can
 
 
 def _sentence_subject(ctx: _Context, items: Sequence[Item], limit: int) -> Candidate | None:
-    """The clause's subject when the cue has none of its own ("…, saying", "but said")."""
-    start = 0
-    for k in range(min(limit, 10)):
-        if _lower(ctx, items[k]) == "," and not any(
-            items[m][0] == "T" and (items[m][1] in ctx.ent_token or _lower(ctx, items[m]) in PRONOUNS) for m in range(k)
-        ):
-            start = k + 1
-            break
+    """The clause's subject when the cue has none of its own ("…, saying", "but said").
+
+    An opening adverbial ("At a rally in Birmingham, Alabama, on Saturday,")
+    is skipped whatever names it holds, and a person named inside a long
+    subject ("76-year-old Morton Blackwell, founder of …") is preferred to the
+    phrase around it.
+    """
+    start = _after_opening(ctx, items, limit)
+    if not start:
+        for k in range(min(limit, 10)):
+            if _lower(ctx, items[k]) == "," and not any(
+                items[m][0] == "T" and (items[m][1] in ctx.ent_token or _lower(ctx, items[m]) in PRONOUNS)
+                for m in range(k)
+            ):
+                start = k + 1
+                break
     while start < limit and (_lower(ctx, items[start]) in COORDINATORS or _lower(ctx, items[start]) in SKIPPABLE):
         start += 1
     if start >= limit or items[start][0] != "T":
@@ -754,6 +791,20 @@ def _sentence_subject(ctx: _Context, items: Sequence[Item], limit: int) -> Candi
     mention = ctx.ent_token.get(t)
     if mention is not None and mention.tok_start == t:
         return _token_candidate(ctx, t, mention.tok_end - 1, "entity", mention)
+    for k in range(start, min(limit, start + 8)):
+        if items[k][0] != "T":
+            break
+        inner = ctx.ent_token.get(items[k][1])
+        if inner is not None and inner.label == PERSON:
+            return _token_candidate(ctx, inner.tok_start, inner.tok_end - 1, "entity", inner)
+        low = _lower(ctx, items[k])
+        if (
+            low in NP_BREAKS
+            or low in CUES
+            or (low in PREPOSITIONS and k > start)
+            or (ctx.doc[items[k][1]].is_punct and low != "-")
+        ):
+            break
     end = start
     while end + 1 < limit and items[end + 1][0] == "T" and end - start < 7:
         token = ctx.doc[items[end + 1][1]]
@@ -770,6 +821,47 @@ def _sentence_subject(ctx: _Context, items: Sequence[Item], limit: int) -> Candi
     if ctx.doc[t].lower_ not in DETERMINERS and not ctx.doc[t].is_title:
         return None
     return _token_candidate(ctx, t, items[end][1], "np")
+
+
+OPENING_WORDS = frozenset(
+    [
+        "in",
+        "at",
+        "on",
+        "during",
+        "after",
+        "before",
+        "while",
+        "when",
+        "since",
+        "following",
+        "speaking",
+        "addressing",
+        "asked",
+    ]
+)
+
+
+def _after_opening(ctx: _Context, items: Sequence[Item], limit: int) -> int:
+    """Where the clause starts after an opening adverbial phrase, or 0 when there is none."""
+    if not items or _lower(ctx, items[0]) not in OPENING_WORDS:
+        return 0
+    commas = [k for k in range(min(limit, 30)) if _lower(ctx, items[k]) == ","]
+    if not commas:
+        return 0
+    start = commas[0] + 1
+    for comma in commas[1:]:
+        # "…in Birmingham, Alabama, on Saturday," continues the same phrase
+        segment = range(start, comma)
+        continues = comma - start <= 3 and (
+            _lower(ctx, items[start]) in OPENING_WORDS | PREPOSITIONS
+            or all(items[k][0] == "T" and ctx.ent_token.get(items[k][1]) is not None for k in segment)
+        )
+        named = [ctx.ent_token.get(items[k][1]) for k in segment if items[k][0] == "T"]
+        if not continues or any(m is not None and m.label == PERSON for m in named):
+            break
+        start = comma + 1
+    return start
 
 
 def _clause_subject(ctx: _Context, items: Sequence[Item], limit: int) -> Candidate | None:
@@ -804,6 +896,11 @@ def _attribute_in_sentence(
         a += 1
     # "…," said X  /  "…," X said
     if a < n and _is_cue(ctx, items, a):
+        if _lower(ctx, items[a]).endswith("ing") and q > 0:
+            # "… of “New York values,” saying …": a participle takes the subject of the clause before
+            subject = _clause_subject(ctx, items, q) or _sentence_subject(ctx, items, q)
+            if subject is not None and subject.kind != "np":
+                return _cue_attribution(ctx, items, a, subject)
         offset = 2 if _lower(ctx, items[a]) == "according" else 1
         found = _cue_attribution(ctx, items, a, _mention_after(ctx, items, a + offset, n))
         if found:
@@ -831,7 +928,7 @@ def _attribute_in_sentence(
         elif first.lower_ in {"the", "a", "an"}:
             while k + 1 < n and k - a < 6 and items[k + 1][0] == "T":
                 nxt = ctx.doc[items[k + 1][1]]
-                if nxt.is_punct or (nxt.is_lower and nxt.lower_.endswith("ed") and k > a):
+                if nxt.is_punct or nxt.lower_ in NP_BREAKS or (nxt.is_lower and nxt.lower_.endswith("ed") and k > a):
                     break
                 k += 1
             cand = _token_candidate(ctx, first.i, items[k][1], "np")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pipeline.config import StoreConfig
-from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store
+from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store, StoreWriteError
 
-__all__ = ["DedupRecord", "SearchHit", "SearchQuery", "SearchResult", "Store", "open_store"]
+__all__ = ["DedupRecord", "SearchHit", "SearchQuery", "SearchResult", "Store", "StoreWriteError", "open_store"]
 
 
 def open_store(config: StoreConfig) -> Store:

@@ -9,11 +9,13 @@ workers without changing the outcome. Both backends pass one contract suite
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 
+from pipeline.config import TopicConfig
+from pipeline.enrich.topics import match_topics
 from pipeline.records import AlertRecord, Article, Entry, FeedState, Statement
 
 
@@ -59,6 +61,17 @@ class DedupRecord:
     published: datetime
     body_hash: str
     band_keys: tuple[str, ...]
+
+
+class StoreWriteError(Exception):
+    """Some documents of a batch were rejected; every other document of the batch was written."""
+
+    def __init__(self, index: str, failures: Mapping[str, str]) -> None:
+        self.index = index
+        self.failures = dict(failures)
+        shown = "; ".join(f"{doc_id}: {reason}" for doc_id, reason in list(self.failures.items())[:5])
+        more = f" (and {len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
+        super().__init__(f"{index}: {len(self.failures)} document(s) rejected: {shown}{more}")
 
 
 class Store(ABC):
@@ -162,6 +175,11 @@ class Store(ABC):
     @abstractmethod
     def list_alerts(self, limit: int = 100) -> list[AlertRecord]:
         """Newest claims first."""
+
+    # -- topics ------------------------------------------------------------
+    def match_topics(self, article: Article, topics: Sequence[TopicConfig]) -> list[str]:
+        """The topics an article belongs to; a backend with a percolator matches there instead."""
+        return match_topics(f"{article.title}\n{article.text}", topics)
 
     # -- lifecycle ---------------------------------------------------------
     @abstractmethod

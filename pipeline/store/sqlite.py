@@ -108,10 +108,12 @@ MIGRATIONS: list[str] = [
         article_id TEXT PRIMARY KEY,
         body_hash TEXT NOT NULL,
         published TEXT NOT NULL,
-        cluster_id TEXT NOT NULL
+        cluster_id TEXT NOT NULL,
+        band_keys TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX dedup_published ON dedup (published);
     CREATE INDEX dedup_cluster ON dedup (cluster_id);
+    -- each dedup row repeats its keys, so pruning finds band_keys rows by primary key
     CREATE TABLE band_keys (
         key TEXT NOT NULL,
         published TEXT NOT NULL,
@@ -553,8 +555,9 @@ class SQLiteStore(Store):
         records = list(records)
         with self._tx() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO dedup (article_id, body_hash, published, cluster_id) VALUES (?, ?, ?, ?)",
-                [(r.article_id, r.body_hash, ts(r.published), r.cluster_id) for r in records],
+                """INSERT OR REPLACE INTO dedup (article_id, body_hash, published, cluster_id, band_keys)
+                   VALUES (?, ?, ?, ?, ?)""",
+                [(r.article_id, r.body_hash, ts(r.published), r.cluster_id, " ".join(r.band_keys)) for r in records],
             )
             db.executemany(
                 "INSERT OR IGNORE INTO band_keys (key, published, article_id) VALUES (?, ?, ?)",
@@ -574,7 +577,13 @@ class SQLiteStore(Store):
 
     def prune_dedup(self, before: datetime) -> int:
         with self._tx() as db:
-            db.execute("DELETE FROM band_keys WHERE published < ?", (ts(before),))
+            old = db.execute(
+                "SELECT article_id, published, band_keys FROM dedup WHERE published < ?", (ts(before),)
+            ).fetchall()
+            db.executemany(
+                "DELETE FROM band_keys WHERE key = ? AND published = ? AND article_id = ?",
+                [(key, row["published"], row["article_id"]) for row in old for key in row["band_keys"].split()],
+            )
             return db.execute("DELETE FROM dedup WHERE published < ?", (ts(before),)).rowcount
 
     # -- statements --------------------------------------------------------

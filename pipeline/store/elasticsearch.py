@@ -1,0 +1,1097 @@
+"""The production store: Elasticsearch, shared by every Airflow worker.
+
+Each kind of record lives in its own index behind an alias
+(`wirewatch-articles` -> `wirewatch-articles-v1`), created from a composable
+index template. Code only ever names the alias, so a mapping change that needs a
+reindex is a new versioned index plus an atomic alias swap, done by
+`ensure_indices(migrate=True)` (`wirewatch setup`), never a rename in code.
+
+Consistency: every operation that must be safe across workers is keyed by a
+document id and so is real-time in Elasticsearch (`op_type=create` for entries,
+GUIDs and alert claims; `if_seq_no`/`if_primary_term` for reclaims). Searches are
+near-real-time, so this store refreshes an index before searching it whenever it
+wrote to that index since the last refresh: a worker always reads its own
+writes, and other workers' writes show up within the refresh interval.
+
+Dedup band keys have their own small index (one document per article: its
+keys, body hash, time and cluster) rather than a keyword array on the articles:
+pruning old keys is then a `delete_by_query` over ~1 kB documents instead of an
+`update_by_query` that rewrites and re-analyses every old article's full text,
+a candidate lookup reads no article text, and the articles index that analysts
+browse in Kibana carries no opaque hashes. The cluster id is kept on both, as
+the SQLite backend does, and `merge_clusters` relabels both in one request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import ConflictError, Elasticsearch, helpers
+from elasticsearch.dsl import (
+    Boolean,
+    Date,
+    Document,
+    Index,
+    InnerDoc,
+    Integer,
+    Keyword,
+    MetaField,
+    Object,
+    Percolator,
+    Q,
+    Search,
+    Text,
+)
+from elasticsearch.dsl.query import Query
+
+from pipeline.config import StoreConfig, TopicConfig
+from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
+from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store, StoreWriteError
+
+SNIPPET_CHARS = 200
+HIGHLIGHT = {
+    "pre_tags": ["<b>"],
+    "post_tags": ["</b>"],
+    "fragment_size": 160,
+    "number_of_fragments": 1,
+    # Phrases run on the `.exact` subfield; highlight their words in `text` all the same.
+    "require_field_match": False,
+}
+PAGE = 1000
+# Elasticsearch's default `index.max_terms_count`; a dedup batch of 500 articles sends ~18 000 keys.
+MAX_TERMS = 65_536
+RETRY_STATUSES = (429, 502, 503, 504)
+
+
+def _english_text() -> Text:
+    """English stemming for recall, plus an unstemmed `exact` subfield for "phrases" and topic prefixes."""
+    return Text(analyzer="english", fields={"exact": Text(analyzer="standard")})
+
+
+def _title() -> Text:
+    """As `_english_text`, plus a keyword for showing one headline per bucket in Kibana tables."""
+    return Text(analyzer="english", fields={"exact": Text(analyzer="standard"), "keyword": Keyword(ignore_above=512)})
+
+
+class _Strict(Document):
+    class Meta:
+        # A typo'd field name is a bug to report at write time, not a new field in every index.
+        dynamic = MetaField("strict")
+
+
+class EntityMention(InnerDoc):
+    text = Keyword(index=False)
+    label = Keyword()
+    start = Integer(index=False)
+    end = Integer(index=False)
+    canonical = Keyword()
+
+
+class QuoteDoc(InnerDoc):
+    text = Text(analyzer="english")
+    start = Integer(index=False)
+    end = Integer(index=False)
+    speaker = Keyword()
+    speaker_start = Integer(index=False)
+    speaker_end = Integer(index=False)
+    cue = Keyword()
+
+
+class ArticleDoc(_Strict):
+    id = Keyword()
+    url = Keyword(ignore_above=2048)
+    feed_url = Keyword(ignore_above=2048)
+    source = Keyword()
+    title = _title()
+    text = _english_text()
+    author = Keyword()
+    published = Date()
+    language = Keyword()
+    sitename = Keyword()
+    from_feed = Boolean()
+    fetched = Date()
+    # `published` when known, else `fetched`: the one time field Kibana can rely on.
+    timestamp = Date()
+    cluster_id = Keyword()
+    duplicate_of = Keyword()
+    entities = Keyword()
+    speakers = Keyword()
+    topics = Keyword()
+    entity_mentions = Object(EntityMention)
+    quotes = Object(QuoteDoc)
+
+
+class EntryDoc(_Strict):
+    id = Keyword()
+    feed_url = Keyword(ignore_above=2048)
+    url = Keyword(ignore_above=2048)
+    guid = Keyword(ignore_above=2048)
+    title = Text(analyzer="english")
+    summary = Text(analyzer="english")
+    published = Date()
+    source = Keyword()
+    status = Keyword()
+    attempts = Integer()
+    last_error = Text()
+    next_attempt = Date()
+    discovered = Date()
+
+
+class GuidDoc(_Strict):
+    """Claims a (feed, GUID) pair with `op_type=create`, as SQLite's primary key does."""
+
+    feed_url = Keyword(ignore_above=2048)
+    guid = Keyword(ignore_above=2048)
+    entry_id = Keyword()
+
+
+class FeedDoc(_Strict):
+    url = Keyword(ignore_above=2048)
+    name = Keyword()
+    etag = Keyword(index=False)
+    last_modified = Keyword(index=False)
+    body_hash = Keyword(index=False)
+    last_polled = Date()
+    last_success = Date()
+    failures = Integer()
+    last_error = Text()
+    next_poll = Date()
+    entries_seen = Integer()
+
+
+class StatementQuoteDoc(InnerDoc):
+    text = Text(analyzer="english")
+    article_id = Keyword()
+    article_url = Keyword(ignore_above=2048)
+    source = Keyword()
+    title = Text(analyzer="english")
+    published = Date()
+    context = Text(analyzer="english")
+
+
+class StatementDoc(_Strict):
+    id = Keyword()
+    speaker = Keyword()
+    first_seen = Date()
+    updated = Date()
+    text = _english_text()
+    quotes = Object(StatementQuoteDoc)
+
+
+class AlertDoc(_Strict):
+    rule = Keyword()
+    statement_id = Keyword()
+    message_id = Keyword()
+    state = Keyword()
+    claimed_at = Date()
+    sent_at = Date()
+    attempts = Integer()
+    last_error = Text()
+    next_attempt = Date()
+
+
+class DedupDoc(_Strict):
+    article_id = Keyword()
+    cluster_id = Keyword()
+    body_hash = Keyword()
+    published = Date()
+    band_keys = Keyword()
+
+
+class TopicDoc(_Strict):
+    """A topic rule as a percolator query; title/text are mapped as on articles so queries parse alike."""
+
+    name = Keyword()
+    order = Integer()
+    query = Percolator()
+    title = _title()
+    text = _english_text()
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    kind: str
+    version: int
+    document: type[Document]
+
+
+# Bump a version when a mapping change is not additive; `ensure_indices(migrate=True)` reindexes.
+INDICES: tuple[IndexSpec, ...] = (
+    IndexSpec("articles", 1, ArticleDoc),
+    IndexSpec("entries", 1, EntryDoc),
+    IndexSpec("guids", 1, GuidDoc),
+    IndexSpec("feeds", 1, FeedDoc),
+    IndexSpec("statements", 1, StatementDoc),
+    IndexSpec("alerts", 1, AlertDoc),
+    IndexSpec("dedup", 1, DedupDoc),
+    IndexSpec("topics", 1, TopicDoc),
+)
+SPECS = {spec.kind: spec for spec in INDICES}
+
+
+def index_template(prefix: str, spec: IndexSpec) -> dict[str, Any]:
+    """The composable template body for one kind; matches every version of its index."""
+    index = Index(f"{prefix}-{spec.kind}-v{spec.version}")
+    index.document(spec.document)
+    # 0 replicas on a laptop's single node (green, not yellow), 1 as soon as a second node joins.
+    index.settings(number_of_shards=1, auto_expand_replicas="0-1")
+    body = index.as_composable_template(f"{prefix}-{spec.kind}", f"{prefix}-{spec.kind}-v*", priority=500).to_dict()
+    body["version"] = spec.version
+    body["_meta"] = {"managed_by": "wirewatch", "kind": spec.kind}
+    return body
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    id: str
+    status: int
+    result: str | None
+    error: str | None
+
+
+class IndicesNotReadyError(RuntimeError):
+    """An alias points at an older index version: only `wirewatch setup` may migrate it."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _dt(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _key(*parts: str) -> str:
+    """A document id for a composite or long key (feed URLs, (rule, statement)); `_id` is capped at 512 bytes."""
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _reason(error: Any) -> str:
+    if isinstance(error, dict):
+        caused = error.get("caused_by")
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        return f"{reason} (caused by {_reason(caused)})" if isinstance(caused, dict) else reason
+    return str(error)
+
+
+_USER_TOKEN = re.compile(r'"[^"]*"|[()]|[^\s()"]+')
+
+
+def simple_query(text: str) -> str:
+    """What a user types (AND/OR/NOT, "phrases", prefix*) in `simple_query_string` syntax.
+
+    The words AND, OR and NOT mean the same as in the SQLite backend's search,
+    so one query gives the same hits whichever backend holds the data.
+    """
+    parts: list[str] = []
+    negate = False
+    for token in _USER_TOKEN.findall(text):
+        if token == "AND":
+            continue
+        if token == "OR":
+            if parts and parts[-1] != "|":
+                parts.append("|")
+            continue
+        if token == "NOT":
+            negate = True
+            continue
+        parts.append(("-" if negate else "") + token)
+        negate = False
+    while parts and parts[-1] == "|":
+        parts.pop()
+    return " ".join(parts)
+
+
+def _ci_term(field: str, value: str) -> Query:
+    """Speakers, entities and topics match case-insensitively (as SQLite's NOCASE) yet aggregate as written."""
+    return Q("term", **{field: {"value": value, "case_insensitive": True}})
+
+
+def search_request(query: SearchQuery) -> Search:
+    """The search body for `query`; collapsing picks each cluster's best match, earliest copy on ties."""
+    search = Search()
+    terms = simple_query(query.text)
+    if terms:  # like SQLite, text that is only operators lists everything
+        search = search.query(
+            "simple_query_string",
+            query=terms,
+            fields=["title^5", "text"],
+            default_operator="and",
+            quote_field_suffix=".exact",
+        )
+        relevance: list[Any] = ["_score"]
+    else:
+        relevance = []
+    if query.source:
+        search = search.filter("term", source=query.source)
+    if query.since or query.until:
+        bounds = {"gte": _iso(query.since), "lt": _iso(query.until)}
+        search = search.filter("range", published={key: value for key, value in bounds.items() if value})
+    for field, value in (("speakers", query.speaker), ("entities", query.entity), ("topics", query.topic)):
+        if value:
+            search = search.filter(_ci_term(field, value))
+    newest = [*relevance, {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+    earliest = [*relevance, {"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    shown: list[Any] = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
+    if not relevance:
+        shown.append("text")  # no query terms to highlight: the snippet is the opening of the text
+    highlight = {"fields": {"text": {**HIGHLIGHT, "no_match_size": SNIPPET_CHARS}}}
+    search = search.sort(*newest).source(shown).extra(size=query.limit, track_total_hits=True)
+    if relevance:
+        search = search.extra(highlight=highlight)
+    if query.collapse:
+        inner: dict[str, Any] = {"name": "first", "size": 1, "sort": earliest, "_source": shown}
+        if relevance:
+            inner["highlight"] = highlight
+        search = search.collapse("cluster_id", inner_hits=inner)
+        search.aggs.metric("clusters", "cardinality", field="cluster_id", precision_threshold=40_000)
+    return search
+
+
+def cluster_sizes_request(cluster_ids: Collection[str]) -> Search:
+    search = Search().filter("terms", cluster_id=sorted(cluster_ids)).extra(size=0)
+    search.aggs.bucket("sizes", "terms", field="cluster_id", size=max(len(cluster_ids), 1))
+    return search
+
+
+def _article_source(article: Article) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "feed_url": article.feed_url,
+        "source": article.source,
+        "title": article.title,
+        "text": article.text,
+        "author": article.author,
+        "published": _iso(article.published),
+        "language": article.language,
+        "sitename": article.sitename,
+        "from_feed": article.from_feed,
+        "fetched": _iso(article.fetched),
+        "timestamp": _iso(article.published or article.fetched),
+        "entities": sorted({entity.canonical for entity in article.entities}),
+        "speakers": sorted({quote.speaker for quote in article.quotes if quote.speaker}),
+        "topics": list(article.topics),
+        "entity_mentions": [vars(entity) for entity in article.entities],
+        "quotes": [vars(quote) for quote in article.quotes],
+    }
+
+
+def _article(source: Mapping[str, Any]) -> Article:
+    return Article(
+        id=source["id"],
+        url=source["url"],
+        feed_url=source["feed_url"],
+        source=source["source"],
+        title=source["title"],
+        text=source["text"],
+        author=source.get("author"),
+        published=_dt(source.get("published")),
+        language=source.get("language"),
+        sitename=source.get("sitename"),
+        from_feed=bool(source.get("from_feed")),
+        fetched=_dt(source.get("fetched")) or datetime.now(UTC),
+        cluster_id=source.get("cluster_id") or source["id"],
+        duplicate_of=source.get("duplicate_of"),
+        entities=[Entity(**item) for item in source.get("entity_mentions", [])],
+        topics=list(source.get("topics", [])),
+        quotes=[Quote(**item) for item in source.get("quotes", [])],
+    )
+
+
+def _entry_source(entry: Entry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "feed_url": entry.feed_url,
+        "url": entry.url,
+        "guid": entry.guid,
+        "title": entry.title,
+        "summary": entry.summary,
+        "published": _iso(entry.published),
+        "source": entry.source,
+        "status": entry.status,
+        "attempts": entry.attempts,
+        "last_error": entry.last_error,
+        "next_attempt": _iso(entry.next_attempt),
+        "discovered": _iso(entry.discovered),
+    }
+
+
+def _entry(source: Mapping[str, Any]) -> Entry:
+    return Entry(
+        id=source["id"],
+        feed_url=source["feed_url"],
+        url=source["url"],
+        guid=source.get("guid"),
+        title=source.get("title", ""),
+        summary=source.get("summary", ""),
+        published=_dt(source.get("published")),
+        source=source.get("source", ""),
+        status=source.get("status", "pending"),
+        attempts=source.get("attempts", 0),
+        last_error=source.get("last_error"),
+        next_attempt=_dt(source.get("next_attempt")),
+        discovered=_dt(source.get("discovered")) or datetime.now(UTC),
+    )
+
+
+def _feed_source(state: FeedState) -> dict[str, Any]:
+    return {
+        "url": state.url,
+        "name": state.name,
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "body_hash": state.body_hash,
+        "last_polled": _iso(state.last_polled),
+        "last_success": _iso(state.last_success),
+        "failures": state.failures,
+        "last_error": state.last_error,
+        "next_poll": _iso(state.next_poll),
+        "entries_seen": state.entries_seen,
+    }
+
+
+def _feed(source: Mapping[str, Any]) -> FeedState:
+    return FeedState(
+        url=source["url"],
+        name=source["name"],
+        etag=source.get("etag"),
+        last_modified=source.get("last_modified"),
+        body_hash=source.get("body_hash"),
+        last_polled=_dt(source.get("last_polled")),
+        last_success=_dt(source.get("last_success")),
+        failures=source.get("failures", 0),
+        last_error=source.get("last_error"),
+        next_poll=_dt(source.get("next_poll")),
+        entries_seen=source.get("entries_seen", 0),
+    )
+
+
+def _statement_source(statement: Statement) -> dict[str, Any]:
+    return {
+        "id": statement.id,
+        "speaker": statement.speaker,
+        "first_seen": _iso(statement.first_seen),
+        "updated": _iso(statement.updated),
+        "text": statement.text,
+        "quotes": [{**vars(quote), "published": _iso(quote.published)} for quote in statement.quotes],
+    }
+
+
+def _statement(source: Mapping[str, Any]) -> Statement:
+    return Statement(
+        id=source["id"],
+        speaker=source["speaker"],
+        first_seen=_dt(source["first_seen"]) or datetime.now(UTC),
+        text=source["text"],
+        quotes=[StatementQuote(**{**item, "published": _dt(item.get("published"))}) for item in source["quotes"]],
+        updated=_dt(source.get("updated")) or datetime.now(UTC),
+    )
+
+
+def _alert_source(record: AlertRecord) -> dict[str, Any]:
+    return {
+        "rule": record.rule,
+        "statement_id": record.statement_id,
+        "message_id": record.message_id,
+        "state": record.state,
+        "claimed_at": _iso(record.claimed_at),
+        "sent_at": _iso(record.sent_at),
+        "attempts": record.attempts,
+        "last_error": record.last_error,
+        "next_attempt": _iso(record.next_attempt),
+    }
+
+
+def _alert(source: Mapping[str, Any]) -> AlertRecord:
+    return AlertRecord(
+        rule=source["rule"],
+        statement_id=source["statement_id"],
+        message_id=source["message_id"],
+        state=source["state"],
+        claimed_at=_dt(source["claimed_at"]) or datetime.now(UTC),
+        sent_at=_dt(source.get("sent_at")),
+        attempts=source.get("attempts", 0),
+        last_error=source.get("last_error"),
+        next_attempt=_dt(source.get("next_attempt")),
+    )
+
+
+def _secret(variable: str | None) -> str | None:
+    if variable is None:
+        return None
+    value = os.environ.get(variable)
+    if not value:
+        raise ValueError(f"store: environment variable {variable} is not set")
+    return value
+
+
+def client_from_config(config: StoreConfig) -> Elasticsearch:
+    """One client per store; it retries 429/5xx itself and keeps connections alive between calls."""
+    if not config.url:
+        raise ValueError("store.url is required for the elasticsearch backend")
+    auth: dict[str, Any] = {}
+    api_key = _secret(config.api_key_env)
+    if api_key:
+        auth["api_key"] = api_key
+    elif config.username:
+        auth["basic_auth"] = (config.username, _secret(config.password_env) or "")
+    return Elasticsearch(
+        config.url, retry_on_status=RETRY_STATUSES, max_retries=3, retry_on_timeout=True, request_timeout=30, **auth
+    )
+
+
+class ElasticsearchStore(Store):
+    def __init__(
+        self,
+        client: Elasticsearch,
+        prefix: str = "wirewatch",
+        chunk_size: int = 500,
+        max_retries: int = 5,
+        initial_backoff: float = 1.0,
+    ) -> None:
+        self.es = client
+        self.prefix = prefix
+        self.chunk_size = chunk_size
+        self.max_retries = max_retries
+        self.initial_backoff = initial_backoff
+        self._unrefreshed: set[str] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: StoreConfig) -> ElasticsearchStore:
+        return cls(client_from_config(config), config.index_prefix)
+
+    def alias(self, kind: str) -> str:
+        return f"{self.prefix}-{kind}"
+
+    def concrete(self, kind: str) -> str:
+        return f"{self.alias(kind)}-v{SPECS[kind].version}"
+
+    def match_topics(self, article: Article, topics: Sequence[TopicConfig]) -> list[str]:
+        """Through the percolator: the topic queries `wirewatch setup` stored, matched by Elasticsearch."""
+        return percolate_topics(self, article)
+
+    def close(self) -> None:
+        self.es.close()
+
+    # -- indices -----------------------------------------------------------
+    def ensure_indices(self, migrate: bool = False) -> dict[str, str]:
+        """Make every alias point at its current index version; say what was done per kind.
+
+        Missing indices are created (safe for many workers at once: creation is
+        idempotent). Additive mapping changes are applied in place. An alias on an
+        older version is reindexed into the new one and swapped atomically, but
+        only when `migrate` is set, so one `wirewatch setup` does it rather than
+        every worker that happens to open the store. Pause the DAGs while it runs:
+        writes that reach the old index after its copy began are not carried over.
+        """
+        current = self._aliased()
+        done: dict[str, str] = {}
+        for spec in INDICES:
+            alias, target = self.alias(spec.kind), self.concrete(spec.kind)
+            behind = current.get(alias)
+            if behind == target and not migrate:
+                continue
+            template = index_template(self.prefix, spec)
+            self.es.indices.put_index_template(name=alias, body=template)
+            if behind is None:
+                self._create(target, alias)
+                done[spec.kind] = f"created {target}"
+            elif behind == target:
+                self.es.indices.put_mapping(index=target, body=template["template"]["mappings"])
+                done[spec.kind] = f"up to date ({target})"
+            elif not migrate:
+                raise IndicesNotReadyError(
+                    f"{alias} points at {behind}, this version needs {target}: run `wirewatch setup`"
+                )
+            else:
+                self._create(target, None)
+                # Synchronous, so the alias moves only once every document is copied; hours for big indices.
+                self.es.options(request_timeout=6 * 3600).reindex(
+                    source={"index": behind},
+                    dest={"index": target, "op_type": "create"},
+                    conflicts="proceed",
+                    wait_for_completion=True,
+                    refresh=True,
+                )
+                self.es.indices.update_aliases(
+                    actions=[
+                        {"remove": {"index": behind, "alias": alias}},
+                        {"add": {"index": target, "alias": alias, "is_write_index": True}},
+                    ]
+                )
+                done[spec.kind] = f"migrated {behind} -> {target} ({behind} kept; delete it when satisfied)"
+        return done
+
+    def _create(self, index: str, alias: str | None) -> None:
+        """Create from the template; another worker creating it first is fine, the alias is still ensured."""
+        aliases = {alias: {"is_write_index": True}} if alias else None
+        response = self.es.options(ignore_status=400).indices.create(index=index, aliases=aliases)
+        if response.meta.status == 400:
+            error = response.body.get("error", {})
+            if error.get("type") != "resource_already_exists_exception":
+                raise RuntimeError(f"creating {index}: {_reason(error)}")
+            if alias:
+                self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
+
+    def _aliased(self) -> dict[str, str]:
+        """alias -> the index it points at, for this prefix's aliases that exist."""
+        response = self.es.options(ignore_status=404).indices.get_alias(name=f"{self.prefix}-*")
+        found: dict[str, str] = {}
+        for index, body in response.body.items():
+            if not isinstance(body, dict):
+                continue  # a 404 body carries "error"/"status" keys, not indices
+            for alias in body.get("aliases", {}):
+                found[alias] = index
+        return found
+
+    # -- plumbing ----------------------------------------------------------
+    def _wrote(self, *kinds: str) -> None:
+        with self._lock:
+            self._unrefreshed.update(kinds)
+
+    def _fresh(self, *kinds: str) -> None:
+        """Refresh the indices this store wrote since it last refreshed them, so searches see those writes."""
+        with self._lock:
+            stale = [kind for kind in kinds if kind in self._unrefreshed]
+            self._unrefreshed.difference_update(stale)
+        if stale:
+            self.es.indices.refresh(index=[self.alias(kind) for kind in stale])
+
+    def _bulk(self, kind: str, actions: Iterable[dict[str, Any]], expected: Collection[int] = ()) -> list[BulkOutcome]:
+        """Send actions in chunks; 429s are retried with backoff, other failures reported per document.
+
+        Statuses in `expected` (409 for create-if-absent, 404 for update-if-present)
+        are outcomes, not errors. Every document that can be written is written
+        before `StoreWriteError` names the ones that could not.
+        """
+        index = self.alias(kind)
+        outcomes: list[BulkOutcome] = []
+        failures: dict[str, str] = {}
+        stream = helpers.streaming_bulk(
+            self.es,
+            ({"_index": index, **action} for action in actions),
+            chunk_size=self.chunk_size,
+            max_retries=self.max_retries,
+            initial_backoff=self.initial_backoff,
+            max_backoff=60,
+            raise_on_error=False,
+            raise_on_exception=False,
+        )
+        for ok, item in stream:
+            (info,) = item.values()
+            outcome = BulkOutcome(
+                id=str(info.get("_id")),
+                status=int(info.get("status", 0)),
+                result=info.get("result"),
+                error=None if ok else _reason(info.get("error", info.get("exception"))),
+            )
+            outcomes.append(outcome)
+            if not ok and outcome.status not in expected:
+                failures[outcome.id] = outcome.error or f"status {outcome.status}"
+        self._wrote(kind)
+        if failures:
+            raise StoreWriteError(index, failures)
+        return outcomes
+
+    def _get(self, kind: str, doc_id: str) -> dict[str, Any] | None:
+        response = self.es.options(ignore_status=404).get(index=self.alias(kind), id=doc_id)
+        return dict(response.body) if response.body.get("found") else None
+
+    def _mget(self, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), PAGE):
+            response = self.es.mget(index=self.alias(kind), ids=ids[start : start + PAGE])
+            for doc in response["docs"]:
+                if doc.get("found"):
+                    found[doc["_id"]] = doc["_source"]
+        return found
+
+    def _all(self, kind: str, search: Search, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every hit of `search` in sort order, paged with `search_after` (the sort ends on a unique key)."""
+        self._fresh(kind)
+        body = search.to_dict()
+        after: list[Any] | None = None
+        returned = 0
+        while limit is None or returned < limit:
+            size = PAGE if limit is None else min(PAGE, limit - returned)
+            page = {**body, "size": size, **({"search_after": after} if after else {})}
+            hits = self.es.search(index=self.alias(kind), body=page)["hits"]["hits"]
+            for hit in hits:
+                yield hit["_source"]
+            returned += len(hits)
+            if len(hits) < size:
+                return
+            after = hits[-1]["sort"]
+
+    # -- feeds -------------------------------------------------------------
+    def get_feed(self, url: str) -> FeedState | None:
+        found = self._get("feeds", _key(url))
+        return _feed(found["_source"]) if found else None
+
+    def save_feed(self, state: FeedState) -> None:
+        self.es.index(index=self.alias("feeds"), id=_key(state.url), document=_feed_source(state))
+        self._wrote("feeds")
+
+    def list_feeds(self) -> list[FeedState]:
+        return [_feed(source) for source in self._all("feeds", Search().sort("url"))]
+
+    # -- entries -----------------------------------------------------------
+    def add_entries(self, entries: Iterable[Entry]) -> list[Entry]:
+        """Claim GUIDs, then create entries, both with `op_type=create`: a 409 means seen before.
+
+        Repeats inside the batch are dropped first (the first copy wins, as in
+        SQLite), so every bulk outcome maps back to exactly one entry by id even
+        when retried items come back out of order.
+        """
+        by_guid: dict[str, Entry] = {}
+        kept: list[Entry] = []
+        for entry in entries:
+            if entry.guid is not None:
+                guid_key = _key(entry.feed_url, entry.guid)
+                if guid_key in by_guid:
+                    continue
+                by_guid[guid_key] = entry
+            kept.append(entry)
+        if by_guid:
+            claims = self._bulk(
+                "guids",
+                (
+                    {
+                        "_op_type": "create",
+                        "_id": guid_key,
+                        "_source": {"feed_url": entry.feed_url, "guid": entry.guid, "entry_id": entry.id},
+                    }
+                    for guid_key, entry in by_guid.items()
+                ),
+                expected={409},
+            )
+            seen = {id(by_guid[claim.id]) for claim in claims if claim.status == 409}
+            kept = [entry for entry in kept if id(entry) not in seen]
+        fresh: list[Entry] = []
+        ids: set[str] = set()
+        for entry in kept:
+            if entry.id not in ids:
+                ids.add(entry.id)
+                fresh.append(entry)
+        if not fresh:
+            return []
+        outcomes = self._bulk(
+            "entries",
+            ({"_op_type": "create", "_id": entry.id, "_source": _entry_source(entry)} for entry in fresh),
+            expected={409},
+        )
+        created = {outcome.id for outcome in outcomes if outcome.result == "created"}
+        return [entry for entry in fresh if entry.id in created]
+
+    def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:
+        due = Q("term", status="pending") | (Q("term", status="failed") & Q("range", next_attempt={"lte": _iso(now)}))
+        search = Search().filter(due).sort("discovered", "id")
+        return [_entry(source) for source in self._all("entries", search, limit)]
+
+    def get_entries(self, ids: Iterable[str]) -> list[Entry]:
+        wanted = list(dict.fromkeys(ids))
+        found = self._mget("entries", wanted)
+        return [_entry(found[entry_id]) for entry_id in wanted if entry_id in found]
+
+    def save_entry(self, entry: Entry) -> None:
+        source = _entry_source(entry)
+        fields = ("status", "attempts", "last_error", "next_attempt", "title", "summary", "published")
+        self.es.options(ignore_status=404).update(
+            index=self.alias("entries"),
+            id=entry.id,
+            doc={field: source[field] for field in fields},
+            retry_on_conflict=3,
+        )
+        self._wrote("entries")
+
+    def count_entries(self, status: str | None = None) -> int:
+        self._fresh("entries")
+        query = {"term": {"status": status}} if status is not None else None
+        return int(self.es.count(index=self.alias("entries"), query=query)["count"])
+
+    # -- articles ----------------------------------------------------------
+    def put_articles(self, articles: Iterable[Article]) -> int:
+        """Upsert; a re-stored article keeps the cluster dedup gave it, as in SQLite."""
+
+        def actions() -> Iterator[dict[str, Any]]:
+            for article in articles:
+                source = _article_source(article)
+                yield {
+                    "_op_type": "update",
+                    "_id": article.id,
+                    "retry_on_conflict": 3,
+                    "doc": source,
+                    "upsert": {
+                        **source,
+                        "cluster_id": article.cluster_id or article.id,
+                        "duplicate_of": article.duplicate_of,
+                    },
+                }
+
+        return sum(outcome.result == "created" for outcome in self._bulk("articles", actions()))
+
+    def get_articles(self, ids: Iterable[str]) -> list[Article]:
+        wanted = list(dict.fromkeys(ids))
+        found = self._mget("articles", wanted)
+        return [_article(found[article_id]) for article_id in wanted if article_id in found]
+
+    def count_articles(self) -> int:
+        self._fresh("articles")
+        return int(self.es.count(index=self.alias("articles"))["count"])
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        self._fresh("articles")
+        response = self.es.search(index=self.alias("articles"), body=search_request(query).to_dict())
+        picked = [
+            (hit["inner_hits"]["first"]["hits"]["hits"][0] if query.collapse else hit)
+            for hit in response["hits"]["hits"]
+        ]
+        sizes = self._cluster_sizes({hit["_source"].get("cluster_id") or hit["_id"] for hit in picked})
+        hits = []
+        for hit in picked:
+            source = hit["_source"]
+            cluster = source.get("cluster_id") or source["id"]
+            fragments = hit.get("highlight", {}).get("text")
+            hits.append(
+                SearchHit(
+                    id=source["id"],
+                    url=source["url"],
+                    title=source["title"],
+                    source=source["source"],
+                    published=_dt(source.get("published")),
+                    snippet=fragments[0] if fragments else source.get("text", "")[:SNIPPET_CHARS],
+                    cluster_id=cluster,
+                    duplicates=max(sizes.get(cluster, 1) - 1, 0),
+                    entities=list(source.get("entities", [])),
+                    topics=list(source.get("topics", [])),
+                )
+            )
+        if query.collapse:
+            total = int(response["aggregations"]["clusters"]["value"])
+        else:
+            total = int(response["hits"]["total"]["value"])
+        return SearchResult(total=total, hits=hits)
+
+    def _cluster_sizes(self, cluster_ids: Collection[str]) -> dict[str, int]:
+        if not cluster_ids:
+            return {}
+        body = cluster_sizes_request(cluster_ids).to_dict()
+        buckets = self.es.search(index=self.alias("articles"), body=body)["aggregations"]["sizes"]["buckets"]
+        return {bucket["key"]: int(bucket["doc_count"]) for bucket in buckets}
+
+    # -- dedup -------------------------------------------------------------
+    def dedup_candidates(self, band_keys: Iterable[str], since: datetime) -> list[DedupRecord]:
+        keys = list(dict.fromkeys(band_keys))
+        wanted = set(keys)
+        found: dict[str, DedupRecord] = {}
+        for start in range(0, len(keys), MAX_TERMS):
+            search = (
+                Search()
+                .filter("terms", band_keys=keys[start : start + MAX_TERMS])
+                .filter("range", published={"gte": _iso(since)})
+                .sort("published", "article_id")
+            )
+            for source in self._all("dedup", search):
+                found.setdefault(
+                    source["article_id"],
+                    DedupRecord(
+                        article_id=source["article_id"],
+                        cluster_id=source["cluster_id"],
+                        published=_dt(source["published"]) or datetime.now(UTC),
+                        body_hash=source["body_hash"],
+                        band_keys=tuple(key for key in source["band_keys"] if key in wanted),
+                    ),
+                )
+        return sorted(found.values(), key=lambda record: (record.published, record.article_id))
+
+    def save_dedup(self, records: Iterable[DedupRecord], duplicate_of: dict[str, str | None]) -> None:
+        records = list(records)
+        self._bulk(
+            "dedup",
+            (
+                {
+                    "_id": record.article_id,
+                    "_source": {
+                        "article_id": record.article_id,
+                        "cluster_id": record.cluster_id,
+                        "body_hash": record.body_hash,
+                        "published": _iso(record.published),
+                        "band_keys": list(record.band_keys),
+                    },
+                }
+                for record in records
+            ),
+        )
+        self._bulk(
+            "articles",
+            (
+                {
+                    "_op_type": "update",
+                    "_id": record.article_id,
+                    "retry_on_conflict": 3,
+                    "doc": {"cluster_id": record.cluster_id, "duplicate_of": duplicate_of.get(record.article_id)},
+                }
+                for record in records
+            ),
+            expected={404},
+        )
+
+    def merge_clusters(self, into: str, others: Iterable[str]) -> None:
+        """Relabel articles and dedup records by query; a document changed meanwhile is a version
+        conflict, so go again until there is none."""
+        merged = sorted({other for other in others if other != into})
+        if not merged:
+            return
+        for _ in range(5):
+            self._fresh("articles", "dedup")
+            response = self.es.update_by_query(
+                index=[self.alias("articles"), self.alias("dedup")],
+                query={"terms": {"cluster_id": merged}},
+                script={"source": "ctx._source.cluster_id = params.into", "params": {"into": into}},
+                conflicts="proceed",
+                refresh=True,
+            )
+            if not response.get("version_conflicts"):
+                return
+            self._wrote("articles", "dedup")
+        raise RuntimeError(f"merging clusters into {into}: documents kept changing under update_by_query")
+
+    def prune_dedup(self, before: datetime) -> int:
+        self._fresh("dedup")
+        response = self.es.delete_by_query(
+            index=self.alias("dedup"),
+            query={"range": {"published": {"lt": _iso(before)}}},
+            conflicts="proceed",
+            refresh=True,
+        )
+        return int(response["deleted"])
+
+    # -- statements --------------------------------------------------------
+    def save_statement(self, statement: Statement) -> None:
+        self.es.index(index=self.alias("statements"), id=statement.id, document=_statement_source(statement))
+        self._wrote("statements")
+
+    def get_statement(self, statement_id: str) -> Statement | None:
+        found = self._get("statements", statement_id)
+        return _statement(found["_source"]) if found else None
+
+    def list_statements(
+        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[Statement]:
+        search = Search().sort({"first_seen": {"order": "desc"}}, "id")
+        if speaker:
+            search = search.filter(_ci_term("speaker", speaker))
+        if since:
+            search = search.filter("range", first_seen={"gte": _iso(since)})
+        return [_statement(source) for source in self._all("statements", search, limit)]
+
+    # -- alert ledger ------------------------------------------------------
+    def _alert_id(self, record: AlertRecord) -> str:
+        return _key(record.rule, record.statement_id)
+
+    def claim_alert(self, record: AlertRecord) -> bool:
+        try:
+            self.es.create(index=self.alias("alerts"), id=self._alert_id(record), document=_alert_source(record))
+        except ConflictError:
+            return False
+        self._wrote("alerts")
+        return True
+
+    def reclaim_alert(self, record: AlertRecord, now: datetime) -> bool:
+        found = self._get("alerts", self._alert_id(record))
+        if found is None:
+            return False
+        source = found["_source"]
+        if _dt(source["claimed_at"]) != _dt(_iso(record.claimed_at)) or source["state"] not in ("pending", "failed"):
+            return False
+        try:
+            self.es.index(
+                index=self.alias("alerts"),
+                id=self._alert_id(record),
+                document={**source, "claimed_at": _iso(now), "state": "pending"},
+                if_seq_no=found["_seq_no"],
+                if_primary_term=found["_primary_term"],
+            )
+        except ConflictError:
+            return False
+        self._wrote("alerts")
+        record.claimed_at, record.state = now, "pending"
+        return True
+
+    def update_alert(self, record: AlertRecord) -> None:
+        source = _alert_source(record)
+        del source["rule"], source["statement_id"]
+        self.es.options(ignore_status=404).update(
+            index=self.alias("alerts"), id=self._alert_id(record), doc=source, retry_on_conflict=3
+        )
+        self._wrote("alerts")
+
+    def alerts_to_retry(self, now: datetime, stale_before: datetime) -> list[AlertRecord]:
+        stale = Q("term", state="pending") & Q("range", claimed_at={"lt": _iso(stale_before)})
+        due = Q("term", state="failed") & Q("range", next_attempt={"lte": _iso(now)})
+        search = Search().filter(stale | due).sort("claimed_at", "rule", "statement_id")
+        return [_alert(source) for source in self._all("alerts", search)]
+
+    def list_alerts(self, limit: int = 100) -> list[AlertRecord]:
+        search = Search().sort({"claimed_at": {"order": "desc"}}, "rule", "statement_id")
+        return [_alert(source) for source in self._all("alerts", search, limit)]
+
+
+def topic_query(query: str) -> dict[str, Any]:
+    """A topic rule as Elasticsearch runs it: Lucene syntax over the unstemmed text, like `enrich.topics`."""
+    return Q("query_string", query=query, fields=["title.exact", "text.exact"], default_operator="or").to_dict()
+
+
+def sync_topic_queries(store: ElasticsearchStore, topics: Mapping[str, str]) -> int:
+    """Make the percolator hold exactly `topics` (name -> Lucene query), in the order given; return how many."""
+    from pipeline.enrich.topics import validate_query
+
+    for name, query in topics.items():
+        try:
+            validate_query(query)
+        except ValueError as exc:
+            raise ValueError(f"topic {name!r}: {exc}") from None
+    store._bulk(
+        "topics",
+        (
+            {"_id": name, "_source": {"name": name, "order": order, "query": topic_query(query)}}
+            for order, (name, query) in enumerate(topics.items())
+        ),
+    )
+    store.es.delete_by_query(
+        index=store.alias("topics"),
+        query={"bool": {"must_not": [{"ids": {"values": list(topics)}}]}},
+        conflicts="proceed",
+        refresh=True,
+    )
+    return len(topics)
+
+
+def percolate_topics(store: ElasticsearchStore, article: Article) -> list[str]:
+    """The stored topic rules this article matches, in their configured order."""
+    store._fresh("topics")
+    search = (
+        Search()
+        .query("percolate", field="query", document={"title": article.title, "text": article.text})
+        .sort("order")
+        .source(["name"])
+        .extra(size=PAGE)
+    )
+    hits = store.es.search(index=store.alias("topics"), body=search.to_dict())["hits"]["hits"]
+    return [hit["_source"]["name"] for hit in hits]

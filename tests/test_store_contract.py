@@ -1,0 +1,383 @@
+"""One contract, every backend: the same calls must give the same answers.
+
+SQLite always runs. Elasticsearch runs when WIREWATCH_ES_URL points at a
+server (credentials may sit in the URL, or in WIREWATCH_ES_USERNAME and
+WIREWATCH_ES_PASSWORD); each test gets its own index prefix and removes it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import StoreConfig
+from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
+from pipeline.store import DedupRecord, SearchQuery, Store, open_store
+
+T0 = datetime(2020, 7, 10, 6, 0, tzinfo=UTC)
+FEED = "https://www.voanews.com/rss"
+OTHER_FEED = "https://www.vice.com/rss"
+
+SUMMIT = (
+    "Kim Yo Jong, the powerful sister of North Korean leader Kim Jong Un, said a third summit between "
+    "her brother and President Donald Trump would not happen this year. She said denuclearization talks "
+    "would go nowhere unless Washington changed its hostile policy, but left the door open to diplomacy."
+)
+WEATHER = (
+    "Heavy rain flooded parts of southern Japan for a third day on Friday, and the weather agency warned "
+    "that rivers could burst their banks again as more storms moved across the island of Kyushu."
+)
+
+
+@pytest.fixture(params=["sqlite", "elasticsearch"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        with open_store(StoreConfig(backend="sqlite", path=tmp_path / "contract.db")) as opened:
+            yield opened
+        return
+    url = os.environ.get("WIREWATCH_ES_URL")
+    if not url:
+        pytest.skip("WIREWATCH_ES_URL is not set: the Elasticsearch half of the contract needs a live server")
+    prefix = f"wirewatch-test-{uuid.uuid4().hex[:10]}"
+    config = StoreConfig(
+        backend="elasticsearch",
+        url=url,
+        index_prefix=prefix,
+        username=os.environ.get("WIREWATCH_ES_USERNAME"),
+        password_env="WIREWATCH_ES_PASSWORD" if os.environ.get("WIREWATCH_ES_PASSWORD") else None,
+    )
+    opened = open_store(config)
+    try:
+        yield opened
+    finally:
+        from pipeline.store.elasticsearch import ElasticsearchStore
+
+        assert isinstance(opened, ElasticsearchStore)
+        opened.es.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
+        opened.es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+        opened.close()
+
+
+def article(
+    article_id: str,
+    text: str = SUMMIT,
+    *,
+    source: str = "VOA",
+    title: str = "Kim's sister says no summit this year",
+    published: datetime = T0,
+    speaker: str | None = "Kim Yo Jong",
+    entities: tuple[str, ...] = ("Kim Yo Jong", "Donald Trump"),
+    topics: tuple[str, ...] = ("diplomacy",),
+) -> Article:
+    return Article(
+        id=article_id,
+        url=f"https://example.org/{article_id}",
+        feed_url=FEED,
+        source=source,
+        title=title,
+        text=text,
+        published=published,
+        fetched=published + timedelta(minutes=1),
+        entities=[Entity(name, "PERSON", 0, len(name), name) for name in entities],
+        topics=list(topics),
+        quotes=[Quote("would not happen this year", 10, 36, speaker, 0, 11, "said")] if speaker else [],
+    )
+
+
+def entry(entry_id: str, guid: str | None = None, feed: str = FEED, minutes: int = 0) -> Entry:
+    return Entry(
+        id=entry_id,
+        feed_url=feed,
+        url=f"https://example.org/{entry_id}",
+        guid=guid,
+        title=f"entry {entry_id}",
+        source="VOA",
+        discovered=T0 + timedelta(minutes=minutes),
+    )
+
+
+def dedup(article_id: str, cluster: str, keys: tuple[str, ...], published: datetime = T0) -> DedupRecord:
+    return DedupRecord(article_id, cluster, published, f"hash-{article_id}", keys)
+
+
+# -- articles ----------------------------------------------------------------
+def test_putting_an_article_twice_leaves_one_document(store: Store) -> None:
+    assert store.put_articles([article("a1")]) == 1
+    assert store.put_articles([replace(article("a1"), title="Updated headline")]) == 0
+    assert store.count_articles() == 1
+    (stored,) = store.get_articles(["a1"])
+    assert stored.title == "Updated headline"
+    assert stored.cluster_id == "a1"
+    assert [entity.canonical for entity in stored.entities] == ["Kim Yo Jong", "Donald Trump"]
+    assert stored.quotes[0].speaker == "Kim Yo Jong"
+    assert stored.published == T0
+
+
+def test_re_storing_an_article_keeps_its_cluster(store: Store) -> None:
+    store.put_articles([article("a1"), article("a2", published=T0 + timedelta(hours=1))])
+    store.save_dedup([dedup("a1", "a1", ("k1",)), dedup("a2", "a1", ("k1",))], {"a1": None, "a2": "a1"})
+    store.put_articles([article("a2", published=T0 + timedelta(hours=1))])
+    (stored,) = store.get_articles(["a2"])
+    assert (stored.cluster_id, stored.duplicate_of) == ("a1", "a1")
+
+
+def test_get_articles_keeps_the_order_asked_and_skips_unknown_ids(store: Store) -> None:
+    store.put_articles([article("a1"), article("a2")])
+    assert [item.id for item in store.get_articles(["a2", "missing", "a1", "a2"])] == ["a2", "a1"]
+
+
+# -- entries -----------------------------------------------------------------
+def test_add_entries_skips_known_ids_and_known_guids_within_a_feed(store: Store) -> None:
+    assert [item.id for item in store.add_entries([entry("e1", "g1"), entry("e2")])] == ["e1", "e2"]
+    again = store.add_entries(
+        [
+            entry("e1", "g-other"),  # known id
+            entry("e3", "g1"),  # known GUID in the same feed
+            entry("e4", "g1", feed=OTHER_FEED),  # same GUID, another feed: new
+            entry("e5", "g5"),
+            entry("e6", "g5"),  # repeated GUID inside one batch: first wins
+            entry("e7"),
+            entry("e7"),  # repeated id inside one batch
+        ]
+    )
+    assert [item.id for item in again] == ["e4", "e5", "e7"]
+    assert store.count_entries() == 5
+    assert store.add_entries([entry("e1", "g1")]) == []
+    assert store.count_entries() == 5
+
+
+def test_entries_due_are_pending_or_failed_past_their_backoff(store: Store) -> None:
+    store.add_entries([entry(f"e{n}", minutes=n) for n in range(4)])
+    assert [item.id for item in store.entries_due(T0)] == ["e0", "e1", "e2", "e3"]
+    assert [item.id for item in store.entries_due(T0, limit=2)] == ["e0", "e1"]
+
+    (e0, e1, e2) = store.get_entries(["e0", "e1", "e2"])
+    store.save_entry(replace(e0, status="done", attempts=1))
+    store.save_entry(
+        replace(e1, status="failed", attempts=1, last_error="HTTP 503", next_attempt=T0 + timedelta(hours=1))
+    )
+    store.save_entry(
+        replace(e2, status="failed", attempts=2, last_error="timeout", next_attempt=T0 - timedelta(hours=1))
+    )
+
+    assert [item.id for item in store.entries_due(T0)] == ["e2", "e3"]
+    assert [item.id for item in store.entries_due(T0 + timedelta(hours=2))] == ["e1", "e2", "e3"]
+    assert store.count_entries("failed") == 2
+    assert store.count_entries("done") == 1
+    (failed,) = store.get_entries(["e1"])
+    assert (failed.attempts, failed.last_error, failed.next_attempt) == (1, "HTTP 503", T0 + timedelta(hours=1))
+
+
+def test_saving_an_unknown_entry_adds_nothing(store: Store) -> None:
+    store.save_entry(entry("ghost"))
+    assert store.count_entries() == 0
+
+
+# -- feeds -------------------------------------------------------------------
+def test_feeds_round_trip_and_list_in_url_order(store: Store) -> None:
+    store.save_feed(FeedState(url=OTHER_FEED, name="VICE"))
+    state = FeedState(url=FEED, name="VOA", etag='W/"1"', failures=2, last_error="HTTP 500", next_poll=T0)
+    store.save_feed(state)
+    store.save_feed(replace(state, failures=3))
+    assert store.get_feed(FEED) == replace(state, failures=3)
+    assert store.get_feed("https://unknown.example/rss") is None
+    assert [feed.url for feed in store.list_feeds()] == sorted([FEED, OTHER_FEED])
+
+
+# -- search ------------------------------------------------------------------
+@pytest.fixture
+def newsroom(store: Store) -> Store:
+    """The AP story and a later copy folded into one cluster, VICE's own story, and an unrelated one."""
+    later = T0 + timedelta(hours=2)
+    store.put_articles(
+        [
+            article("ap", source="VOA"),
+            article("copy", source="Yonhap", published=later),
+            article("vice", SUMMIT.replace("third summit", "third meeting"), source="VICE", published=later,
+                    title="Kim Yo Jong rules out another Trump summit", topics=("diplomacy", "conflict")),
+            article("rain", WEATHER, source="NHK", title="Floods in Kyushu", speaker=None,
+                    entities=("Japan",), topics=("climate",), published=T0 + timedelta(hours=1)),
+        ]
+    )  # fmt: skip
+    store.save_dedup(
+        [dedup("ap", "ap", ("k1",)), dedup("copy", "ap", ("k1",), later)],
+        {"ap": None, "copy": "ap"},
+    )
+    return store
+
+
+def test_search_collapses_copies_and_counts_them(newsroom: Store) -> None:
+    result = newsroom.search(SearchQuery(text="summit"))
+    assert result.total == 2
+    by_id = {hit.id: hit for hit in result.hits}
+    assert set(by_id) == {"ap", "vice"}  # the earliest copy stands for its cluster
+    assert by_id["ap"].duplicates == 1
+    assert by_id["ap"].cluster_id == "ap"
+    assert by_id["vice"].duplicates == 0
+    assert "<b>" in by_id["ap"].snippet
+    assert by_id["ap"].entities == ["Donald Trump", "Kim Yo Jong"]
+    assert by_id["vice"].topics == ["diplomacy", "conflict"]
+
+
+def test_search_without_collapsing_returns_every_copy(newsroom: Store) -> None:
+    result = newsroom.search(SearchQuery(text="summit", collapse=False))
+    assert result.total == 3
+    assert {hit.id for hit in result.hits} == {"ap", "copy", "vice"}
+    assert {hit.id: hit.duplicates for hit in result.hits} == {"ap": 1, "copy": 1, "vice": 0}
+
+
+def test_search_without_text_lists_newest_first(newsroom: Store) -> None:
+    result = newsroom.search(SearchQuery(collapse=False, limit=10))
+    assert [hit.id for hit in result.hits][:1] in (["copy"], ["vice"])
+    assert [hit.id for hit in result.hits][-1] == "ap"
+    assert result.total == 4
+    assert all(hit.snippet for hit in result.hits)
+    assert newsroom.search(SearchQuery(limit=2)).total == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (SearchQuery(source="VICE"), {"vice"}),
+        (SearchQuery(since=T0 + timedelta(minutes=30)), {"rain", "copy", "vice"}),
+        (SearchQuery(until=T0 + timedelta(minutes=30)), {"ap"}),
+        (SearchQuery(speaker="kim yo jong"), {"ap", "copy", "vice"}),
+        (SearchQuery(entity="JAPAN"), {"rain"}),
+        (SearchQuery(topic="Climate"), {"rain"}),
+        (SearchQuery(text="summit", topic="conflict"), {"vice"}),
+        (SearchQuery(text="flooded OR denuclearization", source="NHK"), {"rain"}),
+        (SearchQuery(text="summit NOT meeting"), {"ap", "copy"}),
+        (SearchQuery(text='"third summit"'), {"ap", "copy"}),
+    ],
+)
+def test_search_filters(newsroom: Store, query: SearchQuery, expected: set[str]) -> None:
+    result = newsroom.search(replace(query, collapse=False, limit=10))
+    assert {hit.id for hit in result.hits} == expected
+    assert result.total == len(expected)
+
+
+# -- dedup -------------------------------------------------------------------
+def test_dedup_candidates_share_band_keys_within_the_window(store: Store) -> None:
+    old = T0 - timedelta(days=10)
+    store.put_articles([article("old", published=old), article("a1"), article("a2")])
+    store.save_dedup(
+        [dedup("old", "old", ("k1", "k2"), old), dedup("a1", "a1", ("k1", "k3")), dedup("a2", "a1", ("k4",))],
+        {"old": None, "a1": None, "a2": "a1"},
+    )
+    found = store.dedup_candidates(["k1", "k4", "k9"], since=T0 - timedelta(days=7))
+    assert [(record.article_id, record.cluster_id, set(record.band_keys)) for record in found] == [
+        ("a1", "a1", {"k1"}),
+        ("a2", "a1", {"k4"}),
+    ]
+    assert found[0].published == T0
+    assert found[0].body_hash == "hash-a1"
+    assert [record.article_id for record in store.dedup_candidates(["k2"], since=old)] == ["old"]
+
+
+def test_prune_drops_old_band_keys_but_keeps_articles(store: Store) -> None:
+    old = T0 - timedelta(days=10)
+    store.put_articles([article("old", published=old), article("a1")])
+    store.save_dedup([dedup("old", "old", ("k1",), old), dedup("a1", "a1", ("k1",))], {"old": None, "a1": None})
+    assert store.prune_dedup(T0 - timedelta(days=7)) == 1
+    assert store.prune_dedup(T0 - timedelta(days=7)) == 0
+    assert [record.article_id for record in store.dedup_candidates(["k1"], since=old)] == ["a1"]
+    assert store.count_articles() == 2
+
+
+def test_merge_clusters_relabels_every_member(store: Store) -> None:
+    store.put_articles([article(name) for name in ("a", "b", "c", "d")])
+    store.save_dedup(
+        [dedup("a", "a", ("k1",)), dedup("b", "b", ("k2",)), dedup("c", "b", ("k2",)), dedup("d", "d", ("k3",))],
+        {"a": None, "b": None, "c": "b", "d": None},
+    )
+    store.merge_clusters("a", ["b", "a"])
+    assert {item.id: item.cluster_id for item in store.get_articles(["a", "b", "c", "d"])} == {
+        "a": "a",
+        "b": "a",
+        "c": "a",
+        "d": "d",
+    }
+    assert {record.article_id: record.cluster_id for record in store.dedup_candidates(["k2"], T0)} == {
+        "b": "a",
+        "c": "a",
+    }
+
+
+# -- statements --------------------------------------------------------------
+def statement(statement_id: str, speaker: str, first_seen: datetime, *quoted_in: str) -> Statement:
+    quotes = [
+        StatementQuote("would not happen this year", name, f"https://example.org/{name}", "VOA", "t", first_seen)
+        for name in quoted_in
+    ]
+    return Statement(statement_id, speaker, first_seen, "would not happen this year", quotes, updated=first_seen)
+
+
+def test_statements_save_list_and_filter(store: Store) -> None:
+    store.save_statement(statement("s1", "Kim Yo Jong", T0, "ap"))
+    store.save_statement(statement("s2", "Donald Trump", T0 + timedelta(hours=1), "vice"))
+    store.save_statement(statement("s3", "Kim Yo Jong", T0 + timedelta(hours=2), "vice"))
+    grown = statement("s1", "Kim Yo Jong", T0, "ap", "copy")
+    store.save_statement(grown)
+
+    assert store.get_statement("s1") == grown
+    assert store.get_statement("missing") is None
+    assert [item.id for item in store.list_statements()] == ["s3", "s2", "s1"]
+    assert [item.id for item in store.list_statements(speaker="kim yo jong")] == ["s3", "s1"]
+    assert [item.id for item in store.list_statements(since=T0 + timedelta(minutes=30))] == ["s3", "s2"]
+    assert [item.id for item in store.list_statements(limit=1)] == ["s3"]
+    assert store.list_statements(speaker="Nobody") == []
+
+
+# -- alert ledger ------------------------------------------------------------
+def test_an_alert_is_claimed_once(store: Store) -> None:
+    assert store.claim_alert(AlertRecord("kim", "s1", "<m1@wirewatch>", claimed_at=T0)) is True
+    assert store.claim_alert(AlertRecord("kim", "s1", "<m2@wirewatch>", claimed_at=T0)) is False
+    assert store.claim_alert(AlertRecord("kim", "s2", "<m3@wirewatch>", claimed_at=T0)) is True
+    assert [(item.statement_id, item.message_id) for item in store.list_alerts()] == [
+        ("s1", "<m1@wirewatch>"),
+        ("s2", "<m3@wirewatch>"),
+    ]
+
+
+def test_two_reclaims_of_one_stale_claim_have_one_winner(store: Store) -> None:
+    stale = AlertRecord("kim", "s1", "<m1@wirewatch>", claimed_at=T0)
+    store.claim_alert(stale)
+    later = T0 + timedelta(minutes=10)
+    workers = [replace(stale), replace(stale)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda record: store.reclaim_alert(record, later), workers))
+    assert sorted(outcomes) == [False, True]
+    winner = workers[outcomes.index(True)]
+    assert winner.claimed_at == later
+    assert store.reclaim_alert(replace(stale), later + timedelta(minutes=1)) is False
+    (row,) = store.list_alerts()
+    assert row.claimed_at == later
+
+
+def test_alerts_to_retry_and_updates(store: Store) -> None:
+    store.claim_alert(AlertRecord("kim", "stale", "<a@w>", claimed_at=T0))
+    store.claim_alert(AlertRecord("kim", "fresh", "<b@w>", claimed_at=T0 + timedelta(minutes=9)))
+    failed = AlertRecord("kim", "failed", "<c@w>", claimed_at=T0)
+    store.claim_alert(failed)
+    store.update_alert(
+        replace(failed, state="failed", attempts=1, last_error="421", next_attempt=T0 + timedelta(minutes=5))
+    )
+    sent = AlertRecord("kim", "sent", "<d@w>", claimed_at=T0)
+    store.claim_alert(sent)
+    store.update_alert(replace(sent, state="sent", sent_at=T0 + timedelta(seconds=2), attempts=1))
+
+    now = T0 + timedelta(minutes=10)
+    due = store.alerts_to_retry(now, stale_before=T0 + timedelta(minutes=5))
+    assert [(item.statement_id, item.state) for item in due] == [("failed", "failed"), ("stale", "pending")]
+    assert due[0].last_error == "421" and due[0].attempts == 1
+    assert [item.statement_id for item in store.alerts_to_retry(T0, stale_before=T0)] == []
+    (row,) = [item for item in store.list_alerts() if item.statement_id == "sent"]
+    assert (row.state, row.sent_at) == ("sent", T0 + timedelta(seconds=2))
+    assert store.reclaim_alert(replace(sent), now) is False  # sent is final

@@ -1,0 +1,659 @@
+"""The Elasticsearch backend without a server: the requests it builds and how it reads answers.
+
+Requests go through the real client and transport; only the last hop is
+replaced, by `ScriptedNode`, a node class of `elastic_transport` that records
+each request and answers from the test's script (with the product-check header a
+real server sends). What a live cluster does with these requests is the contract
+suite's job (tests/test_store_contract.py with WIREWATCH_ES_URL).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import pytest
+from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders, NodeConfig
+from elastic_transport._node import NodeApiResponse
+from elasticsearch import Elasticsearch
+
+from pipeline.records import AlertRecord, Article, Entity, Entry, Quote
+from pipeline.store import SearchQuery, StoreWriteError
+from pipeline.store.elasticsearch import (
+    INDICES,
+    RETRY_STATUSES,
+    SPECS,
+    ElasticsearchStore,
+    IndicesNotReadyError,
+    _key,
+    index_template,
+    percolate_topics,
+    search_request,
+    simple_query,
+    sync_topic_queries,
+)
+
+T0 = datetime(2020, 7, 10, 6, 0, tzinfo=UTC)
+
+
+@dataclass
+class Sent:
+    method: str
+    path: str
+    params: dict[str, str]
+    body: Any
+
+
+Answer = Callable[[Sent], tuple[int, Any]]
+
+
+class ScriptedNode(BaseNode):
+    """Records every request and answers from `answer`, which each test sets."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        super().__init__(config)
+        self.sent: list[Sent] = []
+        self.answer: Answer = lambda sent: (200, {})
+
+    def perform_request(
+        self, method: str, target: str, body: bytes | None = None, headers: Any = None, request_timeout: Any = None
+    ) -> NodeApiResponse:
+        path, _, query = target.partition("?")
+        text = body.decode("utf-8") if body else ""
+        if headers is not None and "ndjson" in headers.get("content-type", ""):
+            parsed: Any = [json.loads(line) for line in text.splitlines() if line]
+        else:
+            parsed = json.loads(text) if text else None
+        sent = Sent(method, unquote(path), dict(parse_qsl(query)), parsed)
+        self.sent.append(sent)
+        status, payload = self.answer(sent)
+        headers_out = HttpHeaders(
+            {
+                "content-type": "application/vnd.elasticsearch+json;compatible-with=9",
+                "x-elastic-product": "Elasticsearch",
+            }
+        )
+        meta = ApiResponseMeta(status=status, http_version="1.1", headers=headers_out, duration=0.0, node=self.config)
+        return NodeApiResponse(meta, json.dumps(payload).encode("utf-8"))
+
+
+Scripted = tuple[ElasticsearchStore, ScriptedNode]
+
+
+@pytest.fixture
+def es() -> Iterator[Scripted]:
+    client = Elasticsearch(
+        "http://es.invalid:9200", node_class=ScriptedNode, retry_on_status=RETRY_STATUSES, max_retries=3
+    )
+    (node,) = client.transport.node_pool.all()
+    assert isinstance(node, ScriptedNode)
+    store = ElasticsearchStore(client, prefix="ww", chunk_size=500, initial_backoff=0)
+    yield store, node
+    store.close()
+
+
+def bulk_pairs(sent: Sent) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(op, metadata, body) per action of a `_bulk` request."""
+    lines = sent.body
+    return [(*next(iter(lines[i].items())), lines[i + 1]) for i in range(0, len(lines), 2)]
+
+
+ERRORS = {
+    400: {"type": "document_parsing_exception", "reason": "[1:2] failed to parse field [published] of type [date]"},
+    404: {"type": "document_missing_exception", "reason": "document missing"},
+    409: {"type": "version_conflict_engine_exception", "reason": "document already exists"},
+    429: {"type": "es_rejected_execution_exception", "reason": "rejected execution of coordinating operation"},
+}
+
+
+def bulk_answer(sent: Sent, status_of: Callable[[str, str], int]) -> tuple[int, Any]:
+    items = []
+    for op, meta, _ in bulk_pairs(sent):
+        status = status_of(op, meta["_id"])
+        item: dict[str, Any] = {"_index": "ww-x-v1", "_id": meta["_id"], "status": status}
+        if status >= 300:
+            item["error"] = ERRORS[status]
+        else:
+            item["result"] = "created" if status == 201 else "updated"
+        items.append({op: item})
+    return 200, {"took": 1, "errors": any(item[op]["status"] >= 300 for item in items for op in item), "items": items}
+
+
+def article(article_id: str, published: datetime = T0) -> Article:
+    return Article(
+        id=article_id,
+        url=f"https://example.org/{article_id}",
+        feed_url="https://example.org/rss",
+        source="VOA",
+        title="Kim's sister says no summit",
+        text="Kim Yo Jong said a third summit would not happen.",
+        published=published,
+        fetched=published,
+        entities=[Entity("Kim Yo Jong", "PERSON", 0, 11, "Kim Yo Jong")],
+        topics=["diplomacy"],
+        quotes=[Quote("would not happen", 30, 46, "Kim Yo Jong", 0, 11, "said")],
+    )
+
+
+# -- templates and mappings --------------------------------------------------
+def test_article_template_maps_text_for_people_and_fields_for_filters() -> None:
+    template = index_template("wirewatch", SPECS["articles"])
+    assert template["index_patterns"] == ["wirewatch-articles-v*"]
+    assert template["priority"] == 500
+    assert template["version"] == 1
+    mappings = template["template"]["mappings"]
+    assert mappings["dynamic"] == "strict"
+    fields = mappings["properties"]
+    for name in ("title", "text"):
+        assert fields[name]["type"] == "text"
+        assert fields[name]["analyzer"] == "english"
+        assert fields[name]["fields"]["exact"] == {"type": "text", "analyzer": "standard"}
+    assert fields["title"]["fields"]["keyword"] == {"type": "keyword", "ignore_above": 512}
+    for name in ("id", "source", "entities", "speakers", "topics", "cluster_id", "duplicate_of"):
+        assert fields[name]["type"] == "keyword", name
+    for name in ("published", "fetched", "timestamp"):
+        assert fields[name]["type"] == "date", name
+    assert fields["quotes"]["properties"]["speaker"]["type"] == "keyword"
+    assert template["template"]["settings"] == {"number_of_shards": 1, "auto_expand_replicas": "0-1"}
+
+
+def test_every_index_is_strict_and_its_own_template() -> None:
+    patterns = set()
+    for spec in INDICES:
+        template = index_template("ww", spec)
+        assert template["template"]["mappings"]["dynamic"] == "strict", spec.kind
+        patterns.update(template["index_patterns"])
+    assert patterns == {f"ww-{spec.kind}-v*" for spec in INDICES}
+    assert {"entries", "feeds", "statements", "alerts", "dedup", "topics"} <= set(SPECS)
+
+
+def test_topic_percolator_sees_title_and_text_mapped_as_on_articles() -> None:
+    topics = index_template("ww", SPECS["topics"])["template"]["mappings"]["properties"]
+    articles = index_template("ww", SPECS["articles"])["template"]["mappings"]["properties"]
+    assert topics["query"] == {"type": "percolator"}
+    assert topics["title"] == articles["title"] and topics["text"] == articles["text"]
+
+
+def test_dedup_index_keeps_band_keys_as_keywords() -> None:
+    fields = index_template("ww", SPECS["dedup"])["template"]["mappings"]["properties"]
+    assert fields["band_keys"]["type"] == "keyword"
+    assert fields["published"]["type"] == "date"
+
+
+# -- setup -------------------------------------------------------------------
+def test_ensure_indices_creates_templates_then_indices_behind_write_aliases(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: (404, {"error": "alias [ww-*] missing", "status": 404}) if sent.method == "GET" else (
+        200, {"acknowledged": True}
+    )  # fmt: skip
+    done = store.ensure_indices()
+    assert set(done) == set(SPECS)
+    assert node.sent[0].method == "GET" and node.sent[0].path == "/_alias/ww-*"
+    templates = [sent for sent in node.sent if sent.path.startswith("/_index_template/")]
+    creates = [sent for sent in node.sent if sent.method == "PUT" and sent.path.startswith("/ww-")]
+    assert [sent.path for sent in templates] == [f"/_index_template/ww-{spec.kind}" for spec in INDICES]
+    assert [sent.path for sent in creates] == [f"/ww-{spec.kind}-v1" for spec in INDICES]
+    assert creates[0].body == {"aliases": {"ww-articles": {"is_write_index": True}}}
+    assert templates[0].body["template"]["mappings"]["dynamic"] == "strict"
+
+
+def test_ensure_indices_is_one_request_when_everything_is_current(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: (200, {f"ww-{s.kind}-v1": {"aliases": {f"ww-{s.kind}": {}}} for s in INDICES})
+    assert store.ensure_indices() == {}
+    assert len(node.sent) == 1
+
+
+def test_an_older_index_version_is_migrated_only_by_setup(es: Scripted) -> None:
+    store, node = es
+    aliases: dict[str, Any] = {
+        f"ww-{s.kind}-v1": {"aliases": {f"ww-{s.kind}": {}}} for s in INDICES if s.kind != "articles"
+    }
+    aliases["ww-articles-v0"] = {"aliases": {"ww-articles": {"is_write_index": True}}}
+    node.answer = lambda sent: (200, aliases if sent.path.startswith("/_alias") else {"acknowledged": True})
+    with pytest.raises(IndicesNotReadyError, match="wirewatch setup"):
+        store.ensure_indices()
+
+    node.sent.clear()
+    done = store.ensure_indices(migrate=True)
+    assert done["articles"].startswith("migrated ww-articles-v0 -> ww-articles-v1")
+    assert done["entries"] == "up to date (ww-entries-v1)"
+    (reindex,) = [sent for sent in node.sent if sent.path == "/_reindex"]
+    assert reindex.body == {
+        "source": {"index": "ww-articles-v0"},
+        "dest": {"index": "ww-articles-v1", "op_type": "create"},
+        "conflicts": "proceed",
+    }
+    assert reindex.params["wait_for_completion"] == "true"
+    (swap,) = [sent for sent in node.sent if sent.path == "/_aliases"]
+    assert swap.body["actions"] == [
+        {"remove": {"index": "ww-articles-v0", "alias": "ww-articles"}},
+        {"add": {"index": "ww-articles-v1", "alias": "ww-articles", "is_write_index": True}},
+    ]
+    mapping_updates = [sent.path for sent in node.sent if sent.path.endswith("/_mapping")]
+    assert "/ww-entries-v1/_mapping" in mapping_updates
+
+
+# -- search bodies -----------------------------------------------------------
+def test_search_body_for_text_uses_both_fields_highlights_and_collapses() -> None:
+    body = search_request(SearchQuery(text="summit OR talks", limit=5)).to_dict()
+    assert body["query"] == {
+        "simple_query_string": {
+            "query": "summit | talks",
+            "fields": ["title^5", "text"],
+            "default_operator": "and",
+            "quote_field_suffix": ".exact",
+        }
+    }
+    assert body["size"] == 5
+    assert body["track_total_hits"] is True
+    assert body["sort"][0] == "_score"
+    assert body["highlight"]["fields"]["text"]["pre_tags"] == ["<b>"]
+    assert body["highlight"]["fields"]["text"]["post_tags"] == ["</b>"]
+    collapse = body["collapse"]
+    assert collapse["field"] == "cluster_id"
+    assert collapse["inner_hits"]["size"] == 1
+    assert collapse["inner_hits"]["sort"][1] == {"published": {"order": "asc", "missing": "_last"}}
+    assert "highlight" in collapse["inner_hits"]
+    assert body["aggs"]["clusters"] == {"cardinality": {"field": "cluster_id", "precision_threshold": 40000}}
+    assert "text" not in body["_source"]
+
+
+def test_search_body_filters() -> None:
+    query = SearchQuery(
+        source="VOA",
+        since=T0,
+        until=T0 + timedelta(days=1),
+        speaker="Kim Yo Jong",
+        entity="Donald Trump",
+        topic="diplomacy",
+        collapse=False,
+    )
+    body = search_request(query).to_dict()
+    assert "must" not in body["query"]["bool"]
+    assert body["query"]["bool"]["filter"] == [
+        {"term": {"source": "VOA"}},
+        {"range": {"published": {"gte": "2020-07-10T06:00:00Z", "lt": "2020-07-11T06:00:00Z"}}},
+        {"term": {"speakers": {"value": "Kim Yo Jong", "case_insensitive": True}}},
+        {"term": {"entities": {"value": "Donald Trump", "case_insensitive": True}}},
+        {"term": {"topics": {"value": "diplomacy", "case_insensitive": True}}},
+    ]
+    assert "collapse" not in body and "aggs" not in body
+    assert body["sort"] == [{"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+    assert "text" in body["_source"]  # no terms to highlight: the snippet is the text's opening
+
+
+def test_search_text_of_operators_only_lists_everything() -> None:
+    assert "query" not in search_request(SearchQuery(text=" OR AND ")).to_dict()
+
+
+def test_search_body_with_one_bound_only() -> None:
+    body = search_request(SearchQuery(since=T0)).to_dict()
+    assert body["query"]["bool"]["filter"] == [{"range": {"published": {"gte": "2020-07-10T06:00:00Z"}}}]
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("kim summit", "kim summit"),
+        ("summit OR talks", "summit | talks"),
+        ("summit AND talks", "summit talks"),
+        ("summit NOT meeting", "summit -meeting"),
+        ('"third summit" denucleari*', '"third summit" denucleari*'),
+        ("OR summit OR", "summit"),
+    ],
+)
+def test_simple_query_keeps_the_sqlite_operators(typed: str, sent: str) -> None:
+    assert simple_query(typed) == sent
+
+
+def test_search_reads_collapsed_hits_cluster_sizes_and_total(es: Scripted) -> None:
+    store, node = es
+
+    def hit(article_id: str, cluster: str, snippet: str) -> dict[str, Any]:
+        source = {"id": article_id, "url": f"https://x/{article_id}", "title": "t", "source": "VOA",
+                  "published": "2020-07-10T06:00:00Z", "cluster_id": cluster, "entities": ["Kim Yo Jong"],
+                  "topics": ["diplomacy"]}  # fmt: skip
+        return {"_id": article_id, "_source": source, "highlight": {"text": [snippet]}}
+
+    def answer(sent: Sent) -> tuple[int, Any]:
+        if "aggs" in sent.body and "sizes" in sent.body["aggs"]:
+            return 200, {"hits": {"hits": []}, "aggregations": {"sizes": {"buckets": [{"key": "ap", "doc_count": 31}]}}}
+        outer = hit("copy", "ap", "newest")
+        outer["inner_hits"] = {"first": {"hits": {"hits": [hit("ap", "ap", "a <b>summit</b>")]}}}
+        alone = hit("vice", "vice", "<b>summit</b>")
+        alone["inner_hits"] = {"first": {"hits": {"hits": [hit("vice", "vice", "<b>summit</b>")]}}}
+        return 200, {
+            "hits": {"total": {"value": 32}, "hits": [outer, alone]},
+            "aggregations": {"clusters": {"value": 2}},
+        }
+
+    node.answer = answer
+    result = store.search(SearchQuery(text="summit"))
+    assert result.total == 2
+    assert [(hit.id, hit.duplicates, hit.snippet) for hit in result.hits] == [
+        ("ap", 30, "a <b>summit</b>"),
+        ("vice", 0, "<b>summit</b>"),
+    ]
+    assert result.hits[0].published == T0
+    sizes = node.sent[-1]
+    assert sizes.body["query"] == {"bool": {"filter": [{"terms": {"cluster_id": ["ap", "vice"]}}]}}
+    assert sizes.body["size"] == 0
+
+
+# -- bulk writes -------------------------------------------------------------
+def test_put_articles_upserts_by_id_and_keeps_the_cluster_of_stored_copies(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: bulk_answer(sent, lambda op, doc_id: 201 if doc_id == "a1" else 200)
+    assert store.put_articles([article("a1"), article("a2")]) == 1
+    (sent,) = node.sent
+    assert sent.path == "/_bulk"
+    actions = bulk_pairs(sent)
+    assert [(op, meta["_index"], meta["_id"]) for op, meta, _ in actions] == [
+        ("update", "ww-articles", "a1"),
+        ("update", "ww-articles", "a2"),
+    ]
+    _, meta, body = actions[0]
+    assert meta["retry_on_conflict"] == 3
+    assert "cluster_id" not in body["doc"]  # an update never moves a stored article out of its cluster
+    assert body["upsert"]["cluster_id"] == "a1"
+    assert body["doc"]["speakers"] == ["Kim Yo Jong"]
+    assert body["doc"]["entities"] == ["Kim Yo Jong"]
+    assert body["doc"]["published"] == "2020-07-10T06:00:00Z"
+
+
+def test_add_entries_claims_guids_then_creates_entries(es: Scripted) -> None:
+    store, node = es
+    taken_guid = _key("https://example.org/rss", "g-old")
+    node.answer = lambda sent: bulk_answer(sent, lambda op, doc_id: 409 if doc_id in (taken_guid, "e-old") else 201)
+    entries = [
+        Entry("e1", "https://example.org/rss", "https://x/1", guid="g1"),
+        Entry("e2", "https://example.org/rss", "https://x/2", guid="g-old"),
+        Entry("e-old", "https://example.org/rss", "https://x/3"),
+        Entry("e4", "https://example.org/rss", "https://x/4"),
+    ]
+    assert [entry.id for entry in store.add_entries(entries)] == ["e1", "e4"]
+    guids, created = node.sent
+    assert [(op, meta["_index"], meta["_id"]) for op, meta, _ in bulk_pairs(guids)] == [
+        ("create", "ww-guids", _key("https://example.org/rss", "g1")),
+        ("create", "ww-guids", taken_guid),
+    ]
+    assert [(op, meta["_id"]) for op, meta, _ in bulk_pairs(created)] == [
+        ("create", "e1"),
+        ("create", "e-old"),
+        ("create", "e4"),
+    ]
+
+
+def test_repeats_inside_one_batch_are_dropped_before_sending(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: bulk_answer(sent, lambda op, doc_id: 201)
+    feed = "https://example.org/rss"
+    entries = [
+        Entry("a", feed, "https://x/a"),
+        Entry("b", feed, "https://x/b", guid="g"),
+        Entry("c", feed, "https://x/c", guid="g"),  # same GUID as b: b wins
+        Entry("a", feed, "https://x/a-again"),  # same id as the first: the first wins
+        Entry("d", feed, "https://x/d"),
+    ]
+    added = store.add_entries(entries)
+    assert [(entry.id, entry.url) for entry in added] == [
+        ("a", "https://x/a"),
+        ("b", "https://x/b"),
+        ("d", "https://x/d"),
+    ]
+    guids, created = node.sent
+    assert [meta["_id"] for _, meta, _ in bulk_pairs(guids)] == [_key(feed, "g")]
+    assert [meta["_id"] for _, meta, _ in bulk_pairs(created)] == ["a", "b", "d"]
+
+
+def test_a_rejected_429_document_is_retried_and_written(es: Scripted) -> None:
+    store, node = es
+    rejected = {"a2"}
+
+    def status(op: str, doc_id: str) -> int:
+        if doc_id in rejected:
+            rejected.discard(doc_id)
+            return 429
+        return 201
+
+    node.answer = lambda sent: bulk_answer(sent, status)
+    assert store.put_articles([article("a1"), article("a2"), article("a3")]) == 3
+    first, retry = node.sent
+    assert [meta["_id"] for _, meta, _ in bulk_pairs(first)] == ["a1", "a2", "a3"]
+    assert [meta["_id"] for _, meta, _ in bulk_pairs(retry)] == ["a2"]
+
+
+def test_a_whole_request_429_is_retried_by_the_transport(es: Scripted) -> None:
+    store, node = es
+    answers = iter([(429, {"error": ERRORS[429], "status": 429})])
+    node.answer = lambda sent: next(answers, None) or bulk_answer(sent, lambda op, doc_id: 201)
+    assert store.put_articles([article("a1")]) == 1
+    assert [sent.path for sent in node.sent] == ["/_bulk", "/_bulk"]
+
+
+def test_one_bad_document_is_reported_by_id_and_the_rest_are_written(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: bulk_answer(sent, lambda op, doc_id: 400 if doc_id == "bad" else 201)
+    with pytest.raises(StoreWriteError) as caught:
+        store.put_articles([article("a1"), article("bad"), article("a3")])
+    assert caught.value.index == "ww-articles"
+    assert list(caught.value.failures) == ["bad"]
+    assert "document_parsing_exception" in caught.value.failures["bad"]
+    assert "bad: document_parsing_exception" in str(caught.value)
+    (sent,) = node.sent
+    assert [meta["_id"] for _, meta, _ in bulk_pairs(sent)] == ["a1", "bad", "a3"]
+
+
+def test_save_dedup_writes_keys_then_relabels_articles_ignoring_missing_ones(es: Scripted) -> None:
+    from pipeline.store import DedupRecord
+
+    store, node = es
+    node.answer = lambda sent: bulk_answer(sent, lambda op, doc_id: 404 if op == "update" and doc_id == "gone" else 201)
+    records = [DedupRecord("a1", "a1", T0, "h1", ("k1", "k2")), DedupRecord("gone", "a1", T0, "h2", ("k1",))]
+    store.save_dedup(records, {"a1": None, "gone": "a1"})
+    keys, relabel = node.sent
+    assert next((op, meta["_index"], meta["_id"], body) for op, meta, body in bulk_pairs(keys)) == (
+        "index",
+        "ww-dedup",
+        "a1",
+        {
+            "article_id": "a1",
+            "cluster_id": "a1",
+            "body_hash": "h1",
+            "published": "2020-07-10T06:00:00Z",
+            "band_keys": ["k1", "k2"],
+        },
+    )
+    assert [(op, meta["_id"], body) for op, meta, body in bulk_pairs(relabel)] == [
+        ("update", "a1", {"doc": {"cluster_id": "a1", "duplicate_of": None}}),
+        ("update", "gone", {"doc": {"cluster_id": "a1", "duplicate_of": "a1"}}),
+    ]
+
+
+# -- reads after writes ------------------------------------------------------
+def test_a_search_after_a_write_refreshes_that_index_once(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: (
+        bulk_answer(sent, lambda op, doc_id: 201) if sent.path == "/_bulk" else (200, {"count": 1, "_shards": {}})
+    )
+    store.put_articles([article("a1")])
+    assert store.count_articles() == 1
+    assert store.count_articles() == 1
+    assert [(sent.method, sent.path) for sent in node.sent] == [
+        ("PUT", "/_bulk"),
+        ("POST", "/ww-articles/_refresh"),
+        ("POST", "/ww-articles/_count"),
+        ("POST", "/ww-articles/_count"),
+    ]
+
+
+def test_dedup_candidates_query_band_keys_in_the_window(es: Scripted) -> None:
+    store, node = es
+    sources = [
+        {"article_id": "a2", "cluster_id": "a1", "body_hash": "h2", "published": "2020-07-10T07:00:00Z",
+         "band_keys": ["k2", "k8"]},
+        {"article_id": "a1", "cluster_id": "a1", "body_hash": "h1", "published": "2020-07-10T06:00:00Z",
+         "band_keys": ["k1", "k7", "k2"]},
+    ]  # fmt: skip
+    node.answer = lambda sent: (
+        200,
+        {"hits": {"hits": [{"_source": src, "sort": [0, src["article_id"]]} for src in sources]}},
+    )
+    found = store.dedup_candidates(["k1", "k2", "k1"], since=T0 - timedelta(days=7))
+    assert [(record.article_id, record.cluster_id, record.band_keys) for record in found] == [
+        ("a1", "a1", ("k1", "k2")),
+        ("a2", "a1", ("k2",)),
+    ]
+    assert found[0].published == T0 and found[0].body_hash == "h1"
+    (search,) = node.sent
+    assert search.path == "/ww-dedup/_search"
+    assert search.body["query"]["bool"]["filter"] == [
+        {"terms": {"band_keys": ["k1", "k2"]}},
+        {"range": {"published": {"gte": "2020-07-03T06:00:00Z"}}},
+    ]
+    assert search.body["sort"] == ["published", "article_id"]
+
+
+def test_merge_relabels_articles_and_dedup_records_in_one_request(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: (200, {"updated": 3, "version_conflicts": 0})
+    store.merge_clusters("a", ["b", "a", "c"])
+    (sent,) = node.sent
+    assert sent.path == "/ww-articles,ww-dedup/_update_by_query"
+    assert sent.body["query"] == {"terms": {"cluster_id": ["b", "c"]}}
+    assert sent.body["script"]["params"] == {"into": "a"}
+    assert (sent.body["conflicts"], sent.params["refresh"]) == ("proceed", "true")
+
+
+def test_merge_goes_again_while_documents_change_under_it(es: Scripted) -> None:
+    store, node = es
+    answers = iter([(200, {"updated": 1, "version_conflicts": 2}), (200, {"updated": 2, "version_conflicts": 0})])
+    node.answer = lambda sent: next(answers) if "_update_by_query" in sent.path else (200, {"_shards": {}})
+    store.merge_clusters("a", ["b"])
+    assert [sent.path for sent in node.sent] == [
+        "/ww-articles,ww-dedup/_update_by_query",
+        "/ww-articles,ww-dedup/_refresh",
+        "/ww-articles,ww-dedup/_update_by_query",
+    ]
+
+
+def test_prune_deletes_old_keys_by_query(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: (200, {"deleted": 4})
+    assert store.prune_dedup(T0) == 4
+    (sent,) = node.sent
+    assert sent.path == "/ww-dedup/_delete_by_query"
+    assert sent.body == {"query": {"range": {"published": {"lt": "2020-07-10T06:00:00Z"}}}}
+    assert sent.params["refresh"] == "true"
+
+
+# -- alert ledger ------------------------------------------------------------
+def test_claim_creates_once_and_a_conflict_means_another_worker_has_it(es: Scripted) -> None:
+    store, node = es
+    answers = iter([(201, {"result": "created"}), (409, {"error": ERRORS[409], "status": 409})])
+    node.answer = lambda sent: next(answers)
+    record = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
+    assert store.claim_alert(record) is True
+    assert store.claim_alert(record) is False
+    assert [sent.path for sent in node.sent] == [f"/ww-alerts/_create/{_key('kim', 's1')}"] * 2
+    assert node.sent[0].method == "PUT"
+    assert node.sent[0].body["claimed_at"] == "2020-07-10T06:00:00Z"
+
+
+def test_reclaim_is_a_compare_and_set_on_seq_no(es: Scripted) -> None:
+    store, node = es
+    stored = {"rule": "kim", "statement_id": "s1", "message_id": "<m@w>", "state": "pending",
+              "claimed_at": "2020-07-10T06:00:00.000000Z", "attempts": 0}  # fmt: skip
+    got = {"found": True, "_id": "x", "_seq_no": 7, "_primary_term": 2, "_source": stored}
+    writes = iter([(200, {"result": "updated"}), (409, {"error": ERRORS[409], "status": 409})])
+    node.answer = lambda sent: (200, got) if sent.method == "GET" else next(writes)
+
+    winner = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
+    later = T0 + timedelta(minutes=10)
+    assert store.reclaim_alert(winner, later) is True
+    assert winner.claimed_at == later
+    write = node.sent[1]
+    assert write.method == "PUT" and write.path == f"/ww-alerts/_doc/{_key('kim', 's1')}"
+    assert (write.params["if_seq_no"], write.params["if_primary_term"]) == ("7", "2")
+    assert write.body["claimed_at"] == "2020-07-10T06:10:00Z"
+
+    loser = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
+    assert store.reclaim_alert(loser, later) is False
+    assert loser.claimed_at == T0
+
+    node.sent.clear()
+    moved_on = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0 - timedelta(minutes=1))
+    assert store.reclaim_alert(moved_on, later) is False
+    assert [sent.method for sent in node.sent] == ["GET"]  # a different claimed_at: no write at all
+
+
+def test_alerts_to_retry_query(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: (200, {"hits": {"hits": []}})
+    assert store.alerts_to_retry(T0, stale_before=T0 - timedelta(minutes=5)) == []
+    (sent,) = node.sent
+    assert sent.body["query"]["bool"]["filter"] == [
+        {
+            "bool": {
+                "should": [
+                    {"bool": {"must": [{"term": {"state": "pending"}},
+                                       {"range": {"claimed_at": {"lt": "2020-07-10T05:55:00Z"}}}]}},
+                    {"bool": {"must": [{"term": {"state": "failed"}},
+                                       {"range": {"next_attempt": {"lte": "2020-07-10T06:00:00Z"}}}]}},
+                ]
+            }
+        }
+    ]  # fmt: skip
+    assert sent.body["sort"] == ["claimed_at", "rule", "statement_id"]
+
+
+# -- topics through the percolator -------------------------------------------
+def test_topic_queries_are_stored_as_percolator_queries_and_stale_ones_removed(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: (
+        bulk_answer(sent, lambda op, doc_id: 201) if sent.path == "/_bulk" else (200, {"deleted": 1})
+    )
+    assert sync_topic_queries(store, {"denuclearization": "denucleari*", "summits": '"summit talks" OR summit*'}) == 2
+    bulk, cleanup = node.sent
+    (op, meta, body), _ = bulk_pairs(bulk)
+    assert (op, meta["_index"], meta["_id"]) == ("index", "ww-topics", "denuclearization")
+    assert body == {
+        "name": "denuclearization",
+        "order": 0,
+        "query": {
+            "query_string": {"query": "denucleari*", "fields": ["title.exact", "text.exact"], "default_operator": "or"}
+        },
+    }
+    assert cleanup.path == "/ww-topics/_delete_by_query"
+    assert cleanup.body == {"query": {"bool": {"must_not": [{"ids": {"values": ["denuclearization", "summits"]}}]}}}
+
+
+def test_a_bad_topic_query_is_refused_before_anything_is_sent(es: Scripted) -> None:
+    store, node = es
+    with pytest.raises(ValueError, match="topic 'broken'"):
+        sync_topic_queries(store, {"broken": '"unclosed'})
+    assert node.sent == []
+
+
+def test_percolate_sends_the_article_and_returns_topic_names_in_order(es: Scripted) -> None:
+    store, node = es
+    hits = [{"_source": {"name": "diplomacy"}}, {"_source": {"name": "denuclearization"}}]
+    node.answer = lambda sent: (200, {"hits": {"hits": hits}})
+    assert percolate_topics(store, article("a1")) == ["diplomacy", "denuclearization"]
+    (sent,) = node.sent
+    assert sent.path == "/ww-topics/_search"
+    assert sent.body["query"] == {
+        "percolate": {
+            "field": "query",
+            "document": {
+                "title": "Kim's sister says no summit",
+                "text": "Kim Yo Jong said a third summit would not happen.",
+            },
+        }
+    }
+    assert sent.body["sort"] == ["order"]
