@@ -20,16 +20,16 @@ from typing import Any
 from pipeline.alert import Sender, alert_stage
 from pipeline.config import Config
 from pipeline.dedup import DedupReport, dedupe
-from pipeline.enrich import analyze
+from pipeline.enrich.analyze import analyze_job
 from pipeline.enrich.statements import StatementReport, attach_statements
 from pipeline.fetch import (
     POOL_THRESHOLD,
     Progress,
     build_articles,
-    extraction_pool,
     fetch_pages,
     is_due,
     retry_delay,
+    worker_pool,
 )
 from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
@@ -150,7 +150,7 @@ def fetch_stage(config: Config, store: Store, entry_ids: Sequence[str], now: dat
 
     async def run() -> FetchReport:
         async with WebClient(config.fetch) as client:
-            pool = extraction_pool(len(entries))
+            pool = worker_pool(len(entries))
             try:
                 return await fetch_async(config, store, client, now, entries, pool)
             finally:
@@ -160,11 +160,12 @@ def fetch_stage(config: Config, store: Store, entry_ids: Sequence[str], now: dat
     return asyncio.run(run())
 
 
-def enrich_stage(config: Config, store: Store, article_ids: Sequence[str]) -> int:
+def enrich_stage(config: Config, store: Store, article_ids: Sequence[str], pool: Executor | None = None) -> int:
     """Tag entities, topics and attributed quotes; returns how many articles were analysed."""
     articles = store.get_articles(article_ids)
-    for article in articles:
-        analysis = analyze(article.text, config, article.title)
+    jobs = [(article.text, article.title, config) for article in articles]
+    analyses = pool.map(analyze_job, jobs, chunksize=2) if pool else map(analyze_job, jobs)
+    for article, analysis in zip(articles, analyses, strict=True):
         article.entities, article.quotes = analysis.entities, analysis.quotes
         article.topics = store.match_topics(article, config.topics)
     store.put_articles(articles)
@@ -179,9 +180,11 @@ def statements_stage(config: Config, store: Store, article_ids: Sequence[str]) -
     return attach_statements(store.get_articles(article_ids), store)
 
 
-def process_articles(config: Config, store: Store, article_ids: Sequence[str], report: CycleReport) -> None:
+def process_articles(
+    config: Config, store: Store, article_ids: Sequence[str], report: CycleReport, pool: Executor | None
+) -> None:
     """Everything after indexing, for one batch of new articles, in the order each stage needs."""
-    enrich_stage(config, store, article_ids)
+    enrich_stage(config, store, article_ids, pool)
     report.duplicates += dedupe_stage(config, store, article_ids).duplicates
     report.statements_new += len(statements_stage(config, store, article_ids).new)
 
@@ -202,7 +205,7 @@ async def run_cycle_async(
         report.feeds_polled, report.feeds_failed = polled.polled, polled.failed
         report.entries_new = len(polled.new_entries)
         report.errors += polled.errors
-        pool = extraction_pool(len(store.entries_due(now, POOL_THRESHOLD)))
+        pool = worker_pool(len(store.entries_due(now, POOL_THRESHOLD)))
         try:
             seen: set[str] = set()
             while batch := [entry for entry in store.entries_due(now, BATCH_SIZE) if entry.id not in seen]:
@@ -210,7 +213,7 @@ async def run_cycle_async(
                 fetched = await fetch_async(config, store, client, now, batch, pool, progress)
                 report.articles_indexed += fetched.indexed
                 report.errors += fetched.errors
-                process_articles(config, store, fetched.article_ids, report)
+                process_articles(config, store, fetched.article_ids, report, pool)
         finally:
             if pool:
                 pool.shutdown()

@@ -115,19 +115,20 @@ def extract_body(job: ExtractJob) -> ExtractResult:
     return extracted, None
 
 
-def extraction_pool(pages_expected: int) -> Executor | None:
-    """A process pool when there is enough work to repay starting one.
+def worker_pool(pages_expected: int) -> Executor | None:
+    """A process pool for extraction and analysis when there is enough work to repay starting one.
 
-    Extraction is pure Python under the GIL (threads gain nothing: 47 → 50
-    pages/s, against 92 with two processes; see bench/bench_extraction.py).
-    Workers come from a forkserver that has imported trafilatura once, so the
-    pool never forks a parent that holds the event loop's threads.
+    Both are pure Python under the GIL (threads gain nothing: 47 → 50 pages/s
+    for extraction, against 92 with two processes; see bench/bench_extraction.py).
+    Workers come from a forkserver that has imported trafilatura and the
+    analyser once, so the pool never forks a parent that holds the event
+    loop's threads.
     """
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or pages_expected < POOL_THRESHOLD:
         return None
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pipeline.extract"])
+    context.set_forkserver_preload(["pipeline.extract", "pipeline.enrich.analyze"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 

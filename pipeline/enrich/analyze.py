@@ -23,10 +23,14 @@ class Analysis:
     quotes: list[Quote] = field(default_factory=list)
 
 
-def analyze(text: str, config: Config, title: str = "") -> Analysis:
-    """Offsets refer to `text`; the title only feeds topic matching."""
+def analyze(text: str, config: Config, title: str = "", topics: bool = True) -> Analysis:
+    """Offsets refer to `text`; the title only feeds topic matching.
+
+    `topics=False` leaves topics to the caller (the pipeline asks the store,
+    whose backend may match them with a percolator instead).
+    """
     if not text or not text.strip():
-        return Analysis(topics=match_topics(title, config.topics) if title else [])
+        return Analysis(topics=match_topics(title, config.topics) if title and topics else [])
     body = text[:MAX_CHARS]
     nlp = get_nlp(config)
     doc = nlp(body)
@@ -39,8 +43,14 @@ def analyze(text: str, config: Config, title: str = "") -> Analysis:
         speaker = spoken.get((m.start, m.end))
         if speaker and m.label == PERSON and not m.full:
             m.canonical = speaker
-    topics = match_topics(f"{title}\n{body}" if title else body, config.topics)
-    return Analysis(to_entities(found), topics, quotes)
+    tags = match_topics(f"{title}\n{body}" if title else body, config.topics) if topics else []
+    return Analysis(to_entities(found), tags, quotes)
+
+
+def analyze_job(job: tuple[str, str, Config]) -> Analysis:
+    """`analyze` without topics, in a form a process pool can map over."""
+    text, title, config = job
+    return analyze(text, config, title, topics=False)
 
 
 def analysis_to_json(a: Analysis) -> dict[str, Any]:
