@@ -40,6 +40,7 @@ from pipeline.config import Config, config_from_dict
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import StaticRoute, serve
 from pipeline.extract import decode_html, extract
+from pipeline.fetch import worker_pool
 from pipeline.poll import poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
@@ -116,12 +117,13 @@ class ChildServer:
         self.process.join(timeout=10)
 
 
-def bench_config(directory: Path, feed_urls: list[str]) -> Config:
+def bench_config(directory: Path, feed_urls: list[str], concurrency: int = 32) -> Config:
+    fetch = {"allow_networks": ["127.0.0.0/8"], "concurrency": concurrency, "per_host": concurrency, "timeout": "60s"}
     return config_from_dict(
         {
             "store": {"path": str(directory / "bench.db")},
             "feeds": [{"url": url, "interval": "5m"} for url in feed_urls],
-            "fetch": {"allow_networks": ["127.0.0.0/8"], "concurrency": 32, "per_host": 32, "timeout": "60s"},
+            "fetch": fetch,
         }
     )
 
@@ -145,18 +147,23 @@ def time_304_cycle(feeds: int) -> float:
         server.close()
 
 
-def time_changed_feeds(feeds: int, variant: str) -> tuple[float, int]:
-    """Poll stage alone: every body is new to the store, so every one is parsed."""
+def time_changed_feeds(feeds: int, variant: str, concurrency: int) -> tuple[float, int]:
+    """Poll stage alone, as `run_cycle` runs it (parsing in the worker pool): every body is new, so all are parsed."""
     server = ChildServer("feeds", feeds, variant)
     try:
         urls = [f"{server.base_url}/feeds/{n}.xml" for n in range(feeds)]
         with tempfile.TemporaryDirectory() as directory:
-            config = bench_config(Path(directory), urls)
+            config = bench_config(Path(directory), urls, concurrency)
             with SQLiteStore(config.store.path) as store:
 
                 async def poll() -> int:
-                    async with WebClient(config.fetch) as client:
-                        result = await poll_feeds(config, store, client, utcnow(), list(config.feeds))
+                    pool = worker_pool(feeds)
+                    try:
+                        async with WebClient(config.fetch) as client:
+                            result = await poll_feeds(config, store, client, utcnow(), list(config.feeds), pool=pool)
+                    finally:
+                        if pool:
+                            pool.shutdown()
                     assert result.failed == 0, result.errors[:3]
                     return len(result.new_entries)
 
@@ -218,12 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         f"(runs: {', '.join(f'{t:.2f}' for t in not_modified)})"
     )
 
-    changed = [time_changed_feeds(args.feeds, f"r{run}-") for run in runs]
-    rates = [args.feeds / elapsed for elapsed, _ in changed]
-    print(
-        f"{args.feeds} changed feeds: {statistics.median(rates):.0f} feeds/s fetched+parsed, "
-        f"{changed[0][1]:,} new entries (runs: {', '.join(f'{r:.0f}' for r in rates)})"
-    )
+    for concurrency in (32, 16):
+        changed = [time_changed_feeds(args.feeds, f"c{concurrency}r{run}-", concurrency) for run in runs]
+        rates = [args.feeds / elapsed for elapsed, _ in changed]
+        print(
+            f"{args.feeds} changed feeds, {concurrency} connections: {statistics.median(rates):.0f} feeds/s "
+            f"fetched+parsed, {changed[0][1]:,} new entries (runs: {', '.join(f'{r:.0f}' for r in rates)})"
+        )
 
     whole = [time_whole_cycle(args.pages, profile=False) for _ in runs]
     cycle_rates = [indexed / elapsed for elapsed, indexed, _ in whole]

@@ -125,7 +125,7 @@ class FetchConfig(_Strict):
     timeout: Duration = timedelta(seconds=20)
     max_bytes: int = Field(default=10_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0, le=20)
-    concurrency: int = Field(default=32, ge=1)
+    concurrency: int = Field(default=16, ge=1)
     per_host: int = Field(default=4, ge=1)
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
     min_text_chars: int = Field(default=250, ge=0)

@@ -102,13 +102,12 @@ async def poll_async(
     now: datetime,
     force: bool = False,
     feed_urls: Sequence[str] | None = None,
-    progress: Progress | None = None,
 ) -> PollReport:
     due = feeds_due(config, store, now, force)
     if feed_urls is not None:
         wanted = set(feed_urls)
         due = [feed for feed in due if feed.url in wanted]
-    return await poll_feeds(config, store, client, now, due, progress)
+    return await poll_feeds(config, store, client, now, due)
 
 
 async def fetch_async(
@@ -200,13 +199,15 @@ async def run_cycle_async(
     started = utcnow()
     now = now or started
     report = CycleReport()
-    async with WebClient(config.fetch) as client:
-        polled = await poll_async(config, store, client, now, force, progress=progress)
-        report.feeds_polled, report.feeds_failed = polled.polled, polled.failed
-        report.entries_new = len(polled.new_entries)
-        report.errors += polled.errors
-        pool = worker_pool(len(store.entries_due(now, POOL_THRESHOLD)))
-        try:
+    due = feeds_due(config, store, now, force)
+    pool = worker_pool(max(len(due), len(store.entries_due(now, POOL_THRESHOLD))))
+    try:
+        async with WebClient(config.fetch) as client:
+            polled = await poll_feeds(config, store, client, now, due, progress, pool)
+            report.feeds_polled, report.feeds_failed = polled.polled, polled.failed
+            report.entries_new = len(polled.new_entries)
+            report.errors += polled.errors
+            pool = pool or worker_pool(len(store.entries_due(now, POOL_THRESHOLD)))
             seen: set[str] = set()
             while batch := [entry for entry in store.entries_due(now, BATCH_SIZE) if entry.id not in seen]:
                 seen.update(entry.id for entry in batch)
@@ -214,9 +215,9 @@ async def run_cycle_async(
                 report.articles_indexed += fetched.indexed
                 report.errors += fetched.errors
                 process_articles(config, store, fetched.article_ids, report, pool)
-        finally:
-            if pool:
-                pool.shutdown()
+    finally:
+        if pool:
+            pool.shutdown()
     store.prune_dedup(now - config.dedup.window)
     alerts = alert_stage(config, store, now, sender)
     report.alerts_sent, report.alerts_failed = alerts.sent, alerts.failed

@@ -115,8 +115,8 @@ def extract_body(job: ExtractJob) -> ExtractResult:
     return extracted, None
 
 
-def worker_pool(pages_expected: int) -> Executor | None:
-    """A process pool for extraction and analysis when there is enough work to repay starting one.
+def worker_pool(jobs_expected: int) -> Executor | None:
+    """A process pool for parsing, extraction and analysis when there is enough work to repay it.
 
     Both are pure Python under the GIL (threads gain nothing: 47 → 50 pages/s
     for extraction, against 92 with two processes; see bench/bench_extraction.py).
@@ -125,10 +125,10 @@ def worker_pool(pages_expected: int) -> Executor | None:
     loop's threads.
     """
     workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or pages_expected < POOL_THRESHOLD:
+    if workers < 2 or jobs_expected < POOL_THRESHOLD:
         return None
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pipeline.extract", "pipeline.enrich.analyze"])
+    context.set_forkserver_preload(["pipeline.poll", "pipeline.extract", "pipeline.enrich.analyze"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 

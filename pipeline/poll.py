@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
@@ -20,7 +21,7 @@ from pipeline.feeds import FeedParseError, parse_feed
 from pipeline.records import Entry, FeedState, StageError
 from pipeline.store import Store
 from pipeline.urls import canonical_url, url_id
-from pipeline.web import FetchError, Response, WebClient
+from pipeline.web import FetchError, WebClient
 
 MAX_RETRY_AFTER = timedelta(hours=24)
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
@@ -55,10 +56,12 @@ def feeds_due(config: Config, store: Store, now: datetime, force: bool = False) 
     return due
 
 
-def entries_from_body(feed: FeedConfig, response: Response) -> tuple[list[Entry], int]:
-    """Entries of one feed body; also how many items had no usable link."""
-    parsed = parse_feed(response.body, dict(response.headers))
-    final_url = response.url
+def entries_from_body(
+    feed: FeedConfig, final_url: str, body: bytes, headers: dict[str, str]
+) -> tuple[list[Entry], int]:
+    """Entries of one feed body; also how many items had no usable link. Plain values in and out,
+    so a process pool can run it."""
+    parsed = parse_feed(body, headers)
     entries: list[Entry] = []
     missing = 0
     for item in parsed.items:
@@ -66,12 +69,12 @@ def entries_from_body(feed: FeedConfig, response: Response) -> tuple[list[Entry]
         if not link:
             missing += 1
             continue
-        link = urljoin(final_url, link)
+        url = canonical_url(urljoin(final_url, link))
         entries.append(
             Entry(
-                id=url_id(link),
+                id=url_id(url),
                 feed_url=feed.url,
-                url=canonical_url(link),
+                url=url,
                 guid=item.guid,
                 title=item.title,
                 summary=item.summary,
@@ -82,7 +85,9 @@ def entries_from_body(feed: FeedConfig, response: Response) -> tuple[list[Entry]
     return entries, missing
 
 
-async def poll_feed(feed: FeedConfig, config: Config, store: Store, client: WebClient, now: datetime) -> PollReport:
+async def poll_feed(
+    feed: FeedConfig, config: Config, store: Store, client: WebClient, now: datetime, pool: Executor | None = None
+) -> PollReport:
     report = PollReport(polled=1)
     state = store.get_feed(feed.url) or FeedState(url=feed.url, name=feed.label)
     state.name = feed.label
@@ -101,7 +106,11 @@ async def poll_feed(feed: FeedConfig, config: Config, store: Store, client: WebC
             if body_hash == state.body_hash:
                 report.unchanged = 1
             else:
-                entries, missing = entries_from_body(feed, response)
+                body = (feed, response.url, response.body, dict(response.headers))
+                if pool is None:
+                    entries, missing = entries_from_body(*body)
+                else:  # parsing is CPU work: the event loop goes on with other feeds meanwhile
+                    entries, missing = await asyncio.get_running_loop().run_in_executor(pool, entries_from_body, *body)
                 report.new_entries = store.add_entries(entries)
                 state.entries_seen += len(report.new_entries)
                 if missing:
@@ -134,11 +143,12 @@ async def poll_feeds(
     now: datetime,
     feeds: list[FeedConfig],
     progress: Progress | None = None,
+    pool: Executor | None = None,
 ) -> PollReport:
     """Poll concurrently; each feed's outcome is saved as soon as it is known."""
     total = PollReport()
     for done, finished in enumerate(
-        asyncio.as_completed([poll_feed(feed, config, store, client, now) for feed in feeds]), start=1
+        asyncio.as_completed([poll_feed(feed, config, store, client, now, pool) for feed in feeds]), start=1
     ):
         result = await finished
         total.polled += result.polled
