@@ -552,20 +552,20 @@ class SQLiteStore(Store):
         return sorted(records, key=lambda record: (record.published, record.article_id))
 
     def save_dedup(self, records: Iterable[DedupRecord], duplicate_of: dict[str, str | None]) -> None:
-        records = list(records)
+        stamped = [(record, ts(record.published)) for record in records]
         with self._tx() as db:
             db.executemany(
                 """INSERT OR REPLACE INTO dedup (article_id, body_hash, published, cluster_id, band_keys)
                    VALUES (?, ?, ?, ?, ?)""",
-                [(r.article_id, r.body_hash, ts(r.published), r.cluster_id, " ".join(r.band_keys)) for r in records],
+                [(r.article_id, r.body_hash, when, r.cluster_id, " ".join(r.band_keys)) for r, when in stamped],
             )
             db.executemany(
                 "INSERT OR IGNORE INTO band_keys (key, published, article_id) VALUES (?, ?, ?)",
-                [(key, ts(r.published), r.article_id) for r in records for key in r.band_keys],
+                [(key, when, r.article_id) for r, when in stamped for key in r.band_keys],
             )
             db.executemany(
                 "UPDATE articles SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
-                [(record.cluster_id, duplicate_of.get(record.article_id), record.article_id) for record in records],
+                [(r.cluster_id, duplicate_of.get(r.article_id), r.article_id) for r, _ in stamped],
             )
 
     def merge_clusters(self, into: str, others: Iterable[str]) -> None:
