@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -60,18 +60,7 @@ class CycleReport:
     errors: list[StageError] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "feeds_polled": self.feeds_polled,
-            "feeds_failed": self.feeds_failed,
-            "entries_new": self.entries_new,
-            "articles_indexed": self.articles_indexed,
-            "duplicates": self.duplicates,
-            "statements_new": self.statements_new,
-            "alerts_sent": self.alerts_sent,
-            "alerts_failed": self.alerts_failed,
-            "alert_latency_s": self.alert_latency_s,
-            "errors": [error.as_dict() for error in self.errors],
-        }
+        return asdict(self)
 
 
 def index_articles(store: Store, articles: list[Article], entries: list[Entry], now: datetime) -> FetchReport:

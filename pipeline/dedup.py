@@ -74,9 +74,6 @@ class DedupReport:
     duplicates: int = 0  # folded into an earlier copy (exact + near)
     merged: int = 0  # clusters relabelled into another cluster
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(vars(self))
-
 
 # -- normalisation ---------------------------------------------------------
 
@@ -235,6 +232,11 @@ def sketch(words: list[str], params: Params = DEFAULT) -> tuple[np.ndarray, tupl
     return shingles, keys
 
 
+def shingle_set(text: str, params: Params = DEFAULT) -> np.ndarray:
+    """Sorted unique shingles alone: what verifying against a stored copy needs (no signature)."""
+    return np.unique(shingle_hashes(normalise(text).split(), params.shingle))
+
+
 def fingerprint(text: str, params: Params = DEFAULT) -> Fingerprint | None:
     """None for texts too short to fold safely: a one-line stub or a paywall notice
     matches too many unrelated pages to be evidence of a copy."""
@@ -316,8 +318,7 @@ def dedupe(articles: list[Article], store: Store, window: timedelta, params: Par
     def shingles_of(member: _Member) -> np.ndarray:
         if member.shingles is None:
             texts = store.get_articles([member.id])
-            found = fingerprint(texts[0].text, params) if texts else None
-            member.shingles = found.shingles if found else np.empty(0, dtype=np.uint64)
+            member.shingles = shingle_set(texts[0].text, params) if texts else np.empty(0, dtype=np.uint64)
         return member.shingles
 
     root_times: dict[str, datetime] = {}

@@ -146,6 +146,3 @@ class StageError:
     url: str
     stage: str
     reason: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"url": self.url, "stage": self.stage, "reason": self.reason}

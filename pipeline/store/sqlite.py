@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,10 +113,11 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX dedup_published ON dedup (published);
     CREATE INDEX dedup_cluster ON dedup (cluster_id);
-    -- each dedup row repeats its keys, so pruning finds band_keys rows by primary key
+    -- each dedup row repeats its keys, so pruning finds band_keys rows by primary key;
+    -- published is in microseconds here: the table has a row per key, so every byte counts
     CREATE TABLE band_keys (
         key TEXT NOT NULL,
-        published TEXT NOT NULL,
+        published INTEGER NOT NULL,
         article_id TEXT NOT NULL,
         PRIMARY KEY (key, published, article_id)
     ) WITHOUT ROWID;
@@ -147,6 +148,7 @@ MIGRATIONS: list[str] = [
 ]
 
 _SNIPPET_TOKENS = 24
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FTS_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
 _FTS_OPERATORS = {"AND", "OR", "NOT"}
 
@@ -160,10 +162,18 @@ def ts(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_ts(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+def micros(value: datetime) -> int:
+    """Microseconds since the epoch, exact (no float on the way)."""
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _from_ts(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def parse_ts(value: str | None) -> datetime | None:
+    return None if value is None else _from_ts(value)
 
 
 def fts_query(text: str) -> str:
@@ -276,6 +286,7 @@ class SQLiteStore(Store):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: the band-key index stays in memory
+        self._db.execute("PRAGMA wal_autocheckpoint=8192")
         self._migrate()
 
     @contextmanager
@@ -543,7 +554,7 @@ class SQLiteStore(Store):
                 f"""SELECT b.key, d.article_id, d.body_hash, d.published, d.cluster_id FROM band_keys b
                     JOIN dedup d ON d.article_id = b.article_id
                     WHERE b.key IN ({marks}) AND b.published >= ?""",
-                [*chunk, ts(since)],
+                [*chunk, micros(since)],
             )
             for row in rows:
                 found.setdefault(row["article_id"], _dedup_from_row(row))
@@ -552,20 +563,31 @@ class SQLiteStore(Store):
         return sorted(records, key=lambda record: (record.published, record.article_id))
 
     def save_dedup(self, records: Iterable[DedupRecord], duplicate_of: dict[str, str | None]) -> None:
-        stamped = [(record, ts(record.published)) for record in records]
+        stamped = [(record, ts(record.published), micros(record.published)) for record in records]
         with self._tx() as db:
             db.executemany(
                 """INSERT OR REPLACE INTO dedup (article_id, body_hash, published, cluster_id, band_keys)
                    VALUES (?, ?, ?, ?, ?)""",
-                [(r.article_id, r.body_hash, when, r.cluster_id, " ".join(r.band_keys)) for r, when in stamped],
+                [(r.article_id, r.body_hash, when, r.cluster_id, " ".join(r.band_keys)) for r, when, _ in stamped],
             )
             db.executemany(
                 "INSERT OR IGNORE INTO band_keys (key, published, article_id) VALUES (?, ?, ?)",
-                [(key, when, r.article_id) for r, when in stamped for key in r.band_keys],
+                [(key, at, r.article_id) for r, _, at in stamped for key in r.band_keys],
             )
+            # Most articles are their own cluster, as stored: rewriting those rows would copy their text for nothing.
             db.executemany(
-                "UPDATE articles SET cluster_id = ?, duplicate_of = ? WHERE id = ?",
-                [(r.cluster_id, duplicate_of.get(r.article_id), r.article_id) for r, _ in stamped],
+                """UPDATE articles SET cluster_id = ?, duplicate_of = ?
+                   WHERE id = ? AND (cluster_id IS NOT ? OR duplicate_of IS NOT ?)""",
+                [
+                    (
+                        r.cluster_id,
+                        duplicate_of.get(r.article_id),
+                        r.article_id,
+                        r.cluster_id,
+                        duplicate_of.get(r.article_id),
+                    )
+                    for r, _, _ in stamped
+                ],
             )
 
     def merge_clusters(self, into: str, others: Iterable[str]) -> None:
@@ -582,7 +604,11 @@ class SQLiteStore(Store):
             ).fetchall()
             db.executemany(
                 "DELETE FROM band_keys WHERE key = ? AND published = ? AND article_id = ?",
-                [(key, row["published"], row["article_id"]) for row in old for key in row["band_keys"].split()],
+                [
+                    (key, micros(_from_ts(row["published"])), row["article_id"])
+                    for row in old
+                    for key in row["band_keys"].split()
+                ],
             )
             return db.execute("DELETE FROM dedup WHERE published < ?", (ts(before),)).rowcount
 
