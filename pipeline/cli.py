@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -70,6 +71,16 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def snippet_line(snippet: str) -> str:
+    """A highlighted snippet for a terminal: one line, matches in [brackets]."""
+    return " ".join(snippet.replace("<b>", "[").replace("</b>", "]").split())
+
+
+def command_name() -> str:
+    """How the user can run wirewatch again: by name when it is on PATH, else by the path they used."""
+    return "wirewatch" if shutil.which("wirewatch") else sys.argv[0]
+
+
 def search_json(store: Store, query: SearchQuery) -> dict[str, Any]:
     result = store.search(query)
     return {
@@ -113,7 +124,7 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
         copies = f"  (+{hit['duplicates']} copies)" if hit["duplicates"] else ""
         print(f"- {hit['title']} — {hit['source']}, {hit['published'] or 'undated'}{copies}")
         print(f"  {hit['url']}")
-        print(f"  {hit['snippet'].replace('<b>', '[').replace('</b>', ']')}")
+        print(f"  {snippet_line(hit['snippet'])}")
     return 0
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.cli import alerts_json, feeds_json, search_json, statements_json
+from pipeline.cli import alerts_json, command_name, feeds_json, search_json, snippet_line, statements_json
 from pipeline.config import Config, config_from_dict
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import serve
@@ -79,7 +79,7 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
         f"Run: polled {report['feeds_polled']} feeds ({report['feeds_failed']} failed), "
         f"{report['entries_new']} new entries, {report['articles_indexed']} articles indexed, "
         f"{report['duplicates']} wire copies folded, {report['statements_new']} new statements, "
-        f"{report['alerts_sent']} alert emails (latency {report['alert_latency_s']} s)"
+        f"alerts sent: {report['alerts_sent']} (latency {report['alert_latency_s']} s)"
     )
     for error in report["errors"]:
         print(f"  {error['stage']}: {error['url']}: {error['reason']}")
@@ -89,13 +89,14 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
     for hit in found["hits"]:
         copies = f" (+{hit['duplicates']} copies)" if hit["duplicates"] else ""
         print(f"- {hit['title']} — {hit['source']}{copies}")
-        print(f"  {hit['snippet'].replace('<b>', '[').replace('</b>', ']')}")
+        print(f"  {snippet_line(hit['snippet'])}")
     for statement in statements:
         print(f"\nStatement by {statement['speaker']}: “{statement['text']}”")
         print(f"  {len(statement['quotes'])} quotes from {len(statement['sources'])} articles")
     for alert in alerts:
         print(f"\nAlert {alert['state']}: {alert['rule']} → {config.alerts.outbox}/ (Message-ID {alert['message_id']})")
     settings = directory / "wirewatch.yaml"
-    print(f"\nTry: wirewatch search denuclearization --config {settings}")
-    print(f"     wirewatch statements --speaker 'Kim Yo Jong' --config {settings}")
+    command = command_name()
+    print(f"\nTry: {command} search denuclearization --config {settings}")
+    print(f"     {command} statements --speaker 'Kim Yo Jong' --config {settings}")
     return 0
