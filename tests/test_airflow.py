@@ -7,11 +7,8 @@ AIRFLOW_HOME, created once for the module because start-up costs seconds.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import shutil
-import socket
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -34,7 +31,6 @@ os.environ.update(
 )
 pytest.importorskip("airflow.sdk", reason="Airflow is not installed (pip install -e '.[airflow]')")
 
-from aiosmtpd.controller import Controller  # noqa: E402
 from airflow.dag_processing.bundles.manager import DagBundlesManager  # noqa: E402
 from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db  # noqa: E402
 from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel  # noqa: E402
@@ -53,21 +49,9 @@ from pipeline.orchestration import due_entry_batches  # noqa: E402
 from pipeline.records import FeedState, utcnow  # noqa: E402
 from pipeline.store import SearchQuery  # noqa: E402
 from pipeline.store.sqlite import SQLiteStore  # noqa: E402
-from tests.conftest import KIM_YO_JONG  # noqa: E402
+from tests.conftest import KIM_YO_JONG, Mailbox  # noqa: E402
 
 DAG_IDS = {"wirewatch_poll", "wirewatch_process", "wirewatch_maintenance"}
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.replies: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        if self.replies:
-            return self.replies.pop(0)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
 
 
 @pytest.fixture(scope="module")
@@ -87,19 +71,11 @@ def dags() -> Iterator[dict[str, DAG]]:
 
 
 @pytest.fixture
-def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """A loopback SMTP server, reached through Airflow's `smtp_default` connection."""
-    box = Mailbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
+def mailbox(smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch) -> Mailbox:
+    """The loopback SMTP server, reached through Airflow's `smtp_default` connection."""
+    box, port = smtp
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", f"smtp://127.0.0.1:{port}?disable_ssl=true&disable_tls=true")
-    try:
-        yield box
-    finally:
-        controller.stop()
+    return box
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import email
 import email.policy
 import multiprocessing
 import os
-import socket
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,7 +22,7 @@ from pipeline.demo.server import SiteServer
 from pipeline.demo.site import SampleArticle, feed_urls, sample_articles, sample_routes
 from pipeline.records import utcnow
 from pipeline.store.sqlite import SQLiteStore
-from tests.conftest import make_config
+from tests.conftest import Mailbox, free_port, make_config
 
 ANOTHER_STATEMENT = SampleArticle(
     "/voa/east-asia/kim-yo-jong-leaflets.html",
@@ -45,38 +43,6 @@ ANOTHER_STATEMENT = SampleArticle(
     timedelta(minutes=5),
     "voa",
 )
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps what it accepts and can answer with scripted failures."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.replies: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        if self.replies:
-            return self.replies.pop(0)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
 
 
 def alert_config(tmp_path: Path, site: SiteServer, port: int, **alerts: Any) -> Config:
