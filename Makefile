@@ -28,10 +28,12 @@ test: lint
 	$(BIN)/python -m pytest -n 2
 
 bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.bench_feeds
 	$(BIN)/python -m bench.bench_extraction
-	$(BIN)/python -m bench.bench_dedup
+	$(BIN)/python -m bench.bench_cycle --profile
+	$(BIN)/python -m bench.bench_dedup --scale
 	$(BIN)/python -m bench.bench_quotes
-	$(BIN)/python -m bench.bench_cycle
+	$(BIN)/python -m bench.bench_entities
 
 clean:
 	rm -rf $(VENV) wirewatch-demo .pytest_cache .mypy_cache .ruff_cache
