@@ -131,11 +131,47 @@ def test_json_shape(config: Config) -> None:
         ('Jane Smith praised "New York values," saying the city is "the heart of America."', "Jane Smith"),
         ('At a rally in Birmingham, Alabama, on Saturday, Jane Smith said: "We will win the vote."', "Jane Smith"),
         ('Jane Smith, a retired farmer, endorsed Cruz, saying he "has the right values for us."', "Jane Smith"),
+        # a manner adverb between the speaker and the verb
+        ('Jane Smith has also broadly called for "boots on the ground in the region."', "Jane Smith"),
+        # the object of "called" is the person talked about, not the speaker
+        ('Jane Smith, speaking on the radio, called Tom Jones a "blowhard who never listens."', "Jane Smith"),
+        # an inverted cue further along the sentence
+        ('"We can win it," but it looks unlikely that they will, said Jane Smith.', "Jane Smith"),
+        # a quote-only paragraph goes on with the speaker quoted before it
+        (
+            'Jane Smith said the plan would "work for everyone in the state."\n\n"We have the votes to pass it."',
+            "Jane Smith",
+        ),
+        # a verb outside the lexicon, with a colon handing over to the next paragraph
+        ('Jane Smith released the following statement:\n\n"We will not be intimidated by anyone."', "Jane Smith"),
+        # "with X saying": the participle's subject is right before it
+        ('Smith attacked Jones, with Ann Lee saying the bill was "a disgrace to the state."', "Ann Lee"),
+        # a participle right after the quote: whoever follows it is only being addressed
+        ('Jane Smith refused to discuss "that person," telling Tom Jones to move on.', "Jane Smith"),
+        # a dateline is not the subject of the sentence
+        ('WASHINGTON (AP) \u2014 Jane Smith rallied supporters, saying: "We have to be ready."', "Jane Smith"),
+        # the quote mark glued to the verb's comma
+        ("Jane Smith said,\u201cWe will win the vote on Tuesday.\u201d", "Jane Smith"),
+        # a particle verb
+        ('Jane Smith shot back, "That is simply not true at all."', "Jane Smith"),
     ],
 )
 def test_attribution_patterns(text: str, speaker: str) -> None:
     quotes = analyze(text, Config()).quotes
-    assert [q.speaker for q in quotes] == [speaker] * (text.count('"') // 2)
+    assert [q.speaker for q in quotes] == [speaker] * len(find_quote_spans(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a thing named, not a statement
+        'Jane Smith shared a syllabus for a class called "Perception of the World Around Us" on Facebook.',
+        # a joint document signed by two people is neither one's words
+        'Jane Smith and Tom Jones signed a statement agreeing to "work toward complete peace in the region."',
+    ],
+)
+def test_no_speaker_for_names_and_joint_documents(text: str) -> None:
+    assert [q.speaker for q in analyze(text, Config()).quotes] in ([], [None])
 
 
 def test_quote_spanning_paragraphs_is_one_quote() -> None:

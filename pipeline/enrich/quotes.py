@@ -180,6 +180,9 @@ _REGULAR_CUES = [
     "email",
     "retweet",
     "continue",
+    "ponder",
+    "elaborate",
+    "remember",
 ]
 _IRREGULAR_CUES = frozenset(
     [
@@ -208,9 +211,58 @@ _IRREGULAR_CUES = frozenset(
         "went",
     ]
 )
-CUES = _IRREGULAR_CUES.union(*(_verb_forms(v) for v in _REGULAR_CUES))
+# Verbs that report speech only with their particle: "recognized that …", "referred to it as …".
+PARTICLE_CUES = (
+    {form: "that" for base in ("recognize", "recognise", "worry") for form in _verb_forms(base)}
+    | {form: "to" for form in _verb_forms("refer")}
+    | {form: "out" for form in _verb_forms("point")}
+    | {form: "about" for form in _verb_forms("talk")}
+    | {form: "it" for form in ("put", "puts")}
+    | {form: "back" for form in ("shot", "shoots", "fired", "fires")}
+)
+CUES = _IRREGULAR_CUES.union(*(_verb_forms(v) for v in _REGULAR_CUES), PARTICLE_CUES)
 # Verbs that report speech only right after a quote ("…," she continued).
 AFTER_ONLY = frozenset(_verb_forms("continue") | {"read", "reads"})
+# Verbs whose object is the person talked about, not the speaker: ", called Trump a “blowhard”".
+OBJECT_CUES = frozenset().union(
+    *(
+        _verb_forms(v)
+        for v in [
+            "call",
+            "dub",
+            "label",
+            "brand",
+            "term",
+            "nickname",
+            "describe",
+            "characterize",
+            "portray",
+            "accuse",
+            "blame",
+            "praise",
+            "thank",
+            "criticize",
+            "criticise",
+            "mock",
+            "attack",
+            "blast",
+            "slam",
+            "defend",
+            "dismiss",
+            "tease",
+            "scold",
+            "chide",
+            "lecture",
+            "urge",
+            "quote",
+            "cite",
+            "question",
+        ]
+    ),
+    {"hit", "hits", "hitting", "ripped", "rip", "rips", "ripping", "told", "tell", "tells", "telling"},
+)
+# Participles that name a thing when a noun precedes them: "a group called “…”", "items labeled “…”".
+NAMING = frozenset({"called", "dubbed", "labeled", "labelled", "titled", "entitled", "nicknamed", "branded", "termed"})
 COORDINATORS = frozenset({"and", "but", "or", "then", "yet"})
 SKIPPABLE = frozenset(
     [
@@ -520,6 +572,9 @@ def _attribution_follows(text: str, position: int) -> bool:
         if word.lower().rstrip(".") in CUES and n <= 5:
             if not word.endswith(".") and re.match(rf"(?:\S+\s+){{{n}}}{re.escape(word)}\s*[,:]?\s*[\"“]", window):
                 return False
+            if n + 1 < len(words) and words[n + 1].lower() == "that":
+                # "He added that members are …" reports something new
+                return False
             return n > 0 and all(w[0].isupper() or w.lower() in DETERMINERS for w in words[:n])
         if not word[0].isalpha():
             return False
@@ -593,31 +648,64 @@ def _lower(ctx: _Context, item: Item) -> str:
     return ctx.doc[item[1]].lower_ if item[0] == "T" else ""
 
 
-def _is_cue(ctx: _Context, items: Sequence[Item], k: int, before: bool = False) -> bool:
-    """A reporting verb, not a noun ("the report") nor part of a name."""
+def _is_cue(ctx: _Context, items: Sequence[Item], k: int, before: bool = False, far: bool = False) -> bool:
+    """A reporting verb, not a noun ("the report") nor part of a name.
+
+    Right after a quote ("…," Trump states) a bare verb form is trusted; before
+    a quote or further along the sentence ("her private email", "a battery
+    charge") it is more often a noun, so it needs a subject or "that" beside it.
+    """
     if items[k][0] != "T":
         return False
     word = _lower(ctx, items[k])
-    if word not in CUES or (before and word in AFTER_ONLY):
+    if word not in CUES:
         return False
+    if any(0 <= n < len(items) and _lower(ctx, items[n]) == "-" for n in (k - 1, k + 1)):
+        return False  # "counter-attack", "post-debate"
+    if before and word in AFTER_ONLY:
+        # "He continued, “…”" still introduces the quote; "the war continued “…”" does not
+        nxt = k + 1 < len(items) and (items[k + 1][0] == "Q" or _lower(ctx, items[k + 1]) in {",", ":"})
+        prev = items[k - 1] if k > 0 else None
+        if not (
+            nxt
+            and prev is not None
+            and prev[0] == "T"
+            and (_lower(ctx, prev) in {"he", "she"} or ctx.ent_token.get(prev[1]) is not None)
+        ):
+            return False
     if word == "according":
         return k + 1 < len(items) and _lower(ctx, items[k + 1]) == "to"
     if word == "went":
         return k + 1 < len(items) and _lower(ctx, items[k + 1]) == "on"
-    if before and not (word in _IRREGULAR_CUES or word.endswith(("ed", "ing"))):
+    if word in PARTICLE_CUES and not (k + 1 < len(items) and _lower(ctx, items[k + 1]) == PARTICLE_CUES[word]):
+        return False
+    if (before or far) and not (word in _IRREGULAR_CUES or word.endswith(("ed", "ing"))):
         # "attack", "calls", "comments" are more often nouns than verbs before a quote
         previous = items[k - 1] if k > 0 else None
         if previous is None or previous[0] != "T":
             return False
+        owner = ctx.ent_token.get(previous[1])
+        if owner is not None and owner.tok_start > 0 and ctx.doc[owner.tok_start - 1].lower_ in DETERMINERS:
+            owner = None  # "a Twitter comment", "the Trump campaign"
         if not (
             (k + 1 < len(items) and _lower(ctx, items[k + 1]) == "that")
             or _lower(ctx, previous) in PRONOUNS
-            or ctx.ent_token.get(previous[1]) is not None
+            or owner is not None
             or _lower(ctx, previous) == "to"
         ):
             return False
     if k > 0 and _lower(ctx, items[k - 1]) in DETERMINERS | {"’s", "'s"}:
         return False
+    if word in NAMING and k + 1 < len(items) and items[k + 1][0] == "Q" and k > 0 and items[k - 1][0] == "T":
+        # "a short film called “Perception”" names a thing; "Trump called “…”" needs a speaker before it
+        noun = ctx.doc[items[k - 1][1]]
+        if (
+            noun.is_lower
+            and noun.is_alpha
+            and noun.lower_ not in PRONOUNS | SKIPPABLE
+            and not _is_adverb(ctx, items[k - 1])
+        ):
+            return False
     token = ctx.doc[items[k][1]]
     return (
         (token.i not in ctx.ent_token and not token.is_title) or k == 0 or _lower(ctx, items[k - 1]) in {'"', "“", ","}
@@ -632,8 +720,9 @@ def _token_candidate(ctx: _Context, first: int, last: int, kind: str, mention: M
 def _subject_before(ctx: _Context, items: Sequence[Item], k: int, lo: int) -> Candidate | None:
     """The mention that ends just before the cue at items[k], skipping adverbs and appositives."""
     j = k - 1
-    while j >= lo and _lower(ctx, items[j]) in SKIPPABLE:
+    while j >= lo and (_lower(ctx, items[j]) in SKIPPABLE or _is_adverb(ctx, items[j])):
         j -= 1
+    j = _before_phrase(ctx, items, j, lo)
     for _ in range(3):
         if j < lo or items[j][0] == "Q" or _lower(ctx, items[j]) not in {",", ")", "—", "–", "--"}:
             break
@@ -664,6 +753,29 @@ def _subject_before(ctx: _Context, items: Sequence[Item], k: int, lo: int) -> Ca
     return _mention_ending(ctx, items, j, lo)
 
 
+def _before_phrase(ctx: _Context, items: Sequence[Item], j: int, lo: int) -> int:
+    """ "Sanders in the past has criticized": step back over a short phrase between a speaker and the verb."""
+    for p in range(j, max(lo, j - 4) - 1, -1):
+        if items[p][0] != "T" or ctx.doc[items[p][1]].is_punct:
+            return j
+        if _lower(ctx, items[p]) in {"in", "on", "at", "during", "over"} and p > lo and items[p - 1][0] == "T":
+            speaker = ctx.ent_end.get(items[p - 1][1])
+            if _lower(ctx, items[p - 1]) in {"he", "she", "who"} or (speaker is not None and speaker.label == PERSON):
+                return p - 1
+            if _lower(ctx, items[p - 1]) in SKIPPABLE and p - 1 > lo and _lower(ctx, items[p - 2]) == "who":
+                return p - 2  # "Beck, who has in the past described"
+            return j
+    return j
+
+
+def _is_adverb(ctx: _Context, item: Item) -> bool:
+    """ "also broadly called", "jokingly tells": a manner adverb sits between subject and verb."""
+    if item[0] != "T":
+        return False
+    token = ctx.doc[item[1]]
+    return token.is_lower and token.is_alpha and len(token.text) > 4 and token.lower_.endswith("ly")
+
+
 def _describes(ctx: _Context, items: Sequence[Item], lo: int, hi: int) -> bool:
     """An appositive such as "Sanders' campaign manager": a possessive, then a common noun.
 
@@ -687,6 +799,10 @@ def _mention_ending(ctx: _Context, items: Sequence[Item], j: int, lo: int) -> Ca
         attached = before >= 0 and doc[before].lower_ in PREPOSITIONS | {"’s", "'s"}
         if not attached:
             return _token_candidate(ctx, mention.tok_start, t, "entity", mention)
+        person = ctx.ent_end.get(before - 1) if doc[before].lower_ in {"of", "from"} else None
+        if person is not None and person.label == PERSON:
+            # "Sen. Marco Rubio of Florida"
+            return _token_candidate(ctx, person.tok_start, person.tok_end - 1, "entity", person)
     # A noun phrase read backwards: stop at its determiner or at a clause boundary.
     first = j
     hops = 0
@@ -772,7 +888,7 @@ def _sentence_subject(ctx: _Context, items: Sequence[Item], limit: int) -> Candi
     subject ("76-year-old Morton Blackwell, founder of …") is preferred to the
     phrase around it.
     """
-    start = _after_opening(ctx, items, limit)
+    start = _after_opening(ctx, items, limit) or _after_dateline(ctx, items, limit)
     if not start:
         for k in range(min(limit, 10)):
             if _lower(ctx, items[k]) == "," and not any(
@@ -838,13 +954,51 @@ OPENING_WORDS = frozenset(
         "speaking",
         "addressing",
         "asked",
+        "amid",
+        "amidst",
+        "despite",
+        "shortly",
+        "hours",
+        "minutes",
+        "moments",
+        "days",
+        "later",
+        "earlier",
+        "like",
+        "unlike",
+        "with",
+        "without",
+        "under",
+        "through",
+        "throughout",
+        "within",
+        "upon",
+        "until",
+        "once",
     ]
 )
 
 
+def _after_dateline(ctx: _Context, items: Sequence[Item], limit: int) -> int:
+    """Where the story starts after "WASHINGTON, Dec. 8 (UPI) —", or 0: a dateline has no lowercase word."""
+    for k in range(min(limit, 12)):
+        word = _lower(ctx, items[k])
+        if word in {"—", "–", "--"}:
+            return k + 1 if k > 0 else 0
+        if items[k][0] != "T" or (ctx.doc[items[k][1]].is_lower and ctx.doc[items[k][1]].is_alpha):
+            return 0
+    return 0
+
+
+def _opens_adverbial(ctx: _Context, item: Item) -> bool:
+    """ "In …,", "Hours later,", "Weighing in on the debate,": words that start a phrase before the subject."""
+    word = _lower(ctx, item)
+    return word in OPENING_WORDS or (word.endswith("ing") and len(word) > 5 and ctx.doc[item[1]].is_title)
+
+
 def _after_opening(ctx: _Context, items: Sequence[Item], limit: int) -> int:
     """Where the clause starts after an opening adverbial phrase, or 0 when there is none."""
-    if not items or _lower(ctx, items[0]) not in OPENING_WORDS:
+    if not items or not _opens_adverbial(ctx, items[0]):
         return 0
     commas = [k for k in range(min(limit, 30)) if _lower(ctx, items[k]) == ","]
     if not commas:
@@ -853,9 +1007,13 @@ def _after_opening(ctx: _Context, items: Sequence[Item], limit: int) -> int:
     for comma in commas[1:]:
         # "…in Birmingham, Alabama, on Saturday," continues the same phrase
         segment = range(start, comma)
-        continues = comma - start <= 3 and (
-            _lower(ctx, items[start]) in OPENING_WORDS | PREPOSITIONS
-            or all(items[k][0] == "T" and ctx.ent_token.get(items[k][1]) is not None for k in segment)
+        # "On Thursday, after remaining neutral throughout the primary, Warren …" opens a second phrase
+        continues = (items[start][0] == "T" and _lower(ctx, items[start]) in {"after", "before", "while", "when"}) or (
+            comma - start <= 3
+            and (
+                _lower(ctx, items[start]) in OPENING_WORDS | PREPOSITIONS
+                or all(items[k][0] == "T" and ctx.ent_token.get(items[k][1]) is not None for k in segment)
+            )
         )
         named = [ctx.ent_token.get(items[k][1]) for k in segment if items[k][0] == "T"]
         if not continues or any(m is not None and m.label == PERSON for m in named):
@@ -864,8 +1022,27 @@ def _after_opening(ctx: _Context, items: Sequence[Item], limit: int) -> int:
     return start
 
 
+def _with_subject(ctx: _Context, items: Sequence[Item], limit: int) -> Candidate | None:
+    """ "…, with Gorka noting …": the participle's own subject, named right before it."""
+    if not _lower(ctx, items[limit]).endswith("ing"):
+        return None
+    for k in range(limit - 1, max(0, limit - 10), -1):
+        word = _lower(ctx, items[k])
+        if word == "with" and k + 1 < limit:
+            named = ctx.ent_end.get(items[limit - 1][1])
+            if named is not None and named.label in {PERSON, "NAME"}:
+                return _token_candidate(ctx, named.tok_start, named.tok_end - 1, "entity", named)
+            return _mention_ending(ctx, items, limit - 1, k + 1)
+        if items[k][0] != "T" or ctx.doc[items[k][1]].is_punct or word in NP_BREAKS or word in CUES:
+            return None
+    return None
+
+
 def _clause_subject(ctx: _Context, items: Sequence[Item], limit: int) -> Candidate | None:
-    """ "…, X, who ruled it out, calling it …" and "was issued by X": the nearer, explicit subject."""
+    """ "…, X, who ruled it out, calling it …", "was issued by X" and "with X saying": the nearer, explicit subject."""
+    subject = _with_subject(ctx, items, limit)
+    if subject is not None:
+        return subject
     for k in range(limit - 1, 0, -1):
         word = _lower(ctx, items[k])
         if word == "who":
@@ -895,20 +1072,23 @@ def _attribute_in_sentence(
     if a < n and _lower(ctx, items[a]) in {",", "—", "–", "-"}:
         a += 1
     # "…," said X  /  "…," X said
-    if a < n and _is_cue(ctx, items, a):
-        if _lower(ctx, items[a]).endswith("ing") and q > 0:
-            # "… of “New York values,” saying …": a participle takes the subject of the clause before
-            subject = _clause_subject(ctx, items, q) or _sentence_subject(ctx, items, q)
-            if subject is not None and subject.kind != "np":
+    # with no comma after the quote, "the “disheartened” state of …" is a noun, not "…," states Ryan
+    if a < n and _is_cue(ctx, items, a, far=a == q + 1):
+        if _lower(ctx, items[a]).endswith("ing"):
+            # "… of “New York values,” saying …": a participle takes the subject of the clause before;
+            # whoever follows it ("telling Fox 35") is the one addressed
+            subject = (_clause_subject(ctx, items, q) or _sentence_subject(ctx, items, q)) if q > 0 else None
+            if subject is not None:
                 return _cue_attribution(ctx, items, a, subject)
-        offset = 2 if _lower(ctx, items[a]) == "according" else 1
-        found = _cue_attribution(ctx, items, a, _mention_after(ctx, items, a + offset, n))
-        if found:
-            return found
+        else:
+            offset = 2 if _lower(ctx, items[a]) == "according" else 1
+            found = _cue_attribution(ctx, items, a, _mention_after(ctx, items, a + offset, n))
+            if found:
+                return found
     for c in range(a, min(n, a + 14)):
         if items[c][0] == "Q" or _lower(ctx, items[c]) in {".", ";", "?", "!"}:
             break
-        if _is_cue(ctx, items, c):
+        if _is_cue(ctx, items, c, far=c > a):
             found = _cue_attribution(ctx, items, c, _subject_before(ctx, items, c, a))
             if found:
                 return found
@@ -950,7 +1130,12 @@ def _attribute_in_sentence(
             break
     # Trump …: "…"
     if q > 0 and _lower(ctx, items[q - 1]) == ":":
-        subject = _sentence_subject(ctx, items, q - 1)
+        # "… doesn't surprise pollster Daron Shaw: “…”": a name right before the colon introduces the quote
+        named = ctx.ent_end.get(items[q - 2][1]) if q > 1 and items[q - 2][0] == "T" else None
+        if named is not None and named.label in {PERSON, ORG, "NAME"}:
+            subject = _token_candidate(ctx, named.tok_start, named.tok_end - 1, "entity", named)
+        else:
+            subject = _sentence_subject(ctx, items, q - 1)
         if subject is not None:
             return Attribution(subject, ":", ctx.doc[items[q - 1][1]].idx)
     # "…" … X said (the cue further along the sentence)
@@ -960,9 +1145,22 @@ def _attribute_in_sentence(
                 found = _cue_attribution(ctx, items, c, _mention_after(ctx, items, c + 2, n))
             else:
                 found = _cue_attribution(ctx, items, c, _subject_before(ctx, items, c, a))
+                if found is None and _inverted(ctx, items, c):
+                    # "“…” that Sanders can catch Clinton, said Steve Elmendorf"
+                    found = _cue_attribution(ctx, items, c, _mention_after(ctx, items, c + 1, n))
             if found:
                 return found
     return None
+
+
+def _inverted(ctx: _Context, items: Sequence[Item], c: int) -> bool:
+    """ ", said Steve Elmendorf": a comma, a speech verb, then a person named after it."""
+    if c == 0 or c + 1 >= len(items) or _lower(ctx, items[c - 1]) != "," or items[c + 1][0] != "T":
+        return False
+    if _lower(ctx, items[c]) in OBJECT_CUES or _lower(ctx, items[c]).endswith("ing"):
+        return False
+    following = ctx.ent_token.get(items[c + 1][1])
+    return following is not None and following.label == PERSON
 
 
 def _from_cue_before(ctx: _Context, items: Sequence[Item], c: int, done: dict[int, Attribution]) -> Attribution | None:
@@ -970,10 +1168,15 @@ def _from_cue_before(ctx: _Context, items: Sequence[Item], c: int, done: dict[in
     if word == "according":
         return _cue_attribution(ctx, items, c, _mention_after(ctx, items, c + 2, len(items)))
     prev = _lower(ctx, items[c - 1]) if c > 0 else ""
+    before = c - 1
+    while before > 0 and (_lower(ctx, items[before]) in SKIPPABLE or _is_adverb(ctx, items[before])):
+        before -= 1
+    if before >= 0 and _lower(ctx, items[before]) in COORDINATORS:
+        prev = _lower(ctx, items[before])  # "but now said", "and also warned": the adverb hides the coordinator
     prev_is_quote = c > 0 and (items[c - 1][0] == "Q" or (prev == "," and c > 1 and items[c - 2][0] == "Q"))
     participle = word.endswith("ing") and prev not in {"is", "was", "were", "are", "been", "be"}
     opening = all(_lower(ctx, items[k]) in COORDINATORS | {","} for k in range(c))
-    if prev == "," and not participle and c + 1 < len(items) and items[c + 1][0] == "T":
+    if prev == "," and not participle and word not in OBJECT_CUES and c + 1 < len(items) and items[c + 1][0] == "T":
         following = ctx.ent_token.get(items[c + 1][1])
         if following is not None and following.label == PERSON:
             return _cue_attribution(ctx, items, c, _mention_after(ctx, items, c + 1, len(items)))
@@ -982,6 +1185,8 @@ def _from_cue_before(ctx: _Context, items: Sequence[Item], c: int, done: dict[in
         found = _cue_attribution(ctx, items, c, _mention_after(ctx, items, c + 1, len(items)))
         if found:
             return found
+    if participle and (subject := _with_subject(ctx, items, c)) is not None:
+        return _cue_attribution(ctx, items, c, subject)
     if participle or prev in COORDINATORS or prev_is_quote:
         for earlier in range(c - 1, -1, -1):
             if items[earlier][0] == "Q" and items[earlier][1] in done:
@@ -1001,16 +1206,24 @@ def _from_cue_before(ctx: _Context, items: Sequence[Item], c: int, done: dict[in
             and items[k - 1][0] == "T"
             and ctx.doc[items[k - 1][1]].is_lower
             and ctx.doc[items[k - 1][1]].is_alpha
-            and ctx.doc[items[k - 1][1]].lower_ not in PRONOUNS
+            and ctx.doc[items[k - 1][1]].lower_ not in PRONOUNS | COORDINATORS
         ):
             k -= 1
-    elif prev == "who":
-        j = c - 2
+        if k > 0 and _lower(ctx, items[k - 1]) in COORDINATORS:
+            # "Trump joked that …, but went on to say": the subject of the clause before the "but"
+            subject = _clause_subject(ctx, items, k - 1) or _sentence_subject(ctx, items, k - 1)
+            return _cue_attribution(ctx, items, c, subject)
+    elif c > 0 and _lower(ctx, items[who := _before_phrase(ctx, items, c - 1, 0)]) == "who":
+        j = who - 1
         if j >= 0 and _lower(ctx, items[j]) == ",":
             j -= 1
         valid = j >= 0 and items[j][0] == "T"
         return _cue_attribution(ctx, items, c, _mention_ending(ctx, items, j, 0) if valid else None)
     return _cue_attribution(ctx, items, c, _subject_before(ctx, items, k, 0))
+
+
+# How close (in characters) the last quoted speaker must be for a bare "he added" to mean them.
+RECENT_SPEAKER = 300
 
 
 @dataclass
@@ -1088,6 +1301,14 @@ class _Resolver:
         high = bisect.bisect_left(self.history, (position, ""))
         candidates = self.history[low:high] + self.persons[first:last]
         candidates.sort(reverse=True)
+        if (
+            high > low
+            and candidates[0] == self.history[high - 1]
+            and position - candidates[0][0] < RECENT_SPEAKER
+            and self._gender(candidates[0][1]) in {None, word}
+        ):
+            # the speaker just quoted is who "he added" means, even when nothing says they are a "he"
+            return candidates[0][1]
         unknown: str | None = None
         for _, canonical in candidates:
             gender = self._gender(canonical)
@@ -1136,6 +1357,51 @@ def _previous_attribution(
     return done[qi - 1]
 
 
+def _earlier_attribution(
+    ctx: _Context, spans: Sequence[QuoteSpan], qi: int, done: dict[int, Attribution]
+) -> Attribution | None:
+    """A paragraph that is nothing but a quote goes on with the last speaker quoted a paragraph or two before.
+
+    Unattributed quotes in between (a phrase in the reporter's own sentence)
+    do not break the chain: the speaker was introduced earlier and is still
+    the one talking.
+    """
+    span = spans[qi]
+    line_start = ctx.text.rfind("\n", 0, span.outer_start) + 1
+    line_end = ctx.text.find("\n", span.outer_end)
+    line_end = len(ctx.text) if line_end < 0 else line_end
+    if ctx.text[line_start : span.outer_start].strip() or len(ctx.text[span.outer_end : line_end].strip()) > 2:
+        return None
+    reach = line_start
+    for _ in range(2):
+        end = reach - 1
+        while end > 0 and ctx.text[end - 1].isspace():
+            end -= 1
+        reach = ctx.text.rfind("\n", 0, max(end, 0)) + 1
+    for earlier in range(qi - 1, -1, -1):
+        if spans[earlier].outer_end < reach or span.outer_start - spans[earlier].outer_end > 700:
+            return None
+        if earlier in done:
+            return done[earlier]
+    return None
+
+
+def _subject_attribution(ctx: _Context, items: Sequence[Item], q: int) -> Attribution | None:
+    """ "Bolton thought the “Neocons For Hillary” buzz was …": with no reporting verb at all, the quoted words
+    are still the person's own when that person is the sentence's subject."""
+    if _lower(ctx, items[q - 1]) in NAMING:
+        return None  # "a class called “Perception”" names a thing
+    subject = _sentence_subject(ctx, items, q)
+    if subject is None or subject.kind == "np":
+        return None
+    if subject.kind == "entity" and (subject.mention is None or subject.mention.label != PERSON):
+        return None
+    after = bisect.bisect_left(ctx.token_starts, subject.end)
+    if after < len(ctx.doc) and ctx.doc[after].lower_ in {"and", "&"}:
+        return None  # "Trump and Kim … signed a statement agreeing to “…”": nobody's own words
+    return Attribution(subject, None)
+
+
 def _previous_sentence_attribution(
     ctx: _Context, sentences: Sequence[tuple[int, int]], s_index: int, quote_start: int, done: dict[int, Attribution]
 ) -> Attribution | None:
@@ -1163,7 +1429,7 @@ def _previous_sentence_attribution(
 
 
 def _colon_attribution(
-    ctx: _Context, sentences: Sequence[tuple[int, int]], s_index: int, done: dict[int, Attribution]
+    ctx: _Context, sentences: Sequence[tuple[int, int]], s_index: int, quote_start: int, done: dict[int, Attribution]
 ) -> Attribution | None:
     """ "Trump said:" ending the previous paragraph introduces the quote that follows."""
     if s_index == 0:
@@ -1175,7 +1441,13 @@ def _colon_attribution(
     for c in range(len(items) - 1, -1, -1):
         if items[c][0] == "T" and _is_cue(ctx, items, c):
             return _from_cue_before(ctx, items, c, done)
-    return None
+    # "The campaign released the following statement:" — no reporting verb, but the colon still hands over
+    if ctx.text[sentences[s_index][0] : quote_start].strip() or any(item[0] == "Q" for item in items):
+        return None
+    subject = _sentence_subject(ctx, items, len(items) - 1)
+    if subject is None or subject.kind == "np":
+        return None
+    return Attribution(subject, ":", ctx.doc[items[-1][1]].idx)
 
 
 def attribute(
@@ -1200,9 +1472,11 @@ def attribute(
         attribution = _attribute_in_sentence(ctx, items, q, done) if q is not None else None
         if attribution is None:
             attribution = (
-                _colon_attribution(ctx, sentences, s_index, done)
+                _colon_attribution(ctx, sentences, s_index, span.outer_start, done)
                 or _previous_attribution(ctx, spans, qi, done)
+                or _earlier_attribution(ctx, spans, qi, done)
                 or _previous_sentence_attribution(ctx, sentences, s_index, span.outer_start, done)
+                or (_subject_attribution(ctx, items, q) if q is not None and q > 1 else None)
             )
         if attribution is None or attribution.candidate is None:
             continue
