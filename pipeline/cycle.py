@@ -84,21 +84,6 @@ def index_articles(store: Store, articles: list[Article], entries: list[Entry], 
     return report
 
 
-async def poll_async(
-    config: Config,
-    store: Store,
-    client: WebClient,
-    now: datetime,
-    force: bool = False,
-    feed_urls: Sequence[str] | None = None,
-) -> PollReport:
-    due = feeds_due(config, store, now, force)
-    if feed_urls is not None:
-        wanted = set(feed_urls)
-        due = [feed for feed in due if feed.url in wanted]
-    return await poll_feeds(config, store, client, now, due)
-
-
 async def fetch_async(
     config: Config,
     store: Store,
@@ -123,10 +108,12 @@ def poll_stage(
     feed_urls: Sequence[str] | None = None,
 ) -> PollReport:
     """Poll the due feeds (or only `feed_urls` among them); new entries go into the store."""
+    moment = now or utcnow()
+    due = [feed for feed in feeds_due(config, store, moment, force) if feed_urls is None or feed.url in feed_urls]
 
     async def run() -> PollReport:
         async with WebClient(config.fetch) as client:
-            return await poll_async(config, store, client, now or utcnow(), force, feed_urls)
+            return await poll_feeds(config, store, client, moment, due)
 
     return asyncio.run(run())
 
