@@ -24,6 +24,9 @@ Scoring, and why:
   another mention of them counts as wrong, and the figure errs low there.
 * Articles annotated by several annotators are scored against the first
   annotator's file (sorted by name), so no article counts twice.
+* A few relations have their Source and Cue swapped (Source "said", Cue
+  "David Plouffe, the architect of …"): a Source that is nothing but a
+  reporting verb while the Cue starts with a capital is read the other way round.
 """
 
 from __future__ import annotations
@@ -111,6 +114,15 @@ def _region(text: str, spans: list[Span]) -> Span | None:
     return (first, last + 1)
 
 
+SWAPPED_SOURCES = frozenset({"said", "says", "say", "told", "tells", "added", "wrote", "asked"})
+
+
+def _swapped(text: str, source: list[Span], cue: list[Span]) -> bool:
+    source_text = " ".join(text[s:e] for s, e in source).strip()
+    cue_text = " ".join(text[s:e] for s, e in cue).strip()
+    return source_text.lower() in SWAPPED_SOURCES and cue_text[:1].isupper()
+
+
 def load_article(text_path: Path, ann_path: Path) -> Article:
     text = text_path.read_text(encoding="utf-8")
     spans: dict[str, tuple[str, list[Span]]] = {}
@@ -130,6 +142,9 @@ def load_article(text_path: Path, ann_path: Path) -> Article:
         if content is None:
             continue
         source = spans.get(relation.get("Source", ""), ("Source", []))[1]
+        cue = spans.get(relation.get("Cue", ""), ("Cue", []))[1]
+        if source and cue and _swapped(text, source, cue):
+            source = cue
         region = _region(text, content[1])
         if region is None:
             article.paraphrases += content[1]
@@ -154,7 +169,11 @@ def _overlap(a: Span, b: Span) -> int:
 
 
 def _head_name(source_text: str) -> str | None:
-    """The last capitalised word before any relative clause or apposition ("Katie Packer, who runs …")."""
+    """The last capitalised word before any relative clause or apposition ("Katie Packer, who runs …").
+
+    A title's own "of" ("Secretary of State John Kerry") does not end the head.
+    """
+    source_text = re.sub(r"\b(?:Secretary|Speaker|Minister|Director|Chair\w*) of (?:the )?", "", source_text)
     head = re.split(r",|\(| who | which | of | from | at | for ", source_text, maxsplit=1)[0]
     names = re.findall(r"\b[A-Z][a-z][\w'-]*", head)
     names = [n for n in names if n not in {"The", "A", "An", "His", "Her", "Their", "He", "She", "They"}]

@@ -154,6 +154,15 @@ def test_json_shape(config: Config) -> None:
         ("Jane Smith said,\u201cWe will win the vote on Tuesday.\u201d", "Jane Smith"),
         # a particle verb
         ('Jane Smith shot back, "That is simply not true at all."', "Jane Smith"),
+        # a quote signed with a dash, as in vox pops and embedded tweets
+        ("\u201cHe does not speak for any of us here.\u201d \u2015 Jane Smith", "Jane Smith"),
+        ('"We will win the vote." \u2014 Jane Smith (@janesmith) March 3, 2016', "Jane Smith"),
+        # a capitalised "He said" after a finished quote opens a new statement
+        ('Jane Smith warned it would be "a disaster for all of us." He said the vote must wait.', "Jane Smith"),
+        # the description comes first, the name in apposition
+        ('Smith\u2019s attorney, Tom Jones, said she was "looking for free publicity."', "Tom Jones"),
+        # a person after "said" who starts a new clause is its subject, not the speaker
+        ('Tom Jones, a former aide, said Smith "was very heavily involved in all of it."', "Tom Jones"),
     ],
 )
 def test_attribution_patterns(text: str, speaker: str) -> None:

@@ -572,13 +572,30 @@ def _attribution_follows(text: str, position: int) -> bool:
         if word.lower().rstrip(".") in CUES and n <= 5:
             if not word.endswith(".") and re.match(rf"(?:\S+\s+){{{n}}}{re.escape(word)}\s*[,:]?\s*[\"“]", window):
                 return False
-            if n + 1 < len(words) and words[n + 1].lower() == "that":
-                # "He added that members are …" reports something new
+            if n + 1 < len(words) and not _ends_attribution(word, words[n + 1]):
+                # "He added that members are …", "He said American Jews …" report something new
                 return False
             return n > 0 and all(w[0].isupper() or w.lower() in DETERMINERS for w in words[:n])
         if not word[0].isalpha():
             return False
     return False
+
+
+# What may follow the verb of a short attribution ("…." Trump said on Tuesday in a statement.)
+ATTRIBUTION_TAILS = frozenset(
+    {"in", "on", "at", "during", "after", "before", "via", "from", "to", "with", "by", "when", "while", "as", "of"}
+    | {"later", "earlier", "recently", "afterward", "yesterday", "today", "tonight", "again", "also", "then", "too"}
+    | {"last", "this", "late", "early", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+)
+
+
+def _ends_attribution(cue: str, following: str) -> bool:
+    """Whether the word after a cue still belongs to a short attribution rather than a new clause."""
+    if not following[0].isalnum():
+        return True
+    if cue.lower() in OBJECT_CUES or cue.lower() in {"told", "tells", "tell", "asked", "asks"}:
+        return following.lower() != "that"
+    return following.lower().rstrip(".") in ATTRIBUTION_TAILS
 
 
 @dataclass
@@ -735,6 +752,9 @@ def _subject_before(ctx: _Context, items: Sequence[Item], k: int, lo: int) -> Ca
             if closer != ")":
                 return None
             break
+        named = _named_apposition(ctx, items, p, j)
+        if named is not None:
+            return named
         token = ctx.doc[items[p + 1][1]]
         first = token.lower_
         if opener != "(" and not (
@@ -751,6 +771,19 @@ def _subject_before(ctx: _Context, items: Sequence[Item], k: int, lo: int) -> Ca
     if j < lo or items[j][0] == "Q":
         return None
     return _mention_ending(ctx, items, j, lo)
+
+
+def _named_apposition(ctx: _Context, items: Sequence[Item], p: int, j: int) -> Candidate | None:
+    """ "Trump's attorney, Alan Garten, said": a person named between commas after a description is the speaker."""
+    if _lower(ctx, items[p]) != "," or j - p < 2 or any(items[k][0] != "T" for k in range(p + 1, j)):
+        return None
+    mention = ctx.ent_start.get(items[p + 1][1])
+    if mention is None or mention.label != PERSON or mention.tok_end - 1 != items[j - 1][1]:
+        return None
+    before = ctx.ent_end.get(items[p - 1][1]) if p > 0 and items[p - 1][0] == "T" else None
+    if before is not None and before.label == PERSON:
+        return None
+    return _token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
 
 
 def _before_phrase(ctx: _Context, items: Sequence[Item], j: int, lo: int) -> int:
@@ -1068,6 +1101,9 @@ def _attribute_in_sentence(
 ) -> Attribution | None:
     """Cue and speaker for the quote at items[q], looking after it, then before, then further after."""
     n = len(items)
+    byline = _byline(ctx, items, q)
+    if byline is not None:
+        return byline
     a = q + 1
     if a < n and _lower(ctx, items[a]) in {",", "—", "–", "-"}:
         a += 1
@@ -1153,14 +1189,49 @@ def _attribute_in_sentence(
     return None
 
 
+BYLINE_DASHES = frozenset({"―", "—", "–", "--", "-"})
+
+
+def _byline(ctx: _Context, items: Sequence[Item], q: int) -> Attribution | None:
+    """ "“…” ― Sonya Herridge": a dash, then a name that ends the line, signs the quote (vox pops, epigraphs, tweets).
+
+    The name may carry a handle, an age or a place after a comma or bracket,
+    but nothing that reads as a sentence going on.
+    """
+    d = q + 1
+    if d + 1 >= len(items) or _lower(ctx, items[d]) not in BYLINE_DASHES or items[d + 1][0] != "T":
+        return None
+    mention = ctx.ent_start.get(items[d + 1][1])
+    if mention is None or mention.label not in {PERSON, ORG, "NAME"}:
+        return None
+    line_end = ctx.text.find("\n", mention.end)
+    rest = ctx.text[mention.end : len(ctx.text) if line_end < 0 else line_end].strip()
+    if rest and not (rest in {".", ":"} or rest[0] in ",(@"):
+        return None
+    dash = ctx.doc[items[d][1]]
+    signer = _token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+    return Attribution(signer, dash.text, dash.idx)
+
+
 def _inverted(ctx: _Context, items: Sequence[Item], c: int) -> bool:
     """ ", said Steve Elmendorf": a comma, a speech verb, then a person named after it."""
     if c == 0 or c + 1 >= len(items) or _lower(ctx, items[c - 1]) != "," or items[c + 1][0] != "T":
         return False
     if _lower(ctx, items[c]) in OBJECT_CUES or _lower(ctx, items[c]).endswith("ing"):
         return False
-    following = ctx.ent_token.get(items[c + 1][1])
-    return following is not None and following.label == PERSON
+    return _closing_speaker(ctx, items, c + 1)
+
+
+def _closing_speaker(ctx: _Context, items: Sequence[Item], k: int) -> bool:
+    """A person named at items[k] who closes the clause (", said Steve Elmendorf." or "…, a pollster"),
+    not the subject of a new one (", said Fiorina was personally involved")."""
+    following = ctx.ent_start.get(items[k][1]) if k < len(items) and items[k][0] == "T" else None
+    if following is None or following.label != PERSON:
+        return False
+    after = k
+    while after < len(items) and items[after][0] == "T" and items[after][1] < following.tok_end:
+        after += 1
+    return after >= len(items) or items[after][0] == "Q" or ctx.doc[items[after][1]].is_punct
 
 
 def _from_cue_before(ctx: _Context, items: Sequence[Item], c: int, done: dict[int, Attribution]) -> Attribution | None:
@@ -1176,10 +1247,8 @@ def _from_cue_before(ctx: _Context, items: Sequence[Item], c: int, done: dict[in
     prev_is_quote = c > 0 and (items[c - 1][0] == "Q" or (prev == "," and c > 1 and items[c - 2][0] == "Q"))
     participle = word.endswith("ing") and prev not in {"is", "was", "were", "are", "been", "be"}
     opening = all(_lower(ctx, items[k]) in COORDINATORS | {","} for k in range(c))
-    if prev == "," and not participle and word not in OBJECT_CUES and c + 1 < len(items) and items[c + 1][0] == "T":
-        following = ctx.ent_token.get(items[c + 1][1])
-        if following is not None and following.label == PERSON:
-            return _cue_attribution(ctx, items, c, _mention_after(ctx, items, c + 1, len(items)))
+    if prev == "," and not participle and word not in OBJECT_CUES and _closing_speaker(ctx, items, c + 1):
+        return _cue_attribution(ctx, items, c, _mention_after(ctx, items, c + 1, len(items)))
     if (prev_is_quote or opening) and not participle:
         # "…," said Trump, "…"  /  Continued Stone: "…"
         found = _cue_attribution(ctx, items, c, _mention_after(ctx, items, c + 1, len(items)))
