@@ -163,6 +163,13 @@ def test_json_shape(config: Config) -> None:
         ('Smith\u2019s attorney, Tom Jones, said she was "looking for free publicity."', "Tom Jones"),
         # a person after "said" who starts a new clause is its subject, not the speaker
         ('Tom Jones, a former aide, said Smith "was very heavily involved in all of it."', "Tom Jones"),
+        ('A former rival -- Tom Jones, who lost in 2008 -- said the plan "offered no changes at all."', "Tom Jones"),
+        # a present-tense verb after a quote that closes on its own comma
+        ('"I\u2019m a voter," declares Jane Smith, 27, a Navy veteran.', "Jane Smith"),
+        # a pulled quote signed on the line below
+        ('"We are worried about the future of our kids."\n\n- Jane Smith.\n\nThe figure is outdated.', "Jane Smith"),
+        # a short attribution after an exclamation belongs to the quote before it
+        ('"We will win this one!" Jane Smith said.\n\nNew Jersey has voted.', "Jane Smith"),
     ],
 )
 def test_attribution_patterns(text: str, speaker: str) -> None:

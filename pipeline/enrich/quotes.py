@@ -572,7 +572,7 @@ def _attribution_follows(text: str, position: int) -> bool:
         if word.lower().rstrip(".") in CUES and n <= 5:
             if not word.endswith(".") and re.match(rf"(?:\S+\s+){{{n}}}{re.escape(word)}\s*[,:]?\s*[\"“]", window):
                 return False
-            if n + 1 < len(words) and not _ends_attribution(word, words[n + 1]):
+            if not word.endswith(".") and n + 1 < len(words) and not _ends_attribution(word, words[n + 1]):
                 # "He added that members are …", "He said American Jews …" report something new
                 return False
             return n > 0 and all(w[0].isupper() or w.lower() in DETERMINERS for w in words[:n])
@@ -595,7 +595,7 @@ def _ends_attribution(cue: str, following: str) -> bool:
         return True
     if cue.lower() in OBJECT_CUES or cue.lower() in {"told", "tells", "tell", "asked", "asks"}:
         return following.lower() != "that"
-    return following.lower().rstrip(".") in ATTRIBUTION_TAILS
+    return following.lower().rstrip(".") in ATTRIBUTION_TAILS or (following.islower() and following.endswith("ly"))
 
 
 @dataclass
@@ -774,11 +774,19 @@ def _subject_before(ctx: _Context, items: Sequence[Item], k: int, lo: int) -> Ca
 
 
 def _named_apposition(ctx: _Context, items: Sequence[Item], p: int, j: int) -> Candidate | None:
-    """ "Trump's attorney, Alan Garten, said": a person named between commas after a description is the speaker."""
-    if _lower(ctx, items[p]) != "," or j - p < 2 or any(items[k][0] != "T" for k in range(p + 1, j)):
+    """ "Trump's attorney, Alan Garten, said": a person named in apposition after a description is the speaker.
+
+    The name may carry its own description ("A former candidate -- John McCain, who lost in 2008 -- said").
+    """
+    if _lower(ctx, items[p]) not in {",", "—", "–", "--"} or j - p < 2:
+        return None
+    if any(items[k][0] != "T" for k in range(p + 1, j)):
         return None
     mention = ctx.ent_start.get(items[p + 1][1])
-    if mention is None or mention.label != PERSON or mention.tok_end - 1 != items[j - 1][1]:
+    if mention is None or mention.label != PERSON:
+        return None
+    last = p + 1 + (mention.tok_end - mention.tok_start) - 1
+    if last >= j or (last + 1 < j and _lower(ctx, items[last + 1]) != ","):
         return None
     before = ctx.ent_end.get(items[p - 1][1]) if p > 0 and items[p - 1][0] == "T" else None
     if before is not None and before.label == PERSON:
@@ -1107,9 +1115,11 @@ def _attribute_in_sentence(
     a = q + 1
     if a < n and _lower(ctx, items[a]) in {",", "—", "–", "-"}:
         a += 1
+    span = ctx.spans[items[q][1]]
+    closed = bool(re.search(r"[,!?]\W*$", ctx.text[span.end - 1 : span.outer_end]))
     # "…," said X  /  "…," X said
     # with no comma after the quote, "the “disheartened” state of …" is a noun, not "…," states Ryan
-    if a < n and _is_cue(ctx, items, a, far=a == q + 1):
+    if a < n and _is_cue(ctx, items, a, far=a == q + 1 and not closed):
         if _lower(ctx, items[a]).endswith("ing"):
             # "… of “New York values,” saying …": a participle takes the subject of the clause before;
             # whoever follows it ("telling Fox 35") is the one addressed
@@ -1204,13 +1214,35 @@ def _byline(ctx: _Context, items: Sequence[Item], q: int) -> Attribution | None:
     mention = ctx.ent_start.get(items[d + 1][1])
     if mention is None or mention.label not in {PERSON, ORG, "NAME"}:
         return None
-    line_end = ctx.text.find("\n", mention.end)
-    rest = ctx.text[mention.end : len(ctx.text) if line_end < 0 else line_end].strip()
-    if rest and not (rest in {".", ":"} or rest[0] in ",(@"):
+    if not _signs_line(ctx, mention):
         return None
     dash = ctx.doc[items[d][1]]
     signer = _token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
     return Attribution(signer, dash.text, dash.idx)
+
+
+def _signs_line(ctx: _Context, mention: Mention) -> bool:
+    line_end = ctx.text.find("\n", mention.end)
+    rest = ctx.text[mention.end : len(ctx.text) if line_end < 0 else line_end].strip()
+    return not rest or rest in {".", ":"} or rest[0] in ",(@"
+
+
+def _byline_below(ctx: _Context, span: QuoteSpan) -> Attribution | None:
+    """ "“…”" ending its paragraph, then "- Bernie Sanders." on the next line: the signature of a pulled quote."""
+    line_end = ctx.text.find("\n", span.outer_end)
+    if line_end < 0 or len(ctx.text[span.outer_end : line_end].strip()) > 2:
+        return None
+    below = re.match(r"\s*([-―—–]+)\s*", ctx.text[line_end:])
+    if below is None:
+        return None
+    k = bisect.bisect_left(ctx.token_starts, line_end + below.end())
+    mention = ctx.ent_start.get(k)
+    if mention is None or mention.start != line_end + below.end() or mention.label not in {PERSON, ORG, "NAME"}:
+        return None
+    if not _signs_line(ctx, mention):
+        return None
+    signer = _token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+    return Attribution(signer, below.group(1), line_end + below.start(1))
 
 
 def _inverted(ctx: _Context, items: Sequence[Item], c: int) -> bool:
@@ -1541,7 +1573,8 @@ def attribute(
         attribution = _attribute_in_sentence(ctx, items, q, done) if q is not None else None
         if attribution is None:
             attribution = (
-                _colon_attribution(ctx, sentences, s_index, span.outer_start, done)
+                _byline_below(ctx, span)
+                or _colon_attribution(ctx, sentences, s_index, span.outer_start, done)
                 or _previous_attribution(ctx, spans, qi, done)
                 or _earlier_attribution(ctx, spans, qi, done)
                 or _previous_sentence_attribution(ctx, sentences, s_index, span.outer_start, done)
