@@ -227,3 +227,24 @@ def test_megabyte_text_does_not_crash() -> None:
     text = paragraph * (1_000_000 // len(paragraph) + 1)
     analysis = analyze(text, Config())
     assert analysis.quotes and analysis.quotes[0].speaker == "Jane Smith"
+
+
+@pytest.mark.parametrize(
+    ("text", "second"),
+    [
+        # a coordinated clause after the quote has a cue of its own, for its own quote
+        (
+            'Jane Smith praised the "strong and vibrant state of it," and Tom Jones called it "a good start for us."',
+            "Tom Jones",
+        ),
+        # after a finished quote, a capitalised pronoun opens the next sentence
+        (
+            'Jane Smith called him "the little senator from the north." She mocked Tom Jones, saying "it is over."',
+            "Jane Smith",
+        ),
+    ],
+)
+def test_each_clause_keeps_its_own_speaker(text: str, second: str) -> None:
+    quotes = analyze(text, Config()).quotes
+    assert [q.speaker for q in quotes] == ["Jane Smith", second]
+    assert text[quotes[0].speaker_start : quotes[0].speaker_end] == "Jane Smith"

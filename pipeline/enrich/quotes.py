@@ -568,6 +568,8 @@ def _attribution_follows(text: str, position: int) -> bool:
     """
     window = text[position : position + 80]
     words = re.findall(r"[\w.’'-]+|[^\w\s]", window)[:7]
+    if words and words[0] in {"He", "She", "They", "We", "I", "It"}:
+        return False  # "“….” He mocked Rubio": after a finished quote a capitalised pronoun opens a sentence
     for n, word in enumerate(words):
         if word.lower().rstrip(".") in CUES and n <= 5:
             if not word.endswith(".") and re.match(rf"(?:\S+\s+){{{n}}}{re.escape(word)}\s*[,:]?\s*[\"“]", window):
@@ -1134,6 +1136,8 @@ def _attribute_in_sentence(
     for c in range(a, min(n, a + 14)):
         if items[c][0] == "Q" or _lower(ctx, items[c]) in {".", ";", "?", "!"}:
             break
+        if _lower(ctx, items[c]) in {"and", "but"} and any(_is_cue(ctx, items, k, before=True) for k in range(q)):
+            break  # "He voiced a wish for “…,” and he pronounced …": a new clause; the cue before has the quote
         if _is_cue(ctx, items, c, far=c > a):
             found = _cue_attribution(ctx, items, c, _subject_before(ctx, items, c, a))
             if found:
