@@ -34,6 +34,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.bench_dedup --scale
 	$(BIN)/python -m bench.bench_quotes
 	$(BIN)/python -m bench.bench_entities
+	$(BIN)/python -m bench.bench_model_cost
 
 clean:
 	rm -rf $(VENV) wirewatch-demo .pytest_cache .mypy_cache .ruff_cache
