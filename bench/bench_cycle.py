@@ -40,11 +40,11 @@ from pipeline.config import Config, config_from_dict
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import StaticRoute, serve
 from pipeline.extract import decode_html, extract
-from pipeline.fetch import worker_pool
 from pipeline.poll import poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.web import WebClient
+from pipeline.workers import worker_pool
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_FEEDS = DATA / "feeds" / "real"

@@ -34,7 +34,7 @@ def wirewatch_process() -> None:
     @task
     def enrich(article_ids: list[str]) -> int:
         with WirewatchHook().session() as (config, store):
-            return enrich_stage(config, store, article_ids)
+            return enrich_stage(config, store, article_ids).analysed
 
     @task(max_active_tis_per_dagrun=1)
     def dedupe(article_ids: list[str]) -> int:

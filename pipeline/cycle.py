@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,19 +21,12 @@ from pipeline.config import Config
 from pipeline.dedup import DedupReport, dedupe
 from pipeline.enrich.analyze import analyze_job
 from pipeline.enrich.statements import StatementReport, attach_statements
-from pipeline.fetch import (
-    POOL_THRESHOLD,
-    Progress,
-    build_articles,
-    fetch_pages,
-    is_due,
-    retry_delay,
-    worker_pool,
-)
+from pipeline.fetch import Progress, build_articles, fetch_pages, is_due, retry_delay
 from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
 from pipeline.store import Store, StoreWriteError
 from pipeline.web import WebClient
+from pipeline.workers import POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
 
 BATCH_SIZE = 200
 
@@ -90,7 +82,7 @@ async def fetch_async(
     client: WebClient,
     now: datetime,
     entries: list[Entry],
-    pool: Executor | None,
+    pool: Workers | None,
     progress: Progress | None = None,
 ) -> FetchReport:
     pages = await fetch_pages(entries, client, progress)
@@ -135,16 +127,30 @@ def fetch_stage(config: Config, store: Store, entry_ids: Sequence[str], now: dat
     return asyncio.run(run())
 
 
-def enrich_stage(config: Config, store: Store, article_ids: Sequence[str], pool: Executor | None = None) -> int:
-    """Tag entities, topics and attributed quotes; returns how many articles were analysed."""
+@dataclass
+class EnrichReport:
+    analysed: int = 0
+    errors: list[StageError] = field(default_factory=list)
+
+
+def enrich_stage(config: Config, store: Store, article_ids: Sequence[str], pool: Workers | None = None) -> EnrichReport:
+    """Tag entities, topics and attributed quotes.
+
+    An article whose analysis killed its worker keeps its text and topics, and the reason is reported.
+    """
+    report = EnrichReport()
     articles = store.get_articles(article_ids)
     jobs = [(article.text, article.title, config) for article in articles]
-    analyses = pool.map(analyze_job, jobs, chunksize=2) if pool else map(analyze_job, jobs)
+    analyses = pool.map(analyze_job, jobs) if pool else list(map(analyze_job, jobs))
     for article, analysis in zip(articles, analyses, strict=True):
-        article.entities, article.quotes = analysis.entities, analysis.quotes
+        if isinstance(analysis, WorkerDiedError):
+            report.errors.append(StageError(article.url, "enrich", f"analysis failed: {analysis}"))
+        else:
+            article.entities, article.quotes = analysis.entities, analysis.quotes
+            report.analysed += 1
         article.topics = store.match_topics(article, config.topics)
     store.put_articles(articles)
-    return len(articles)
+    return report
 
 
 def dedupe_stage(config: Config, store: Store, article_ids: Sequence[str]) -> DedupReport:
@@ -156,10 +162,10 @@ def statements_stage(config: Config, store: Store, article_ids: Sequence[str]) -
 
 
 def process_articles(
-    config: Config, store: Store, article_ids: Sequence[str], report: CycleReport, pool: Executor | None
+    config: Config, store: Store, article_ids: Sequence[str], report: CycleReport, pool: Workers | None
 ) -> None:
     """Everything after indexing, for one batch of new articles, in the order each stage needs."""
-    enrich_stage(config, store, article_ids, pool)
+    report.errors += enrich_stage(config, store, article_ids, pool).errors
     report.duplicates += dedupe_stage(config, store, article_ids).duplicates
     report.statements_new += len(statements_stage(config, store, article_ids).new)
 

@@ -9,10 +9,7 @@ text the feed itself carried, marked `from_feed`, when the feed carried any.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,11 +17,11 @@ from pipeline.config import Config
 from pipeline.extract import Extracted, decode_html, extract
 from pipeline.records import Article, Entry, StageError
 from pipeline.web import FetchError, Response, WebClient
+from pipeline.workers import WorkerDiedError, Workers
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(minutes=10)
-POOL_THRESHOLD = 40
 
 Progress = Callable[[str, int, int], None]
 
@@ -115,24 +112,7 @@ def extract_body(job: ExtractJob) -> ExtractResult:
     return extracted, None
 
 
-def worker_pool(jobs_expected: int) -> Executor | None:
-    """A process pool for parsing, extraction and analysis when there is enough work to repay it.
-
-    Both are pure Python under the GIL (threads gain nothing: 47 → 50 pages/s
-    for extraction, against 92 with two processes; see bench/bench_extraction.py).
-    Workers come from a forkserver that has imported trafilatura and the
-    analyser once, so the pool never forks a parent that holds the event
-    loop's threads.
-    """
-    workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or jobs_expected < POOL_THRESHOLD:
-        return None
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pipeline.poll", "pipeline.extract", "pipeline.enrich.analyze"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
-def extract_pages(pages: list[Page], min_text_chars: int, pool: Executor | None) -> list[ExtractResult]:
+def extract_pages(pages: list[Page], min_text_chars: int, pool: Workers | None) -> list[ExtractResult]:
     results: dict[int, ExtractResult] = {}
     jobs: list[tuple[int, ExtractJob]] = []
     for index, page in enumerate(pages):
@@ -142,8 +122,9 @@ def extract_pages(pages: list[Page], min_text_chars: int, pool: Executor | None)
             response = page.response
             jobs.append((index, (response.body, response.headers.get("content-type"), response.url, min_text_chars)))
     bodies = [job for _, job in jobs]
-    extracted = pool.map(extract_body, bodies, chunksize=2) if pool else map(extract_body, bodies)
-    results.update(zip((index for index, _ in jobs), extracted, strict=True))
+    extracted = pool.map(extract_body, bodies) if pool else list(map(extract_body, bodies))
+    for (index, _), result in zip(jobs, extracted, strict=True):
+        results[index] = (None, f"extraction failed: {result}") if isinstance(result, WorkerDiedError) else result
     return [results[index] for index in range(len(pages))]
 
 
@@ -167,7 +148,7 @@ def settle(page: Page, extracted: Extracted | None, reason: str | None, now: dat
     return None
 
 
-def build_articles(pages: list[Page], config: Config, now: datetime, pool: Executor | None = None) -> FetchOutcome:
+def build_articles(pages: list[Page], config: Config, now: datetime, pool: Workers | None = None) -> FetchOutcome:
     outcome = FetchOutcome([], [], [])
     for page, (extracted, reason) in zip(pages, extract_pages(pages, config.fetch.min_text_chars, pool), strict=True):
         article = settle(page, extracted, reason, now)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
@@ -22,6 +21,7 @@ from pipeline.records import Entry, FeedState, StageError
 from pipeline.store import Store
 from pipeline.urls import canonical_url, url_id
 from pipeline.web import FetchError, WebClient
+from pipeline.workers import WorkerDiedError, Workers
 
 MAX_RETRY_AFTER = timedelta(hours=24)
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
@@ -86,7 +86,7 @@ def entries_from_body(
 
 
 async def poll_feed(
-    feed: FeedConfig, config: Config, store: Store, client: WebClient, now: datetime, pool: Executor | None = None
+    feed: FeedConfig, config: Config, store: Store, client: WebClient, now: datetime, pool: Workers | None = None
 ) -> PollReport:
     report = PollReport(polled=1)
     state = store.get_feed(feed.url) or FeedState(url=feed.url, name=feed.label)
@@ -110,7 +110,7 @@ async def poll_feed(
                 if pool is None:
                     entries, missing = entries_from_body(*body)
                 else:  # parsing is CPU work: the event loop goes on with other feeds meanwhile
-                    entries, missing = await asyncio.get_running_loop().run_in_executor(pool, entries_from_body, *body)
+                    entries, missing = await pool.run(entries_from_body, *body)
                 report.new_entries = store.add_entries(entries)
                 state.entries_seen += len(report.new_entries)
                 if missing:
@@ -119,7 +119,7 @@ async def poll_feed(
             state.etag = response.headers.get("etag")
             state.last_modified = response.headers.get("last-modified")
     except Exception as exc:  # noqa: BLE001 - one feed's failure, whatever it is, must not end the cycle
-        known = isinstance(exc, FetchError | FeedParseError)
+        known = isinstance(exc, FetchError | FeedParseError | WorkerDiedError)
         reason = str(exc) if known else f"unexpected {type(exc).__name__}: {exc}"
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         state.failures += 1
@@ -143,7 +143,7 @@ async def poll_feeds(
     now: datetime,
     feeds: list[FeedConfig],
     progress: Progress | None = None,
-    pool: Executor | None = None,
+    pool: Workers | None = None,
 ) -> PollReport:
     """Poll concurrently; each feed's outcome is saved as soon as it is known."""
     total = PollReport()
