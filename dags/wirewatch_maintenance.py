@@ -1,4 +1,5 @@
-"""Daily upkeep: hand due failed entries back to processing, prune the dedup window, name failing feeds."""
+"""Daily upkeep: hand due failed entries back to processing, finish articles a dead run left unprocessed,
+prune the dedup window, name failing feeds."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ def wirewatch_maintenance() -> None:
         return due
 
     @task
+    def finish_unprocessed() -> int:
+        with WirewatchHook().session() as (config, store):
+            return orchestration.finish_unprocessed(config, store)
+
+    @task
     def prune_dedup() -> int:
         with WirewatchHook().session() as (config, store):
             return orchestration.prune_dedup(config, store)
@@ -42,6 +48,7 @@ def wirewatch_maintenance() -> None:
             return orchestration.failing_feeds(store)
 
     retry_failed_entries()
+    finish_unprocessed()
     prune_dedup()
     failing_feeds()
 

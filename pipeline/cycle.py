@@ -158,7 +158,10 @@ def dedupe_stage(config: Config, store: Store, article_ids: Sequence[str]) -> De
 
 
 def statements_stage(config: Config, store: Store, article_ids: Sequence[str]) -> StatementReport:
-    return attach_statements(store.get_articles(article_ids), store)
+    """The last per-article stage: once it has run, the articles are marked processed."""
+    report = attach_statements(store.get_articles(article_ids), store)
+    store.mark_processed(article_ids)
+    return report
 
 
 def process_articles(
@@ -168,6 +171,17 @@ def process_articles(
     report.errors += enrich_stage(config, store, article_ids, pool).errors
     report.duplicates += dedupe_stage(config, store, article_ids).duplicates
     report.statements_new += len(statements_stage(config, store, article_ids).new)
+
+
+def finish_unprocessed(
+    config: Config, store: Store, indexed_before: datetime, report: CycleReport, pool: Workers | None = None
+) -> int:
+    """Take articles that a run indexed but died before processing through the later stages; returns how many."""
+    finished: set[str] = set()
+    while ids := [i for i in store.unprocessed_articles(indexed_before, BATCH_SIZE) if i not in finished]:
+        process_articles(config, store, ids, report, pool)
+        finished.update(ids)
+    return len(finished)
 
 
 async def run_cycle_async(
@@ -184,6 +198,7 @@ async def run_cycle_async(
     due = feeds_due(config, store, now, force)
     pool = worker_pool(max(len(due), len(store.entries_due(now, POOL_THRESHOLD))))
     try:
+        finish_unprocessed(config, store, started, report, pool)
         async with WebClient(config.fetch) as client:
             polled = await poll_feeds(config, store, client, now, due, progress, pool)
             report.feeds_polled, report.feeds_failed = polled.polled, polled.failed

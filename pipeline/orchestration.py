@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
+from pipeline import cycle
 from pipeline.alert import Sender, alert_stage
 from pipeline.config import Config, ConfigError, StoreConfig, load_config
-from pipeline.cycle import BATCH_SIZE, fetch_stage, poll_stage
+from pipeline.cycle import BATCH_SIZE, CycleReport, fetch_stage, poll_stage
 from pipeline.poll import feeds_due
 from pipeline.records import StageError, utcnow
 from pipeline.store import Store
@@ -24,6 +25,7 @@ from pipeline.store import Store
 log = logging.getLogger(__name__)
 
 FAILING_AFTER = 3
+UNPROCESSED_GRACE = timedelta(hours=1)
 
 
 class FeedPollError(Exception):
@@ -87,6 +89,18 @@ def send_alerts(config: Config, store: Store, sender: Sender | None) -> int:
     for error in report.errors:
         log.warning("%s: %s", error.url, error.reason)
     return report.sent
+
+
+def finish_unprocessed(config: Config, store: Store, now: datetime | None = None) -> int:
+    """Articles whose process run died after indexing and ran out of retries, taken through the later stages.
+
+    Only those indexed over an hour ago, so a process run still under way is left to finish its own.
+    """
+    report = CycleReport()
+    finished = cycle.finish_unprocessed(config, store, (now or utcnow()) - UNPROCESSED_GRACE, report)
+    for error in report.errors:
+        log.warning("%s: %s", error.url, error.reason)
+    return finished
 
 
 def prune_dedup(config: Config, store: Store, now: datetime | None = None) -> int:

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -46,7 +47,7 @@ from pipeline.alert import DeliveryError  # noqa: E402
 from pipeline.demo.server import SiteServer, serve  # noqa: E402
 from pipeline.demo.site import feed_urls, sample_routes  # noqa: E402
 from pipeline.orchestration import due_entry_batches  # noqa: E402
-from pipeline.records import FeedState, utcnow  # noqa: E402
+from pipeline.records import Article, FeedState, utcnow  # noqa: E402
 from pipeline.store import SearchQuery  # noqa: E402
 from pipeline.store.sqlite import SQLiteStore  # noqa: E402
 from tests.conftest import KIM_YO_JONG, Mailbox  # noqa: E402
@@ -294,8 +295,11 @@ def test_a_fetch_that_dies_mid_batch_is_retried_without_duplicates(
 def test_maintenance_hands_back_failed_entries_and_names_failing_feeds(dags: dict[str, DAG], wirewatch: Path) -> None:
     set_paused("wirewatch_process", False)
     now = utcnow()
+    said = 'Kim Yo Jong said in a statement that another summit would "not be useful to us" this year.'
+    left_behind = Article(id="left", url="https://example.org/left", feed_url="f", source="s", title="Left", text=said)
     with SQLiteStore(wirewatch) as store:
         store.save_feed(FeedState(url="http://127.0.0.1:9/dead.xml", name="dead", failures=4, last_error="refused"))
+        store.put_articles([replace(left_behind, fetched=now - timedelta(hours=2))])  # its process run died
     dags["wirewatch_poll"].test()
     with SQLiteStore(wirewatch) as store:
         [batch] = due_entry_batches(store)
@@ -313,5 +317,9 @@ def test_maintenance_hands_back_failed_entries_and_names_failing_feeds(dags: dic
     with create_session() as session:
         tis = {ti.task_id: ti for ti in run.get_task_instances(session=session)}
         assert tis["prune_dedup"].state == TaskInstanceState.SUCCESS
+        assert tis["finish_unprocessed"].xcom_pull(task_ids="finish_unprocessed", session=session) == 1
+    with SQLiteStore(wirewatch) as store:
+        assert [quote.speaker for quote in store.get_articles(["left"])[0].quotes] == ["Kim Yo Jong"]
+        assert store.unprocessed_articles(now - timedelta(hours=1), 10) == []
         [failing] = tis["failing_feeds"].xcom_pull(task_ids="failing_feeds", session=session)
     assert failing["url"] == "http://127.0.0.1:9/dead.xml" and failing["failures"] == 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 
-from pipeline.cycle import run_cycle
+from pipeline.cycle import fetch_stage, poll_stage, run_cycle
 from pipeline.demo.server import StaticRoute
 from pipeline.records import utcnow
 from tests.conftest import all_articles, make_config
@@ -109,3 +109,21 @@ def test_running_twice_indexes_nothing_the_second_time(tmp_path, site, store):
     assert (first.entries_new, first.articles_indexed) == (1, 1)
     assert (second.entries_new, second.articles_indexed) == (0, 0)
     assert store.count_articles() == 1
+
+
+def test_articles_a_dead_run_indexed_are_finished_by_the_next(tmp_path, site, store):
+    """A run killed between indexing and the later stages: the next cycle enriches, dedupes and states them."""
+    quoted = 'Kim Yo Jong said in a statement that another summit would "not be useful to us" this year.'
+    site.routes["/story.html"] = StaticRoute(page("Kim's sister rules out summit", [*PARAGRAPHS, quoted]).encode())
+    config = configured(tmp_path, site, "/story.html")
+    poll_stage(config, store)
+    fetched = fetch_stage(config, store, [entry.id for entry in store.entries_due(utcnow())])
+    (indexed,) = store.get_articles(fetched.article_ids)
+    assert indexed.quotes == [] and store.unprocessed_articles(utcnow(), 10) == [indexed.id]
+
+    report = run_cycle(config, store)
+    (article,) = all_articles(store)
+    assert report.articles_indexed == 0
+    assert [quote.speaker for quote in article.quotes] == ["Kim Yo Jong"]
+    assert [s.speaker for s in store.list_statements()] == ["Kim Yo Jong"]
+    assert store.unprocessed_articles(utcnow(), 10) == []

@@ -128,6 +128,21 @@ def test_re_storing_an_article_keeps_its_cluster(store: Store) -> None:
     assert (stored.cluster_id, stored.duplicate_of) == ("a1", "a1")
 
 
+def test_articles_are_unprocessed_until_marked_and_storing_again_keeps_the_mark(store: Store) -> None:
+    store.put_articles(
+        [
+            article("a1"),
+            article("a2", published=T0 + timedelta(minutes=5)),
+            article("a3", published=T0 + timedelta(hours=2)),
+        ]
+    )
+    assert store.unprocessed_articles(T0 + timedelta(hours=1), 10) == ["a1", "a2"]
+    assert store.unprocessed_articles(T0 + timedelta(hours=1), 1) == ["a1"]
+    store.mark_processed(["a1", "missing"])
+    store.put_articles([replace(article("a1"), title="Updated headline")])
+    assert store.unprocessed_articles(T0 + timedelta(hours=3), 10) == ["a2", "a3"]
+
+
 def test_get_articles_keeps_the_order_asked_and_skips_unknown_ids(store: Store) -> None:
     store.put_articles([article("a1"), article("a2")])
     assert [item.id for item in store.get_articles(["a2", "missing", "a1", "a2"])] == ["a2", "a1"]

@@ -475,6 +475,32 @@ def test_save_dedup_writes_keys_then_relabels_articles_ignoring_missing_ones(es:
     ]
 
 
+def test_new_articles_are_upserted_unprocessed_and_marked_by_partial_update(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: bulk_answer(sent, lambda op, doc_id: 404 if doc_id == "gone" else 200)
+    store.put_articles([article("a1")])
+    store.mark_processed(["a1", "gone"])
+    upsert, marks = node.sent
+    _, _, body = bulk_pairs(upsert)[0]
+    assert body["upsert"]["processed"] is False and "processed" not in body["doc"]
+    assert [(op, meta["_id"], body) for op, meta, body in bulk_pairs(marks)] == [
+        ("update", "a1", {"doc": {"processed": True}}),
+        ("update", "gone", {"doc": {"processed": True}}),
+    ]
+
+
+def test_unprocessed_articles_query(es: Scripted) -> None:
+    store, node = es
+    node.answer = lambda sent: (200, {"hits": {"hits": [{"_source": {"id": "a1"}, "sort": [1, "a1"]}]}})
+    assert store.unprocessed_articles(T0, 50) == ["a1"]
+    (sent,) = node.sent
+    assert sent.body["query"]["bool"]["filter"] == [
+        {"term": {"processed": False}},
+        {"range": {"fetched": {"lt": "2020-07-10T06:00:00Z"}}},
+    ]
+    assert sent.body["sort"] == ["fetched", "id"] and sent.body["size"] == 50
+
+
 # -- reads after writes ------------------------------------------------------
 def test_a_search_after_a_write_refreshes_that_index_once(es: Scripted) -> None:
     store, node = es

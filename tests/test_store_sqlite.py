@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,6 +30,21 @@ def test_an_old_file_is_migrated_forward_keeping_its_data(tmp_path, monkeypatch)
         assert [article.title for article in store.get_articles(["a1"])] == ["Kept"]
     with SQLiteStore(tmp_path / "w.db") as store:  # opening again applies nothing twice
         assert store.schema_version == len(later)
+
+
+def test_articles_stored_before_the_processed_mark_count_as_processed(tmp_path, monkeypatch):
+    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:1])
+    with SQLiteStore(tmp_path / "w.db"):
+        pass
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        raw.execute(
+            "INSERT INTO articles (id, url, feed_url, source, title, text, fetched, cluster_id)"
+            " VALUES ('old', 'u', 'f', 's', 'Old', 'old text', '2020-07-10T06:00:00.000000Z', 'old')"
+        )
+    monkeypatch.undo()
+    with SQLiteStore(tmp_path / "w.db") as store:
+        store.put_articles([Article(id="new", url="v", feed_url="f", source="s", title="New", text="new text")])
+        assert store.unprocessed_articles(datetime.now(UTC) + timedelta(days=1), 10) == ["new"]
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,14 @@ class Store(ABC):
     def count_articles(self) -> int: ...
 
     @abstractmethod
+    def unprocessed_articles(self, fetched_before: datetime, limit: int) -> list[str]:
+        """Ids of stored articles whose later stages never finished (a run that died after indexing), oldest
+        first. A stored article counts as unprocessed until `mark_processed`; storing it again keeps its mark."""
+
+    @abstractmethod
+    def mark_processed(self, ids: Iterable[str]) -> None: ...
+
+    @abstractmethod
     def search(self, query: SearchQuery) -> SearchResult: ...
 
     # -- dedup -------------------------------------------------------------

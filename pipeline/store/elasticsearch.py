@@ -121,6 +121,8 @@ class ArticleDoc(_Strict):
     timestamp = Date()
     cluster_id = Keyword()
     duplicate_of = Keyword()
+    # False from indexing until enrich, dedupe and statements have all run; absent on older documents (done).
+    processed = Boolean()
     entities = Keyword()
     speakers = Keyword()
     topics = Keyword()
@@ -360,6 +362,11 @@ def search_request(query: SearchQuery) -> Search:
         search = search.collapse("cluster_id", inner_hits=inner)
         search.aggs.metric("clusters", "cardinality", field="cluster_id", precision_threshold=40_000)
     return search
+
+
+def unprocessed_request(fetched_before: datetime) -> Search:
+    search = Search().filter("term", processed=False).filter("range", fetched={"lt": _iso(fetched_before)})
+    return search.sort("fetched", "id").source(["id"])
 
 
 def cluster_sizes_request(cluster_ids: Collection[str]) -> Search:
@@ -841,6 +848,7 @@ class ElasticsearchStore(Store):
                         **source,
                         "cluster_id": article.cluster_id or article.id,
                         "duplicate_of": article.duplicate_of,
+                        "processed": False,
                     },
                 }
 
@@ -854,6 +862,16 @@ class ElasticsearchStore(Store):
     def count_articles(self) -> int:
         self._fresh("articles")
         return int(self.es.count(index=self.alias("articles"))["count"])
+
+    def unprocessed_articles(self, fetched_before: datetime, limit: int) -> list[str]:
+        return [source["id"] for source in self._all("articles", unprocessed_request(fetched_before), limit)]
+
+    def mark_processed(self, ids: Iterable[str]) -> None:
+        self._bulk(
+            "articles",
+            ({"_op_type": "update", "_id": article_id, "doc": {"processed": True}} for article_id in ids),
+            expected=(404,),
+        )
 
     def search(self, query: SearchQuery) -> SearchResult:
         self._fresh("articles")

@@ -145,6 +145,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX alert_ledger_state ON alert_ledger (state, claimed_at);
     """,
+    # Articles stored before this migration went through every stage in the same run.
+    """
+    ALTER TABLE articles ADD COLUMN processed INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX articles_unprocessed ON articles (fetched) WHERE processed = 0;
+    """,
 ]
 
 _SNIPPET_TOKENS = 24
@@ -440,8 +445,8 @@ class SQLiteStore(Store):
                 db.execute(
                     """INSERT INTO articles (id, url, feed_url, source, title, text, author, published,
                            language, sitename, from_feed, fetched, cluster_id, duplicate_of,
-                           entities, topics, quotes)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           entities, topics, quotes, processed)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
                        ON CONFLICT (id) DO UPDATE SET url=excluded.url, feed_url=excluded.feed_url,
                            source=excluded.source, title=excluded.title, text=excluded.text,
                            author=excluded.author, published=excluded.published,
@@ -482,6 +487,17 @@ class SQLiteStore(Store):
 
     def count_articles(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def unprocessed_articles(self, fetched_before: datetime, limit: int) -> list[str]:
+        rows = self._db.execute(
+            "SELECT id FROM articles WHERE processed = 0 AND fetched < ? ORDER BY fetched, id LIMIT ?",
+            (ts(fetched_before), limit),
+        )
+        return [row["id"] for row in rows]
+
+    def mark_processed(self, ids: Iterable[str]) -> None:
+        with self._tx() as db:
+            db.executemany("UPDATE articles SET processed = 1 WHERE id = ?", [(article_id,) for article_id in ids])
 
     def search(self, query: SearchQuery) -> SearchResult:
         match = fts_query(query.text)
