@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  true pairs within the window {len(in_window)}; recall by cluster co-membership "
         f"{clusters.recall:.4f}; co-member pairs not in the truth {extra} "
-        f"(precision {len(together & in_window) / max(len(together), 1):.4f}; chaining through bridges)"
+        f"(precision {len(together & in_window) / max(len(together), 1):.4f})"
     )
     total = sum(stored.values())
     print(

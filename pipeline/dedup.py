@@ -339,7 +339,15 @@ def dedupe(articles: list[Article], store: Store, window: timedelta, params: Par
             report.skipped += 1
             continue
         me = _Member(article_id, article_time(article), found.body_hash, found.shingles)
-        original, clusters = _matches(me, found.band_keys, index, members, cluster_of, window, shingles_of, params)
+
+        def open_to(cluster: str, me: _Member = me) -> bool:
+            """A cluster spans at most one window from its root, so a daily template story that matches
+            yesterday's copy does not chain into one cluster for weeks."""
+            return abs(me.time - root_order(cluster)[0]) <= window
+
+        original, clusters = _matches(
+            me, found.band_keys, index, members, cluster_of, window, shingles_of, params, open_to
+        )
         cluster = article_id
         if original is not None:
             ordered = sorted(clusters, key=root_order)
@@ -384,6 +392,7 @@ def _matches(
     window: timedelta,
     shingles_of: Callable[[_Member], np.ndarray],
     params: Params,
+    open_to: Callable[[str], bool],
 ) -> tuple[str | None, set[str]]:
     """The copy `me` folds into (None if none) and every cluster it verifiably matches."""
     shared: dict[str, int] = defaultdict(int)
@@ -397,6 +406,8 @@ def _matches(
     original: str | None = None
     clusters: set[str] = set()
     for cluster, candidates in by_cluster.items():
+        if not open_to(cluster):
+            continue
         for other in candidates:
             candidate = members[other]
             exact = candidate.body_hash == me.body_hash

@@ -146,6 +146,15 @@ def test_window_leaves_older_articles_alone(store: SQLiteStore) -> None:
     assert later["newer"].cluster_id == "new"
 
 
+def test_a_cluster_spans_one_window_from_its_root(store: SQLiteStore) -> None:
+    """A story that matches yesterday's copy every day (a daily template) starts a new cluster each window."""
+    day = 24 * 60
+    run(store, [article("monday", VOA, 0)])
+    assert run(store, [article("saturday", COPIES[0], 5 * day)])["saturday"].cluster_id == "monday"
+    next_week = run(store, [article("next-week", COPIES[1], 10 * day)])["next-week"]
+    assert (next_week.cluster_id, next_week.duplicate_of) == ("next-week", None)
+
+
 def test_published_falls_back_to_fetched(store: SQLiteStore) -> None:
     undated = article("undated", COPIES[0])
     undated.published, undated.fetched = None, NOON + timedelta(minutes=1)
