@@ -157,14 +157,17 @@ def score_snippets(results: Iterable[tuple[Mapping[str, Any], Extracted | None]]
 
     Snippets are matched case-sensitively after whitespace normalisation; a
     page with no output misses all its `with` snippets and avoids all `without`.
+    A `with` snippet counts as found in the title too: wirewatch stores and
+    indexes both, and drops a first line of text that only repeats the headline.
     """
     s = SnippetScores(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     for label, result in results:
         s.pages += 1
         text = normalize_text(result.text if result else "")
+        title = normalize_text(result.title or "") if result else ""
         for snippet in label.get("with") or []:
             s.with_total += 1
-            s.with_found += normalize_text(snippet) in text
+            s.with_found += normalize_text(snippet) in text or normalize_text(snippet) in title
         for snippet in label.get("without") or []:
             s.without_total += 1
             s.without_avoided += normalize_text(snippet) not in text

@@ -203,6 +203,7 @@ def test_extract_news_page_body_not_chrome() -> None:
     ):
         assert chrome not in result.text, chrome
     assert result.title == "Kim's sister says summit with Trump unlikely this year"
+    assert not result.text.startswith("Kim's sister says")  # the <h1> inside <article> is the title, not text
     assert result.author == "Jane Reporter"
     # 03:15 in Seoul/Pyongyang on 10 July is 18:15 UTC on 9 July: the precise
     # timestamp is kept (it agrees with the day htmldate found) and moved to UTC.
