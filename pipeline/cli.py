@@ -31,6 +31,16 @@ def _since(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+# Elasticsearch answers at most this many hits to one search (`index.max_result_window`).
+MAX_LIMIT = 10_000
+
+
+def _limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number from 1 to {MAX_LIMIT:,}")
+    return int(value)
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -277,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query")
     search.add_argument("--source")
     search.add_argument("--since", type=_since)
-    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--limit", type=_limit, default=10)
     search.add_argument("--speaker", help="only articles quoting this speaker")
     search.add_argument("--entity", help="only articles naming this person, place or organisation")
     search.add_argument("--topic", help="only articles tagged with this topic")
@@ -287,11 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     statements = command("statements", "what tracked speakers said, one entry per statement")
     statements.add_argument("--speaker")
     statements.add_argument("--since", type=_since)
-    statements.add_argument("--limit", type=int, default=50)
+    statements.add_argument("--limit", type=_limit, default=50)
     statements.set_defaults(handler=cmd_statements)
 
     alerts = command("alerts", "the alert ledger: what was sent, what failed, what waits")
-    alerts.add_argument("--limit", type=int, default=100)
+    alerts.add_argument("--limit", type=_limit, default=100)
     alerts.set_defaults(handler=cmd_alerts)
 
     setup = command("setup", "create or migrate the store (templates, indices, aliases) and Kibana objects")

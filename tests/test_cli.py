@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from pipeline.cli import main
@@ -65,3 +66,11 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     result = run_json(capsys, "demo", "--dir", str(tmp_path / "demo"))
     assert result["run"]["articles_indexed"] == 4 and result["run"]["errors"] == []
     assert result["search"]["total"] >= 1
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "ten", "10001"])
+def test_a_limit_outside_what_every_store_can_answer_exits_2_naming_it(limit, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["search", "summit", "--limit", limit])
+    assert stopped.value.code == 2
+    assert f"argument --limit: {limit!r} is not a number from 1 to 10,000" in capsys.readouterr().err
