@@ -176,12 +176,24 @@ def process_articles(
 def finish_unprocessed(
     config: Config, store: Store, indexed_before: datetime, report: CycleReport, pool: Workers | None = None
 ) -> int:
-    """Take articles that a run indexed but died before processing through the later stages; returns how many."""
-    finished: set[str] = set()
-    while ids := [i for i in store.unprocessed_articles(indexed_before, BATCH_SIZE) if i not in finished]:
-        process_articles(config, store, ids, report, pool)
-        finished.update(ids)
-    return len(finished)
+    """Take articles that a run indexed but died before processing through the later stages; returns how many
+    were finished. One that fails again is reported and left for the next run, which goes on meanwhile."""
+    tried: set[str] = set()
+    finished = 0
+    while ids := [i for i in store.unprocessed_articles(indexed_before, BATCH_SIZE) if i not in tried]:
+        tried.update(ids)
+        try:
+            process_articles(config, store, ids, report, pool)
+            finished += len(ids)
+        except Exception:  # noqa: BLE001 - one bad leftover must not stop every later run; find it alone
+            for article in store.get_articles(ids):
+                try:
+                    process_articles(config, store, [article.id], report, pool)
+                    finished += 1
+                except Exception as exc:  # noqa: BLE001
+                    reason = f"left unprocessed: {type(exc).__name__}: {exc}"
+                    report.errors.append(StageError(article.url, "process", reason))
+    return finished
 
 
 async def run_cycle_async(

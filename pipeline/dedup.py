@@ -341,8 +341,8 @@ def dedupe(articles: list[Article], store: Store, window: timedelta, params: Par
         me = _Member(article_id, article_time(article), found.body_hash, found.shingles)
 
         def open_to(cluster: str, me: _Member = me) -> bool:
-            """A cluster spans at most one window from its root, so a daily template story that matches
-            yesterday's copy does not chain into one cluster for weeks."""
+            """A copy joins a cluster only within one window of the cluster's root, so a daily template story
+            that matches yesterday's copy does not chain into one cluster for weeks."""
             return abs(me.time - root_order(cluster)[0]) <= window
 
         original, clusters = _matches(

@@ -25,7 +25,8 @@ from pipeline.store import Store
 log = logging.getLogger(__name__)
 
 FAILING_AFTER = 3
-UNPROCESSED_GRACE = timedelta(hours=1)
+# Longer than a process run with all its retries (3 tries of up to 20 minutes per task, a few batches deep).
+UNPROCESSED_GRACE = timedelta(hours=6)
 
 
 class FeedPollError(Exception):
@@ -92,9 +93,9 @@ def send_alerts(config: Config, store: Store, sender: Sender | None) -> int:
 
 
 def finish_unprocessed(config: Config, store: Store, now: datetime | None = None) -> int:
-    """Articles whose process run died after indexing and ran out of retries, taken through the later stages.
+    """Articles whose process run died after indexing, taken through the later stages.
 
-    Only those indexed over an hour ago, so a process run still under way is left to finish its own.
+    Only those indexed over six hours ago, so a process run still under way (or retrying) finishes its own.
     """
     report = CycleReport()
     finished = cycle.finish_unprocessed(config, store, (now or utcnow()) - UNPROCESSED_GRACE, report)

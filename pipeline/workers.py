@@ -38,6 +38,8 @@ class Workers:
     def __init__(self, size: int) -> None:
         self.size = size
         self._pool: ProcessPoolExecutor | None = None
+        self._retry_lock = asyncio.Lock()
+        self._retry_loop: asyncio.AbstractEventLoop | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -69,19 +71,27 @@ class Workers:
             return WorkerDiedError(f"the worker process running {fn.__name__} died (crashed or was killed)")
 
     async def run(self, fn: Callable[..., Result], *args: Any) -> Result:
-        """`fn(*args)` in a worker, for the event loop; one retry in a fresh pool if a worker died meanwhile.
+        """`fn(*args)` in a worker, for the event loop.
 
         Jobs in flight together all fail when any one of them kills its worker,
-        so a job that fails twice is the likely culprit, not certainly.
+        so each interrupted job runs once more, one retry at a time: the job
+        that kills its worker again fails alone.
         """
         loop = asyncio.get_running_loop()
-        for _ in range(2):
+        pool = self._executor()
+        try:
+            return await loop.run_in_executor(pool, fn, *args)
+        except BrokenProcessPool:
+            self._replace(pool)
+        if self._retry_loop is not loop:
+            self._retry_lock, self._retry_loop = asyncio.Lock(), loop
+        async with self._retry_lock:
             pool = self._executor()
             try:
                 return await loop.run_in_executor(pool, fn, *args)
             except BrokenProcessPool:
                 self._replace(pool)
-        raise WorkerDiedError(f"the worker process running {fn.__name__} died twice (crashed or was killed)")
+        raise WorkerDiedError(f"the worker process running {fn.__name__} died (crashed or was killed)")
 
     def shutdown(self) -> None:
         if self._pool is not None:

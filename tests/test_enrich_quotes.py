@@ -170,6 +170,9 @@ def test_json_shape(config: Config) -> None:
         ('"We are worried about the future of our kids."\n\n- Jane Smith.\n\nThe figure is outdated.', "Jane Smith"),
         # a short attribution after an exclamation belongs to the quote before it
         ('"We will win this one!" Jane Smith said.\n\nNew Jersey has voted.', "Jane Smith"),
+        ('Jane Smith spoke to reporters on Monday. "We will not back down now." She said.', "Jane Smith"),
+        # a dash and a name that a sentence goes on from do not sign the quote
+        ("Jane Smith called the plan \u201ca disgrace to us all\u201d - Tom Jones, however, disagreed.", "Jane Smith"),
     ],
 )
 def test_attribution_patterns(text: str, speaker: str) -> None:

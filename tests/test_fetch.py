@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 
 from pipeline.cycle import fetch_stage, poll_stage, run_cycle
 from pipeline.demo.server import StaticRoute
-from pipeline.records import utcnow
+from pipeline.records import Article, utcnow
 from tests.conftest import all_articles, make_config
 
 PARAGRAPHS = [
@@ -127,3 +128,28 @@ def test_articles_a_dead_run_indexed_are_finished_by_the_next(tmp_path, site, st
     assert [quote.speaker for quote in article.quotes] == ["Kim Yo Jong"]
     assert [s.speaker for s in store.list_statements()] == ["Kim Yo Jong"]
     assert store.unprocessed_articles(utcnow(), 10) == []
+
+
+def test_a_leftover_that_fails_again_is_reported_and_the_run_goes_on(tmp_path, site, store):
+    said = 'Kim Yo Jong said in a statement that another summit would "not be useful to us" this year.'
+    old = utcnow() - timedelta(hours=2)
+    store.put_articles(
+        [
+            Article(
+                id=name, url=f"https://example.org/{name}", feed_url="f", source="s", title=name, text=said, fetched=old
+            )
+            for name in ("good", "bad")
+        ]
+    )
+    with sqlite3.connect(tmp_path / "wirewatch.db") as raw:  # the disk refuses every later write of one article
+        raw.execute(
+            "CREATE TRIGGER refuse BEFORE UPDATE ON articles WHEN old.id = 'bad'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    site.routes["/story.html"] = StaticRoute(page("Kim's sister rules out summit", PARAGRAPHS).encode())
+    report = run_cycle(configured(tmp_path, site, "/story.html"), store)
+    assert report.articles_indexed == 1
+    assert [(e.url, e.stage) for e in report.errors] == [("https://example.org/bad", "process")]
+    assert "refused" in report.errors[0].reason
+    assert store.unprocessed_articles(utcnow(), 10) == ["bad"]
+    assert [q.speaker for q in store.get_articles(["good"])[0].quotes] == ["Kim Yo Jong"]

@@ -192,7 +192,8 @@ def test_ensure_indices_creates_templates_then_indices_behind_write_aliases(es: 
     )  # fmt: skip
     done = store.ensure_indices()
     assert set(done) == set(SPECS)
-    assert node.sent[0].method == "GET" and node.sent[0].path == "/_alias/ww-*"
+    assert node.sent[0].method == "GET" and node.sent[0].path == "/ww-*"
+    assert node.sent[0].params["features"] == "aliases,mappings"
     templates = [sent for sent in node.sent if sent.path.startswith("/_index_template/")]
     creates = [sent for sent in node.sent if sent.method == "PUT" and sent.path.startswith("/ww-")]
     assert [sent.path for sent in templates] == [f"/_index_template/ww-{spec.kind}" for spec in INDICES]
@@ -201,20 +202,40 @@ def test_ensure_indices_creates_templates_then_indices_behind_write_aliases(es: 
     assert templates[0].body["template"]["mappings"]["dynamic"] == "strict"
 
 
+def current_indices(leave_out: str | None = None) -> dict[str, Any]:
+    """What `GET /ww-*` answers when every alias points at its current version with the current mapping."""
+    answer = {}
+    for spec in INDICES:
+        mappings = index_template("ww", spec)["template"]["mappings"]
+        fields = {name: body for name, body in mappings["properties"].items() if name != leave_out}
+        answer[f"ww-{spec.kind}-v1"] = {
+            "aliases": {f"ww-{spec.kind}": {}},
+            "mappings": {**mappings, "properties": fields},
+        }
+    return answer
+
+
 def test_ensure_indices_is_one_request_when_everything_is_current(es: Scripted) -> None:
     store, node = es
-    node.answer = lambda sent: (200, {f"ww-{s.kind}-v1": {"aliases": {f"ww-{s.kind}": {}}} for s in INDICES})
+    node.answer = lambda sent: (200, current_indices())
     assert store.ensure_indices() == {}
     assert len(node.sent) == 1
 
 
+def test_a_field_added_to_a_current_mapping_is_put_without_setup(es: Scripted) -> None:
+    store, node = es
+    indices = current_indices(leave_out="processed")
+    node.answer = lambda sent: (200, indices if sent.method == "GET" else {"acknowledged": True})
+    assert store.ensure_indices() == {"articles": "up to date (ww-articles-v1)"}
+    (mapping,) = [sent for sent in node.sent if sent.path.endswith("/_mapping")]
+    assert mapping.path == "/ww-articles-v1/_mapping" and mapping.body["properties"]["processed"] == {"type": "boolean"}
+
+
 def test_an_older_index_version_is_migrated_only_by_setup(es: Scripted) -> None:
     store, node = es
-    aliases: dict[str, Any] = {
-        f"ww-{s.kind}-v1": {"aliases": {f"ww-{s.kind}": {}}} for s in INDICES if s.kind != "articles"
-    }
-    aliases["ww-articles-v0"] = {"aliases": {"ww-articles": {"is_write_index": True}}}
-    node.answer = lambda sent: (200, aliases if sent.path.startswith("/_alias") else {"acknowledged": True})
+    aliases = current_indices()
+    aliases["ww-articles-v0"] = {**aliases.pop("ww-articles-v1"), "aliases": {"ww-articles": {"is_write_index": True}}}
+    node.answer = lambda sent: (200, aliases if sent.method == "GET" else {"acknowledged": True})
     with pytest.raises(IndicesNotReadyError, match="wirewatch setup"):
         store.ensure_indices()
 
@@ -483,9 +504,9 @@ def test_new_articles_are_upserted_unprocessed_and_marked_by_partial_update(es: 
     upsert, marks = node.sent
     _, _, body = bulk_pairs(upsert)[0]
     assert body["upsert"]["processed"] is False and "processed" not in body["doc"]
-    assert [(op, meta["_id"], body) for op, meta, body in bulk_pairs(marks)] == [
-        ("update", "a1", {"doc": {"processed": True}}),
-        ("update", "gone", {"doc": {"processed": True}}),
+    assert [(op, meta["_id"], meta["retry_on_conflict"], body) for op, meta, body in bulk_pairs(marks)] == [
+        ("update", "a1", 3, {"doc": {"processed": True}}),
+        ("update", "gone", 3, {"doc": {"processed": True}}),
     ]
 
 

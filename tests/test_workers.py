@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,13 @@ def square_or_die(n: int) -> int:
     if n < 0:
         os.kill(os.getpid(), signal.SIGKILL)
     return n * n
+
+
+def slow_square_or_die(n: int) -> int:
+    """Slow enough that the other jobs are still in flight when one kills its worker."""
+    if n >= 0:
+        time.sleep(0.3)
+    return square_or_die(n)
 
 
 @pytest.fixture
@@ -37,10 +45,11 @@ def test_a_job_that_kills_its_worker_fails_alone(workers: Workers) -> None:
     assert workers.map(square_or_die, [5, 6]) == [25, 36]
 
 
-def test_async_job_that_kills_its_worker_raises_and_the_pool_goes_on(workers: Workers) -> None:
-    async def scenario() -> list[int]:
-        with pytest.raises(WorkerDiedError):
-            await workers.run(square_or_die, -1)
-        return list(await asyncio.gather(*(workers.run(square_or_die, n) for n in range(4))))
+def test_async_job_that_kills_its_worker_fails_alone_among_jobs_in_flight(workers: Workers) -> None:
+    async def scenario() -> list[int | str]:
+        jobs = [workers.run(slow_square_or_die, n) for n in (1, 2, -1, 3, 4)]
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        return [type(r).__name__ if isinstance(r, BaseException) else r for r in results]
 
-    assert asyncio.run(scenario()) == [0, 1, 4, 9]
+    assert asyncio.run(scenario()) == [1, 4, "WorkerDiedError", 9, 16]
+    assert asyncio.run(workers.run(square_or_die, 5)) == 25

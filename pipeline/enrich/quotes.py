@@ -568,7 +568,7 @@ def _attribution_follows(text: str, position: int) -> bool:
     """
     window = text[position : position + 80]
     words = re.findall(r"[\w.’'-]+|[^\w\s]", window)[:7]
-    if words and words[0] in {"He", "She", "They", "We", "I", "It"}:
+    if words and words[0] in {"He", "She", "They", "We", "I", "It"} and not _short_cue(words[1:]):
         return False  # "“….” He mocked Rubio": after a finished quote a capitalised pronoun opens a sentence
     for n, word in enumerate(words):
         if word.lower().rstrip(".") in CUES and n <= 5:
@@ -583,12 +583,23 @@ def _attribution_follows(text: str, position: int) -> bool:
     return False
 
 
+DAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
 # What may follow the verb of a short attribution ("…." Trump said on Tuesday in a statement.)
 ATTRIBUTION_TAILS = frozenset(
     {"in", "on", "at", "during", "after", "before", "via", "from", "to", "with", "by", "when", "while", "as", "of"}
     | {"later", "earlier", "recently", "afterward", "yesterday", "today", "tonight", "again", "also", "then", "too"}
-    | {"last", "this", "late", "early", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+    | {"last", "this", "late", "early"}
+    | DAYS
 )
+
+
+def _short_cue(words: Sequence[str]) -> bool:
+    """ "said." or "said on Tuesday": a cue whose clause ends at once, as a trailing attribution does
+    ("pledged to relocate", "replied to him that" go on into a clause of their own)."""
+    if not words or words[0].lower().rstrip(".") not in CUES:
+        return False
+    ends = {",", ".", "on", "in", "at", "later", "earlier", "yesterday", "today", "tonight", "again", "then"}
+    return words[0].endswith(".") or len(words) == 1 or words[1].lower().rstrip(".") in ends | DAYS
 
 
 def _ends_attribution(cue: str, following: str) -> bool:
@@ -1226,9 +1237,21 @@ def _byline(ctx: _Context, items: Sequence[Item], q: int) -> Attribution | None:
 
 
 def _signs_line(ctx: _Context, mention: Mention) -> bool:
+    """Whether the name ends its line, but for a handle, an age, a place or a few words about the person
+    (", 34, Texas", ", tweeting after the speech") — not a sentence going on (", however, disagreed")."""
     line_end = ctx.text.find("\n", mention.end)
     rest = ctx.text[mention.end : len(ctx.text) if line_end < 0 else line_end].strip()
-    return not rest or rest in {".", ":"} or rest[0] in ",(@"
+    if not rest or rest in {".", ":"} or rest[0] in "(@":
+        return True
+    words = re.findall(r"[\w’'-]+", rest)
+    return (
+        rest[0] == ","
+        and len(words) <= 10
+        and not any(word.lower() in CUES or (word.islower() and word.endswith("ed")) for word in words)
+    )
+
+
+_DASH_BELOW = re.compile(r"\s*([-―—–]+)\s*")
 
 
 def _byline_below(ctx: _Context, span: QuoteSpan) -> Attribution | None:
@@ -1236,17 +1259,16 @@ def _byline_below(ctx: _Context, span: QuoteSpan) -> Attribution | None:
     line_end = ctx.text.find("\n", span.outer_end)
     if line_end < 0 or len(ctx.text[span.outer_end : line_end].strip()) > 2:
         return None
-    below = re.match(r"\s*([-―—–]+)\s*", ctx.text[line_end:])
+    below = _DASH_BELOW.match(ctx.text, line_end)
     if below is None:
         return None
-    k = bisect.bisect_left(ctx.token_starts, line_end + below.end())
-    mention = ctx.ent_start.get(k)
-    if mention is None or mention.start != line_end + below.end() or mention.label not in {PERSON, ORG, "NAME"}:
+    mention = ctx.ent_start.get(bisect.bisect_left(ctx.token_starts, below.end()))
+    if mention is None or mention.start != below.end() or mention.label not in {PERSON, ORG, "NAME"}:
         return None
     if not _signs_line(ctx, mention):
         return None
     signer = _token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
-    return Attribution(signer, below.group(1), line_end + below.start(1))
+    return Attribution(signer, below.group(1), below.start(1))
 
 
 def _inverted(ctx: _Context, items: Sequence[Item], c: int) -> bool:

@@ -601,7 +601,9 @@ class ElasticsearchStore(Store):
         """Make every alias point at its current index version; say what was done per kind.
 
         Missing indices are created (safe for many workers at once: creation is
-        idempotent). Additive mapping changes are applied in place. An alias on an
+        idempotent). Additive mapping changes (a new top-level field) are applied in
+        place by whoever opens the store first, since the strict mapping would refuse
+        documents carrying the field until then. An alias on an
         older version is reindexed into the new one and swapped atomically, but
         only when `migrate` is set, so one `wirewatch setup` does it rather than
         every worker that happens to open the store. Pause the DAGs while it runs:
@@ -611,10 +613,10 @@ class ElasticsearchStore(Store):
         done: dict[str, str] = {}
         for spec in INDICES:
             alias, target = self.alias(spec.kind), self.concrete(spec.kind)
-            behind = current.get(alias)
-            if behind == target and not migrate:
-                continue
+            behind, mapped = current.get(alias, (None, set()))
             template = index_template(self.prefix, spec)
+            if behind == target and not migrate and set(template["template"]["mappings"]["properties"]) <= mapped:
+                continue
             self.es.indices.put_index_template(name=alias, body=template)
             if behind is None:
                 self._create(target, alias)
@@ -656,15 +658,18 @@ class ElasticsearchStore(Store):
             if alias:
                 self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
 
-    def _aliased(self) -> dict[str, str]:
-        """alias -> the index it points at, for this prefix's aliases that exist."""
-        response = self.es.options(ignore_status=404).indices.get_alias(name=f"{self.prefix}-*")
-        found: dict[str, str] = {}
+    def _aliased(self) -> dict[str, tuple[str, set[str]]]:
+        """alias -> (the index it points at, that index's top-level fields), for this prefix's aliases."""
+        response = self.es.options(ignore_status=404).indices.get(
+            index=f"{self.prefix}-*", features=["aliases", "mappings"]
+        )
+        found: dict[str, tuple[str, set[str]]] = {}
         for index, body in response.body.items():
             if not isinstance(body, dict):
                 continue  # a 404 body carries "error"/"status" keys, not indices
+            fields = set(body.get("mappings", {}).get("properties", {}))
             for alias in body.get("aliases", {}):
-                found[alias] = index
+                found[alias] = (index, fields)
         return found
 
     # -- plumbing ----------------------------------------------------------
@@ -869,7 +874,10 @@ class ElasticsearchStore(Store):
     def mark_processed(self, ids: Iterable[str]) -> None:
         self._bulk(
             "articles",
-            ({"_op_type": "update", "_id": article_id, "doc": {"processed": True}} for article_id in ids),
+            (
+                {"_op_type": "update", "_id": article_id, "retry_on_conflict": 3, "doc": {"processed": True}}
+                for article_id in ids
+            ),
             expected=(404,),
         )
 
