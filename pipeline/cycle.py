@@ -178,10 +178,14 @@ def finish_unprocessed(
 ) -> int:
     """Take articles that a run indexed but died before processing through the later stages; returns how many
     were finished. One that fails again is reported and left for the next run, which goes on meanwhile."""
-    tried: set[str] = set()
+    failed: set[str] = set()
+    seen: set[str] = set()
     finished = 0
-    while ids := [i for i in store.unprocessed_articles(indexed_before, BATCH_SIZE) if i not in tried]:
-        tried.update(ids)
+    # Asking past the ones that failed, so leftovers that keep failing cannot hide the ones behind them.
+    while ids := [i for i in store.unprocessed_articles(indexed_before, len(failed) + BATCH_SIZE) if i not in failed]:
+        if seen.issuperset(ids):
+            break  # processed but still unmarked: going round again would change nothing
+        seen.update(ids)
         try:
             process_articles(config, store, ids, report, pool)
             finished += len(ids)
@@ -191,6 +195,7 @@ def finish_unprocessed(
                     process_articles(config, store, [article.id], report, pool)
                     finished += 1
                 except Exception as exc:  # noqa: BLE001
+                    failed.add(article.id)
                     reason = f"left unprocessed: {type(exc).__name__}: {exc}"
                     report.errors.append(StageError(article.url, "process", reason))
     return finished

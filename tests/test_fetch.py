@@ -6,7 +6,7 @@ import sqlite3
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 
-from pipeline.cycle import fetch_stage, poll_stage, run_cycle
+from pipeline.cycle import BATCH_SIZE, fetch_stage, poll_stage, run_cycle
 from pipeline.demo.server import StaticRoute
 from pipeline.records import Article, utcnow
 from tests.conftest import all_articles, make_config
@@ -130,26 +130,26 @@ def test_articles_a_dead_run_indexed_are_finished_by_the_next(tmp_path, site, st
     assert store.unprocessed_articles(utcnow(), 10) == []
 
 
-def test_a_leftover_that_fails_again_is_reported_and_the_run_goes_on(tmp_path, site, store):
+def test_leftovers_that_fail_again_are_reported_and_hide_nothing_behind_them(tmp_path, site, store):
+    """More failing leftovers than one batch, then a good one: the run reports them, finishes it, goes on."""
     said = 'Kim Yo Jong said in a statement that another summit would "not be useful to us" this year.'
     old = utcnow() - timedelta(hours=2)
+    names = [f"bad{n:03}" for n in range(BATCH_SIZE + 1)] + ["good"]
     store.put_articles(
         [
-            Article(
-                id=name, url=f"https://example.org/{name}", feed_url="f", source="s", title=name, text=said, fetched=old
-            )
-            for name in ("good", "bad")
+            Article(id=n, url=f"https://example.org/{n}", feed_url="f", source="s", title=n, text=said, fetched=old)
+            for n in names
         ]
     )
-    with sqlite3.connect(tmp_path / "wirewatch.db") as raw:  # the disk refuses every later write of one article
+    with sqlite3.connect(tmp_path / "wirewatch.db") as raw:  # the disk refuses every later write of these
         raw.execute(
-            "CREATE TRIGGER refuse BEFORE UPDATE ON articles WHEN old.id = 'bad'"
+            "CREATE TRIGGER refuse BEFORE UPDATE ON articles WHEN old.id LIKE 'bad%'"
             " BEGIN SELECT RAISE(ABORT, 'refused'); END"
         )
     site.routes["/story.html"] = StaticRoute(page("Kim's sister rules out summit", PARAGRAPHS).encode())
     report = run_cycle(configured(tmp_path, site, "/story.html"), store)
     assert report.articles_indexed == 1
-    assert [(e.url, e.stage) for e in report.errors] == [("https://example.org/bad", "process")]
+    assert {(e.url, e.stage) for e in report.errors} == {(f"https://example.org/{n}", "process") for n in names[:-1]}
     assert "refused" in report.errors[0].reason
-    assert store.unprocessed_articles(utcnow(), 10) == ["bad"]
+    assert store.unprocessed_articles(utcnow(), 1000) == names[:-1]
     assert [q.speaker for q in store.get_articles(["good"])[0].quotes] == ["Kim Yo Jong"]
