@@ -168,6 +168,7 @@ def test_json_shape(config: Config) -> None:
         ('"I\u2019m a voter," declares Jane Smith, 27, a Navy veteran.', "Jane Smith"),
         # a pulled quote signed on the line below
         ('"We are worried about the future of our kids."\n\n- Jane Smith.\n\nThe figure is outdated.', "Jane Smith"),
+        ('"Great speech. She is ready."\n\n-Senator Jane Smith, writing after the speech.\n\nMore.', "Jane Smith"),
         # a short attribution after an exclamation belongs to the quote before it
         ('"We will win this one!" Jane Smith said.\n\nNew Jersey has voted.', "Jane Smith"),
         ('Jane Smith spoke to reporters on Monday. "We will not back down now." She said.', "Jane Smith"),

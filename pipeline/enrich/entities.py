@@ -20,7 +20,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span, Token
-from spacy.util import compile_infix_regex
+from spacy.util import compile_infix_regex, compile_prefix_regex
 
 from pipeline.config import Config, SpeakerConfig
 from pipeline.records import Entity
@@ -1170,23 +1170,27 @@ def _trained(model: str | None) -> Language | None:
     return nlp if "ner" in nlp.pipe_names else None
 
 
-def _split_glued_quotes(nlp: Language) -> None:
-    """Scraped copy glues quote marks to words ("said,“Look", "paranoia,”Clinton").
+def _split_glued_marks(nlp: Language) -> None:
+    """Scraped copy glues quote marks to words ("said,“Look", "paranoia,”Clinton"), and a signature's dash
+    to the name ("-President Obama").
 
     Attribution reads a quote mark as the edge of a quotation, so the mark, and
     a comma before it, must be tokens of their own rather than hide the
-    reporting verb or the speaker inside one token with the quote.
+    reporting verb or the speaker inside one token with the quote; a name must
+    not hide inside its dash.
     """
     infixes = [*(nlp.Defaults.infixes or ()), r"[,;:](?=[“”\"„«»])", r"[“”\"„«»]"]
+    prefixes = [*(nlp.Defaults.prefixes or ()), r"[-―—–](?=[A-Z])"]
     tokenizer: Tokenizer = nlp.tokenizer
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    tokenizer.prefix_search = compile_prefix_regex(prefixes).search
 
 
 def build_nlp(config: Config) -> Language:
     nlp = _trained(config.nlp.model)
     speakers = speaker_patterns(config.speakers)
     if nlp is not None:
-        _split_glued_quotes(nlp)
+        _split_glued_marks(nlp)
         ruler = nlp.add_pipe(
             "entity_ruler",
             name="wirewatch_speakers",
@@ -1196,7 +1200,7 @@ def build_nlp(config: Config) -> Language:
         ruler.add_patterns(speakers)  # type: ignore[attr-defined]
         return nlp
     nlp = spacy.blank("en")
-    _split_glued_quotes(nlp)
+    _split_glued_marks(nlp)
     places = nlp.add_pipe("entity_ruler", name="wirewatch_places")
     places.add_patterns(place_patterns())  # type: ignore[attr-defined]
     if speakers:

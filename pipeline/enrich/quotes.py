@@ -1247,7 +1247,10 @@ def _signs_line(ctx: _Context, mention: Mention) -> bool:
     return (
         rest[0] == ","
         and len(words) <= 10
-        and not any(word.lower() in CUES or (word.islower() and word.endswith("ed")) for word in words)
+        and not any(
+            (word.lower() in CUES and not word.endswith("ing")) or (word.islower() and word.endswith("ed"))
+            for word in words
+        )
     )
 
 
