@@ -1188,7 +1188,10 @@ def _attribute_in_sentence(
             found = _from_cue_before(ctx, items, c, done)
             if found:
                 return found
-            break
+            if c == 0 or _lower(ctx, items[c - 1]) != "to":
+                break
+            # "Rubio said that by refusing to say the words …, Democrats are “…”": an infinitive's cue found
+            # no speaker of its own, so the cue before it may have one
     # Trump …: "…"
     if q > 0 and _lower(ctx, items[q - 1]) == ":":
         # "… doesn't surprise pollster Daron Shaw: “…”": a name right before the colon introduces the quote
