@@ -173,7 +173,11 @@ def test_json_shape(config: Config) -> None:
         ('"We will win this one!" Jane Smith said.\n\nNew Jersey has voted.', "Jane Smith"),
         ('Jane Smith spoke to reporters on Monday. "We will not back down now." She said.', "Jane Smith"),
         # an infinitive's cue with no speaker of its own does not hide the cue before it
-        ('Jane Smith said that by refusing to say the words, they are "saying the war never happened."', "Jane Smith"),
+        (
+            'On ABC\'s "This Week," Jane Smith said that by refusing to say the words "radical Islam," they are'
+            ' "saying the war never happened at all."',
+            "Jane Smith",
+        ),
         # a dash and a name that a sentence goes on from do not sign the quote
         ("Jane Smith called the plan \u201ca disgrace to us all\u201d - Tom Jones, however, disagreed.", "Jane Smith"),
     ],
