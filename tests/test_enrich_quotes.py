@@ -258,3 +258,9 @@ def test_each_clause_keeps_its_own_speaker(text: str, second: str) -> None:
     quotes = analyze(text, Config()).quotes
     assert [q.speaker for q in quotes] == ["Jane Smith", second]
     assert text[quotes[0].speaker_start : quotes[0].speaker_end] == "Jane Smith"
+
+
+def test_a_spaced_dash_after_the_cue_is_punctuation_not_a_hyphenated_word() -> None:
+    text = 'Jane Smith was scornful - "we need to get into the details," she said - and left the hall.'
+    (quote,) = analyze(text, Config()).quotes
+    assert (quote.speaker, quote.cue, text[quote.speaker_start : quote.speaker_end]) == ("Jane Smith", "said", "she")

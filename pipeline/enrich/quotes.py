@@ -690,8 +690,11 @@ def _is_cue(ctx: _Context, items: Sequence[Item], k: int, before: bool = False, 
     word = _lower(ctx, items[k])
     if word not in CUES:
         return False
-    if any(0 <= n < len(items) and _lower(ctx, items[n]) == "-" for n in (k - 1, k + 1)):
-        return False  # "counter-attack", "post-debate"
+    token = ctx.doc[items[k][1]]
+    if (k + 1 < len(items) and _lower(ctx, items[k + 1]) == "-" and not token.whitespace_) or (
+        k > 0 and _lower(ctx, items[k - 1]) == "-" and not ctx.doc[items[k - 1][1]].whitespace_
+    ):
+        return False  # "counter-attack", "post-debate"; a spaced dash ("she said - and charged") is punctuation
     if before and word in AFTER_ONLY:
         # "He continued, “…”" still introduces the quote; "the war continued “…”" does not
         nxt = k + 1 < len(items) and (items[k + 1][0] == "Q" or _lower(ctx, items[k + 1]) in {",", ":"})
@@ -736,7 +739,6 @@ def _is_cue(ctx: _Context, items: Sequence[Item], k: int, before: bool = False, 
             and not _is_adverb(ctx, items[k - 1])
         ):
             return False
-    token = ctx.doc[items[k][1]]
     return (
         (token.i not in ctx.ent_token and not token.is_title) or k == 0 or _lower(ctx, items[k - 1]) in {'"', "“", ","}
     )
