@@ -178,6 +178,8 @@ def test_json_shape(config: Config) -> None:
             ' "saying the war never happened at all."',
             "Jane Smith",
         ),
+        # a time between the speaker and the verb
+        ('Senator Jane Smith (D-Calif.) last week said the plan was "a disgrace to the whole state."', "Jane Smith"),
         # a dash and a name that a sentence goes on from do not sign the quote
         ("Jane Smith called the plan \u201ca disgrace to us all\u201d - Tom Jones, however, disagreed.", "Jane Smith"),
     ],

@@ -749,11 +749,26 @@ def _token_candidate(ctx: _Context, first: int, last: int, kind: str, mention: M
     return Candidate(doc[first].idx, doc[last].idx + len(doc[last].text), kind, mention)
 
 
+def _time_phrase_before(ctx: _Context, items: Sequence[Item], j: int, lo: int) -> int:
+    """Step back over "last week", "on Tuesday", "yesterday" between a speaker and the verb."""
+    word = _lower(ctx, items[j])
+    if word in {"yesterday", "today", "tonight", "earlier"}:
+        return j - 1
+    periods = {"week", "month", "year", "weekend", "night", "morning", "evening"}
+    if j > lo and (word in DAYS or word in periods) and _lower(ctx, items[j - 1]) in {"last", "this", "on", "that"}:
+        return j - 2
+    return j
+
+
 def _subject_before(ctx: _Context, items: Sequence[Item], k: int, lo: int) -> Candidate | None:
-    """The mention that ends just before the cue at items[k], skipping adverbs and appositives."""
+    """The mention that ends just before the cue at items[k], skipping adverbs, times and appositives."""
     j = k - 1
     while j >= lo and (_lower(ctx, items[j]) in SKIPPABLE or _is_adverb(ctx, items[j])):
         j -= 1
+    if j >= lo and items[j][0] == "T":
+        j = _time_phrase_before(ctx, items, j, lo)
+        while j >= lo and (_lower(ctx, items[j]) in SKIPPABLE or _is_adverb(ctx, items[j])):
+            j -= 1
     j = _before_phrase(ctx, items, j, lo)
     for _ in range(3):
         if j < lo or items[j][0] == "Q" or _lower(ctx, items[j]) not in {",", ")", "—", "–", "--"}:
