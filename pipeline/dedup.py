@@ -339,14 +339,8 @@ def dedupe(articles: list[Article], store: Store, window: timedelta, params: Par
             report.skipped += 1
             continue
         me = _Member(article_id, article_time(article), found.body_hash, found.shingles)
-
-        def open_to(cluster: str, me: _Member = me) -> bool:
-            """A copy joins a cluster only within one window of the cluster's root, so a daily template story
-            that matches yesterday's copy does not chain into one cluster for weeks."""
-            return abs(me.time - root_order(cluster)[0]) <= window
-
         original, clusters = _matches(
-            me, found.band_keys, index, members, cluster_of, window, shingles_of, params, open_to
+            me, found.band_keys, index, members, cluster_of, window, shingles_of, params, root_order
         )
         cluster = article_id
         if original is not None:
@@ -392,7 +386,7 @@ def _matches(
     window: timedelta,
     shingles_of: Callable[[_Member], np.ndarray],
     params: Params,
-    open_to: Callable[[str], bool],
+    root_order: Callable[[str], tuple[datetime, str]],
 ) -> tuple[str | None, set[str]]:
     """The copy `me` folds into (None if none) and every cluster it verifiably matches."""
     shared: dict[str, int] = defaultdict(int)
@@ -406,7 +400,9 @@ def _matches(
     original: str | None = None
     clusters: set[str] = set()
     for cluster, candidates in by_cluster.items():
-        if not open_to(cluster):
+        if abs(me.time - root_order(cluster)[0]) > window:
+            # A copy joins a cluster only within one window of its root, so a daily template story that
+            # matches yesterday's copy does not chain into one cluster for weeks.
             continue
         for other in candidates:
             candidate = members[other]

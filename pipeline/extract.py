@@ -408,7 +408,8 @@ def _without_headline(text: str, title: str | None) -> str:
     """The text without a first line that only repeats the headline (trafilatura keeps an <h1> inside the
     article body), so snippets and the text's opening are the story's own words."""
     first, _, rest = text.partition("\n")
-    if title and rest.strip() and _comparable(first) and _comparable(first) == _comparable(title):
+    headline = _comparable(first)
+    if title and rest.strip() and headline and headline == _comparable(title):
         return rest.strip()
     return text
 

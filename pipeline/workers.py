@@ -38,7 +38,8 @@ class Workers:
     def __init__(self, size: int) -> None:
         self.size = size
         self._pool: ProcessPoolExecutor | None = None
-        self._retry_lock = asyncio.Lock()
+        # One retry at a time, per event loop (a lock belongs to the loop it first waits in).
+        self._retry_lock: asyncio.Lock | None = None
         self._retry_loop: asyncio.AbstractEventLoop | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -56,11 +57,15 @@ class Workers:
     def map(self, fn: Callable[[Job], Result], jobs: Sequence[Job]) -> list[Result | WorkerDiedError]:
         """Results in the order of `jobs`; a job whose worker died has a WorkerDiedError in its place."""
         pool = self._executor()
+        results: list[Result | WorkerDiedError] = []
         try:
-            return list(pool.map(fn, jobs, chunksize=2))
+            for result in pool.map(fn, jobs, chunksize=2):
+                results.append(result)
         except BrokenProcessPool:
+            # map hands results back in order, so those already here were not interrupted
             self._replace(pool)
-            return [self._alone(fn, job) for job in jobs]
+            results += [self._alone(fn, job) for job in jobs[len(results) :]]
+        return results
 
     def _alone(self, fn: Callable[[Job], Result], job: Job) -> Result | WorkerDiedError:
         pool = self._executor()
@@ -68,7 +73,7 @@ class Workers:
             return pool.submit(fn, job).result()
         except BrokenProcessPool:
             self._replace(pool)
-            return WorkerDiedError(f"the worker process running {fn.__name__} died (crashed or was killed)")
+            return _died(fn)
 
     async def run(self, fn: Callable[..., Result], *args: Any) -> Result:
         """`fn(*args)` in a worker, for the event loop.
@@ -83,7 +88,7 @@ class Workers:
             return await loop.run_in_executor(pool, fn, *args)
         except BrokenProcessPool:
             self._replace(pool)
-        if self._retry_loop is not loop:
+        if self._retry_lock is None or self._retry_loop is not loop:
             self._retry_lock, self._retry_loop = asyncio.Lock(), loop
         async with self._retry_lock:
             pool = self._executor()
@@ -91,12 +96,16 @@ class Workers:
                 return await loop.run_in_executor(pool, fn, *args)
             except BrokenProcessPool:
                 self._replace(pool)
-        raise WorkerDiedError(f"the worker process running {fn.__name__} died (crashed or was killed)")
+        raise _died(fn)
 
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def _died(fn: Callable[..., object]) -> WorkerDiedError:
+    return WorkerDiedError(f"the worker process running {fn.__name__} died (crashed or was killed)")
 
 
 def worker_pool(jobs_expected: int) -> Workers | None:

@@ -584,6 +584,10 @@ def _attribution_follows(text: str, position: int) -> bool:
 
 
 DAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
+# What may follow the verb of a trailing "He said." before the sentence ends: a time, a place, nothing.
+SHORT_CUE_TAILS = frozenset(
+    {",", ".", "on", "in", "at", "later", "earlier", "yesterday", "today", "tonight", "again", "then"} | DAYS
+)
 # What may follow the verb of a short attribution ("…." Trump said on Tuesday in a statement.)
 ATTRIBUTION_TAILS = frozenset(
     {"in", "on", "at", "during", "after", "before", "via", "from", "to", "with", "by", "when", "while", "as", "of"}
@@ -598,8 +602,7 @@ def _short_cue(words: Sequence[str]) -> bool:
     ("pledged to relocate", "replied to him that" go on into a clause of their own)."""
     if not words or words[0].lower().rstrip(".") not in CUES:
         return False
-    ends = {",", ".", "on", "in", "at", "later", "earlier", "yesterday", "today", "tonight", "again", "then"}
-    return words[0].endswith(".") or len(words) == 1 or words[1].lower().rstrip(".") in ends | DAYS
+    return words[0].endswith(".") or len(words) == 1 or words[1].lower().rstrip(".") in SHORT_CUE_TAILS
 
 
 def _ends_attribution(cue: str, following: str) -> bool:
@@ -749,6 +752,13 @@ def _token_candidate(ctx: _Context, first: int, last: int, kind: str, mention: M
     return Candidate(doc[first].idx, doc[last].idx + len(doc[last].text), kind, mention)
 
 
+def _skip_adverbs(ctx: _Context, items: Sequence[Item], j: int, lo: int) -> int:
+    """Step back over auxiliaries and adverbs ("has also broadly")."""
+    while j >= lo and (_lower(ctx, items[j]) in SKIPPABLE or _is_adverb(ctx, items[j])):
+        j -= 1
+    return j
+
+
 def _time_phrase_before(ctx: _Context, items: Sequence[Item], j: int, lo: int) -> int:
     """Step back over "last week", "on Tuesday", "yesterday" between a speaker and the verb."""
     word = _lower(ctx, items[j])
@@ -762,13 +772,9 @@ def _time_phrase_before(ctx: _Context, items: Sequence[Item], j: int, lo: int) -
 
 def _subject_before(ctx: _Context, items: Sequence[Item], k: int, lo: int) -> Candidate | None:
     """The mention that ends just before the cue at items[k], skipping adverbs, times and appositives."""
-    j = k - 1
-    while j >= lo and (_lower(ctx, items[j]) in SKIPPABLE or _is_adverb(ctx, items[j])):
-        j -= 1
+    j = _skip_adverbs(ctx, items, k - 1, lo)
     if j >= lo and items[j][0] == "T":
-        j = _time_phrase_before(ctx, items, j, lo)
-        while j >= lo and (_lower(ctx, items[j]) in SKIPPABLE or _is_adverb(ctx, items[j])):
-            j -= 1
+        j = _skip_adverbs(ctx, items, _time_phrase_before(ctx, items, j, lo), lo)
     j = _before_phrase(ctx, items, j, lo)
     for _ in range(3):
         if j < lo or items[j][0] == "Q" or _lower(ctx, items[j]) not in {",", ")", "—", "–", "--"}:
@@ -1246,14 +1252,16 @@ def _byline(ctx: _Context, items: Sequence[Item], q: int) -> Attribution | None:
     d = q + 1
     if d + 1 >= len(items) or _lower(ctx, items[d]) not in BYLINE_DASHES or items[d + 1][0] != "T":
         return None
-    mention = ctx.ent_start.get(items[d + 1][1])
-    if mention is None or mention.label not in {PERSON, ORG, "NAME"}:
-        return None
-    if not _signs_line(ctx, mention):
-        return None
     dash = ctx.doc[items[d][1]]
+    return _signed_by(ctx, ctx.ent_start.get(items[d + 1][1]), dash.text, dash.idx)
+
+
+def _signed_by(ctx: _Context, mention: Mention | None, dash: str, dash_at: int) -> Attribution | None:
+    """The attribution of a quote signed by `mention` after a dash, if the name really is a signature."""
+    if mention is None or mention.label not in {PERSON, ORG, "NAME"} or not _signs_line(ctx, mention):
+        return None
     signer = _token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
-    return Attribution(signer, dash.text, dash.idx)
+    return Attribution(signer, dash, dash_at)
 
 
 def _signs_line(ctx: _Context, mention: Mention) -> bool:
@@ -1286,12 +1294,9 @@ def _byline_below(ctx: _Context, span: QuoteSpan) -> Attribution | None:
     if below is None:
         return None
     mention = ctx.ent_start.get(bisect.bisect_left(ctx.token_starts, below.end()))
-    if mention is None or mention.start != below.end() or mention.label not in {PERSON, ORG, "NAME"}:
+    if mention is not None and mention.start != below.end():
         return None
-    if not _signs_line(ctx, mention):
-        return None
-    signer = _token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
-    return Attribution(signer, below.group(1), below.start(1))
+    return _signed_by(ctx, mention, below.group(1), below.start(1))
 
 
 def _inverted(ctx: _Context, items: Sequence[Item], c: int) -> bool:
