@@ -201,12 +201,13 @@ def cmd_analyze(args: argparse.Namespace, config: Config | None) -> int:
             print(f"wirewatch: config error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     text = sys.stdin.read() if args.file in (None, "-") else Path(args.file).read_text(encoding="utf-8")
-    data = analysis_to_json(analyze(text, config or Config()))
+    data = analysis_to_json(analyze(text, config or Config(), title=args.title or ""))
     if args.json:
         _print_json(data)
         return 0
     for quote in data["quotes"]:
-        print(f"{quote['speaker'] or '(unknown)'} [{quote['cue'] or '-'}]: “{quote['text']}”")
+        text = quote["text"] if len(quote["text"]) <= 200 else quote["text"][:200] + "…"
+        print(f"{quote['speaker'] or '(unknown)'} [{quote['kind']}, {quote['cue'] or '-'}]: “{text}”")
     print("entities:", ", ".join(sorted({entity["canonical"] for entity in data["entities"]})))
     print("topics:", ", ".join(data["topics"]))
     return 0
@@ -306,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = command("analyze", "entities, topics and attributed quotes of a plain text, without a store")
     analyze.add_argument("file", nargs="?", help="a text file, or - (the default) for standard input")
+    analyze.add_argument("--title", help="the article's headline (it can name a statement's author)")
     analyze.set_defaults(handler=cmd_analyze, needs_config=False)
 
     feeds = command("feeds", "each feed's health")
