@@ -77,7 +77,8 @@ def _alternatives(items: Sequence[str]) -> str:
 @cache
 def _patterns() -> dict[str, re.Pattern[str]]:
     r = rules()
-    subject = r"(?P<speaker>[A-Z\"“][^.:;\n]{2,300}?)"
+    # a lead's subject: no sentence end inside, but abbreviations may be ("Mt. Kumgang", "U.S.")
+    subject = r"(?P<speaker>[A-Z\"“](?:[^.:;\n]|(?<=[A-Z])\.|(?<=Mt|St|Dr)\.|(?<=Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\.){2,300}?)"
     return {
         "following": re.compile(
             subject + rf",?\s+(?P<cue>(?:{_alternatives(r.issuing_verbs)})\b[^.:;\n]{{0,60}}?\bthe\s+following\s+"
@@ -148,8 +149,9 @@ def organisation_form(name: str) -> str:
         name = re.sub(re.escape(long), short, name, flags=re.IGNORECASE)
     name = re.sub(r"^(?:the|a|an)\s+", "", name, flags=re.IGNORECASE)
     owner = re.match(r"^(?P<body>.+?)\s+of\s+(?:the\s+)?(?P<owner>[A-Z]{2,6})$", name)
-    if owner:  # "Foreign Ministry of the DPRK" → "DPRK Foreign Ministry"
-        name = f"{owner['owner']} {owner['body']}"
+    if owner:  # "Foreign Ministry of the DPRK" → "DPRK Foreign Ministry"; "Bureau of the CC of the WPK" → "Bureau of the WPK CC"
+        head, of, last = owner["body"].rpartition(" of the ")
+        name = f"{head}{of}{owner['owner']} {last}" if of else f"{owner['owner']} {owner['body']}"
     connectors = {"of", "the", "for", "and", "on", "in", "to"}
     return " ".join(word if word in connectors or not word.islower() else word.capitalize() for word in name.split())
 
@@ -215,12 +217,13 @@ def resolve_speaker(phrase: str, start: int, page: Page) -> tuple[str, str | Non
     office = _office_speaker(phrase)
     if office:
         return office
-    end = start + len(phrase)
-    for entity in page.entities:
-        if entity.label == "PERSON" and start <= entity.start and entity.end <= end + 40:
-            return entity.canonical, None
     name = _leading_name(phrase) or _trailing_name(phrase)
-    return (name, None) if name else (organisation_form(phrase), None)
+    if name is None:
+        return organisation_form(phrase), None
+    for entity in page.entities:  # the entity's canonical form, when the name found is one
+        if entity.label == "PERSON" and entity.text == name and start <= entity.start <= start + len(phrase) + 40:
+            return entity.canonical, None
+    return name, None
 
 
 # -- where the statement's text lies -------------------------------------------------
@@ -288,26 +291,35 @@ _OPENER = re.compile(r"^(?:in\s+this\s+(?:regard|connection)|meanwhile|also|earl
 # -- the strategies ----------------------------------------------------------------
 
 
-def _from_lead(page: Page, rule: str) -> FullText | None:
-    """A lead in the first paragraph whose subject opens it; the statement starts where the lead ends."""
-    paragraph = re.match(r"[^\n]*", page.body[page.opening : page.opening + LEAD_CHARS])
-    found = _patterns()[rule].search(paragraph.group() if paragraph else "")
-    if found is None:
+def _lead_in(page: Page, rule: str, paragraphs: int) -> tuple[int, re.Match[str]] | None:
+    """The first of the opening paragraphs that a lead opens: (where the paragraph starts, the match)."""
+    for begin, end in _paragraph_spans(page.body, page.opening)[:paragraphs]:
+        found = _patterns()[rule].match(page.body[begin : min(end, begin + LEAD_CHARS)])
+        if found is not None:
+            return begin, found
+    return None
+
+
+def _from_lead(page: Page, rule: str, paragraphs: int = 1) -> FullText | None:
+    """A lead opening one of the first paragraphs; the statement starts where the lead ends."""
+    located = _lead_in(page, rule, paragraphs)
+    if located is None:
         return None
+    begin, found = located
     opener = _OPENER.match(found["speaker"])
     subject = found["speaker"][opener.end() :] if opener else found["speaker"]
-    if found.start("speaker") != 0 or len(subject) > 200:
-        return None  # not the paragraph's own subject: a story telling of someone's answer
-    lead_end = _lead_end(page.body, page.opening + found.end())
+    if len(subject) > 200:
+        return None
+    lead_end = _lead_end(page.body, begin + found.end())
     if lead_end is None:
         return None
-    offset = page.opening + found.end("speaker") - len(subject)
+    offset = begin + found.end("speaker") - len(subject)
     speaker, organisation = resolve_speaker(subject, offset, page)
     start = _text_start(page.body, lead_end)
     return FullText(
         speaker,
         offset,
-        page.opening + found.end("speaker"),
+        begin + found.end("speaker"),
         start,
         _text_end(page.body, start),
         rule,
@@ -317,8 +329,13 @@ def _from_lead(page: Page, rule: str) -> FullText | None:
 
 
 def following_lead(page: Page) -> FullText | None:
-    """"X issued / released / made public / gave the following (press) statement | answer …:"."""
-    return _from_lead(page, "following")
+    """"X issued / released / made public / gave the following (press) statement | answer …:".
+
+    It may open any of the first four paragraphs: agencies sometimes set out the
+    occasion first ("Lee appeared on the island … / A spokesman … gave the
+    following answer …:").
+    """
+    return _from_lead(page, "following", paragraphs=4)
 
 
 def said_in_statement_lead(page: Page) -> FullText | None:
