@@ -86,7 +86,9 @@ def main() -> int:
             misses.append(f"start: {quote.start} for {start} in {story['title'][:60]}")
     elapsed = time.perf_counter() - began
     print(f"kcna2012 sample: {len(labels)} stories labelled by hand, {gold} statements published in full")
-    print(f"statement  P {ratio(found, predicted):.3f}  R {ratio(found, gold):.3f}  ({found} right of {predicted} found)")
+    print(
+        f"statement  P {ratio(found, predicted):.3f}  R {ratio(found, gold):.3f}  ({found} right of {predicted} found)"
+    )
     print(
         f"+ speaker  P {ratio(right_speaker, predicted):.3f}  R {ratio(right_speaker, gold):.3f}  "
         f"(speaker right on {right_speaker} of {found} found)"

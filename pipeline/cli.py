@@ -185,7 +185,8 @@ def cmd_statements(args: argparse.Namespace, config: Config) -> int:
         print(f"{statement['speaker']} ({statement['kind']}): “{text}”")
         print(f"  published {statement['published'] or 'undated'}, first seen {statement['first_seen']}")
         outlets = len({outlet for quote in statement["quotes"] for outlet in quote["outlets"]})
-        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {len(statement['reports'])} reports")
+        reports = len(statement["reports"])
+        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {reports} reports")
         for report in statement["reports"]:
             print(f"  - {report['source']}: {report['article_url']}")
     return 0

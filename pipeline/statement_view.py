@@ -49,7 +49,9 @@ def reports(statement: Statement) -> list[StatementQuote]:
         known = first.get(quote.article_url)
         if known is None or (known.kind != "full_text" and quote.kind == "full_text"):
             first[quote.article_url] = quote
-    return sorted(first.values(), key=lambda quote: (quote.published is None, quote.published or quote.fetched, quote.article_url))
+    return sorted(
+        first.values(), key=lambda quote: (quote.published is None, quote.published or quote.fetched, quote.article_url)
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -94,7 +94,8 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
     for statement in statements:
         print(f"\nStatement by {statement['speaker']}: “{statement['text']}”")
         outlets = len({outlet for quote in statement["quotes"] for outlet in quote["outlets"]})
-        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {len(statement['reports'])} reports")
+        reports = len(statement["reports"])
+        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {reports} reports")
     for alert in alerts:
         print(f"\nAlert {alert['state']}: {alert['rule']} → {config.alerts.outbox}/ (Message-ID {alert['message_id']})")
     settings = directory / "wirewatch.yaml"

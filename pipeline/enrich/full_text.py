@@ -35,7 +35,8 @@ LEAD_CHARS = 700
 # A statement shorter than this is a headline or a caption, not a statement.
 MIN_TEXT_CHARS = 120
 _DATELINE = re.compile(
-    r"^\s*[A-Z][\w .'-]{1,40},\s+(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?\s*)?\([A-Za-z ]{2,20}\)\s*(?:--|—|–|-)\s*"
+    r"^\s*[A-Z][\w .'-]{1,40},\s+(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s*\d{4})?\s*)?"
+    r"\([A-Za-z ]{2,20}\)\s*(?:--|—|–|-)\s*"
 )
 _PARENTHESES = re.compile(r"\s*\([^()]{1,60}\)")
 
@@ -78,7 +79,8 @@ def _alternatives(items: Sequence[str]) -> str:
 def _patterns() -> dict[str, re.Pattern[str]]:
     r = rules()
     # a lead's subject: no sentence end inside, but abbreviations may be ("Mt. Kumgang", "U.S.")
-    subject = r"(?P<speaker>[A-Z\"“](?:[^.:;\n]|(?<=[A-Z])\.|(?<=Mt|St|Dr)\.|(?<=Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\.){2,300}?)"
+    months = r"(?<=Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\."
+    subject = rf"(?P<speaker>[A-Z\"“](?:[^.:;\n]|(?<=[A-Z])\.|(?<=Mt|St|Dr)\.|{months}){{2,300}}?)"
     return {
         "following": re.compile(
             subject + rf",?\s+(?P<cue>(?:{_alternatives(r.issuing_verbs)})\b[^.:;\n]{{0,60}}?\bthe\s+following\s+"
@@ -98,7 +100,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "signature": re.compile(
             r"^\s*(?:[-–—]+\s*)?(?P<speaker>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){1,4})(?:,?\s+(?P<office>[^\n]{3,120}))?\s*$"
         ),
-        "place_date": re.compile(r"^\s*(?:[A-Z][a-z]+,\s+)?(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+)?(?:Juche\s+\d+\s*)?\(?\d{4}\)?\s*$"),
+        "place_date": re.compile(
+            r"^\s*(?:[A-Z][a-z]+,\s+)?(?:[A-Z][a-z]+\.?\s+\d{1,2},?\s+)?(?:Juche\s+\d+\s*)?\(?\d{4}\)?\s*$"
+        ),
     }
 
 
@@ -143,13 +147,14 @@ class Page:
 
 
 def organisation_form(name: str) -> str:
-    """"Foreign Ministry of the DPRK" and "DPRK Foreign Ministry" are one organisation, written the short way."""
+    """ "Foreign Ministry of the DPRK" and "DPRK Foreign Ministry" are one organisation, written the short way."""
     name = _PARENTHESES.sub("", " ".join(name.split())).strip(" ,")
     for long, short in rules().organisation_forms:
         name = re.sub(re.escape(long), short, name, flags=re.IGNORECASE)
     name = re.sub(r"^(?:the|a|an)\s+", "", name, flags=re.IGNORECASE)
     owner = re.match(r"^(?P<body>.+?)\s+of\s+(?:the\s+)?(?P<owner>[A-Z]{2,6})$", name)
-    if owner:  # "Foreign Ministry of the DPRK" → "DPRK Foreign Ministry"; "Bureau of the CC of the WPK" → "Bureau of the WPK CC"
+    # "Foreign Ministry of the DPRK" → "DPRK Foreign Ministry"; "Bureau of the CC of the WPK" → "Bureau of the WPK CC"
+    if owner:
         head, of, last = owner["body"].rpartition(" of the ")
         name = f"{head}{of}{owner['owner']} {last}" if of else f"{owner['owner']} {owner['body']}"
     connectors = {"of", "the", "for", "and", "on", "in", "to"}
@@ -165,7 +170,7 @@ def _strip_time(phrase: str) -> str:
 
 
 def _office_speaker(phrase: str) -> tuple[str, str] | None:
-    """"a spokesman for the DPRK Foreign Ministry" → ("DPRK Foreign Ministry spokesman", "DPRK Foreign Ministry")."""
+    """ "a spokesman for the DPRK Foreign Ministry" → ("DPRK Foreign Ministry spokesman", "DPRK Foreign Ministry")."""
     offices = _alternatives(rules().offices)
     before = re.match(rf"^(?:the|a|an)?\s*(?P<office>{offices})\s+(?:for|of)\s+(?P<org>.+)$", phrase, re.IGNORECASE)
     after = re.match(rf"^(?:the|a|an)?\s*(?P<org>.+?)\s+(?P<office>{offices})$", phrase, re.IGNORECASE)
@@ -200,7 +205,7 @@ def _trailing_name(phrase: str) -> str | None:
 
 
 def _leading_name(phrase: str) -> str | None:
-    """"Kim Yo Jong, vice department director of …" → Kim Yo Jong."""
+    """ "Kim Yo Jong, vice department director of …" → Kim Yo Jong."""
     head = phrase.split(",", 1)[0].strip()
     words = head.split()
     if 2 <= len(words) <= 4 and all(w[:1].isupper() and w.lower() not in rules().title_words for w in words):
@@ -210,7 +215,7 @@ def _leading_name(phrase: str) -> str | None:
 
 def resolve_speaker(phrase: str, start: int, page: Page) -> tuple[str, str | None]:
     """The canonical speaker of a lead's subject, and its organisation when it is an unnamed office."""
-    phrase = _strip_time(_PARENTHESES.sub("", " ".join(phrase.split())).strip(" ,\"“”"))
+    phrase = _strip_time(_PARENTHESES.sub("", " ".join(phrase.split())).strip(' ,"“”'))
     configured = _configured(phrase, page.speakers)
     if configured:
         return configured, None
@@ -329,7 +334,7 @@ def _from_lead(page: Page, rule: str, paragraphs: int = 1) -> FullText | None:
 
 
 def following_lead(page: Page) -> FullText | None:
-    """"X issued / released / made public / gave the following (press) statement | answer …:".
+    """ "X issued / released / made public / gave the following (press) statement | answer …:".
 
     It may open any of the first four paragraphs: agencies sometimes set out the
     occasion first ("Lee appeared on the island … / A spokesman … gave the
@@ -339,12 +344,12 @@ def following_lead(page: Page) -> FullText | None:
 
 
 def said_in_statement_lead(page: Page) -> FullText | None:
-    """"X said in a statement:" closing the lead."""
+    """ "X said in a statement:" closing the lead."""
     return _from_lead(page, "said_in_statement")
 
 
 def answered_question_lead(page: Page) -> FullText | None:
-    """"X answered a question raised by KCNA …"."""
+    """ "X answered a question raised by KCNA …"."""
     return _from_lead(page, "answered_question")
 
 
@@ -371,7 +376,9 @@ def author_first_line(page: Page) -> FullText | None:
     offset = page.opening + line.find(author)
     speaker, organisation = resolve_speaker(author, offset, page)
     start = _text_start(page.body, page.opening + len(line))
-    return FullText(speaker, offset, offset + len(author), start, _text_end(page.body, start), "author_line", cue, organisation)
+    return FullText(
+        speaker, offset, offset + len(author), start, _text_end(page.body, start), "author_line", cue, organisation
+    )
 
 
 _REPORTED = re.compile(
@@ -387,7 +394,7 @@ def _header_lines(body: str, start: int) -> int:
     end = start
     for begin, finish in spans:
         line = body[begin:finish].strip()
-        if len(line) > 80 or line.endswith((".", "!", "?")) and not _patterns()["place_date"].match(line):
+        if len(line) > 80 or (line.endswith((".", "!", "?")) and not _patterns()["place_date"].match(line)):
             break
         end = finish
     return end
@@ -408,7 +415,7 @@ def headline_names_author(page: Page) -> FullText | None:
 
 
 def press_statement_header(page: Page) -> FullText | None:
-    """"Press Statement" as the first line, then the signer (and office, date); the statement follows."""
+    """ "Press Statement" as the first line, then the signer (and office, date); the statement follows."""
     lines = _paragraph_spans(page.body, page.opening)[:4]
     if len(lines) < 3 or page.body[lines[0][0] : lines[0][1]].strip().lower() not in ("press statement", "statement"):
         return None
@@ -419,7 +426,9 @@ def press_statement_header(page: Page) -> FullText | None:
     speaker, organisation = resolve_speaker(found["speaker"], begin + found.start("speaker"), page)
     start = _text_start(page.body, _header_lines(page.body, page.opening))
     span = (begin + found.start("speaker"), begin + found.end("speaker"))
-    return FullText(speaker, *span, start, _text_end(page.body, start), "press_statement_header", "Press Statement", organisation)
+    return FullText(
+        speaker, *span, start, _text_end(page.body, start), "press_statement_header", "Press Statement", organisation
+    )
 
 
 _FIRST_PERSON = re.compile(r"\b(?:I|we|We|our|Our|my|My)\b")

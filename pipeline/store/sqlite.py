@@ -531,7 +531,12 @@ class SQLiteStore(Store):
         if query.until:
             where.append("a.published < ?")
             params.append(ts(query.until))
-        tagged = (("speaker", query.speaker), ("entity", query.entity), ("topic", query.topic), ("quote_kind", query.kind))
+        tagged = (
+            ("speaker", query.speaker),
+            ("entity", query.entity),
+            ("topic", query.topic),
+            ("quote_kind", query.kind),
+        )
         for kind, value in tagged:
             if value:
                 where.append(
