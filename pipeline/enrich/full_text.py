@@ -83,7 +83,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     subject = rf"(?P<speaker>[A-Z\"“](?:[^.:;\n]|(?<=[A-Z])\.|(?<=Mt|St|Dr)\.|{months}){{2,300}}?)"
     return {
         "following": re.compile(
-            subject + rf",?\s+(?P<cue>(?:{_alternatives(r.issuing_verbs)})\b[^.:;\n]{{0,60}}?\bthe\s+following\s+"
+            subject + rf",?\s+(?P<cue>(?:{_alternatives(r.issuing_verbs)})\b[^.:;,\n]{{0,30}}?\bthe\s+following\s+"
             rf"(?P<genre>{_alternatives(r.genres)})\b)",
         ),
         "said_in_statement": re.compile(
@@ -252,20 +252,26 @@ def _paragraph_spans(body: str, start: int) -> list[tuple[int, int]]:
 def signature(body: str, start: int) -> tuple[int, str, str | None] | None:
     """A signature closing the statement: (where it begins, the signer, their office), else None.
 
-    The last one to three short lines: a name (optionally ", its office" or the
-    office on the next line) and optionally a place and date line.
+    The last short lines: a name, optionally with ", its office" or the office on
+    the next line; or, above a place-and-date line, an organisation's name.
     """
     patterns = _patterns()
-    spans = _paragraph_spans(body, start)[-3:]
+    spans = _paragraph_spans(body, start)[-4:]
+    dated = False
     while spans and patterns["place_date"].match(body[spans[-1][0] : spans[-1][1]]):
         spans.pop()
+        dated = True
     tail = [(s, e) for s, e in spans if e - s <= 120 and not body[s:e].rstrip().endswith((".", "!", "?", '"', "”"))]
-    if not tail or tail[-1] != spans[-1]:
+    if not tail or tail[-1] != spans[-1] or len(tail) == len(spans):
         return None
     for begin, end in tail[-2:]:
         found = patterns["signature"].match(body[begin:end])
         if found and _trailing_name(found["speaker"]) == found["speaker"]:
             return begin, found["speaker"], found["office"]
+    begin, end = tail[-1]
+    line = body[begin:end].strip()
+    if dated and line[:1].isupper():
+        return begin, line, line
     return None
 
 
@@ -290,6 +296,9 @@ def _lead_end(body: str, position: int) -> int | None:
     return None
 
 
+_CIRCUMSTANCE = re.compile(
+    r"^(?:in|at|on|during|after|before|when|while|according|as|since|with|for|from)\b", re.IGNORECASE
+)
 _OPENER = re.compile(r"^(?:in\s+this\s+(?:regard|connection)|meanwhile|also|earlier),?\s+", re.IGNORECASE)
 
 
@@ -313,9 +322,10 @@ def _from_lead(page: Page, rule: str, paragraphs: int = 1) -> FullText | None:
     begin, found = located
     opener = _OPENER.match(found["speaker"])
     subject = found["speaker"][opener.end() :] if opener else found["speaker"]
-    if len(subject) > 200:
-        return None
-    lead_end = _lead_end(page.body, begin + found.end())
+    if len(subject) > 200 or _CIRCUMSTANCE.match(subject):
+        return None  # "In an interview in 2000, the leader gave the following answer": a story, not a lead
+    closed = found.group().endswith(":")
+    lead_end = begin + found.end() if closed else _lead_end(page.body, begin + found.end())
     if lead_end is None:
         return None
     offset = begin + found.end("speaker") - len(subject)
