@@ -52,7 +52,8 @@ def main() -> int:
     if not args.data.exists():
         print(f"{args.data} is absent: the kcna2012 set lives beside the repository only on dev machines")
         return 0
-    stories = {row["url"]: row for row in map(json.loads, args.data.open(encoding="utf-8"))}
+    rows = [json.loads(line) for line in args.data.open(encoding="utf-8")]
+    stories = {row["url"]: row for row in rows}
     labels = list(csv.DictReader(LABELS.open(encoding="utf-8")))
     config = Config()
     gold = predicted = found = right_speaker = right_start = near_start = 0
@@ -84,7 +85,7 @@ def main() -> int:
         if quote.start != start:
             misses.append(f"start: {quote.start} for {start} in {story['title'][:60]}")
     began = time.perf_counter()
-    every = [detect(row["title"], row["text"] if row["text"] != "<NA>" else "") for row in stories.values()]
+    every = [detect(row["title"], row["text"] if row["text"] != "<NA>" else "") for row in rows]
     elapsed = time.perf_counter() - began
     print(f"kcna2012 sample: {len(labels)} stories labelled by hand, {gold} statements published in full")
     print(
@@ -100,8 +101,8 @@ def main() -> int:
     )
     print("rules fired:", ", ".join(f"{rule} {count}" for rule, count in rules.most_common()))
     print(
-        f"whole year: {sum(found is not None for found in every)} of {len(stories)} stories are statements in full; "
-        f"detection alone {len(stories) / elapsed:,.0f} stories/s (one process, shared machine)"
+        f"whole year: {sum(found is not None for found in every)} of {len(rows)} stories are statements in full; "
+        f"detection alone {len(rows) / elapsed:,.0f} stories/s (one process, shared machine)"
     )
     for miss in misses:
         print("  " + miss)

@@ -71,7 +71,11 @@ def test_an_agency_press_statement_is_her_statement_from_after_the_lead(config: 
     text = f"{AGENCY_LEAD}\n{AGENCY_BODY}"
     found = detect("Press Statement of Vice Department Director of WPK Central Committee Kim Yo Jong", text, (), config)
     assert found is not None
-    assert (found.speaker, found.rule, found.cue) == ("Kim Yo Jong", "following", "made public the following press statement")
+    assert (found.speaker, found.rule, found.cue) == (
+        "Kim Yo Jong",
+        "following",
+        "made public the following press statement",
+    )
     assert (found.start, found.end) == (len(AGENCY_LEAD) + 1, len(text))
     assert text[found.start : found.start + 20] == "This morning I learne"[:20]
     assert text[found.speaker_start : found.speaker_start + 11] == "Kim Yo Jong"
@@ -102,7 +106,11 @@ def test_answered_a_question_starts_after_the_lead_sentence() -> None:
     text = f"{lead}\n{ANSWER_BODY}"
     found = detect("", text)
     assert found is not None
-    assert (found.speaker, found.rule, found.start) == ("DPRK Foreign Ministry spokeswoman", "answered_question", len(lead) + 1)
+    assert (found.speaker, found.rule, found.start) == (
+        "DPRK Foreign Ministry spokeswoman",
+        "answered_question",
+        len(lead) + 1,
+    )
 
 
 def test_a_white_house_statement_is_named_by_its_headline() -> None:
@@ -179,7 +187,10 @@ def test_what_is_not_a_statement_published_in_full(title: str, text: str) -> Non
     [
         ("the Foreign Ministry of the DPRK", "DPRK Foreign Ministry"),
         ("Ministry of Foreign Affairs of the Democratic People's Republic of Korea", "DPRK Foreign Ministry"),
-        ("Political Bureau of the Central Committee of the Workers' Party of Korea", "Political Bureau of the WPK Central Committee"),
+        (
+            "Political Bureau of the Central Committee of the Workers' Party of Korea",
+            "Political Bureau of the WPK Central Committee",
+        ),
         ("National Defence Commission (NDC) of the DPRK", "DPRK National Defence Commission"),
     ],
 )
