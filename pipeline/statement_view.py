@@ -31,9 +31,7 @@ def wordings(statement: Statement) -> list[Wording]:
     """Quotes counted once per wording (case, glyphs and punctuation aside), in first-seen order."""
     found: dict[str, Wording] = {}
     for quote in statement.quotes:
-        key = " ".join(words(quote.text))
-        if quote.kind == "full_text":
-            key = f"full_text\n{quote.article_url}"
+        key = f"{quote.kind}\n{' '.join(words(quote.text))}"
         wording = found.setdefault(key, Wording(quote.text, quote.kind))
         if quote.source not in wording.outlets:
             wording.outlets.append(quote.source)
