@@ -54,10 +54,14 @@ class Rules:
     organisation_forms: tuple[tuple[str, str], ...]
 
 
+def longest_first(items: list[str]) -> tuple[str, ...]:
+    """Alternatives longest first, so a regex tries "press statement" before "statement"."""
+    return tuple(sorted(items, key=len, reverse=True))
+
+
 @cache
 def rules() -> Rules:
     data: dict[str, Any] = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
-    longest_first = lambda items: tuple(sorted(items, key=len, reverse=True))  # noqa: E731
     return Rules(
         genres=longest_first(data["genres"]),
         issuing_verbs=longest_first(data["issuing_verbs"]),
