@@ -112,7 +112,7 @@ def test_offsets_are_indices_into_the_text(config: Config) -> None:
 def test_json_shape(config: Config) -> None:
     data = analysis_to_json(analyze(_seed("voa"), config))
     assert set(data) == {"entities", "topics", "quotes"}
-    assert set(data["quotes"][0]) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue"}
+    assert set(data["quotes"][0]) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue", "kind"}
     assert set(data["entities"][0]) == {"text", "label", "start", "end", "canonical"}
 
 

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from pipeline.enrich.statements import best_quote, same_statement, statement_key
+from datetime import UTC, date, datetime
+
+import pytest
+
+from pipeline.enrich.statements import (
+    Occasion,
+    best_quote,
+    makes_a_statement,
+    occasion_of,
+    same_statement,
+    statement_key,
+)
+from pipeline.records import Article, Quote
 
 VOA_TRUMP = '"I understand they want to meet, and we would certainly do that,"'
 VICE_TRUMP = "“I understand they want to meet and we would certainly do that,”"
@@ -52,3 +64,47 @@ def test_best_quote_prefers_a_full_sentence_to_a_fragment() -> None:
     assert best_quote(quotes) == quotes[2]
     assert best_quote(["good and solid"]) == "good and solid"
     assert best_quote([]) == ""
+
+
+# -- what makes a statement, and on which day ----------------------------------------
+STORY = (
+    "Kim Yo Jong speaks during a meeting in Pyongyang. (AP Photo/Jon Chol Jin)\n"
+    'Kim Yo Jong: "Reckless act"\n'
+    'North Korea called the flights a "reckless act" on Friday.\n'
+    '"Such a reckless act cannot be overlooked," Kim Yo Jong said in a statement on Friday.'
+)
+
+
+def quote_of(text: str, kind: str = "direct") -> Quote:
+    start = STORY.index(text)
+    return Quote(text, start, start + len(text), "Kim Yo Jong", kind=kind)
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("speaks during a meeting in Pyongyang", False),  # a caption
+        ("Reckless act", False),  # a heading, and a scrap
+        ("reckless act", False),  # two words in a sentence: a scrap
+        ("Such a reckless act cannot be overlooked,", True),
+    ],
+)
+def test_only_a_sentence_of_a_story_makes_a_statement(words: str, expected: bool) -> None:
+    assert makes_a_statement(quote_of(words), STORY, "Seoul's drones") is expected
+
+
+def test_a_quote_that_is_the_headline_makes_no_statement() -> None:
+    quote = quote_of("Such a reckless act cannot be overlooked,")
+    assert makes_a_statement(quote, STORY, "Kim Yo Jong: Such a reckless act cannot be overlooked") is False
+
+
+def test_the_occasion_is_the_weekday_named_beside_the_quote_else_the_day_published() -> None:
+    published = datetime(2026, 3, 4, 9, tzinfo=UTC)  # a Wednesday
+    article = Article("a", "u", "f", "VOA", "t", STORY, published=published)
+    named = occasion_of(article, [quote_of("Such a reckless act cannot be overlooked,")])
+    assert named == Occasion(date(2026, 2, 27), stated=True)  # the Friday before
+    plain = Article("b", "u", "f", "VOA", "t", "Kim said she would not talk.", published=published)
+    unsaid = occasion_of(plain, [Quote("she would not talk", 9, 27, "Kim Yo Jong")])
+    assert unsaid == Occasion(date(2026, 3, 4), stated=False)
+    assert unsaid.admits(date(2026, 3, 3)) and unsaid.admits(date(2026, 3, 4))
+    assert not unsaid.admits(date(2026, 3, 2)) and not named.admits(date(2026, 2, 26))
