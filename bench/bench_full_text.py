@@ -11,7 +11,11 @@ statement/the following/answer/spokes, 50 of the rest — plus 30 drawn with
 "answered" or "in a statement:". The detector was tuned on this sample: these are
 training figures, not held-out ones.
 
-    python -m bench.bench_full_text [--data ../shared/data/kcna2012/stories.jsonl]
+    python -m bench.bench_full_text [--data ../shared/data/kcna2012/stories.jsonl] [--cost]
+
+`--cost` prints what detection adds to analysis on the PolNeAR dev articles (news
+reports, the bulk of a real feed): the whole analysis and detection alone, timed
+in turn in one process, three rounds, medians.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import argparse
 import csv
 import json
 import re
+import statistics
 import sys
 import time
 from collections import Counter
@@ -32,6 +37,7 @@ from pipeline.enrich.full_text import detect
 HERE = Path(__file__).resolve().parent
 LABELS = HERE / "full_text_labels.csv"
 DATA = HERE.parent.parent / "shared" / "data" / "kcna2012" / "stories.jsonl"
+POLNEAR_DEV = HERE.parent.parent / "shared" / "data" / "polnear" / "dev" / "text"
 _CONNECTORS = {"the", "of", "for", "a", "an", "and", "on", "in"}
 
 
@@ -45,10 +51,40 @@ def ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
+def cost(config: Config) -> None:
+    """Analysis with its detection, and detection alone, over the same articles, in turn."""
+    texts = [path.read_text(encoding="utf-8") for path in sorted(POLNEAR_DEV.glob("*.txt"))]
+    analyze("Warm-up: the pipeline is built once per config.", config)
+    whole: list[float] = []
+    alone: list[float] = []
+    for _ in range(3):
+        began = time.perf_counter()
+        for text in texts:
+            analyze(text, config)
+        whole.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        for text in texts:
+            detect("", text)
+        alone.append(time.perf_counter() - began)
+    whole_s, alone_s = statistics.median(whole), statistics.median(alone)
+    print(
+        f"PolNeAR dev, {len(texts)} articles: analysis {len(texts) / whole_s:.1f} articles/s "
+        f"({len(texts) / max(whole):.1f}–{len(texts) / min(whole):.1f}); detection alone "
+        f"{len(texts) / alone_s:,.0f} articles/s, {alone_s / whole_s:.1%} of the analysis time"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--cost", action="store_true", help="what detection adds to analysis on PolNeAR dev")
     args = parser.parse_args()
+    if args.cost:
+        if not POLNEAR_DEV.exists():
+            print(f"{POLNEAR_DEV} is absent: PolNeAR lives beside the repository only on dev machines")
+            return 0
+        cost(Config())
+        return 0
     if not args.data.exists():
         print(f"{args.data} is absent: the kcna2012 set lives beside the repository only on dev machines")
         return 0
