@@ -84,8 +84,8 @@ def test_an_agency_press_statement_is_her_statement_from_after_the_lead(config: 
 def test_analyze_records_the_statement_as_one_full_text_attribution(config: Config) -> None:
     text = f"{AGENCY_LEAD}\n{AGENCY_BODY}"
     quotes = [quote for quote in analyze(text, config, "Press Statement").quotes if quote.kind == "full_text"]
-    assert [(q.speaker, q.start, q.end, q.text) for q in quotes] == [
-        ("Kim Yo Jong", len(AGENCY_LEAD) + 1, len(text), AGENCY_BODY)
+    assert [(q.speaker, q.start, q.end, q.text, q.rule) for q in quotes] == [
+        ("Kim Yo Jong", len(AGENCY_LEAD) + 1, len(text), AGENCY_BODY, "full_text:following")
     ]
 
 

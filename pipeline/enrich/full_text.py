@@ -132,6 +132,7 @@ class FullText:
             self.speaker_start,
             self.speaker_end,
             self.cue,
+            rule=f"full_text:{self.rule}",
             kind="full_text",
         )
 
