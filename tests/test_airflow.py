@@ -41,7 +41,7 @@ from airflow.utils import db  # noqa: E402
 from airflow.utils.session import create_session  # noqa: E402
 from airflow.utils.state import DagRunState, TaskInstanceState  # noqa: E402
 from sqlalchemy import delete, select  # noqa: E402
-from wirewatch_airflow import smtp_sender  # noqa: E402  # the plugins folder is on sys.path once Airflow is imported
+from wirewatch_airflow.smtp import smtp_sender  # noqa: E402  # the plugins folder is on sys.path once Airflow is imported
 
 from pipeline.alert import DeliveryError  # noqa: E402
 from pipeline.demo.server import SiteServer, serve  # noqa: E402
