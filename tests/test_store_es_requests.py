@@ -685,12 +685,14 @@ def test_every_ledger_update_is_conditional_on_the_claims_seq_no(es: Scripted) -
     record.state = "sent"
     store.update_alert(record)
     claim, first, second = node.sent
+    assert claim.path == f"/ww-alerts/_create/{_key('kim', 's1')}"
     assert (first.method, first.path) == ("POST", f"/ww-alerts/_update/{_key('kim', 's1')}")
     assert (first.params["if_seq_no"], first.params["if_primary_term"]) == ("4", "1")
     assert (second.params["if_seq_no"], second.params["if_primary_term"]) == ("5", "1")  # the first update's
     assert "retry_on_conflict" not in first.params  # Elasticsearch refuses it beside if_seq_no
     assert first.body == {"doc": {"message_id": "<m@w>", "state": "failed", "claimed_at": "2020-07-10T06:00:00Z",
-                                  "sent_at": None, "attempts": 1, "last_error": None, "next_attempt": None}}  # fmt: skip
+                                  "sent_at": None, "attempts": 1, "last_error": None,
+                                  "next_attempt": None}}  # fmt: skip
 
 
 def test_a_worker_whose_claim_was_taken_over_leaves_the_new_owners_state_alone(es: Scripted) -> None:
@@ -817,3 +819,23 @@ def test_setup_creates_a_pipeline_role_limited_to_the_prefix_and_a_user_holding_
         "full_name": "wirewatch pipeline",
         "enabled": True,
     }
+
+
+def test_the_contract_suite_deletes_its_indices_by_name_never_by_wildcard(es: Scripted) -> None:
+    """`action.destructive_requires_name` (the default since 8.0) refuses DELETE of `prefix-*`."""
+    from tests.test_store_contract import delete_by_name
+
+    store, node = es
+    listed = {
+        "ww-articles-v3": {"aliases": {}, "mappings": {}, "settings": {}},
+        "ww-alerts-v1": {"aliases": {}, "mappings": {}, "settings": {}},
+    }
+    node.answer = lambda sent: (200, listed) if sent.method == "GET" else (200, {"acknowledged": True})
+    delete_by_name(store)
+    listing, delete, *templates = node.sent
+    assert (listing.method, listing.path) == ("GET", "/ww-*")
+    assert (delete.method, delete.path) == ("DELETE", "/ww-alerts-v1,ww-articles-v3")
+    assert {(sent.method, sent.path) for sent in templates} == {
+        ("DELETE", f"/_index_template/ww-{spec.kind}") for spec in INDICES
+    }
+    assert not any("*" in sent.path for sent in [delete, *templates])

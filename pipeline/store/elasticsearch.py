@@ -614,7 +614,8 @@ class ElasticsearchStore(Store):
             self._unrefreshed.clear()
         try:
             if stale:
-                self.es.indices.refresh(index=[self.alias(kind) for kind in stale])
+                # An index deleted meanwhile (a test's teardown) has nothing left to make searchable.
+                self.es.options(ignore_status=404).indices.refresh(index=[self.alias(kind) for kind in stale])
         except (ApiError, TransportError) as exc:  # the writes stand; they turn searchable within a second anyway
             log.warning("refreshing %s on close failed: %s", ", ".join(stale), exc)
         finally:
