@@ -826,7 +826,7 @@ def test_the_contract_suite_deletes_its_indices_by_name_never_by_wildcard(es: Sc
     from tests.test_store_contract import delete_by_name
 
     store, node = es
-    listed = {
+    listed: dict[str, Any] = {
         "ww-articles-v3": {"aliases": {}, "mappings": {}, "settings": {}},
         "ww-alerts-v1": {"aliases": {}, "mappings": {}, "settings": {}},
     }
