@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean stack-test
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirewatch needs Python 3.11 or newer"'
@@ -35,6 +35,11 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.bench_quotes
 	$(BIN)/python -m bench.bench_entities
 	$(BIN)/python -m bench.bench_model_cost
+
+# Needs Docker: a throwaway copy of the compose stack, the contract suite against it, one Kibana import,
+# then down again (docker/stack-test.sh says each step).
+stack-test: $(VENV)/.installed-dev
+	PYTHON=$(BIN)/python ./docker/stack-test.sh
 
 clean:
 	rm -rf $(VENV) wirewatch-demo .pytest_cache .mypy_cache .ruff_cache
