@@ -505,3 +505,11 @@ def test_an_ssl_connection_to_a_plain_server_fails_the_alert_task_and_maintenanc
     again = dags["wirewatch_maintenance"].test()
     assert states(again)["retry_alerts"] == [TaskInstanceState.SUCCESS]
     assert len(box.messages) == 1
+
+
+def test_feeds_per_task_comes_from_a_variable_read_when_the_task_runs(
+    dags: dict[str, DAG], wirewatch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_WIREWATCH_FEEDS_PER_TASK", "2")  # the sample's 3 feeds: 2 + 1
+    run = dags["wirewatch_poll"].test()
+    assert states(run)["poll"] == [TaskInstanceState.SUCCESS] * 2
