@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean stack-test
+.PHONY: run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "wirewatch needs Python 3.11 or newer"'
@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-dev
 
 # Needs Docker: a throwaway copy of the compose stack, the contract suite against it, one Kibana import,
 # then down again (docker/stack-test.sh says each step).
+.PHONY: stack-test
 stack-test: $(VENV)/.installed-dev
 	PYTHON=$(BIN)/python ./docker/stack-test.sh
 

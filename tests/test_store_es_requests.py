@@ -668,65 +668,6 @@ def test_reclaim_is_a_compare_and_set_on_seq_no(es: Scripted) -> None:
     assert [sent.method for sent in node.sent] == ["GET"]  # a different claimed_at: no write at all
 
 
-def test_every_ledger_update_is_conditional_on_the_claims_seq_no(es: Scripted) -> None:
-    store, node = es
-    answers = iter(
-        [
-            (201, {"result": "created", "_seq_no": 4, "_primary_term": 1}),
-            (200, {"result": "updated", "_seq_no": 5, "_primary_term": 1}),
-            (200, {"result": "updated", "_seq_no": 6, "_primary_term": 1}),
-        ]
-    )
-    node.answer = lambda sent: next(answers)
-    record = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
-    assert store.claim_alert(record) is True
-    record.state, record.attempts = "failed", 1
-    store.update_alert(record)
-    record.state = "sent"
-    store.update_alert(record)
-    claim, first, second = node.sent
-    assert claim.path == f"/ww-alerts/_create/{_key('kim', 's1')}"
-    assert (first.method, first.path) == ("POST", f"/ww-alerts/_update/{_key('kim', 's1')}")
-    assert (first.params["if_seq_no"], first.params["if_primary_term"]) == ("4", "1")
-    assert (second.params["if_seq_no"], second.params["if_primary_term"]) == ("5", "1")  # the first update's
-    assert "retry_on_conflict" not in first.params  # Elasticsearch refuses it beside if_seq_no
-    assert first.body == {"doc": {"message_id": "<m@w>", "state": "failed", "claimed_at": "2020-07-10T06:00:00Z",
-                                  "sent_at": None, "attempts": 1, "last_error": None,
-                                  "next_attempt": None}}  # fmt: skip
-
-
-def test_a_worker_whose_claim_was_taken_over_leaves_the_new_owners_state_alone(es: Scripted) -> None:
-    store, node = es
-    answers = iter(
-        [
-            (201, {"result": "created", "_seq_no": 4, "_primary_term": 1}),
-            (409, {"error": ERRORS[409], "status": 409}),  # another worker reclaimed it: seq_no moved on
-        ]
-    )
-    node.answer = lambda sent: next(answers)
-    record = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
-    assert store.claim_alert(record) is True
-    record.state = "sent"
-    store.update_alert(record)  # no exception: the late worker's outcome is dropped, the row stays the other's
-    assert [sent.method for sent in node.sent] == ["PUT", "POST"]
-    assert node.sent[1].params["if_seq_no"] == "4"
-
-
-def test_an_update_of_a_row_this_store_never_claimed_compares_against_what_it_reads(es: Scripted) -> None:
-    store, node = es
-    stored = {"rule": "kim", "statement_id": "s1", "message_id": "<m@w>", "state": "failed",
-              "claimed_at": "2020-07-10T06:00:00Z", "attempts": 2}  # fmt: skip
-    node.answer = lambda sent: (
-        (200, {"found": True, "_id": "x", "_seq_no": 9, "_primary_term": 3, "_source": stored})
-        if sent.method == "GET"
-        else (200, {"result": "updated", "_seq_no": 10, "_primary_term": 3})
-    )
-    store.update_alert(AlertRecord("kim", "s1", "<m@w>", state="dead", claimed_at=T0, attempts=2))
-    read, write = node.sent
-    assert read.method == "GET"
-    assert (write.params["if_seq_no"], write.params["if_primary_term"]) == ("9", "3")
-
-
 def test_alerts_to_retry_query(es: Scripted) -> None:
     store, node = es
     node.answer = lambda sent: (200, {"hits": {"hits": []}})
@@ -839,3 +780,63 @@ def test_the_contract_suite_deletes_its_indices_by_name_never_by_wildcard(es: Sc
         ("DELETE", f"/_index_template/ww-{spec.kind}") for spec in INDICES
     }
     assert not any("*" in sent.path for sent in [delete, *templates])
+
+
+# -- alert ledger: conditional updates ------------------------------------------
+def test_every_ledger_update_is_conditional_on_the_claims_seq_no(es: Scripted) -> None:
+    store, node = es
+    answers = iter(
+        [
+            (201, {"result": "created", "_seq_no": 4, "_primary_term": 1}),
+            (200, {"result": "updated", "_seq_no": 5, "_primary_term": 1}),
+            (200, {"result": "updated", "_seq_no": 6, "_primary_term": 1}),
+        ]
+    )
+    node.answer = lambda sent: next(answers)
+    record = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
+    assert store.claim_alert(record) is True
+    record.state, record.attempts = "failed", 1
+    store.update_alert(record)
+    record.state = "sent"
+    store.update_alert(record)
+    claim, first, second = node.sent
+    assert claim.path == f"/ww-alerts/_create/{_key('kim', 's1')}"
+    assert (first.method, first.path) == ("POST", f"/ww-alerts/_update/{_key('kim', 's1')}")
+    assert (first.params["if_seq_no"], first.params["if_primary_term"]) == ("4", "1")
+    assert (second.params["if_seq_no"], second.params["if_primary_term"]) == ("5", "1")  # the first update's
+    assert "retry_on_conflict" not in first.params  # Elasticsearch refuses it beside if_seq_no
+    assert first.body == {"doc": {"message_id": "<m@w>", "state": "failed", "claimed_at": "2020-07-10T06:00:00Z",
+                                  "sent_at": None, "attempts": 1, "last_error": None,
+                                  "next_attempt": None}}  # fmt: skip
+
+
+def test_a_worker_whose_claim_was_taken_over_leaves_the_new_owners_state_alone(es: Scripted) -> None:
+    store, node = es
+    answers = iter(
+        [
+            (201, {"result": "created", "_seq_no": 4, "_primary_term": 1}),
+            (409, {"error": ERRORS[409], "status": 409}),  # another worker reclaimed it: seq_no moved on
+        ]
+    )
+    node.answer = lambda sent: next(answers)
+    record = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
+    assert store.claim_alert(record) is True
+    record.state = "sent"
+    store.update_alert(record)  # no exception: the late worker's outcome is dropped, the row stays the other's
+    assert [sent.method for sent in node.sent] == ["PUT", "POST"]
+    assert node.sent[1].params["if_seq_no"] == "4"
+
+
+def test_an_update_of_a_row_this_store_never_claimed_compares_against_what_it_reads(es: Scripted) -> None:
+    store, node = es
+    stored = {"rule": "kim", "statement_id": "s1", "message_id": "<m@w>", "state": "failed",
+              "claimed_at": "2020-07-10T06:00:00Z", "attempts": 2}  # fmt: skip
+    node.answer = lambda sent: (
+        (200, {"found": True, "_id": "x", "_seq_no": 9, "_primary_term": 3, "_source": stored})
+        if sent.method == "GET"
+        else (200, {"result": "updated", "_seq_no": 10, "_primary_term": 3})
+    )
+    store.update_alert(AlertRecord("kim", "s1", "<m@w>", state="dead", claimed_at=T0, attempts=2))
+    read, write = node.sent
+    assert read.method == "GET"
+    assert (write.params["if_seq_no"], write.params["if_primary_term"]) == ("9", "3")
