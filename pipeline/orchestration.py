@@ -93,13 +93,6 @@ def poll_plan(config: Config, store: Store, now: datetime, until: datetime | Non
     return plan
 
 
-def due_feed_batches(
-    config: Config, store: Store, size: int, now: datetime | None = None, until: datetime | None = None
-) -> list[list[str]]:
-    """The due feeds, `size` to a task (a bad feed then fails only its own task), then those backing off."""
-    return poll_plan(config, store, now or utcnow(), until).batches(size)
-
-
 @dataclass
 class PollOutcome:
     report: PollReport
