@@ -36,5 +36,11 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.bench_entities
 	$(BIN)/python -m bench.bench_model_cost
 
+# Needs Docker: a throwaway copy of the compose stack, the contract suite against it, one Kibana import,
+# then down again (docker/stack-test.sh says each step).
+.PHONY: stack-test
+stack-test: $(VENV)/.installed-dev
+	PYTHON=$(BIN)/python ./docker/stack-test.sh
+
 clean:
 	rm -rf $(VENV) wirewatch-demo .pytest_cache .mypy_cache .ruff_cache

@@ -247,9 +247,10 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_setup(args: argparse.Namespace, config: Config) -> int:
-    from pipeline.setup import setup_backend
+    from pipeline.setup import PipelineUser, setup_backend
 
-    report = setup_backend(config)
+    user = PipelineUser(args.pipeline_user, args.pipeline_password_env) if args.pipeline_user else None
+    report = setup_backend(config, only=args.only, wait=args.wait, pipeline_user=user)
     if args.json:
         _print_json(report)
     else:
@@ -304,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.set_defaults(handler=cmd_alerts)
 
     setup = command("setup", "create or migrate the store (templates, indices, aliases) and Kibana objects")
+    setup.add_argument("--only", choices=["elasticsearch", "kibana"], help="one part only (default: both)")
+    setup.add_argument("--wait", type=float, default=0.0, help="seconds to keep retrying a service still starting")
+    setup.add_argument("--pipeline-user", help="create this Elasticsearch user with a role limited to the indices")
+    setup.add_argument(
+        "--pipeline-password-env", default="WIREWATCH_ES_PASSWORD", help="environment variable with its password"
+    )
     setup.set_defaults(handler=cmd_setup)
 
     analyze = command("analyze", "entities, topics and attributed quotes of a plain text, without a store")

@@ -47,13 +47,21 @@ def backoff_delay(failures: int, interval: timedelta, cap: timedelta, retry_afte
     return delay
 
 
-def feeds_due(config: Config, store: Store, now: datetime, force: bool = False) -> list[FeedConfig]:
-    due = []
-    for feed in config.feeds:
-        state = store.get_feed(feed.url)
-        if force or state is None or state.next_poll is None or state.next_poll <= now:
-            due.append(feed)
-    return due
+def is_feed_due(state: FeedState | None, now: datetime, until: datetime | None = None) -> bool:
+    """Due when its next poll has come, or, for a scheduler that polls in slots, falls before the slot ends.
+
+    A scheduler's run looks at a feed once per slot; a next poll a second after the
+    run looked would otherwise wait a whole slot more (a 5-minute feed polled every 10).
+    """
+    if state is None or state.next_poll is None:
+        return True
+    return state.next_poll < until if until is not None and until > now else state.next_poll <= now
+
+
+def feeds_due(
+    config: Config, store: Store, now: datetime, force: bool = False, until: datetime | None = None
+) -> list[FeedConfig]:
+    return [feed for feed in config.feeds if force or is_feed_due(store.get_feed(feed.url), now, until)]
 
 
 def entries_from_body(

@@ -14,12 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline.config import StoreConfig
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
 from pipeline.store import DedupRecord, SearchQuery, Store, open_store
+
+if TYPE_CHECKING:
+    from pipeline.store.elasticsearch import ElasticsearchStore
 
 T0 = datetime(2020, 7, 10, 6, 0, tzinfo=UTC)
 FEED = "https://www.voanews.com/rss"
@@ -60,9 +64,24 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         from pipeline.store.elasticsearch import ElasticsearchStore
 
         assert isinstance(opened, ElasticsearchStore)
-        opened.es.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
-        opened.es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+        delete_by_name(opened)
         opened.close()
+
+
+def delete_by_name(store: ElasticsearchStore) -> None:
+    """Drop a test prefix's indices and templates by their names.
+
+    Elasticsearch refuses to delete indices by wildcard (`action.destructive_requires_name`,
+    true by default since 8.0), so the names are listed first; listing by wildcard is allowed.
+    """
+    from pipeline.store.elasticsearch import INDICES
+
+    listed = store.es.options(ignore_status=404).indices.get(index=f"{store.prefix}-*", expand_wildcards="all")
+    names = sorted(name for name, body in listed.body.items() if isinstance(body, dict) and "settings" in body)
+    if names:
+        store.es.indices.delete(index=names)
+    for spec in INDICES:
+        store.es.options(ignore_status=404).indices.delete_index_template(name=store.alias(spec.kind))
 
 
 def article(

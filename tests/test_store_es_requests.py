@@ -93,6 +93,7 @@ def es() -> Iterator[Scripted]:
     assert isinstance(node, ScriptedNode)
     store = ElasticsearchStore(client, prefix="ww", chunk_size=500, initial_backoff=0)
     yield store, node
+    node.answer = lambda sent: (200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})  # close() refreshes
     store.close()
 
 
@@ -519,6 +520,31 @@ def test_save_dedup_writes_keys_then_relabels_articles_ignoring_missing_ones(es:
         ("update", "a1", {"doc": {"cluster_id": "a1", "duplicate_of": None}}),
         ("update", "gone", {"doc": {"cluster_id": "a1", "duplicate_of": "a1"}}),
     ]
+    # The next batch's dedupe task is another process: it must find these keys, so both wait for a refresh.
+    assert (keys.params["refresh"], relabel.params["refresh"]) == ("wait_for", "wait_for")
+
+
+def test_writes_the_next_task_searches_are_refreshed_once_when_the_store_closes() -> None:
+    """Entries are written one feed at a time without waiting; closing refreshes each written index once."""
+    client = Elasticsearch("http://es.invalid:9200", node_class=ScriptedNode)
+    (node,) = client.transport.node_pool.all()
+    assert isinstance(node, ScriptedNode)
+    store = ElasticsearchStore(client, prefix="ww")
+    node.answer = lambda sent: (
+        bulk_answer(sent, lambda op, doc_id: 201) if sent.path == "/_bulk" else (200, {"_shards": {"failed": 0}})
+    )
+    store.add_entries([Entry("e1", "https://example.org/rss", "https://x/1", guid="g1")])
+    store.add_entries([Entry("e2", "https://example.org/rss", "https://x/2", guid="g2")])
+    assert all("refresh" not in sent.params for sent in node.sent)  # a feed's poll never waits on a refresh
+    node.sent.clear()
+    store.close()
+    assert [(sent.method, sent.path) for sent in node.sent] == [("POST", "/ww-entries,ww-guids/_refresh")]
+
+
+def test_a_store_that_wrote_nothing_closes_without_a_request(es: Scripted) -> None:
+    store, node = es
+    store.close()
+    assert node.sent == []
 
 
 def test_new_articles_are_upserted_unprocessed_and_marked_by_partial_update(es: Scripted) -> None:
@@ -591,11 +617,13 @@ def test_dedup_candidates_query_band_keys_in_the_window(es: Scripted) -> None:
     assert search.body["sort"] == ["published", "article_id"]
 
 
-def test_merge_relabels_articles_and_dedup_records_in_one_request(es: Scripted) -> None:
+def test_merge_refreshes_then_relabels_articles_and_dedup_records_in_one_request(es: Scripted) -> None:
+    """The refresh comes first even though this store wrote nothing: the records may be another task's."""
     store, node = es
     node.answer = lambda sent: (200, {"updated": 3, "version_conflicts": 0})
     store.merge_clusters("a", ["b", "a", "c"])
-    (sent,) = node.sent
+    refresh, sent = node.sent
+    assert (refresh.method, refresh.path) == ("POST", "/ww-articles,ww-dedup/_refresh")
     assert sent.path == "/ww-articles,ww-dedup/_update_by_query"
     assert sent.body["query"] == {"terms": {"cluster_id": ["b", "c"]}}
     assert sent.body["script"]["params"] == {"into": "a"}
@@ -608,6 +636,7 @@ def test_merge_goes_again_while_documents_change_under_it(es: Scripted) -> None:
     node.answer = lambda sent: next(answers) if "_update_by_query" in sent.path else (200, {"_shards": {}})
     store.merge_clusters("a", ["b"])
     assert [sent.path for sent in node.sent] == [
+        "/ww-articles,ww-dedup/_refresh",
         "/ww-articles,ww-dedup/_update_by_query",
         "/ww-articles,ww-dedup/_refresh",
         "/ww-articles,ww-dedup/_update_by_query",
@@ -627,7 +656,7 @@ def test_prune_deletes_old_keys_by_query(es: Scripted) -> None:
 # -- alert ledger ------------------------------------------------------------
 def test_claim_creates_once_and_a_conflict_means_another_worker_has_it(es: Scripted) -> None:
     store, node = es
-    answers = iter([(201, {"result": "created"}), (409, {"error": ERRORS[409], "status": 409})])
+    answers = iter([(201, {"result": "created", "_seq_no": 0, "_primary_term": 1}), (409, {"error": ERRORS[409]})])
     node.answer = lambda sent: next(answers)
     record = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
     assert store.claim_alert(record) is True
@@ -642,7 +671,7 @@ def test_reclaim_is_a_compare_and_set_on_seq_no(es: Scripted) -> None:
     stored = {"rule": "kim", "statement_id": "s1", "message_id": "<m@w>", "state": "pending",
               "claimed_at": "2020-07-10T06:00:00.000000Z", "attempts": 0}  # fmt: skip
     got = {"found": True, "_id": "x", "_seq_no": 7, "_primary_term": 2, "_source": stored}
-    writes = iter([(200, {"result": "updated"}), (409, {"error": ERRORS[409], "status": 409})])
+    writes = iter([(200, {"result": "updated", "_seq_no": 8, "_primary_term": 2}), (409, {"error": ERRORS[409]})])
     node.answer = lambda sent: (200, got) if sent.method == "GET" else next(writes)
 
     winner = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
@@ -729,3 +758,114 @@ def test_percolate_sends_the_article_and_returns_topic_names_in_order(es: Script
         }
     }
     assert sent.body["sort"] == ["order"]
+
+
+# -- least privilege ---------------------------------------------------------
+def test_setup_creates_a_pipeline_role_limited_to_the_prefix_and_a_user_holding_it(es: Scripted) -> None:
+    from pipeline.store.elasticsearch import ensure_pipeline_user
+
+    store, node = es
+    node.answer = lambda sent: (200, {"role": {"created": True}} if "/role/" in sent.path else {"created": True})
+    assert ensure_pipeline_user(store, "wirewatch", "s3cret-pw") == {
+        "user": "wirewatch",
+        "role": "wirewatch",
+        "indices": "ww-*",
+    }
+    role, user = node.sent
+    assert (role.method, role.path) == ("PUT", "/_security/role/wirewatch")
+    assert role.body == {
+        "cluster": [],
+        "indices": [{"names": ["ww-*"], "privileges": ["read", "write", "view_index_metadata", "maintenance"]}],
+        "metadata": {"managed_by": "wirewatch setup"},
+    }
+    assert (user.method, user.path) == ("PUT", "/_security/user/wirewatch")
+    assert user.body == {
+        "password": "s3cret-pw",
+        "roles": ["wirewatch"],
+        "full_name": "wirewatch pipeline",
+        "enabled": True,
+    }
+
+
+def test_the_contract_suite_deletes_its_indices_by_name_never_by_wildcard(es: Scripted) -> None:
+    """`action.destructive_requires_name` (the default since 8.0) refuses DELETE of `prefix-*`."""
+    from tests.test_store_contract import delete_by_name
+
+    store, node = es
+    listed: dict[str, Any] = {
+        "ww-articles-v3": {"aliases": {}, "mappings": {}, "settings": {}},
+        "ww-alerts-v1": {"aliases": {}, "mappings": {}, "settings": {}},
+    }
+    node.answer = lambda sent: (200, listed) if sent.method == "GET" else (200, {"acknowledged": True})
+    delete_by_name(store)
+    listing, delete, *templates = node.sent
+    assert (listing.method, listing.path) == ("GET", "/ww-*")
+    assert (delete.method, delete.path) == ("DELETE", "/ww-alerts-v1,ww-articles-v3")
+    assert {(sent.method, sent.path) for sent in templates} == {
+        ("DELETE", f"/_index_template/ww-{spec.kind}") for spec in INDICES
+    }
+    assert not any("*" in sent.path for sent in [delete, *templates])
+
+
+# -- alert ledger: conditional updates ------------------------------------------
+def test_every_ledger_update_is_conditional_on_the_claims_seq_no(es: Scripted) -> None:
+    store, node = es
+    answers = iter(
+        [
+            (201, {"result": "created", "_seq_no": 4, "_primary_term": 1}),
+            (200, {"result": "updated", "_seq_no": 5, "_primary_term": 1}),
+            (200, {"result": "updated", "_seq_no": 6, "_primary_term": 1}),
+        ]
+    )
+    node.answer = lambda sent: next(answers)
+    record = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
+    assert store.claim_alert(record) is True
+    record.state, record.attempts = "failed", 1
+    store.update_alert(record)
+    record.state = "sent"
+    store.update_alert(record)
+    claim, first, second = node.sent
+    assert claim.path == f"/ww-alerts/_create/{_key('kim', 's1')}"
+    assert (first.method, first.path) == ("POST", f"/ww-alerts/_update/{_key('kim', 's1')}")
+    assert (first.params["if_seq_no"], first.params["if_primary_term"]) == ("4", "1")
+    assert (second.params["if_seq_no"], second.params["if_primary_term"]) == ("5", "1")  # the first update's
+    assert "retry_on_conflict" not in first.params  # Elasticsearch refuses it beside if_seq_no
+    doc = first.body["doc"]
+    assert {key: doc[key] for key in ("state", "attempts", "claimed_at")} == {
+        "state": "failed",
+        "attempts": 1,
+        "claimed_at": "2020-07-10T06:00:00Z",
+    }
+    assert "rule" not in doc and "statement_id" not in doc  # the row's identity is never rewritten
+
+
+def test_a_worker_whose_claim_was_taken_over_leaves_the_new_owners_state_alone(es: Scripted) -> None:
+    store, node = es
+    answers = iter(
+        [
+            (201, {"result": "created", "_seq_no": 4, "_primary_term": 1}),
+            (409, {"error": ERRORS[409], "status": 409}),  # another worker reclaimed it: seq_no moved on
+        ]
+    )
+    node.answer = lambda sent: next(answers)
+    record = AlertRecord("kim", "s1", "<m@w>", claimed_at=T0)
+    assert store.claim_alert(record) is True
+    record.state = "sent"
+    store.update_alert(record)  # no exception: the late worker's outcome is dropped, the row stays the other's
+    assert [sent.method for sent in node.sent] == ["PUT", "POST"]
+    assert node.sent[1].params["if_seq_no"] == "4"
+
+
+def test_an_update_of_a_row_this_store_never_claimed_compares_against_what_it_reads(es: Scripted) -> None:
+    store, node = es
+    stored = {"rule": "kim", "statement_id": "s1", "message_id": "<m@w>", "state": "failed",
+              "claimed_at": "2020-07-10T06:00:00Z", "attempts": 2}  # fmt: skip
+    node.answer = lambda sent: (
+        (200, {"found": True, "_id": "x", "_seq_no": 9, "_primary_term": 3, "_source": stored})
+        if sent.method == "GET"
+        else (200, {"result": "updated", "_seq_no": 10, "_primary_term": 3})
+    )
+    store.update_alert(AlertRecord("kim", "s1", "<m@w>", state="dead", claimed_at=T0, attempts=2))
+    read, write = node.sent
+    assert read.method == "GET"
+    assert (write.params["if_seq_no"], write.params["if_primary_term"]) == ("9", "3")

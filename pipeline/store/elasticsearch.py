@@ -8,10 +8,18 @@ reindex is a new versioned index plus an atomic alias swap, done by
 
 Consistency: every operation that must be safe across workers is keyed by a
 document id and so is real-time in Elasticsearch (`op_type=create` for entries,
-GUIDs and alert claims; `if_seq_no`/`if_primary_term` for reclaims). Searches are
-near-real-time, so this store refreshes an index before searching it whenever it
-wrote to that index since the last refresh: a worker always reads its own
-writes, and other workers' writes show up within the refresh interval.
+GUIDs and alert claims; `if_seq_no`/`if_primary_term` for every change to a
+ledger row, so a worker whose lease expired cannot overwrite the state of the
+worker that took its claim over). Searches are near-real-time, so this store
+refreshes an index before searching it whenever it wrote to that index since
+the last refresh: a worker always reads its own writes. Under Airflow the next
+task is another process with another store, so what it must find by search is
+made searchable before this one ends: the once-per-task bulk writes the next
+task reads (dedup records, clusters) are sent with `refresh="wait_for"`, and
+whatever else this store wrote without it (entries one per feed, statuses one
+per entry, statements, the ledger) is refreshed once, index by index, when the
+store closes. `merge_clusters` refreshes before its `update_by_query`, whoever
+wrote the records it must relabel.
 
 Dedup band keys have their own small index (one document per article: its
 keys, body hash, time and cluster) rather than a keyword array on the articles:
@@ -25,6 +33,7 @@ the SQLite backend does, and `merge_clusters` relabels both in one request.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -33,7 +42,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from elasticsearch import ConflictError, Elasticsearch, helpers
+from elastic_transport import ObjectApiResponse
+from elasticsearch import ApiError, ConflictError, Elasticsearch, TransportError, helpers
 from elasticsearch.dsl import (
     Boolean,
     Date,
@@ -54,6 +64,8 @@ from elasticsearch.dsl.query import Query
 from pipeline.config import StoreConfig, TopicConfig
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
 from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store, StoreWriteError
+
+log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 200
 HIGHLIGHT = {
@@ -610,6 +622,8 @@ class ElasticsearchStore(Store):
         self.max_retries = max_retries
         self.initial_backoff = initial_backoff
         self._unrefreshed: set[str] = set()
+        # Alert id -> (_seq_no, _primary_term) of the ledger row as this store last wrote or read it.
+        self._alert_versions: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -627,7 +641,18 @@ class ElasticsearchStore(Store):
         return percolate_topics(self, article)
 
     def close(self) -> None:
-        self.es.close()
+        """Make this store's unrefreshed writes searchable, then close: the next task is another process."""
+        with self._lock:
+            stale = sorted(self._unrefreshed)
+            self._unrefreshed.clear()
+        try:
+            if stale:
+                # An index deleted meanwhile (a test's teardown) has nothing left to make searchable.
+                self.es.options(ignore_status=404).indices.refresh(index=[self.alias(kind) for kind in stale])
+        except (ApiError, TransportError) as exc:  # the writes stand; they turn searchable within a second anyway
+            log.warning("refreshing %s on close failed: %s", ", ".join(stale), exc)
+        finally:
+            self.es.close()
 
     # -- indices -----------------------------------------------------------
     def ensure_indices(self, migrate: bool = False) -> dict[str, str]:
@@ -718,12 +743,19 @@ class ElasticsearchStore(Store):
         if stale:
             self.es.indices.refresh(index=[self.alias(kind) for kind in stale])
 
-    def _bulk(self, kind: str, actions: Iterable[dict[str, Any]], expected: Collection[int] = ()) -> list[BulkOutcome]:
+    def _bulk(
+        self,
+        kind: str,
+        actions: Iterable[dict[str, Any]],
+        expected: Collection[int] = (),
+        wait_for_refresh: bool = False,
+    ) -> list[BulkOutcome]:
         """Send actions in chunks; 429s are retried with backoff, other failures reported per document.
 
         Statuses in `expected` (409 for create-if-absent, 404 for update-if-present)
         are outcomes, not errors. Every document that can be written is written
-        before `StoreWriteError` names the ones that could not.
+        before `StoreWriteError` names the ones that could not. `wait_for_refresh`
+        returns only once the writes are searchable, for writes another task reads next.
         """
         index = self.alias(kind)
         outcomes: list[BulkOutcome] = []
@@ -737,6 +769,7 @@ class ElasticsearchStore(Store):
             max_backoff=60,
             raise_on_error=False,
             raise_on_exception=False,
+            refresh="wait_for" if wait_for_refresh else None,
         )
         for ok, item in stream:
             (info,) = item.values()
@@ -749,7 +782,8 @@ class ElasticsearchStore(Store):
             outcomes.append(outcome)
             if not ok and outcome.status not in expected:
                 failures[outcome.id] = outcome.error or f"status {outcome.status}"
-        self._wrote(kind)
+        if not wait_for_refresh:
+            self._wrote(kind)
         if failures:
             raise StoreWriteError(index, failures)
         return outcomes
@@ -996,6 +1030,7 @@ class ElasticsearchStore(Store):
                 }
                 for record in records
             ),
+            wait_for_refresh=True,  # the next batch's dedupe task, another process, looks these keys up
         )
         self._bulk(
             "articles",
@@ -1009,6 +1044,7 @@ class ElasticsearchStore(Store):
                 for record in records
             ),
             expected={404},
+            wait_for_refresh=True,  # a later merge relabels these by query
         )
 
     def merge_clusters(self, into: str, others: Iterable[str]) -> None:
@@ -1017,10 +1053,14 @@ class ElasticsearchStore(Store):
         merged = sorted({other for other in others if other != into})
         if not merged:
             return
+        indices = [self.alias("articles"), self.alias("dedup")]
         for _ in range(5):
-            self._fresh("articles", "dedup")
+            # Unconditionally: the records to relabel may be another task's, written since the last refresh.
+            self.es.indices.refresh(index=indices)
+            with self._lock:
+                self._unrefreshed.difference_update(("articles", "dedup"))
             response = self.es.update_by_query(
-                index=[self.alias("articles"), self.alias("dedup")],
+                index=indices,
                 query={"terms": {"cluster_id": merged}},
                 script={"source": "ctx._source.cluster_id = params.into", "params": {"into": into}},
                 conflicts="proceed",
@@ -1028,7 +1068,6 @@ class ElasticsearchStore(Store):
             )
             if not response.get("version_conflicts"):
                 return
-            self._wrote("articles", "dedup")
         raise RuntimeError(f"merging clusters into {into}: documents kept changing under update_by_query")
 
     def prune_dedup(self, before: datetime) -> int:
@@ -1064,41 +1103,67 @@ class ElasticsearchStore(Store):
     def _alert_id(self, record: AlertRecord) -> str:
         return _key(record.rule, record.statement_id)
 
+    def _remember(self, alert_id: str, response: ObjectApiResponse[Any]) -> None:
+        self._alert_versions[alert_id] = (int(response["_seq_no"]), int(response["_primary_term"]))
+
     def claim_alert(self, record: AlertRecord) -> bool:
+        alert_id = self._alert_id(record)
         try:
-            self.es.create(index=self.alias("alerts"), id=self._alert_id(record), document=_alert_source(record))
+            response = self.es.create(index=self.alias("alerts"), id=alert_id, document=_alert_source(record))
         except ConflictError:
             return False
+        self._remember(alert_id, response)
         self._wrote("alerts")
         return True
 
     def reclaim_alert(self, record: AlertRecord, now: datetime) -> bool:
-        found = self._get("alerts", self._alert_id(record))
+        alert_id = self._alert_id(record)
+        found = self._get("alerts", alert_id)
         if found is None:
             return False
         source = found["_source"]
         if _dt(source["claimed_at"]) != _dt(_iso(record.claimed_at)) or source["state"] not in ("pending", "failed"):
             return False
         try:
-            self.es.index(
+            response = self.es.index(
                 index=self.alias("alerts"),
-                id=self._alert_id(record),
+                id=alert_id,
                 document={**source, "claimed_at": _iso(now), "state": "pending"},
                 if_seq_no=found["_seq_no"],
                 if_primary_term=found["_primary_term"],
             )
         except ConflictError:
             return False
+        self._remember(alert_id, response)
         self._wrote("alerts")
         record.claimed_at, record.state = now, "pending"
         return True
 
     def update_alert(self, record: AlertRecord) -> None:
+        """Record the outcome of this worker's claim, only if the row is still as its claim left it.
+
+        A worker whose lease expired finds the row changed by the one that took
+        it over (`if_seq_no` fails with a conflict) and leaves that worker's state alone.
+        """
+        alert_id = self._alert_id(record)
+        version = self._alert_versions.get(alert_id)
+        if version is None:  # a row this store did not claim: compare against what it reads now
+            found = self._get("alerts", alert_id)
+            if found is None:
+                return
+            version = (int(found["_seq_no"]), int(found["_primary_term"]))
         source = _alert_source(record)
         del source["rule"], source["statement_id"]
-        self.es.options(ignore_status=404).update(
-            index=self.alias("alerts"), id=self._alert_id(record), doc=source, retry_on_conflict=3
-        )
+        try:
+            response = self.es.options(ignore_status=404).update(
+                index=self.alias("alerts"), id=alert_id, doc=source, if_seq_no=version[0], if_primary_term=version[1]
+            )
+        except ConflictError:
+            self._alert_versions.pop(alert_id, None)
+            log.warning("alert %s: changed by another worker since this one claimed it; its state is kept", alert_id)
+            return
+        if response.meta.status != 404:
+            self._remember(alert_id, response)
         self._wrote("alerts")
 
     def alerts_to_retry(self, now: datetime, stale_before: datetime) -> list[AlertRecord]:
@@ -1110,6 +1175,36 @@ class ElasticsearchStore(Store):
     def list_alerts(self, limit: int = 100) -> list[AlertRecord]:
         search = Search().sort({"claimed_at": {"order": "desc"}}, "rule", "statement_id")
         return [_alert(source) for source in self._all("alerts", search, limit)]
+
+
+# What the pipeline's workers do, and nothing more: read and write documents, read the
+# mappings and aliases (`ensure_indices` checks them on open), refresh. Creating,
+# migrating and templating indices is left to `wirewatch setup`, which runs as an admin.
+PIPELINE_INDEX_PRIVILEGES = ("read", "write", "view_index_metadata", "maintenance")
+
+
+def pipeline_role(prefix: str) -> dict[str, Any]:
+    return {
+        "cluster": [],
+        "indices": [{"names": [f"{prefix}-*"], "privileges": list(PIPELINE_INDEX_PRIVILEGES)}],
+        "metadata": {"managed_by": "wirewatch setup"},
+    }
+
+
+def ensure_pipeline_user(store: ElasticsearchStore, username: str, password: str) -> dict[str, str]:
+    """Create or update the role `username` (this prefix's indices only) and the user `username` holding it.
+
+    Idempotent: both are PUTs, so setup can run on every start. The password is
+    set each time, which is how a changed password reaches Elasticsearch.
+    """
+    role = pipeline_role(store.prefix)
+    store.es.security.put_role(
+        name=username, cluster=role["cluster"], indices=role["indices"], metadata=role["metadata"]
+    )
+    store.es.security.put_user(
+        username=username, password=password, roles=[username], full_name="wirewatch pipeline", enabled=True
+    )
+    return {"user": username, "role": username, "indices": f"{store.prefix}-*"}
 
 
 def topic_query(query: str) -> dict[str, Any]:
