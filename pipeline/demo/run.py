@@ -13,13 +13,13 @@ from typing import Any
 
 import yaml
 
-from pipeline.cli import alerts_json, command_name, feeds_json, search_json, snippet_line, statements_json
 from pipeline.config import Config, config_from_dict
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import serve
 from pipeline.demo.site import feed_urls, sample_routes
 from pipeline.records import utcnow
 from pipeline.store import SearchQuery, open_store
+from pipeline.views import alerts_json, command_name, feeds_json, search_json, snippet_line, statements_json
 
 DEMO_QUERY = "summit"
 

@@ -7,7 +7,6 @@ Schema changes are numbered migrations applied in order and recorded in
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.query import parse, to_fts5
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
 from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store
 
@@ -150,12 +150,43 @@ MIGRATIONS: list[str] = [
     ALTER TABLE articles ADD COLUMN processed INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX articles_unprocessed ON articles (fetched) WHERE processed = 0;
     """,
+    # One query language on both stores (`pipeline.query`): no stemming, so a prefix such as
+    # `denucleari*` finds "denuclearization" (a Porter index holds "denuclear"), and a column
+    # every row holds one token in, so NOT has a set to subtract from. Rebuilt from the articles.
+    """
+    ALTER TABLE articles ADD COLUMN every_article TEXT GENERATED ALWAYS AS ('a') VIRTUAL;
+    DROP TRIGGER articles_fts_insert;
+    DROP TRIGGER articles_fts_delete;
+    DROP TRIGGER articles_fts_update;
+    DROP TABLE articles_fts;
+    CREATE VIRTUAL TABLE articles_fts USING fts5 (
+        title, text, every_article, content='articles', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+        INSERT INTO articles_fts (rowid, title, text, every_article) VALUES (new.rowid, new.title, new.text, 'a');
+    END;
+    CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, text, every_article)
+        VALUES ('delete', old.rowid, old.title, old.text, 'a');
+    END;
+    CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles
+    WHEN old.title IS NOT new.title OR old.text IS NOT new.text BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, text, every_article)
+        VALUES ('delete', old.rowid, old.title, old.text, 'a');
+        INSERT INTO articles_fts (rowid, title, text, every_article) VALUES (new.rowid, new.title, new.text, 'a');
+    END;
+    INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+    """,
 ]
 
 _SNIPPET_TOKENS = 24
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_FTS_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
-_FTS_OPERATORS = {"AND", "OR", "NOT"}
+# BM25 ranks at most this many matches of one search: past it, the most recently stored
+# RANK_WINDOW matches are ranked, so a search costs the same for "the" as for a rare word.
+RANK_WINDOW = 2_000
+# bm25 weights per FTS column: title, text, every_article
+_BM25 = "bm25(articles_fts, 5.0, 1.0, 0.0)"
 
 
 def ts(value: datetime | None) -> str | None:
@@ -179,41 +210,6 @@ def _from_ts(value: str) -> datetime:
 
 def parse_ts(value: str | None) -> datetime | None:
     return None if value is None else _from_ts(value)
-
-
-def fts_query(text: str) -> str:
-    """Turn what a user types into an FTS5 query that cannot be a syntax error.
-
-    Bare words are quoted (FTS5 would reject `-` or `:` in them), a trailing `*`
-    stays a prefix search, "phrases" stay phrases, AND/OR/NOT and parentheses
-    keep their meaning when they are balanced.
-    """
-    parts: list[str] = []
-    depth = 0
-    for token in _FTS_TOKEN.findall(text):
-        if token in _FTS_OPERATORS:
-            if parts and parts[-1] not in _FTS_OPERATORS and parts[-1] != "(":
-                parts.append(token)
-            continue
-        if token == "(":
-            depth += 1
-            parts.append(token)
-            continue
-        if token == ")":
-            if depth and parts and parts[-1] not in _FTS_OPERATORS and parts[-1] != "(":
-                depth -= 1
-                parts.append(token)
-            continue
-        prefix = token.endswith("*") and not token.startswith('"')
-        words = token.strip('"*').replace('"', " ").strip()
-        if not words:
-            continue
-        parts.append(f'"{words}"' + ("*" if prefix else ""))
-    while parts and (parts[-1] in _FTS_OPERATORS or parts[-1] == "("):
-        if parts.pop() == "(":
-            depth -= 1
-    parts.extend(")" * depth)
-    return " ".join(parts)
 
 
 def _article_from_row(row: sqlite3.Row) -> Article:
@@ -500,64 +496,86 @@ class SQLiteStore(Store):
             db.executemany("UPDATE articles SET processed = 1 WHERE id = ?", [(article_id,) for article_id in ids])
 
     def search(self, query: SearchQuery) -> SearchResult:
-        match = fts_query(query.text)
-        where: list[str] = []
-        params: list[Any] = []
-        if match:
-            source_sql = """SELECT a.*, bm25(articles_fts, 5.0, 1.0) AS rank,
-                    snippet(articles_fts, 1, '<b>', '</b>', '…', ?) AS snip
-                FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
-                WHERE articles_fts MATCH ?"""
-            params += [_SNIPPET_TOKENS, match]
-        else:
-            source_sql = "SELECT a.*, 0.0 AS rank, substr(a.text, 1, 200) AS snip FROM articles a WHERE 1"
-        if query.source:
-            where.append("a.source = ?")
-            params.append(query.source)
-        if query.since:
-            where.append("a.published >= ?")
-            params.append(ts(query.since))
-        if query.until:
-            where.append("a.published < ?")
-            params.append(ts(query.until))
-        for kind, value in (("speaker", query.speaker), ("entity", query.entity), ("topic", query.topic)):
-            if value:
-                where.append(
-                    "a.id IN (SELECT article_id FROM article_tags WHERE kind = ? AND value = ? COLLATE NOCASE)"
-                )
-                params += [kind, value]
-        filtered = source_sql + "".join(f" AND {clause}" for clause in where)
+        """Rank, collapse and count on rowids and scores; read rows and make snippets for the hits shown only."""
+        node = parse(query.text)
+        if node is None:
+            return self._newest(query)
+        match = to_fts5(node)
+        filters, params = _filters(query)
+        joined = "FROM articles_fts WHERE articles_fts MATCH ?"
+        if filters:
+            joined = (
+                "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+                f"WHERE articles_fts MATCH ?{filters}"
+            )
+        floor = self._db.execute(
+            f"SELECT articles_fts.rowid {joined} ORDER BY articles_fts.rowid DESC LIMIT 1 OFFSET ?",
+            [match, *params, RANK_WINDOW],
+        ).fetchone()
+        window = "" if floor is None else " AND articles_fts.rowid > ?"
+        ranked = self._db.execute(
+            f"SELECT articles_fts.rowid, {_BM25} AS rank {joined}{window}",
+            [match, *params, *([floor[0]] if floor else [])],
+        ).fetchall()
+        picks = self._pick(ranked, query.collapse)
+        total = len(picks)
+        shown = picks[: query.limit]
+        rows = {row["rowid"]: row for row in self._rows_by_rowid([rowid for rowid, _ in shown])}
+        hits = [_hit(rows[rowid], self._snippet(match, rowid)) for rowid, _ in shown]
+        return SearchResult(total=total, hits=hits, total_exact=floor is None)
+
+    def _pick(self, ranked: Sequence[sqlite3.Row], collapse: bool) -> list[tuple[int, str]]:
+        """(rowid, cluster) in result order: by rank, newest first on ties; one per cluster, its best
+        match (earliest copy on ties), when collapsing."""
+        if not ranked:
+            return []
+        keys = {row["rowid"]: row["rank"] for row in ranked}
+        facts = self._db.execute(
+            f"SELECT rowid, id, published, cluster_id FROM articles WHERE rowid IN ({','.join('?' * len(keys))})",
+            list(keys),
+        ).fetchall()
+        if collapse:
+            best: dict[str, sqlite3.Row] = {}
+            for row in facts:
+                current = best.get(row["cluster_id"])
+                if current is None or _earlier(row, current, keys):
+                    best[row["cluster_id"]] = row
+            facts = list(best.values())
+        facts.sort(key=lambda row: (keys[row["rowid"]], _descending(row["published"]), row["id"]))
+        return [(row["rowid"], row["cluster_id"]) for row in facts]
+
+    def _snippet(self, match: str, rowid: int) -> str:
+        row = self._db.execute(
+            "SELECT snippet(articles_fts, 1, '<b>', '</b>', '…', ?) FROM articles_fts "
+            "WHERE articles_fts MATCH ? AND rowid = ?",
+            (_SNIPPET_TOKENS, match, rowid),
+        ).fetchone()
+        return str(row[0]) if row else ""
+
+    def _rows_by_rowid(self, rowids: Sequence[int]) -> list[sqlite3.Row]:
+        if not rowids:
+            return []
+        return self._db.execute(
+            f"""SELECT a.*, (SELECT COUNT(*) FROM articles c WHERE c.cluster_id = a.cluster_id) AS copies
+                FROM articles a WHERE a.rowid IN ({",".join("?" * len(rowids))})""",
+            list(rowids),
+        ).fetchall()
+
+    def _newest(self, query: SearchQuery) -> SearchResult:
+        """No words to search for: every article that passes the filters, newest first."""
+        filters, params = _filters(query)
         group = "cluster_id" if query.collapse else "id"
         sql = f"""
-            WITH matched AS ({filtered}),
-            ranked AS (
-                SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY rank, published, id) AS pick
-                FROM matched
+            WITH ranked AS (
+                SELECT rowid, published, id, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY published, id) AS pick
+                FROM articles a WHERE 1{filters}
             )
-            SELECT r.*, COUNT(*) OVER () AS total,
-                (SELECT COUNT(*) FROM articles c WHERE c.cluster_id = r.cluster_id) AS copies
-            FROM ranked r WHERE pick = 1
-            ORDER BY rank, published DESC, id LIMIT ?"""
-        if not match:
-            sql = sql.replace("ORDER BY rank, published DESC", "ORDER BY published DESC")
-        params.append(query.limit)
-        rows = self._db.execute(sql, params).fetchall()
-        hits = [
-            SearchHit(
-                id=row["id"],
-                url=row["url"],
-                title=row["title"],
-                source=row["source"],
-                published=parse_ts(row["published"]),
-                snippet=row["snip"],
-                cluster_id=row["cluster_id"] or row["id"],
-                duplicates=max(row["copies"] - 1, 0),
-                entities=sorted({item["canonical"] for item in json.loads(row["entities"])}),
-                topics=json.loads(row["topics"]),
-            )
-            for row in rows
-        ]
-        return SearchResult(total=rows[0]["total"] if rows else 0, hits=hits)
+            SELECT rowid, COUNT(*) OVER () AS total FROM ranked WHERE pick = 1
+            ORDER BY published DESC, id LIMIT ?"""
+        picked = self._db.execute(sql, [*params, query.limit]).fetchall()
+        rows = {row["rowid"]: row for row in self._rows_by_rowid([row["rowid"] for row in picked])}
+        hits = [_hit(rows[row["rowid"]], rows[row["rowid"]]["text"][:200]) for row in picked]
+        return SearchResult(total=picked[0]["total"] if picked else 0, hits=hits)
 
     # -- dedup -------------------------------------------------------------
     def dedup_candidates(self, band_keys: Iterable[str], since: datetime) -> list[DedupRecord]:
@@ -709,6 +727,57 @@ class SQLiteStore(Store):
             "SELECT * FROM alert_ledger ORDER BY claimed_at DESC, rule, statement_id LIMIT ?", (limit,)
         )
         return [_alert_from_row(row) for row in rows]
+
+
+def _filters(query: SearchQuery) -> tuple[str, list[Any]]:
+    """SQL conditions on `articles a` for a query's filters, each starting with AND, and their parameters."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.source:
+        where.append("a.source = ?")
+        params.append(query.source)
+    if query.since:
+        where.append("a.published >= ?")
+        params.append(ts(query.since))
+    if query.until:
+        where.append("a.published < ?")
+        params.append(ts(query.until))
+    for kind, value in (("speaker", query.speaker), ("entity", query.entity), ("topic", query.topic)):
+        if value:
+            where.append("a.id IN (SELECT article_id FROM article_tags WHERE kind = ? AND value = ? COLLATE NOCASE)")
+            params += [kind, value]
+    return "".join(f" AND {clause}" for clause in where), params
+
+
+def _descending(published: str | None) -> tuple[int, str]:
+    """A sort key putting the newest first and undated last, as SQL's `published DESC` does."""
+    if published is None:
+        return (1, "")
+    return (0, "".join(chr(0x10FFFF - ord(char)) for char in published))
+
+
+def _earlier(row: sqlite3.Row, than: sqlite3.Row, rank: dict[int, float]) -> bool:
+    """The better pick of a cluster: better rank, then the earliest copy (undated first, as SQL sorts NULL)."""
+    return (rank[row["rowid"]], row["published"] or "", row["id"]) < (
+        rank[than["rowid"]],
+        than["published"] or "",
+        than["id"],
+    )
+
+
+def _hit(row: sqlite3.Row, snippet: str) -> SearchHit:
+    return SearchHit(
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        source=row["source"],
+        published=parse_ts(row["published"]),
+        snippet=snippet,
+        cluster_id=row["cluster_id"] or row["id"],
+        duplicates=max(row["copies"] - 1, 0),
+        entities=sorted({item["canonical"] for item in json.loads(row["entities"])}),
+        topics=json.loads(row["topics"]),
+    )
 
 
 def _alert_row(record: AlertRecord) -> tuple[Any, ...]:
