@@ -196,18 +196,18 @@ def describe(node: Node | None) -> str:
 
 # -- FTS5 ----------------------------------------------------------------------
 
-FTS_COLUMNS = "{title text}"
-# A column every FTS row holds this one token in, so that NOT has a set to subtract from.
-FTS_EVERY_COLUMN = "every_article"
-FTS_EVERY_TOKEN = "a"
+# Every FTS row holds this token (in its `every_article` column), so NOT has a set to subtract
+# from. It is a private-use character: SQLite's tokenizer keeps it, `words` never yields it, so
+# no query term can match that column.
+FTS_EVERY_TOKEN = "\ue000"
 
 
 def to_fts5(node: Node) -> str:
-    """An FTS5 MATCH expression: every token quoted (no FTS5 syntax survives), searched in title and text."""
+    """An FTS5 MATCH expression: every token quoted, so no FTS5 syntax survives."""
     if isinstance(node, Term):
-        return f'{FTS_COLUMNS} : "{" ".join(node.tokens)}"' + ("*" if node.prefix else "")
+        return f'"{" ".join(node.tokens)}"' + ("*" if node.prefix else "")
     if isinstance(node, Not):
-        return f'({{{FTS_EVERY_COLUMN}}} : "{FTS_EVERY_TOKEN}" NOT {to_fts5(node.child)})'
+        return f'("{FTS_EVERY_TOKEN}" NOT {to_fts5(node.child)})'
     if isinstance(node, Or):
         return "(" + " OR ".join(to_fts5(child) for child in node.children) + ")"
     positives = [child for child in node.children if not isinstance(child, Not)]

@@ -151,30 +151,36 @@ MIGRATIONS: list[str] = [
     CREATE INDEX articles_unprocessed ON articles (fetched) WHERE processed = 0;
     """,
     # One query language on both stores (`pipeline.query`): no stemming, so a prefix such as
-    # `denucleari*` finds "denuclearization" (a Porter index holds "denuclear"), and a column
-    # every row holds one token in, so NOT has a set to subtract from. Rebuilt from the articles.
+    # `denucleari*` finds "denuclearization" (a Porter index holds "denuclear"); an index of
+    # 4-letter prefixes, so a short prefix reads one list instead of merging hundreds; a column
+    # every row holds one private-use character in, a token no query can name, so NOT has a set
+    # to subtract from; and the facts ranking needs per match, readable without the row's text.
+    # The index is rebuilt from the articles.
     """
-    ALTER TABLE articles ADD COLUMN every_article TEXT GENERATED ALWAYS AS ('a') VIRTUAL;
+    ALTER TABLE articles ADD COLUMN every_article TEXT GENERATED ALWAYS AS (char(57344)) VIRTUAL;
+    CREATE INDEX articles_hits ON articles (rowid, cluster_id, published, id);
     DROP TRIGGER articles_fts_insert;
     DROP TRIGGER articles_fts_delete;
     DROP TRIGGER articles_fts_update;
     DROP TABLE articles_fts;
     CREATE VIRTUAL TABLE articles_fts USING fts5 (
         title, text, every_article, content='articles', content_rowid='rowid',
-        tokenize='unicode61 remove_diacritics 2'
+        tokenize='unicode61 remove_diacritics 2', prefix='4'
     );
     CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-        INSERT INTO articles_fts (rowid, title, text, every_article) VALUES (new.rowid, new.title, new.text, 'a');
+        INSERT INTO articles_fts (rowid, title, text, every_article)
+        VALUES (new.rowid, new.title, new.text, char(57344));
     END;
     CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
         INSERT INTO articles_fts (articles_fts, rowid, title, text, every_article)
-        VALUES ('delete', old.rowid, old.title, old.text, 'a');
+        VALUES ('delete', old.rowid, old.title, old.text, char(57344));
     END;
     CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles
     WHEN old.title IS NOT new.title OR old.text IS NOT new.text BEGIN
         INSERT INTO articles_fts (articles_fts, rowid, title, text, every_article)
-        VALUES ('delete', old.rowid, old.title, old.text, 'a');
-        INSERT INTO articles_fts (rowid, title, text, every_article) VALUES (new.rowid, new.title, new.text, 'a');
+        VALUES ('delete', old.rowid, old.title, old.text, char(57344));
+        INSERT INTO articles_fts (rowid, title, text, every_article)
+        VALUES (new.rowid, new.title, new.text, char(57344));
     END;
     INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
     """,
@@ -184,7 +190,7 @@ _SNIPPET_TOKENS = 24
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # BM25 ranks at most this many matches of one search: past it, the most recently stored
 # RANK_WINDOW matches are ranked, so a search costs the same for "the" as for a rare word.
-RANK_WINDOW = 2_000
+RANK_WINDOW = 1_000
 # bm25 weights per FTS column: title, text, every_article
 _BM25 = "bm25(articles_fts, 5.0, 1.0, 0.0)"
 
@@ -508,49 +514,46 @@ class SQLiteStore(Store):
                 "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
                 f"WHERE articles_fts MATCH ?{filters}"
             )
-        floor = self._db.execute(
-            f"SELECT articles_fts.rowid {joined} ORDER BY articles_fts.rowid DESC LIMIT 1 OFFSET ?",
-            [match, *params, RANK_WINDOW],
-        ).fetchone()
-        window = "" if floor is None else " AND articles_fts.rowid > ?"
-        ranked = self._db.execute(
-            f"SELECT articles_fts.rowid, {_BM25} AS rank {joined}{window}",
-            [match, *params, *([floor[0]] if floor else [])],
+        group = "cluster_id" if query.collapse else "rowid"
+        # One pass over the matches, newest first, stopping after the window and one more (to tell
+        # whether there were more); ranking, collapsing and counting happen in SQL on the window.
+        picked = self._db.execute(
+            f"""WITH m AS MATERIALIZED (
+                    SELECT articles_fts.rowid AS rowid, {_BM25} AS rank {joined}
+                    ORDER BY articles_fts.rowid DESC LIMIT ?
+                ),
+                window AS (
+                    SELECT m.rank, m.rowid, a.published, a.id, a.cluster_id
+                    FROM m JOIN articles a INDEXED BY articles_hits ON a.rowid = m.rowid
+                    WHERE (SELECT COUNT(*) FROM m) <= ? OR m.rowid > (SELECT MIN(rowid) FROM m)
+                ),
+                picked AS (
+                    SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY rank, published, id) AS pick
+                    FROM window
+                )
+                SELECT rowid, COUNT(*) OVER () AS total, (SELECT COUNT(*) FROM m) AS seen
+                FROM picked WHERE pick = 1 ORDER BY rank, published DESC, id LIMIT ?""",
+            [match, *params, RANK_WINDOW + 1, RANK_WINDOW, query.limit],
         ).fetchall()
-        picks = self._pick(ranked, query.collapse)
-        total = len(picks)
-        shown = picks[: query.limit]
-        rows = {row["rowid"]: row for row in self._rows_by_rowid([rowid for rowid, _ in shown])}
-        hits = [_hit(rows[rowid], self._snippet(match, rowid)) for rowid, _ in shown]
-        return SearchResult(total=total, hits=hits, total_exact=floor is None)
+        shown = [row["rowid"] for row in picked]
+        rows = {row["rowid"]: row for row in self._rows_by_rowid(shown)}
+        snippets = self._snippets(match, shown)
+        hits = [_hit(rows[rowid], snippets.get(rowid, "")) for rowid in shown]
+        total = picked[0]["total"] if picked else 0
+        return SearchResult(total=total, hits=hits, total_exact=not picked or picked[0]["seen"] <= RANK_WINDOW)
 
-    def _pick(self, ranked: Sequence[sqlite3.Row], collapse: bool) -> list[tuple[int, str]]:
-        """(rowid, cluster) in result order: by rank, newest first on ties; one per cluster, its best
-        match (earliest copy on ties), when collapsing."""
-        if not ranked:
-            return []
-        keys = {row["rowid"]: row["rank"] for row in ranked}
-        facts = self._db.execute(
-            f"SELECT rowid, id, published, cluster_id FROM articles WHERE rowid IN ({','.join('?' * len(keys))})",
-            list(keys),
-        ).fetchall()
-        if collapse:
-            best: dict[str, sqlite3.Row] = {}
-            for row in facts:
-                current = best.get(row["cluster_id"])
-                if current is None or _earlier(row, current, keys):
-                    best[row["cluster_id"]] = row
-            facts = list(best.values())
-        facts.sort(key=lambda row: (keys[row["rowid"]], _descending(row["published"]), row["id"]))
-        return [(row["rowid"], row["cluster_id"]) for row in facts]
-
-    def _snippet(self, match: str, rowid: int) -> str:
-        row = self._db.execute(
-            "SELECT snippet(articles_fts, 1, '<b>', '</b>', '…', ?) FROM articles_fts "
-            "WHERE articles_fts MATCH ? AND rowid = ?",
-            (_SNIPPET_TOKENS, match, rowid),
-        ).fetchone()
-        return str(row[0]) if row else ""
+    def _snippets(self, match: str, rowids: Sequence[int]) -> dict[int, str]:
+        """Snippets of the hits shown, in one evaluation of the query (each costs a prefix's merge):
+        the rowid range holding them is scanned, and only they get a snippet."""
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        rows = self._db.execute(
+            f"""SELECT rowid, CASE WHEN rowid IN ({marks}) THEN snippet(articles_fts, 1, '<b>', '</b>', '…', ?) END
+                FROM articles_fts WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ?""",
+            [*rowids, _SNIPPET_TOKENS, match, min(rowids), max(rowids)],
+        )
+        return {row[0]: row[1] for row in rows if row[1] is not None}
 
     def _rows_by_rowid(self, rowids: Sequence[int]) -> list[sqlite3.Row]:
         if not rowids:
@@ -747,22 +750,6 @@ def _filters(query: SearchQuery) -> tuple[str, list[Any]]:
             where.append("a.id IN (SELECT article_id FROM article_tags WHERE kind = ? AND value = ? COLLATE NOCASE)")
             params += [kind, value]
     return "".join(f" AND {clause}" for clause in where), params
-
-
-def _descending(published: str | None) -> tuple[int, str]:
-    """A sort key putting the newest first and undated last, as SQL's `published DESC` does."""
-    if published is None:
-        return (1, "")
-    return (0, "".join(chr(0x10FFFF - ord(char)) for char in published))
-
-
-def _earlier(row: sqlite3.Row, than: sqlite3.Row, rank: dict[int, float]) -> bool:
-    """The better pick of a cluster: better rank, then the earliest copy (undated first, as SQL sorts NULL)."""
-    return (rank[row["rowid"]], row["published"] or "", row["id"]) < (
-        rank[than["rowid"]],
-        than["published"] or "",
-        than["id"],
-    )
 
 
 def _hit(row: sqlite3.Row, snippet: str) -> SearchHit:
