@@ -24,7 +24,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from elasticsearch.dsl.query import Query
@@ -62,6 +62,8 @@ _OPERATORS = {"AND", "OR", "NOT"}
 
 def fold(text: str) -> str:
     """Lower case without diacritics, as SQLite's `remove_diacritics 2` and Elasticsearch's `asciifolding`."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFD", text.lower())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
@@ -73,7 +75,7 @@ def words(text: str) -> list[str]:
 
 # -- parsing -------------------------------------------------------------------
 
-_Lexeme = tuple[str, Any]  # ("(" | ")" | "AND" | "OR" | "NOT" | "TERM", Term | None)
+_Lexeme = tuple[str, Term | None]  # ("(" | ")" | "AND" | "OR" | "NOT" | "TERM", the term of a TERM)
 
 
 def _lex(text: str) -> list[_Lexeme]:

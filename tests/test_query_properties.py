@@ -38,7 +38,7 @@ VOCABULARY = [
 SEPARATORS = [" ", " ", " ", ", ", ". ", "-", "\n", "'", " (", ") "]
 FOLDED = sorted({token for word in VOCABULARY for token in words(word)})
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     # the scripted client is reused across examples on purpose: each example reads only its own requests
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

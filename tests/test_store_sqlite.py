@@ -74,3 +74,22 @@ def test_what_users_type_is_never_an_fts5_error(typed, titles, tmp_path):
         assert found.total == 4
         return
     assert sorted(hit.title for hit in found.hits) == titles
+
+
+def test_a_search_ranks_the_newest_matches_past_the_window_and_says_its_total_is_a_bound(tmp_path, monkeypatch):
+    monkeypatch.setattr(backend, "RANK_WINDOW", 3)
+    with SQLiteStore(tmp_path / "w.db") as store:
+        # stored in this order: the last three stored are the newest matches
+        store.put_articles(
+            Article(id=f"a{n}", url=f"u{n}", feed_url="f", source="s", title="Summit", text="summit " * n)
+            for n in range(1, 6)
+        )
+        store.put_articles([Article(id="other", url="o", feed_url="f", source="s", title="Talks", text="talks")])
+        windowed = store.search(SearchQuery(text="summit", limit=2))
+        assert (windowed.total, windowed.total_exact) == (3, False)
+        assert len(windowed.hits) == 2 and {hit.id for hit in windowed.hits} <= {"a3", "a4", "a5"}
+        # a limit past the window widens it: every match, counted exactly
+        wide = store.search(SearchQuery(text="summit", limit=5))
+        assert (wide.total, wide.total_exact) == (5, True)
+        exact = store.search(SearchQuery(text="talks"))
+        assert (exact.total, exact.total_exact, [hit.id for hit in exact.hits]) == (1, True, ["other"])

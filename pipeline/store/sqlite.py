@@ -188,8 +188,9 @@ MIGRATIONS: list[str] = [
 
 _SNIPPET_TOKENS = 24
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# BM25 ranks at most this many matches of one search: past it, the most recently stored
-# RANK_WINDOW matches are ranked, so a search costs the same for "the" as for a rare word.
+# BM25 ranks at most this many matches of one search (or `--limit`, if more): past it, the most
+# recently stored RANK_WINDOW matches are ranked, so a search for "the" costs about what a rarer
+# word does, and `total` is then a lower bound (`total_exact` false).
 RANK_WINDOW = 1_000
 # bm25 weights per FTS column: title, text, every_article
 _BM25 = "bm25(articles_fts, 5.0, 1.0, 0.0)"
@@ -515,6 +516,7 @@ class SQLiteStore(Store):
                 f"WHERE articles_fts MATCH ?{filters}"
             )
         group = "cluster_id" if query.collapse else "rowid"
+        window = max(RANK_WINDOW, query.limit)
         # One pass over the matches, newest first, stopping after the window and one more (to tell
         # whether there were more); ranking, collapsing and counting happen in SQL on the window.
         picked = self._db.execute(
@@ -522,25 +524,25 @@ class SQLiteStore(Store):
                     SELECT articles_fts.rowid AS rowid, {_BM25} AS rank {joined}
                     ORDER BY articles_fts.rowid DESC LIMIT ?
                 ),
-                window AS (
+                kept AS (
                     SELECT m.rank, m.rowid, a.published, a.id, a.cluster_id
                     FROM m JOIN articles a INDEXED BY articles_hits ON a.rowid = m.rowid
                     WHERE (SELECT COUNT(*) FROM m) <= ? OR m.rowid > (SELECT MIN(rowid) FROM m)
                 ),
                 picked AS (
                     SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY rank, published, id) AS pick
-                    FROM window
+                    FROM kept
                 )
                 SELECT rowid, COUNT(*) OVER () AS total, (SELECT COUNT(*) FROM m) AS seen
                 FROM picked WHERE pick = 1 ORDER BY rank, published DESC, id LIMIT ?""",
-            [match, *params, RANK_WINDOW + 1, RANK_WINDOW, query.limit],
+            [match, *params, window + 1, window, query.limit],
         ).fetchall()
         shown = [row["rowid"] for row in picked]
         rows = {row["rowid"]: row for row in self._rows_by_rowid(shown)}
         snippets = self._snippets(match, shown)
         hits = [_hit(rows[rowid], snippets.get(rowid, "")) for rowid in shown]
         total = picked[0]["total"] if picked else 0
-        return SearchResult(total=total, hits=hits, total_exact=not picked or picked[0]["seen"] <= RANK_WINDOW)
+        return SearchResult(total=total, hits=hits, total_exact=not picked or picked[0]["seen"] <= window)
 
     def _snippets(self, match: str, rowids: Sequence[int]) -> dict[int, str]:
         """Snippets of the hits shown, in one evaluation of the query (each costs a prefix's merge):
