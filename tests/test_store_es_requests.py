@@ -291,9 +291,12 @@ def test_search_body_for_text_uses_both_fields_highlights_and_collapses() -> Non
     assert collapse["inner_hits"]["sort"][1] == {"published": {"order": "asc", "missing": "_last"}}
     # highlighted once per cluster shown (the inner hit), analysing no more than 100,000 characters of a text
     assert "highlight" not in body
-    highlight = collapse["inner_hits"]["highlight"]["fields"]["text.folded"]
-    assert (highlight["pre_tags"], highlight["post_tags"]) == (["<b>"], ["</b>"])
+    highlight = collapse["inner_hits"]["highlight"]
     assert highlight["max_analyzed_offset"] == 100_000
+    assert (highlight["fields"]["text.folded"]["pre_tags"], highlight["fields"]["text.folded"]["post_tags"]) == (
+        ["<b>"],
+        ["</b>"],
+    )
     assert body["aggs"]["clusters"] == {"cardinality": {"field": "cluster_id", "precision_threshold": 40000}}
     assert "text" not in body["_source"]
 

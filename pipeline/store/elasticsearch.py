@@ -69,7 +69,6 @@ HIGHLIGHT = {
     "fragment_size": 160,
     "number_of_fragments": 1,
     "require_field_match": False,
-    "max_analyzed_offset": HIGHLIGHT_CHARS,
     "no_match_size": SNIPPET_CHARS,
 }
 PAGE = 1000
@@ -342,7 +341,7 @@ def search_request(query: SearchQuery) -> Search:
     earliest = [*relevance, {"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
     # Never the text itself (pages can be megabytes): the snippet is a highlight, or the text's opening.
     shown: list[Any] = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
-    highlight = {"fields": {SNIPPET_FIELD: HIGHLIGHT}}
+    highlight = {"max_analyzed_offset": HIGHLIGHT_CHARS, "fields": {SNIPPET_FIELD: HIGHLIGHT}}
     search = search.sort(*newest).source(shown).extra(size=query.limit, track_total_hits=True)
     if query.collapse:
         # Highlighted in the inner hit only: the one shown for its cluster.
