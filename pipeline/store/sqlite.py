@@ -191,7 +191,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # BM25 ranks at most this many matches of one search (or `--limit`, if more): past it, the most
 # recently stored RANK_WINDOW matches are ranked, so a search for "the" costs about what a rarer
 # word does, and `total` is then a lower bound (`total_exact` false).
-RANK_WINDOW = 1_000
+RANK_WINDOW = 500
 # bm25 weights per FTS column: title, text, every_article
 _BM25 = "bm25(articles_fts, 5.0, 1.0, 0.0)"
 
