@@ -31,7 +31,7 @@ from collections import Counter
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.enrich import analyze
+from pipeline.enrich.analyze import analyze
 from pipeline.enrich.full_text import detect
 
 HERE = Path(__file__).resolve().parent

@@ -1,11 +1,14 @@
-"""The `wirewatch` command. Every figure a user sees can also be had as JSON."""
+"""The `wirewatch` command. Every figure a user sees can also be had as JSON.
+
+Each command imports what it uses when it runs, so `search`, `statements`, `feeds` and
+`alerts` start without loading spaCy or trafilatura (`tests/test_imports.py`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -13,14 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
-from pipeline.cycle import run_cycle
-from pipeline.store import SearchQuery, Store, open_store
 
 EXIT_CONFIG = 2
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _since(value: str) -> datetime:
@@ -61,6 +58,9 @@ class TerminalProgress:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.cycle import run_cycle
+    from pipeline.store import open_store
+
     progress = TerminalProgress() if not args.json else None
     with open_store(config.store) as store:
         report = run_cycle(config, store, force=args.force, progress=progress)
@@ -81,39 +81,10 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def snippet_line(snippet: str) -> str:
-    """A highlighted snippet for a terminal: one line, matches in [brackets]."""
-    return " ".join(snippet.replace("<b>", "[").replace("</b>", "]").split())
-
-
-def command_name() -> str:
-    """How the user can run wirewatch again: by name when it is on PATH, else by the path they used."""
-    return "wirewatch" if shutil.which("wirewatch") else sys.argv[0]
-
-
-def search_json(store: Store, query: SearchQuery) -> dict[str, Any]:
-    result = store.search(query)
-    return {
-        "total": result.total,
-        "hits": [
-            {
-                "id": hit.id,
-                "url": hit.url,
-                "title": hit.title,
-                "source": hit.source,
-                "published": _iso(hit.published),
-                "snippet": hit.snippet,
-                "cluster_id": hit.cluster_id,
-                "duplicates": hit.duplicates,
-                "entities": hit.entities,
-                "topics": hit.topics,
-            }
-            for hit in result.hits
-        ],
-    }
-
-
 def cmd_search(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.store import SearchQuery, open_store
+    from pipeline.views import search_json, snippet_line
+
     query = SearchQuery(
         text=args.query,
         source=args.source,
@@ -139,23 +110,10 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def feeds_json(store: Store) -> list[dict[str, Any]]:
-    return [
-        {
-            "url": feed.url,
-            "name": feed.name,
-            "last_success": _iso(feed.last_success),
-            "last_polled": _iso(feed.last_polled),
-            "failures": feed.failures,
-            "next_poll": _iso(feed.next_poll),
-            "last_error": feed.last_error,
-            "entries_seen": feed.entries_seen,
-        }
-        for feed in store.list_feeds()
-    ]
-
-
 def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.store import open_store
+    from pipeline.views import feeds_json
+
     with open_store(config.store) as store:
         data = feeds_json(store)
     if args.json:
@@ -173,6 +131,7 @@ def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_statements(args: argparse.Namespace, config: Config) -> int:
     from pipeline.statement_view import statement_json, tracked_statements
+    from pipeline.store import open_store
 
     with open_store(config.store) as store:
         found = tracked_statements(store, config, args.speaker, args.since, args.limit, args.all)
@@ -193,7 +152,7 @@ def cmd_statements(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace, config: Config | None) -> int:
-    from pipeline.enrich import analysis_to_json, analyze
+    from pipeline.enrich.analyze import analysis_to_json, analyze
 
     if args.config or os.environ.get(CONFIG_ENV_VAR) or Path(DEFAULT_CONFIG_PATH).exists():
         try:
@@ -214,24 +173,10 @@ def cmd_analyze(args: argparse.Namespace, config: Config | None) -> int:
     return 0
 
 
-def alerts_json(store: Store, limit: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "rule": record.rule,
-            "statement_id": record.statement_id,
-            "state": record.state,
-            "message_id": record.message_id,
-            "claimed_at": _iso(record.claimed_at),
-            "sent_at": _iso(record.sent_at),
-            "attempts": record.attempts,
-            "last_error": record.last_error,
-            "next_attempt": _iso(record.next_attempt),
-        }
-        for record in store.list_alerts(limit)
-    ]
-
-
 def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.store import open_store
+    from pipeline.views import alerts_json
+
     with open_store(config.store) as store:
         data = alerts_json(store, args.limit)
     if args.json:

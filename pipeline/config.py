@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.query import check_rule
+
 DEFAULT_CONFIG_PATH = "wirewatch.yaml"
 CONFIG_ENV_VAR = "WIREWATCH_CONFIG"
 
@@ -97,9 +99,7 @@ class TopicConfig(_Strict):
     @field_validator("query")
     @classmethod
     def _parses(cls, value: str) -> str:
-        from pipeline.enrich.topics import validate_query  # the topic matcher imports this module
-
-        validate_query(value)
+        check_rule(value)
         return value
 
 

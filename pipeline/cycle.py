@@ -21,6 +21,7 @@ from pipeline.config import Config
 from pipeline.dedup import DedupReport, dedupe
 from pipeline.enrich.analyze import analyze_job
 from pipeline.enrich.statements import StatementReport, attach_statements
+from pipeline.enrich.topics import topic_queries
 from pipeline.fetch import Progress, build_articles, fetch_pages, is_due, retry_delay
 from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
@@ -148,7 +149,7 @@ def enrich_stage(config: Config, store: Store, article_ids: Sequence[str], pool:
         else:
             article.entities, article.quotes = analysis.entities, analysis.quotes
             report.analysed += 1
-        article.topics = store.match_topics(article, config.topics)
+        article.topics = store.match_topics(article, topic_queries(config.topics))
     store.put_articles(articles)
     return report
 

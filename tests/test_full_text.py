@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Config
-from pipeline.enrich import analyze
+from pipeline.enrich.analyze import analyze
 from pipeline.enrich.full_text import detect, organisation_form
 from tests.conftest import make_config
 

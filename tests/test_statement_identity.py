@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.cycle import run_cycle
 from pipeline.demo.site import SampleArticle
-from pipeline.enrich import analyze
+from pipeline.enrich.analyze import analyze
 from pipeline.store.sqlite import SQLiteStore
 from tests.conftest import make_config
 from tests.test_alert import alert_config, serve_articles, text_part

@@ -13,7 +13,6 @@ from typing import Any
 
 import yaml
 
-from pipeline.cli import alerts_json, command_name, feeds_json, search_json, snippet_line
 from pipeline.config import Config, config_from_dict
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import serve
@@ -21,6 +20,7 @@ from pipeline.demo.site import feed_urls, sample_routes
 from pipeline.records import utcnow
 from pipeline.statement_view import statement_json
 from pipeline.store import SearchQuery, open_store
+from pipeline.views import alerts_json, command_name, feeds_json, search_json, snippet_line
 
 DEMO_QUERY = "summit"
 

@@ -9,13 +9,12 @@ workers without changing the outcome. Both backends pass one contract suite
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 
-from pipeline.config import TopicConfig
-from pipeline.enrich.topics import match_topics
+from pipeline.query import Document, compile_query
 from pipeline.records import AlertRecord, Article, Entry, FeedState, Statement
 
 
@@ -50,8 +49,11 @@ class SearchHit:
 
 @dataclass
 class SearchResult:
+    """`total` counts matches (clusters when collapsed); when `total_exact` is false it is a lower bound."""
+
     total: int
     hits: list[SearchHit]
+    total_exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -187,9 +189,10 @@ class Store(ABC):
         """Newest claims first."""
 
     # -- topics ------------------------------------------------------------
-    def match_topics(self, article: Article, topics: Sequence[TopicConfig]) -> list[str]:
-        """The topics an article belongs to; a backend with a percolator matches there instead."""
-        return match_topics(f"{article.title}\n{article.text}", topics)
+    def match_topics(self, article: Article, rules: Mapping[str, str]) -> list[str]:
+        """The topics (name -> rule) an article belongs to, in order; a backend with a percolator matches there."""
+        document = Document(article.title, article.text)
+        return [name for name, rule in rules.items() if compile_query(rule)(document)]
 
     # -- lifecycle ---------------------------------------------------------
     @abstractmethod

@@ -35,9 +35,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -58,38 +57,64 @@ from elasticsearch.dsl import (
     Q,
     Search,
     Text,
+    analyzer,
+    tokenizer,
 )
 from elasticsearch.dsl.query import Query
 
-from pipeline.config import StoreConfig, TopicConfig
+from pipeline.config import StoreConfig
+from pipeline.query import check_rule, parse, to_elasticsearch
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
 from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store, StoreWriteError
 
 log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 200
+# Highlighting analyses at most this much of a text: past Elasticsearch's own limit
+# (`index.highlight.max_analyzed_offset`, 1,000,000) a search would fail as a whole.
+HIGHLIGHT_CHARS = 100_000
+# Queries search the `folded` subfields; snippets come from the text's, titles count too.
+SNIPPET_FIELD = "text.folded"
 HIGHLIGHT = {
     "pre_tags": ["<b>"],
     "post_tags": ["</b>"],
     "fragment_size": 160,
     "number_of_fragments": 1,
-    # Phrases run on the `.exact` subfield; highlight their words in `text` all the same.
     "require_field_match": False,
+    "no_match_size": SNIPPET_CHARS,
 }
 PAGE = 1000
 # Elasticsearch's default `index.max_terms_count`; a dedup batch of 500 articles sends ~18 000 keys.
 MAX_TERMS = 65_536
 RETRY_STATUSES = (429, 502, 503, 504)
+# The collapsed total is a cardinality aggregation, exact up to this many clusters.
+CLUSTER_PRECISION = 40_000
+
+
+# Words as `pipeline.query` and SQLite's `unicode61 remove_diacritics 2` see them: runs of
+# letters and digits, lower-cased, diacritics removed, not stemmed. Every search and topic rule runs here.
+FOLDED = analyzer(
+    "folded",
+    tokenizer=tokenizer("letters_and_digits", "pattern", pattern=r"[^\p{L}\p{N}]+"),
+    filter=["lowercase", "asciifolding"],
+)
 
 
 def _english_text() -> Text:
-    """English stemming for recall, plus an unstemmed `exact` subfield for "phrases" and topic prefixes."""
-    return Text(analyzer="english", fields={"exact": Text(analyzer="standard")})
+    """English stemming for Kibana's free-text search; the `folded` subfield for wirewatch's query language."""
+    return Text(analyzer="english", fields={"exact": Text(analyzer="standard"), "folded": Text(analyzer=FOLDED)})
 
 
 def _title() -> Text:
     """As `_english_text`, plus a keyword for showing one headline per bucket in Kibana tables."""
-    return Text(analyzer="english", fields={"exact": Text(analyzer="standard"), "keyword": Keyword(ignore_above=512)})
+    return Text(
+        analyzer="english",
+        fields={
+            "exact": Text(analyzer="standard"),
+            "folded": Text(analyzer=FOLDED),
+            "keyword": Keyword(ignore_above=512),
+        },
+    )
 
 
 class _Strict(Document):
@@ -248,15 +273,16 @@ class IndexSpec:
 
 
 # Bump a version when a mapping change is not additive; `ensure_indices(migrate=True)` reindexes.
+# articles and topics v2: the `folded` subfields, whose analyzer an open index cannot take in place.
 INDICES: tuple[IndexSpec, ...] = (
-    IndexSpec("articles", 1, ArticleDoc),
+    IndexSpec("articles", 2, ArticleDoc),
     IndexSpec("entries", 1, EntryDoc),
     IndexSpec("guids", 1, GuidDoc),
     IndexSpec("feeds", 1, FeedDoc),
     IndexSpec("statements", 1, StatementDoc),
     IndexSpec("alerts", 1, AlertDoc),
     IndexSpec("dedup", 1, DedupDoc),
-    IndexSpec("topics", 1, TopicDoc),
+    IndexSpec("topics", 2, TopicDoc),
 )
 SPECS = {spec.kind: spec for spec in INDICES}
 
@@ -313,34 +339,6 @@ def _reason(error: Any) -> str:
     return str(error)
 
 
-_USER_TOKEN = re.compile(r'"[^"]*"|[()]|[^\s()"]+')
-
-
-def simple_query(text: str) -> str:
-    """What a user types (AND/OR/NOT, "phrases", prefix*) in `simple_query_string` syntax.
-
-    The words AND, OR and NOT mean the same as in the SQLite backend's search,
-    so one query gives the same hits whichever backend holds the data.
-    """
-    parts: list[str] = []
-    negate = False
-    for token in _USER_TOKEN.findall(text):
-        if token == "AND":
-            continue
-        if token == "OR":
-            if parts and parts[-1] != "|":
-                parts.append("|")
-            continue
-        if token == "NOT":
-            negate = True
-            continue
-        parts.append(("-" if negate else "") + token)
-        negate = False
-    while parts and parts[-1] == "|":
-        parts.pop()
-    return " ".join(parts)
-
-
 def _ci_term(field: str, value: str) -> Query:
     """Speakers, entities and topics match case-insensitively (as SQLite's NOCASE) yet aggregate as written."""
     return Q("term", **{field: {"value": value, "case_insensitive": True}})
@@ -349,18 +347,11 @@ def _ci_term(field: str, value: str) -> Query:
 def search_request(query: SearchQuery) -> Search:
     """The search body for `query`; a collapsed cluster ranks by its best match and shows its earliest copy."""
     search = Search()
-    terms = simple_query(query.text)
-    if terms:  # like SQLite, text that is only operators lists everything
-        search = search.query(
-            "simple_query_string",
-            query=terms,
-            fields=["title^5", "text"],
-            default_operator="and",
-            quote_field_suffix=".exact",
-        )
-        relevance: list[Any] = ["_score"]
-    else:
-        relevance = []
+    node = parse(query.text)
+    relevance: list[Any] = []
+    if node is not None:  # like SQLite, text with nothing to search for lists everything
+        search = search.query(to_elasticsearch(node))
+        relevance = ["_score"]
     if query.source:
         search = search.filter("term", source=query.source)
     if query.since or query.until:
@@ -378,19 +369,19 @@ def search_request(query: SearchQuery) -> Search:
     newest = [*relevance, {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
     # the original a folded story is shown by: its earliest publication, whichever copy matched best
     earliest = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    # Never the text itself (pages can be megabytes): the snippet is a highlight, or the text's opening.
     shown: list[Any] = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
-    if not relevance:
-        shown.append("text")  # no query terms to highlight: the snippet is the opening of the text
-    highlight = {"fields": {"text": {**HIGHLIGHT, "no_match_size": SNIPPET_CHARS}}}
+    highlight = {"max_analyzed_offset": HIGHLIGHT_CHARS, "fields": {SNIPPET_FIELD: HIGHLIGHT}}
     search = search.sort(*newest).source(shown).extra(size=query.limit, track_total_hits=True)
-    if relevance:
+    if query.collapse:
+        # Highlighted in the inner hit only: the one shown for its cluster.
+        inner: dict[str, Any] = {"name": "first", "size": 1, "sort": earliest, "_source": shown}
+        inner["highlight"] = highlight
+        search = search.collapse("cluster_id", inner_hits=inner)
+    else:
         search = search.extra(highlight=highlight)
     if query.collapse:
-        inner: dict[str, Any] = {"name": "first", "size": 1, "sort": earliest, "_source": shown}
-        if relevance:
-            inner["highlight"] = highlight
-        search = search.collapse("cluster_id", inner_hits=inner)
-        search.aggs.metric("clusters", "cardinality", field="cluster_id", precision_threshold=40_000)
+        search.aggs.metric("clusters", "cardinality", field="cluster_id", precision_threshold=CLUSTER_PRECISION)
     return search
 
 
@@ -636,8 +627,8 @@ class ElasticsearchStore(Store):
     def concrete(self, kind: str) -> str:
         return f"{self.alias(kind)}-v{SPECS[kind].version}"
 
-    def match_topics(self, article: Article, topics: Sequence[TopicConfig]) -> list[str]:
-        """Through the percolator: the topic queries `wirewatch setup` stored, matched by Elasticsearch."""
+    def match_topics(self, article: Article, rules: Mapping[str, str]) -> list[str]:
+        """Through the percolator: the rules `wirewatch setup` stored (`rules` is what it stored), matched there."""
         return percolate_topics(self, article)
 
     def close(self) -> None:
@@ -960,7 +951,7 @@ class ElasticsearchStore(Store):
         for hit in picked:
             source = hit["_source"]
             cluster = source.get("cluster_id") or source["id"]
-            fragments = hit.get("highlight", {}).get("text")
+            fragments = hit.get("highlight", {}).get(SNIPPET_FIELD)
             hits.append(
                 SearchHit(
                     id=source["id"],
@@ -968,18 +959,20 @@ class ElasticsearchStore(Store):
                     title=source["title"],
                     source=source["source"],
                     published=_dt(source.get("published")),
-                    snippet=fragments[0] if fragments else source.get("text", "")[:SNIPPET_CHARS],
+                    snippet=fragments[0] if fragments else "",
                     cluster_id=cluster,
                     duplicates=max(sizes.get(cluster, 1) - 1, 0),
                     entities=list(source.get("entities", [])),
                     topics=list(source.get("topics", [])),
                 )
             )
-        if query.collapse:
+        if query.collapse:  # a cardinality count, exact up to its precision threshold
             total = int(response["aggregations"]["clusters"]["value"])
+            exact = total <= CLUSTER_PRECISION
         else:
             total = int(response["hits"]["total"]["value"])
-        return SearchResult(total=total, hits=hits)
+            exact = response["hits"]["total"].get("relation", "eq") == "eq"
+        return SearchResult(total=total, hits=hits, total_exact=exact)
 
     def _cluster_sizes(self, cluster_ids: Collection[str]) -> dict[str, int]:
         if not cluster_ids:
@@ -1208,17 +1201,18 @@ def ensure_pipeline_user(store: ElasticsearchStore, username: str, password: str
 
 
 def topic_query(query: str) -> dict[str, Any]:
-    """A topic rule as Elasticsearch runs it: Lucene syntax over the unstemmed text, like `enrich.topics`."""
-    return Q("query_string", query=query, fields=["title.exact", "text.exact"], default_operator="or").to_dict()
+    """A topic rule as the percolator stores it: the bool query `search` would run for the same text."""
+    check_rule(query)
+    node = parse(query)
+    assert node is not None  # check_rule refuses a rule with nothing to search for
+    return dict(to_elasticsearch(node).to_dict())
 
 
 def sync_topic_queries(store: ElasticsearchStore, topics: Mapping[str, str]) -> int:
-    """Make the percolator hold exactly `topics` (name -> Lucene query), in the order given; return how many."""
-    from pipeline.enrich.topics import validate_query
-
+    """Make the percolator hold exactly `topics` (name -> rule), in the order given; return how many."""
     for name, query in topics.items():
         try:
-            validate_query(query)
+            check_rule(query)
         except ValueError as exc:
             raise ValueError(f"topic {name!r}: {exc}") from None
     store._bulk(
