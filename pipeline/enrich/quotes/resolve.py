@@ -23,7 +23,8 @@ RECENT_SPEAKER = 300
 # How far back (in characters) "the minister" or "the 32-year-old" may point.
 _DESCRIBED_REACH = 2000
 # A possessive ending on a name ("Peters’s", "Schumer‘s"); a name's own final "s" stays ("Peters").
-# A gendered pronoun.
+# A gendered pronoun, or (for _IN_SENTENCE) the end of the sentence, whichever comes first.
+_IN_SENTENCE = re.compile(r"\b(?:(he|his|him|himself)|(she|her|hers|herself))\b|[.!?]\s")
 _GENDERED = re.compile(r"\b(?:([Hh]e|[Hh]is|[Hh]im|[Hh]imself)|([Ss]he|[Hh]er|[Hh]ers|[Hh]erself))\b")
 _POSSESSIVE = re.compile(r"[’'‘]s?$")
 
@@ -78,15 +79,20 @@ class Resolver:
         self.person_starts = [p for p, _ in self.persons]
 
     def _pronoun_after(self, m: Mention, person_starts: list[int]) -> str | None:
-        """The gender of the first personal pronoun after a person's mention, in the rest of its sentence or
-        opening the next one, when no other person is named before it: "Nadia Jamil says … She added" votes
-        "she"."""
+        """The gender of the pronoun that follows a person's mention: for a full name, the first one in the rest
+        of its sentence ("Kim Yo Jong, the sister of Kim Jong Un, said she …"); for any mention, the first one
+        before the next person is named, in its sentence or opening the next ("Nadia Jamil says … She added")."""
+        text = self.ctx.text
+        if m.full:
+            own = _IN_SENTENCE.search(text, m.end, m.end + 120)
+            if own is not None and (own.group(1) or own.group(2)):
+                return "he" if own.group(1) else "she"
         k = bisect.bisect_right(person_starts, m.start)
-        limit = min(m.end + 250, person_starts[k] if k < len(person_starts) else len(self.ctx.text))
-        following = _GENDERED.search(self.ctx.text, m.end, limit)
+        limit = min(m.end + 250, person_starts[k] if k < len(person_starts) else len(text))
+        following = _GENDERED.search(text, m.end, limit)
         if following is None:
             return None
-        between = self.ctx.text[m.end : following.start()]
+        between = text[m.end : following.start()]
         sentence_end = re.search(r"[.!?][\"”’]*\s+", between)
         if sentence_end is not None and (sentence_end.end() != len(between) or "\n\n" in between):
             return None  # past the sentence, only a pronoun opening the very next sentence counts
