@@ -118,11 +118,15 @@ class AlertsConfig(_Strict):
     smtp: SmtpConfig | None = None
     outbox: Path = Path("outbox")
     max_age: Duration = timedelta(hours=48)
+    # How long an email that fails for a reason that may pass (an outage) is retried before it is dead.
+    retry_for: Duration = timedelta(hours=48)
 
 
 class FetchConfig(_Strict):
     allow_networks: list[str] = []
     timeout: Duration = timedelta(seconds=20)
+    # Queueing for a connection slot (many feeds on one host) is not slowness: it has its own limit.
+    slot_wait: Duration = timedelta(minutes=5)
     max_bytes: int = Field(default=10_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=16, ge=1)

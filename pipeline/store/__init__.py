@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from pipeline.config import StoreConfig
-from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store, StoreWriteError
+from pipeline.store.base import (
+    DedupRecord,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Store,
+    StoreError,
+    StoreWriteError,
+)
 
-__all__ = ["DedupRecord", "SearchHit", "SearchQuery", "SearchResult", "Store", "StoreWriteError", "open_store"]
+__all__ = ["DedupRecord", "SearchHit", "SearchQuery", "SearchResult", "Store", "StoreError", "StoreWriteError", "open_store"]
 
 
 def open_store(config: StoreConfig) -> Store:

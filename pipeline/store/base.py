@@ -74,6 +74,14 @@ class StoreWriteError(Exception):
         super().__init__(f"{index}: {len(self.failures)} document(s) rejected: {shown}{more}")
 
 
+class StoreError(Exception):
+    """The store itself failed (locked, unreachable, full, not a database): the run stops here.
+
+    Raised in place of whatever the backend raised, so a caller that polls or fetches on the store's
+    behalf can tell "the store failed" from "this feed failed" and never blames a feed for it.
+    """
+
+
 class Store(ABC):
     # -- feeds -------------------------------------------------------------
     @abstractmethod
@@ -171,6 +179,15 @@ class Store(ABC):
 
         Two workers retrying the same stale row race on this compare-and-set;
         exactly one wins, and the winner's `record.claimed_at` becomes `now`.
+        """
+
+    @abstractmethod
+    def revive_alert(self, record: AlertRecord, now: datetime) -> bool:
+        """Make a dead (or failed) alert due at `now` with a fresh retry period, for `alerts --retry`.
+
+        A compare-and-set like `reclaim_alert`: succeeds only while the row is still dead or failed with
+        `record.claimed_at`; then the row is `failed`, `next_attempt` and `claimed_at` are `now`, and
+        `retry_until` is cleared (so is the record).
         """
 
     @abstractmethod

@@ -197,6 +197,7 @@ class AlertDoc(_Strict):
     attempts = Integer()
     last_error = Text()
     next_attempt = Date()
+    retry_until = Date()
 
 
 class DedupDoc(_Strict):
@@ -521,6 +522,7 @@ def _alert_source(record: AlertRecord) -> dict[str, Any]:
         "attempts": record.attempts,
         "last_error": record.last_error,
         "next_attempt": _iso(record.next_attempt),
+        "retry_until": _iso(record.retry_until),
     }
 
 
@@ -535,6 +537,7 @@ def _alert(source: Mapping[str, Any]) -> AlertRecord:
         attempts=source.get("attempts", 0),
         last_error=source.get("last_error"),
         next_attempt=_dt(source.get("next_attempt")),
+        retry_until=_dt(source.get("retry_until")),
     )
 
 
@@ -1058,6 +1061,28 @@ class ElasticsearchStore(Store):
             return False
         self._wrote("alerts")
         record.claimed_at, record.state = now, "pending"
+        return True
+
+    def revive_alert(self, record: AlertRecord, now: datetime) -> bool:
+        found = self._get("alerts", self._alert_id(record))
+        if found is None:
+            return False
+        source = found["_source"]
+        if _dt(source["claimed_at"]) != _dt(_iso(record.claimed_at)) or source["state"] not in ("dead", "failed"):
+            return False
+        revived = {**source, "claimed_at": _iso(now), "next_attempt": _iso(now), "state": "failed", "retry_until": None}
+        try:
+            self.es.index(
+                index=self.alias("alerts"),
+                id=self._alert_id(record),
+                document=revived,
+                if_seq_no=found["_seq_no"],
+                if_primary_term=found["_primary_term"],
+            )
+        except ConflictError:
+            return False
+        self._wrote("alerts")
+        record.claimed_at, record.next_attempt, record.state, record.retry_until = now, now, "failed", None
         return True
 
     def update_alert(self, record: AlertRecord) -> None:

@@ -150,6 +150,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE articles ADD COLUMN processed INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX articles_unprocessed ON articles (fetched) WHERE processed = 0;
     """,
+    # Alerts retried for a period of time, not a number of attempts.
+    """
+    ALTER TABLE alert_ledger ADD COLUMN retry_until TEXT;
+    """,
 ]
 
 _SNIPPET_TOKENS = 24
@@ -671,7 +675,7 @@ class SQLiteStore(Store):
         with self._tx() as db:
             cursor = db.execute(
                 """INSERT OR IGNORE INTO alert_ledger (rule, statement_id, message_id, state, claimed_at, sent_at,
-                       attempts, last_error, next_attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       attempts, last_error, next_attempt, retry_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 _alert_row(record),
             )
             return bool(cursor.rowcount)
@@ -687,11 +691,22 @@ class SQLiteStore(Store):
                 record.claimed_at, record.state = now, "pending"
             return bool(cursor.rowcount)
 
+    def revive_alert(self, record: AlertRecord, now: datetime) -> bool:
+        with self._tx() as db:
+            cursor = db.execute(
+                """UPDATE alert_ledger SET claimed_at = ?, next_attempt = ?, state = 'failed', retry_until = NULL
+                   WHERE rule = ? AND statement_id = ? AND claimed_at = ? AND state IN ('dead', 'failed')""",
+                (ts(now), ts(now), record.rule, record.statement_id, ts(record.claimed_at)),
+            )
+            if cursor.rowcount:
+                record.claimed_at, record.next_attempt, record.state, record.retry_until = now, now, "failed", None
+            return bool(cursor.rowcount)
+
     def update_alert(self, record: AlertRecord) -> None:
         with self._tx() as db:
             db.execute(
                 """UPDATE alert_ledger SET message_id=?, state=?, claimed_at=?, sent_at=?, attempts=?,
-                       last_error=?, next_attempt=? WHERE rule=? AND statement_id=?""",
+                       last_error=?, next_attempt=?, retry_until=? WHERE rule=? AND statement_id=?""",
                 (*_alert_row(record)[2:], record.rule, record.statement_id),
             )
 
@@ -722,6 +737,7 @@ def _alert_row(record: AlertRecord) -> tuple[Any, ...]:
         record.attempts,
         record.last_error,
         ts(record.next_attempt),
+        ts(record.retry_until),
     )
 
 
@@ -736,6 +752,7 @@ def _alert_from_row(row: sqlite3.Row) -> AlertRecord:
         attempts=row["attempts"],
         last_error=row["last_error"],
         next_attempt=parse_ts(row["next_attempt"]),
+        retry_until=parse_ts(row["retry_until"]),
     )
 
 
