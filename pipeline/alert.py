@@ -29,7 +29,6 @@ import html
 import os
 import re
 import smtplib
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -146,9 +145,10 @@ def smtp_delivery_errors(*unreachable: type[Exception]) -> Iterator[None]:
 
     `unreachable` adds exception types (a framework's own) that also mean "try again later".
     """
+    caught: tuple[type[Exception], ...] = (smtplib.SMTPException, OSError, *unreachable)
     try:
         yield
-    except (smtplib.SMTPException, OSError, *unreachable) as exc:
+    except caught as exc:
         raise delivery_failure(exc) from None
 
 

@@ -7,6 +7,8 @@ into `ConfigError` with a dotted key path.
 
 from __future__ import annotations
 
+import email.utils
+import importlib.util
 import ipaddress
 import os
 import re
@@ -15,7 +17,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.urls import canonical_url
 
 DEFAULT_CONFIG_PATH = "wirewatch.yaml"
 CONFIG_ENV_VAR = "WIREWATCH_CONFIG"
@@ -61,6 +65,12 @@ class StoreConfig(_Strict):
     api_key_env: str | None = None
     username: str | None = None
     password_env: str | None = None
+
+    @model_validator(mode="after")
+    def _url_for_elasticsearch(self) -> StoreConfig:
+        if self.backend == "elasticsearch" and not self.url:
+            raise ValueError("url is required for the elasticsearch backend (such as http://localhost:9200)")
+        return self
 
 
 class FeedConfig(_Strict):
@@ -112,9 +122,30 @@ class SmtpConfig(_Strict):
     timeout: Duration = timedelta(seconds=10)
 
 
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _email_address(value: str) -> str:
+    """`name@domain`, or `Display Name <name@domain>`, as RFC 5322 allows in To and From."""
+    _, address = email.utils.parseaddr(value)
+    if not address or not _ADDRESS.match(address) or ".." in address:
+        raise ValueError(f"{value!r} is not an email address such as analyst@example.org")
+    return value
+
+
 class AlertsConfig(_Strict):
     to: list[str] = []
     from_: str = Field(default="wirewatch@localhost", alias="from")
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        return [_email_address(address) for address in value]
+
+    @field_validator("from_")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return _email_address(value)
     smtp: SmtpConfig | None = None
     outbox: Path = Path("outbox")
     max_age: Duration = timedelta(hours=48)
@@ -153,6 +184,20 @@ class DedupConfig(_Strict):
 class NlpConfig(_Strict):
     model: str | None = None
 
+    @field_validator("model")
+    @classmethod
+    def _installed(cls, value: str | None) -> str | None:
+        """A model that cannot load would quietly leave the rules alone to do its work: say so instead."""
+        if value is None:
+            return value
+        directory = Path(value).expanduser()
+        if (directory / "config.cfg").is_file() or importlib.util.find_spec(value.replace("-", "_")) is not None:
+            return value
+        raise ValueError(
+            f"{value!r} is neither an installed spaCy pipeline nor a pipeline directory "
+            "(install it, or set nlp.model: null to use the rules alone)"
+        )
+
 
 class KibanaConfig(_Strict):
     url: str
@@ -171,6 +216,18 @@ class Config(_Strict):
     dedup: DedupConfig = DedupConfig()
     nlp: NlpConfig = NlpConfig()
     kibana: KibanaConfig | None = None
+
+    @field_validator("feeds")
+    @classmethod
+    def _distinct_feeds(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
+        """The same feed twice would be polled twice and its state shared: almost always a pasting slip."""
+        seen: dict[str, int] = {}
+        for number, feed in enumerate(feeds):
+            key = canonical_url(feed.url)
+            if key in seen:
+                raise ValueError(f"feeds[{number}] is the same feed as feeds[{seen[key]}] ({feed.url})")
+            seen[key] = number
+        return feeds
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -208,12 +265,16 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{config_path}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{config_path}: cannot read: {exc}") from None
+    if not raw.strip():
+        raise ConfigError(f"{config_path}: the file is empty (wirewatch.example.yaml shows what goes in it)")
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{config_path}: not valid YAML{where}") from None
+    if data is None:
+        raise ConfigError(f"{config_path}: the file has no settings (wirewatch.example.yaml shows what goes in it)")
     config = config_from_dict(data, str(config_path))
     base = config_path.parent
     store = config.store

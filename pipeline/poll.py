@@ -93,7 +93,7 @@ def store_failures(action: str) -> Iterator[None]:
         yield
     except StoreError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a backend raises its own kinds (sqlite3, elasticsearch, OSError)
+    except Exception as exc:
         raise StoreError(f"{action}: {type(exc).__name__}: {exc}") from exc
 
 

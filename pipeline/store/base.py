@@ -74,6 +74,15 @@ class StoreWriteError(Exception):
         super().__init__(f"{index}: {len(self.failures)} document(s) rejected: {shown}{more}")
 
 
+@dataclass
+class EntryFailures:
+    """The pages of one feed that did not give an article: each distinct reason with how many, and the
+    latest few (url, reason). Pages that fell back to the feed's text count, with that said in the reason."""
+
+    reasons: list[tuple[str, int]] = field(default_factory=list)
+    recent: list[tuple[str, str]] = field(default_factory=list)
+
+
 class StoreError(Exception):
     """The store itself failed (locked, unreachable, full, not a database): the run stops here.
 
@@ -110,6 +119,10 @@ class Store(ABC):
 
     @abstractmethod
     def count_entries(self, status: str | None = None) -> int: ...
+
+    @abstractmethod
+    def entry_failures(self, feed_url: str, recent: int = 3) -> EntryFailures:
+        """Why this feed's pages failed (entries with a `last_error`), for `wirewatch feeds`."""
 
     # -- articles ----------------------------------------------------------
     @abstractmethod

@@ -28,6 +28,7 @@ import hashlib
 import os
 import re
 import threading
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,7 +54,15 @@ from elasticsearch.dsl.query import Query
 
 from pipeline.config import StoreConfig, TopicConfig
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
-from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store, StoreWriteError
+from pipeline.store.base import (
+    DedupRecord,
+    EntryFailures,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Store,
+    StoreWriteError,
+)
 
 SNIPPET_CHARS = 200
 HIGHLIGHT = {
@@ -65,6 +74,7 @@ HIGHLIGHT = {
     "require_field_match": False,
 }
 PAGE = 1000
+FAILURE_SCAN = 10_000  # failed entries of one feed counted for `wirewatch feeds`
 # Elasticsearch's default `index.max_terms_count`; a dedup batch of 500 articles sends ~18 000 keys.
 MAX_TERMS = 65_536
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -818,6 +828,18 @@ class ElasticsearchStore(Store):
         due = Q("term", status="pending") | (Q("term", status="failed") & Q("range", next_attempt={"lte": _iso(now)}))
         search = Search().filter(due).sort("discovered", "id")
         return [_entry(source) for source in self._all("entries", search, limit)]
+
+    def entry_failures(self, feed_url: str, recent: int = 3) -> EntryFailures:
+        """Counted over the latest FAILURE_SCAN failed entries: `last_error` is full text, not aggregatable."""
+        search = (
+            Search()
+            .filter("term", feed_url=feed_url)
+            .filter("exists", field="last_error")
+            .sort({"discovered": {"order": "desc"}}, "id")
+        )
+        failures = [(source["url"], source["last_error"]) for source in self._all("entries", search, FAILURE_SCAN)]
+        counts = Counter(reason for _, reason in failures)
+        return EntryFailures(sorted(counts.items(), key=lambda item: (-item[1], item[0])), failures[:recent])
 
     def get_entries(self, ids: Iterable[str]) -> list[Entry]:
         wanted = list(dict.fromkeys(ids))

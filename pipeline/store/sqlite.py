@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
-from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store
+from pipeline.store.base import DedupRecord, EntryFailures, SearchHit, SearchQuery, SearchResult, Store
 
 MIGRATIONS: list[str] = [
     """
@@ -439,6 +439,19 @@ class SQLiteStore(Store):
         if status is None:
             return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
         return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE status = ?", (status,)).fetchone()[0])
+
+    def entry_failures(self, feed_url: str, recent: int = 3) -> EntryFailures:
+        reasons = self._db.execute(
+            """SELECT last_error, COUNT(*) FROM entries WHERE feed_url = ? AND last_error IS NOT NULL
+               GROUP BY last_error ORDER BY COUNT(*) DESC, last_error""",
+            (feed_url,),
+        )
+        latest = self._db.execute(
+            """SELECT url, last_error FROM entries WHERE feed_url = ? AND last_error IS NOT NULL
+               ORDER BY discovered DESC, id LIMIT ?""",
+            (feed_url, recent),
+        )
+        return EntryFailures([(row[0], row[1]) for row in reasons], [(row[0], row[1]) for row in latest])
 
     # -- articles ----------------------------------------------------------
     def put_articles(self, articles: Iterable[Article]) -> int:
