@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -420,7 +421,8 @@ def _terminate(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Every error a user can cause ends as one line on stderr: exit 2 for config, paths and arguments,
     1 when the run could not proceed (the store failed), 130/143 when interrupted; a closed pipe is silent."""
-    signal.signal(signal.SIGTERM, _terminate)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         code = _dispatch(build_parser().parse_args(argv))
         sys.stdout.flush()  # inside the try: a reader that has gone is found here, not at exit
@@ -437,6 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader (`head`) has gone: say nothing, and keep Python from complaining as it flushes stdout.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

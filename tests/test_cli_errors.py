@@ -12,6 +12,7 @@ import sys
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -25,7 +26,7 @@ from tests.conftest import free_port, make_config
 from tests.test_poll import rss
 
 
-def write(tmp_path: Path, data: dict) -> str:
+def write(tmp_path: Path, data: dict[str, Any]) -> str:
     path = tmp_path / "wirewatch.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return str(path)
@@ -83,13 +84,17 @@ def test_unreachable_elasticsearch_is_a_store_error_exit_1(tmp_path):
     assert done.stderr.count("\n") == 1
 
 
+PNG_START = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
+NUL_BYTES = "not plain text (it contains NUL bytes: a binary file?)"
+
+
 @pytest.mark.parametrize(
     ("make", "says"),
     [
         (lambda path: None, "no such file"),
         (lambda path: path.mkdir(), "is a directory, not a text file"),
-        (lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"), "not UTF-8 text (a binary file?)"),
-        (lambda path: path.write_bytes(b"ELF\x00\x00\x01text"), "not plain text (it contains NUL bytes: a binary file?)"),
+        (lambda path: path.write_bytes(PNG_START), "not UTF-8 text (a binary file?)"),
+        (lambda path: path.write_bytes(b"ELF\x00\x00\x01text"), NUL_BYTES),
     ],
 )
 def test_analyze_on_what_is_not_a_text_file_is_one_line_exit_2(tmp_path, make, says):
