@@ -351,10 +351,11 @@ def alert_stage(
 ) -> AlertReport:
     """Claim and send what is new; take over abandoned claims and failed ones whose retry time has come.
 
-    `clock` tells the time of each attempt (`now`, when given, is the time of the run itself); both it and
-    `sleep`, between the quick retries within a run, can be replaced to replay an outage of days.
+    `now` is the time of the run (what is due, what is new); `clock` tells the time of each attempt (when it
+    was sent, when to retry). Both it and `sleep`, between the quick retries within a run, can be replaced
+    to replay an outage of days.
     """
-    clock = clock or (_fixed(now) if now is not None else utcnow)
+    clock = clock or utcnow
     now = now or clock()
     report = AlertReport()
     rules = {rule.id: rule for rule in alert_rules(config)}
@@ -390,10 +391,6 @@ def alert_stage(
                 attempt(record, message)
     report.failed += len(retrying)
     return report
-
-
-def _fixed(moment: datetime) -> Clock:
-    return lambda: moment
 
 
 LEDGER_SCAN_LIMIT = 100_000

@@ -289,6 +289,7 @@ def alerts_json(store: Store, limit: int) -> list[dict[str, Any]]:
             "attempts": record.attempts,
             "last_error": record.last_error,
             "next_attempt": _iso(record.next_attempt),
+            "retry_until": _iso(record.retry_until),
         }
         for record in store.list_alerts(limit)
     ]
@@ -304,6 +305,8 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
         return 0
     for record in data:
         detail = f", {record['last_error']}" if record["last_error"] else ""
+        if record["state"] == "failed":
+            detail += f", next try {record['next_attempt']}, retried until {record['retry_until']}"
         print(
             f"{record['state']:7} {record['rule']} · {record['statement_id']} · claimed {record['claimed_at']}"
             f" · {record['attempts']} attempts{detail}"
