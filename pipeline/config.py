@@ -184,19 +184,21 @@ class DedupConfig(_Strict):
 class NlpConfig(_Strict):
     model: str | None = None
 
-    @field_validator("model")
-    @classmethod
-    def _installed(cls, value: str | None) -> str | None:
-        """A model that cannot load would quietly leave the rules alone to do its work: say so instead."""
-        if value is None:
-            return value
-        directory = Path(value).expanduser()
-        if (directory / "config.cfg").is_file() or importlib.util.find_spec(value.replace("-", "_")) is not None:
-            return value
-        raise ValueError(
-            f"{value!r} is neither an installed spaCy pipeline nor a pipeline directory "
-            "(install it, or set nlp.model: null to use the rules alone)"
-        )
+
+def check_model(model: str | None) -> None:
+    """A configured model that cannot load would quietly leave the rules alone to do its work: say so.
+
+    Checked when a config file is loaded (not on every `NlpConfig`), without importing spaCy: an installed
+    pipeline is an importable package, a trained one on disk a directory holding `config.cfg`.
+    """
+    if model is None:
+        return
+    if (Path(model).expanduser() / "config.cfg").is_file() or importlib.util.find_spec(model.replace("-", "_")):
+        return
+    raise ValueError(
+        f"{model!r} is neither an installed spaCy pipeline nor a pipeline directory "
+        "(install it, or set nlp.model: null to use the rules alone)"
+    )
 
 
 class KibanaConfig(_Strict):
@@ -276,6 +278,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if data is None:
         raise ConfigError(f"{config_path}: the file has no settings (wirewatch.example.yaml shows what goes in it)")
     config = config_from_dict(data, str(config_path))
+    try:
+        check_model(config.nlp.model)
+    except ValueError as exc:
+        raise ConfigError(f"{config_path}: nlp.model: {exc}") from None
     base = config_path.parent
     store = config.store
     alerts = config.alerts

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 from pipeline.config import Config, FeedConfig
 from pipeline.feeds import FeedParseError, parse_feed
 from pipeline.records import Entry, FeedState, StageError
-from pipeline.store import Store, StoreError
+from pipeline.store import Store, StoreError, unavailable_errors
 from pipeline.urls import canonical_url, url_id
 from pipeline.web import FetchError, WebClient
 from pipeline.workers import WorkerDiedError, Workers
@@ -88,12 +88,13 @@ def entries_from_body(
 
 @contextmanager
 def store_failures(action: str) -> Iterator[None]:
-    """Whatever the store raises while polling is the store's failure, never the feed's: a StoreError."""
+    """The store failing while polling (locked, unreachable, full) is the store's failure, never the feed's:
+    a StoreError that stops the batch. A refusal of this feed's data is left to be recorded as the feed's."""
     try:
         yield
     except StoreError:
         raise
-    except Exception as exc:
+    except unavailable_errors() as exc:
         raise StoreError(f"{action}: {type(exc).__name__}: {exc}") from exc
 
 
@@ -140,6 +141,10 @@ async def poll_feed(
     state.last_polled = now
     try:
         entries = await read_feed(feed, state, client, report, pool)
+        with store_failures("storing new entries"):
+            report.new_entries = store.add_entries(entries) if entries else []
+    except StoreError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one feed's failure, whatever it is, must not end the cycle
         known = isinstance(exc, FetchError | FeedParseError | WorkerDiedError)
         reason = str(exc) if known else f"unexpected {type(exc).__name__}: {exc}"
@@ -150,8 +155,6 @@ async def poll_feed(
         report.failed = 1
         report.errors.append(StageError(feed.url, "poll", reason))
     else:
-        with store_failures("storing new entries"):
-            report.new_entries = store.add_entries(entries) if entries else []
         state.entries_seen += len(report.new_entries)
         state.failures = 0
         state.last_error = None

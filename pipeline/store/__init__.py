@@ -33,6 +33,7 @@ __all__ = [
     "StoreWriteError",
     "backend_errors",
     "open_store",
+    "unavailable_errors",
 ]
 
 
@@ -45,6 +46,19 @@ def backend_errors() -> tuple[type[Exception], ...]:
         pass
     else:
         errors += [ApiError, TransportError]
+    return tuple(errors)
+
+
+def unavailable_errors() -> tuple[type[Exception], ...]:
+    """The store itself failing — locked, unreachable, full, read-only, gone — as opposed to refusing one
+    document: what stops a run instead of being recorded against a feed or an article."""
+    errors: list[type[Exception]] = [StoreError, sqlite3.OperationalError]
+    try:
+        from elasticsearch import TransportError  # connection refused, timed out, TLS
+    except ImportError:
+        pass
+    else:
+        errors.append(TransportError)
     return tuple(errors)
 
 
