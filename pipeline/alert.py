@@ -39,16 +39,21 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from pipeline.config import Config, SmtpConfig
-from pipeline.records import AlertRecord, Article, StageError, Statement, utcnow
+from pipeline.records import AlertRecord, Article, StageError, Statement, StatementQuote, utcnow
+from pipeline.statement_view import Wording, reports, wordings
 from pipeline.store import SearchQuery, Store
 
 LEASE = timedelta(minutes=2)
 IN_RUN_RETRY_DELAYS = (0.5, 2.0)
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY_INTERVAL = timedelta(hours=1)
-SUBJECT_QUOTE_CHARS = 90
-_CLAUSE = re.compile(r"\s*(?:[,;:]|\s[—–-]\s)\s*")
-_LEADING_CONJUNCTION = re.compile(r"^(?:but|and|so|yet|however|although|though)\s+", re.IGNORECASE)
+# A subject carries one whole sentence of the speaker's; past this length a shorter whole one is preferred.
+SUBJECT_SENTENCE_CHARS = 160
+MIN_SENTENCE_WORDS = 5
+# How much of a statement published in full the email quotes: its opening paragraphs.
+OPENING_PARAGRAPHS = 3
+OPENING_CHARS = 1500
+_SENTENCE_END = re.compile(r"(?<![A-Z]\.)(?<=[.!?])[\"”’']?\s+(?=[\"“‘']?[A-Z])")
 
 
 class DeliveryError(Exception):
@@ -94,16 +99,41 @@ def message_id(rule: str, subject_id: str) -> str:
     return f"<{digest}@wirewatch>"
 
 
-def subject_quote(text: str, limit: int = SUBJECT_QUOTE_CHARS) -> str:
-    """A quote short enough for a subject line: its longest clause that fits, else a cut at a word."""
+def whole_sentences(text: str) -> list[str]:
+    """The complete sentences of a speaker's words, in order.
+
+    A sentence is whole when it opens with a capital and closes with a full
+    stop, a question or an exclamation mark — or with the end of the quote,
+    where the attribution takes over (`"…this year," she said`). A clause cut
+    out of a sentence ("a summit … will not take place this year") is not whole.
+    """
     text = " ".join(text.split()).strip(" \"“”'‘’")
-    if len(text) <= limit:
-        return text.rstrip(".")
-    clauses = [_LEADING_CONJUNCTION.sub("", clause).strip() for clause in _CLAUSE.split(text)]
-    fitting = [clause for clause in clauses if len(clause.split()) >= 5 and len(clause) <= limit]
+    found: list[str] = []
+    pieces = _SENTENCE_END.split(text)
+    for index, piece in enumerate(pieces):
+        sentence = piece.strip(" \"“”'‘’")
+        if index == len(pieces) - 1:
+            sentence = sentence.rstrip(",")  # the quote ends where the attribution takes over
+        elif not sentence.endswith((".", "!", "?")):
+            continue
+        if sentence[:1].isupper() and len(sentence.split()) >= MIN_SENTENCE_WORDS:
+            found.append(sentence)
+    return found
+
+
+def subject_sentence(texts: list[str], limit: int = SUBJECT_SENTENCE_CHARS) -> str:
+    """The subject's words: the first whole sentence that fits, else the shortest whole one, else a whole quote.
+
+    `texts` come most representative first (the statement's text, then its other wordings).
+    """
+    sentences = [sentence for text in texts for sentence in whole_sentences(text)]
+    fitting = [sentence for sentence in sentences if len(sentence) <= limit]
     if fitting:
-        return max(fitting, key=len).rstrip(".")
-    return text[:limit].rsplit(" ", 1)[0] + "…"
+        return fitting[0]
+    if sentences:
+        return min(sentences, key=len)
+    quotes = [" ".join(text.split()).strip(" \"“”'‘’") for text in texts if text.strip()]
+    return min(quotes, key=len) if quotes else ""
 
 
 # -- delivery ----------------------------------------------------------------
@@ -212,43 +242,90 @@ def _envelope(config: Config, subject: str, rule: Rule, subject_id: str, now: da
     return message
 
 
-def statement_email(config: Config, rule: Rule, statement: Statement, now: datetime) -> EmailMessage:
-    quote = subject_quote(statement.text)
-    message = _envelope(config, f'{statement.speaker}: "{quote}"', rule, statement.id, now)
-    why = f'{statement.speaker} is a tracked speaker (speaker rule "{rule.name}", alert: true)'
-    lines = [
-        f"{statement.speaker} made a new statement, first seen {_when(statement.first_seen)}.",
+def opening_paragraphs(text: str) -> list[str]:
+    """What an email quotes of a statement published in full: its first paragraphs, within a size."""
+    paragraphs = [" ".join(p.split()) for p in text.split("\n") if p.strip()]
+    opening: list[str] = []
+    for paragraph in paragraphs[:OPENING_PARAGRAPHS]:
+        if opening and sum(map(len, opening)) + len(paragraph) > OPENING_CHARS:
+            break
+        opening.append(paragraph)
+    return opening
+
+
+def _statement_lines(statement: Statement) -> list[str]:
+    if statement.kind != "full_text":
+        return [f"“{statement.text}”"]
+    opening = opening_paragraphs(statement.text)
+    rest = "" if len(opening) == len([p for p in statement.text.split("\n") if p.strip()]) else "[…]"
+    return [
+        f"The statement in full, as published at {statement.primary_url} (its opening):",
         "",
-        f"“{statement.text}”",
-        "",
-        "Quotes, in context:",
+        *[f"  {paragraph}" for paragraph in opening],
+        *([f"  {rest}"] if rest else []),
     ]
-    for item in statement.quotes:
+
+
+def statement_email(config: Config, rule: Rule, statement: Statement, now: datetime) -> EmailMessage:
+    """The statement once, then each distinct wording with its outlets, then every report that carried it."""
+    shown = wordings(statement)
+    subject = subject_sentence([statement.text, *[w.text for w in shown if w.kind != "full_text"]])
+    message = _envelope(config, f'{statement.speaker}: "{subject}"', rule, statement.id, now)
+    why = f'{statement.speaker} is a tracked speaker (speaker rule "{rule.name}", alert: true)'
+    carried = reports(statement)
+    first = carried[0] if carried else None
+    source = f" by {first.source}" if first else ""
+    headline = (
+        f"{statement.speaker} made a new statement ({statement.kind.replace('_', ' ')}), "
+        f"published {_when(statement.published)}{source}, first seen by wirewatch {_when(statement.first_seen)}."
+    )
+    lines = [headline, "", *_statement_lines(statement), ""]
+    quoted = [w for w in shown if w.kind != "full_text"]
+    if quoted:
+        lines.append("Quotes, each wording once, with the outlets that carried it:")
+        for wording in quoted:
+            lines += [f"  “{wording.text}” ({wording.kind}) — {', '.join(wording.outlets)}"]
+        lines.append("")
+    lines.append("Reports that carried it:")
+    for item in carried:
         lines += [
-            f"  “{item.text}”",
-            f"    {item.context}",
-            f"    — {item.source}: {item.title}, {_when(item.published)}",
-            f"      {item.article_url}",
-            "",
+            f"  - {item.source}: {item.title}, {_when(item.published)} ({item.kind.replace('_', ' ')})",
+            f"    {item.article_url}",
         ]
-    lines += ["Sources:"] + [f"  - {url}" for url in statement.sources] + ["", f"Why: {why}."]
-    escape = html.escape
-    quotes_html = "".join(
-        f"<li><blockquote>“{escape(item.text)}”</blockquote><p>{escape(item.context)}</p>"
-        f'<p>— {escape(item.source)}: <a href="{escape(item.article_url)}">{escape(item.title)}</a>, '
-        f"{escape(_when(item.published))}</p></li>"
-        for item in statement.quotes
-    )
-    sources_html = "".join(f'<li><a href="{escape(url)}">{escape(url)}</a></li>' for url in statement.sources)
+        if item.context:
+            lines.append(f"    {item.context}")
+    lines += ["", f"Why: {why}."]
     message.set_content("\n".join(lines))
-    message.add_alternative(
-        f"<html><body><p>{escape(statement.speaker)} made a new statement, first seen "
-        f"{escape(_when(statement.first_seen))}.</p><blockquote><strong>“{escape(statement.text)}”</strong>"
-        f"</blockquote><h3>Quotes, in context</h3><ul>{quotes_html}</ul><h3>Sources</h3><ul>{sources_html}</ul>"
-        f"<p>Why: {escape(why)}.</p></body></html>",
-        subtype="html",
-    )
+    message.add_alternative(_statement_html(statement, headline, quoted, carried, why), subtype="html")
     return message
+
+
+def _statement_html(
+    statement: Statement, headline: str, quoted: list[Wording], carried: list[StatementQuote], why: str
+) -> str:
+    escape = html.escape
+    if statement.kind == "full_text":
+        url = escape(statement.primary_url or "")
+        body = "".join(f"<p>{escape(p)}</p>" for p in opening_paragraphs(statement.text))
+        said = f'<p>The statement in full, as published at <a href="{url}">{url}</a> (its opening):</p>'
+        said += f"<blockquote>{body}</blockquote>"
+    else:
+        said = f"<blockquote><strong>“{escape(statement.text)}”</strong></blockquote>"
+    quotes_html = "".join(
+        f"<li>“{escape(w.text)}” ({escape(w.kind)}) — {escape(', '.join(w.outlets))}</li>" for w in quoted
+    )
+    reports_html = "".join(
+        f'<li>{escape(item.source)}: <a href="{escape(item.article_url)}">{escape(item.title)}</a>, '
+        f"{escape(_when(item.published))} ({escape(item.kind)})"
+        + (f"<p>{escape(item.context)}</p>" if item.context else "")
+        + "</li>"
+        for item in carried
+    )
+    quotes_part = f"<h3>Quotes, each wording once</h3><ul>{quotes_html}</ul>" if quoted else ""
+    return (
+        f"<html><body><p>{escape(headline)}</p>{said}{quotes_part}"
+        f"<h3>Reports that carried it</h3><ul>{reports_html}</ul><p>Why: {escape(why)}.</p></body></html>"
+    )
 
 
 def story_email(config: Config, rule: Rule, article: Article, now: datetime) -> EmailMessage:
@@ -336,7 +413,8 @@ def _span(delta: timedelta) -> str:
 def _new_subjects(config: Config, store: Store, rule: Rule, since: datetime) -> list[str]:
     if rule.kind == "speaker":
         statements = store.list_statements(speaker=rule.name, since=since, limit=1000)
-        return [statement.id for statement in reversed(statements)]
+        # first seen recently and first published recently: a backlog's old statements never alert
+        return [s.id for s in reversed(statements) if (s.published or s.first_seen) >= since]
     hits = store.search(SearchQuery(topic=rule.name, since=since, collapse=True, limit=1000)).hits
     return [story_id(hit.cluster_id) for hit in reversed(hits)]
 

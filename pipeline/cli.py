@@ -140,6 +140,7 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
         speaker=args.speaker,
         entity=args.entity,
         topic=args.topic,
+        kind=args.kind,
         limit=args.limit,
         collapse=not args.all,
     )
@@ -209,31 +210,24 @@ def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def statements_json(store: Store, speaker: str | None, since: datetime | None, limit: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": statement.id,
-            "speaker": statement.speaker,
-            "first_seen": _iso(statement.first_seen),
-            "text": statement.text,
-            "quotes": [{"text": quote.text, "article_url": quote.article_url} for quote in statement.quotes],
-            "sources": statement.sources,
-        }
-        for statement in store.list_statements(speaker, since, limit)
-    ]
-
-
 def cmd_statements(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.statement_view import statement_json, tracked_statements
+
     with open_store(config.store) as store:
-        data = statements_json(store, args.speaker, args.since, args.limit)
+        found = tracked_statements(store, config, args.speaker, args.since, args.limit, args.all)
+        data = [statement_json(statement) for statement in found]
     if args.json:
         _print_json(data)
         return 0
     for statement in data:
-        print(f"{statement['speaker']}, first seen {statement['first_seen']}: “{statement['text']}”")
-        print(f"  {len(statement['quotes'])} quotes from {len(statement['sources'])} articles")
-        for url in statement["sources"]:
-            print(f"  - {url}")
+        text = statement["text"] if len(statement["text"]) <= 300 else statement["text"][:300].rsplit(" ", 1)[0] + "…"
+        print(f"{statement['speaker']} ({statement['kind']}): “{text}”")
+        print(f"  published {statement['published'] or 'undated'}, first seen {statement['first_seen']}")
+        outlets = len({outlet for quote in statement["quotes"] for outlet in quote["outlets"]})
+        reports = len(statement["reports"])
+        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {reports} reports")
+        for report in statement["reports"]:
+            print(f"  - {report['source']}: {report['article_url']}")
     return 0
 
 
@@ -266,12 +260,13 @@ def cmd_analyze(args: argparse.Namespace, config: Config | None) -> int:
             print(f"wirewatch: config error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
     text = sys.stdin.read() if args.file in (None, "-") else read_text_file(Path(args.file))
-    data = analysis_to_json(analyze(text, config or Config()))
+    data = analysis_to_json(analyze(text, config or Config(), title=args.title or ""))
     if args.json:
         _print_json(data)
         return 0
     for quote in data["quotes"]:
-        print(f"{quote['speaker'] or '(unknown)'} [{quote['cue'] or '-'}]: “{quote['text']}”")
+        text = quote["text"] if len(quote["text"]) <= 200 else quote["text"][:200] + "…"
+        print(f"{quote['speaker'] or '(unknown)'} [{quote['kind']}, {quote['cue'] or '-'}]: “{text}”")
     print("entities:", ", ".join(sorted({entity["canonical"] for entity in data["entities"]})))
     print("topics:", ", ".join(data["topics"]))
     return 0
@@ -374,11 +369,15 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--speaker", help="only articles quoting this speaker")
     search.add_argument("--entity", help="only articles naming this person, place or organisation")
     search.add_argument("--topic", help="only articles tagged with this topic")
+    search.add_argument(
+        "--kind", choices=("direct", "indirect", "full_text"), help="only articles holding an attribution of this kind"
+    )
     search.add_argument("--all", action="store_true", help="show every copy of a story, not one per cluster")
     search.set_defaults(handler=cmd_search)
 
     statements = command("statements", "what tracked speakers said, one entry per statement")
     statements.add_argument("--speaker")
+    statements.add_argument("--all", action="store_true", help="every speaker's statements, not only tracked ones")
     statements.add_argument("--since", type=_since)
     statements.add_argument("--limit", type=_limit, default=50)
     statements.set_defaults(handler=cmd_statements)
@@ -396,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = command("analyze", "entities, topics and attributed quotes of a plain text, without a store")
     analyze.add_argument("file", nargs="?", help="a text file, or - (the default) for standard input")
+    analyze.add_argument("--title", help="the article's headline (it can name a statement's author)")
     analyze.set_defaults(handler=cmd_analyze, needs_config=False)
 
     feeds = command("feeds", "each feed's health and its pages' failures")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def utcnow() -> datetime:
@@ -64,6 +64,10 @@ class Quote:
     speaker_start: int | None = None
     speaker_end: int | None = None
     cue: str | None = None
+    rule: str | None = None  # the attribution strategy that found the speaker (pipeline/enrich/quotes/strategies.py)
+    # How the words are attributed: "direct" (in quotation marks), "indirect" (reported
+    # speech) or "full_text" (the article body is the speaker's own statement).
+    kind: str = "direct"
 
 
 @dataclass
@@ -96,11 +100,21 @@ class StatementQuote:
     title: str
     published: datetime | None
     context: str = ""
+    kind: str = "direct"
+    # When wirewatch first saw the article carrying it (its fetch time).
+    fetched: datetime | None = None
 
 
 @dataclass
 class Statement:
-    """One thing a speaker said, however many articles quote it; `id` never changes once given."""
+    """One act of speaking (one speaker, one occasion), however many articles carry it.
+
+    `id` never changes once given. `first_seen` is when wirewatch first saw it,
+    `published` when its first source published it; `occasion` is the day it was
+    made. `kind` is "full_text" once the statement's own text is known (then
+    `text` is that text and `primary_url` where it was published), else the kind
+    of the attributions that carried it.
+    """
 
     id: str
     speaker: str
@@ -108,6 +122,10 @@ class Statement:
     text: str
     quotes: list[StatementQuote] = field(default_factory=list)
     updated: datetime = field(default_factory=utcnow)
+    kind: str = "direct"
+    published: datetime | None = None
+    occasion: date | None = None
+    primary_url: str | None = None
 
     @property
     def sources(self) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from pipeline.alert import LEASE, alert_stage, delivery_failure, retry_alerts, subject_quote
+from pipeline.alert import LEASE, alert_stage, delivery_failure, retry_alerts, subject_sentence
 from pipeline.config import Config
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import SiteServer
@@ -79,7 +79,11 @@ def test_one_email_for_the_statement_and_none_for_its_reprints(tmp_path, site, s
     assert first.alerts_sent == 1 and len(mailbox.messages) == 1
     assert first.alert_latency_s is not None
     (message,) = mailbox.messages
-    subject = 'Kim Yo Jong: "a summit between the U.S. and North Korea will not take place this year"'
+    # a whole sentence in her words (never the clause "a summit between the U.S. and … this year")
+    subject = (
+        'Kim Yo Jong: "It is my personal opinion, but a summit between the U.S. and North Korea will not take place '
+        'this year"'
+    )
     assert message["Subject"] == subject
     body = text_part(message)
     assert "It is my personal opinion" in body and voa.title in body
@@ -254,22 +258,28 @@ def test_article_text_is_escaped_in_the_html_part(tmp_path, site, store, smtp):
 
 
 @pytest.mark.parametrize(
-    ("quote", "subject"),
+    ("quotes", "subject"),
     [
-        (
+        (  # a clause cut out of the sentence is a fragment: the sentence is used whole
+            ["It is my personal opinion, but a summit between the U.S. and North Korea will not take place this year,"],
             "It is my personal opinion, but a summit between the U.S. and North Korea will not take place this year",
-            "a summit between the U.S. and North Korea will not take place this year",
         ),
-        ("not be useful to us", "not be useful to us"),
-        (
-            "We would like to make it clear that it does not necessarily mean the denuclearization is not possible. "
-            "But what we mean is that it is not possible at this point in time.",
-            "We would like to make it clear that it does not necessarily mean the denuclearization is…",
+        (  # a fragment never: the whole sentence from another wording of the statement
+            ["or if it's appropriate for us", "We will not hold talks unless the United States changes its policy."],
+            "We will not hold talks unless the United States changes its policy.",
         ),
+        (  # the first whole sentence that fits, not a cut
+            [
+                "We would like to make it clear that it does not necessarily mean the denuclearization is not "
+                "possible. But what we mean is that it is not possible at this point in time."
+            ],
+            "We would like to make it clear that it does not necessarily mean the denuclearization is not possible.",
+        ),
+        (["not be useful to us"], "not be useful to us"),  # only a fragment was said: the words, uncut
     ],
 )
-def test_subject_quotes_are_shortened_sensibly(quote, subject):
-    assert subject_quote(quote) == subject
+def test_the_subject_is_a_whole_sentence_of_the_speaker(quotes, subject):
+    assert subject_sentence(quotes) == subject
 
 
 def test_topic_rule_alerts_once_per_story(tmp_path, site, store, smtp):

@@ -96,9 +96,10 @@ def test_analyze_reads_stdin_and_prints_the_documented_json(name, monkeypatch, c
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"entities", "topics", "quotes"}
     quote = next(q for q in data["quotes"] if q["text"].startswith("It is my personal opinion"))
-    assert set(quote) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue"}
+    assert set(quote) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue", "rule", "kind"}
     assert text[quote["start"] : quote["end"]] == quote["text"]
-    assert quote["speaker"] == "Kim Yo Jong"
+    assert quote["speaker"] == "Kim Yo Jong" and quote["kind"] == "direct"
+    assert not [q for q in data["quotes"] if q["kind"] == "full_text"]  # a news report, not a statement in full
     entity = data["entities"][0]
     assert set(entity) == {"text", "label", "start", "end", "canonical"}
     assert text[entity["start"] : entity["end"]] == entity["text"]

@@ -283,6 +283,8 @@ def test_search_without_text_lists_newest_first(newsroom: Store) -> None:
         (SearchQuery(text="flooded OR denuclearization", source="NHK"), {"rain"}),
         (SearchQuery(text="summit NOT meeting"), {"ap", "copy"}),
         (SearchQuery(text='"third summit"'), {"ap", "copy"}),
+        (SearchQuery(kind="direct"), {"ap", "copy", "vice"}),  # quotes stored without a kind are direct
+        (SearchQuery(kind="full_text"), set()),
     ],
 )
 def test_search_filters(newsroom: Store, query: SearchQuery, expected: set[str]) -> None:
@@ -361,6 +363,39 @@ def test_statements_save_list_and_filter(store: Store) -> None:
     assert [item.id for item in store.list_statements(since=T0 + timedelta(minutes=30))] == ["s3", "s2"]
     assert [item.id for item in store.list_statements(limit=1)] == ["s3"]
     assert store.list_statements(speaker="Nobody") == []
+
+
+def test_a_statement_published_in_full_keeps_its_kind_times_and_reports(store: Store) -> None:
+    later = T0 + timedelta(hours=5)
+    primary = StatementQuote(
+        "Today I was informed that the talks are off.\nWe have nothing to discuss.",
+        "kcna",
+        "https://example.org/kcna",
+        "KCNA",
+        "Press Statement of Kim Yo Jong",
+        T0,
+        "",
+        "full_text",
+        later,
+    )
+    report = StatementQuote("the talks are off", "voa", "https://example.org/voa", "VOA", "t", later, "", "indirect")
+    saved = Statement(
+        "s9",
+        "Kim Yo Jong",
+        later,
+        primary.text,
+        [primary, report],
+        updated=later,
+        kind="full_text",
+        published=T0,
+        occasion=T0.date(),
+        primary_url="https://example.org/kcna",
+    )
+    store.save_statement(saved)
+    assert store.get_statement("s9") == saved
+    (listed,) = store.list_statements(speaker="Kim Yo Jong")
+    assert (listed.kind, listed.published, listed.occasion) == ("full_text", T0, T0.date())
+    assert [(quote.kind, quote.fetched) for quote in listed.quotes] == [("full_text", later), ("indirect", None)]
 
 
 # -- alert ledger ------------------------------------------------------------

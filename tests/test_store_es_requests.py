@@ -231,6 +231,30 @@ def test_a_field_added_to_a_current_mapping_is_put_without_setup(es: Scripted) -
     assert mapping.path == "/ww-articles-v1/_mapping" and mapping.body["properties"]["processed"] == {"type": "boolean"}
 
 
+def test_statement_kinds_and_times_are_put_additively_on_older_indices(es: Scripted) -> None:
+    store, node = es
+    indices = current_indices(leave_out="kind")  # statements before issue 12 had no kind, published, occasion
+    del indices["ww-articles-v1"]["mappings"]["properties"]["quote_kinds"]
+    node.answer = lambda sent: (200, indices if sent.method == "GET" else {"acknowledged": True})
+    assert store.ensure_indices() == {
+        "articles": "up to date (ww-articles-v1)",
+        "statements": "up to date (ww-statements-v1)",
+    }
+    mappings = {sent.path: sent.body for sent in node.sent if sent.path.endswith("/_mapping")}
+    articles, statements = mappings["/ww-articles-v1/_mapping"], mappings["/ww-statements-v1/_mapping"]
+    assert articles["properties"]["quote_kinds"] == {"type": "keyword"}
+    assert articles["properties"]["quotes"]["properties"]["kind"] == {"type": "keyword"}
+    assert statements["properties"]["kind"] == {"type": "keyword"}
+    assert statements["properties"]["published"] == {"type": "date"}
+    assert statements["properties"]["occasion"] == {"type": "date", "format": "strict_date"}
+
+
+def test_search_by_attribution_kind_filters_on_quote_kinds() -> None:
+    body = search_request(SearchQuery(kind="full_text", collapse=False)).to_dict()
+    expected = {"term": {"quote_kinds": {"value": "full_text", "case_insensitive": True}}}
+    assert body["query"]["bool"]["filter"] == [expected]
+
+
 def test_an_older_index_version_is_migrated_only_by_setup(es: Scripted) -> None:
     store, node = es
     aliases = current_indices()
@@ -278,7 +302,8 @@ def test_search_body_for_text_uses_both_fields_highlights_and_collapses() -> Non
     collapse = body["collapse"]
     assert collapse["field"] == "cluster_id"
     assert collapse["inner_hits"]["size"] == 1
-    assert collapse["inner_hits"]["sort"][1] == {"published": {"order": "asc", "missing": "_last"}}
+    # a folded story is shown by its original, the earliest copy, whichever copy matched best
+    assert collapse["inner_hits"]["sort"] == [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
     assert "highlight" in collapse["inner_hits"]
     assert body["aggs"]["clusters"] == {"cardinality": {"field": "cluster_id", "precision_threshold": 40000}}
     assert "text" not in body["_source"]

@@ -47,6 +47,26 @@ def test_articles_stored_before_the_processed_mark_count_as_processed(tmp_path, 
         assert store.unprocessed_articles(datetime.now(UTC) + timedelta(days=1), 10) == ["new"]
 
 
+def test_statements_stored_before_kinds_read_as_direct_published_when_first_seen(tmp_path, monkeypatch):
+    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:2])
+    with SQLiteStore(tmp_path / "w.db"):
+        pass
+    quotes = '[{"text": "no summit", "article_id": "a", "article_url": "u", "source": "VOA", "title": "t",' \
+        ' "published": "2020-07-10T06:00:00.000000Z", "context": ""}]'
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        raw.execute(
+            "INSERT INTO statements (id, speaker, first_seen, updated, text, quotes) VALUES"
+            " ('old', 'Kim Yo Jong', '2020-07-10T06:00:00.000000Z', '2020-07-10T06:00:00.000000Z', 'no summit', ?)",
+            (quotes,),
+        )
+    monkeypatch.undo()
+    with SQLiteStore(tmp_path / "w.db") as store:
+        old = store.get_statement("old")
+        assert old is not None
+        assert (old.kind, old.published, old.occasion) == ("direct", datetime(2020, 7, 10, 6, tzinfo=UTC), None)
+        assert [(quote.kind, quote.fetched) for quote in old.quotes] == [("direct", None)]
+
+
 @pytest.mark.parametrize(
     ("typed", "query"),
     [

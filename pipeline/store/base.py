@@ -28,6 +28,8 @@ class SearchQuery:
     speaker: str | None = None
     entity: str | None = None
     topic: str | None = None
+    # articles holding an attribution of this kind: "direct", "indirect" or "full_text"
+    kind: str | None = None
     collapse: bool = True
     limit: int = 10
 

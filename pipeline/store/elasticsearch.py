@@ -31,7 +31,7 @@ import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, helpers
@@ -112,6 +112,8 @@ class QuoteDoc(InnerDoc):
     speaker_start = Integer(index=False)
     speaker_end = Integer(index=False)
     cue = Keyword()
+    rule = Keyword()
+    kind = Keyword()
 
 
 class ArticleDoc(_Strict):
@@ -135,6 +137,8 @@ class ArticleDoc(_Strict):
     processed = Boolean()
     entities = Keyword()
     speakers = Keyword()
+    # the kinds of attribution the article holds (issue 12); absent on older documents (direct)
+    quote_kinds = Keyword()
     topics = Keyword()
     entity_mentions = Object(EntityMention)
     quotes = Object(QuoteDoc)
@@ -186,6 +190,8 @@ class StatementQuoteDoc(InnerDoc):
     title = Text(analyzer="english")
     published = Date()
     context = Text(analyzer="english")
+    kind = Keyword()
+    fetched = Date()
 
 
 class StatementDoc(_Strict):
@@ -195,6 +201,11 @@ class StatementDoc(_Strict):
     updated = Date()
     text = _english_text()
     quotes = Object(StatementQuoteDoc)
+    # issue 12, additive: absent on older statements (direct quotes, published = first_seen)
+    kind = Keyword()
+    published = Date()
+    occasion = Date(format="strict_date")
+    primary_url = Keyword(ignore_above=2048)
 
 
 class AlertDoc(_Strict):
@@ -335,7 +346,7 @@ def _ci_term(field: str, value: str) -> Query:
 
 
 def search_request(query: SearchQuery) -> Search:
-    """The search body for `query`; collapsing picks each cluster's best match, earliest copy on ties."""
+    """The search body for `query`; a collapsed cluster ranks by its best match and shows its earliest copy."""
     search = Search()
     terms = simple_query(query.text)
     if terms:  # like SQLite, text that is only operators lists everything
@@ -354,11 +365,18 @@ def search_request(query: SearchQuery) -> Search:
     if query.since or query.until:
         bounds = {"gte": _iso(query.since), "lt": _iso(query.until)}
         search = search.filter("range", published={key: value for key, value in bounds.items() if value})
-    for field, value in (("speakers", query.speaker), ("entities", query.entity), ("topics", query.topic)):
+    tagged = (
+        ("speakers", query.speaker),
+        ("entities", query.entity),
+        ("topics", query.topic),
+        ("quote_kinds", query.kind),
+    )
+    for field, value in tagged:
         if value:
             search = search.filter(_ci_term(field, value))
     newest = [*relevance, {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
-    earliest = [*relevance, {"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    # the original a folded story is shown by: its earliest publication, whichever copy matched best
+    earliest = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
     shown: list[Any] = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
     if not relevance:
         shown.append("text")  # no query terms to highlight: the snippet is the opening of the text
@@ -403,6 +421,7 @@ def _article_source(article: Article) -> dict[str, Any]:
         "timestamp": _iso(article.published or article.fetched),
         "entities": sorted({entity.canonical for entity in article.entities}),
         "speakers": sorted({quote.speaker for quote in article.quotes if quote.speaker}),
+        "quote_kinds": sorted({quote.kind for quote in article.quotes}),
         "topics": list(article.topics),
         "entity_mentions": [vars(entity) for entity in article.entities],
         "quotes": [vars(quote) for quote in article.quotes],
@@ -506,7 +525,14 @@ def _statement_source(statement: Statement) -> dict[str, Any]:
         "first_seen": _iso(statement.first_seen),
         "updated": _iso(statement.updated),
         "text": statement.text,
-        "quotes": [{**vars(quote), "published": _iso(quote.published)} for quote in statement.quotes],
+        "quotes": [
+            {**vars(quote), "published": _iso(quote.published), "fetched": _iso(quote.fetched)}
+            for quote in statement.quotes
+        ],
+        "kind": statement.kind,
+        "published": _iso(statement.published),
+        "occasion": statement.occasion.isoformat() if statement.occasion else None,
+        "primary_url": statement.primary_url,
     }
 
 
@@ -516,8 +542,15 @@ def _statement(source: Mapping[str, Any]) -> Statement:
         speaker=source["speaker"],
         first_seen=_dt(source["first_seen"]) or datetime.now(UTC),
         text=source["text"],
-        quotes=[StatementQuote(**{**item, "published": _dt(item.get("published"))}) for item in source["quotes"]],
+        quotes=[
+            StatementQuote(**{**item, "published": _dt(item.get("published")), "fetched": _dt(item.get("fetched"))})
+            for item in source["quotes"]
+        ],
         updated=_dt(source.get("updated")) or datetime.now(UTC),
+        kind=source.get("kind", "direct"),
+        published=_dt(source.get("published") or source["first_seen"]),
+        occasion=date.fromisoformat(source["occasion"][:10]) if source.get("occasion") else None,
+        primary_url=source.get("primary_url"),
     )
 
 

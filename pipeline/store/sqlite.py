@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE articles ADD COLUMN processed INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX articles_unprocessed ON articles (fetched) WHERE processed = 0;
     """,
+    # Statement identity (issue 12): how a statement was carried, when its first source
+    # published it and on which day it was made. Older statements were direct quotes,
+    # and their first_seen was the publication time.
+    """
+    ALTER TABLE statements ADD COLUMN kind TEXT NOT NULL DEFAULT 'direct';
+    ALTER TABLE statements ADD COLUMN published TEXT;
+    ALTER TABLE statements ADD COLUMN occasion TEXT;
+    ALTER TABLE statements ADD COLUMN primary_url TEXT;
+    UPDATE statements SET published = first_seen;
+    """,
     # Alerts retried for a period of time, not a number of attempts.
     """
     ALTER TABLE alert_ledger ADD COLUMN retry_until TEXT;
@@ -280,6 +290,7 @@ def _tags(article: Article) -> set[tuple[str, str]]:
     tags = {("entity", entity.canonical) for entity in article.entities}
     tags |= {("topic", topic) for topic in article.topics}
     tags |= {("speaker", quote.speaker) for quote in article.quotes if quote.speaker}
+    tags |= {("quote_kind", quote.kind) for quote in article.quotes}
     return tags
 
 
@@ -537,7 +548,13 @@ class SQLiteStore(Store):
         if query.until:
             where.append("a.published < ?")
             params.append(ts(query.until))
-        for kind, value in (("speaker", query.speaker), ("entity", query.entity), ("topic", query.topic)):
+        tagged = (
+            ("speaker", query.speaker),
+            ("entity", query.entity),
+            ("topic", query.topic),
+            ("quote_kind", query.kind),
+        )
+        for kind, value in tagged:
             if value:
                 where.append(
                     "a.id IN (SELECT article_id FROM article_tags WHERE kind = ? AND value = ? COLLATE NOCASE)"
@@ -548,15 +565,18 @@ class SQLiteStore(Store):
         sql = f"""
             WITH matched AS ({filtered}),
             ranked AS (
-                SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY rank, published, id) AS pick
+                -- a folded story shows its original (the cluster's root, else its earliest copy),
+                -- ranked by its best-matching copy
+                SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY id != cluster_id, published, id) AS pick,
+                    MIN(rank) OVER (PARTITION BY {group}) AS story_rank
                 FROM matched
             )
             SELECT r.*, COUNT(*) OVER () AS total,
                 (SELECT COUNT(*) FROM articles c WHERE c.cluster_id = r.cluster_id) AS copies
             FROM ranked r WHERE pick = 1
-            ORDER BY rank, published DESC, id LIMIT ?"""
+            ORDER BY story_rank, published DESC, id LIMIT ?"""
         if not match:
-            sql = sql.replace("ORDER BY rank, published DESC", "ORDER BY published DESC")
+            sql = sql.replace("ORDER BY story_rank, published DESC", "ORDER BY published DESC")
         params.append(query.limit)
         rows = self._db.execute(sql, params).fetchall()
         hits = [
@@ -649,8 +669,11 @@ class SQLiteStore(Store):
     def save_statement(self, statement: Statement) -> None:
         with self._tx() as db:
             db.execute(
-                """INSERT INTO statements (id, speaker, first_seen, updated, text, quotes) VALUES (?, ?, ?, ?, ?, ?)
+                """INSERT INTO statements (id, speaker, first_seen, updated, text, quotes, kind, published, occasion,
+                                          primary_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (id) DO UPDATE SET speaker=excluded.speaker, first_seen=excluded.first_seen,
+                       kind=excluded.kind, published=excluded.published, occasion=excluded.occasion,
+                       primary_url=excluded.primary_url,
                        updated=excluded.updated, text=excluded.text, quotes=excluded.quotes""",
                 (
                     statement.id,
@@ -658,7 +681,16 @@ class SQLiteStore(Store):
                     ts(statement.first_seen),
                     ts(statement.updated),
                     statement.text,
-                    json.dumps([{**vars(quote), "published": ts(quote.published)} for quote in statement.quotes]),
+                    json.dumps(
+                        [
+                            {**vars(quote), "published": ts(quote.published), "fetched": ts(quote.fetched)}
+                            for quote in statement.quotes
+                        ]
+                    ),
+                    statement.kind,
+                    ts(statement.published),
+                    statement.occasion.isoformat() if statement.occasion else None,
+                    statement.primary_url,
                 ),
             )
 
@@ -771,7 +803,8 @@ def _alert_from_row(row: sqlite3.Row) -> AlertRecord:
 
 def _statement_from_row(row: sqlite3.Row) -> Statement:
     quotes = [
-        StatementQuote(**{**item, "published": parse_ts(item["published"])}) for item in json.loads(row["quotes"])
+        StatementQuote(**{**item, "published": parse_ts(item["published"]), "fetched": parse_ts(item.get("fetched"))})
+        for item in json.loads(row["quotes"])
     ]
     return Statement(
         id=row["id"],
@@ -780,6 +813,10 @@ def _statement_from_row(row: sqlite3.Row) -> Statement:
         text=row["text"],
         quotes=quotes,
         updated=parse_ts(row["updated"]) or datetime.now(UTC),
+        kind=row["kind"],
+        published=parse_ts(row["published"]),
+        occasion=date.fromisoformat(row["occasion"]) if row["occasion"] else None,
+        primary_url=row["primary_url"],
     )
 
 
