@@ -12,6 +12,14 @@ only one wins) and sends it then: the email is late, never lost. The one
 window for a duplicate is a death after the server accepted the message and
 before the ledger recorded it; the resend carries the same Message-ID, which
 mail clients and archives use to fold the two into one.
+
+Outages are survived, counted in time rather than attempts: a failure that
+may pass (no connection, a timeout, any 4xx) leaves the alert `failed`, retried
+with backoff by later runs until `alerts.retry_for` (48 h) after its first
+failure; only a permanent refusal of the message or a recipient (a 5xx to
+MAIL, RCPT or DATA), or the end of that period, makes it `dead`. A dead alert
+can be sent again after a fix (`retry_alerts`, `wirewatch alerts --retry`),
+through the same claim, so still exactly once.
 """
 
 from __future__ import annotations
@@ -21,7 +29,6 @@ import html
 import os
 import re
 import smtplib
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,8 +44,9 @@ from pipeline.statement_view import Wording, reports, wordings
 from pipeline.store import SearchQuery, Store
 
 LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 8
 IN_RUN_RETRY_DELAYS = (0.5, 2.0)
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY_INTERVAL = timedelta(hours=1)
 # A subject carries one whole sentence of the speaker's; past this length a shorter whole one is preferred.
 SUBJECT_SENTENCE_CHARS = 160
 MIN_SENTENCE_WORDS = 5
@@ -49,11 +57,14 @@ _SENTENCE_END = re.compile(r"(?<![A-Z]\.)(?<=[.!?])[\"”’']?\s+(?=[\"“‘']
 
 
 class DeliveryError(Exception):
+    """An email that did not go out; `temporary` says whether trying again later may succeed."""
+
     def __init__(self, reason: str, temporary: bool) -> None:
         super().__init__(reason)
         self.temporary = temporary
 
 
+Clock = Callable[[], datetime]
 Sender = Callable[[EmailMessage], None]
 
 
@@ -128,31 +139,47 @@ def subject_sentence(texts: list[str], limit: int = SUBJECT_SENTENCE_CHARS) -> s
 # -- delivery ----------------------------------------------------------------
 
 
+# Replies that refuse this message or a recipient for good. Any other failure (no connection, a
+# timeout, a greeting or login refused, a 4xx) may pass, and is retried until `alerts.retry_for` ends.
+_PERMANENT_REFUSALS: tuple[type[smtplib.SMTPResponseException], ...] = (
+    smtplib.SMTPSenderRefused,
+    smtplib.SMTPDataError,
+)
+
+
+def delivery_failure(exc: BaseException) -> DeliveryError:
+    """What a failed SMTP delivery means for the ledger: the one classification every sender uses.
+
+    Permanent only when the server refused the message or every refused recipient with a 5xx;
+    everything else — unreachable, timed out, disconnected, a 4xx, a refused login — is temporary.
+    """
+    if isinstance(exc, DeliveryError):
+        return exc
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        permanent = bool(codes) and all(code >= 500 for code in codes)
+        return DeliveryError(f"recipients refused: {exc.recipients}", temporary=not permanent)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error
+        reason = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+        permanent = isinstance(exc, _PERMANENT_REFUSALS) and exc.smtp_code >= 500
+        return DeliveryError(f"SMTP {exc.smtp_code}: {reason}", temporary=not permanent)
+    if isinstance(exc, smtplib.SMTPException | OSError):
+        return DeliveryError(f"SMTP server unreachable: {exc or type(exc).__name__}", temporary=True)
+    return DeliveryError(f"SMTP failed: {type(exc).__name__}: {exc}", temporary=True)
+
+
 @contextmanager
 def smtp_delivery_errors(*unreachable: type[Exception]) -> Iterator[None]:
-    """Turn smtplib's failures into `DeliveryError`: 4xx and lost connections are worth a retry, 5xx are not.
+    """Turn a sender's failures into `DeliveryError` by `delivery_failure`'s rules.
 
     `unreachable` adds exception types (a framework's own) that also mean "try again later".
     """
-    retry: tuple[type[Exception], ...] = (
-        smtplib.SMTPServerDisconnected,
-        ConnectionError,
-        TimeoutError,
-        socket.gaierror,
-        *unreachable,
-    )
+    caught: tuple[type[Exception], ...] = (smtplib.SMTPException, OSError, *unreachable)
     try:
         yield
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        raise DeliveryError(f"recipients refused: {exc.recipients}", all(400 <= c < 500 for c in codes)) from None
-    except smtplib.SMTPResponseException as exc:
-        reason = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
-        raise DeliveryError(f"SMTP {exc.smtp_code}: {reason}", 400 <= exc.smtp_code < 500) from None
-    except retry as exc:
-        raise DeliveryError(f"SMTP server unreachable: {exc}", temporary=True) from None
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"SMTP failed: {exc}", temporary=False) from None
+    except caught as exc:
+        raise delivery_failure(exc) from None
 
 
 class SmtpSender:
@@ -333,26 +360,54 @@ def _message_for(config: Config, store: Store, rule: Rule, subject_id: str, now:
     return story_email(config, rule, found[0], now) if found else None
 
 
-def _deliver(record: AlertRecord, message: EmailMessage, sender: Sender, store: Store, report: AlertReport) -> bool:
-    record.attempts += 1
-    try:
-        sender(message)
-    except DeliveryError as exc:
+def retry_delay(attempts: int) -> timedelta:
+    """1 min, 2, 4 … doubling with each attempt, at most an hour apart."""
+    return min(FIRST_RETRY * (1 << min(max(attempts - 1, 0), 16)), MAX_RETRY_INTERVAL)
+
+
+@dataclass
+class Delivery:
+    """How one pass delivers: who sends, what time it is, and how long a temporary failure is retried."""
+
+    sender: Sender
+    store: Store
+    report: AlertReport
+    clock: Clock
+    retry_for: timedelta
+
+    def attempt(self, record: AlertRecord, message: EmailMessage) -> bool:
+        record.attempts += 1
+        try:
+            self.sender(message)
+        except DeliveryError as exc:
+            self._failed(record, exc)
+            return False
+        record.state, record.sent_at, record.last_error = "sent", self.clock(), None
+        record.next_attempt = record.retry_until = None
+        self.store.update_alert(record)
+        self.report.sent += 1
+        self.report.first_delivery = self.report.first_delivery or record.sent_at
+        return True
+
+    def _failed(self, record: AlertRecord, exc: DeliveryError) -> None:
+        moment = self.clock()
         record.last_error = str(exc)
-        if exc.temporary and record.attempts < MAX_ATTEMPTS:
+        record.retry_until = record.retry_until or moment + self.retry_for
+        if exc.temporary and moment < record.retry_until:
             record.state = "failed"
-            record.next_attempt = utcnow() + timedelta(minutes=1) * (1 << min(record.attempts - 1, 10))
+            record.next_attempt = min(moment + retry_delay(record.attempts), record.retry_until)
         else:
-            record.state = "dead"
-            report.failed += 1
-        store.update_alert(record)
-        report.errors.append(StageError(record.rule, "alert", f"{record.statement_id}: {exc}"))
-        return False
-    record.state, record.sent_at, record.last_error, record.next_attempt = "sent", utcnow(), None, None
-    store.update_alert(record)
-    report.sent += 1
-    report.first_delivery = report.first_delivery or record.sent_at
-    return True
+            if exc.temporary:
+                record.last_error = f"gave up after {_span(self.retry_for)} of retries: {exc}"
+            record.state, record.next_attempt = "dead", None
+            self.report.failed += 1
+        self.store.update_alert(record)
+        self.report.errors.append(StageError(record.rule, "alert", f"{record.statement_id}: {exc}"))
+
+
+def _span(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g}h" if hours >= 1 else f"{delta.total_seconds():g}s"
 
 
 def _new_subjects(config: Config, store: Store, rule: Rule, since: datetime) -> list[str]:
@@ -364,19 +419,32 @@ def _new_subjects(config: Config, store: Store, rule: Rule, since: datetime) -> 
     return [story_id(hit.cluster_id) for hit in reversed(hits)]
 
 
-def alert_stage(config: Config, store: Store, now: datetime | None = None, sender: Sender | None = None) -> AlertReport:
-    """Claim and send what is new; take over abandoned claims; retry temporary failures briefly."""
-    now = now or utcnow()
-    sender = sender or default_sender(config)
+def alert_stage(
+    config: Config,
+    store: Store,
+    now: datetime | None = None,
+    sender: Sender | None = None,
+    clock: Clock | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AlertReport:
+    """Claim and send what is new; take over abandoned claims and failed ones whose retry time has come.
+
+    `now` is the time of the run (what is due, what is new); `clock` tells the time of each attempt (when it
+    was sent, when to retry). Both it and `sleep`, between the quick retries within a run, can be replaced
+    to replay an outage of days.
+    """
+    clock = clock or utcnow
+    now = now or clock()
     report = AlertReport()
     rules = {rule.id: rule for rule in alert_rules(config)}
     if rules and not config.alerts.to:
         report.errors.append(StageError("alerts.to", "alert", "no recipients configured: alerts not sent"))
         return report
+    delivery = Delivery(sender or default_sender(config), store, report, clock, config.alerts.retry_for)
     retrying: list[tuple[AlertRecord, EmailMessage]] = []
 
     def attempt(record: AlertRecord, message: EmailMessage) -> None:
-        if not _deliver(record, message, sender, store, report) and record.state == "failed":
+        if not delivery.attempt(record, message) and record.state == "failed":
             retrying.append((record, message))
 
     for record in store.alerts_to_retry(now, stale_before=now - LEASE):
@@ -394,10 +462,35 @@ def alert_stage(config: Config, store: Store, now: datetime | None = None, sende
     for delay in IN_RUN_RETRY_DELAYS:
         if not retrying:
             break
-        time.sleep(delay)
+        sleep(delay)
         pending, retrying = retrying, []
         for record, message in pending:
-            if store.reclaim_alert(record, utcnow()):
+            if store.reclaim_alert(record, clock()):
                 attempt(record, message)
     report.failed += len(retrying)
     return report
+
+
+LEDGER_SCAN_LIMIT = 100_000
+
+
+def retry_alerts(
+    config: Config,
+    store: Store,
+    statement_id: str | None = None,
+    sender: Sender | None = None,
+    clock: Clock = utcnow,
+) -> tuple[int, AlertReport]:
+    """Send dead alerts again after a fix — all of them, or those of one statement (dead or still waiting).
+
+    Each is revived with a compare-and-set (`Store.revive_alert`): `failed`, due now, with a fresh retry
+    period; the delivery then takes the usual claim, so two retries at once still send one email, and a
+    sent alert is never sent again. Returns how many were revived, and the delivery's report.
+    """
+    now = clock()
+    revived = 0
+    for record in store.list_alerts(LEDGER_SCAN_LIMIT):
+        wanted = record.state == "dead" if statement_id is None else record.statement_id == statement_id
+        if wanted and record.state in ("dead", "failed") and store.revive_alert(record, now):
+            revived += 1
+    return revived, alert_stage(config, store, now=now, sender=sender, clock=clock)

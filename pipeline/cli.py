@@ -9,15 +9,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from pipeline.failures import failure_kind
+from pipeline.store import backend_errors
 
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def _since(value: str) -> datetime:
@@ -57,15 +65,23 @@ class TerminalProgress:
             print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
 
 
+def failure_summary(errors: list[dict[str, Any]]) -> list[str]:
+    """One line per (stage, kind of failure), most frequent first: twenty thousand 404s are one line."""
+    counts = Counter((error["stage"], failure_kind(error["reason"])) for error in errors)
+    return [f"  {stage}: {kind} × {number:,}" for (stage, kind), number in counts.most_common()]
+
+
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from pipeline.cycle import run_cycle
     from pipeline.store import open_store
 
     progress = TerminalProgress() if not args.json else None
-    with open_store(config.store) as store:
-        report = run_cycle(config, store, force=args.force, progress=progress)
-    if progress:
-        progress.finish()
+    try:
+        with open_store(config.store) as store:
+            report = run_cycle(config, store, force=args.force, progress=progress)
+    finally:
+        if progress:
+            progress.finish()
     summary = report.as_json()
     if args.json:
         _print_json(summary)
@@ -76,8 +92,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         f"{summary['duplicates']} duplicates folded, {summary['statements_new']} new statements, "
         f"{summary['alerts_sent']} alerts sent ({summary['alerts_failed']} failed)"
     )
-    for error in summary["errors"]:
-        print(f"  {error['stage']}: {error['url']}: {error['reason']}")
+    if args.verbose:
+        for error in summary["errors"]:
+            print(f"  {error['stage']}: {error['url']}: {error['reason']}")
+    elif summary["errors"]:
+        print(f"{len(summary['errors']):,} failures, by reason (each one: --verbose or --json):")
+        print("\n".join(failure_summary(summary["errors"])))
     return 0
 
 
@@ -115,17 +135,23 @@ def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
     from pipeline.views import feeds_json
 
     with open_store(config.store) as store:
-        data = feeds_json(store)
+        data = feeds_json(store, config, show_all=args.all)
     if args.json:
         _print_json(data)
         return 0
     for feed in data:
         health = "ok" if not feed["failures"] else f"FAILING x{feed['failures']}: {feed['last_error']}"
-        print(f"{feed['name']}: {health}")
+        removed = "" if feed["in_config"] else " (no longer in the config)"
+        print(f"{feed['name']}{removed}: {health}")
         print(
             f"  last success {feed['last_success'] or 'never'}, next poll {feed['next_poll']}, "
             f"{feed['entries_seen']} entries seen"
         )
+        if feed["page_failures"]:
+            kinds = ", ".join(f"{kind} × {number:,}" for kind, number in feed["page_failures"].items())
+            print(f"  pages failed: {kinds}")
+            for failure in feed["recent_page_failures"]:
+                print(f"    {failure['url']}: {failure['reason']}")
     return 0
 
 
@@ -151,6 +177,25 @@ def cmd_statements(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def read_text_file(path: Path) -> str:
+    """A plain-text file's contents, or a UsageError saying in words why it is not one."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a text file") from None
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text (a binary file?)") from None
+    if "\0" in text:
+        raise UsageError(f"{path}: not plain text (it contains NUL bytes: a binary file?)")
+    return text
+
+
 def cmd_analyze(args: argparse.Namespace, config: Config | None) -> int:
     from pipeline.enrich.analyze import analysis_to_json, analyze
 
@@ -160,7 +205,7 @@ def cmd_analyze(args: argparse.Namespace, config: Config | None) -> int:
         except ConfigError as exc:
             print(f"wirewatch: config error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
-    text = sys.stdin.read() if args.file in (None, "-") else Path(args.file).read_text(encoding="utf-8")
+    text = sys.stdin.read() if args.file in (None, "-") else read_text_file(Path(args.file))
     data = analysis_to_json(analyze(text, config or Config(), title=args.title or ""))
     if args.json:
         _print_json(data)
@@ -177,6 +222,8 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
     from pipeline.store import open_store
     from pipeline.views import alerts_json
 
+    if args.retry is not None or args.dead:
+        return retry_dead_alerts(args, config)
     with open_store(config.store) as store:
         data = alerts_json(store, args.limit)
     if args.json:
@@ -184,10 +231,32 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
         return 0
     for record in data:
         detail = f", {record['last_error']}" if record["last_error"] else ""
+        if record["state"] == "failed":
+            detail += f", next try {record['next_attempt']}, retried until {record['retry_until']}"
         print(
             f"{record['state']:7} {record['rule']} · {record['statement_id']} · claimed {record['claimed_at']}"
             f" · {record['attempts']} attempts{detail}"
         )
+    return 0
+
+
+def retry_dead_alerts(args: argparse.Namespace, config: Config) -> int:
+    """`alerts --retry ID` or `alerts --retry --dead`: send again after a fix, still once."""
+    from pipeline.alert import retry_alerts
+    from pipeline.store import open_store
+
+    statement_id = args.retry or None
+    if statement_id is None and not args.dead:
+        raise UsageError("alerts --retry needs a statement id, or --dead for every dead alert")
+    with open_store(config.store) as store:
+        revived, report = retry_alerts(config, store, statement_id)
+    if args.json:
+        _print_json({"revived": revived, "sent": report.sent, "failed": report.failed,
+                     "errors": [error.reason for error in report.errors]})
+    else:
+        print(f"{revived} alerts to send again: {report.sent} sent, {report.failed} failed")
+        for error in report.errors:
+            print(f"  {error.url}: {error.reason}")
     return 0
 
 
@@ -222,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "poll, fetch, extract and index once")
     run.add_argument("--force", action="store_true", help="poll every feed now, ignoring intervals and backoff")
+    run.add_argument("--verbose", "-v", action="store_true", help="list every failure, not a count by reason")
     run.set_defaults(handler=cmd_run)
 
     search = command("search", "full-text search of the indexed articles")
@@ -247,6 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     alerts = command("alerts", "the alert ledger: what was sent, what failed, what waits")
     alerts.add_argument("--limit", type=_limit, default=100)
+    alerts.add_argument(
+        "--retry", nargs="?", const="", metavar="STATEMENT_ID", help="send a dead or waiting alert again now"
+    )
+    alerts.add_argument("--dead", action="store_true", help="with --retry: every dead alert")
     alerts.set_defaults(handler=cmd_alerts)
 
     setup = command("setup", "create or migrate the store (templates, indices, aliases) and Kibana objects")
@@ -263,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--title", help="the article's headline (it can name a statement's author)")
     analyze.set_defaults(handler=cmd_analyze, needs_config=False)
 
-    feeds = command("feeds", "each feed's health")
+    feeds = command("feeds", "each feed's health and its pages' failures")
+    feeds.add_argument("--all", action="store_true", help="also feeds no longer in the config")
     feeds.set_defaults(handler=cmd_feeds)
 
     demo = commands.add_parser("demo", help="run the bundled sample end to end on loopback")
@@ -273,17 +348,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class UsageError(Exception):
+    """A mistake in what the user asked (an argument, a path): one line, exit 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Python can unwind from it, so `finally` blocks close the store and the workers."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Every error a user can cause ends as one line on stderr: exit 2 for config, paths and arguments,
+    1 when the run could not proceed (the store failed), 130/143 when interrupted; a closed pipe is silent."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        code = _dispatch(build_parser().parse_args(argv))
+        sys.stdout.flush()  # inside the try: a reader that has gone is found here, not at exit
+        return code
+    except (ConfigError, UsageError) as exc:
+        return _fail(f"config error: {exc}" if isinstance(exc, ConfigError) else str(exc), EXIT_CONFIG)
+    except backend_errors() as exc:
+        return _fail(f"store error: {_one_line(exc)}", EXIT_FAILED)
+    except Terminated:
+        return _fail("stopped by SIGTERM; the store is consistent, the next run goes on", EXIT_TERMINATED)
+    except KeyboardInterrupt:
+        return _fail("interrupted; the store is consistent, the next run goes on", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader (`head`) has gone: say nothing, and keep Python from complaining as it flushes stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace, Any], int] = args.handler
     if not getattr(args, "needs_config", True):
         return handler(args, None)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"wirewatch: config error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    return handler(args, config)
+    return handler(args, load_config(args.config))
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"wirewatch: {message}", file=sys.stderr)
+    return code
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:500]
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pipeline.enrich.topics import topic_queries
 from pipeline.fetch import Progress, build_articles, fetch_pages, is_due, retry_delay
 from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
-from pipeline.store import Store, StoreWriteError
+from pipeline.store import Store, StoreWriteError, unavailable_errors
 from pipeline.web import WebClient
 from pipeline.workers import POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
 
@@ -190,11 +190,15 @@ def finish_unprocessed(
         try:
             process_articles(config, store, ids, report, pool)
             finished += len(ids)
+        except unavailable_errors():
+            raise  # the store failed, not the articles: the run stops
         except Exception:  # noqa: BLE001 - one bad leftover must not stop every later run; find it alone
             for article in store.get_articles(ids):
                 try:
                     process_articles(config, store, [article.id], report, pool)
                     finished += 1
+                except unavailable_errors():
+                    raise
                 except Exception as exc:  # noqa: BLE001
                     failed.add(article.id)
                     reason = f"left unprocessed: {type(exc).__name__}: {exc}"

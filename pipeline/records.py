@@ -137,7 +137,8 @@ class AlertRecord:
     """One row of the alert ledger: a (rule, statement) pair claimed before its email is sent.
 
     States: `pending` (claimed, not yet confirmed sent), `sent`, `failed`
-    (temporary failure, retried from `next_attempt`), `dead` (permanent failure).
+    (temporary failure, retried from `next_attempt` until `retry_until`), `dead`
+    (refused for good, or still failing at `retry_until`; `alerts --retry` revives it).
     """
 
     rule: str
@@ -149,6 +150,7 @@ class AlertRecord:
     attempts: int = 0
     last_error: str | None = None
     next_attempt: datetime | None = None
+    retry_until: datetime | None = None
 
 
 def article_time(article: Article) -> datetime:

@@ -11,6 +11,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from pipeline.config import Config
+from pipeline.failures import count_kinds
 from pipeline.store import SearchQuery, Store
 
 
@@ -51,20 +53,34 @@ def search_json(store: Store, query: SearchQuery) -> dict[str, Any]:
     }
 
 
-def feeds_json(store: Store) -> list[dict[str, Any]]:
-    return [
-        {
-            "url": feed.url,
-            "name": feed.name,
-            "last_success": _iso(feed.last_success),
-            "last_polled": _iso(feed.last_polled),
-            "failures": feed.failures,
-            "next_poll": _iso(feed.next_poll),
-            "last_error": feed.last_error,
-            "entries_seen": feed.entries_seen,
-        }
-        for feed in store.list_feeds()
-    ]
+RECENT_FAILURES = 3
+
+
+def feeds_json(store: Store, config: Config | None = None, show_all: bool = False) -> list[dict[str, Any]]:
+    """Each feed's health and its pages' failures; only the feeds of `config` unless `show_all`."""
+    configured = {feed.url for feed in config.feeds} if config is not None else None
+    rows = []
+    for feed in store.list_feeds():
+        in_config = configured is None or feed.url in configured
+        if not in_config and not show_all:
+            continue
+        failures = store.entry_failures(feed.url, RECENT_FAILURES)
+        rows.append(
+            {
+                "url": feed.url,
+                "name": feed.name,
+                "in_config": in_config,
+                "last_success": _iso(feed.last_success),
+                "last_polled": _iso(feed.last_polled),
+                "failures": feed.failures,
+                "next_poll": _iso(feed.next_poll),
+                "last_error": feed.last_error,
+                "entries_seen": feed.entries_seen,
+                "page_failures": count_kinds(failures.reasons),
+                "recent_page_failures": [{"url": url, "reason": reason} for url, reason in failures.recent],
+            }
+        )
+    return rows
 
 
 def alerts_json(store: Store, limit: int) -> list[dict[str, Any]]:
@@ -79,6 +95,7 @@ def alerts_json(store: Store, limit: int) -> list[dict[str, Any]]:
             "attempts": record.attempts,
             "last_error": record.last_error,
             "next_attempt": _iso(record.next_attempt),
+            "retry_until": _iso(record.retry_until),
         }
         for record in store.list_alerts(limit)
     ]

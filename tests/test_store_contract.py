@@ -209,6 +209,19 @@ def test_entries_due_are_pending_or_failed_past_their_backoff(store: Store) -> N
     assert (failed.attempts, failed.last_error, failed.next_attempt) == (1, "HTTP 503", T0 + timedelta(hours=1))
 
 
+def test_entry_failures_count_reasons_and_show_the_latest(store: Store) -> None:
+    store.add_entries([entry(f"e{n}", minutes=n) for n in range(5)] + [entry("x", feed=OTHER_FEED)])
+    reasons = {"e0": "HTTP 404", "e1": "HTTP 404", "e2": "used the feed's text: HTTP 403", "e3": None, "e4": "HTTP 404"}
+    for item in store.get_entries(list(reasons)):
+        store.save_entry(replace(item, status="failed" if reasons[item.id] else "done", last_error=reasons[item.id]))
+    (other,) = store.get_entries(["x"])
+    store.save_entry(replace(other, status="failed", last_error="timed out after 20s"))
+    failures = store.entry_failures(FEED, recent=2)
+    assert failures.reasons == [("HTTP 404", 3), ("used the feed's text: HTTP 403", 1)]
+    assert failures.recent == [("https://example.org/e4", "HTTP 404"), ("https://example.org/e2", reasons["e2"])]
+    assert store.entry_failures("https://nowhere.example/rss").reasons == []
+
+
 def test_saving_an_unknown_entry_adds_nothing(store: Store) -> None:
     store.save_entry(entry("ghost"))
     assert store.count_entries() == 0
@@ -450,3 +463,27 @@ def test_alerts_to_retry_and_updates(store: Store) -> None:
     (row,) = [item for item in store.list_alerts() if item.statement_id == "sent"]
     assert (row.state, row.sent_at) == ("sent", T0 + timedelta(seconds=2))
     assert store.reclaim_alert(replace(sent), now) is False  # sent is final
+
+
+def test_reviving_a_dead_alert_is_a_compare_and_set(store: Store) -> None:
+    dead = AlertRecord("kim", "s1", "<m1@wirewatch>", claimed_at=T0)
+    store.claim_alert(dead)
+    store.update_alert(replace(dead, state="dead", attempts=3, last_error="550", retry_until=T0 + timedelta(hours=1)))
+    later = T0 + timedelta(days=3)
+    tries = [replace(dead), replace(dead)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda record: store.revive_alert(record, later), tries))
+    assert sorted(outcomes) == [False, True]
+    (row,) = store.list_alerts()
+    assert (row.state, row.claimed_at, row.next_attempt, row.retry_until, row.attempts) == (
+        "failed",
+        later,
+        later,
+        None,
+        3,
+    )
+    assert [item.statement_id for item in store.alerts_to_retry(later, stale_before=T0)] == ["s1"]
+    sent = AlertRecord("kim", "s2", "<m2@wirewatch>", claimed_at=T0)
+    store.claim_alert(sent)
+    store.update_alert(replace(sent, state="sent", sent_at=T0))
+    assert store.revive_alert(replace(sent), later) is False  # sent is final

@@ -696,6 +696,48 @@ def test_reclaim_is_a_compare_and_set_on_seq_no(es: Scripted) -> None:
     assert [sent.method for sent in node.sent] == ["GET"]  # a different claimed_at: no write at all
 
 
+def test_revive_is_a_compare_and_set_on_seq_no_from_dead(es: Scripted) -> None:
+    store, node = es
+    stored = {"rule": "kim", "statement_id": "s1", "message_id": "<m@w>", "state": "dead", "attempts": 3,
+              "claimed_at": "2020-07-10T06:00:00.000000Z", "retry_until": "2020-07-12T06:00:00Z"}  # fmt: skip
+    got = {"found": True, "_id": "x", "_seq_no": 9, "_primary_term": 1, "_source": stored}
+    node.answer = lambda sent: (200, got) if sent.method == "GET" else (200, {"result": "updated"})
+    record = AlertRecord("kim", "s1", "<m@w>", state="dead", claimed_at=T0)
+    later = T0 + timedelta(days=3)
+    assert store.revive_alert(record, later) is True
+    write = node.sent[1]
+    assert (write.params["if_seq_no"], write.params["if_primary_term"]) == ("9", "1")
+    assert {key: write.body[key] for key in ("state", "claimed_at", "next_attempt", "retry_until", "attempts")} == {
+        "state": "failed",
+        "claimed_at": "2020-07-13T06:00:00Z",
+        "next_attempt": "2020-07-13T06:00:00Z",
+        "retry_until": None,
+        "attempts": 3,
+    }
+    node.sent.clear()
+    got["_source"] = {**stored, "state": "sent"}
+    assert store.revive_alert(AlertRecord("kim", "s1", "<m@w>", claimed_at=T0), later) is False
+    assert [sent.method for sent in node.sent] == ["GET"]  # sent is final: no write at all
+
+
+def test_entry_failures_query_and_counts(es: Scripted) -> None:
+    store, node = es
+    failed = [("https://example.org/e3", "HTTP 404"), ("https://example.org/e2", "HTTP 404"),
+              ("https://example.org/e1", "timed out after 20s")]  # fmt: skip
+    hits = [{"_source": {"url": url, "last_error": reason}, "sort": [n, url]} for n, (url, reason) in enumerate(failed)]
+    node.answer = lambda sent: (200, {"hits": {"hits": hits}})
+    failures = store.entry_failures("https://example.org/rss", recent=2)
+    assert failures.reasons == [("HTTP 404", 2), ("timed out after 20s", 1)]
+    assert failures.recent == failed[:2]
+    (sent,) = node.sent
+    assert sent.path == "/ww-entries/_search"
+    assert sent.body["query"]["bool"]["filter"] == [
+        {"term": {"feed_url": "https://example.org/rss"}},
+        {"exists": {"field": "last_error"}},
+    ]
+    assert sent.body["sort"] == [{"discovered": {"order": "desc"}}, "id"]
+
+
 def test_alerts_to_retry_query(es: Scripted) -> None:
     store, node = es
     node.answer = lambda sent: (200, {"hits": {"hits": []}})

@@ -78,6 +78,23 @@ class StoreWriteError(Exception):
         super().__init__(f"{index}: {len(self.failures)} document(s) rejected: {shown}{more}")
 
 
+@dataclass
+class EntryFailures:
+    """The pages of one feed that did not give an article: each distinct reason with how many, and the
+    latest few (url, reason). Pages that fell back to the feed's text count, with that said in the reason."""
+
+    reasons: list[tuple[str, int]] = field(default_factory=list)
+    recent: list[tuple[str, str]] = field(default_factory=list)
+
+
+class StoreError(Exception):
+    """The store itself failed (locked, unreachable, full, not a database): the run stops here.
+
+    Raised in place of whatever the backend raised, so a caller that polls or fetches on the store's
+    behalf can tell "the store failed" from "this feed failed" and never blames a feed for it.
+    """
+
+
 class Store(ABC):
     # -- feeds -------------------------------------------------------------
     @abstractmethod
@@ -106,6 +123,10 @@ class Store(ABC):
 
     @abstractmethod
     def count_entries(self, status: str | None = None) -> int: ...
+
+    @abstractmethod
+    def entry_failures(self, feed_url: str, recent: int = 3) -> EntryFailures:
+        """Why this feed's pages failed (entries with a `last_error`), for `wirewatch feeds`."""
 
     # -- articles ----------------------------------------------------------
     @abstractmethod
@@ -175,6 +196,15 @@ class Store(ABC):
 
         Two workers retrying the same stale row race on this compare-and-set;
         exactly one wins, and the winner's `record.claimed_at` becomes `now`.
+        """
+
+    @abstractmethod
+    def revive_alert(self, record: AlertRecord, now: datetime) -> bool:
+        """Make a dead (or failed) alert due at `now` with a fresh retry period, for `alerts --retry`.
+
+        A compare-and-set like `reclaim_alert`: succeeds only while the row is still dead or failed with
+        `record.claimed_at`; then the row is `failed`, `next_attempt` and `claimed_at` are `now`, and
+        `retry_until` is cleared (so is the record).
         """
 
     @abstractmethod

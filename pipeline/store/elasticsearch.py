@@ -36,6 +36,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -65,7 +66,15 @@ from elasticsearch.dsl.query import Query
 from pipeline.config import StoreConfig
 from pipeline.query import check_rule, parse, to_elasticsearch
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
-from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store, StoreWriteError
+from pipeline.store.base import (
+    DedupRecord,
+    EntryFailures,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Store,
+    StoreWriteError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +93,7 @@ HIGHLIGHT = {
     "no_match_size": SNIPPET_CHARS,
 }
 PAGE = 1000
+FAILURE_SCAN = 10_000  # failed entries of one feed counted for `wirewatch feeds`
 # Elasticsearch's default `index.max_terms_count`; a dedup batch of 500 articles sends ~18 000 keys.
 MAX_TERMS = 65_536
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -245,6 +255,7 @@ class AlertDoc(_Strict):
     attempts = Integer()
     last_error = Text()
     next_attempt = Date()
+    retry_until = Date()
 
 
 class DedupDoc(_Strict):
@@ -557,6 +568,7 @@ def _alert_source(record: AlertRecord) -> dict[str, Any]:
         "attempts": record.attempts,
         "last_error": record.last_error,
         "next_attempt": _iso(record.next_attempt),
+        "retry_until": _iso(record.retry_until),
     }
 
 
@@ -571,6 +583,7 @@ def _alert(source: Mapping[str, Any]) -> AlertRecord:
         attempts=source.get("attempts", 0),
         last_error=source.get("last_error"),
         next_attempt=_dt(source.get("next_attempt")),
+        retry_until=_dt(source.get("retry_until")),
     )
 
 
@@ -874,6 +887,18 @@ class ElasticsearchStore(Store):
         search = Search().filter(due).sort("discovered", "id")
         return [_entry(source) for source in self._all("entries", search, limit)]
 
+    def entry_failures(self, feed_url: str, recent: int = 3) -> EntryFailures:
+        """Counted over the latest FAILURE_SCAN failed entries: `last_error` is full text, not aggregatable."""
+        search = (
+            Search()
+            .filter("term", feed_url=feed_url)
+            .filter("exists", field="last_error")
+            .sort({"discovered": {"order": "desc"}}, "id")
+        )
+        failures = [(source["url"], source["last_error"]) for source in self._all("entries", search, FAILURE_SCAN)]
+        counts = Counter(reason for _, reason in failures)
+        return EntryFailures(sorted(counts.items(), key=lambda item: (-item[1], item[0])), failures[:recent])
+
     def get_entries(self, ids: Iterable[str]) -> list[Entry]:
         wanted = list(dict.fromkeys(ids))
         found = self._mget("entries", wanted)
@@ -1130,6 +1155,28 @@ class ElasticsearchStore(Store):
         self._remember(alert_id, response)
         self._wrote("alerts")
         record.claimed_at, record.state = now, "pending"
+        return True
+
+    def revive_alert(self, record: AlertRecord, now: datetime) -> bool:
+        found = self._get("alerts", self._alert_id(record))
+        if found is None:
+            return False
+        source = found["_source"]
+        if _dt(source["claimed_at"]) != _dt(_iso(record.claimed_at)) or source["state"] not in ("dead", "failed"):
+            return False
+        revived = {**source, "claimed_at": _iso(now), "next_attempt": _iso(now), "state": "failed", "retry_until": None}
+        try:
+            self.es.index(
+                index=self.alias("alerts"),
+                id=self._alert_id(record),
+                document=revived,
+                if_seq_no=found["_seq_no"],
+                if_primary_term=found["_primary_term"],
+            )
+        except ConflictError:
+            return False
+        self._wrote("alerts")
+        record.claimed_at, record.next_attempt, record.state, record.retry_until = now, now, "failed", None
         return True
 
     def update_alert(self, record: AlertRecord) -> None:

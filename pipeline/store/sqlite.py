@@ -18,7 +18,7 @@ from typing import Any
 
 from pipeline.query import parse, to_fts5
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
-from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store
+from pipeline.store.base import DedupRecord, EntryFailures, SearchHit, SearchQuery, SearchResult, Store
 
 MIGRATIONS: list[str] = [
     """
@@ -193,6 +193,10 @@ MIGRATIONS: list[str] = [
         VALUES (new.rowid, new.title, new.text, char(57344));
     END;
     INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+    """,
+    # Alerts retried for a period of time, not a number of attempts.
+    """
+    ALTER TABLE alert_ledger ADD COLUMN retry_until TEXT;
     """,
 ]
 
@@ -449,6 +453,19 @@ class SQLiteStore(Store):
         if status is None:
             return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
         return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE status = ?", (status,)).fetchone()[0])
+
+    def entry_failures(self, feed_url: str, recent: int = 3) -> EntryFailures:
+        reasons = self._db.execute(
+            """SELECT last_error, COUNT(*) FROM entries WHERE feed_url = ? AND last_error IS NOT NULL
+               GROUP BY last_error ORDER BY COUNT(*) DESC, last_error""",
+            (feed_url,),
+        )
+        latest = self._db.execute(
+            """SELECT url, last_error FROM entries WHERE feed_url = ? AND last_error IS NOT NULL
+               ORDER BY discovered DESC, id LIMIT ?""",
+            (feed_url, recent),
+        )
+        return EntryFailures([(row[0], row[1]) for row in reasons], [(row[0], row[1]) for row in latest])
 
     # -- articles ----------------------------------------------------------
     def put_articles(self, articles: Iterable[Article]) -> int:
@@ -721,7 +738,7 @@ class SQLiteStore(Store):
         with self._tx() as db:
             cursor = db.execute(
                 """INSERT OR IGNORE INTO alert_ledger (rule, statement_id, message_id, state, claimed_at, sent_at,
-                       attempts, last_error, next_attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       attempts, last_error, next_attempt, retry_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 _alert_row(record),
             )
             return bool(cursor.rowcount)
@@ -737,11 +754,22 @@ class SQLiteStore(Store):
                 record.claimed_at, record.state = now, "pending"
             return bool(cursor.rowcount)
 
+    def revive_alert(self, record: AlertRecord, now: datetime) -> bool:
+        with self._tx() as db:
+            cursor = db.execute(
+                """UPDATE alert_ledger SET claimed_at = ?, next_attempt = ?, state = 'failed', retry_until = NULL
+                   WHERE rule = ? AND statement_id = ? AND claimed_at = ? AND state IN ('dead', 'failed')""",
+                (ts(now), ts(now), record.rule, record.statement_id, ts(record.claimed_at)),
+            )
+            if cursor.rowcount:
+                record.claimed_at, record.next_attempt, record.state, record.retry_until = now, now, "failed", None
+            return bool(cursor.rowcount)
+
     def update_alert(self, record: AlertRecord) -> None:
         with self._tx() as db:
             db.execute(
                 """UPDATE alert_ledger SET message_id=?, state=?, claimed_at=?, sent_at=?, attempts=?,
-                       last_error=?, next_attempt=? WHERE rule=? AND statement_id=?""",
+                       last_error=?, next_attempt=?, retry_until=? WHERE rule=? AND statement_id=?""",
                 (*_alert_row(record)[2:], record.rule, record.statement_id),
             )
 
@@ -813,6 +841,7 @@ def _alert_row(record: AlertRecord) -> tuple[Any, ...]:
         record.attempts,
         record.last_error,
         ts(record.next_attempt),
+        ts(record.retry_until),
     )
 
 
@@ -827,6 +856,7 @@ def _alert_from_row(row: sqlite3.Row) -> AlertRecord:
         attempts=row["attempts"],
         last_error=row["last_error"],
         next_attempt=parse_ts(row["next_attempt"]),
+        retry_until=parse_ts(row["retry_until"]),
     )
 
 
