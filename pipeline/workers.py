@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -48,6 +49,11 @@ class Workers:
             context.set_forkserver_preload(["pipeline.poll", "pipeline.extract", "pipeline.enrich.analyze"])
             self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=context)
         return self._pool
+
+    def start(self) -> None:
+        """Start the worker processes in the background: the forkserver imports the parsers, extractor and
+        analyser while the caller's first downloads run, instead of after them."""
+        threading.Thread(target=_start, args=(self._executor(), self.size), daemon=True).start()
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         if self._pool is broken:
@@ -102,6 +108,14 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def _start(pool: ProcessPoolExecutor, size: int) -> None:
+    try:
+        for _ in range(size):
+            pool.submit(int)  # the pool spawns a worker for each job it cannot hand to an idle one
+    except (RuntimeError, BrokenProcessPool):
+        return  # shut down or broken before its workers started: there is nothing to start
 
 
 def _died(fn: Callable[..., object]) -> WorkerDiedError:
