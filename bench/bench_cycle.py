@@ -1,22 +1,29 @@
-"""Cycle speed on real feeds and pages, served from a loopback server in its own process.
+"""Cycle speed and memory on real feeds and pages, served from a loopback server in its own process.
 
 Run:  .venv/bin/python -m bench.bench_cycle [--feeds 2000] [--pages 543] [--runs 3] [--profile]
+      .venv/bin/python -m bench.bench_cycle --only cycle --pages 2000 --runs 1   # dedupe/statements per batch
+      .venv/bin/python -m bench.bench_cycle --only memory                        # peak memory, 543 and 2,000 pages
 
-Three figures, each the median of `--runs` runs:
+Figures, each the median of `--runs` runs (min–max beside it):
 
 1. A cycle over N feeds that all answer 304 (the steady state of a poller).
 2. N feeds whose bodies all changed: feeds/s through fetch + parse + new entries.
    The bodies are the 20 real news feeds of ../shared/data/feeds/real,
    replicated under N paths with their item links rewritten to be unique.
-3. The whole cycle (poll + fetch + extract + index) over the 181 real article
-   pages of the extraction benchmark, replicated to `--pages`, against the
-   cost of trafilatura extraction alone (`pipeline.extract.extract`, one
-   process) over the same pages: the floor.
+3. The whole cycle (poll + fetch + extract + index + enrich + dedupe + statements)
+   over the 181 real article pages of the extraction benchmark, replicated to
+   `--pages`, against `trafilatura.extract` with its defaults alone in a pool of
+   two processes over the same pages, the two timed in turn within one run so
+   that the ratio holds on a loaded machine. The same cycle reports dedupe and
+   statements per article for its first and its last batch.
+4. Peak memory of the cycle's processes (main and pool, RSS summed, sampled
+   every 20 ms; the loopback server is not counted) at 543 and 2,000 pages.
 
-The server runs in a child process, so its work does not share a core (or
-the GIL) with the pipeline's; it answers on 127.0.0.1, one host, so the
-per-host limit is raised to the global limit (the figure is for many feeds
-across many hosts, not for hammering one).
+Everything polls with the product's defaults (`fetch.concurrency` 16) except
+the per-host limit: the server answers on 127.0.0.1, one host, so the per-host
+limit is raised to the global one (the figure is for many feeds across many
+hosts, not for hammering one). The server runs in a child process, so its work
+does not share the GIL with the pipeline's.
 """
 
 from __future__ import annotations
@@ -27,19 +34,26 @@ import cProfile
 import gzip
 import io
 import multiprocessing
+import os
 import pstats
 import re
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import trafilatura
+
+from pipeline import cycle
 from pipeline.config import Config, config_from_dict
-from pipeline.cycle import run_cycle
 from pipeline.demo.server import StaticRoute, serve
-from pipeline.extract import decode_html, extract
+from pipeline.extract import decode_html
 from pipeline.poll import poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
@@ -49,6 +63,7 @@ from pipeline.workers import worker_pool
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_FEEDS = DATA / "feeds" / "real"
 PAGES = DATA / "extraction" / "article_extraction_benchmark" / "html"
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _LINK = re.compile(rb"(<link[^>]*>\s*|<guid[^>]*>\s*|\"url\":\s*\")(https?://)")
 
 
@@ -117,7 +132,7 @@ class ChildServer:
         self.process.join(timeout=10)
 
 
-def bench_config(directory: Path, feed_urls: list[str], concurrency: int = 32) -> Config:
+def bench_config(directory: Path, feed_urls: list[str], concurrency: int = 16) -> Config:
     fetch = {"allow_networks": ["127.0.0.0/8"], "concurrency": concurrency, "per_host": concurrency, "timeout": "60s"}
     return config_from_dict(
         {
@@ -139,7 +154,7 @@ def time_304_cycle(feeds: int) -> float:
                 for number, url in enumerate(urls):
                     store.save_feed(FeedState(url=url, name=url, etag=routes[f"/feeds/{number}.xml"].etag_value))
                 started = time.perf_counter()
-                report = run_cycle(config, store, force=True)
+                report = cycle.run_cycle(config, store, force=True)
                 elapsed = time.perf_counter() - started
                 assert report.feeds_failed == 0 and report.entries_new == 0, report.errors[:3]
         return elapsed
@@ -174,17 +189,84 @@ def time_changed_feeds(feeds: int, variant: str, concurrency: int) -> tuple[floa
         server.close()
 
 
-def time_whole_cycle(pages: int, profile: bool) -> tuple[float, int, str]:
+@dataclass
+class CycleRun:
+    seconds: float
+    indexed: int
+    peak_bytes: int
+    dedupe: list[tuple[int, float]]  # per batch: articles, seconds
+    statements: list[tuple[int, float]]
+    profile: str = ""
+
+
+def _process_tree_rss(root: int, skip: int | None) -> int:
+    """RSS of `root` and its descendants, except the process `skip` and its own (the server)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid == skip:
+            continue
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+        except OSError:
+            continue
+        todo += children.get(pid, [])
+    return total
+
+
+class PeakMemory:
+    """The largest summed RSS of this process and its workers, sampled in a thread every 20 ms."""
+
+    def __init__(self, skip: int | None) -> None:
+        self.skip, self.peak = skip, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _process_tree_rss(os.getpid(), self.skip))
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _timed(record: list[tuple[int, float]], stage: Callable[..., Any]) -> Callable[..., Any]:
+    def run(config: Config, store: Any, article_ids: Any) -> Any:
+        started = time.perf_counter()
+        result = stage(config, store, article_ids)
+        record.append((len(article_ids), time.perf_counter() - started))
+        return result
+
+    return run
+
+
+def time_whole_cycle(pages: int, profile: bool = False) -> CycleRun:
     server = ChildServer("pages", pages)
+    dedupe: list[tuple[int, float]] = []
+    statements: list[tuple[int, float]] = []
+    stages = cycle.dedupe_stage, cycle.statements_stage
+    cycle.dedupe_stage, cycle.statements_stage = _timed(dedupe, stages[0]), _timed(statements, stages[1])
     try:
         with tempfile.TemporaryDirectory() as directory:
             config = bench_config(Path(directory), [f"{server.base_url}/feeds/pages.xml"])
-            with SQLiteStore(config.store.path) as store:
+            with SQLiteStore(config.store.path) as store, PeakMemory(server.process.pid) as memory:
                 profiler = cProfile.Profile() if profile else None
                 started = time.perf_counter()
                 if profiler:
                     profiler.enable()
-                report = run_cycle(config, store)
+                report = cycle.run_cycle(config, store)
                 if profiler:
                     profiler.disable()
                 elapsed = time.perf_counter() - started
@@ -193,18 +275,77 @@ def time_whole_cycle(pages: int, profile: bool) -> tuple[float, int, str]:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(18)
             text = out.getvalue()
-        return elapsed, report.articles_indexed, text
+        return CycleRun(elapsed, report.articles_indexed, memory.peak, dedupe, statements, text)
     finally:
+        cycle.dedupe_stage, cycle.statements_stage = stages
         server.close()
 
 
-def time_extraction_floor(pages: int) -> float:
+def page_htmls(pages: int) -> list[str]:
     bodies = page_bodies()
-    htmls = [decode_html(bodies[n % len(bodies)], "text/html") for n in range(pages)]
-    started = time.perf_counter()
-    for html in htmls:
-        extract(html)
-    return pages / (time.perf_counter() - started)
+    return [decode_html(bodies[n % len(bodies)], "text/html") for n in range(pages)]
+
+
+def time_trafilatura_two_processes(htmls: list[str]) -> float:
+    """Pages/s of `trafilatura.extract` with its defaults in a warm pool of two processes."""
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        list(pool.map(trafilatura.extract, htmls[:8], chunksize=1))  # both workers up and warm
+        started = time.perf_counter()
+        list(pool.map(trafilatura.extract, htmls, chunksize=4))
+        return len(htmls) / (time.perf_counter() - started)
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """Median with min–max, as every figure is quoted."""
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def per_article_us(batches: list[tuple[int, float]]) -> list[float]:
+    return [seconds / count * 1e6 for count, seconds in batches if count]
+
+
+def report_polling(feeds: int, runs: range) -> None:
+    not_modified = [time_304_cycle(feeds) for _ in runs]
+    print(f"{feeds} feeds answering 304: cycle {spread(not_modified, 2)} s")
+    changed = [time_changed_feeds(feeds, f"r{run}-", 16) for run in runs]
+    rates = [feeds / elapsed for elapsed, _ in changed]
+    print(f"{feeds} changed feeds, 16 connections: {spread(rates, 0)} feeds/s, {changed[0][1]:,} new entries")
+
+
+def report_cycle(pages: int, runs: range, profile: bool) -> None:
+    """The cycle and trafilatura alone in two processes, in turn, so each ratio comes from one moment."""
+    htmls = page_htmls(pages)
+    cycles: list[CycleRun] = []
+    rates: list[float] = []
+    floors: list[float] = []
+    for _ in runs:
+        cycles.append(time_whole_cycle(pages))
+        rates.append(cycles[-1].indexed / cycles[-1].seconds)
+        floors.append(time_trafilatura_two_processes(htmls))
+    ratios = [rate / floor for rate, floor in zip(rates, floors, strict=True)]
+    print(f"whole cycle over {pages} real pages: {spread(rates)} pages/s (indexed {cycles[0].indexed})")
+    print(f"trafilatura.extract (defaults) alone, two processes, same pages: {spread(floors)} pages/s")
+    print(f"  cycle / trafilatura-in-two-processes, round by round: {spread(ratios, 2)}")
+    for name, batches in (
+        ("dedupe", [run.dedupe for run in cycles]),
+        ("statements", [run.statements for run in cycles]),
+    ):
+        first = [per_article_us(batch)[0] for batch in batches]
+        last = [per_article_us(batch)[-1] for batch in batches]
+        growth = [b / a for a, b in zip(first, last, strict=True)]
+        print(
+            f"  {name} per article, first batch {spread(first, 0)} us, last batch {spread(last, 0)} us "
+            f"({len(batches[0])} batches): last/first {spread(growth, 2)}"
+        )
+    print(f"  peak memory, main + pool: {spread([run.peak_bytes / 2**20 for run in cycles], 0)} MiB")
+    if profile:
+        print(time_whole_cycle(pages, profile=True).profile)
+
+
+def report_memory(runs: range) -> None:
+    for pages in (543, 2000):
+        peaks = [time_whole_cycle(pages).peak_bytes / 2**20 for _ in runs]
+        print(f"peak memory, main + pool, whole cycle over {pages} pages: {spread(peaks, 0)} MiB")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,40 +353,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--pages", type=int, default=543)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=("polling", "cycle", "memory"))
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one whole cycle")
     args = parser.parse_args(argv)
     if not REAL_FEEDS.exists() or not PAGES.exists():
         print(f"skipped: {DATA} is absent (the real feeds and pages live beside the repo on dev and CI machines)")
         return 0
     runs = range(args.runs)
-
-    not_modified = [time_304_cycle(args.feeds) for _ in runs]
-    print(
-        f"{args.feeds} feeds answering 304: cycle {statistics.median(not_modified):.2f} s "
-        f"(runs: {', '.join(f'{t:.2f}' for t in not_modified)})"
-    )
-
-    for concurrency in (32, 16):
-        changed = [time_changed_feeds(args.feeds, f"c{concurrency}r{run}-", concurrency) for run in runs]
-        rates = [args.feeds / elapsed for elapsed, _ in changed]
-        print(
-            f"{args.feeds} changed feeds, {concurrency} connections: {statistics.median(rates):.0f} feeds/s "
-            f"fetched+parsed, {changed[0][1]:,} new entries (runs: {', '.join(f'{r:.0f}' for r in rates)})"
-        )
-
-    whole = [time_whole_cycle(args.pages, profile=False) for _ in runs]
-    cycle_rates = [indexed / elapsed for elapsed, indexed, _ in whole]
-    floors = [time_extraction_floor(args.pages) for _ in runs]
-    print(
-        f"whole cycle over {args.pages} real pages: {statistics.median(cycle_rates):.1f} pages/s "
-        f"(runs: {', '.join(f'{r:.1f}' for r in cycle_rates)}; indexed {whole[0][1]})"
-    )
-    print(
-        f"trafilatura extraction alone, one process: {statistics.median(floors):.1f} pages/s "
-        f"→ cycle/floor ratio {statistics.median(cycle_rates) / statistics.median(floors):.2f}"
-    )
-    if args.profile:
-        print(time_whole_cycle(args.pages, profile=True)[2])
+    if args.only in (None, "polling"):
+        report_polling(args.feeds, runs)
+    if args.only in (None, "cycle"):
+        report_cycle(args.pages, runs, args.profile)
+    if args.only in (None, "memory"):
+        report_memory(runs)
     return 0
 
 

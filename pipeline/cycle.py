@@ -155,11 +155,16 @@ class ByteBudget:
 
 
 async def fetch_and_extract(
-    entry: Entry, client: WebClient, config: Config, pool: Workers | None, budget: ByteBudget
+    entry: Entry, client: WebClient, config: Config, pool: Workers | None, budget: ByteBudget, slots: asyncio.Semaphore
 ) -> tuple[Page, ExtractResult]:
-    """One page, fetched and then extracted at once; its body is dropped before the budget is released."""
+    """One page, fetched and then extracted at once; its body is dropped before the budget is released.
+
+    A request starts only when a connection is free (`slots`), so its deadline is not spent queueing behind
+    the rest of the batch while the workers, and the processing of the batch before, take their time.
+    """
     async with budget.hold(config.fetch.max_bytes) as keep:
-        page = await fetch_page(entry, client)
+        async with slots:
+            page = await fetch_page(entry, client)
         keep(len(page.response.body) if page.response else 0)
         result = await extract_page(page, config.fetch.min_text_chars, pool)
     return Page(page.entry, None, page.error), result
@@ -177,8 +182,10 @@ async def fetch_async(
 ) -> FetchReport:
     """Fetch, extract and index a batch: each page is extracted while later ones download."""
     budget = budget or ByteBudget(body_budget(config.fetch))
+    slots = asyncio.Semaphore(config.fetch.concurrency)
     outcomes: list[tuple[Page, ExtractResult]] = []
-    for finished in asyncio.as_completed([fetch_and_extract(entry, client, config, pool, budget) for entry in entries]):
+    fetches = [fetch_and_extract(entry, client, config, pool, budget, slots) for entry in entries]
+    for finished in asyncio.as_completed(fetches):
         outcomes.append(await finished)
         if progress:
             progress("fetch", len(outcomes), len(entries))
