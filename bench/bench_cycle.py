@@ -16,8 +16,11 @@ Figures, each the median of `--runs` runs (min–max beside it):
    two processes over the same pages, the two timed in turn within one run so
    that the ratio holds on a loaded machine. The same cycle reports dedupe and
    statements per article for its first and its last batch.
-4. Peak memory of the cycle's processes (main and pool, RSS summed, sampled
-   every 20 ms; the loopback server is not counted) at 543 and 2,000 pages.
+4. Peak memory of the cycle's processes (main and pool: RSS summed, which
+   counts the pages the workers share with their forkserver once per process,
+   and PSS summed, which counts them once; sampled every 20 ms; the loopback
+   server is not counted) at 543 and 2,000 pages, and (`--only heavy`) over 60
+   real pages padded to 9.5 MB each, under the default 1 GB `fetch.memory_ceiling`.
 
 Everything polls with the product's defaults (`fetch.concurrency` 16) except
 the per-host limit: the server answers on 127.0.0.1, one host, so the per-host
@@ -64,6 +67,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_FEEDS = DATA / "feeds" / "real"
 PAGES = DATA / "extraction" / "article_extraction_benchmark" / "html"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+HEAVY_BYTES = 9_500_000
 _LINK = re.compile(rb"(<link[^>]*>\s*|<guid[^>]*>\s*|\"url\":\s*\")(https?://)")
 
 
@@ -92,8 +96,18 @@ def feed_routes(count: int, variant: str) -> dict[str, StaticRoute]:
     return routes
 
 
-def page_routes(count: int) -> dict[str, StaticRoute]:
-    pages = page_bodies()
+def heavy_bodies() -> list[bytes]:
+    """Real pages padded to about 9.5 MB with a script, as heavy pages are (inline data, not text)."""
+    bodies = []
+    for body in page_bodies()[:20]:
+        end = body.lower().rfind(b"</body>")
+        padding = b'<script>var data = "' + b"abcdefghij" * ((HEAVY_BYTES - len(body)) // 10) + b'";</script>'
+        bodies.append(body[:end] + padding + body[end:])
+    return bodies
+
+
+def page_routes(count: int, kind: str = "pages") -> dict[str, StaticRoute]:
+    pages = heavy_bodies() if kind == "heavy" else page_bodies()
     routes = {f"/pages/{n}.html": StaticRoute(pages[n % len(pages)]) for n in range(count)}
     items = "".join(
         f"<item><title>Page {n}</title><link>http://127.0.0.1:PORT/pages/{n}.html</link><guid>p{n}</guid></item>"
@@ -105,9 +119,9 @@ def page_routes(count: int) -> dict[str, StaticRoute]:
 
 
 def _serve_child(kind: str, count: int, variant: str, port_queue: Any, stop: Any) -> None:
-    routes = feed_routes(count, variant) if kind == "feeds" else page_routes(count)
+    routes = feed_routes(count, variant) if kind == "feeds" else page_routes(count, kind)
     with serve({}) as server:
-        if kind == "pages":
+        if kind != "feeds":
             feed = routes["/feeds/pages.xml"]
             routes["/feeds/pages.xml"] = StaticRoute(
                 feed.body.replace(b"127.0.0.1:PORT", server.base_url.removeprefix("http://").encode()),
@@ -194,13 +208,14 @@ class CycleRun:
     seconds: float
     indexed: int
     peak_bytes: int
+    peak_pss: int
     dedupe: list[tuple[int, float]]  # per batch: articles, seconds
     statements: list[tuple[int, float]]
     profile: str = ""
 
 
-def _process_tree_rss(root: int, skip: int | None) -> int:
-    """RSS of `root` and its descendants, except the process `skip` and its own (the server)."""
+def _process_tree(root: int, skip: int | None) -> list[int]:
+    """`root` and its descendants, except the process `skip` and its own (the server)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -208,30 +223,40 @@ def _process_tree_rss(root: int, skip: int | None) -> int:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [root]
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
-        if pid == skip:
-            continue
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
-        except OSError:
-            continue
-        todo += children.get(pid, [])
-    return total
+        if pid != skip:
+            found.append(pid)
+            todo += children.get(pid, [])
+    return found
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    """RSS and PSS of one process (PSS shares each page among the processes mapping it: the workers share
+    what the forkserver loaded), 0 for one that has gone."""
+    try:
+        rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0, 0
+    pss = next((int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+    return rss, pss
 
 
 class PeakMemory:
-    """The largest summed RSS of this process and its workers, sampled in a thread every 20 ms."""
+    """The largest summed RSS and PSS of this process and its workers, sampled in a thread every 20 ms."""
 
     def __init__(self, skip: int | None) -> None:
-        self.skip, self.peak = skip, 0
+        self.skip, self.peak, self.peak_pss = skip, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _process_tree_rss(os.getpid(), self.skip))
+            sizes = [_memory(pid) for pid in _process_tree(os.getpid(), self.skip)]
+            self.peak = max(self.peak, sum(rss for rss, _ in sizes))
+            self.peak_pss = max(self.peak_pss, sum(pss for _, pss in sizes))
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -252,8 +277,8 @@ def _timed(record: list[tuple[int, float]], stage: Callable[..., Any]) -> Callab
     return run
 
 
-def time_whole_cycle(pages: int, profile: bool = False) -> CycleRun:
-    server = ChildServer("pages", pages)
+def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages") -> CycleRun:
+    server = ChildServer(kind, pages)
     dedupe: list[tuple[int, float]] = []
     statements: list[tuple[int, float]] = []
     stages = cycle.dedupe_stage, cycle.statements_stage
@@ -275,7 +300,7 @@ def time_whole_cycle(pages: int, profile: bool = False) -> CycleRun:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(18)
             text = out.getvalue()
-        return CycleRun(elapsed, report.articles_indexed, memory.peak, dedupe, statements, text)
+        return CycleRun(elapsed, report.articles_indexed, memory.peak, memory.peak_pss, dedupe, statements, text)
     finally:
         cycle.dedupe_stage, cycle.statements_stage = stages
         server.close()
@@ -337,15 +362,22 @@ def report_cycle(pages: int, runs: range, profile: bool) -> None:
             f"  {name} per article, first batch {spread(first, 0)} us, last batch {spread(last, 0)} us "
             f"({len(batches[0])} batches): last/first {spread(growth, 2)}"
         )
-    print(f"  peak memory, main + pool: {spread([run.peak_bytes / 2**20 for run in cycles], 0)} MiB")
+    rss, pss = [run.peak_bytes / 2**20 for run in cycles], [run.peak_pss / 2**20 for run in cycles]
+    print(f"  peak memory, main + pool: RSS summed {spread(rss, 0)} MiB, PSS summed {spread(pss, 0)} MiB")
     if profile:
         print(time_whole_cycle(pages, profile=True).profile)
 
 
-def report_memory(runs: range) -> None:
-    for pages in (543, 2000):
-        peaks = [time_whole_cycle(pages).peak_bytes / 2**20 for _ in runs]
-        print(f"peak memory, main + pool, whole cycle over {pages} pages: {spread(peaks, 0)} MiB")
+def report_memory(runs: range, kind: str = "pages", sizes: tuple[int, ...] = (543, 2000)) -> None:
+    for pages in sizes:
+        measured = [time_whole_cycle(pages, kind=kind) for _ in runs]
+        rss = [run.peak_bytes / 2**20 for run in measured]
+        pss = [run.peak_pss / 2**20 for run in measured]
+        label = f"{pages} pages of {HEAVY_BYTES / 1e6:.1f} MB" if kind == "heavy" else f"{pages} pages"
+        print(
+            f"peak memory, main + pool, whole cycle over {label}: RSS summed {spread(rss, 0)} MiB, "
+            f"PSS summed {spread(pss, 0)} MiB (indexed {measured[0].indexed})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--pages", type=int, default=543)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=("polling", "cycle", "memory"))
+    parser.add_argument("--only", choices=("polling", "cycle", "memory", "heavy"))
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one whole cycle")
     args = parser.parse_args(argv)
     if not REAL_FEEDS.exists() or not PAGES.exists():
@@ -366,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         report_cycle(args.pages, runs, args.profile)
     if args.only in (None, "memory"):
         report_memory(runs)
+    if args.only in (None, "heavy"):
+        report_memory(runs, "heavy", (60,))
     return 0
 
 

@@ -166,7 +166,7 @@ def shingle_hashes(words: list[str], size: int) -> np.ndarray:
     """
     if len(words) < size:
         return np.empty(0, dtype=np.uint64)
-    ids = np.fromiter((_word_hash(word) for word in words), dtype=np.uint64, count=len(words))
+    ids = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
     count = len(words) - size + 1
     combined = ids[:count].copy()
     for offset in range(1, size):
