@@ -19,8 +19,9 @@ Figures, each the median of `--runs` runs (min–max beside it):
 4. Peak memory of the cycle's processes (main and pool: RSS summed, which
    counts the pages the workers share with their forkserver once per process,
    and PSS summed, which counts them once; sampled every 20 ms; the loopback
-   server is not counted) at 543 and 2,000 pages, and (`--only heavy`) over 60
-   real pages padded to 9.5 MB each, under the default 1 GB `fetch.memory_ceiling`.
+   server is not counted) at 543 and 2,000 pages, and (`--only heavy`) over
+   `--heavy-pages` real pages padded to 9.5 MB each, under the default 1 GB
+   `fetch.memory_ceiling`.
 
 Everything polls with the product's defaults (`fetch.concurrency` 16) except
 the per-host limit: the server answers on 127.0.0.1, one host, so the per-host
@@ -68,6 +69,7 @@ REAL_FEEDS = DATA / "feeds" / "real"
 PAGES = DATA / "extraction" / "article_extraction_benchmark" / "html"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 HEAVY_BYTES = 9_500_000
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _LINK = re.compile(rb"(<link[^>]*>\s*|<guid[^>]*>\s*|\"url\":\s*\")(https?://)")
 
 
@@ -209,25 +211,30 @@ class CycleRun:
     indexed: int
     peak_bytes: int
     peak_pss: int
+    cpu_seconds: float
     dedupe: list[tuple[int, float]]  # per batch: articles, seconds
     statements: list[tuple[int, float]]
     profile: str = ""
 
 
-def _process_tree(root: int, skip: int | None) -> list[int]:
-    """`root` and its descendants, except the process `skip` and its own (the server)."""
+def _process_tree(root: int, skip: int | None) -> dict[int, float]:
+    """`root` and its descendants, except the process `skip` and its own (the server): CPU seconds of each."""
     children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [root]
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    found: dict[int, float] = {}
+    todo = [root]
     while todo:
         pid = todo.pop()
-        if pid != skip:
-            found.append(pid)
+        if pid != skip and pid in cpu:
+            found[pid] = cpu[pid]
             todo += children.get(pid, [])
     return found
 
@@ -245,18 +252,31 @@ def _memory(pid: int) -> tuple[int, int]:
 
 
 class PeakMemory:
-    """The largest summed RSS and PSS of this process and its workers, sampled in a thread every 20 ms."""
+    """The largest summed RSS and PSS of this process and its workers, sampled in a thread every 20 ms, and the
+    CPU seconds they spent meanwhile (the sampler's own excepted): on a loaded machine CPU per page is the
+    figure that does not depend on what else runs."""
 
     def __init__(self, skip: int | None) -> None:
         self.skip, self.peak, self.peak_pss = skip, 0, 0
+        self._start = _process_tree(os.getpid(), skip)
+        self._last: dict[int, float] = dict(self._start)
+        self._sampling = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
-            sizes = [_memory(pid) for pid in _process_tree(os.getpid(), self.skip)]
+            tree = _process_tree(os.getpid(), self.skip)
+            self._last.update(tree)
+            sizes = [_memory(pid) for pid in tree]
             self.peak = max(self.peak, sum(rss for rss, _ in sizes))
             self.peak_pss = max(self.peak_pss, sum(pss for _, pss in sizes))
+            self._sampling = time.thread_time()
+
+    @property
+    def cpu_seconds(self) -> float:
+        spent = sum(seconds - self._start.get(pid, 0.0) for pid, seconds in self._last.items())
+        return spent - self._sampling
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()
@@ -265,6 +285,7 @@ class PeakMemory:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._last.update(_process_tree(os.getpid(), self.skip))
 
 
 def _timed(record: list[tuple[int, float]], stage: Callable[..., Any]) -> Callable[..., Any]:
@@ -300,7 +321,9 @@ def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages") -> 
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(18)
             text = out.getvalue()
-        return CycleRun(elapsed, report.articles_indexed, memory.peak, memory.peak_pss, dedupe, statements, text)
+        return CycleRun(
+            elapsed, report.articles_indexed, memory.peak, memory.peak_pss, memory.cpu_seconds, dedupe, statements, text
+        )
     finally:
         cycle.dedupe_stage, cycle.statements_stage = stages
         server.close()
@@ -311,13 +334,15 @@ def page_htmls(pages: int) -> list[str]:
     return [decode_html(bodies[n % len(bodies)], "text/html") for n in range(pages)]
 
 
-def time_trafilatura_two_processes(htmls: list[str]) -> float:
-    """Pages/s of `trafilatura.extract` with its defaults in a warm pool of two processes."""
+def time_trafilatura_two_processes(htmls: list[str]) -> tuple[float, float]:
+    """Pages/s of `trafilatura.extract` with its defaults in a warm pool of two processes, and CPU seconds per page."""
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("forkserver")) as pool:
         list(pool.map(trafilatura.extract, htmls[:8], chunksize=1))  # both workers up and warm
-        started = time.perf_counter()
-        list(pool.map(trafilatura.extract, htmls, chunksize=4))
-        return len(htmls) / (time.perf_counter() - started)
+        with PeakMemory(None) as usage:
+            started = time.perf_counter()
+            list(pool.map(trafilatura.extract, htmls, chunksize=4))
+            elapsed = time.perf_counter() - started
+    return len(htmls) / elapsed, usage.cpu_seconds / len(htmls)
 
 
 def spread(values: list[float], digits: int = 1) -> str:
@@ -343,14 +368,23 @@ def report_cycle(pages: int, runs: range, profile: bool) -> None:
     cycles: list[CycleRun] = []
     rates: list[float] = []
     floors: list[float] = []
+    floor_cpu: list[float] = []
     for _ in runs:
         cycles.append(time_whole_cycle(pages))
         rates.append(cycles[-1].indexed / cycles[-1].seconds)
-        floors.append(time_trafilatura_two_processes(htmls))
+        rate, cpu = time_trafilatura_two_processes(htmls)
+        floors.append(rate)
+        floor_cpu.append(cpu)
     ratios = [rate / floor for rate, floor in zip(rates, floors, strict=True)]
+    cycle_cpu = [run.cpu_seconds / run.indexed for run in cycles]
     print(f"whole cycle over {pages} real pages: {spread(rates)} pages/s (indexed {cycles[0].indexed})")
     print(f"trafilatura.extract (defaults) alone, two processes, same pages: {spread(floors)} pages/s")
     print(f"  cycle / trafilatura-in-two-processes, round by round: {spread(ratios, 2)}")
+    print(
+        f"  CPU per page: cycle {spread([c * 1e3 for c in cycle_cpu], 0)} ms (main + pool), trafilatura "
+        f"{spread([c * 1e3 for c in floor_cpu], 0)} ms; trafilatura/cycle "
+        f"{spread([f / c for f, c in zip(floor_cpu, cycle_cpu, strict=True)], 2)}"
+    )
     for name, batches in (
         ("dedupe", [run.dedupe for run in cycles]),
         ("statements", [run.statements for run in cycles]),
@@ -386,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=543)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=("polling", "cycle", "memory", "heavy"))
+    parser.add_argument("--heavy-pages", type=int, default=60)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one whole cycle")
     args = parser.parse_args(argv)
     if not REAL_FEEDS.exists() or not PAGES.exists():
@@ -399,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "memory"):
         report_memory(runs)
     if args.only in (None, "heavy"):
-        report_memory(runs, "heavy", (60,))
+        report_memory(runs, "heavy", (args.heavy_pages,))
     return 0
 
 

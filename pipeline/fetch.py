@@ -8,6 +8,7 @@ text the feed itself carried, marked `from_feed`, when the feed carried any.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -103,13 +104,14 @@ def extract_body(job: ExtractJob) -> ExtractResult:
 
 
 async def extract_page(page: Page, min_text_chars: int, pool: Workers | None) -> ExtractResult:
-    """The page's article (in a worker when there is a pool), or why there is none."""
+    """The page's article, or why there is none: in a worker when there is a pool, else in a thread, so the
+    event loop goes on reading the other pages of the batch (their deadlines run meanwhile)."""
     response = page.response
     if response is None:
         return None, page.error.reason if page.error else "no response"
     job = (response.body, response.headers.get("content-type"), response.url, min_text_chars)
     if pool is None:
-        return extract_body(job)
+        return await asyncio.to_thread(extract_body, job)
     try:
         return await pool.run(extract_body, job)
     except WorkerDiedError as exc:
