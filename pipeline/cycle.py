@@ -97,7 +97,8 @@ def index_articles(store: Store, articles: list[Article], entries: list[Entry], 
 
 # What a run weighs before any page (the main process and two workers with the parsers, extractor and
 # analyser loaded), and what each byte of a page body in flight costs the main process: the body, and its
-# pickled copy on the way to a worker. Measured with bench/bench_cycle.py --memory.
+# pickled copy on the way to a worker. Estimates from the bench's 543-page runs (about 640 MiB PSS at peak,
+# pages included), not fitted: `python -m bench.bench_cycle --only heavy` checks a run against the ceiling.
 RUN_BASELINE_BYTES = 450_000_000
 MAIN_BYTES_PER_BODY_BYTE = 2
 # A worker extracting a page holds its decoded text and its parsed tree: this many times the body's size.
