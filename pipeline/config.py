@@ -164,6 +164,8 @@ class FetchConfig(_Strict):
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
     min_text_chars: int = Field(default=250, ge=0)
     max_backoff: Duration = timedelta(hours=6)
+    # What a run's processes (main and workers) may weigh together; page bodies in flight are budgeted from it.
+    memory_ceiling: int = Field(default=1_000_000_000, gt=0)
 
     @field_validator("allow_networks")
     @classmethod

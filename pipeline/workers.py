@@ -61,6 +61,11 @@ class Workers:
             )
         return self._pool
 
+    def start(self) -> None:
+        """Start the worker processes in the background: the forkserver imports the parsers, extractor and
+        analyser while the caller's first downloads run, instead of after them."""
+        threading.Thread(target=_start, args=(self._executor(), self.size), daemon=True).start()
+
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         if self._pool is broken:
             broken.shutdown(wait=False, cancel_futures=True)
@@ -144,6 +149,12 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+def _start(pool: ProcessPoolExecutor, size: int) -> None:
+    try:
+        for _ in range(size):
+            pool.submit(int)  # the pool spawns a worker for each job it cannot hand to an idle one
+    except (RuntimeError, BrokenProcessPool):
+        return  # shut down or broken before its workers started: there is nothing to start
 
 
 def _died(fn: Callable[..., object]) -> WorkerDiedError:
