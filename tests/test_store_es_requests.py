@@ -313,8 +313,12 @@ def test_search_body_for_text_uses_both_fields_highlights_and_collapses() -> Non
     collapse = body["collapse"]
     assert collapse["field"] == "cluster_id"
     assert collapse["inner_hits"]["size"] == 1
-    # a folded story is shown by its original, the earliest copy, whichever copy matched best
-    assert collapse["inner_hits"]["sort"] == [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    # the inner hit is the cluster's best-matching copy (its snippet); the story is shown by its original
+    assert collapse["inner_hits"]["sort"] == [
+        "_score",
+        {"published": {"order": "asc", "missing": "_last"}},
+        {"id": "asc"},
+    ]
     # highlighted once per cluster shown (the inner hit), analysing no more than 100,000 characters of a text
     assert "highlight" not in body
     highlight = collapse["inner_hits"]["highlight"]
@@ -370,11 +374,20 @@ def test_search_reads_collapsed_hits_cluster_sizes_and_total(es: Scripted) -> No
                   "topics": ["diplomacy"]}  # fmt: skip
         return {"_id": article_id, "_source": source, "highlight": {"text.folded": [snippet]}}
 
+    def shown_by(article_id: str, cluster: str) -> dict[str, Any]:
+        return {"hits": {"hits": [hit(article_id, cluster, "")]}}
+
     def answer(sent: Sent) -> tuple[int, Any]:
         if "aggs" in sent.body and "sizes" in sent.body["aggs"]:
-            return 200, {"hits": {"hits": []}, "aggregations": {"sizes": {"buckets": [{"key": "ap", "doc_count": 31}]}}}
+            buckets = [
+                # the root "ap" did not match; "vice" has no root stored, so its earliest copy "vice-1" shows it
+                {"key": "ap", "doc_count": 31, "earliest": shown_by("ap", "ap"), "root": {"hit": shown_by("ap", "ap")}},
+                {"key": "vice", "doc_count": 2, "earliest": shown_by("vice-1", "vice"),
+                 "root": {"hit": shown_by("x", "ap")}},
+            ]  # fmt: skip
+            return 200, {"hits": {"hits": []}, "aggregations": {"sizes": {"buckets": buckets}}}
         outer = hit("copy", "ap", "newest")
-        outer["inner_hits"] = {"first": {"hits": {"hits": [hit("ap", "ap", "a <b>summit</b>")]}}}
+        outer["inner_hits"] = {"first": {"hits": {"hits": [hit("copy", "ap", "a <b>summit</b>")]}}}
         alone = hit("vice", "vice", "<b>summit</b>")
         alone["inner_hits"] = {"first": {"hits": {"hits": [hit("vice", "vice", "<b>summit</b>")]}}}
         return 200, {
@@ -386,13 +399,22 @@ def test_search_reads_collapsed_hits_cluster_sizes_and_total(es: Scripted) -> No
     result = store.search(SearchQuery(text="summit"))
     assert result.total == 2
     assert [(hit.id, hit.duplicates, hit.snippet) for hit in result.hits] == [
-        ("ap", 30, "a <b>summit</b>"),
-        ("vice", 0, "<b>summit</b>"),
+        ("ap", 30, "a <b>summit</b>"),  # shown by its root, with the snippet of the copy that matched
+        ("vice-1", 1, "<b>summit</b>"),
     ]
     assert result.hits[0].published == T0
     sizes = node.sent[-1]
     assert sizes.body["query"] == {"bool": {"filter": [{"terms": {"cluster_id": ["ap", "vice"]}}]}}
     assert sizes.body["size"] == 0
+    earliest = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    shown = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
+    assert sizes.body["aggs"]["sizes"]["aggs"] == {
+        "earliest": {"top_hits": {"size": 1, "sort": earliest, "_source": shown}},
+        "root": {
+            "filter": {"terms": {"id": ["ap", "vice"]}},
+            "aggs": {"hit": {"top_hits": {"size": 1, "sort": earliest, "_source": shown}}},
+        },
+    }
 
 
 # -- bulk writes -------------------------------------------------------------

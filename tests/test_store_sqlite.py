@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline.records import Article
-from pipeline.store import SearchQuery
+from pipeline.store import DedupRecord, SearchQuery
 from pipeline.store import sqlite as backend
 from pipeline.store.sqlite import SQLiteStore
 
@@ -113,3 +113,30 @@ def test_a_search_ranks_the_newest_matches_past_the_window_and_says_its_total_is
         assert (wide.total, wide.total_exact) == (5, True)
         exact = store.search(SearchQuery(text="talks"))
         assert (exact.total, exact.total_exact, [hit.id for hit in exact.hits]) == (1, True, ["other"])
+
+
+def test_a_story_whose_original_fell_outside_the_rank_window_is_shown_by_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(backend, "RANK_WINDOW", 2)
+    early = datetime(2020, 7, 10, 6, tzinfo=UTC)
+    with SQLiteStore(tmp_path / "w.db") as store:
+        # stored first, so the newest-stored window of matches holds only the reprint and two others
+        store.put_articles([Article(id="orig", url="o", feed_url="f", source="VOA", title="Summit", text="summit",
+                                    published=early)])  # fmt: skip
+        store.put_articles(
+            Article(id=f"n{n}", url=f"n{n}", feed_url="f", source="s", title="Summit", text="summit talks",
+                    published=early + timedelta(hours=n))
+            for n in (1, 2)
+        )  # fmt: skip
+        store.put_articles([Article(id="reprint", url="r", feed_url="f", source="AP", title="Summit",
+                                    text="summit summit", published=early + timedelta(hours=3))])  # fmt: skip
+        store.save_dedup(
+            [
+                DedupRecord("orig", "orig", early, "h1", ("k",)),
+                DedupRecord("reprint", "orig", early + timedelta(hours=3), "h2", ("k",)),
+            ],
+            {"orig": None, "reprint": "orig"},
+        )
+        found = store.search(SearchQuery(text="summit", limit=2))
+        shown = {hit.cluster_id: (hit.id, hit.source, hit.duplicates) for hit in found.hits}
+        assert shown["orig"] == ("orig", "VOA", 1)  # not "reprint", the copy inside the window
+

@@ -339,6 +339,11 @@ def _reason(error: Any) -> str:
     return str(error)
 
 
+# Never the text itself (pages can be megabytes): the snippet is a highlight, or the text's opening.
+SHOWN_FIELDS: list[Any] = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
+EARLIEST: list[Any] = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+
+
 def _ci_term(field: str, value: str) -> Query:
     """Speakers, entities and topics match case-insensitively (as SQLite's NOCASE) yet aggregate as written."""
     return Q("term", **{field: {"value": value, "case_insensitive": True}})
@@ -367,15 +372,13 @@ def search_request(query: SearchQuery) -> Search:
         if value:
             search = search.filter(_ci_term(field, value))
     newest = [*relevance, {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
-    # the original a folded story is shown by: its earliest publication, whichever copy matched best
-    earliest = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
-    # Never the text itself (pages can be megabytes): the snippet is a highlight, or the text's opening.
-    shown: list[Any] = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
+    shown = SHOWN_FIELDS
     highlight = {"max_analyzed_offset": HIGHLIGHT_CHARS, "fields": {SNIPPET_FIELD: HIGHLIGHT}}
     search = search.sort(*newest).source(shown).extra(size=query.limit, track_total_hits=True)
     if query.collapse:
-        # Highlighted in the inner hit only: the one shown for its cluster.
-        inner: dict[str, Any] = {"name": "first", "size": 1, "sort": earliest, "_source": shown}
+        # The cluster's best-matching copy, highlighted once: its snippet stands for the story, which
+        # is shown by its original (see `originals_request`).
+        inner: dict[str, Any] = {"name": "first", "size": 1, "sort": [*relevance, *EARLIEST], "_source": shown}
         inner["highlight"] = highlight
         search = search.collapse("cluster_id", inner_hits=inner)
     else:
@@ -390,10 +393,27 @@ def unprocessed_request(fetched_before: datetime) -> Search:
     return search.sort("fetched", "id").source(["id"])
 
 
-def cluster_sizes_request(cluster_ids: Collection[str]) -> Search:
-    search = Search().filter("terms", cluster_id=sorted(cluster_ids)).extra(size=0)
-    search.aggs.bucket("sizes", "terms", field="cluster_id", size=max(len(cluster_ids), 1))
+def cluster_sizes_request(cluster_ids: Collection[str], originals: bool = False) -> Search:
+    """How many copies each cluster holds; with `originals`, also the article each is shown by: its
+    root (the article whose id is the cluster id), else its earliest published copy."""
+    ids = sorted(cluster_ids)
+    search = Search().filter("terms", cluster_id=ids).extra(size=0)
+    sizes = search.aggs.bucket("sizes", "terms", field="cluster_id", size=max(len(ids), 1))
+    if originals:
+        sizes.metric("earliest", "top_hits", size=1, sort=EARLIEST, _source=SHOWN_FIELDS)
+        # Within a cluster's bucket only its root has an id among the clusters' ids (a merge relabels a
+        # root's members with it); mid-merge, anything else falls back to the earliest copy.
+        root = sizes.bucket("root", "filter", terms={"id": ids})
+        root.metric("hit", "top_hits", size=1, sort=EARLIEST, _source=SHOWN_FIELDS)
     return search
+
+
+def _original(bucket: Mapping[str, Any]) -> dict[str, Any]:
+    """The source of the article a cluster's bucket is shown by (see `cluster_sizes_request`)."""
+    for hit in bucket["root"]["hit"]["hits"]["hits"]:
+        if hit["_source"]["id"] == bucket["key"]:
+            return dict(hit["_source"])
+    return dict(bucket["earliest"]["hits"]["hits"][0]["_source"])
 
 
 def _article_source(article: Article) -> dict[str, Any]:
@@ -946,11 +966,13 @@ class ElasticsearchStore(Store):
             (hit["inner_hits"]["first"]["hits"]["hits"][0] if query.collapse else hit)
             for hit in response["hits"]["hits"]
         ]
-        sizes = self._cluster_sizes({hit["_source"].get("cluster_id") or hit["_id"] for hit in picked})
+        sizes, originals = self._cluster_sizes(
+            {hit["_source"].get("cluster_id") or hit["_id"] for hit in picked}, originals=query.collapse
+        )
         hits = []
         for hit in picked:
-            source = hit["_source"]
-            cluster = source.get("cluster_id") or source["id"]
+            cluster = hit["_source"].get("cluster_id") or hit["_source"]["id"]
+            source = originals.get(cluster, hit["_source"])
             fragments = hit.get("highlight", {}).get(SNIPPET_FIELD)
             hits.append(
                 SearchHit(
@@ -974,12 +996,16 @@ class ElasticsearchStore(Store):
             exact = response["hits"]["total"].get("relation", "eq") == "eq"
         return SearchResult(total=total, hits=hits, total_exact=exact)
 
-    def _cluster_sizes(self, cluster_ids: Collection[str]) -> dict[str, int]:
+    def _cluster_sizes(
+        self, cluster_ids: Collection[str], originals: bool
+    ) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
+        """Each cluster's size and, with `originals`, the source of the article it is shown by."""
         if not cluster_ids:
-            return {}
-        body = cluster_sizes_request(cluster_ids).to_dict()
+            return {}, {}
+        body = cluster_sizes_request(cluster_ids, originals).to_dict()
         buckets = self.es.search(index=self.alias("articles"), body=body)["aggregations"]["sizes"]["buckets"]
-        return {bucket["key"]: int(bucket["doc_count"]) for bucket in buckets}
+        sizes = {bucket["key"]: int(bucket["doc_count"]) for bucket in buckets}
+        return sizes, ({bucket["key"]: _original(bucket) for bucket in buckets} if originals else {})
 
     # -- dedup -------------------------------------------------------------
     def dedup_candidates(self, band_keys: Iterable[str], since: datetime) -> list[DedupRecord]:
