@@ -283,6 +283,12 @@ def test_an_older_index_version_is_migrated_only_by_setup(es: Scripted) -> None:
         "source": {"index": "ww-articles-v1"},
         "dest": {"index": "ww-articles-v2", "op_type": "create"},
         "conflicts": "proceed",
+        # articles stored before attribution kinds held direct quotes only
+        "script": {
+            "source": "if (ctx._source.quote_kinds == null && ctx._source.quotes != null"
+            " && !ctx._source.quotes.isEmpty()) { ctx._source.quote_kinds = ['direct']; }",
+            "lang": "painless",
+        },
     }
     assert reindex.params["wait_for_completion"] == "true"
     (swap,) = [sent for sent in node.sent if sent.path == "/_aliases"]

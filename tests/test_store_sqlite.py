@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.records import Article
+from pipeline.records import Article, Quote
 from pipeline.store import DedupRecord, SearchQuery
 from pipeline.store import sqlite as backend
 from pipeline.store.sqlite import SQLiteStore
@@ -140,3 +140,17 @@ def test_a_story_whose_original_fell_outside_the_rank_window_is_shown_by_it(tmp_
         shown = {hit.cluster_id: (hit.id, hit.source, hit.duplicates) for hit in found.hits}
         assert shown["orig"] == ("orig", "VOA", 1)  # not "reprint", the copy inside the window
 
+
+def test_articles_stored_before_attribution_kinds_are_found_by_kind_direct(tmp_path, monkeypatch):
+    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:4])
+    quoted = Article(id="quoted", url="q", feed_url="f", source="VOA", title="Summit", text="She said no summit.",
+                     quotes=[Quote("no summit", 9, 18, "Kim Yo Jong", 0, 3, "said")])  # fmt: skip
+    silent = Article(id="silent", url="s", feed_url="f", source="VOA", title="Summit", text="No quotes here.")
+    with SQLiteStore(tmp_path / "w.db") as store:
+        store.put_articles([quoted, silent])
+    with sqlite3.connect(tmp_path / "w.db") as raw:  # as a store of that version wrote them: no kind tags
+        raw.execute("DELETE FROM article_tags WHERE kind = 'quote_kind'")
+    monkeypatch.undo()
+    with SQLiteStore(tmp_path / "w.db") as store:
+        assert [hit.id for hit in store.search(SearchQuery(kind="direct", collapse=False)).hits] == ["quoted"]
+        assert store.search(SearchQuery(text="summit", kind="indirect")).total == 0

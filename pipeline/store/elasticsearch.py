@@ -270,12 +270,21 @@ class IndexSpec:
     kind: str
     version: int
     document: type[Document]
+    # Painless run on each document copied from the previous version, for fields it lacked.
+    reindex_script: str | None = None
+
+
+# Articles of v1 predate attribution kinds: every quote they hold is a direct quote.
+QUOTE_KINDS_BACKFILL = (
+    "if (ctx._source.quote_kinds == null && ctx._source.quotes != null && !ctx._source.quotes.isEmpty()) "
+    "{ ctx._source.quote_kinds = ['direct']; }"
+)
 
 
 # Bump a version when a mapping change is not additive; `ensure_indices(migrate=True)` reindexes.
 # articles and topics v2: the `folded` subfields, whose analyzer an open index cannot take in place.
 INDICES: tuple[IndexSpec, ...] = (
-    IndexSpec("articles", 2, ArticleDoc),
+    IndexSpec("articles", 2, ArticleDoc, QUOTE_KINDS_BACKFILL),
     IndexSpec("entries", 1, EntryDoc),
     IndexSpec("guids", 1, GuidDoc),
     IndexSpec("feeds", 1, FeedDoc),
@@ -706,6 +715,7 @@ class ElasticsearchStore(Store):
                     conflicts="proceed",
                     wait_for_completion=True,
                     refresh=True,
+                    script={"source": spec.reindex_script, "lang": "painless"} if spec.reindex_script else None,
                 )
                 self.es.indices.update_aliases(
                     actions=[

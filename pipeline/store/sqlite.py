@@ -194,6 +194,14 @@ MIGRATIONS: list[str] = [
     END;
     INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
     """,
+    # Attribution kinds (issue 12) were tagged only on articles stored since: every quote an article
+    # stored before them holds is a direct quote, so `search --kind direct` finds it too.
+    """
+    INSERT OR IGNORE INTO article_tags (article_id, kind, value)
+    SELECT id, 'quote_kind', 'direct' FROM articles a
+    WHERE json_array_length(a.quotes) > 0
+      AND NOT EXISTS (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.kind = 'quote_kind');
+    """,
 ]
 
 _SNIPPET_TOKENS = 24
