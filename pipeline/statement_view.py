@@ -8,7 +8,7 @@ report attached listed separately. Both the CLI and the alert email read this.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.config import Config
@@ -47,9 +47,17 @@ def reports(statement: Statement) -> list[StatementQuote]:
         known = first.get(quote.article_url)
         if known is None or (known.kind != "full_text" and quote.kind == "full_text"):
             first[quote.article_url] = quote
-    return sorted(
-        first.values(), key=lambda quote: (quote.published is None, quote.published or quote.fetched, quote.article_url)
-    )
+    return sorted(first.values(), key=_report_order)
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _report_order(quote: StatementQuote) -> tuple[bool, bool, datetime, str]:
+    """Published reports by publication, then unpublished ones by fetch time, then those with neither;
+    a total order, so a missing time is never compared with a present one."""
+    when = quote.published or quote.fetched
+    return quote.published is None, when is None, when or _NEVER, quote.article_url
 
 
 def _iso(value: datetime | None) -> str | None:
