@@ -103,6 +103,8 @@ class StatementQuote:
     kind: str = "direct"
     # When wirewatch first saw the article carrying it (its fetch time).
     fetched: datetime | None = None
+    # The attribution strategy that found the speaker (the quote's `rule`); None on older statements.
+    rule: str | None = None
 
 
 @dataclass

@@ -23,6 +23,7 @@ class Wording:
 
     text: str
     kind: str
+    rule: str | None  # the strategy that attributed its first appearance
     outlets: list[str] = field(default_factory=list)
     article_urls: list[str] = field(default_factory=list)
 
@@ -32,7 +33,7 @@ def wordings(statement: Statement) -> list[Wording]:
     found: dict[str, Wording] = {}
     for quote in statement.quotes:
         key = f"{quote.kind}\n{' '.join(words(quote.text))}"
-        wording = found.setdefault(key, Wording(quote.text, quote.kind))
+        wording = found.setdefault(key, Wording(quote.text, quote.kind, quote.rule))
         if quote.source not in wording.outlets:
             wording.outlets.append(quote.source)
         if quote.article_url not in wording.article_urls:
@@ -78,6 +79,7 @@ def statement_json(statement: Statement) -> dict[str, Any]:
             {
                 "text": wording.text,
                 "kind": wording.kind,
+                "rule": wording.rule,
                 "article_url": wording.article_urls[0],
                 "outlets": wording.outlets,
                 "articles": wording.article_urls,
@@ -90,6 +92,7 @@ def statement_json(statement: Statement) -> dict[str, Any]:
                 "source": report.source,
                 "title": report.title,
                 "kind": report.kind,
+                "rule": report.rule,
                 "published": _iso(report.published),
                 "fetched": _iso(report.fetched),
             }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pipeline.records import Statement, StatementQuote
-from pipeline.statement_view import reports
+from pipeline.statement_view import reports, statement_json
 
 T0 = datetime(2020, 7, 10, 6, 0, tzinfo=UTC)
 
@@ -37,4 +37,19 @@ def test_reports_are_ordered_when_only_some_quotes_have_a_publication_or_fetch_t
         "fetched-early",
         "fetched-late",
         "no-times",
+    ]
+
+
+def test_statement_json_says_which_strategy_attributed_each_quote_and_report() -> None:
+    first = quote("voa", T0, None)
+    first.rule = "cue_before_quote"
+    again = quote("vice", T0.replace(hour=7), None)
+    again.rule = "name_before_colon"
+    statement = Statement("s1", "Kim Yo Jong", T0, "no summit this year", [first, again], updated=T0)
+    shown = statement_json(statement)
+    # one wording, carried twice: the rule of its first appearance
+    assert [(q["text"], q["rule"]) for q in shown["quotes"]] == [("no summit this year", "cue_before_quote")]
+    assert [(r["article_url"], r["rule"]) for r in shown["reports"]] == [
+        ("https://example.org/voa", "cue_before_quote"),
+        ("https://example.org/vice", "name_before_colon"),
     ]

@@ -412,6 +412,7 @@ def test_a_statement_published_in_full_keeps_its_kind_times_and_reports(store: S
         "",
         "full_text",
         later,
+        "full_text:lead_released_statement",
     )
     report = StatementQuote("the talks are off", "voa", "https://example.org/voa", "VOA", "t", later, "", "indirect")
     saved = Statement(
@@ -430,7 +431,10 @@ def test_a_statement_published_in_full_keeps_its_kind_times_and_reports(store: S
     assert store.get_statement("s9") == saved
     (listed,) = store.list_statements(speaker="Kim Yo Jong")
     assert (listed.kind, listed.published, listed.occasion) == ("full_text", T0, T0.date())
-    assert [(quote.kind, quote.fetched) for quote in listed.quotes] == [("full_text", later), ("indirect", None)]
+    assert [(quote.kind, quote.fetched, quote.rule) for quote in listed.quotes] == [
+        ("full_text", later, "full_text:lead_released_statement"),
+        ("indirect", None, None),
+    ]
 
 
 # -- alert ledger ------------------------------------------------------------

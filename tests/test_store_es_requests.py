@@ -260,6 +260,17 @@ def test_statement_kinds_and_times_are_put_additively_on_older_indices(es: Scrip
     assert statements["properties"]["occasion"] == {"type": "date", "format": "strict_date"}
 
 
+def test_a_field_added_inside_an_object_is_put_additively(es: Scripted) -> None:
+    store, node = es
+    indices = current_indices()
+    del indices["ww-statements-v1"]["mappings"]["properties"]["quotes"]["properties"]["rule"]  # before rules
+    node.answer = lambda sent: (200, indices if sent.method == "GET" else {"acknowledged": True})
+    assert store.ensure_indices() == {"statements": "up to date (ww-statements-v1)"}
+    (put,) = [sent for sent in node.sent if sent.path.endswith("/_mapping")]
+    assert put.path == "/ww-statements-v1/_mapping"
+    assert put.body["properties"]["quotes"]["properties"]["rule"] == {"type": "keyword"}
+
+
 def test_search_by_attribution_kind_filters_on_quote_kinds() -> None:
     body = search_request(SearchQuery(kind="full_text", collapse=False)).to_dict()
     expected = {"term": {"quote_kinds": {"value": "full_text", "case_insensitive": True}}}

@@ -64,7 +64,7 @@ def test_statements_stored_before_kinds_read_as_direct_published_when_first_seen
         old = store.get_statement("old")
         assert old is not None
         assert (old.kind, old.published, old.occasion) == ("direct", datetime(2020, 7, 10, 6, tzinfo=UTC), None)
-        assert [(quote.kind, quote.fetched) for quote in old.quotes] == [("direct", None)]
+        assert [(quote.kind, quote.fetched, quote.rule) for quote in old.quotes] == [("direct", None, None)]
 
 
 @pytest.mark.parametrize(

@@ -219,6 +219,7 @@ class StatementQuoteDoc(InnerDoc):
     context = Text(analyzer="english")
     kind = Keyword()
     fetched = Date()
+    rule = Keyword()  # additive: the attribution strategy that found the quote's speaker
 
 
 class StatementDoc(_Strict):
@@ -333,6 +334,16 @@ def _dt(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _field_paths(mapping: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Every field's dotted path in a mapping, objects' own fields included: a field added inside an
+    object (a strict mapping refuses it until mapped) is additive too."""
+    paths: set[str] = set()
+    for name, body in mapping.get("properties", {}).items():
+        paths.add(prefix + name)
+        paths |= _field_paths(body, f"{prefix}{name}.")
+    return paths
 
 
 def _key(*parts: str) -> str:
@@ -693,7 +704,7 @@ class ElasticsearchStore(Store):
             alias, target = self.alias(spec.kind), self.concrete(spec.kind)
             behind, mapped = current.get(alias, (None, set()))
             template = index_template(self.prefix, spec)
-            if behind == target and not migrate and set(template["template"]["mappings"]["properties"]) <= mapped:
+            if behind == target and not migrate and _field_paths(template["template"]["mappings"]) <= mapped:
                 continue
             self.es.indices.put_index_template(name=alias, body=template)
             if behind is None:
@@ -738,7 +749,7 @@ class ElasticsearchStore(Store):
                 self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
 
     def _aliased(self) -> dict[str, tuple[str, set[str]]]:
-        """alias -> (the index it points at, that index's top-level fields), for this prefix's aliases."""
+        """alias -> (the index it points at, that index's field paths), for this prefix's aliases."""
         response = self.es.options(ignore_status=404).indices.get(
             index=f"{self.prefix}-*", features=["aliases", "mappings"]
         )
@@ -746,7 +757,7 @@ class ElasticsearchStore(Store):
         for index, body in response.body.items():
             if not isinstance(body, dict):
                 continue  # a 404 body carries "error"/"status" keys, not indices
-            fields = set(body.get("mappings", {}).get("properties", {}))
+            fields = _field_paths(body.get("mappings", {}))
             for alias in body.get("aliases", {}):
                 found[alias] = (index, fields)
         return found
