@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeline.config import Config
 from pipeline.enrich.statements import words
-from pipeline.records import Statement, StatementQuote
+from pipeline.records import Statement, StatementQuote, iso
 from pipeline.store import Store
 
 
@@ -61,17 +61,13 @@ def _report_order(quote: StatementQuote) -> tuple[bool, bool, datetime, str]:
     return quote.published is None, when is None, when or _NEVER, quote.article_url
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def statement_json(statement: Statement) -> dict[str, Any]:
     return {
         "id": statement.id,
         "speaker": statement.speaker,
         "kind": statement.kind,
-        "first_seen": _iso(statement.first_seen),
-        "published": _iso(statement.published),
+        "first_seen": iso(statement.first_seen),
+        "published": iso(statement.published),
         "occasion": statement.occasion.isoformat() if statement.occasion else None,
         "primary_url": statement.primary_url,
         "text": statement.text,
@@ -93,13 +89,19 @@ def statement_json(statement: Statement) -> dict[str, Any]:
                 "title": report.title,
                 "kind": report.kind,
                 "rule": report.rule,
-                "published": _iso(report.published),
-                "fetched": _iso(report.fetched),
+                "published": iso(report.published),
+                "fetched": iso(report.fetched),
             }
             for report in reports(statement)
         ],
         "sources": statement.sources,
     }
+
+
+def carried_line(shown: dict[str, Any]) -> str:
+    """How widely a statement (as `statement_json` shows it) was carried: the CLI and the demo say it alike."""
+    outlets = len({outlet for quote in shown["quotes"] for outlet in quote["outlets"]})
+    return f"{len(shown['quotes'])} distinct quotes from {outlets} outlets, {len(shown['reports'])} reports"
 
 
 def tracked_statements(

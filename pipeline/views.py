@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import shutil
 import sys
-from datetime import datetime
 from typing import Any
 
+from pipeline.records import iso
 from pipeline.store import SearchQuery, Store
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def snippet_line(snippet: str) -> str:
@@ -39,7 +35,7 @@ def search_json(store: Store, query: SearchQuery) -> dict[str, Any]:
                 "url": hit.url,
                 "title": hit.title,
                 "source": hit.source,
-                "published": _iso(hit.published),
+                "published": iso(hit.published),
                 "snippet": hit.snippet,
                 "cluster_id": hit.cluster_id,
                 "duplicates": hit.duplicates,
@@ -56,10 +52,10 @@ def feeds_json(store: Store) -> list[dict[str, Any]]:
         {
             "url": feed.url,
             "name": feed.name,
-            "last_success": _iso(feed.last_success),
-            "last_polled": _iso(feed.last_polled),
+            "last_success": iso(feed.last_success),
+            "last_polled": iso(feed.last_polled),
             "failures": feed.failures,
-            "next_poll": _iso(feed.next_poll),
+            "next_poll": iso(feed.next_poll),
             "last_error": feed.last_error,
             "entries_seen": feed.entries_seen,
         }
@@ -74,11 +70,11 @@ def alerts_json(store: Store, limit: int) -> list[dict[str, Any]]:
             "statement_id": record.statement_id,
             "state": record.state,
             "message_id": record.message_id,
-            "claimed_at": _iso(record.claimed_at),
-            "sent_at": _iso(record.sent_at),
+            "claimed_at": iso(record.claimed_at),
+            "sent_at": iso(record.sent_at),
             "attempts": record.attempts,
             "last_error": record.last_error,
-            "next_attempt": _iso(record.next_attempt),
+            "next_attempt": iso(record.next_attempt),
         }
         for record in store.list_alerts(limit)
     ]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from pipeline.records import Statement, StatementQuote
-from pipeline.statement_view import reports, statement_json
+from pipeline.statement_view import carried_line, reports, statement_json
 
 T0 = datetime(2020, 7, 10, 6, 0, tzinfo=UTC)
 
@@ -53,3 +54,13 @@ def test_statement_json_says_which_strategy_attributed_each_quote_and_report() -
         ("https://example.org/voa", "cue_before_quote"),
         ("https://example.org/vice", "name_before_colon"),
     ]
+
+
+def test_the_carried_line_counts_distinct_wordings_outlets_and_reports_and_times_end_in_z() -> None:
+    voa = quote("voa", T0, None)
+    vice = replace(quote("vice", T0.replace(hour=7), None), source="VICE")
+    other = replace(quote("voa", T0, None), text="Washington must change course")
+    shown = statement_json(Statement("s1", "Kim Yo Jong", T0, "no summit this year", [voa, vice, other], updated=T0))
+    # two wordings ("no summit this year" twice, once more from VICE), two outlets, two articles
+    assert carried_line(shown) == "2 distinct quotes from 2 outlets, 2 reports"
+    assert (shown["first_seen"], shown["reports"][0]["published"]) == ("2020-07-10T06:00:00Z", "2020-07-10T06:00:00Z")

@@ -18,7 +18,7 @@ from pipeline.cycle import run_cycle
 from pipeline.demo.server import serve
 from pipeline.demo.site import feed_urls, sample_routes
 from pipeline.records import utcnow
-from pipeline.statement_view import statement_json
+from pipeline.statement_view import carried_line, statement_json
 from pipeline.store import SearchQuery, open_store
 from pipeline.views import alerts_json, command_name, feeds_json, search_json, snippet_line
 
@@ -93,9 +93,7 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
         print(f"  {snippet_line(hit['snippet'])}")
     for statement in statements:
         print(f"\nStatement by {statement['speaker']}: “{statement['text']}”")
-        outlets = len({outlet for quote in statement["quotes"] for outlet in quote["outlets"]})
-        reports = len(statement["reports"])
-        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {reports} reports")
+        print(f"  {carried_line(statement)}")
     for alert in alerts:
         print(f"\nAlert {alert['state']}: {alert['rule']} → {config.alerts.outbox}/ (Message-ID {alert['message_id']})")
     settings = directory / "wirewatch.yaml"

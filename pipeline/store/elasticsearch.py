@@ -64,7 +64,7 @@ from elasticsearch.dsl.query import Query
 
 from pipeline.config import StoreConfig
 from pipeline.query import check_rule, parse, to_elasticsearch
-from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
+from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote, iso
 from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store, StoreWriteError
 
 log = logging.getLogger(__name__)
@@ -321,14 +321,6 @@ class IndicesNotReadyError(RuntimeError):
     """An alias points at an older index version: only `wirewatch setup` may migrate it."""
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _dt(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -380,7 +372,7 @@ def search_request(query: SearchQuery) -> Search:
     if query.source:
         search = search.filter("term", source=query.source)
     if query.since or query.until:
-        bounds = {"gte": _iso(query.since), "lt": _iso(query.until)}
+        bounds = {"gte": iso(query.since), "lt": iso(query.until)}
         search = search.filter("range", published={key: value for key, value in bounds.items() if value})
     tagged = (
         ("speakers", query.speaker),
@@ -409,7 +401,7 @@ def search_request(query: SearchQuery) -> Search:
 
 
 def unprocessed_request(fetched_before: datetime) -> Search:
-    search = Search().filter("term", processed=False).filter("range", fetched={"lt": _iso(fetched_before)})
+    search = Search().filter("term", processed=False).filter("range", fetched={"lt": iso(fetched_before)})
     return search.sort("fetched", "id").source(["id"])
 
 
@@ -445,12 +437,12 @@ def _article_source(article: Article) -> dict[str, Any]:
         "title": article.title,
         "text": article.text,
         "author": article.author,
-        "published": _iso(article.published),
+        "published": iso(article.published),
         "language": article.language,
         "sitename": article.sitename,
         "from_feed": article.from_feed,
-        "fetched": _iso(article.fetched),
-        "timestamp": _iso(article.published or article.fetched),
+        "fetched": iso(article.fetched),
+        "timestamp": iso(article.published or article.fetched),
         "entities": sorted({entity.canonical for entity in article.entities}),
         "speakers": sorted({quote.speaker for quote in article.quotes if quote.speaker}),
         "quote_kinds": sorted({quote.kind for quote in article.quotes}),
@@ -490,13 +482,13 @@ def _entry_source(entry: Entry) -> dict[str, Any]:
         "guid": entry.guid,
         "title": entry.title,
         "summary": entry.summary,
-        "published": _iso(entry.published),
+        "published": iso(entry.published),
         "source": entry.source,
         "status": entry.status,
         "attempts": entry.attempts,
         "last_error": entry.last_error,
-        "next_attempt": _iso(entry.next_attempt),
-        "discovered": _iso(entry.discovered),
+        "next_attempt": iso(entry.next_attempt),
+        "discovered": iso(entry.discovered),
     }
 
 
@@ -525,11 +517,11 @@ def _feed_source(state: FeedState) -> dict[str, Any]:
         "etag": state.etag,
         "last_modified": state.last_modified,
         "body_hash": state.body_hash,
-        "last_polled": _iso(state.last_polled),
-        "last_success": _iso(state.last_success),
+        "last_polled": iso(state.last_polled),
+        "last_success": iso(state.last_success),
         "failures": state.failures,
         "last_error": state.last_error,
-        "next_poll": _iso(state.next_poll),
+        "next_poll": iso(state.next_poll),
         "entries_seen": state.entries_seen,
     }
 
@@ -554,15 +546,15 @@ def _statement_source(statement: Statement) -> dict[str, Any]:
     return {
         "id": statement.id,
         "speaker": statement.speaker,
-        "first_seen": _iso(statement.first_seen),
-        "updated": _iso(statement.updated),
+        "first_seen": iso(statement.first_seen),
+        "updated": iso(statement.updated),
         "text": statement.text,
         "quotes": [
-            {**vars(quote), "published": _iso(quote.published), "fetched": _iso(quote.fetched)}
+            {**vars(quote), "published": iso(quote.published), "fetched": iso(quote.fetched)}
             for quote in statement.quotes
         ],
         "kind": statement.kind,
-        "published": _iso(statement.published),
+        "published": iso(statement.published),
         "occasion": statement.occasion.isoformat() if statement.occasion else None,
         "primary_url": statement.primary_url,
     }
@@ -592,11 +584,11 @@ def _alert_source(record: AlertRecord) -> dict[str, Any]:
         "statement_id": record.statement_id,
         "message_id": record.message_id,
         "state": record.state,
-        "claimed_at": _iso(record.claimed_at),
-        "sent_at": _iso(record.sent_at),
+        "claimed_at": iso(record.claimed_at),
+        "sent_at": iso(record.sent_at),
         "attempts": record.attempts,
         "last_error": record.last_error,
-        "next_attempt": _iso(record.next_attempt),
+        "next_attempt": iso(record.next_attempt),
     }
 
 
@@ -911,7 +903,7 @@ class ElasticsearchStore(Store):
         return [entry for entry in fresh if entry.id in created]
 
     def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:
-        due = Q("term", status="pending") | (Q("term", status="failed") & Q("range", next_attempt={"lte": _iso(now)}))
+        due = Q("term", status="pending") | (Q("term", status="failed") & Q("range", next_attempt={"lte": iso(now)}))
         search = Search().filter(due).sort("discovered", "id")
         return [_entry(source) for source in self._all("entries", search, limit)]
 
@@ -1037,7 +1029,7 @@ class ElasticsearchStore(Store):
             search = (
                 Search()
                 .filter("terms", band_keys=keys[start : start + MAX_TERMS])
-                .filter("range", published={"gte": _iso(since)})
+                .filter("range", published={"gte": iso(since)})
                 .sort("published", "article_id")
             )
             for source in self._all("dedup", search):
@@ -1064,7 +1056,7 @@ class ElasticsearchStore(Store):
                         "article_id": record.article_id,
                         "cluster_id": record.cluster_id,
                         "body_hash": record.body_hash,
-                        "published": _iso(record.published),
+                        "published": iso(record.published),
                         "band_keys": list(record.band_keys),
                     },
                 }
@@ -1114,7 +1106,7 @@ class ElasticsearchStore(Store):
         self._fresh("dedup")
         response = self.es.delete_by_query(
             index=self.alias("dedup"),
-            query={"range": {"published": {"lt": _iso(before)}}},
+            query={"range": {"published": {"lt": iso(before)}}},
             conflicts="proceed",
             refresh=True,
         )
@@ -1136,7 +1128,7 @@ class ElasticsearchStore(Store):
         if speaker:
             search = search.filter(_ci_term("speaker", speaker))
         if since:
-            search = search.filter("range", first_seen={"gte": _iso(since)})
+            search = search.filter("range", first_seen={"gte": iso(since)})
         return [_statement(source) for source in self._all("statements", search, limit)]
 
     # -- alert ledger ------------------------------------------------------
@@ -1162,13 +1154,13 @@ class ElasticsearchStore(Store):
         if found is None:
             return False
         source = found["_source"]
-        if _dt(source["claimed_at"]) != _dt(_iso(record.claimed_at)) or source["state"] not in ("pending", "failed"):
+        if _dt(source["claimed_at"]) != _dt(iso(record.claimed_at)) or source["state"] not in ("pending", "failed"):
             return False
         try:
             response = self.es.index(
                 index=self.alias("alerts"),
                 id=alert_id,
-                document={**source, "claimed_at": _iso(now), "state": "pending"},
+                document={**source, "claimed_at": iso(now), "state": "pending"},
                 if_seq_no=found["_seq_no"],
                 if_primary_term=found["_primary_term"],
             )
@@ -1207,8 +1199,8 @@ class ElasticsearchStore(Store):
         self._wrote("alerts")
 
     def alerts_to_retry(self, now: datetime, stale_before: datetime) -> list[AlertRecord]:
-        stale = Q("term", state="pending") & Q("range", claimed_at={"lt": _iso(stale_before)})
-        due = Q("term", state="failed") & Q("range", next_attempt={"lte": _iso(now)})
+        stale = Q("term", state="pending") & Q("range", claimed_at={"lt": iso(stale_before)})
+        due = Q("term", state="failed") & Q("range", next_attempt={"lte": iso(now)})
         search = Search().filter(stale | due).sort("claimed_at", "rule", "statement_id")
         return [_alert(source) for source in self._all("alerts", search)]
 
@@ -1257,16 +1249,17 @@ def topic_query(query: str) -> dict[str, Any]:
 
 def sync_topic_queries(store: ElasticsearchStore, topics: Mapping[str, str]) -> int:
     """Make the percolator hold exactly `topics` (name -> rule), in the order given; return how many."""
-    for name, query in topics.items():
+    rendered: dict[str, dict[str, Any]] = {}
+    for name, query in topics.items():  # every rule checked (once) before anything is sent
         try:
-            check_rule(query)
+            rendered[name] = topic_query(query)
         except ValueError as exc:
             raise ValueError(f"topic {name!r}: {exc}") from None
     store._bulk(
         "topics",
         (
-            {"_id": name, "_source": {"name": name, "order": order, "query": topic_query(query)}}
-            for order, (name, query) in enumerate(topics.items())
+            {"_id": name, "_source": {"name": name, "order": order, "query": query}}
+            for order, (name, query) in enumerate(rendered.items())
         ),
     )
     store.es.delete_by_query(
