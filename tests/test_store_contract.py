@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,9 +47,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         with open_store(StoreConfig(backend="sqlite", path=tmp_path / "contract.db")) as opened:
             yield opened
         return
+    with live_elasticsearch_store("the Elasticsearch half of the contract needs a live server") as live:
+        yield live
+
+
+@contextmanager
+def live_elasticsearch_store(needs: str) -> Iterator[ElasticsearchStore]:
+    """A store on the server WIREWATCH_ES_URL names, under its own index prefix, removed by name after;
+    skipped, saying why (`needs`), when no server is set. Every suite needing a live server uses this."""
     url = os.environ.get("WIREWATCH_ES_URL")
     if not url:
-        pytest.skip("WIREWATCH_ES_URL is not set: the Elasticsearch half of the contract needs a live server")
+        pytest.skip(f"WIREWATCH_ES_URL is not set: {needs}")
     prefix = f"wirewatch-test-{uuid.uuid4().hex[:10]}"
     config = StoreConfig(
         backend="elasticsearch",
@@ -57,13 +66,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         username=os.environ.get("WIREWATCH_ES_USERNAME"),
         password_env="WIREWATCH_ES_PASSWORD" if os.environ.get("WIREWATCH_ES_PASSWORD") else None,
     )
+    from pipeline.store.elasticsearch import ElasticsearchStore
+
     opened = open_store(config)
+    assert isinstance(opened, ElasticsearchStore)
     try:
         yield opened
     finally:
-        from pipeline.store.elasticsearch import ElasticsearchStore
-
-        assert isinstance(opened, ElasticsearchStore)
         delete_by_name(opened)
         opened.close()
 
