@@ -156,7 +156,7 @@ def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_statements(args: argparse.Namespace, config: Config) -> int:
-    from pipeline.statement_view import statement_json, tracked_statements
+    from pipeline.statement_view import carried_line, statement_json, tracked_statements
     from pipeline.store import open_store
 
     with open_store(config.store) as store:
@@ -169,9 +169,7 @@ def cmd_statements(args: argparse.Namespace, config: Config) -> int:
         text = statement["text"] if len(statement["text"]) <= 300 else statement["text"][:300].rsplit(" ", 1)[0] + "…"
         print(f"{statement['speaker']} ({statement['kind']}): “{text}”")
         print(f"  published {statement['published'] or 'undated'}, first seen {statement['first_seen']}")
-        outlets = len({outlet for quote in statement["quotes"] for outlet in quote["outlets"]})
-        reports = len(statement["reports"])
-        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {reports} reports")
+        print(f"  {carried_line(statement)}")
         for report in statement["reports"]:
             print(f"  - {report['source']}: {report['article_url']}")
     return 0

@@ -6,6 +6,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 
+def iso(value: datetime | None) -> str | None:
+    """A time as every output writes it (JSON views, Elasticsearch documents): UTC ISO-8601 ending in Z;
+    a naive time is taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -103,6 +113,8 @@ class StatementQuote:
     kind: str = "direct"
     # When wirewatch first saw the article carrying it (its fetch time).
     fetched: datetime | None = None
+    # The attribution strategy that found the speaker (the quote's `rule`); None on older statements.
+    rule: str | None = None
 
 
 @dataclass

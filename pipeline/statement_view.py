@@ -8,12 +8,12 @@ report attached listed separately. Both the CLI and the alert email read this.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.config import Config
 from pipeline.enrich.statements import words
-from pipeline.records import Statement, StatementQuote
+from pipeline.records import Statement, StatementQuote, iso
 from pipeline.store import Store
 
 
@@ -23,6 +23,7 @@ class Wording:
 
     text: str
     kind: str
+    rule: str | None  # the strategy that attributed its first appearance
     outlets: list[str] = field(default_factory=list)
     article_urls: list[str] = field(default_factory=list)
 
@@ -32,7 +33,7 @@ def wordings(statement: Statement) -> list[Wording]:
     found: dict[str, Wording] = {}
     for quote in statement.quotes:
         key = f"{quote.kind}\n{' '.join(words(quote.text))}"
-        wording = found.setdefault(key, Wording(quote.text, quote.kind))
+        wording = found.setdefault(key, Wording(quote.text, quote.kind, quote.rule))
         if quote.source not in wording.outlets:
             wording.outlets.append(quote.source)
         if quote.article_url not in wording.article_urls:
@@ -47,13 +48,17 @@ def reports(statement: Statement) -> list[StatementQuote]:
         known = first.get(quote.article_url)
         if known is None or (known.kind != "full_text" and quote.kind == "full_text"):
             first[quote.article_url] = quote
-    return sorted(
-        first.values(), key=lambda quote: (quote.published is None, quote.published or quote.fetched, quote.article_url)
-    )
+    return sorted(first.values(), key=_report_order)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _report_order(quote: StatementQuote) -> tuple[bool, bool, datetime, str]:
+    """Published reports by publication, then unpublished ones by fetch time, then those with neither;
+    a total order, so a missing time is never compared with a present one."""
+    when = quote.published or quote.fetched
+    return quote.published is None, when is None, when or _NEVER, quote.article_url
 
 
 def statement_json(statement: Statement) -> dict[str, Any]:
@@ -61,8 +66,8 @@ def statement_json(statement: Statement) -> dict[str, Any]:
         "id": statement.id,
         "speaker": statement.speaker,
         "kind": statement.kind,
-        "first_seen": _iso(statement.first_seen),
-        "published": _iso(statement.published),
+        "first_seen": iso(statement.first_seen),
+        "published": iso(statement.published),
         "occasion": statement.occasion.isoformat() if statement.occasion else None,
         "primary_url": statement.primary_url,
         "text": statement.text,
@@ -70,6 +75,7 @@ def statement_json(statement: Statement) -> dict[str, Any]:
             {
                 "text": wording.text,
                 "kind": wording.kind,
+                "rule": wording.rule,
                 "article_url": wording.article_urls[0],
                 "outlets": wording.outlets,
                 "articles": wording.article_urls,
@@ -82,13 +88,20 @@ def statement_json(statement: Statement) -> dict[str, Any]:
                 "source": report.source,
                 "title": report.title,
                 "kind": report.kind,
-                "published": _iso(report.published),
-                "fetched": _iso(report.fetched),
+                "rule": report.rule,
+                "published": iso(report.published),
+                "fetched": iso(report.fetched),
             }
             for report in reports(statement)
         ],
         "sources": statement.sources,
     }
+
+
+def carried_line(shown: dict[str, Any]) -> str:
+    """How widely a statement (as `statement_json` shows it) was carried: the CLI and the demo say it alike."""
+    outlets = len({outlet for quote in shown["quotes"] for outlet in quote["outlets"]})
+    return f"{len(shown['quotes'])} distinct quotes from {outlets} outlets, {len(shown['reports'])} reports"
 
 
 def tracked_statements(

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import shutil
 import sys
-from datetime import datetime
 from typing import Any
 
 from pipeline.config import Config
 from pipeline.failures import count_kinds
+from pipeline.records import iso
 from pipeline.store import SearchQuery, Store
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def snippet_line(snippet: str) -> str:
@@ -41,7 +37,7 @@ def search_json(store: Store, query: SearchQuery) -> dict[str, Any]:
                 "url": hit.url,
                 "title": hit.title,
                 "source": hit.source,
-                "published": _iso(hit.published),
+                "published": iso(hit.published),
                 "snippet": hit.snippet,
                 "cluster_id": hit.cluster_id,
                 "duplicates": hit.duplicates,
@@ -70,10 +66,10 @@ def feeds_json(store: Store, config: Config | None = None, show_all: bool = Fals
                 "url": feed.url,
                 "name": feed.name,
                 "in_config": in_config,
-                "last_success": _iso(feed.last_success),
-                "last_polled": _iso(feed.last_polled),
+                "last_success": iso(feed.last_success),
+                "last_polled": iso(feed.last_polled),
                 "failures": feed.failures,
-                "next_poll": _iso(feed.next_poll),
+                "next_poll": iso(feed.next_poll),
                 "last_error": feed.last_error,
                 "entries_seen": feed.entries_seen,
                 "page_failures": count_kinds(failures.reasons),
@@ -90,12 +86,12 @@ def alerts_json(store: Store, limit: int) -> list[dict[str, Any]]:
             "statement_id": record.statement_id,
             "state": record.state,
             "message_id": record.message_id,
-            "claimed_at": _iso(record.claimed_at),
-            "sent_at": _iso(record.sent_at),
+            "claimed_at": iso(record.claimed_at),
+            "sent_at": iso(record.sent_at),
             "attempts": record.attempts,
             "last_error": record.last_error,
-            "next_attempt": _iso(record.next_attempt),
-            "retry_until": _iso(record.retry_until),
+            "next_attempt": iso(record.next_attempt),
+            "retry_until": iso(record.retry_until),
         }
         for record in store.list_alerts(limit)
     ]

@@ -68,6 +68,19 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert result["search"]["total"] >= 1
 
 
+def test_the_demo_says_its_statements_are_the_tracked_speakers_only(tmp_path, capsys):
+    assert main(["demo", "--dir", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "new statements" in out  # counted for every speaker...
+    # ...but only the tracked speaker's are listed, and the line says so
+    (said,) = [line for line in out.splitlines() if line.startswith("Statements by tracked speakers")]
+    assert said.startswith("Statements by tracked speakers (Kim Yo Jong) shown; `")
+    assert said.endswith(" statements --all` lists every speaker's")  # after the command's name as run
+    assert {line.split(":")[0] for line in out.splitlines() if line.startswith("Statement by")} == {
+        "Statement by Kim Yo Jong"
+    }
+
+
 @pytest.mark.parametrize("limit", ["0", "-5", "ten", "10001"])
 def test_a_limit_outside_what_every_store_can_answer_exits_2_naming_it(limit, capsys):
     with pytest.raises(SystemExit) as stopped:

@@ -8,6 +8,8 @@ from pipeline.config import Config, ConfigError, TopicConfig, config_from_dict
 from pipeline.enrich.analyze import analyze
 from pipeline.enrich.topics import BUILTIN_TOPICS, match_topics
 from pipeline.query import Document, compile_query, parse
+from pipeline.records import Article
+from pipeline.store.sqlite import SQLiteStore
 
 TEXT = "Kim Yo Jong said another summit with the United States would not be useful. Denuclearization talks stalled."
 
@@ -56,7 +58,7 @@ def test_config_topics_extend_and_override_builtins() -> None:
         TopicConfig(name="korea", query='"north korea" OR pyongyang'),
         TopicConfig(name="economy", query="summit"),
     ]
-    tags = match_topics("North Korea ruled out a summit.", topics)
+    tags = match_topics("", "North Korea ruled out a summit.", topics)
     assert "korea" in tags
     assert "economy" in tags
     assert "diplomacy" in tags
@@ -64,11 +66,23 @@ def test_config_topics_extend_and_override_builtins() -> None:
 
 
 def test_a_prefix_phrase_in_a_builtin_rule() -> None:
-    assert "economy" in match_topics("Interest rates rose again.", [])
-    assert "economy" not in match_topics("Rates of interest rose.", [])
+    assert "economy" in match_topics("", "Interest rates rose again.", [])
+    assert "economy" not in match_topics("", "Rates of interest rose.", [])
 
 
 def test_title_counts_for_topics() -> None:
     config = Config(topics=[TopicConfig(name="kim", query="kim*")])
     assert "kim" in analyze("Nothing here.", config, title="Kim Yo Jong rules out summit").topics
     assert "kim" not in analyze("Nothing here.", config).topics
+
+
+def test_analyze_tags_title_and_text_as_two_fields_like_the_store(tmp_path) -> None:
+    """A phrase spanning the title's end and the text's start matches in neither store, nor here."""
+    config = Config(topics=[TopicConfig(name="talks", query='"summit talks"')])
+    article = Article(id="a", url="u", feed_url="f", source="s", title="Kim rules out a summit",
+                      text="Talks are off, she said.")  # fmt: skip
+    tags = analyze(article.text, config, title=article.title).topics
+    assert ("talks" in tags, "diplomacy" in tags) == (False, True)  # diplomacy: "summit*" in the title
+    with SQLiteStore(tmp_path / "w.db") as store:
+        assert store.match_topics(article, {"talks": '"summit talks"'}) == []
+    assert "talks" in analyze("The summit talks are off.", config).topics  # within one field it matches

@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,11 +20,11 @@ from elasticsearch.dsl import Q
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import StoreConfig
 from pipeline.query import And, Document, Node, Not, Or, Term, describe, matcher, parse, to_fts5, words
 from pipeline.records import Article
-from pipeline.store import SearchQuery, open_store
+from pipeline.store import SearchQuery
 from pipeline.store.sqlite import SQLiteStore
+from tests.test_store_contract import live_elasticsearch_store
 from tests.test_store_es_requests import ScriptedNode
 
 # Words with case and diacritic variants, shared prefixes and a stop word, so that
@@ -192,25 +190,9 @@ def test_the_elasticsearch_rendering_is_a_valid_query_meaning_the_same(tree: Nod
 
 @pytest.fixture
 def live_store() -> Iterator[Any]:
-    url = os.environ.get("WIREWATCH_ES_URL")
-    if not url:
-        pytest.skip("WIREWATCH_ES_URL is not set: comparing hits with a live Elasticsearch needs a server")
-    prefix = f"wirewatch-test-{uuid.uuid4().hex[:10]}"
-    config = StoreConfig(
-        backend="elasticsearch",
-        url=url,
-        index_prefix=prefix,
-        username=os.environ.get("WIREWATCH_ES_USERNAME"),
-        password_env="WIREWATCH_ES_PASSWORD" if os.environ.get("WIREWATCH_ES_PASSWORD") else None,
-    )
-    opened = open_store(config)
-    try:
-        yield opened
-    finally:
-        es = opened.es  # type: ignore[attr-defined]
-        es.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
-        es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
-        opened.close()
+    # the contract suite's live store: its own prefix, deleted by name (8.0+ refuses a wildcard delete)
+    with live_elasticsearch_store("comparing hits with a live Elasticsearch needs a server") as live:
+        yield live
 
 
 @settings(
@@ -227,3 +209,11 @@ def test_live_elasticsearch_hits_equal_sqlite(tree: Node, docs: list[tuple[str, 
     query = SearchQuery(text=describe(tree), collapse=False, limit=100)
     sqlite = store_with(docs)
     assert {hit.id for hit in live_store.search(query).hits} == {hit.id for hit in sqlite.search(query).hits}
+
+
+def test_the_live_comparison_uses_the_contract_suites_store_and_says_why_it_skips(monkeypatch) -> None:
+    """One live-store helper (deleting by name, which Elasticsearch 8+ requires) serves both suites."""
+    monkeypatch.delenv("WIREWATCH_ES_URL", raising=False)
+    skipped = pytest.raises(pytest.skip.Exception, match=r"^WIREWATCH_ES_URL is not set: a reason$")
+    with skipped, live_elasticsearch_store("a reason"):
+        pass

@@ -128,6 +128,8 @@ def test_each_statement_once_its_reprint_and_reports_never(tmp_path, site, store
     assert f"{site.base_url}{PRIMARY.path}" in body  # its source
     (first,) = store.list_statements(speaker="Kim Yo Jong")
     assert (first.kind, first.text) == ("full_text", "\n".join(STATEMENT))
+    # which strategy found it travels with the statement: the "made public the following" lead
+    assert {quote.rule for quote in first.quotes if quote.kind == "full_text"} == {"full_text:following"}
 
     serve_articles(site, [PRIMARY, REPRINT])
     assert run_cycle(config, store, force=True).alerts_sent == 0  # its reprint under another feed and URL → none

@@ -260,6 +260,17 @@ def test_statement_kinds_and_times_are_put_additively_on_older_indices(es: Scrip
     assert statements["properties"]["occasion"] == {"type": "date", "format": "strict_date"}
 
 
+def test_a_field_added_inside_an_object_is_put_additively(es: Scripted) -> None:
+    store, node = es
+    indices = current_indices()
+    del indices["ww-statements-v1"]["mappings"]["properties"]["quotes"]["properties"]["rule"]  # before rules
+    node.answer = lambda sent: (200, indices if sent.method == "GET" else {"acknowledged": True})
+    assert store.ensure_indices() == {"statements": "up to date (ww-statements-v1)"}
+    (put,) = [sent for sent in node.sent if sent.path.endswith("/_mapping")]
+    assert put.path == "/ww-statements-v1/_mapping"
+    assert put.body["properties"]["quotes"]["properties"]["rule"] == {"type": "keyword"}
+
+
 def test_search_by_attribution_kind_filters_on_quote_kinds() -> None:
     body = search_request(SearchQuery(kind="full_text", collapse=False)).to_dict()
     expected = {"term": {"quote_kinds": {"value": "full_text", "case_insensitive": True}}}
@@ -283,6 +294,12 @@ def test_an_older_index_version_is_migrated_only_by_setup(es: Scripted) -> None:
         "source": {"index": "ww-articles-v1"},
         "dest": {"index": "ww-articles-v2", "op_type": "create"},
         "conflicts": "proceed",
+        # articles stored before attribution kinds held direct quotes only
+        "script": {
+            "source": "if (ctx._source.quote_kinds == null && ctx._source.quotes != null"
+            " && !ctx._source.quotes.isEmpty()) { ctx._source.quote_kinds = ['direct']; }",
+            "lang": "painless",
+        },
     }
     assert reindex.params["wait_for_completion"] == "true"
     (swap,) = [sent for sent in node.sent if sent.path == "/_aliases"]
@@ -313,8 +330,12 @@ def test_search_body_for_text_uses_both_fields_highlights_and_collapses() -> Non
     collapse = body["collapse"]
     assert collapse["field"] == "cluster_id"
     assert collapse["inner_hits"]["size"] == 1
-    # a folded story is shown by its original, the earliest copy, whichever copy matched best
-    assert collapse["inner_hits"]["sort"] == [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    # the inner hit is the cluster's best-matching copy (its snippet); the story is shown by its original
+    assert collapse["inner_hits"]["sort"] == [
+        "_score",
+        {"published": {"order": "asc", "missing": "_last"}},
+        {"id": "asc"},
+    ]
     # highlighted once per cluster shown (the inner hit), analysing no more than 100,000 characters of a text
     assert "highlight" not in body
     highlight = collapse["inner_hits"]["highlight"]
@@ -370,11 +391,20 @@ def test_search_reads_collapsed_hits_cluster_sizes_and_total(es: Scripted) -> No
                   "topics": ["diplomacy"]}  # fmt: skip
         return {"_id": article_id, "_source": source, "highlight": {"text.folded": [snippet]}}
 
+    def shown_by(article_id: str, cluster: str) -> dict[str, Any]:
+        return {"hits": {"hits": [hit(article_id, cluster, "")]}}
+
     def answer(sent: Sent) -> tuple[int, Any]:
         if "aggs" in sent.body and "sizes" in sent.body["aggs"]:
-            return 200, {"hits": {"hits": []}, "aggregations": {"sizes": {"buckets": [{"key": "ap", "doc_count": 31}]}}}
+            buckets = [
+                # the root "ap" did not match; "vice" has no root stored, so its earliest copy "vice-1" shows it
+                {"key": "ap", "doc_count": 31, "earliest": shown_by("ap", "ap"), "root": {"hit": shown_by("ap", "ap")}},
+                {"key": "vice", "doc_count": 2, "earliest": shown_by("vice-1", "vice"),
+                 "root": {"hit": shown_by("x", "ap")}},
+            ]  # fmt: skip
+            return 200, {"hits": {"hits": []}, "aggregations": {"sizes": {"buckets": buckets}}}
         outer = hit("copy", "ap", "newest")
-        outer["inner_hits"] = {"first": {"hits": {"hits": [hit("ap", "ap", "a <b>summit</b>")]}}}
+        outer["inner_hits"] = {"first": {"hits": {"hits": [hit("copy", "ap", "a <b>summit</b>")]}}}
         alone = hit("vice", "vice", "<b>summit</b>")
         alone["inner_hits"] = {"first": {"hits": {"hits": [hit("vice", "vice", "<b>summit</b>")]}}}
         return 200, {
@@ -386,13 +416,22 @@ def test_search_reads_collapsed_hits_cluster_sizes_and_total(es: Scripted) -> No
     result = store.search(SearchQuery(text="summit"))
     assert result.total == 2
     assert [(hit.id, hit.duplicates, hit.snippet) for hit in result.hits] == [
-        ("ap", 30, "a <b>summit</b>"),
-        ("vice", 0, "<b>summit</b>"),
+        ("ap", 30, "a <b>summit</b>"),  # shown by its root, with the snippet of the copy that matched
+        ("vice-1", 1, "<b>summit</b>"),
     ]
     assert result.hits[0].published == T0
     sizes = node.sent[-1]
     assert sizes.body["query"] == {"bool": {"filter": [{"terms": {"cluster_id": ["ap", "vice"]}}]}}
     assert sizes.body["size"] == 0
+    earliest = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    shown = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
+    assert sizes.body["aggs"]["sizes"]["aggs"] == {
+        "earliest": {"top_hits": {"size": 1, "sort": earliest, "_source": shown}},
+        "root": {
+            "filter": {"terms": {"id": ["ap", "vice"]}},
+            "aggs": {"hit": {"top_hits": {"size": 1, "sort": earliest, "_source": shown}}},
+        },
+    }
 
 
 # -- bulk writes -------------------------------------------------------------

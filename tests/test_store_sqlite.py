@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.records import Article
-from pipeline.store import SearchQuery
+from pipeline.records import Article, Quote
+from pipeline.store import DedupRecord, SearchQuery
 from pipeline.store import sqlite as backend
 from pipeline.store.sqlite import SQLiteStore
 
@@ -64,7 +64,7 @@ def test_statements_stored_before_kinds_read_as_direct_published_when_first_seen
         old = store.get_statement("old")
         assert old is not None
         assert (old.kind, old.published, old.occasion) == ("direct", datetime(2020, 7, 10, 6, tzinfo=UTC), None)
-        assert [(quote.kind, quote.fetched) for quote in old.quotes] == [("direct", None)]
+        assert [(quote.kind, quote.fetched, quote.rule) for quote in old.quotes] == [("direct", None, None)]
 
 
 @pytest.mark.parametrize(
@@ -113,3 +113,44 @@ def test_a_search_ranks_the_newest_matches_past_the_window_and_says_its_total_is
         assert (wide.total, wide.total_exact) == (5, True)
         exact = store.search(SearchQuery(text="talks"))
         assert (exact.total, exact.total_exact, [hit.id for hit in exact.hits]) == (1, True, ["other"])
+
+
+def test_a_story_whose_original_fell_outside_the_rank_window_is_shown_by_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(backend, "RANK_WINDOW", 2)
+    early = datetime(2020, 7, 10, 6, tzinfo=UTC)
+    with SQLiteStore(tmp_path / "w.db") as store:
+        # stored first, so the newest-stored window of matches holds only the reprint and two others
+        store.put_articles([Article(id="orig", url="o", feed_url="f", source="VOA", title="Summit", text="summit",
+                                    published=early)])  # fmt: skip
+        store.put_articles(
+            Article(id=f"n{n}", url=f"n{n}", feed_url="f", source="s", title="Summit", text="summit talks",
+                    published=early + timedelta(hours=n))
+            for n in (1, 2)
+        )  # fmt: skip
+        store.put_articles([Article(id="reprint", url="r", feed_url="f", source="AP", title="Summit",
+                                    text="summit summit", published=early + timedelta(hours=3))])  # fmt: skip
+        store.save_dedup(
+            [
+                DedupRecord("orig", "orig", early, "h1", ("k",)),
+                DedupRecord("reprint", "orig", early + timedelta(hours=3), "h2", ("k",)),
+            ],
+            {"orig": None, "reprint": "orig"},
+        )
+        found = store.search(SearchQuery(text="summit", limit=2))
+        shown = {hit.cluster_id: (hit.id, hit.source, hit.duplicates) for hit in found.hits}
+        assert shown["orig"] == ("orig", "VOA", 1)  # not "reprint", the copy inside the window
+
+
+def test_articles_stored_before_attribution_kinds_are_found_by_kind_direct(tmp_path, monkeypatch):
+    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:4])
+    quoted = Article(id="quoted", url="q", feed_url="f", source="VOA", title="Summit", text="She said no summit.",
+                     quotes=[Quote("no summit", 9, 18, "Kim Yo Jong", 0, 3, "said")])  # fmt: skip
+    silent = Article(id="silent", url="s", feed_url="f", source="VOA", title="Summit", text="No quotes here.")
+    with SQLiteStore(tmp_path / "w.db") as store:
+        store.put_articles([quoted, silent])
+    with sqlite3.connect(tmp_path / "w.db") as raw:  # as a store of that version wrote them: no kind tags
+        raw.execute("DELETE FROM article_tags WHERE kind = 'quote_kind'")
+    monkeypatch.undo()
+    with SQLiteStore(tmp_path / "w.db") as store:
+        assert [hit.id for hit in store.search(SearchQuery(kind="direct", collapse=False)).hits] == ["quoted"]
+        assert store.search(SearchQuery(text="summit", kind="indirect")).total == 0

@@ -18,7 +18,7 @@ from pipeline.cycle import run_cycle
 from pipeline.demo.server import serve
 from pipeline.demo.site import feed_urls, sample_routes
 from pipeline.records import utcnow
-from pipeline.statement_view import statement_json
+from pipeline.statement_view import carried_line, statement_json
 from pipeline.store import SearchQuery, open_store
 from pipeline.views import alerts_json, command_name, feeds_json, search_json, snippet_line
 
@@ -91,15 +91,16 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
         copies = f" (+{hit['duplicates']} copies)" if hit["duplicates"] else ""
         print(f"- {hit['title']} — {hit['source']}{copies}")
         print(f"  {snippet_line(hit['snippet'])}")
+    command = command_name()
+    # The run counts every speaker's new statements; only the tracked speakers' are listed here.
+    tracked = ", ".join(speaker.name for speaker in config.speakers)
+    print(f"\nStatements by tracked speakers ({tracked}) shown; `{command} statements --all` lists every speaker's")
     for statement in statements:
         print(f"\nStatement by {statement['speaker']}: “{statement['text']}”")
-        outlets = len({outlet for quote in statement["quotes"] for outlet in quote["outlets"]})
-        reports = len(statement["reports"])
-        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {reports} reports")
+        print(f"  {carried_line(statement)}")
     for alert in alerts:
         print(f"\nAlert {alert['state']}: {alert['rule']} → {config.alerts.outbox}/ (Message-ID {alert['message_id']})")
     settings = directory / "wirewatch.yaml"
-    command = command_name()
     print(f"\nTry: {command} search denuclearization --config {settings}")
     print(f"     {command} statements --speaker 'Kim Yo Jong' --config {settings}")
     return 0

@@ -31,7 +31,7 @@ def analyze(text: str, config: Config, title: str = "", topics: bool = True) -> 
     whose backend may match them with a percolator instead).
     """
     if not text or not text.strip():
-        return Analysis(topics=match_topics(title, config.topics) if title and topics else [])
+        return Analysis(topics=match_topics(title, text, config.topics) if title and topics else [])
     body = text[:MAX_CHARS]
     nlp = get_nlp(config)
     doc = nlp(body)
@@ -48,7 +48,7 @@ def analyze(text: str, config: Config, title: str = "", topics: bool = True) -> 
     full_text = detect_full_text(title, body, entities, config)
     if full_text is not None:
         quotes.append(full_text.quote(body))
-    tags = match_topics(f"{title}\n{body}" if title else body, config.topics) if topics else []
+    tags = match_topics(title, text, config.topics) if topics else []  # the whole text, as the store matches it
     return Analysis(entities, tags, quotes)
 
 

@@ -376,6 +376,7 @@ def _reports(group: Group, statement: Statement) -> list[StatementQuote]:
             quote_context(article.text, quote),
             quote.kind,
             _fetched(article),
+            quote.rule,
         )
         for quote in group.quotes
         if (article.id, quote.text) not in known

@@ -47,6 +47,7 @@ BUILTIN_TOPICS: dict[str, str] = {
     ),
 }
 
+
 def topic_queries(topics: Iterable[TopicConfig]) -> dict[str, str]:
     """The built-in rules, then the configured ones (a configured topic replaces a built-in of its name)."""
     queries = dict(BUILTIN_TOPICS)
@@ -55,6 +56,7 @@ def topic_queries(topics: Iterable[TopicConfig]) -> dict[str, str]:
     return queries
 
 
-def match_topics(text: str, topics: Iterable[TopicConfig]) -> list[str]:
-    document = Document(text)
+def match_topics(title: str, text: str, topics: Iterable[TopicConfig]) -> list[str]:
+    """Title and text as two fields, as both stores see them: a phrase never spans from one into the other."""
+    document = Document(title, text)
     return [name for name, query in topic_queries(topics).items() if compile_query(query)(document)]

@@ -65,7 +65,7 @@ from elasticsearch.dsl.query import Query
 
 from pipeline.config import StoreConfig
 from pipeline.query import check_rule, parse, to_elasticsearch
-from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
+from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote, iso
 from pipeline.store.base import (
     DedupRecord,
     EntryFailures,
@@ -229,6 +229,7 @@ class StatementQuoteDoc(InnerDoc):
     context = Text(analyzer="english")
     kind = Keyword()
     fetched = Date()
+    rule = Keyword()  # additive: the attribution strategy that found the quote's speaker
 
 
 class StatementDoc(_Strict):
@@ -281,12 +282,21 @@ class IndexSpec:
     kind: str
     version: int
     document: type[Document]
+    # Painless run on each document copied from the previous version, for fields it lacked.
+    reindex_script: str | None = None
+
+
+# Articles of v1 predate attribution kinds: every quote they hold is a direct quote.
+QUOTE_KINDS_BACKFILL = (
+    "if (ctx._source.quote_kinds == null && ctx._source.quotes != null && !ctx._source.quotes.isEmpty()) "
+    "{ ctx._source.quote_kinds = ['direct']; }"
+)
 
 
 # Bump a version when a mapping change is not additive; `ensure_indices(migrate=True)` reindexes.
 # articles and topics v2: the `folded` subfields, whose analyzer an open index cannot take in place.
 INDICES: tuple[IndexSpec, ...] = (
-    IndexSpec("articles", 2, ArticleDoc),
+    IndexSpec("articles", 2, ArticleDoc, QUOTE_KINDS_BACKFILL),
     IndexSpec("entries", 1, EntryDoc),
     IndexSpec("guids", 1, GuidDoc),
     IndexSpec("feeds", 1, FeedDoc),
@@ -322,19 +332,21 @@ class IndicesNotReadyError(RuntimeError):
     """An alias points at an older index version: only `wirewatch setup` may migrate it."""
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _dt(value: str | None) -> datetime | None:
     if value is None:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _field_paths(mapping: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Every field's dotted path in a mapping, objects' own fields included: a field added inside an
+    object (a strict mapping refuses it until mapped) is additive too."""
+    paths: set[str] = set()
+    for name, body in mapping.get("properties", {}).items():
+        paths.add(prefix + name)
+        paths |= _field_paths(body, f"{prefix}{name}.")
+    return paths
 
 
 def _key(*parts: str) -> str:
@@ -348,6 +360,11 @@ def _reason(error: Any) -> str:
         reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
         return f"{reason} (caused by {_reason(caused)})" if isinstance(caused, dict) else reason
     return str(error)
+
+
+# Never the text itself (pages can be megabytes): the snippet is a highlight, or the text's opening.
+SHOWN_FIELDS: list[Any] = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
+EARLIEST: list[Any] = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
 
 
 def _ci_term(field: str, value: str) -> Query:
@@ -366,7 +383,7 @@ def search_request(query: SearchQuery) -> Search:
     if query.source:
         search = search.filter("term", source=query.source)
     if query.since or query.until:
-        bounds = {"gte": _iso(query.since), "lt": _iso(query.until)}
+        bounds = {"gte": iso(query.since), "lt": iso(query.until)}
         search = search.filter("range", published={key: value for key, value in bounds.items() if value})
     tagged = (
         ("speakers", query.speaker),
@@ -378,15 +395,13 @@ def search_request(query: SearchQuery) -> Search:
         if value:
             search = search.filter(_ci_term(field, value))
     newest = [*relevance, {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
-    # the original a folded story is shown by: its earliest publication, whichever copy matched best
-    earliest = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
-    # Never the text itself (pages can be megabytes): the snippet is a highlight, or the text's opening.
-    shown: list[Any] = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
+    shown = SHOWN_FIELDS
     highlight = {"max_analyzed_offset": HIGHLIGHT_CHARS, "fields": {SNIPPET_FIELD: HIGHLIGHT}}
     search = search.sort(*newest).source(shown).extra(size=query.limit, track_total_hits=True)
     if query.collapse:
-        # Highlighted in the inner hit only: the one shown for its cluster.
-        inner: dict[str, Any] = {"name": "first", "size": 1, "sort": earliest, "_source": shown}
+        # The cluster's best-matching copy, highlighted once: its snippet stands for the story, which
+        # is shown by its original (see `originals_request`).
+        inner: dict[str, Any] = {"name": "first", "size": 1, "sort": [*relevance, *EARLIEST], "_source": shown}
         inner["highlight"] = highlight
         search = search.collapse("cluster_id", inner_hits=inner)
     else:
@@ -397,14 +412,31 @@ def search_request(query: SearchQuery) -> Search:
 
 
 def unprocessed_request(fetched_before: datetime) -> Search:
-    search = Search().filter("term", processed=False).filter("range", fetched={"lt": _iso(fetched_before)})
+    search = Search().filter("term", processed=False).filter("range", fetched={"lt": iso(fetched_before)})
     return search.sort("fetched", "id").source(["id"])
 
 
-def cluster_sizes_request(cluster_ids: Collection[str]) -> Search:
-    search = Search().filter("terms", cluster_id=sorted(cluster_ids)).extra(size=0)
-    search.aggs.bucket("sizes", "terms", field="cluster_id", size=max(len(cluster_ids), 1))
+def cluster_sizes_request(cluster_ids: Collection[str], originals: bool = False) -> Search:
+    """How many copies each cluster holds; with `originals`, also the article each is shown by: its
+    root (the article whose id is the cluster id), else its earliest published copy."""
+    ids = sorted(cluster_ids)
+    search = Search().filter("terms", cluster_id=ids).extra(size=0)
+    sizes = search.aggs.bucket("sizes", "terms", field="cluster_id", size=max(len(ids), 1))
+    if originals:
+        sizes.metric("earliest", "top_hits", size=1, sort=EARLIEST, _source=SHOWN_FIELDS)
+        # Within a cluster's bucket only its root has an id among the clusters' ids (a merge relabels a
+        # root's members with it); mid-merge, anything else falls back to the earliest copy.
+        root = sizes.bucket("root", "filter", terms={"id": ids})
+        root.metric("hit", "top_hits", size=1, sort=EARLIEST, _source=SHOWN_FIELDS)
     return search
+
+
+def _original(bucket: Mapping[str, Any]) -> dict[str, Any]:
+    """The source of the article a cluster's bucket is shown by (see `cluster_sizes_request`)."""
+    for hit in bucket["root"]["hit"]["hits"]["hits"]:
+        if hit["_source"]["id"] == bucket["key"]:
+            return dict(hit["_source"])
+    return dict(bucket["earliest"]["hits"]["hits"][0]["_source"])
 
 
 def _article_source(article: Article) -> dict[str, Any]:
@@ -416,12 +448,12 @@ def _article_source(article: Article) -> dict[str, Any]:
         "title": article.title,
         "text": article.text,
         "author": article.author,
-        "published": _iso(article.published),
+        "published": iso(article.published),
         "language": article.language,
         "sitename": article.sitename,
         "from_feed": article.from_feed,
-        "fetched": _iso(article.fetched),
-        "timestamp": _iso(article.published or article.fetched),
+        "fetched": iso(article.fetched),
+        "timestamp": iso(article.published or article.fetched),
         "entities": sorted({entity.canonical for entity in article.entities}),
         "speakers": sorted({quote.speaker for quote in article.quotes if quote.speaker}),
         "quote_kinds": sorted({quote.kind for quote in article.quotes}),
@@ -461,13 +493,13 @@ def _entry_source(entry: Entry) -> dict[str, Any]:
         "guid": entry.guid,
         "title": entry.title,
         "summary": entry.summary,
-        "published": _iso(entry.published),
+        "published": iso(entry.published),
         "source": entry.source,
         "status": entry.status,
         "attempts": entry.attempts,
         "last_error": entry.last_error,
-        "next_attempt": _iso(entry.next_attempt),
-        "discovered": _iso(entry.discovered),
+        "next_attempt": iso(entry.next_attempt),
+        "discovered": iso(entry.discovered),
     }
 
 
@@ -496,11 +528,11 @@ def _feed_source(state: FeedState) -> dict[str, Any]:
         "etag": state.etag,
         "last_modified": state.last_modified,
         "body_hash": state.body_hash,
-        "last_polled": _iso(state.last_polled),
-        "last_success": _iso(state.last_success),
+        "last_polled": iso(state.last_polled),
+        "last_success": iso(state.last_success),
         "failures": state.failures,
         "last_error": state.last_error,
-        "next_poll": _iso(state.next_poll),
+        "next_poll": iso(state.next_poll),
         "entries_seen": state.entries_seen,
     }
 
@@ -525,15 +557,15 @@ def _statement_source(statement: Statement) -> dict[str, Any]:
     return {
         "id": statement.id,
         "speaker": statement.speaker,
-        "first_seen": _iso(statement.first_seen),
-        "updated": _iso(statement.updated),
+        "first_seen": iso(statement.first_seen),
+        "updated": iso(statement.updated),
         "text": statement.text,
         "quotes": [
-            {**vars(quote), "published": _iso(quote.published), "fetched": _iso(quote.fetched)}
+            {**vars(quote), "published": iso(quote.published), "fetched": iso(quote.fetched)}
             for quote in statement.quotes
         ],
         "kind": statement.kind,
-        "published": _iso(statement.published),
+        "published": iso(statement.published),
         "occasion": statement.occasion.isoformat() if statement.occasion else None,
         "primary_url": statement.primary_url,
     }
@@ -563,12 +595,12 @@ def _alert_source(record: AlertRecord) -> dict[str, Any]:
         "statement_id": record.statement_id,
         "message_id": record.message_id,
         "state": record.state,
-        "claimed_at": _iso(record.claimed_at),
-        "sent_at": _iso(record.sent_at),
+        "claimed_at": iso(record.claimed_at),
+        "sent_at": iso(record.sent_at),
         "attempts": record.attempts,
         "last_error": record.last_error,
-        "next_attempt": _iso(record.next_attempt),
-        "retry_until": _iso(record.retry_until),
+        "next_attempt": iso(record.next_attempt),
+        "retry_until": iso(record.retry_until),
     }
 
 
@@ -677,7 +709,7 @@ class ElasticsearchStore(Store):
             alias, target = self.alias(spec.kind), self.concrete(spec.kind)
             behind, mapped = current.get(alias, (None, set()))
             template = index_template(self.prefix, spec)
-            if behind == target and not migrate and set(template["template"]["mappings"]["properties"]) <= mapped:
+            if behind == target and not migrate and _field_paths(template["template"]["mappings"]) <= mapped:
                 continue
             self.es.indices.put_index_template(name=alias, body=template)
             if behind is None:
@@ -699,6 +731,7 @@ class ElasticsearchStore(Store):
                     conflicts="proceed",
                     wait_for_completion=True,
                     refresh=True,
+                    script={"source": spec.reindex_script, "lang": "painless"} if spec.reindex_script else None,
                 )
                 self.es.indices.update_aliases(
                     actions=[
@@ -721,7 +754,7 @@ class ElasticsearchStore(Store):
                 self.es.indices.put_alias(index=index, name=alias, is_write_index=True)
 
     def _aliased(self) -> dict[str, tuple[str, set[str]]]:
-        """alias -> (the index it points at, that index's top-level fields), for this prefix's aliases."""
+        """alias -> (the index it points at, that index's field paths), for this prefix's aliases."""
         response = self.es.options(ignore_status=404).indices.get(
             index=f"{self.prefix}-*", features=["aliases", "mappings"]
         )
@@ -729,7 +762,7 @@ class ElasticsearchStore(Store):
         for index, body in response.body.items():
             if not isinstance(body, dict):
                 continue  # a 404 body carries "error"/"status" keys, not indices
-            fields = set(body.get("mappings", {}).get("properties", {}))
+            fields = _field_paths(body.get("mappings", {}))
             for alias in body.get("aliases", {}):
                 found[alias] = (index, fields)
         return found
@@ -883,7 +916,7 @@ class ElasticsearchStore(Store):
         return [entry for entry in fresh if entry.id in created]
 
     def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:
-        due = Q("term", status="pending") | (Q("term", status="failed") & Q("range", next_attempt={"lte": _iso(now)}))
+        due = Q("term", status="pending") | (Q("term", status="failed") & Q("range", next_attempt={"lte": iso(now)}))
         search = Search().filter(due).sort("discovered", "id")
         return [_entry(source) for source in self._all("entries", search, limit)]
 
@@ -971,11 +1004,13 @@ class ElasticsearchStore(Store):
             (hit["inner_hits"]["first"]["hits"]["hits"][0] if query.collapse else hit)
             for hit in response["hits"]["hits"]
         ]
-        sizes = self._cluster_sizes({hit["_source"].get("cluster_id") or hit["_id"] for hit in picked})
+        sizes, originals = self._cluster_sizes(
+            {hit["_source"].get("cluster_id") or hit["_id"] for hit in picked}, originals=query.collapse
+        )
         hits = []
         for hit in picked:
-            source = hit["_source"]
-            cluster = source.get("cluster_id") or source["id"]
+            cluster = hit["_source"].get("cluster_id") or hit["_source"]["id"]
+            source = originals.get(cluster, hit["_source"])
             fragments = hit.get("highlight", {}).get(SNIPPET_FIELD)
             hits.append(
                 SearchHit(
@@ -999,12 +1034,16 @@ class ElasticsearchStore(Store):
             exact = response["hits"]["total"].get("relation", "eq") == "eq"
         return SearchResult(total=total, hits=hits, total_exact=exact)
 
-    def _cluster_sizes(self, cluster_ids: Collection[str]) -> dict[str, int]:
+    def _cluster_sizes(
+        self, cluster_ids: Collection[str], originals: bool
+    ) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
+        """Each cluster's size and, with `originals`, the source of the article it is shown by."""
         if not cluster_ids:
-            return {}
-        body = cluster_sizes_request(cluster_ids).to_dict()
+            return {}, {}
+        body = cluster_sizes_request(cluster_ids, originals).to_dict()
         buckets = self.es.search(index=self.alias("articles"), body=body)["aggregations"]["sizes"]["buckets"]
-        return {bucket["key"]: int(bucket["doc_count"]) for bucket in buckets}
+        sizes = {bucket["key"]: int(bucket["doc_count"]) for bucket in buckets}
+        return sizes, ({bucket["key"]: _original(bucket) for bucket in buckets} if originals else {})
 
     # -- dedup -------------------------------------------------------------
     def dedup_candidates(self, band_keys: Iterable[str], since: datetime) -> list[DedupRecord]:
@@ -1015,7 +1054,7 @@ class ElasticsearchStore(Store):
             search = (
                 Search()
                 .filter("terms", band_keys=keys[start : start + MAX_TERMS])
-                .filter("range", published={"gte": _iso(since)})
+                .filter("range", published={"gte": iso(since)})
                 .sort("published", "article_id")
             )
             for source in self._all("dedup", search):
@@ -1042,7 +1081,7 @@ class ElasticsearchStore(Store):
                         "article_id": record.article_id,
                         "cluster_id": record.cluster_id,
                         "body_hash": record.body_hash,
-                        "published": _iso(record.published),
+                        "published": iso(record.published),
                         "band_keys": list(record.band_keys),
                     },
                 }
@@ -1092,7 +1131,7 @@ class ElasticsearchStore(Store):
         self._fresh("dedup")
         response = self.es.delete_by_query(
             index=self.alias("dedup"),
-            query={"range": {"published": {"lt": _iso(before)}}},
+            query={"range": {"published": {"lt": iso(before)}}},
             conflicts="proceed",
             refresh=True,
         )
@@ -1114,7 +1153,7 @@ class ElasticsearchStore(Store):
         if speaker:
             search = search.filter(_ci_term("speaker", speaker))
         if since:
-            search = search.filter("range", first_seen={"gte": _iso(since)})
+            search = search.filter("range", first_seen={"gte": iso(since)})
         return [_statement(source) for source in self._all("statements", search, limit)]
 
     # -- alert ledger ------------------------------------------------------
@@ -1140,13 +1179,13 @@ class ElasticsearchStore(Store):
         if found is None:
             return False
         source = found["_source"]
-        if _dt(source["claimed_at"]) != _dt(_iso(record.claimed_at)) or source["state"] not in ("pending", "failed"):
+        if _dt(source["claimed_at"]) != _dt(iso(record.claimed_at)) or source["state"] not in ("pending", "failed"):
             return False
         try:
             response = self.es.index(
                 index=self.alias("alerts"),
                 id=alert_id,
-                document={**source, "claimed_at": _iso(now), "state": "pending"},
+                document={**source, "claimed_at": iso(now), "state": "pending"},
                 if_seq_no=found["_seq_no"],
                 if_primary_term=found["_primary_term"],
             )
@@ -1162,9 +1201,9 @@ class ElasticsearchStore(Store):
         if found is None:
             return False
         source = found["_source"]
-        if _dt(source["claimed_at"]) != _dt(_iso(record.claimed_at)) or source["state"] not in ("dead", "failed"):
+        if _dt(source["claimed_at"]) != _dt(iso(record.claimed_at)) or source["state"] not in ("dead", "failed"):
             return False
-        revived = {**source, "claimed_at": _iso(now), "next_attempt": _iso(now), "state": "failed", "retry_until": None}
+        revived = {**source, "claimed_at": iso(now), "next_attempt": iso(now), "state": "failed", "retry_until": None}
         try:
             self.es.index(
                 index=self.alias("alerts"),
@@ -1207,8 +1246,8 @@ class ElasticsearchStore(Store):
         self._wrote("alerts")
 
     def alerts_to_retry(self, now: datetime, stale_before: datetime) -> list[AlertRecord]:
-        stale = Q("term", state="pending") & Q("range", claimed_at={"lt": _iso(stale_before)})
-        due = Q("term", state="failed") & Q("range", next_attempt={"lte": _iso(now)})
+        stale = Q("term", state="pending") & Q("range", claimed_at={"lt": iso(stale_before)})
+        due = Q("term", state="failed") & Q("range", next_attempt={"lte": iso(now)})
         search = Search().filter(stale | due).sort("claimed_at", "rule", "statement_id")
         return [_alert(source) for source in self._all("alerts", search)]
 
@@ -1257,16 +1296,17 @@ def topic_query(query: str) -> dict[str, Any]:
 
 def sync_topic_queries(store: ElasticsearchStore, topics: Mapping[str, str]) -> int:
     """Make the percolator hold exactly `topics` (name -> rule), in the order given; return how many."""
-    for name, query in topics.items():
+    rendered: dict[str, dict[str, Any]] = {}
+    for name, query in topics.items():  # every rule checked (once) before anything is sent
         try:
-            check_rule(query)
+            rendered[name] = topic_query(query)
         except ValueError as exc:
             raise ValueError(f"topic {name!r}: {exc}") from None
     store._bulk(
         "topics",
         (
-            {"_id": name, "_source": {"name": name, "order": order, "query": topic_query(query)}}
-            for order, (name, query) in enumerate(topics.items())
+            {"_id": name, "_source": {"name": name, "order": order, "query": query}}
+            for order, (name, query) in enumerate(rendered.items())
         ),
     )
     store.es.delete_by_query(

@@ -198,9 +198,18 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE alert_ledger ADD COLUMN retry_until TEXT;
     """,
+    # Attribution kinds (issue 12) were tagged only on articles stored since: every quote an article
+    # stored before them holds is a direct quote, so `search --kind direct` finds it too.
+    """
+    INSERT OR IGNORE INTO article_tags (article_id, kind, value)
+    SELECT id, 'quote_kind', 'direct' FROM articles a
+    WHERE json_array_length(a.quotes) > 0
+      AND NOT EXISTS (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.kind = 'quote_kind');
+    """,
 ]
 
 _SNIPPET_TOKENS = 24
+_OPENING_CHARS = 200  # the snippet of a hit whose text did not match: its opening
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # BM25 ranks at most this many matches of one search (or `--limit`, if more): past it, the most
 # recently stored RANK_WINDOW matches are ranked, so a search for "the" costs about what a rarer
@@ -558,22 +567,46 @@ class SQLiteStore(Store):
                     WHERE (SELECT COUNT(*) FROM m) <= ? OR m.rowid > (SELECT MIN(rowid) FROM m)
                 ),
                 picked AS (
-                    -- a folded story shows its original (the cluster's root, else its earliest copy),
-                    -- ranked by its best-matching copy
-                    SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY id != cluster_id, published, id) AS pick,
-                        MIN(rank) OVER (PARTITION BY {group}) AS story_rank
+                    -- a story ranks by its best-matching copy, which gives the snippet
+                    SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY rank, published, id) AS pick
                     FROM kept
                 )
-                SELECT rowid, COUNT(*) OVER () AS total, (SELECT COUNT(*) FROM m) AS seen
-                FROM picked WHERE pick = 1 ORDER BY story_rank, published DESC, id LIMIT ?""",
+                SELECT rowid, cluster_id, COUNT(*) OVER () AS total, (SELECT COUNT(*) FROM m) AS seen
+                FROM picked WHERE pick = 1 ORDER BY rank, published DESC, id LIMIT ?""",
             [match, *params, window + 1, window, query.limit],
         ).fetchall()
-        shown = [row["rowid"] for row in picked]
+        best = [row["rowid"] for row in picked]
+        shown = self._shown(picked, query.collapse)
         rows = {row["rowid"]: row for row in self._rows_by_rowid(shown)}
-        snippets = self._snippets(match, shown)
-        hits = [_hit(rows[rowid], snippets.get(rowid, "")) for rowid in shown]
+        snippets = self._snippets(match, best)
+        hits = [
+            _hit(rows[rowid], snippets.get(matched) or rows[rowid]["text"][:_OPENING_CHARS])
+            for rowid, matched in zip(shown, best, strict=True)
+        ]
         total = picked[0]["total"] if picked else 0
         return SearchResult(total=total, hits=hits, total_exact=not picked or picked[0]["seen"] <= window)
+
+    def _shown(self, picked: Sequence[sqlite3.Row], collapse: bool) -> list[int]:
+        """The rowid each picked row is shown by: a folded story by its original, whether or not the
+        original matched or fell inside the rank window (the cluster's root, else its earliest copy)."""
+        if not collapse:
+            return [row["rowid"] for row in picked]
+        originals = self._originals([row["cluster_id"] for row in picked])
+        return [originals.get(row["cluster_id"], row["rowid"]) for row in picked]
+
+    def _originals(self, cluster_ids: Sequence[str]) -> dict[str, int]:
+        if not cluster_ids:
+            return {}
+        rows = self._db.execute(
+            f"""SELECT cluster_id, rowid FROM (
+                    SELECT cluster_id, rowid, ROW_NUMBER() OVER (
+                        PARTITION BY cluster_id ORDER BY id != cluster_id, published IS NULL, published, id
+                    ) AS pick
+                    FROM articles WHERE cluster_id IN ({",".join("?" * len(cluster_ids))})
+                ) WHERE pick = 1""",
+            list(cluster_ids),
+        )
+        return {row["cluster_id"]: row["rowid"] for row in rows}
 
     def _snippets(self, match: str, rowids: Sequence[int]) -> dict[int, str]:
         """Snippets of the hits shown, in one evaluation of the query (each costs a prefix's merge):
@@ -603,15 +636,16 @@ class SQLiteStore(Store):
         group = "cluster_id" if query.collapse else "id"
         sql = f"""
             WITH ranked AS (
-                SELECT rowid, published, id,
-                    ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY id != cluster_id, published, id) AS pick
+                SELECT rowid, published, id, cluster_id,
+                    ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY published IS NULL, published, id) AS pick
                 FROM articles a WHERE 1{filters}
             )
-            SELECT rowid, COUNT(*) OVER () AS total FROM ranked WHERE pick = 1
+            SELECT rowid, cluster_id, COUNT(*) OVER () AS total FROM ranked WHERE pick = 1
             ORDER BY published DESC, id LIMIT ?"""
         picked = self._db.execute(sql, [*params, query.limit]).fetchall()
-        rows = {row["rowid"]: row for row in self._rows_by_rowid([row["rowid"] for row in picked])}
-        hits = [_hit(rows[row["rowid"]], rows[row["rowid"]]["text"][:200]) for row in picked]
+        shown = self._shown(picked, query.collapse)
+        rows = {row["rowid"]: row for row in self._rows_by_rowid(shown)}
+        hits = [_hit(rows[rowid], rows[rowid]["text"][:_OPENING_CHARS]) for rowid in shown]
         return SearchResult(total=picked[0]["total"] if picked else 0, hits=hits)
 
     # -- dedup -------------------------------------------------------------
