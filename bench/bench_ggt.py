@@ -30,7 +30,10 @@ one space, surrounding punctuation and a leading "the", "a" or "an" dropped). "T
 "Justin Trudeau" is wrong; so is a pronoun. A gold quotation whose ``reference``
 is empty (the speaker is not in the text) is right only when no speaker is
 predicted. Three gold quotations that the set could not locate (``start`` null)
-cannot be matched and are left out of the gold counts (the count is printed).
+cannot be matched and are left out of the gold counts, and so is the second
+copy of a quotation annotated twice (same span, kind and reference: one
+article's 27 quotations appear twice, which one-to-one matching could never
+find); both counts are printed.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class Article:
     text: str
     quotes: list[GoldQuote]
     unlocated: int = 0
+    repeated: int = 0
 
 
 @dataclass
@@ -112,18 +116,20 @@ def load(path: Path = GGT) -> list[Article]:
         if not line.strip():
             continue
         row = json.loads(line)
-        quotes, unlocated = [], 0
+        article = Article(row["id"], row["outlet"], row["text"], [])
+        seen: set[tuple[Span, bool, str]] = set()
         for q in row["quotes"]:
             if q["start"] is None or q["end"] is None:
-                unlocated += 1
+                article.unlocated += 1
                 continue
+            key = ((q["start"], q["end"]), bool(q["direct"]), q["reference"] or "")
+            if key in seen:
+                article.repeated += 1
+                continue
+            seen.add(key)
             mention_span = (q["speaker_start"], q["speaker_end"]) if q["speaker_start"] is not None else None
-            quotes.append(
-                GoldQuote(
-                    (q["start"], q["end"]), bool(q["direct"]), q["speaker"] or "", mention_span, q["reference"] or ""
-                )
-            )
-        articles.append(Article(row["id"], row["outlet"], row["text"], quotes, unlocated))
+            article.quotes.append(GoldQuote(key[0], key[1], q["speaker"] or "", mention_span, key[2]))
+        articles.append(article)
     return articles
 
 
@@ -237,6 +243,7 @@ class Run:
     every: Score = field(default_factory=Score)
     articles: int = 0
     unlocated: int = 0
+    repeated: int = 0
     seconds: float = 0.0
 
 
@@ -248,6 +255,7 @@ def score(articles: Iterable[Article], config: Config) -> Run:
         run.seconds += time.perf_counter() - started
         run.articles += 1
         run.unlocated += article.unlocated
+        run.repeated += article.repeated
         direct_gold = [g for g in article.quotes if g.direct]
         direct_pred = [q for q in quotes if kind_of(q) == "direct"]
         indirect = [g.span for g in article.quotes if not g.direct]
@@ -284,7 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.errors:
         for line in run.direct.errors + run.every.errors:
             print(line)
-    print(f"GGT dev: {run.articles} articles ({run.unlocated} gold quotations without offsets left out)")
+    print(
+        f"GGT dev: {run.articles} articles ({run.unlocated} gold quotations without offsets"
+        f" and {run.repeated} annotated twice left out)"
+    )
     print("\n".join(_report("direct quotes", run.direct)))
     print("\n".join(_report("all quotations (direct + indirect), tracker metric: >30% cover, one-to-one", run.every)))
     rate = run.articles / run.seconds if run.seconds else 0.0

@@ -6,6 +6,7 @@ scorer that drifts from the metric its docstring states fails here.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,26 @@ def test_polnear_content_found_by_a_covering_prediction(tmp_path: Path) -> None:
     result = bench_quotes.Score()
     bench_quotes.score_all(result, article, [_quote(t, start, len(t) - 1, "aides", (start, start + 5))], show=False)
     assert (result.found, result.correct, result.speaker_right) == (1, 1, 1)
+
+
+def test_ggt_loader_drops_unlocated_and_repeated_quotations(tmp_path: Path) -> None:
+    text = '"We will rebuild," said Ana Kovac.'
+    quote = {
+        "quote": '"We will rebuild,"',
+        "start": 0,
+        "end": 18,
+        "direct": True,
+        "speaker": "Ana Kovac",
+        "speaker_start": 24,
+        "speaker_end": 33,
+        "verb": "said",
+        "reference": "Ana Kovac",
+    }
+    unlocated = dict(quote, start=None, end=None)
+    row = {"id": "x", "outlet": "Test Outlet", "url": "", "text": text, "quotes": [quote, dict(quote), unlocated]}
+    path = tmp_path / "dev.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    (article,) = bench_ggt.load(path)
+    assert [g.span for g in article.quotes] == [(0, 18)]
+    assert (article.unlocated, article.repeated) == (1, 1)
+    assert article.quotes[0].mention_span == (24, 33)
