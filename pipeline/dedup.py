@@ -280,7 +280,7 @@ class _Member:
     shingles: np.ndarray | None  # stored articles: loaded from their text only when compared
 
 
-def dedupe(articles: list[Article], store: Store, window: timedelta, params: Params = DEFAULT) -> DedupReport:
+def dedupe(articles: list[Article], store: Store, window: timedelta, params: Params = DEFAULT) -> DedupReport:  # noqa: C901 -- issue 15 splits dedupe; lead reconciles
     """Assign `cluster_id` and `duplicate_of` to articles already saved in the store.
 
     The batch is processed in time order, so copies inside one batch fold with

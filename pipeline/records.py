@@ -64,6 +64,7 @@ class Quote:
     speaker_start: int | None = None
     speaker_end: int | None = None
     cue: str | None = None
+    rule: str | None = None  # the attribution strategy that found the speaker (pipeline/enrich/quotes/strategies.py)
 
 
 @dataclass

@@ -89,3 +89,11 @@ def test_unknown_model_falls_back_to_rules() -> None:
     config = Config(nlp=NlpConfig(model="no_such_model_installed"), speakers=[KIM])
     entities = analyze("Kim Yo-jong said so.", config).entities
     assert [(e.text, e.canonical) for e in entities] == [("Kim Yo-jong", "Kim Yo Jong")]
+
+
+def test_every_lexicon_list_says_where_it_comes_from() -> None:
+    lexicon = Path(pipeline.__file__).parent / "enrich" / "lexicon"
+    readme = (lexicon / "README.md").read_text(encoding="utf-8")
+    lists = sorted(p.name for p in lexicon.iterdir() if p.suffix in {".txt", ".tsv"})
+    assert "reporting_verbs.tsv" in lists and "titles.tsv" in lists
+    assert [name for name in lists if f"`{name}`" not in readme] == []

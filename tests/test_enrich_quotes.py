@@ -9,7 +9,7 @@ import pytest
 import pipeline
 from pipeline.config import Config, SpeakerConfig
 from pipeline.enrich.analyze import Analysis, analysis_to_json, analyze
-from pipeline.enrich.quotes import find_quote_spans
+from pipeline.enrich.quotes import STRATEGIES, find_quote_spans
 
 SAMPLE = Path(pipeline.__file__).parent / "demo" / "sample"
 KIM = "Kim Yo Jong"
@@ -96,7 +96,12 @@ def test_surname_after_full_name_means_that_person(config: Config) -> None:
 def test_pronoun_quote_points_at_the_pronoun(config: Config) -> None:
     text = _seed("voa")
     quote = next(q for q in analyze(text, config).quotes if q.text.startswith("As for who"))
-    assert (text[quote.speaker_start : quote.speaker_end], quote.cue, quote.speaker) == ("he", "added", POMPEO)
+    assert (text[quote.speaker_start : quote.speaker_end], quote.cue, quote.speaker, quote.rule) == (
+        "he",
+        "added",
+        POMPEO,
+        "speaker_then_cue_after_quote",
+    )
 
 
 def test_offsets_are_indices_into_the_text(config: Config) -> None:
@@ -112,81 +117,225 @@ def test_offsets_are_indices_into_the_text(config: Config) -> None:
 def test_json_shape(config: Config) -> None:
     data = analysis_to_json(analyze(_seed("voa"), config))
     assert set(data) == {"entities", "topics", "quotes"}
-    assert set(data["quotes"][0]) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue"}
+    assert set(data["quotes"][0]) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue", "rule"}
+    # Kim Yo Jong, the sister of Kim Jong Un, said another summit would "not be useful to us"
+    assert (data["quotes"][0]["speaker"], data["quotes"][0]["rule"]) == (KIM, "cue_before_quote")
     assert set(data["entities"][0]) == {"text", "label", "start", "end", "canonical"}
 
 
-@pytest.mark.parametrize(
-    ("text", "speaker"),
-    [
-        ('"We will win," Smith said.', "Smith"),
-        ('Jane Smith said: "We will win."', "Jane Smith"),
-        ('"We will win," said Jane Smith.', "Jane Smith"),
-        ('According to Jane Smith, "we will win the vote."', "Jane Smith"),
-        ('Jane Smith spoke first. "We will win the vote," she added.', "Jane Smith"),
-        ('Jane Smith, the party leader, warned that they would "fight on every beach there is."', "Jane Smith"),
-        ('"We will win the vote," Jeff Weaver, Smith\u2019s campaign manager, said.', "Jeff Weaver"),
-        ('"We will win the vote," said Sen. Sherrod Brown of Ohio, a potential VP choice.', "Sherrod Brown"),
-        ('"We will win the vote," Smith said.\nThe report was released on Monday.', "Smith"),
-        ('Jane Smith praised "New York values," saying the city is "the heart of America."', "Jane Smith"),
-        ('At a rally in Birmingham, Alabama, on Saturday, Jane Smith said: "We will win the vote."', "Jane Smith"),
-        ('Jane Smith, a retired farmer, endorsed Cruz, saying he "has the right values for us."', "Jane Smith"),
-        # a manner adverb between the speaker and the verb
-        ('Jane Smith has also broadly called for "boots on the ground in the region."', "Jane Smith"),
-        # the object of "called" is the person talked about, not the speaker
-        ('Jane Smith, speaking on the radio, called Tom Jones a "blowhard who never listens."', "Jane Smith"),
-        # an inverted cue further along the sentence
-        ('"We can win it," but it looks unlikely that they will, said Jane Smith.', "Jane Smith"),
-        # a quote-only paragraph goes on with the speaker quoted before it
-        (
-            'Jane Smith said the plan would "work for everyone in the state."\n\n"We have the votes to pass it."',
-            "Jane Smith",
-        ),
-        # a verb outside the lexicon, with a colon handing over to the next paragraph
-        ('Jane Smith released the following statement:\n\n"We will not be intimidated by anyone."', "Jane Smith"),
-        # "with X saying": the participle's subject is right before it
-        ('Smith attacked Jones, with Ann Lee saying the bill was "a disgrace to the state."', "Ann Lee"),
-        # a participle right after the quote: whoever follows it is only being addressed
-        ('Jane Smith refused to discuss "that person," telling Tom Jones to move on.', "Jane Smith"),
-        # a dateline is not the subject of the sentence
-        ('WASHINGTON (AP) \u2014 Jane Smith rallied supporters, saying: "We have to be ready."', "Jane Smith"),
-        # the quote mark glued to the verb's comma
-        ("Jane Smith said,\u201cWe will win the vote on Tuesday.\u201d", "Jane Smith"),
-        # a particle verb
-        ('Jane Smith shot back, "That is simply not true at all."', "Jane Smith"),
-        # a quote signed with a dash, as in vox pops and embedded tweets
-        ("\u201cHe does not speak for any of us here.\u201d \u2015 Jane Smith", "Jane Smith"),
-        ('"We will win the vote." \u2014 Jane Smith (@janesmith) March 3, 2016', "Jane Smith"),
-        # a capitalised "He said" after a finished quote opens a new statement
-        ('Jane Smith warned it would be "a disaster for all of us." He said the vote must wait.', "Jane Smith"),
-        # the description comes first, the name in apposition
-        ('Smith\u2019s attorney, Tom Jones, said she was "looking for free publicity."', "Tom Jones"),
-        # a person after "said" who starts a new clause is its subject, not the speaker
-        ('Tom Jones, a former aide, said Smith "was very heavily involved in all of it."', "Tom Jones"),
-        ('A former rival -- Tom Jones, who lost in 2008 -- said the plan "offered no changes at all."', "Tom Jones"),
-        # a present-tense verb after a quote that closes on its own comma
-        ('"I\u2019m a voter," declares Jane Smith, 27, a Navy veteran.', "Jane Smith"),
-        # a pulled quote signed on the line below
-        ('"We are worried about the future of our kids."\n\n- Jane Smith.\n\nThe figure is outdated.', "Jane Smith"),
-        ('"Great speech. She is ready."\n\n-Senator Jane Smith, writing after the speech.\n\nMore.', "Jane Smith"),
-        # a short attribution after an exclamation belongs to the quote before it
-        ('"We will win this one!" Jane Smith said.\n\nNew Jersey has voted.', "Jane Smith"),
-        ('Jane Smith spoke to reporters on Monday. "We will not back down now." She said.', "Jane Smith"),
-        # an infinitive's cue with no speaker of its own does not hide the cue before it
-        (
-            'On ABC\'s "This Week," Jane Smith said that by refusing to say the words "radical Islam," they are'
-            ' "saying the war never happened at all."',
-            "Jane Smith",
-        ),
-        # a time between the speaker and the verb
-        ('Senator Jane Smith (D-Calif.) last week said the plan was "a disgrace to the whole state."', "Jane Smith"),
-        # a dash and a name that a sentence goes on from do not sign the quote
-        ("Jane Smith called the plan \u201ca disgrace to us all\u201d - Tom Jones, however, disagreed.", "Jane Smith"),
-    ],
-)
-def test_attribution_patterns(text: str, speaker: str) -> None:
+# text -> every quotation expected in it: (quoted words, speaker, the speaker mention as written, rule that fires).
+# Expected values are written by hand from reading the sentence; none is computed by the code under test.
+ATTRIBUTIONS: list[tuple[str, list[tuple[str, str | None, str | None, str | None]]]] = [
+    ('"We will win," Smith said.', [("We will win", "Smith", "Smith", "speaker_then_cue_after_quote")]),
+    ('Jane Smith said: "We will win."', [("We will win.", "Jane Smith", "Jane Smith", "cue_before_quote")]),
+    ('"We will win," said Jane Smith.', [("We will win", "Jane Smith", "Jane Smith", "cue_then_speaker_after_quote")]),
+    (
+        'According to Jane Smith, "we will win the vote."',
+        [("we will win the vote.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    (
+        'Jane Smith spoke first. "We will win the vote," she added.',
+        [("We will win the vote", "Jane Smith", "she", "speaker_then_cue_after_quote")],
+    ),
+    (
+        'Jane Smith, the party leader, warned that they would "fight on every beach there is."',
+        [("fight on every beach there is.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    (
+        '"We will win the vote," Jeff Weaver, Smith\u2019s campaign manager, said.',
+        [("We will win the vote", "Jeff Weaver", "Jeff Weaver", "speaker_then_cue_after_quote")],
+    ),
+    (
+        '"We will win the vote," said Sen. Sherrod Brown of Ohio, a potential VP choice.',
+        [("We will win the vote", "Sherrod Brown", "Sen. Sherrod Brown", "cue_then_speaker_after_quote")],
+    ),
+    (
+        '"We will win the vote," Smith said.\nThe report was released on Monday.',
+        [("We will win the vote", "Smith", "Smith", "speaker_then_cue_after_quote")],
+    ),
+    (
+        'Jane Smith praised "New York values," saying the city is "the heart of America."',
+        [
+            ("New York values", "Jane Smith", "Jane Smith", "participle_after_quote"),
+            ("the heart of America.", "Jane Smith", "Jane Smith", "cue_before_quote"),
+        ],
+    ),
+    (
+        'At a rally in Birmingham, Alabama, on Saturday, Jane Smith said: "We will win the vote."',
+        [("We will win the vote.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    (
+        'Jane Smith, a retired farmer, endorsed Cruz, saying he "has the right values for us."',
+        [("has the right values for us.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    # a manner adverb between the speaker and the verb
+    (
+        'Jane Smith has also broadly called for "boots on the ground in the region."',
+        [("boots on the ground in the region.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    # the object of "called" is the person talked about, not the speaker
+    (
+        'Jane Smith, speaking on the radio, called Tom Jones a "blowhard who never listens."',
+        [("blowhard who never listens.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    # an inverted cue further along the sentence
+    (
+        '"We can win it," but it looks unlikely that they will, said Jane Smith.',
+        [("We can win it", "Jane Smith", "Jane Smith", "cue_later_in_sentence")],
+    ),
+    # a quote-only paragraph goes on with the speaker quoted before it
+    (
+        'Jane Smith said the plan would "work for everyone in the state."\n\n"We have the votes to pass it."',
+        [
+            ("work for everyone in the state.", "Jane Smith", "Jane Smith", "cue_before_quote"),
+            ("We have the votes to pass it.", "Jane Smith", "Jane Smith", "continues_previous_quote"),
+        ],
+    ),
+    # ... even past a scare quote in the reporter's own paragraph between them
+    (
+        'Jane Smith said the plan would "work for everyone in the state."\n\n'
+        'The vote is on Monday, and "nobody" expects a delay.\n\n"We have the votes to pass it."',
+        [
+            ("work for everyone in the state.", "Jane Smith", "Jane Smith", "cue_before_quote"),
+            ("We have the votes to pass it.", "Jane Smith", "Jane Smith", "quote_only_paragraph"),
+        ],
+    ),
+    # a verb outside the lexicon, with a colon handing over to the next paragraph
+    (
+        'Jane Smith released the following statement:\n\n"We will not be intimidated by anyone."',
+        [("We will not be intimidated by anyone.", "Jane Smith", "Jane Smith", "colon_ending_previous_sentence")],
+    ),
+    # "with X saying": the participle's subject is right before it
+    (
+        'Smith attacked Jones, with Ann Lee saying the bill was "a disgrace to the state."',
+        [("a disgrace to the state.", "Ann Lee", "Ann Lee", "cue_before_quote")],
+    ),
+    # a participle right after the quote: whoever follows it is only being addressed
+    (
+        'Jane Smith refused to discuss "that person," telling Tom Jones to move on.',
+        [("that person", "Jane Smith", "Jane Smith", "participle_after_quote")],
+    ),
+    # a dateline is not the subject of the sentence
+    (
+        'WASHINGTON (AP) \u2014 Jane Smith rallied supporters, saying: "We have to be ready."',
+        [("We have to be ready.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    # the quote mark glued to the verb's comma
+    (
+        "Jane Smith said,\u201cWe will win the vote on Tuesday.\u201d",
+        [("We will win the vote on Tuesday.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    # a particle verb
+    (
+        'Jane Smith shot back, "That is simply not true at all."',
+        [("That is simply not true at all.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    # a quote signed with a dash, as in vox pops and embedded tweets
+    (
+        "\u201cHe does not speak for any of us here.\u201d \u2015 Jane Smith",
+        [("He does not speak for any of us here.", "Jane Smith", "Jane Smith", "dash_signature")],
+    ),
+    (
+        '"We will win the vote." \u2014 Jane Smith (@janesmith) March 3, 2016',
+        [("We will win the vote.", "Jane Smith", "Jane Smith", "dash_signature")],
+    ),
+    # a capitalised "He said" after a finished quote opens a new statement
+    (
+        'Jane Smith warned it would be "a disaster for all of us." He said the vote must wait.',
+        [("a disaster for all of us.", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    # the description comes first, the name in apposition
+    (
+        'Smith\u2019s attorney, Tom Jones, said she was "looking for free publicity."',
+        [("looking for free publicity.", "Tom Jones", "Tom Jones", "cue_before_quote")],
+    ),
+    # a person after "said" who starts a new clause is its subject, not the speaker
+    (
+        'Tom Jones, a former aide, said Smith "was very heavily involved in all of it."',
+        [("was very heavily involved in all of it.", "Tom Jones", "Tom Jones", "cue_before_quote")],
+    ),
+    (
+        'A former rival -- Tom Jones, who lost in 2008 -- said the plan "offered no changes at all."',
+        [("offered no changes at all.", "Tom Jones", "Tom Jones", "cue_before_quote")],
+    ),
+    # a present-tense verb after a quote that closes on its own comma
+    (
+        '"I\u2019m a voter," declares Jane Smith, 27, a Navy veteran.',
+        [("I\u2019m a voter", "Jane Smith", "Jane Smith", "cue_then_speaker_after_quote")],
+    ),
+    # a pulled quote signed on the line below
+    (
+        '"We are worried about the future of our kids."\n\n- Jane Smith.\n\nThe figure is outdated.',
+        [("We are worried about the future of our kids.", "Jane Smith", "Jane Smith", "signature_below")],
+    ),
+    (
+        '"Great speech. She is ready."\n\n-Senator Jane Smith, writing after the speech.\n\nMore.',
+        [("Great speech. She is ready.", "Jane Smith", "Senator Jane Smith", "signature_below")],
+    ),
+    # a short attribution after an exclamation belongs to the quote before it
+    (
+        '"We will win this one!" Jane Smith said.\n\nNew Jersey has voted.',
+        [("We will win this one!", "Jane Smith", "Jane Smith", "speaker_then_cue_after_quote")],
+    ),
+    (
+        'Jane Smith spoke to reporters on Monday. "We will not back down now." She said.',
+        [("We will not back down now.", "Jane Smith", "She", "speaker_then_cue_after_quote")],
+    ),
+    # an infinitive's cue with no speaker of its own does not hide the cue before it
+    (
+        'On Sunday, Jane Smith said that by refusing to say the words "radical Islam," they are'
+        ' "saying the war never happened at all."',
+        [
+            ("radical Islam", "Jane Smith", "Jane Smith", "cue_before_quote"),
+            ("saying the war never happened at all.", "Jane Smith", "Jane Smith", "cue_before_quote"),
+        ],
+    ),
+    # a time between the speaker and the verb
+    (
+        'Senator Jane Smith (D-Calif.) last week said the plan was "a disgrace to the whole state."',
+        [("a disgrace to the whole state.", "Jane Smith", "Senator Jane Smith", "cue_before_quote")],
+    ),
+    # a dash and a name that a sentence goes on from do not sign the quote
+    (
+        "Jane Smith called the plan \u201ca disgrace to us all\u201d - Tom Jones, however, disagreed.",
+        [("a disgrace to us all", "Jane Smith", "Jane Smith", "cue_before_quote")],
+    ),
+    # a verb the lexicon does not know, right after the quote
+    (
+        '"We will win the vote," Jane Smith riffed.',
+        [("We will win the vote", "Jane Smith", "Jane Smith", "unknown_verb_after_quote")],
+    ),
+    # a name right before a colon introduces the quote
+    (
+        'The plan did not surprise pollster Jane Smith: "We saw it coming for months."',
+        [("We saw it coming for months.", "Jane Smith", "Jane Smith", "name_before_colon")],
+    ),
+    # the speaker of the sentence before carries over
+    (
+        'The plan is doomed, Jane Smith said. Good plans need "votes that nobody has right now."',
+        [("votes that nobody has right now.", "Jane Smith", "Jane Smith", "cue_in_previous_sentence")],
+    ),
+    # no reporting verb at all, but a person is the sentence's subject
+    (
+        'Jane Smith thought the "buzz around the plan was overblown by far."',
+        [("buzz around the plan was overblown by far.", "Jane Smith", "Jane Smith", "person_subject_without_cue")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ATTRIBUTIONS)
+def test_attribution_table(text: str, expected: list[tuple[str, str | None, str | None, str | None]]) -> None:
     quotes = analyze(text, Config()).quotes
-    assert [q.speaker for q in quotes] == [speaker] * len(find_quote_spans(text))
+    got = [
+        (q.text, q.speaker, text[q.speaker_start : q.speaker_end] if q.speaker_start is not None else None, q.rule)
+        for q in quotes
+    ]
+    assert got == expected
+
+
+def test_every_strategy_has_a_case_in_the_table() -> None:
+    fired = {rule for _, expected in ATTRIBUTIONS for *_, rule in expected}
+    assert {strategy.__name__ for strategy in STRATEGIES} <= fired
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,7 @@ class QuoteDoc(InnerDoc):
     speaker_start = Integer(index=False)
     speaker_end = Integer(index=False)
     cue = Keyword()
+    rule = Keyword()
 
 
 class ArticleDoc(_Strict):
