@@ -21,7 +21,11 @@ Two figures, each printed with its counts:
   quotation is found when one prediction covers more than 30% of its
   characters; predictions and gold are matched one to one (largest overlap
   first), so precision = matched predictions / predictions and recall =
-  matched gold / gold.
+  matched gold / gold. A direct quote lying wholly inside a predicted
+  indirect attribution ("she said the plan was “a disaster”": wirewatch
+  reports the clause and, as a direct quote, its quoted words) is part of that
+  one quotation, as the annotators count it, not a second prediction; how
+  many were folded so is printed.
 
 Speaker accuracy is over matched pairs and judged on the full name: the
 predicted canonical speaker must equal the gold ``reference`` after folding
@@ -89,6 +93,7 @@ class Score:
     gold: int = 0
     matched: int = 0
     speaker_right: int = 0
+    nested: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -260,12 +265,22 @@ def score(articles: Iterable[Article], config: Config) -> Run:
         direct_pred = [q for q in quotes if kind_of(q) == "direct"]
         indirect = [g.span for g in article.quotes if not g.direct]
         score_figure(run.direct, article, direct_gold, direct_pred, "direct", indirect)
-        score_figure(run.every, article, article.quotes, quotes, "all")
+        every = _outermost(quotes)
+        run.every.nested += len(quotes) - len(every)
+        score_figure(run.every, article, article.quotes, every, "all")
     return run
+
+
+def _outermost(quotes: Sequence[Quote]) -> list[Quote]:
+    """The attributions without the direct quotes that lie wholly inside an indirect one."""
+    indirect = [(q.start, q.end) for q in quotes if kind_of(q) == "indirect"]
+    return [q for q in quotes if kind_of(q) != "direct" or not any(s <= q.start and q.end <= e for s, e in indirect)]
 
 
 def _report(name: str, result: Score) -> list[str]:
     ignored = f" ({result.ignored} inside indirect quotations, not scored)" if result.ignored else ""
+    if result.nested:
+        ignored += f" (+{result.nested} direct quotes inside a predicted indirect one, counted as part of it)"
     return [
         f"{name}: {result.gold} gold, {result.predicted} predicted{ignored}, {result.matched} matched",
         f"  precision {result.precision:.3f} ({result.matched}/{result.predicted - result.ignored})"

@@ -65,6 +65,9 @@ class Quote:
     speaker_end: int | None = None
     cue: str | None = None
     rule: str | None = None  # the attribution strategy that found the speaker (pipeline/enrich/quotes/strategies.py)
+    # How the words are attributed: "direct" (in quotation marks), "indirect" (reported
+    # speech) or "full_text" (the article body is the speaker's own statement).
+    kind: str = "direct"
 
 
 @dataclass

@@ -96,7 +96,7 @@ def test_analyze_reads_stdin_and_prints_the_documented_json(name, monkeypatch, c
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"entities", "topics", "quotes"}
     quote = next(q for q in data["quotes"] if q["text"].startswith("It is my personal opinion"))
-    assert set(quote) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue", "rule"}
+    assert set(quote) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue", "rule", "kind"}
     assert text[quote["start"] : quote["end"]] == quote["text"]
     assert quote["speaker"] == "Kim Yo Jong"
     entity = data["entities"][0]
