@@ -16,8 +16,9 @@ sentence wins, and its name is the attribution's `rule`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.enrich import lexicon
 from pipeline.enrich.entities import PERSON
@@ -55,6 +56,11 @@ def _reported_verbs() -> dict[str, str]:
 
 
 REPORTED_VERBS = _reported_verbs()
+# Any sentence that can hold reported speech has one of these words.
+_MAY_REPORT = re.compile(
+    r"\b(?:according|" + "|".join(sorted(map(re.escape, REPORTED_VERBS), key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
 # Words a reported clause never opens with: after "said" they start a phrase about the saying, not what was said.
 NOT_CLAUSE_OPENERS = lexicon.words("not_clause_openers.txt") | PREPOSITIONS
 # Participles that report after a comma: "…, saying …", "…, adding that …".
@@ -86,6 +92,10 @@ class Sentence:
     ctx: Context
     items: list[Item]
     done: dict[int, Attribution]
+    words: list[str] = field(default_factory=list)  # each item's lowercase word ("" for a quotation)
+
+    def __post_init__(self) -> None:
+        self.words = [lower(self.ctx, item) for item in self.items]
 
     def start_of(self, k: int) -> int:
         item = self.items[k]
@@ -101,7 +111,7 @@ class Sentence:
         return int(token.idx + len(token.text))
 
     def word(self, k: int) -> str:
-        return lower(self.ctx, self.items[k]) if 0 <= k < len(self.items) else ""
+        return self.words[k] if 0 <= k < len(self.words) else ""
 
 
 ReportedStrategy = Callable[[Sentence], Reported | None]
@@ -307,7 +317,7 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
 def clause_then_speaker_verb(sent: Sentence) -> Reported | None:
     """ "The border will stay closed, the minister said (on Tuesday)." """
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
-    for c in range(n - 1, 1, -1):
+    for c in range(n - 1, max(1, n - 7), -1):  # only a few words of time or place may follow the verb
         if not _trailing(sent, c + 1) or not _reporting_after(sent, c):
             continue
         subject = _subject(sent, c)
@@ -439,6 +449,8 @@ def find_reported(
     """
     found: list[tuple[Reported, str]] = []
     for start, end in sentences:
+        if not _MAY_REPORT.search(ctx.text, start, end):
+            continue  # no reporting verb at all: framing the sentence would cost more than the rest
         items = frame(ctx, start, end)
         while len(items) >= MIN_WORDS + 2:
             sent = Sentence(ctx, items, done)
