@@ -1,22 +1,33 @@
-"""Cycle speed on real feeds and pages, served from a loopback server in its own process.
+"""Cycle speed and memory on real feeds and pages, served from a loopback server in its own process.
 
 Run:  .venv/bin/python -m bench.bench_cycle [--feeds 2000] [--pages 543] [--runs 3] [--profile]
+      .venv/bin/python -m bench.bench_cycle --only cycle --pages 2000 --runs 1   # dedupe/statements per batch
+      .venv/bin/python -m bench.bench_cycle --only memory                        # peak memory, 543 and 2,000 pages
 
-Three figures, each the median of `--runs` runs:
+Figures, each the median of `--runs` runs (min–max beside it):
 
 1. A cycle over N feeds that all answer 304 (the steady state of a poller).
 2. N feeds whose bodies all changed: feeds/s through fetch + parse + new entries.
    The bodies are the 20 real news feeds of ../shared/data/feeds/real,
    replicated under N paths with their item links rewritten to be unique.
-3. The whole cycle (poll + fetch + extract + index) over the 181 real article
-   pages of the extraction benchmark, replicated to `--pages`, against the
-   cost of trafilatura extraction alone (`pipeline.extract.extract`, one
-   process) over the same pages: the floor.
+3. The whole cycle (poll + fetch + extract + index + enrich + dedupe + statements)
+   over the 181 real article pages of the extraction benchmark, replicated to
+   `--pages`, against `trafilatura.extract` with its defaults alone in a pool of
+   two processes over the same pages, the two timed in turn within one run so
+   that the ratio holds on a loaded machine. The same cycle reports dedupe and
+   statements per article for its first and its last batch.
+4. Peak memory of the cycle's processes (main and pool: RSS summed, which
+   counts the pages the workers share with their forkserver once per process,
+   and PSS summed, which counts them once; sampled every 20 ms; the loopback
+   server is not counted) at 543 and 2,000 pages, and (`--only heavy`) over
+   `--heavy-pages` real pages padded to 9.5 MB each, under the default 1 GB
+   `fetch.memory_ceiling`.
 
-The server runs in a child process, so its work does not share a core (or
-the GIL) with the pipeline's; it answers on 127.0.0.1, one host, so the
-per-host limit is raised to the global limit (the figure is for many feeds
-across many hosts, not for hammering one).
+Everything polls with the product's defaults (`fetch.concurrency` 16) except
+the per-host limit: the server answers on 127.0.0.1, one host, so the per-host
+limit is raised to the global one (the figure is for many feeds across many
+hosts, not for hammering one). The server runs in a child process, so its work
+does not share the GIL with the pipeline's.
 """
 
 from __future__ import annotations
@@ -27,19 +38,26 @@ import cProfile
 import gzip
 import io
 import multiprocessing
+import os
 import pstats
 import re
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import trafilatura
+
+from pipeline import cycle
 from pipeline.config import Config, config_from_dict
-from pipeline.cycle import run_cycle
 from pipeline.demo.server import StaticRoute, serve
-from pipeline.extract import decode_html, extract
+from pipeline.extract import decode_html
 from pipeline.poll import poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
@@ -49,6 +67,9 @@ from pipeline.workers import worker_pool
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_FEEDS = DATA / "feeds" / "real"
 PAGES = DATA / "extraction" / "article_extraction_benchmark" / "html"
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+HEAVY_BYTES = 9_500_000
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _LINK = re.compile(rb"(<link[^>]*>\s*|<guid[^>]*>\s*|\"url\":\s*\")(https?://)")
 
 
@@ -77,8 +98,18 @@ def feed_routes(count: int, variant: str) -> dict[str, StaticRoute]:
     return routes
 
 
-def page_routes(count: int) -> dict[str, StaticRoute]:
-    pages = page_bodies()
+def heavy_bodies() -> list[bytes]:
+    """Real pages padded to about 9.5 MB with a script, as heavy pages are (inline data, not text)."""
+    bodies = []
+    for body in page_bodies()[:20]:
+        end = body.lower().rfind(b"</body>")
+        padding = b'<script>var data = "' + b"abcdefghij" * ((HEAVY_BYTES - len(body)) // 10) + b'";</script>'
+        bodies.append(body[:end] + padding + body[end:])
+    return bodies
+
+
+def page_routes(count: int, kind: str = "pages") -> dict[str, StaticRoute]:
+    pages = heavy_bodies() if kind == "heavy" else page_bodies()
     routes = {f"/pages/{n}.html": StaticRoute(pages[n % len(pages)]) for n in range(count)}
     items = "".join(
         f"<item><title>Page {n}</title><link>http://127.0.0.1:PORT/pages/{n}.html</link><guid>p{n}</guid></item>"
@@ -90,9 +121,9 @@ def page_routes(count: int) -> dict[str, StaticRoute]:
 
 
 def _serve_child(kind: str, count: int, variant: str, port_queue: Any, stop: Any) -> None:
-    routes = feed_routes(count, variant) if kind == "feeds" else page_routes(count)
+    routes = feed_routes(count, variant) if kind == "feeds" else page_routes(count, kind)
     with serve({}) as server:
-        if kind == "pages":
+        if kind != "feeds":
             feed = routes["/feeds/pages.xml"]
             routes["/feeds/pages.xml"] = StaticRoute(
                 feed.body.replace(b"127.0.0.1:PORT", server.base_url.removeprefix("http://").encode()),
@@ -117,7 +148,7 @@ class ChildServer:
         self.process.join(timeout=10)
 
 
-def bench_config(directory: Path, feed_urls: list[str], concurrency: int = 32) -> Config:
+def bench_config(directory: Path, feed_urls: list[str], concurrency: int = 16) -> Config:
     fetch = {"allow_networks": ["127.0.0.0/8"], "concurrency": concurrency, "per_host": concurrency, "timeout": "60s"}
     return config_from_dict(
         {
@@ -139,7 +170,7 @@ def time_304_cycle(feeds: int) -> float:
                 for number, url in enumerate(urls):
                     store.save_feed(FeedState(url=url, name=url, etag=routes[f"/feeds/{number}.xml"].etag_value))
                 started = time.perf_counter()
-                report = run_cycle(config, store, force=True)
+                report = cycle.run_cycle(config, store, force=True)
                 elapsed = time.perf_counter() - started
                 assert report.feeds_failed == 0 and report.entries_new == 0, report.errors[:3]
         return elapsed
@@ -174,17 +205,114 @@ def time_changed_feeds(feeds: int, variant: str, concurrency: int) -> tuple[floa
         server.close()
 
 
-def time_whole_cycle(pages: int, profile: bool) -> tuple[float, int, str]:
-    server = ChildServer("pages", pages)
+@dataclass
+class CycleRun:
+    seconds: float
+    indexed: int
+    peak_bytes: int
+    peak_pss: int
+    cpu_seconds: float
+    dedupe: list[tuple[int, float]]  # per batch: articles, seconds
+    statements: list[tuple[int, float]]
+    profile: str = ""
+
+
+def _process_tree(root: int, skip: int | None) -> dict[int, float]:
+    """`root` and its descendants, except the process `skip` and its own (the server): CPU seconds of each."""
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    found: dict[int, float] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if pid != skip and pid in cpu:
+            found[pid] = cpu[pid]
+            todo += children.get(pid, [])
+    return found
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    """RSS and PSS of one process (PSS shares each page among the processes mapping it: the workers share
+    what the forkserver loaded), 0 for one that has gone."""
+    try:
+        rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0, 0
+    pss = next((int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+    return rss, pss
+
+
+class PeakMemory:
+    """The largest summed RSS and PSS of this process and its workers, sampled in a thread every 20 ms, and the
+    CPU seconds they spent meanwhile (the sampler's own excepted): on a loaded machine CPU per page is the
+    figure that does not depend on what else runs."""
+
+    def __init__(self, skip: int | None) -> None:
+        self.skip, self.peak, self.peak_pss = skip, 0, 0
+        self._start = _process_tree(os.getpid(), skip)
+        self._last: dict[int, float] = dict(self._start)
+        self._sampling = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            tree = _process_tree(os.getpid(), self.skip)
+            self._last.update(tree)
+            sizes = [_memory(pid) for pid in tree]
+            self.peak = max(self.peak, sum(rss for rss, _ in sizes))
+            self.peak_pss = max(self.peak_pss, sum(pss for _, pss in sizes))
+            self._sampling = time.thread_time()
+
+    @property
+    def cpu_seconds(self) -> float:
+        spent = sum(seconds - self._start.get(pid, 0.0) for pid, seconds in self._last.items())
+        return spent - self._sampling
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(_process_tree(os.getpid(), self.skip))
+
+
+def _timed(record: list[tuple[int, float]], stage: Callable[..., Any]) -> Callable[..., Any]:
+    def run(config: Config, store: Any, article_ids: Any) -> Any:
+        started = time.perf_counter()
+        result = stage(config, store, article_ids)
+        record.append((len(article_ids), time.perf_counter() - started))
+        return result
+
+    return run
+
+
+def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages") -> CycleRun:
+    server = ChildServer(kind, pages)
+    dedupe: list[tuple[int, float]] = []
+    statements: list[tuple[int, float]] = []
+    stages = cycle.dedupe_stage, cycle.statements_stage
+    cycle.dedupe_stage, cycle.statements_stage = _timed(dedupe, stages[0]), _timed(statements, stages[1])
     try:
         with tempfile.TemporaryDirectory() as directory:
             config = bench_config(Path(directory), [f"{server.base_url}/feeds/pages.xml"])
-            with SQLiteStore(config.store.path) as store:
+            with SQLiteStore(config.store.path) as store, PeakMemory(server.process.pid) as memory:
                 profiler = cProfile.Profile() if profile else None
                 started = time.perf_counter()
                 if profiler:
                     profiler.enable()
-                report = run_cycle(config, store)
+                report = cycle.run_cycle(config, store)
                 if profiler:
                     profiler.disable()
                 elapsed = time.perf_counter() - started
@@ -193,18 +321,97 @@ def time_whole_cycle(pages: int, profile: bool) -> tuple[float, int, str]:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(18)
             text = out.getvalue()
-        return elapsed, report.articles_indexed, text
+        return CycleRun(
+            elapsed, report.articles_indexed, memory.peak, memory.peak_pss, memory.cpu_seconds, dedupe, statements, text
+        )
     finally:
+        cycle.dedupe_stage, cycle.statements_stage = stages
         server.close()
 
 
-def time_extraction_floor(pages: int) -> float:
+def page_htmls(pages: int) -> list[str]:
     bodies = page_bodies()
-    htmls = [decode_html(bodies[n % len(bodies)], "text/html") for n in range(pages)]
-    started = time.perf_counter()
-    for html in htmls:
-        extract(html)
-    return pages / (time.perf_counter() - started)
+    return [decode_html(bodies[n % len(bodies)], "text/html") for n in range(pages)]
+
+
+def time_trafilatura_two_processes(htmls: list[str]) -> tuple[float, float]:
+    """Pages/s of `trafilatura.extract` with its defaults in a warm pool of two processes, and CPU seconds per page."""
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        list(pool.map(trafilatura.extract, htmls[:8], chunksize=1))  # both workers up and warm
+        with PeakMemory(None) as usage:
+            started = time.perf_counter()
+            list(pool.map(trafilatura.extract, htmls, chunksize=4))
+            elapsed = time.perf_counter() - started
+    return len(htmls) / elapsed, usage.cpu_seconds / len(htmls)
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """Median with min–max, as every figure is quoted."""
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def per_article_us(batches: list[tuple[int, float]]) -> list[float]:
+    return [seconds / count * 1e6 for count, seconds in batches if count]
+
+
+def report_polling(feeds: int, runs: range) -> None:
+    not_modified = [time_304_cycle(feeds) for _ in runs]
+    print(f"{feeds} feeds answering 304: cycle {spread(not_modified, 2)} s")
+    changed = [time_changed_feeds(feeds, f"r{run}-", 16) for run in runs]
+    rates = [feeds / elapsed for elapsed, _ in changed]
+    print(f"{feeds} changed feeds, 16 connections: {spread(rates, 0)} feeds/s, {changed[0][1]:,} new entries")
+
+
+def report_cycle(pages: int, runs: range, profile: bool) -> None:
+    """The cycle and trafilatura alone in two processes, in turn, so each ratio comes from one moment."""
+    htmls = page_htmls(pages)
+    cycles: list[CycleRun] = []
+    rates: list[float] = []
+    floors: list[float] = []
+    floor_cpu: list[float] = []
+    for _ in runs:
+        cycles.append(time_whole_cycle(pages))
+        rates.append(cycles[-1].indexed / cycles[-1].seconds)
+        rate, cpu = time_trafilatura_two_processes(htmls)
+        floors.append(rate)
+        floor_cpu.append(cpu)
+    ratios = [rate / floor for rate, floor in zip(rates, floors, strict=True)]
+    cycle_cpu = [run.cpu_seconds / run.indexed for run in cycles]
+    print(f"whole cycle over {pages} real pages: {spread(rates)} pages/s (indexed {cycles[0].indexed})")
+    print(f"trafilatura.extract (defaults) alone, two processes, same pages: {spread(floors)} pages/s")
+    print(f"  cycle / trafilatura-in-two-processes, round by round: {spread(ratios, 2)}")
+    print(
+        f"  CPU per page: cycle {spread([c * 1e3 for c in cycle_cpu], 0)} ms (main + pool), trafilatura "
+        f"{spread([c * 1e3 for c in floor_cpu], 0)} ms; trafilatura/cycle "
+        f"{spread([f / c for f, c in zip(floor_cpu, cycle_cpu, strict=True)], 2)}"
+    )
+    for name, batches in (
+        ("dedupe", [run.dedupe for run in cycles]),
+        ("statements", [run.statements for run in cycles]),
+    ):
+        first = [per_article_us(batch)[0] for batch in batches]
+        last = [per_article_us(batch)[-1] for batch in batches]
+        growth = [b / a for a, b in zip(first, last, strict=True)]
+        print(
+            f"  {name} per article, first batch {spread(first, 0)} us, last batch {spread(last, 0)} us "
+            f"({len(batches[0])} batches): last/first {spread(growth, 2)}"
+        )
+    rss, pss = [run.peak_bytes / 2**20 for run in cycles], [run.peak_pss / 2**20 for run in cycles]
+    print(f"  peak memory, main + pool: RSS summed {spread(rss, 0)} MiB, PSS summed {spread(pss, 0)} MiB")
+    if profile:
+        print(time_whole_cycle(pages, profile=True).profile)
+
+
+def report_memory(runs: range, kind: str = "pages", sizes: tuple[int, ...] = (543, 2000)) -> None:
+    for pages in sizes:
+        measured = [time_whole_cycle(pages, kind=kind) for _ in runs]
+        rss = [run.peak_bytes / 2**20 for run in measured]
+        pss = [run.peak_pss / 2**20 for run in measured]
+        label = f"{pages} pages of {HEAVY_BYTES / 1e6:.1f} MB" if kind == "heavy" else f"{pages} pages"
+        print(
+            f"peak memory, main + pool, whole cycle over {label}: RSS summed {spread(rss, 0)} MiB, "
+            f"PSS summed {spread(pss, 0)} MiB (indexed {measured[0].indexed})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,40 +419,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--pages", type=int, default=543)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=("polling", "cycle", "memory", "heavy"))
+    parser.add_argument("--heavy-pages", type=int, default=60)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one whole cycle")
     args = parser.parse_args(argv)
     if not REAL_FEEDS.exists() or not PAGES.exists():
         print(f"skipped: {DATA} is absent (the real feeds and pages live beside the repo on dev and CI machines)")
         return 0
     runs = range(args.runs)
-
-    not_modified = [time_304_cycle(args.feeds) for _ in runs]
-    print(
-        f"{args.feeds} feeds answering 304: cycle {statistics.median(not_modified):.2f} s "
-        f"(runs: {', '.join(f'{t:.2f}' for t in not_modified)})"
-    )
-
-    for concurrency in (32, 16):
-        changed = [time_changed_feeds(args.feeds, f"c{concurrency}r{run}-", concurrency) for run in runs]
-        rates = [args.feeds / elapsed for elapsed, _ in changed]
-        print(
-            f"{args.feeds} changed feeds, {concurrency} connections: {statistics.median(rates):.0f} feeds/s "
-            f"fetched+parsed, {changed[0][1]:,} new entries (runs: {', '.join(f'{r:.0f}' for r in rates)})"
-        )
-
-    whole = [time_whole_cycle(args.pages, profile=False) for _ in runs]
-    cycle_rates = [indexed / elapsed for elapsed, indexed, _ in whole]
-    floors = [time_extraction_floor(args.pages) for _ in runs]
-    print(
-        f"whole cycle over {args.pages} real pages: {statistics.median(cycle_rates):.1f} pages/s "
-        f"(runs: {', '.join(f'{r:.1f}' for r in cycle_rates)}; indexed {whole[0][1]})"
-    )
-    print(
-        f"trafilatura extraction alone, one process: {statistics.median(floors):.1f} pages/s "
-        f"→ cycle/floor ratio {statistics.median(cycle_rates) / statistics.median(floors):.2f}"
-    )
-    if args.profile:
-        print(time_whole_cycle(args.pages, profile=True)[2])
+    if args.only in (None, "polling"):
+        report_polling(args.feeds, runs)
+    if args.only in (None, "cycle"):
+        report_cycle(args.pages, runs, args.profile)
+    if args.only in (None, "memory"):
+        report_memory(runs)
+    if args.only in (None, "heavy"):
+        report_memory(runs, "heavy", (args.heavy_pages,))
     return 0
 
 

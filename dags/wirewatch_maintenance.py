@@ -1,20 +1,21 @@
-"""Daily upkeep: hand due failed entries back to processing, finish articles a dead run left unprocessed,
-prune the dedup window, name failing feeds."""
+"""Hourly upkeep: retry due alerts, hand due failed entries back to processing, finish articles a dead run
+left unprocessed, prune the dedup window, name failing feeds.
+
+Parsing this file imports Airflow and the wirewatch plugin only; the
+pipeline is imported when a task runs.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowSkipException
-from wirewatch_airflow import ENTRIES, WirewatchHook
-
-from pipeline import orchestration
+from airflow.sdk import dag, task
+from wirewatch_airflow import ENTRIES, tasks
 
 
 @dag(
-    schedule="@daily",
+    schedule="@hourly",
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -22,31 +23,28 @@ from pipeline import orchestration
     tags=["wirewatch"],
 )
 def wirewatch_maintenance() -> None:
+    @task
+    def retry_alerts() -> int:
+        """Failed deliveries past their next attempt, sent again without waiting for new entries."""
+        return tasks.send_alerts()
+
     @task(outlets=[ENTRIES])
     def retry_failed_entries() -> int:
-        """Hand them to wirewatch_process: it refetches due failed entries and runs every later stage on them."""
-        with WirewatchHook().session() as (_, store):
-            due = orchestration.failed_entries_due(store)
-        if not due:
-            raise AirflowSkipException("no failed entries past their backoff")
-        get_current_context()["outlet_events"][ENTRIES].extra = {"failed_entries_due": due}
-        return due
+        return tasks.retry_failed_entries()
 
     @task
     def finish_unprocessed() -> int:
-        with WirewatchHook().session() as (config, store):
-            return orchestration.finish_unprocessed(config, store)
+        return tasks.finish_unprocessed()
 
     @task
     def prune_dedup() -> int:
-        with WirewatchHook().session() as (config, store):
-            return orchestration.prune_dedup(config, store)
+        return tasks.prune_dedup()
 
     @task
     def failing_feeds() -> list[dict[str, str | int | None]]:
-        with WirewatchHook().session() as (_, store):
-            return orchestration.failing_feeds(store)
+        return tasks.failing_feeds()
 
+    retry_alerts()
     retry_failed_entries()
     finish_unprocessed()
     prune_dedup()

@@ -1,15 +1,18 @@
-"""Fetch the waiting entries and take their articles through every later stage, on each entries event."""
+"""Fetch the waiting entries and take their articles through every later stage, on each entries event.
+
+Parsing this file imports Airflow and the wirewatch plugin only; the
+pipeline is imported when a task runs.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import TriggerRule, dag, task
-from wirewatch_airflow import ENTRIES, WirewatchHook, smtp_sender
+from airflow.sdk import Param, TriggerRule, dag, task
+from wirewatch_airflow import ENTRIES, tasks
 
-from pipeline import orchestration
-from pipeline.cycle import dedupe_stage, enrich_stage, statements_stage
+ENTRIES_PER_TASK = "{{ var.value.get('wirewatch_entries_per_task', params.entries_per_task) }}"
 
 
 @dag(
@@ -18,40 +21,35 @@ from pipeline.cycle import dedupe_stage, enrich_stage, statements_stage
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(minutes=20)},
+    params={"entries_per_task": Param(200, type="integer", minimum=1, description="entries fetched by one task")},
     tags=["wirewatch"],
 )
 def wirewatch_process() -> None:
     @task
-    def due_entries() -> list[list[str]]:
-        with WirewatchHook().session() as (_, store):
-            return orchestration.due_entry_batches(store)
+    def due_entries(entries_per_task: int | str) -> list[list[str]]:
+        return tasks.due_entries(entries_per_task)
 
     @task
     def fetch(entry_ids: list[str]) -> list[str]:
-        with WirewatchHook().session() as (config, store):
-            return orchestration.fetch_batch(config, store, entry_ids)
+        return tasks.fetch(entry_ids)
 
     @task
     def enrich(article_ids: list[str]) -> int:
-        with WirewatchHook().session() as (config, store):
-            return enrich_stage(config, store, article_ids).analysed
+        return tasks.enrich(article_ids)
 
     @task(max_active_tis_per_dagrun=1)
     def dedupe(article_ids: list[str]) -> int:
-        with WirewatchHook().session() as (config, store):
-            return dedupe_stage(config, store, article_ids).duplicates
+        return tasks.dedupe(article_ids)
 
     @task(max_active_tis_per_dagrun=1)
     def statements(article_ids: list[str]) -> int:
-        with WirewatchHook().session() as (config, store):
-            return len(statements_stage(config, store, article_ids).new)
+        return tasks.statements(article_ids)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def alert() -> int:
-        with WirewatchHook().session() as (config, store):
-            return orchestration.send_alerts(config, store, smtp_sender())
+        return tasks.send_alerts()
 
-    articles = fetch.expand(entry_ids=due_entries())
+    articles = fetch.expand(entry_ids=due_entries(ENTRIES_PER_TASK))
     enriched = enrich.expand(article_ids=articles)
     deduped = dedupe.expand(article_ids=articles)
     stated = statements.expand(article_ids=articles)

@@ -1,26 +1,31 @@
-"""The `wirewatch` command. Every figure a user sees can also be had as JSON."""
+"""The `wirewatch` command. Every figure a user sees can also be had as JSON.
+
+Each command imports what it uses when it runs, so `search`, `statements`, `feeds` and
+`alerts` start without loading spaCy or trafilatura (`tests/test_imports.py`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
+import signal
 import sys
+import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
-from pipeline.cycle import run_cycle
-from pipeline.store import SearchQuery, Store, open_store
+from pipeline.failures import failure_kind
+from pipeline.store import backend_errors
 
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def _since(value: str) -> datetime:
@@ -60,12 +65,23 @@ class TerminalProgress:
             print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
 
 
+def failure_summary(errors: list[dict[str, Any]]) -> list[str]:
+    """One line per (stage, kind of failure), most frequent first: twenty thousand 404s are one line."""
+    counts = Counter((error["stage"], failure_kind(error["reason"])) for error in errors)
+    return [f"  {stage}: {kind} × {number:,}" for (stage, kind), number in counts.most_common()]
+
+
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.cycle import run_cycle
+    from pipeline.store import open_store
+
     progress = TerminalProgress() if not args.json else None
-    with open_store(config.store) as store:
-        report = run_cycle(config, store, force=args.force, progress=progress)
-    if progress:
-        progress.finish()
+    try:
+        with open_store(config.store) as store:
+            report = run_cycle(config, store, force=args.force, progress=progress)
+    finally:
+        if progress:
+            progress.finish()
     summary = report.as_json()
     if args.json:
         _print_json(summary)
@@ -76,44 +92,19 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         f"{summary['duplicates']} duplicates folded, {summary['statements_new']} new statements, "
         f"{summary['alerts_sent']} alerts sent ({summary['alerts_failed']} failed)"
     )
-    for error in summary["errors"]:
-        print(f"  {error['stage']}: {error['url']}: {error['reason']}")
+    if args.verbose:
+        for error in summary["errors"]:
+            print(f"  {error['stage']}: {error['url']}: {error['reason']}")
+    elif summary["errors"]:
+        print(f"{len(summary['errors']):,} failures, by reason (each one: --verbose or --json):")
+        print("\n".join(failure_summary(summary["errors"])))
     return 0
 
 
-def snippet_line(snippet: str) -> str:
-    """A highlighted snippet for a terminal: one line, matches in [brackets]."""
-    return " ".join(snippet.replace("<b>", "[").replace("</b>", "]").split())
-
-
-def command_name() -> str:
-    """How the user can run wirewatch again: by name when it is on PATH, else by the path they used."""
-    return "wirewatch" if shutil.which("wirewatch") else sys.argv[0]
-
-
-def search_json(store: Store, query: SearchQuery) -> dict[str, Any]:
-    result = store.search(query)
-    return {
-        "total": result.total,
-        "hits": [
-            {
-                "id": hit.id,
-                "url": hit.url,
-                "title": hit.title,
-                "source": hit.source,
-                "published": _iso(hit.published),
-                "snippet": hit.snippet,
-                "cluster_id": hit.cluster_id,
-                "duplicates": hit.duplicates,
-                "entities": hit.entities,
-                "topics": hit.topics,
-            }
-            for hit in result.hits
-        ],
-    }
-
-
 def cmd_search(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.store import SearchQuery, open_store
+    from pipeline.views import search_json, snippet_line
+
     query = SearchQuery(
         text=args.query,
         source=args.source,
@@ -121,6 +112,7 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
         speaker=args.speaker,
         entity=args.entity,
         topic=args.topic,
+        kind=args.kind,
         limit=args.limit,
         collapse=not args.all,
     )
@@ -138,68 +130,74 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def feeds_json(store: Store) -> list[dict[str, Any]]:
-    return [
-        {
-            "url": feed.url,
-            "name": feed.name,
-            "last_success": _iso(feed.last_success),
-            "last_polled": _iso(feed.last_polled),
-            "failures": feed.failures,
-            "next_poll": _iso(feed.next_poll),
-            "last_error": feed.last_error,
-            "entries_seen": feed.entries_seen,
-        }
-        for feed in store.list_feeds()
-    ]
-
-
 def cmd_feeds(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.store import open_store
+    from pipeline.views import feeds_json
+
     with open_store(config.store) as store:
-        data = feeds_json(store)
+        data = feeds_json(store, config, show_all=args.all)
     if args.json:
         _print_json(data)
         return 0
     for feed in data:
         health = "ok" if not feed["failures"] else f"FAILING x{feed['failures']}: {feed['last_error']}"
-        print(f"{feed['name']}: {health}")
+        removed = "" if feed["in_config"] else " (no longer in the config)"
+        print(f"{feed['name']}{removed}: {health}")
         print(
             f"  last success {feed['last_success'] or 'never'}, next poll {feed['next_poll']}, "
             f"{feed['entries_seen']} entries seen"
         )
+        if feed["page_failures"]:
+            kinds = ", ".join(f"{kind} × {number:,}" for kind, number in feed["page_failures"].items())
+            print(f"  pages failed: {kinds}")
+            for failure in feed["recent_page_failures"]:
+                print(f"    {failure['url']}: {failure['reason']}")
     return 0
 
 
-def statements_json(store: Store, speaker: str | None, since: datetime | None, limit: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": statement.id,
-            "speaker": statement.speaker,
-            "first_seen": _iso(statement.first_seen),
-            "text": statement.text,
-            "quotes": [{"text": quote.text, "article_url": quote.article_url} for quote in statement.quotes],
-            "sources": statement.sources,
-        }
-        for statement in store.list_statements(speaker, since, limit)
-    ]
-
-
 def cmd_statements(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.statement_view import statement_json, tracked_statements
+    from pipeline.store import open_store
+
     with open_store(config.store) as store:
-        data = statements_json(store, args.speaker, args.since, args.limit)
+        found = tracked_statements(store, config, args.speaker, args.since, args.limit, args.all)
+        data = [statement_json(statement) for statement in found]
     if args.json:
         _print_json(data)
         return 0
     for statement in data:
-        print(f"{statement['speaker']}, first seen {statement['first_seen']}: “{statement['text']}”")
-        print(f"  {len(statement['quotes'])} quotes from {len(statement['sources'])} articles")
-        for url in statement["sources"]:
-            print(f"  - {url}")
+        text = statement["text"] if len(statement["text"]) <= 300 else statement["text"][:300].rsplit(" ", 1)[0] + "…"
+        print(f"{statement['speaker']} ({statement['kind']}): “{text}”")
+        print(f"  published {statement['published'] or 'undated'}, first seen {statement['first_seen']}")
+        outlets = len({outlet for quote in statement["quotes"] for outlet in quote["outlets"]})
+        reports = len(statement["reports"])
+        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {reports} reports")
+        for report in statement["reports"]:
+            print(f"  - {report['source']}: {report['article_url']}")
     return 0
 
 
+def read_text_file(path: Path) -> str:
+    """A plain-text file's contents, or a UsageError saying in words why it is not one."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a text file") from None
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text (a binary file?)") from None
+    if "\0" in text:
+        raise UsageError(f"{path}: not plain text (it contains NUL bytes: a binary file?)")
+    return text
+
+
 def cmd_analyze(args: argparse.Namespace, config: Config | None) -> int:
-    from pipeline.enrich import analysis_to_json, analyze
+    from pipeline.enrich.analyze import analysis_to_json, analyze
 
     if args.config or os.environ.get(CONFIG_ENV_VAR) or Path(DEFAULT_CONFIG_PATH).exists():
         try:
@@ -207,36 +205,25 @@ def cmd_analyze(args: argparse.Namespace, config: Config | None) -> int:
         except ConfigError as exc:
             print(f"wirewatch: config error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
-    text = sys.stdin.read() if args.file in (None, "-") else Path(args.file).read_text(encoding="utf-8")
-    data = analysis_to_json(analyze(text, config or Config()))
+    text = sys.stdin.read() if args.file in (None, "-") else read_text_file(Path(args.file))
+    data = analysis_to_json(analyze(text, config or Config(), title=args.title or ""))
     if args.json:
         _print_json(data)
         return 0
     for quote in data["quotes"]:
-        print(f"{quote['speaker'] or '(unknown)'} [{quote['cue'] or '-'}]: “{quote['text']}”")
+        text = quote["text"] if len(quote["text"]) <= 200 else quote["text"][:200] + "…"
+        print(f"{quote['speaker'] or '(unknown)'} [{quote['kind']}, {quote['cue'] or '-'}]: “{text}”")
     print("entities:", ", ".join(sorted({entity["canonical"] for entity in data["entities"]})))
     print("topics:", ", ".join(data["topics"]))
     return 0
 
 
-def alerts_json(store: Store, limit: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "rule": record.rule,
-            "statement_id": record.statement_id,
-            "state": record.state,
-            "message_id": record.message_id,
-            "claimed_at": _iso(record.claimed_at),
-            "sent_at": _iso(record.sent_at),
-            "attempts": record.attempts,
-            "last_error": record.last_error,
-            "next_attempt": _iso(record.next_attempt),
-        }
-        for record in store.list_alerts(limit)
-    ]
-
-
 def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.store import open_store
+    from pipeline.views import alerts_json
+
+    if args.retry is not None or args.dead:
+        return retry_dead_alerts(args, config)
     with open_store(config.store) as store:
         data = alerts_json(store, args.limit)
     if args.json:
@@ -244,6 +231,8 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
         return 0
     for record in data:
         detail = f", {record['last_error']}" if record["last_error"] else ""
+        if record["state"] == "failed":
+            detail += f", next try {record['next_attempt']}, retried until {record['retry_until']}"
         print(
             f"{record['state']:7} {record['rule']} · {record['statement_id']} · claimed {record['claimed_at']}"
             f" · {record['attempts']} attempts{detail}"
@@ -251,10 +240,31 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def cmd_setup(args: argparse.Namespace, config: Config) -> int:
-    from pipeline.setup import setup_backend
+def retry_dead_alerts(args: argparse.Namespace, config: Config) -> int:
+    """`alerts --retry ID` or `alerts --retry --dead`: send again after a fix, still once."""
+    from pipeline.alert import retry_alerts
+    from pipeline.store import open_store
 
-    report = setup_backend(config)
+    statement_id = args.retry or None
+    if statement_id is None and not args.dead:
+        raise UsageError("alerts --retry needs a statement id, or --dead for every dead alert")
+    with open_store(config.store) as store:
+        revived, report = retry_alerts(config, store, statement_id)
+    if args.json:
+        _print_json({"revived": revived, "sent": report.sent, "failed": report.failed,
+                     "errors": [error.reason for error in report.errors]})
+    else:
+        print(f"{revived} alerts to send again: {report.sent} sent, {report.failed} failed")
+        for error in report.errors:
+            print(f"  {error.url}: {error.reason}")
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace, config: Config) -> int:
+    from pipeline.setup import PipelineUser, setup_backend
+
+    user = PipelineUser(args.pipeline_user, args.pipeline_password_env) if args.pipeline_user else None
+    report = setup_backend(config, only=args.only, wait=args.wait, pipeline_user=user)
     if args.json:
         _print_json(report)
     else:
@@ -281,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "poll, fetch, extract and index once")
     run.add_argument("--force", action="store_true", help="poll every feed now, ignoring intervals and backoff")
+    run.add_argument("--verbose", "-v", action="store_true", help="list every failure, not a count by reason")
     run.set_defaults(handler=cmd_run)
 
     search = command("search", "full-text search of the indexed articles")
@@ -291,27 +302,43 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--speaker", help="only articles quoting this speaker")
     search.add_argument("--entity", help="only articles naming this person, place or organisation")
     search.add_argument("--topic", help="only articles tagged with this topic")
+    search.add_argument(
+        "--kind", choices=("direct", "indirect", "full_text"), help="only articles holding an attribution of this kind"
+    )
     search.add_argument("--all", action="store_true", help="show every copy of a story, not one per cluster")
     search.set_defaults(handler=cmd_search)
 
     statements = command("statements", "what tracked speakers said, one entry per statement")
     statements.add_argument("--speaker")
+    statements.add_argument("--all", action="store_true", help="every speaker's statements, not only tracked ones")
     statements.add_argument("--since", type=_since)
     statements.add_argument("--limit", type=_limit, default=50)
     statements.set_defaults(handler=cmd_statements)
 
     alerts = command("alerts", "the alert ledger: what was sent, what failed, what waits")
     alerts.add_argument("--limit", type=_limit, default=100)
+    alerts.add_argument(
+        "--retry", nargs="?", const="", metavar="STATEMENT_ID", help="send a dead or waiting alert again now"
+    )
+    alerts.add_argument("--dead", action="store_true", help="with --retry: every dead alert")
     alerts.set_defaults(handler=cmd_alerts)
 
     setup = command("setup", "create or migrate the store (templates, indices, aliases) and Kibana objects")
+    setup.add_argument("--only", choices=["elasticsearch", "kibana"], help="one part only (default: both)")
+    setup.add_argument("--wait", type=float, default=0.0, help="seconds to keep retrying a service still starting")
+    setup.add_argument("--pipeline-user", help="create this Elasticsearch user with a role limited to the indices")
+    setup.add_argument(
+        "--pipeline-password-env", default="WIREWATCH_ES_PASSWORD", help="environment variable with its password"
+    )
     setup.set_defaults(handler=cmd_setup)
 
     analyze = command("analyze", "entities, topics and attributed quotes of a plain text, without a store")
     analyze.add_argument("file", nargs="?", help="a text file, or - (the default) for standard input")
+    analyze.add_argument("--title", help="the article's headline (it can name a statement's author)")
     analyze.set_defaults(handler=cmd_analyze, needs_config=False)
 
-    feeds = command("feeds", "each feed's health")
+    feeds = command("feeds", "each feed's health and its pages' failures")
+    feeds.add_argument("--all", action="store_true", help="also feeds no longer in the config")
     feeds.set_defaults(handler=cmd_feeds)
 
     demo = commands.add_parser("demo", help="run the bundled sample end to end on loopback")
@@ -321,17 +348,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class UsageError(Exception):
+    """A mistake in what the user asked (an argument, a path): one line, exit 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Python can unwind from it, so `finally` blocks close the store and the workers."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Every error a user can cause ends as one line on stderr: exit 2 for config, paths and arguments,
+    1 when the run could not proceed (the store failed), 130/143 when interrupted; a closed pipe is silent."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        code = _dispatch(build_parser().parse_args(argv))
+        sys.stdout.flush()  # inside the try: a reader that has gone is found here, not at exit
+        return code
+    except (ConfigError, UsageError) as exc:
+        return _fail(f"config error: {exc}" if isinstance(exc, ConfigError) else str(exc), EXIT_CONFIG)
+    except backend_errors() as exc:
+        return _fail(f"store error: {_one_line(exc)}", EXIT_FAILED)
+    except Terminated:
+        return _fail("stopped by SIGTERM; the store is consistent, the next run goes on", EXIT_TERMINATED)
+    except KeyboardInterrupt:
+        return _fail("interrupted; the store is consistent, the next run goes on", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader (`head`) has gone: say nothing, and keep Python from complaining as it flushes stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace, Any], int] = args.handler
     if not getattr(args, "needs_config", True):
         return handler(args, None)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"wirewatch: config error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    return handler(args, config)
+    return handler(args, load_config(args.config))
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"wirewatch: {message}", file=sys.stderr)
+    return code
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:500]
 
 
 if __name__ == "__main__":

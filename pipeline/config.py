@@ -7,6 +7,8 @@ into `ConfigError` with a dotted key path.
 
 from __future__ import annotations
 
+import email.utils
+import importlib.util
 import ipaddress
 import os
 import re
@@ -15,7 +17,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.query import check_rule
+from pipeline.urls import canonical_url
 
 DEFAULT_CONFIG_PATH = "wirewatch.yaml"
 CONFIG_ENV_VAR = "WIREWATCH_CONFIG"
@@ -62,6 +67,12 @@ class StoreConfig(_Strict):
     username: str | None = None
     password_env: str | None = None
 
+    @model_validator(mode="after")
+    def _url_for_elasticsearch(self) -> StoreConfig:
+        if self.backend == "elasticsearch" and not self.url:
+            raise ValueError("url is required for the elasticsearch backend (such as http://localhost:9200)")
+        return self
+
 
 class FeedConfig(_Strict):
     url: str
@@ -97,9 +108,7 @@ class TopicConfig(_Strict):
     @field_validator("query")
     @classmethod
     def _parses(cls, value: str) -> str:
-        from pipeline.enrich.topics import validate_query  # the topic matcher imports this module
-
-        validate_query(value)
+        check_rule(value)
         return value
 
 
@@ -112,17 +121,42 @@ class SmtpConfig(_Strict):
     timeout: Duration = timedelta(seconds=10)
 
 
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def _email_address(value: str) -> str:
+    """`name@domain`, or `Display Name <name@domain>`, as RFC 5322 allows in To and From."""
+    _, address = email.utils.parseaddr(value)
+    if not address or not _ADDRESS.match(address) or ".." in address:
+        raise ValueError(f"{value!r} is not an email address such as analyst@example.org")
+    return value
+
+
 class AlertsConfig(_Strict):
     to: list[str] = []
     from_: str = Field(default="wirewatch@localhost", alias="from")
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        return [_email_address(address) for address in value]
+
+    @field_validator("from_")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return _email_address(value)
     smtp: SmtpConfig | None = None
     outbox: Path = Path("outbox")
     max_age: Duration = timedelta(hours=48)
+    # How long an email that fails for a reason that may pass (an outage) is retried before it is dead.
+    retry_for: Duration = timedelta(hours=48)
 
 
 class FetchConfig(_Strict):
     allow_networks: list[str] = []
     timeout: Duration = timedelta(seconds=20)
+    # Queueing for a connection slot (many feeds on one host) is not slowness: it has its own limit.
+    slot_wait: Duration = timedelta(minutes=5)
     max_bytes: int = Field(default=10_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrency: int = Field(default=16, ge=1)
@@ -130,6 +164,8 @@ class FetchConfig(_Strict):
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
     min_text_chars: int = Field(default=250, ge=0)
     max_backoff: Duration = timedelta(hours=6)
+    # What a run's processes (main and workers) may weigh together; page bodies in flight are budgeted from it.
+    memory_ceiling: int = Field(default=1_000_000_000, gt=0)
 
     @field_validator("allow_networks")
     @classmethod
@@ -150,6 +186,22 @@ class NlpConfig(_Strict):
     model: str | None = None
 
 
+def check_model(model: str | None) -> None:
+    """A configured model that cannot load would quietly leave the rules alone to do its work: say so.
+
+    Checked when a config file is loaded (not on every `NlpConfig`), without importing spaCy: an installed
+    pipeline is an importable package, a trained one on disk a directory holding `config.cfg`.
+    """
+    if model is None:
+        return
+    if (Path(model).expanduser() / "config.cfg").is_file() or importlib.util.find_spec(model.replace("-", "_")):
+        return
+    raise ValueError(
+        f"{model!r} is neither an installed spaCy pipeline nor a pipeline directory "
+        "(install it, or set nlp.model: null to use the rules alone)"
+    )
+
+
 class KibanaConfig(_Strict):
     url: str
     space: str | None = None
@@ -167,6 +219,18 @@ class Config(_Strict):
     dedup: DedupConfig = DedupConfig()
     nlp: NlpConfig = NlpConfig()
     kibana: KibanaConfig | None = None
+
+    @field_validator("feeds")
+    @classmethod
+    def _distinct_feeds(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
+        """The same feed twice would be polled twice and its state shared: almost always a pasting slip."""
+        seen: dict[str, int] = {}
+        for number, feed in enumerate(feeds):
+            key = canonical_url(feed.url)
+            if key in seen:
+                raise ValueError(f"feeds[{number}] is the same feed as feeds[{seen[key]}] ({feed.url})")
+            seen[key] = number
+        return feeds
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -204,13 +268,21 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{config_path}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{config_path}: cannot read: {exc}") from None
+    if not raw.strip():
+        raise ConfigError(f"{config_path}: the file is empty (wirewatch.example.yaml shows what goes in it)")
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{config_path}: not valid YAML{where}") from None
+    if data is None:
+        raise ConfigError(f"{config_path}: the file has no settings (wirewatch.example.yaml shows what goes in it)")
     config = config_from_dict(data, str(config_path))
+    try:
+        check_model(config.nlp.model)
+    except ValueError as exc:
+        raise ConfigError(f"{config_path}: nlp.model: {exc}") from None
     base = config_path.parent
     store = config.store
     alerts = config.alerts

@@ -1,30 +1,50 @@
-"""The stages of one cycle, top to bottom: poll → fetch + extract + index → enrich → dedupe → statements → alert.
+"""The stages of one cycle: poll → fetch + extract + index → enrich → dedupe → statements → alert.
 
 Each stage is a plain function of (config, store, what to work on) that the
-CLI runs in sequence and Airflow runs as separate tasks; the store carries
-everything between them, so a stage can be re-run or retried alone. Entries
-are fetched in batches so a large backlog holds one batch of pages in memory,
-and each entry is marked done only after its article is stored: a crash
-mid-batch costs a re-fetch, never a loss.
+CLI runs in one cycle and Airflow runs as separate tasks; the store carries
+everything between them, so a stage can be re-run or retried alone.
+
+In a cycle the steps overlap so that both cores stay busy: each page goes to
+a worker as soon as it has arrived, while later pages download; batch n is
+enriched, deduped and grouped into statements while batch n+1 is fetched and
+extracted; the worker pool starts while the feeds are still being polled.
+The order guarantees do not move: an entry is marked done only after its
+article is stored (a crash costs a re-fetch, never a loss), a batch is deduped
+only after every earlier batch (dedup sees every earlier article), and an
+article stays marked unprocessed until its statements have run, so the next
+run finishes what a killed one left. Page bodies in flight are bounded in
+bytes, not pages (`ByteBudget`), so a batch of heavy pages cannot take a run
+past its memory ceiling.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pipeline.alert import Sender, alert_stage
-from pipeline.config import Config
+from pipeline.config import Config, FetchConfig
 from pipeline.dedup import DedupReport, dedupe
-from pipeline.enrich.analyze import analyze_job
+from pipeline.enrich.analyze import Analysis, analyze_job
 from pipeline.enrich.statements import StatementReport, attach_statements
-from pipeline.fetch import Progress, build_articles, fetch_pages, is_due, retry_delay
+from pipeline.enrich.topics import topic_queries
+from pipeline.fetch import (
+    ExtractResult,
+    Page,
+    Progress,
+    build_articles,
+    extract_page,
+    fetch_page,
+    is_due,
+    retry_delay,
+)
 from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
-from pipeline.store import Store, StoreWriteError
+from pipeline.store import Store, StoreWriteError, unavailable_errors
 from pipeline.web import WebClient
 from pipeline.workers import POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
 
@@ -76,6 +96,82 @@ def index_articles(store: Store, articles: list[Article], entries: list[Entry], 
     return report
 
 
+# What a run weighs before any page (the main process and two workers with the parsers, extractor and
+# analyser loaded), and what each byte of a page body in flight costs the main process: the body, and its
+# pickled copy on the way to a worker. Estimates from the bench's 543-page runs (about 640 MiB PSS at peak,
+# pages included), not fitted: `python -m bench.bench_cycle --only heavy` checks a run against the ceiling.
+RUN_BASELINE_BYTES = 450_000_000
+MAIN_BYTES_PER_BODY_BYTE = 2
+# A worker extracting a page holds its decoded text and its parsed tree: this many times the body's size.
+WORKER_BYTES_PER_BODY_BYTE = 12
+
+
+def body_budget(fetch: FetchConfig, workers: int = 2) -> int:
+    """Bytes of page bodies a run may hold at once so that it stays under `fetch.memory_ceiling`.
+
+    Never less than one page of `fetch.max_bytes`, so a run always makes progress.
+    """
+    spare = fetch.memory_ceiling - RUN_BASELINE_BYTES - workers * WORKER_BYTES_PER_BODY_BYTE * fetch.max_bytes
+    return max(spare // MAIN_BYTES_PER_BODY_BYTE, fetch.max_bytes)
+
+
+class ByteBudget:
+    """Bytes held by the pages of a run, from the start of their download to the end of their extraction.
+
+    A download reserves the largest body it may bring (`fetch.max_bytes`) and keeps only what arrived,
+    so the bodies in memory never exceed the budget, whatever the pages weigh; small pages still
+    download `fetch.concurrency` at a time.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._freed = asyncio.Event()
+
+    async def _acquire(self, size: int) -> None:
+        while self.used and self.used + size > self.limit:
+            await self._freed.wait()
+        self.used += size
+
+    def _release(self, size: int) -> None:
+        self.used -= size
+        self._freed.set()
+        self._freed = asyncio.Event()
+
+    @asynccontextmanager
+    async def hold(self, size: int) -> AsyncIterator[Callable[[int], None]]:
+        """Reserve `size` bytes; the yielded function lowers the reservation to what the page really holds."""
+        await self._acquire(size)
+        held = size
+
+        def keep(actual: int) -> None:
+            nonlocal held
+            if actual < held:
+                self._release(held - actual)
+                held = actual
+
+        try:
+            yield keep
+        finally:
+            self._release(held)
+
+
+async def fetch_and_extract(
+    entry: Entry, client: WebClient, config: Config, pool: Workers | None, budget: ByteBudget, slots: asyncio.Semaphore
+) -> tuple[Page, ExtractResult]:
+    """One page, fetched and then extracted at once; its body is dropped before the budget is released.
+
+    A request starts only when a connection is free (`slots`), so its deadline is not spent queueing behind
+    the rest of the batch while the workers, and the processing of the batch before, take their time.
+    """
+    async with budget.hold(config.fetch.max_bytes) as keep:
+        async with slots:
+            page = await fetch_page(entry, client)
+        keep(len(page.response.body) if page.response else 0)
+        result = await extract_page(page, config.fetch.min_text_chars, pool)
+    return Page(page.entry, None, page.error), result
+
+
 async def fetch_async(
     config: Config,
     store: Store,
@@ -84,9 +180,18 @@ async def fetch_async(
     entries: list[Entry],
     pool: Workers | None,
     progress: Progress | None = None,
+    budget: ByteBudget | None = None,
 ) -> FetchReport:
-    pages = await fetch_pages(entries, client, progress)
-    outcome = build_articles(pages, config, now, pool)
+    """Fetch, extract and index a batch: each page is extracted while later ones download."""
+    budget = budget or ByteBudget(body_budget(config.fetch))
+    slots = asyncio.Semaphore(config.fetch.concurrency)
+    outcomes: list[tuple[Page, ExtractResult]] = []
+    fetches = [fetch_and_extract(entry, client, config, pool, budget, slots) for entry in entries]
+    for finished in asyncio.as_completed(fetches):
+        outcomes.append(await finished)
+        if progress:
+            progress("fetch", len(outcomes), len(entries))
+    outcome = build_articles(outcomes, now)
     report = index_articles(store, outcome.articles, outcome.entries, now)
     report.errors = outcome.errors + report.errors
     return report
@@ -134,23 +239,39 @@ class EnrichReport:
 
 
 def enrich_stage(config: Config, store: Store, article_ids: Sequence[str], pool: Workers | None = None) -> EnrichReport:
-    """Tag entities, topics and attributed quotes.
+    """Tag entities, topics and attributed quotes."""
+    return asyncio.run(enrich_async(config, store, article_ids, pool))
+
+
+async def enrich_async(
+    config: Config, store: Store, article_ids: Sequence[str], pool: Workers | None = None
+) -> EnrichReport:
+    """Tag entities, topics and attributed quotes, in the workers when there is a pool (the event loop goes on).
 
     An article whose analysis killed its worker keeps its text and topics, and the reason is reported.
     """
     report = EnrichReport()
     articles = store.get_articles(article_ids)
     jobs = [(article.text, article.title, config) for article in articles]
-    analyses = pool.map(analyze_job, jobs) if pool else list(map(analyze_job, jobs))
+    analyses = await asyncio.gather(*(_analyse(job, pool) for job in jobs))
     for article, analysis in zip(articles, analyses, strict=True):
         if isinstance(analysis, WorkerDiedError):
             report.errors.append(StageError(article.url, "enrich", f"analysis failed: {analysis}"))
         else:
             article.entities, article.quotes = analysis.entities, analysis.quotes
             report.analysed += 1
-        article.topics = store.match_topics(article, config.topics)
+        article.topics = store.match_topics(article, topic_queries(config.topics))
     store.put_articles(articles)
     return report
+
+
+async def _analyse(job: tuple[str, str, Config], pool: Workers | None) -> Analysis | WorkerDiedError:
+    if pool is None:
+        return analyze_job(job)
+    try:
+        return await pool.run(analyze_job, job)
+    except WorkerDiedError as exc:
+        return exc
 
 
 def dedupe_stage(config: Config, store: Store, article_ids: Sequence[str]) -> DedupReport:
@@ -168,7 +289,23 @@ def process_articles(
     config: Config, store: Store, article_ids: Sequence[str], report: CycleReport, pool: Workers | None
 ) -> None:
     """Everything after indexing, for one batch of new articles, in the order each stage needs."""
-    report.errors += enrich_stage(config, store, article_ids, pool).errors
+    asyncio.run(process_async(config, store, article_ids, report, pool))
+
+
+async def process_async(
+    config: Config,
+    store: Store,
+    article_ids: Sequence[str],
+    report: CycleReport,
+    pool: Workers | None,
+    after: asyncio.Task[None] | None = None,
+) -> None:
+    """`process_articles` for the event loop; dedupe waits for `after` (the batch before), so it sees every
+    earlier article, while this batch's analysis already runs in the workers."""
+    enriched = await enrich_async(config, store, article_ids, pool)
+    if after is not None:
+        await after
+    report.errors += enriched.errors
     report.duplicates += dedupe_stage(config, store, article_ids).duplicates
     report.statements_new += len(statements_stage(config, store, article_ids).new)
 
@@ -178,6 +315,12 @@ def finish_unprocessed(
 ) -> int:
     """Take articles that a run indexed but died before processing through the later stages; returns how many
     were finished. One that fails again is reported and left for the next run, which goes on meanwhile."""
+    return asyncio.run(finish_unprocessed_async(config, store, indexed_before, report, pool))
+
+
+async def finish_unprocessed_async(
+    config: Config, store: Store, indexed_before: datetime, report: CycleReport, pool: Workers | None = None
+) -> int:
     failed: set[str] = set()
     seen: set[str] = set()
     finished = 0
@@ -187,18 +330,57 @@ def finish_unprocessed(
             break  # processed but still unmarked: going round again would change nothing
         seen.update(ids)
         try:
-            process_articles(config, store, ids, report, pool)
+            await process_async(config, store, ids, report, pool)
             finished += len(ids)
+        except unavailable_errors():
+            raise  # the store failed, not the articles: the run stops
         except Exception:  # noqa: BLE001 - one bad leftover must not stop every later run; find it alone
             for article in store.get_articles(ids):
                 try:
-                    process_articles(config, store, [article.id], report, pool)
+                    await process_async(config, store, [article.id], report, pool)
                     finished += 1
+                except unavailable_errors():
+                    raise
                 except Exception as exc:  # noqa: BLE001
                     failed.add(article.id)
                     reason = f"left unprocessed: {type(exc).__name__}: {exc}"
                     report.errors.append(StageError(article.url, "process", reason))
     return finished
+
+
+async def fetch_and_process(
+    config: Config,
+    store: Store,
+    client: WebClient,
+    now: datetime,
+    pool: Workers | None,
+    report: CycleReport,
+    progress: Progress | None = None,
+) -> None:
+    """Every due entry, a batch at a time, with batch n processed while batch n+1 is fetched and extracted.
+
+    At most two batches are in hand: the next fetch starts once the batch before the current one is done.
+    """
+    budget = ByteBudget(body_budget(config.fetch))
+    seen: set[str] = set()
+    processing: list[asyncio.Task[None]] = []
+    try:
+        while batch := [entry for entry in store.entries_due(now, BATCH_SIZE) if entry.id not in seen]:
+            seen.update(entry.id for entry in batch)
+            fetched = await fetch_async(config, store, client, now, batch, pool, progress, budget)
+            report.articles_indexed += fetched.indexed
+            report.errors += fetched.errors
+            previous = processing[-1] if processing else None
+            processing.append(
+                asyncio.create_task(process_async(config, store, fetched.article_ids, report, pool, previous))
+            )
+            if previous is not None:
+                await previous
+        if processing:
+            await processing[-1]
+    finally:
+        for task in processing:
+            task.cancel()
 
 
 async def run_cycle_async(
@@ -215,20 +397,17 @@ async def run_cycle_async(
     due = feeds_due(config, store, now, force)
     pool = worker_pool(max(len(due), len(store.entries_due(now, POOL_THRESHOLD))))
     try:
-        finish_unprocessed(config, store, started, report, pool)
+        if pool:
+            pool.start()
+        await finish_unprocessed_async(config, store, started, report, pool)
         async with WebClient(config.fetch) as client:
             polled = await poll_feeds(config, store, client, now, due, progress, pool)
             report.feeds_polled, report.feeds_failed = polled.polled, polled.failed
             report.entries_new = len(polled.new_entries)
             report.errors += polled.errors
-            pool = pool or worker_pool(len(store.entries_due(now, POOL_THRESHOLD)))
-            seen: set[str] = set()
-            while batch := [entry for entry in store.entries_due(now, BATCH_SIZE) if entry.id not in seen]:
-                seen.update(entry.id for entry in batch)
-                fetched = await fetch_async(config, store, client, now, batch, pool, progress)
-                report.articles_indexed += fetched.indexed
-                report.errors += fetched.errors
-                process_articles(config, store, fetched.article_ids, report, pool)
+            if pool is None and (pool := worker_pool(len(store.entries_due(now, POOL_THRESHOLD)))):
+                pool.start()
+            await fetch_and_process(config, store, client, now, pool, report, progress)
     finally:
         if pool:
             pool.shutdown()

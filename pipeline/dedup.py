@@ -19,8 +19,8 @@ import hashlib
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -166,7 +166,7 @@ def shingle_hashes(words: list[str], size: int) -> np.ndarray:
     """
     if len(words) < size:
         return np.empty(0, dtype=np.uint64)
-    ids = np.fromiter((_word_hash(word) for word in words), dtype=np.uint64, count=len(words))
+    ids = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
     count = len(words) - size + 1
     combined = ids[:count].copy()
     for offset in range(1, size):
@@ -269,6 +269,16 @@ def candidate_probability(s: float, params: Params = DEFAULT) -> float:
 
 # -- the stage -------------------------------------------------------------
 
+# Members verified per candidate cluster besides its root: a story with fifty copies costs what one with five does.
+MAX_VERIFIED = 3
+# The key naming an article itself, stored with its band keys: a copy that adds no band key of its own is still
+# found again by a re-run, which then leaves it alone.
+_SELF = "@"
+
+
+def self_key(article_id: str) -> str:
+    return _SELF + article_id
+
 
 @dataclass
 class _Member:
@@ -280,15 +290,135 @@ class _Member:
     shingles: np.ndarray | None  # stored articles: loaded from their text only when compared
 
 
-def dedupe(articles: list[Article], store: Store, window: timedelta, params: Params = DEFAULT) -> DedupReport:  # noqa: C901 -- issue 15 splits dedupe; lead reconciles
-    """Assign `cluster_id` and `duplicate_of` to articles already saved in the store.
+@dataclass
+class _Placement:
+    """Where one new article goes: the copy it folds into (None: it starts a cluster) and the clusters it joins."""
 
-    The batch is processed in time order, so copies inside one batch fold with
-    each other as they would across batches. Each article is verified against
-    one member per candidate cluster (the one sharing most band keys), which
-    bounds the work for a story with fifty copies to a handful of comparisons.
+    cluster: str
+    original: str | None
+    merged: list[str]
+
+
+class _Clusters:
+    """The clusters one `dedupe` call can touch: the stored articles sharing a band key with the batch, and the
+    batch itself as it is placed.
+
+    A root holds all its band keys and a copy only those no member of its cluster holds yet, so a key leads to
+    about one article per cluster (more only where clusters merged): the work per new article does not grow
+    with the number of copies a story already has.
     """
-    report = DedupReport()
+
+    def __init__(self, store: Store, window: timedelta, params: Params) -> None:
+        self.store, self.window, self.params = store, window, params
+        self.members: dict[str, _Member] = {}
+        self.cluster_of: dict[str, str] = {}
+        self.holders: dict[str, list[str]] = defaultdict(list)
+        self.root_times: dict[str, datetime] = {}
+        self.merges: list[tuple[str, list[str]]] = []
+        self.saved: list[DedupRecord] = []
+        self.duplicate_of: dict[str, str | None] = {}
+
+    def load(self, keys: Iterable[str], since: datetime) -> None:
+        for record in self.store.dedup_candidates(keys, since):
+            self.members[record.article_id] = _Member(record.article_id, record.published, record.body_hash, None)
+            self.cluster_of[record.article_id] = record.cluster_id
+            for key in record.band_keys:
+                self.holders[key].append(record.article_id)
+
+    def shingles_of(self, member: _Member) -> np.ndarray:
+        if member.shingles is None:
+            texts = self.store.get_articles([member.id])
+            member.shingles = shingle_set(texts[0].text, self.params) if texts else np.empty(0, dtype=np.uint64)
+        return member.shingles
+
+    def root_order(self, cluster: str) -> tuple[datetime, str]:
+        if cluster in self.members:
+            return self.members[cluster].time, cluster
+        if cluster not in self.root_times:
+            roots = self.store.get_articles([cluster])
+            self.root_times[cluster] = article_time(roots[0]) if roots else datetime.max.replace(tzinfo=UTC)
+        return self.root_times[cluster], cluster
+
+    def candidates(self, me: _Member, keys: Iterable[str]) -> dict[str, list[str]]:
+        """Per cluster, the members to verify `me` against: most shared band keys first, the root among them
+        when it shares one, at most MAX_VERIFIED others."""
+        shared: dict[str, int] = defaultdict(int)
+        for key in keys:
+            for other in self.holders.get(key, ()):
+                if abs(self.members[other].time - me.time) <= self.window:
+                    shared[other] += 1
+        by_cluster: dict[str, list[str]] = defaultdict(list)
+        for other in sorted(shared, key=lambda item: (-shared[item], self.members[item].time, item)):
+            cluster = self.cluster_of[other]
+            if other == cluster or len(by_cluster[cluster]) < MAX_VERIFIED:
+                by_cluster[cluster].append(other)
+        return by_cluster
+
+    def matches(self, me: _Member, keys: Iterable[str]) -> tuple[str | None, set[str]]:
+        """The copy `me` folds into (None if none) and every cluster it verifiably matches."""
+        original: str | None = None
+        clusters: set[str] = set()
+        for cluster, candidates in self.candidates(me, keys).items():
+            if abs(me.time - self.root_order(cluster)[0]) > self.window:
+                # A copy joins a cluster only within one window of its root, so a daily template story that
+                # matches yesterday's copy does not chain into one cluster for weeks.
+                continue
+            for other in candidates:
+                candidate = self.members[other]
+                exact = candidate.body_hash == me.body_hash
+                if exact or is_copy(self.shingles_of(me), self.shingles_of(candidate), self.params):
+                    clusters.add(cluster)
+                    if original is None or (exact and self.members[original].body_hash != me.body_hash):
+                        original = other
+                    break
+        return original, clusters
+
+    def place(self, me: _Member, keys: tuple[str, ...]) -> _Placement:
+        original, clusters = self.matches(me, keys)
+        if original is None:
+            return _Placement(me.id, None, [])
+        ordered = sorted(clusters, key=self.root_order)
+        cluster = ordered[0]
+        if self.root_order(me.id) < self.root_order(cluster):
+            cluster, original = me.id, None  # an earlier copy arriving late becomes the root
+        return _Placement(cluster, original, [other for other in ordered if other != cluster])
+
+    def merge(self, into: str, others: list[str]) -> None:
+        self.merges.append((into, others))
+        for member, current in self.cluster_of.items():
+            if current in others:
+                self.cluster_of[member] = into
+
+    def add(self, me: _Member, keys: tuple[str, ...], placement: _Placement) -> None:
+        """Record `me` in its cluster, holding only the band keys no member of the cluster holds yet."""
+        cluster = placement.cluster
+        new_keys = keys
+        if placement.original is not None:
+            new_keys = tuple(
+                key for key in keys if all(self.cluster_of[holder] != cluster for holder in self.holders.get(key, ()))
+            )
+        self.members[me.id] = me
+        self.cluster_of[me.id] = cluster
+        for key in new_keys:
+            self.holders[key].append(me.id)
+        self.duplicate_of[me.id] = placement.original
+        self.saved.append(DedupRecord(me.id, cluster, me.time, me.body_hash, (*new_keys, self_key(me.id))))
+
+    def write(self) -> None:
+        # Merges first: if the run dies between the two writes, the batch is not yet in
+        # the dedup table, so a re-run recomputes it against the already-merged clusters.
+        for into, others in self.merges:
+            self.store.merge_clusters(into, others)
+        self.store.save_dedup(
+            [replace(record, cluster_id=self.cluster_of[record.article_id]) for record in self.saved],
+            self.duplicate_of,
+        )
+
+
+def _fingerprinted(
+    articles: list[Article], params: Params, report: DedupReport
+) -> dict[str, tuple[Article, Fingerprint]]:
+    """The batch in time order, with the fingerprint of each article long enough to fold."""
     batch: dict[str, tuple[Article, Fingerprint]] = {}
     for article in sorted(articles, key=lambda item: (article_time(item), item.id)):
         if article.id in batch:
@@ -299,117 +429,40 @@ def dedupe(articles: list[Article], store: Store, window: timedelta, params: Par
             report.too_short += 1
         else:
             batch[article.id] = (article, found)
+    return batch
+
+
+def dedupe(articles: list[Article], store: Store, window: timedelta, params: Params = DEFAULT) -> DedupReport:
+    """Assign `cluster_id` and `duplicate_of` to articles already saved in the store.
+
+    The batch is processed in time order, so copies inside one batch fold with
+    each other as they would across batches. Each article is verified against
+    a cluster's root and at most MAX_VERIFIED of its members (those sharing
+    most band keys), and each band key is held by one member per cluster, so
+    the work per article does not grow with the number of copies of a story.
+    """
+    report = DedupReport()
+    batch = _fingerprinted(articles, params, report)
     if not batch:
         return report
-
+    clusters = _Clusters(store, window, params)
     earliest = min(article_time(article) for article, _ in batch.values())
-    all_keys = {key for _, found in batch.values() for key in found.band_keys}
-    stored = store.dedup_candidates(all_keys, earliest - window)
-
-    members: dict[str, _Member] = {}
-    cluster_of: dict[str, str] = {}
-    index: dict[str, list[str]] = defaultdict(list)
-    for record in stored:
-        members[record.article_id] = _Member(record.article_id, record.published, record.body_hash, None)
-        cluster_of[record.article_id] = record.cluster_id
-        for key in record.band_keys:
-            index[key].append(record.article_id)
-
-    def shingles_of(member: _Member) -> np.ndarray:
-        if member.shingles is None:
-            texts = store.get_articles([member.id])
-            member.shingles = shingle_set(texts[0].text, params) if texts else np.empty(0, dtype=np.uint64)
-        return member.shingles
-
-    root_times: dict[str, datetime] = {}
-
-    def root_order(cluster: str) -> tuple[datetime, str]:
-        if cluster in members:
-            return members[cluster].time, cluster
-        if cluster not in root_times:
-            roots = store.get_articles([cluster])
-            root_times[cluster] = article_time(roots[0]) if roots else datetime.max.replace(tzinfo=UTC)
-        return root_times[cluster], cluster
-
-    merges: list[tuple[str, list[str]]] = []
-    saved: list[DedupRecord] = []
-    duplicate_of: dict[str, str | None] = {}
+    keys = {key for _, found in batch.values() for key in found.band_keys}
+    clusters.load(keys | {self_key(article_id) for article_id in batch}, earliest - window)
     for article_id, (article, found) in batch.items():
-        if article_id in members:
+        if article_id in clusters.members:
             report.skipped += 1
             continue
         me = _Member(article_id, article_time(article), found.body_hash, found.shingles)
-        original, clusters = _matches(
-            me, found.band_keys, index, members, cluster_of, window, shingles_of, params, root_order
-        )
-        cluster = article_id
-        if original is not None:
-            ordered = sorted(clusters, key=root_order)
-            cluster = ordered[0]
-            if root_order(article_id) < root_order(cluster):
-                cluster, original = article_id, None  # an earlier copy arriving late becomes the root
-            else:
-                report.exact += members[original].body_hash == me.body_hash
-                report.near += members[original].body_hash != me.body_hash
-                report.duplicates += 1
-            others = [other for other in ordered if other != cluster]
-            if others:
-                merges.append((cluster, others))
-                report.merged += len(others)
-                for member, current in cluster_of.items():
-                    if current in others:
-                        cluster_of[member] = cluster
-        members[article_id] = me
-        cluster_of[article_id] = cluster
-        for key in found.band_keys:
-            index[key].append(article_id)
-        duplicate_of[article_id] = original
-        saved.append(DedupRecord(article_id, cluster, me.time, found.body_hash, found.band_keys))
-
-    # Merges first: if the run dies between the two writes, the batch is not yet in
-    # the dedup table, so a re-run recomputes it against the already-merged clusters.
-    for into, others in merges:
-        store.merge_clusters(into, others)
-    store.save_dedup(
-        [DedupRecord(r.article_id, cluster_of[r.article_id], r.published, r.body_hash, r.band_keys) for r in saved],
-        duplicate_of,
-    )
+        placement = clusters.place(me, found.band_keys)
+        if placement.original is not None:
+            exact = clusters.members[placement.original].body_hash == me.body_hash
+            report.exact += exact
+            report.near += not exact
+            report.duplicates += 1
+        if placement.merged:
+            clusters.merge(placement.cluster, placement.merged)
+            report.merged += len(placement.merged)
+        clusters.add(me, found.band_keys, placement)
+    clusters.write()
     return report
-
-
-def _matches(
-    me: _Member,
-    keys: Iterable[str],
-    index: dict[str, list[str]],
-    members: dict[str, _Member],
-    cluster_of: dict[str, str],
-    window: timedelta,
-    shingles_of: Callable[[_Member], np.ndarray],
-    params: Params,
-    root_order: Callable[[str], tuple[datetime, str]],
-) -> tuple[str | None, set[str]]:
-    """The copy `me` folds into (None if none) and every cluster it verifiably matches."""
-    shared: dict[str, int] = defaultdict(int)
-    for key in keys:
-        for other in index.get(key, ()):
-            if other != me.id and abs(members[other].time - me.time) <= window:
-                shared[other] += 1
-    by_cluster: dict[str, list[str]] = defaultdict(list)
-    for other in sorted(shared, key=lambda item: (-shared[item], members[item].time, item)):
-        by_cluster[cluster_of[other]].append(other)
-    original: str | None = None
-    clusters: set[str] = set()
-    for cluster, candidates in by_cluster.items():
-        if abs(me.time - root_order(cluster)[0]) > window:
-            # A copy joins a cluster only within one window of its root, so a daily template story that
-            # matches yesterday's copy does not chain into one cluster for weeks.
-            continue
-        for other in candidates:
-            candidate = members[other]
-            exact = candidate.body_hash == me.body_hash
-            if exact or is_copy(shingles_of(me), shingles_of(candidate), params):
-                clusters.add(cluster)
-                if original is None or (exact and members[original].body_hash != me.body_hash):
-                    original = other
-                break
-    return original, clusters

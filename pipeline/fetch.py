@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.config import Config
 from pipeline.extract import Extracted, decode_html, extract
 from pipeline.records import Article, Entry, StageError
 from pipeline.web import FetchError, Response, WebClient
@@ -40,19 +39,11 @@ class FetchOutcome:
     errors: list[StageError]
 
 
-async def fetch_pages(entries: list[Entry], client: WebClient, progress: Progress | None = None) -> list[Page]:
-    async def one(entry: Entry) -> Page:
-        try:
-            return Page(entry, await client.get(entry.url, accept_types=HTML_TYPES), None)
-        except FetchError as exc:
-            return Page(entry, None, exc)
-
-    pages: list[Page] = []
-    for finished in asyncio.as_completed([one(entry) for entry in entries]):
-        pages.append(await finished)
-        if progress:
-            progress("fetch", len(pages), len(entries))
-    return pages
+async def fetch_page(entry: Entry, client: WebClient) -> Page:
+    try:
+        return Page(entry, await client.get(entry.url, accept_types=HTML_TYPES), None)
+    except FetchError as exc:
+        return Page(entry, None, exc)
 
 
 def is_due(entry: Entry, now: datetime) -> bool:
@@ -112,20 +103,19 @@ def extract_body(job: ExtractJob) -> ExtractResult:
     return extracted, None
 
 
-def extract_pages(pages: list[Page], min_text_chars: int, pool: Workers | None) -> list[ExtractResult]:
-    results: dict[int, ExtractResult] = {}
-    jobs: list[tuple[int, ExtractJob]] = []
-    for index, page in enumerate(pages):
-        if page.response is None:
-            results[index] = (None, page.error.reason if page.error else "no response")
-        else:
-            response = page.response
-            jobs.append((index, (response.body, response.headers.get("content-type"), response.url, min_text_chars)))
-    bodies = [job for _, job in jobs]
-    extracted = pool.map(extract_body, bodies) if pool else list(map(extract_body, bodies))
-    for (index, _), result in zip(jobs, extracted, strict=True):
-        results[index] = (None, f"extraction failed: {result}") if isinstance(result, WorkerDiedError) else result
-    return [results[index] for index in range(len(pages))]
+async def extract_page(page: Page, min_text_chars: int, pool: Workers | None) -> ExtractResult:
+    """The page's article, or why there is none: in a worker when there is a pool, else in a thread, so the
+    event loop goes on reading the other pages of the batch (their deadlines run meanwhile)."""
+    response = page.response
+    if response is None:
+        return None, page.error.reason if page.error else "no response"
+    job = (response.body, response.headers.get("content-type"), response.url, min_text_chars)
+    if pool is None:
+        return await asyncio.to_thread(extract_body, job)
+    try:
+        return await pool.run(extract_body, job)
+    except WorkerDiedError as exc:
+        return None, f"extraction failed: {exc}"
 
 
 def settle(page: Page, extracted: Extracted | None, reason: str | None, now: datetime) -> Article | None:
@@ -148,13 +138,14 @@ def settle(page: Page, extracted: Extracted | None, reason: str | None, now: dat
     return None
 
 
-def build_articles(pages: list[Page], config: Config, now: datetime, pool: Workers | None = None) -> FetchOutcome:
+def build_articles(outcomes: list[tuple[Page, ExtractResult]], now: datetime) -> FetchOutcome:
+    """Settle each page's entry from its extraction; the articles to index, the entries to save, the errors."""
     outcome = FetchOutcome([], [], [])
-    for page, (extracted, reason) in zip(pages, extract_pages(pages, config.fetch.min_text_chars, pool), strict=True):
+    for page, (extracted, reason) in outcomes:
         article = settle(page, extracted, reason, now)
         outcome.entries.append(page.entry)
         if article is not None:
             outcome.articles.append(article)
         if reason is not None:
-            outcome.errors.append(StageError(page.entry.url, "fetch" if page.response is None else "extract", reason))
+            outcome.errors.append(StageError(page.entry.url, "fetch" if page.error else "extract", reason))
     return outcome

@@ -9,7 +9,9 @@ XCom carries only what these return (ids and counts); the state stays in the sto
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
@@ -18,8 +20,8 @@ from pipeline import cycle
 from pipeline.alert import Sender, alert_stage
 from pipeline.config import Config, ConfigError, StoreConfig, load_config
 from pipeline.cycle import BATCH_SIZE, CycleReport, fetch_stage, poll_stage
-from pipeline.poll import feeds_due
-from pipeline.records import StageError, utcnow
+from pipeline.poll import PollReport, is_feed_due
+from pipeline.records import FeedState, StageError, utcnow
 from pipeline.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,17 +38,76 @@ class FeedPollError(Exception):
         super().__init__("; ".join(f"{error.url}: {error.reason}" for error in errors))
 
 
+class AlertsFailedError(Exception):
+    """Raised after the ledger has recorded every outcome: the failed alerts wait there for their next attempt."""
+
+
 def batches(ids: Sequence[str], size: int) -> list[list[str]]:
     return [list(ids[start : start + size]) for start in range(0, len(ids), size)]
 
 
-def due_feed_batches(config: Config, store: Store, size: int, now: datetime | None = None) -> list[list[str]]:
-    """The due feeds, `size` to a task: a bad feed then fails only its own task."""
-    return batches([feed.url for feed in feeds_due(config, store, now or utcnow())], size)
+def by_reason(errors: Sequence[StageError]) -> str:
+    """Errors counted by reason, most frequent first: one line for a task log however many feeds failed."""
+    counts = Counter(error.reason for error in errors)
+    return "; ".join(f"{count} × {reason}" if count > 1 else reason for reason, count in counts.most_common())
 
 
-def poll_batch(config: Config, store: Store, feed_urls: Sequence[str]) -> int:
-    """Poll these feeds (those still due) and return how many new entries they had.
+def backoff_reason(state: FeedState) -> str:
+    when = state.next_poll.strftime("%Y-%m-%d %H:%M:%S UTC") if state.next_poll else "now"
+    return f"backing off after {state.failures} failed polls, next poll {when}; last error: {state.last_error}"
+
+
+@dataclass
+class PollPlan:
+    """What one scheduled poll run does with each configured feed."""
+
+    due: list[str] = field(default_factory=list)
+    # Shown as skipped mapped tasks with this reason, so a failing feed stays visible while it backs off.
+    backing_off: dict[str, str] = field(default_factory=dict)
+    waiting: int = 0  # healthy feeds whose next poll falls after this slot
+
+    def batches(self, size: int) -> list[list[str]]:
+        return batches(self.due, size) + batches(list(self.backing_off), size)
+
+
+def poll_plan(config: Config, store: Store, now: datetime, until: datetime | None = None) -> PollPlan:
+    """Sort the feeds for the slot ending at `until`: due, backing off (failing), or waiting for their interval."""
+    plan = PollPlan()
+    for feed in config.feeds:
+        state = store.get_feed(feed.url)
+        if is_feed_due(state, now, until):
+            plan.due.append(feed.url)
+        elif state is not None and state.failures:
+            plan.backing_off[feed.url] = backoff_reason(state)
+        else:
+            plan.waiting += 1
+    log.info(
+        "%d feeds due before %s, %d backing off, %d not due until a later slot",
+        len(plan.due),
+        (until or now).isoformat(timespec="seconds"),
+        len(plan.backing_off),
+        plan.waiting,
+    )
+    for url, reason in plan.backing_off.items():
+        log.info("%s: %s", url, reason)
+    return plan
+
+
+@dataclass
+class PollOutcome:
+    report: PollReport
+    skipped: dict[str, str] = field(default_factory=dict)  # feed URL -> why it was not polled
+
+
+def poll_batch(
+    config: Config,
+    store: Store,
+    feed_urls: Sequence[str],
+    now: datetime | None = None,
+    until: datetime | None = None,
+    force: bool = False,
+) -> PollOutcome:
+    """Poll these feeds: all of them when `force` (a retried or cleared task), else those due in the slot.
 
     Feeds that fail are backed off in the store first; raising afterwards turns
     the task red without a retry being needed, since the backoff already decides
@@ -54,17 +115,45 @@ def poll_batch(config: Config, store: Store, feed_urls: Sequence[str]) -> int:
     drops the others' count from this run's asset event; their entries still
     wait in the store for the next process run.
     """
-    report = poll_stage(config, store, feed_urls=feed_urls)
+    now = now or utcnow()
+    configured = {feed.url for feed in config.feeds}
+    outcome = PollOutcome(PollReport())
+    polling = []
+    for url in feed_urls:
+        state = store.get_feed(url)
+        if url not in configured:
+            outcome.skipped[url] = "no longer in the config"
+        elif force or is_feed_due(state, now, until):
+            polling.append(url)
+        else:
+            outcome.skipped[url] = backoff_reason(state) if state and state.failures else "not due in this slot"
+    for url, reason in outcome.skipped.items():
+        log.info("skipped %s: %s", url, reason)
+    if polling:
+        outcome.report = poll_stage(config, store, now=now, force=True, feed_urls=polling)
+    report = outcome.report
+    log.info(
+        "polled %d feeds%s: %d new entries, %d not modified, %d unchanged, %d failed",
+        report.polled,
+        " (a retried task polls its feeds whatever their backoff)" if force and polling else "",
+        len(report.new_entries),
+        report.not_modified,
+        report.unchanged,
+        report.failed,
+    )
+    if report.errors:
+        log.warning("poll problems by reason: %s", by_reason(report.errors))
     if report.failed:
         raise FeedPollError(report.errors)
-    for error in report.errors:
-        log.warning("%s: %s", error.url, error.reason)
-    return len(report.new_entries)
+    return outcome
 
 
 def due_entry_batches(store: Store, now: datetime | None = None, size: int = BATCH_SIZE) -> list[list[str]]:
     """Every entry waiting to be fetched (new, or failed and past its backoff), in batches."""
-    return batches([entry.id for entry in store.entries_due(now or utcnow())], size)
+    due = [entry.id for entry in store.entries_due(now or utcnow())]
+    found = batches(due, size)
+    log.info("%d entries due for fetching, in %d batches of up to %d", len(due), len(found), size)
+    return found
 
 
 def failed_entries_due(store: Store, now: datetime | None = None) -> int:
@@ -79,16 +168,68 @@ def fetch_batch(config: Config, store: Store, entry_ids: Sequence[str]) -> list[
     stages the whole batch rather than just its remainder.
     """
     report = fetch_stage(config, store, entry_ids)
-    for error in report.errors:
-        log.warning("%s: %s", error.url, error.reason)
-    return [article.id for article in store.get_articles(entry_ids)]
+    stored = [article.id for article in store.get_articles(entry_ids)]
+    log.info(
+        "%d entries: %d articles indexed now, %d of the batch stored in all, %d problems",
+        len(entry_ids),
+        report.indexed,
+        len(stored),
+        len(report.errors),
+    )
+    log_errors(report.errors)
+    return stored
+
+
+def enrich_batch(config: Config, store: Store, article_ids: Sequence[str]) -> int:
+    report = cycle.enrich_stage(config, store, article_ids)
+    log.info("%d of %d articles analysed (entities, topics, quotes)", report.analysed, len(article_ids))
+    log_errors(report.errors)
+    return report.analysed
+
+
+def dedupe_batch(config: Config, store: Store, article_ids: Sequence[str]) -> int:
+    report = cycle.dedupe_stage(config, store, article_ids)
+    log.info(
+        "%d articles: %d duplicates (%d exact, %d near), %d clusters merged, %d too short to fold, %d done before",
+        len(article_ids),
+        report.duplicates,
+        report.exact,
+        report.near,
+        report.merged,
+        report.too_short,
+        report.skipped,
+    )
+    return report.duplicates
+
+
+def statements_batch(config: Config, store: Store, article_ids: Sequence[str]) -> int:
+    report = cycle.statements_stage(config, store, article_ids)
+    log.info("%d articles: %d new statements, %d updated", len(article_ids), len(report.new), len(report.updated))
+    return len(report.new)
+
+
+def log_errors(errors: Sequence[StageError]) -> None:
+    """Each error on its own line (URL and reason), then the count by reason."""
+    for error in errors:
+        log.warning("%s: %s: %s", error.stage, error.url, error.reason)
+    if len(errors) > 1:
+        log.warning("by reason: %s", by_reason(errors))
 
 
 def send_alerts(config: Config, store: Store, sender: Sender | None) -> int:
-    """Run the alert stage; failed deliveries stay in the ledger for the next run, so they are logged, not raised."""
+    """Run the alert stage; raise when any alert is still undelivered at its end, so the task shows red.
+
+    The ledger already holds each failure and its next attempt (or `dead`), so
+    the raise loses nothing: a later process or maintenance run retries it.
+    """
     report = alert_stage(config, store, sender=sender)
-    for error in report.errors:
-        log.warning("%s: %s", error.url, error.reason)
+    log.info("alerts: %d sent, %d not delivered", report.sent, report.failed)
+    log_errors(report.errors)
+    undelivered = report.failed or any(error.url == "alerts.to" for error in report.errors)
+    if undelivered:
+        raise AlertsFailedError(
+            f"{report.failed} alerts not delivered this run: {by_reason(report.errors)} (see `wirewatch alerts`)"
+        )
     return report.sent
 
 
@@ -99,13 +240,16 @@ def finish_unprocessed(config: Config, store: Store, now: datetime | None = None
     """
     report = CycleReport()
     finished = cycle.finish_unprocessed(config, store, (now or utcnow()) - UNPROCESSED_GRACE, report)
-    for error in report.errors:
-        log.warning("%s: %s", error.url, error.reason)
+    log.info("%d articles left unprocessed by a dead run taken through the later stages", finished)
+    log_errors(report.errors)
     return finished
 
 
 def prune_dedup(config: Config, store: Store, now: datetime | None = None) -> int:
-    return store.prune_dedup((now or utcnow()) - config.dedup.window)
+    before = (now or utcnow()) - config.dedup.window
+    pruned = store.prune_dedup(before)
+    log.info("%d dedup records older than %s pruned", pruned, before.isoformat(timespec="seconds"))
+    return pruned
 
 
 def failing_feeds(store: Store, threshold: int = FAILING_AFTER) -> list[dict[str, str | int | None]]:
@@ -113,6 +257,8 @@ def failing_feeds(store: Store, threshold: int = FAILING_AFTER) -> list[dict[str
     failing = sorted((feed for feed in store.list_feeds() if feed.failures >= threshold), key=lambda f: -f.failures)
     for feed in failing:
         log.warning("%s has failed %d polls in a row: %s", feed.url, feed.failures, feed.last_error)
+    if not failing:
+        log.info("no feed has failed %d polls in a row", threshold)
     return [
         {
             "url": feed.url,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
@@ -18,7 +19,7 @@ from urllib.parse import urljoin
 from pipeline.config import Config, FeedConfig
 from pipeline.feeds import FeedParseError, parse_feed
 from pipeline.records import Entry, FeedState, StageError
-from pipeline.store import Store
+from pipeline.store import Store, StoreError, unavailable_errors
 from pipeline.urls import canonical_url, url_id
 from pipeline.web import FetchError, WebClient
 from pipeline.workers import WorkerDiedError, Workers
@@ -47,13 +48,21 @@ def backoff_delay(failures: int, interval: timedelta, cap: timedelta, retry_afte
     return delay
 
 
-def feeds_due(config: Config, store: Store, now: datetime, force: bool = False) -> list[FeedConfig]:
-    due = []
-    for feed in config.feeds:
-        state = store.get_feed(feed.url)
-        if force or state is None or state.next_poll is None or state.next_poll <= now:
-            due.append(feed)
-    return due
+def is_feed_due(state: FeedState | None, now: datetime, until: datetime | None = None) -> bool:
+    """Due when its next poll has come, or, for a scheduler that polls in slots, falls before the slot ends.
+
+    A scheduler's run looks at a feed once per slot; a next poll a second after the
+    run looked would otherwise wait a whole slot more (a 5-minute feed polled every 10).
+    """
+    if state is None or state.next_poll is None:
+        return True
+    return state.next_poll < until if until is not None and until > now else state.next_poll <= now
+
+
+def feeds_due(
+    config: Config, store: Store, now: datetime, force: bool = False, until: datetime | None = None
+) -> list[FeedConfig]:
+    return [feed for feed in config.feeds if force or is_feed_due(store.get_feed(feed.url), now, until)]
 
 
 def entries_from_body(
@@ -85,39 +94,65 @@ def entries_from_body(
     return entries, missing
 
 
-async def poll_feed(
-    feed: FeedConfig, config: Config, store: Store, client: WebClient, now: datetime, pool: Workers | None = None
-) -> PollReport:
-    report = PollReport(polled=1)
-    state = store.get_feed(feed.url) or FeedState(url=feed.url, name=feed.label)
-    state.name = feed.label
-    state.last_polled = now
+@contextmanager
+def store_failures(action: str) -> Iterator[None]:
+    """The store failing while polling (locked, unreachable, full) is the store's failure, never the feed's:
+    a StoreError that stops the batch. A refusal of this feed's data is left to be recorded as the feed's."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except unavailable_errors() as exc:
+        raise StoreError(f"{action}: {type(exc).__name__}: {exc}") from exc
+
+
+async def read_feed(
+    feed: FeedConfig, state: FeedState, client: WebClient, report: PollReport, pool: Workers | None
+) -> list[Entry]:
+    """Fetch and parse one feed; the entries it carries (none when unchanged). Updates `state`'s validators."""
     headers = {"Accept": FEED_ACCEPT}
     if state.etag:
         headers["If-None-Match"] = state.etag
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
+    response = await client.get(feed.url, headers)
+    if response.status == 304:
+        report.not_modified = 1
+        return []
+    entries: list[Entry] = []
+    body_hash = hashlib.sha256(response.body).hexdigest()
+    if body_hash == state.body_hash:
+        report.unchanged = 1
+    else:
+        body = (feed, response.url, response.body, dict(response.headers))
+        if pool is None:
+            entries, missing = entries_from_body(*body)
+        else:  # parsing is CPU work: the event loop goes on with other feeds meanwhile
+            entries, missing = await pool.run(entries_from_body, *body)
+        if missing:
+            report.errors.append(StageError(feed.url, "poll", f"{missing} entries without a link skipped"))
+    state.body_hash = body_hash
+    state.etag = response.headers.get("etag")
+    state.last_modified = response.headers.get("last-modified")
+    return entries
+
+
+async def poll_feed(
+    feed: FeedConfig, config: Config, store: Store, client: WebClient, now: datetime, pool: Workers | None = None
+) -> PollReport:
+    """Poll one feed and save its state. A failure of the feed is recorded against it and backs it off; a
+    failure of the store raises StoreError and leaves the feed's state as it was."""
+    report = PollReport(polled=1)
+    with store_failures("reading the feed's state"):
+        state = store.get_feed(feed.url) or FeedState(url=feed.url, name=feed.label)
+    state.name = feed.label
+    state.last_polled = now
     try:
-        response = await client.get(feed.url, headers)
-        if response.status == 304:
-            report.not_modified = 1
-        else:
-            body_hash = hashlib.sha256(response.body).hexdigest()
-            if body_hash == state.body_hash:
-                report.unchanged = 1
-            else:
-                body = (feed, response.url, response.body, dict(response.headers))
-                if pool is None:
-                    entries, missing = entries_from_body(*body)
-                else:  # parsing is CPU work: the event loop goes on with other feeds meanwhile
-                    entries, missing = await pool.run(entries_from_body, *body)
-                report.new_entries = store.add_entries(entries)
-                state.entries_seen += len(report.new_entries)
-                if missing:
-                    report.errors.append(StageError(feed.url, "poll", f"{missing} entries without a link skipped"))
-            state.body_hash = body_hash
-            state.etag = response.headers.get("etag")
-            state.last_modified = response.headers.get("last-modified")
+        entries = await read_feed(feed, state, client, report, pool)
+        with store_failures("storing new entries"):
+            report.new_entries = store.add_entries(entries) if entries else []
+    except StoreError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one feed's failure, whatever it is, must not end the cycle
         known = isinstance(exc, FetchError | FeedParseError | WorkerDiedError)
         reason = str(exc) if known else f"unexpected {type(exc).__name__}: {exc}"
@@ -128,11 +163,13 @@ async def poll_feed(
         report.failed = 1
         report.errors.append(StageError(feed.url, "poll", reason))
     else:
+        state.entries_seen += len(report.new_entries)
         state.failures = 0
         state.last_error = None
         state.last_success = now
         state.next_poll = now + feed.interval
-    store.save_feed(state)
+    with store_failures("saving the feed's state"):
+        store.save_feed(state)
     return report
 
 
@@ -147,16 +184,21 @@ async def poll_feeds(
 ) -> PollReport:
     """Poll concurrently; each feed's outcome is saved as soon as it is known."""
     total = PollReport()
-    for done, finished in enumerate(
-        asyncio.as_completed([poll_feed(feed, config, store, client, now, pool) for feed in feeds]), start=1
-    ):
-        result = await finished
-        total.polled += result.polled
-        total.failed += result.failed
-        total.not_modified += result.not_modified
-        total.unchanged += result.unchanged
-        total.new_entries += result.new_entries
-        total.errors += result.errors
-        if progress:
-            progress("poll", done, len(feeds))
+    tasks = [asyncio.ensure_future(poll_feed(feed, config, store, client, now, pool)) for feed in feeds]
+    try:
+        for done, finished in enumerate(asyncio.as_completed(tasks), start=1):
+            result = await finished
+            total.polled += result.polled
+            total.failed += result.failed
+            total.not_modified += result.not_modified
+            total.unchanged += result.unchanged
+            total.new_entries += result.new_entries
+            total.errors += result.errors
+            if progress:
+                progress("poll", done, len(feeds))
+    finally:
+        # A StoreError (or Ctrl-C) stops the batch: feeds still in flight are cancelled, not left running.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     return total

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def utcnow() -> datetime:
@@ -100,11 +100,21 @@ class StatementQuote:
     title: str
     published: datetime | None
     context: str = ""
+    kind: str = "direct"
+    # When wirewatch first saw the article carrying it (its fetch time).
+    fetched: datetime | None = None
 
 
 @dataclass
 class Statement:
-    """One thing a speaker said, however many articles quote it; `id` never changes once given."""
+    """One act of speaking (one speaker, one occasion), however many articles carry it.
+
+    `id` never changes once given. `first_seen` is when wirewatch first saw it,
+    `published` when its first source published it; `occasion` is the day it was
+    made. `kind` is "full_text" once the statement's own text is known (then
+    `text` is that text and `primary_url` where it was published), else the kind
+    of the attributions that carried it.
+    """
 
     id: str
     speaker: str
@@ -112,6 +122,10 @@ class Statement:
     text: str
     quotes: list[StatementQuote] = field(default_factory=list)
     updated: datetime = field(default_factory=utcnow)
+    kind: str = "direct"
+    published: datetime | None = None
+    occasion: date | None = None
+    primary_url: str | None = None
 
     @property
     def sources(self) -> list[str]:
@@ -123,7 +137,8 @@ class AlertRecord:
     """One row of the alert ledger: a (rule, statement) pair claimed before its email is sent.
 
     States: `pending` (claimed, not yet confirmed sent), `sent`, `failed`
-    (temporary failure, retried from `next_attempt`), `dead` (permanent failure).
+    (temporary failure, retried from `next_attempt` until `retry_until`), `dead`
+    (refused for good, or still failing at `retry_until`; `alerts --retry` revives it).
     """
 
     rule: str
@@ -135,6 +150,7 @@ class AlertRecord:
     attempts: int = 0
     last_error: str | None = None
     next_attempt: datetime | None = None
+    retry_until: datetime | None = None
 
 
 def article_time(article: Article) -> datetime:

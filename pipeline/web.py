@@ -4,14 +4,26 @@ Feeds name arbitrary URLs, so every hop (the first request and each redirect)
 is resolved and refused when it lands on a non-public address that the config
 does not allow. Bodies are streamed and cut off by size, by compression ratio
 (gzip bombs) and by a total deadline (servers that trickle bytes forever).
+
+Content-Encoding is undone here, not by httpx: httpx decodes a whole network
+chunk through every stacked coding at once, so `gzip, gzip` turns 2 KB into
+gigabytes before any check can look. `BoundedDecoder` decodes in small pieces
+and stops the moment the bytes it has produced pass the cap.
+
+The deadline of a request starts when it holds its connection slots, not when
+it is asked for: a feed queued behind forty others on one host is not slow.
+Waiting for a slot has its own, longer limit (`fetch.slot_wait`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
-from collections.abc import Iterable
+import time
+import zlib
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,6 +37,9 @@ TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _MAX_COMPRESSION_RATIO = 100
 _RATIO_CHECK_FLOOR = 1_000_000
+# Each decoding step yields at most this much, so no stack of codings can balloon in one call.
+_DECODE_PIECE = 64 * 1024
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -102,6 +117,74 @@ class AddressGuard:
                 )
 
 
+class BoundedDecoder:
+    """Undoes a Content-Encoding list (`gzip`, `deflate`, stacked in any number) piece by piece.
+
+    Every layer hands on at most `_DECODE_PIECE` bytes per step, so memory stays near
+    `limit` + one piece per layer whatever the compression ratio, and decoding stops
+    as soon as the bytes produced pass `limit` or `ratio` times the bytes received.
+    """
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        unknown = [c for c in codings if c not in {"gzip", "x-gzip", "deflate"}]
+        if unknown:
+            raise FetchError(f"unsupported content encoding {unknown[0]!r}", transient=False)
+        # Codings are listed in the order applied, so they are undone from the last one.
+        self._codings = list(reversed(codings))
+        self._layers = [zlib.decompressobj(zlib.MAX_WBITS if c == "deflate" else _GZIP_WBITS) for c in self._codings]
+        self._started = [False] * len(self._layers)
+        self.limit = limit
+        self.received = 0
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def feed(self, raw: bytes) -> None:
+        self.received += len(raw)
+        self._push(0, raw)
+
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+    def _push(self, level: int, data: bytes) -> None:
+        if level == len(self._layers):
+            self._emit(data)
+            return
+        while True:
+            out = self._decompress(level, data)
+            data = self._layers[level].unconsumed_tail
+            if out:
+                self._push(level + 1, out)
+            if not data and len(out) < _DECODE_PIECE:
+                return
+
+    def _decompress(self, level: int, data: bytes) -> bytes:
+        layer = self._layers[level]
+        try:
+            out = layer.decompress(data, _DECODE_PIECE)
+        except zlib.error as exc:
+            if self._codings[level] == "deflate" and not self._started[level]:
+                # Servers disagree on "deflate": zlib-wrapped (RFC 9110) or raw; try raw once.
+                layer = self._layers[level] = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._started[level] = True
+                return self._decompress(level, data)
+            raise FetchError(f"bad content encoding: {exc}", transient=False) from None
+        self._started[level] = True
+        return out
+
+    def _emit(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > _RATIO_CHECK_FLOOR and self.size > max(self.received, 1) * _MAX_COMPRESSION_RATIO:
+            raise FetchError(
+                f"compressed body expands more than {_MAX_COMPRESSION_RATIO}:1 (a compression bomb?)",
+                transient=False,
+            )
+        if self.size > self.limit:
+            raise FetchError(f"body is over the {self.limit:,}-byte limit", transient=False)
+        self.chunks.append(data)
+
+
 class WebClient:
     """Async client shared by a whole cycle; limits concurrency overall and per host."""
 
@@ -112,6 +195,7 @@ class WebClient:
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             timeout=httpx.Timeout(seconds, connect=min(seconds, 10.0)),
+            # httpx would decode these itself, unbounded; `BoundedDecoder` does it from the raw bytes.
             headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
             limits=httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency),
         )
@@ -137,26 +221,50 @@ class WebClient:
         headers: dict[str, str] | None = None,
         accept_types: frozenset[str] | None = None,
     ) -> Response:
-        """GET with redirects followed by hand, so every hop passes the address guard."""
-        try:
-            async with asyncio.timeout(self.config.timeout.total_seconds()):
-                return await self._follow(url, headers or {}, accept_types)
-        except TimeoutError:
-            raise FetchError(f"timed out after {self.config.timeout.total_seconds():g}s", transient=True) from None
+        """GET with redirects followed by hand, so every hop passes the address guard.
 
-    async def _follow(self, url: str, headers: dict[str, str], accept_types: frozenset[str] | None) -> Response:
+        The deadline (`fetch.timeout`) counts the time spent resolving, connecting and
+        reading, across every hop; time queued for a connection slot is not counted
+        but is limited on its own by `fetch.slot_wait`.
+        """
+        budget = self.config.timeout.total_seconds()
         for _hop in range(self.config.max_redirects + 1):
-            await self.guard.check(url)
-            async with self._slots, self._host_slot(url):
-                response = await self._get_once(url, headers, accept_types)
-            if response.status in _REDIRECT_STATUSES:
-                location = response.headers.get("location")
-                if not location:
-                    raise FetchError(f"HTTP {response.status} without a Location", transient=False)
-                url = urljoin(url, location)
-                continue
-            return response
+            async with self._slot(url):
+                started = time.monotonic()
+                try:
+                    async with asyncio.timeout(budget):
+                        await self.guard.check(url)
+                        response = await self._get_once(url, headers or {}, accept_types)
+                except TimeoutError:
+                    raise FetchError(
+                        f"timed out after {self.config.timeout.total_seconds():g}s", transient=True
+                    ) from None
+                budget -= time.monotonic() - started
+            if response.status not in _REDIRECT_STATUSES:
+                return response
+            location = response.headers.get("location")
+            if not location:
+                raise FetchError(f"HTTP {response.status} without a Location", transient=False)
+            url = urljoin(url, location)
         raise FetchError(f"more than {self.config.max_redirects} redirects", transient=False)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, url: str) -> AsyncIterator[None]:
+        """The host's slot first, then a global one: a request queued for a busy host holds no global slot."""
+        wait = self.config.slot_wait.total_seconds()
+        acquired: list[asyncio.Semaphore] = []
+        try:
+            try:
+                async with asyncio.timeout(wait):
+                    for slot in (self._host_slot(url), self._slots):
+                        await slot.acquire()
+                        acquired.append(slot)
+            except TimeoutError:
+                raise FetchError(f"waited more than {wait:g}s for a connection slot", transient=True) from None
+            yield
+        finally:
+            for slot in acquired:
+                slot.release()
 
     async def _get_once(self, url: str, headers: dict[str, str], accept_types: frozenset[str] | None) -> Response:
         try:
@@ -188,17 +296,7 @@ class WebClient:
         declared = stream.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(f"body of {int(declared):,} bytes is over the {limit:,}-byte limit", transient=False)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in stream.aiter_bytes():
-            size += len(chunk)
-            downloaded = max(stream.num_bytes_downloaded, 1)
-            if size > _RATIO_CHECK_FLOOR and size > downloaded * _MAX_COMPRESSION_RATIO:
-                raise FetchError(
-                    f"compressed body expands more than {_MAX_COMPRESSION_RATIO}:1 (a compression bomb?)",
-                    transient=False,
-                )
-            if size > limit:
-                raise FetchError(f"body is over the {limit:,}-byte limit", transient=False)
-            chunks.append(chunk)
-        return b"".join(chunks)
+        decoder = BoundedDecoder(stream.headers.get("content-encoding", ""), limit)
+        async for raw in stream.aiter_raw():
+            decoder.feed(raw)
+        return decoder.body()

@@ -9,6 +9,12 @@ every job in flight and every later one fails, and a page that kills its
 worker would stop every cycle that meets it. `Workers` replaces a broken pool
 and runs the interrupted jobs again one at a time, so only the job that kills
 its worker fails, as a `WorkerDiedError` its caller records like any other reason.
+
+Workers end with the process that started them, whatever ends it (SIGKILL
+included): each watches its parent through a pidfd (or, where there is none,
+by polling its pid) and exits the moment it is gone, so no worker, forkserver
+or resource tracker is left behind. Workers ignore SIGINT: Ctrl-C reaches the
+whole process group, and it is the parent's to handle (it shuts the pool down).
 """
 
 from __future__ import annotations
@@ -16,6 +22,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import select
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -46,8 +56,15 @@ class Workers:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["pipeline.poll", "pipeline.extract", "pipeline.enrich.analyze"])
-            self._pool = ProcessPoolExecutor(max_workers=self.size, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.size, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
+            )
         return self._pool
+
+    def start(self) -> None:
+        """Start the worker processes in the background: the forkserver imports the parsers, extractor and
+        analyser while the caller's first downloads run, instead of after them."""
+        threading.Thread(target=_start, args=(self._executor(), self.size), daemon=True).start()
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         if self._pool is broken:
@@ -102,6 +119,42 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+PARENT_POLL_SECONDS = 1.0
+
+
+def watch_parent(parent_pid: int) -> None:
+    """Worker initializer: ignore Ctrl-C (the parent handles it) and exit as soon as the parent is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    try:
+        pidfd = os.pidfd_open(parent_pid)
+    except (AttributeError, OSError):  # not Linux ≥ 5.3, or the parent is already gone
+        while _alive(parent_pid):
+            time.sleep(PARENT_POLL_SECONDS)
+    else:
+        select.select([pidfd], [], [])  # a pidfd turns readable when its process exits
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+def _start(pool: ProcessPoolExecutor, size: int) -> None:
+    try:
+        for _ in range(size):
+            pool.submit(int)  # the pool spawns a worker for each job it cannot hand to an idle one
+    except (RuntimeError, BrokenProcessPool):
+        return  # shut down or broken before its workers started: there is nothing to start
 
 
 def _died(fn: Callable[..., object]) -> WorkerDiedError:

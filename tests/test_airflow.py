@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -41,12 +44,13 @@ from airflow.utils import db  # noqa: E402
 from airflow.utils.session import create_session  # noqa: E402
 from airflow.utils.state import DagRunState, TaskInstanceState  # noqa: E402
 from sqlalchemy import delete, select  # noqa: E402
-from wirewatch_airflow import smtp_sender  # noqa: E402  # the plugins folder is on sys.path once Airflow is imported
+from wirewatch_airflow.smtp import smtp_sender  # noqa: E402  # the plugins folder is on sys.path once Airflow is imported
 
 from pipeline.alert import DeliveryError  # noqa: E402
+from pipeline.config import Config, load_config  # noqa: E402
 from pipeline.demo.server import SiteServer, serve  # noqa: E402
 from pipeline.demo.site import feed_urls, sample_routes  # noqa: E402
-from pipeline.orchestration import due_entry_batches  # noqa: E402
+from pipeline.orchestration import due_entry_batches, poll_plan  # noqa: E402
 from pipeline.records import Article, FeedState, utcnow  # noqa: E402
 from pipeline.store import SearchQuery  # noqa: E402
 from pipeline.store.sqlite import SQLiteStore  # noqa: E402
@@ -84,6 +88,10 @@ def site() -> Iterator[SiteServer]:
     with serve({}) as server:
         server.routes.update(sample_routes(server.base_url, utcnow()))
         yield server
+
+
+def write_config_loaded(tmp_path: Path) -> Config:
+    return load_config(str(tmp_path / "wirewatch.yaml"))
 
 
 def write_config(tmp_path: Path, feeds: list[str]) -> Path:
@@ -209,6 +217,23 @@ def test_the_smtp_connection_delivers_alerts_and_tells_temporary_from_permanent(
     with pytest.raises(DeliveryError) as permanent:
         send(message)
     assert (temporary.value.temporary, permanent.value.temporary) == (True, False)
+
+    port = urlsplit(os.environ["AIRFLOW_CONN_SMTP_DEFAULT"]).port
+    for uri in (f"smtp://127.0.0.1:{port}", f"smtp://127.0.0.1:{port}?disable_ssl=true"):  # SSL; STARTTLS
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", uri)
+        send = smtp_sender()
+        assert send is not None
+        with pytest.raises(DeliveryError) as mismatch:
+            send(message)
+        assert mismatch.value.temporary, uri  # fixing the connection is enough: the ledger retries
+        assert "TLS mismatch" in str(mismatch.value)
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", "smtp://127.0.0.1:9?disable_ssl=true&disable_tls=true")
+    send = smtp_sender()
+    assert send is not None
+    with pytest.raises(DeliveryError) as refused:
+        send(message)
+    assert refused.value.temporary
+    assert len(mailbox.messages) == 1
     monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT")
     assert smtp_sender() is None
 
@@ -238,9 +263,16 @@ def test_a_process_run_with_nothing_due_still_retries_alerts(dags: dict[str, DAG
 
 
 def test_a_bad_feed_fails_its_own_task_only(
-    dags: dict[str, DAG], tmp_path: Path, site: SiteServer, monkeypatch: pytest.MonkeyPatch
+    dags: dict[str, DAG],
+    tmp_path: Path,
+    site: SiteServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
-    """The store is named by the `wirewatch_store` connection here, overriding the config file's."""
+    """The store is named by the `wirewatch_store` connection here, overriding the config file's.
+
+    Reading the mapped counts logs no error: iterating them made the Task SDK ask for the value one past
+    the last, and log "XCom not found … offset=N" at ERROR on every poll run."""
     feeds = [url for url, _ in feed_urls(site.base_url)]
     path = write_config(tmp_path, [*feeds, site.url("/gone.xml")])
     store_path = tmp_path / "from-connection.db"
@@ -256,6 +288,8 @@ def test_a_bad_feed_fails_its_own_task_only(
         assert gone is not None and gone.failures == 1
         assert entries_events(poll.run_id)[0].extra == {"new_entries": store.count_entries("pending")}
     assert not (tmp_path / "wirewatch.db").exists()
+    captured = capfd.readouterr()
+    assert "XCom not found" not in captured.out + captured.err
 
 
 def test_a_fetch_that_dies_mid_batch_is_retried_without_duplicates(
@@ -325,3 +359,168 @@ def test_maintenance_hands_back_failed_entries_and_names_failing_feeds(dags: dic
         assert store.unprocessed_articles(now, 10) == []
         [failing] = tis["failing_feeds"].xcom_pull(task_ids="failing_feeds", session=session)
     assert failing["url"] == "http://127.0.0.1:9/dead.xml" and failing["failures"] == 4
+
+
+# -- parse time ----------------------------------------------------------------------------------------------
+def test_parsing_the_dag_files_imports_neither_the_pipeline_nor_its_heavy_libraries() -> None:
+    """A DagBag parse in a fresh interpreter, as the DAG processor does; then what it had to import."""
+    script = (
+        "import sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(REPO / 'dags')!r})\n"
+        "assert not bag.import_errors, bag.import_errors\n"
+        "print(sorted(bag.dag_ids))\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in "
+        "('spacy', 'trafilatura', 'numpy', 'pipeline', 'lxml', 'elasticsearch')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=os.environ)
+    assert result.returncode == 0, result.stderr[-2000:]
+    dag_ids, heavy = result.stdout.strip().splitlines()[-2:]
+    assert dag_ids == str(sorted(DAG_IDS))
+    assert heavy == "[]"
+
+
+def test_dag_files_hold_no_variable_lookups_at_top_level() -> None:
+    for path in (REPO / "dags").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        assert "Variable.get" not in source, path.name
+        imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+        allowed = (
+            "from __future__",
+            "import os",
+            "from datetime",
+            "import pendulum",
+            "from airflow.",
+            "from wirewatch_airflow",
+        )
+        assert [line for line in imports if not line.startswith(allowed)] == [], path.name
+
+
+# -- slots ---------------------------------------------------------------------------------------------------
+def slot_start(moment: datetime, minutes: int = 5) -> datetime:
+    return moment.replace(minute=moment.minute - moment.minute % minutes, second=0, microsecond=0)
+
+
+def test_a_5_minute_feed_is_polled_in_each_of_three_consecutive_5_minute_slots(
+    dags: dict[str, DAG], tmp_path: Path, site: SiteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each slot's run sees the feed's next poll still ahead by the clock (so polling "when due" would skip
+    it), but falling before the slot ends: it is polled in every slot."""
+    url, _ = feed_urls(site.base_url)[0]
+    monkeypatch.setenv("AIRFLOW_VAR_WIREWATCH_CONFIG", str(write_config(tmp_path, [url])))
+    path = urlsplit(url).path
+    base = slot_start(utcnow())
+    polls = []
+    for slot in range(3):
+        start = base + timedelta(minutes=5 * slot)
+        if slot:
+            with SQLiteStore(tmp_path / "wirewatch.db") as store:
+                state = store.get_feed(url)
+            assert state is not None and state.next_poll is not None
+            assert state.next_poll > utcnow()  # not yet due by the clock
+            assert state.next_poll < start + timedelta(minutes=5)  # but before this slot ends
+        run = dags["wirewatch_poll"].test(run_after=start, logical_date=start)
+        assert states(run)["poll"] == [TaskInstanceState.SUCCESS], (slot, states(run))
+        polls.append(site.hits[path])
+    assert polls == [1, 2, 3]
+
+    # The slot before the first: its end has passed the feed's next poll by, so the run maps no poll at all.
+    earlier = base - timedelta(minutes=5)
+    run = dags["wirewatch_poll"].test(run_after=earlier, logical_date=earlier)
+    assert states(run)["poll"] == [TaskInstanceState.SKIPPED]
+    assert site.hits[path] == 3
+
+
+# -- retries, clears, backoff --------------------------------------------------------------------------------
+def test_a_feed_in_backoff_is_a_skipped_mapped_task_with_its_reason_not_a_green_no_op(
+    dags: dict[str, DAG], tmp_path: Path, site: SiteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = site.url("/gone.xml")
+    monkeypatch.setenv("AIRFLOW_VAR_WIREWATCH_CONFIG", str(write_config(tmp_path, [gone])))
+    first = slot_start(utcnow()) - timedelta(minutes=10)
+    failed = dags["wirewatch_poll"].test(run_after=first, logical_date=first)
+    assert states(failed)["poll"] == [TaskInstanceState.FAILED]
+    later = first + timedelta(minutes=5)
+    skipped = dags["wirewatch_poll"].test(run_after=later, logical_date=later)
+    assert states(skipped)["poll"] == [TaskInstanceState.SKIPPED]
+    with create_session() as session:
+        [ti] = [ti for ti in skipped.get_task_instances(session=session) if ti.task_id == "poll"]
+        assert ti.rendered_map_index == gone  # its own mapped task, labelled with the feed
+    assert site.hits["/gone.xml"] == 1  # skipped: not polled while it backs off
+    with SQLiteStore(tmp_path / "wirewatch.db") as store:
+        plan = poll_plan(write_config_loaded(tmp_path), store, utcnow(), later + timedelta(minutes=5))
+    assert list(plan.backing_off) == [gone]
+    assert plan.backing_off[gone].startswith("backing off after 1 failed polls, next poll ")
+    assert plan.backing_off[gone].endswith("last error: HTTP 404")
+
+
+def test_a_retried_poll_task_polls_its_feed_at_once_whatever_its_backoff(
+    dags: dict[str, DAG], tmp_path: Path, site: SiteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Try 1 fails and backs the feed off; try 2 (a retry, or a clear in the UI: both start a later try)
+    polls it at once rather than turning green without polling."""
+    voa = site.routes[urlsplit(feed_urls(site.base_url)[0][0]).path]
+    answers = ["fail"]
+
+    def flaky(handler: Any) -> None:
+        if answers and answers.pop() == "fail":
+            handler.send_error(503)
+        else:
+            handler._static(voa)
+
+    site.routes["/flaky.xml"] = flaky
+    flaky_url = site.url("/flaky.xml")
+    monkeypatch.setenv("AIRFLOW_VAR_WIREWATCH_CONFIG", str(write_config(tmp_path, [flaky_url])))
+    poll = dags["wirewatch_poll"].get_task("poll")
+    monkeypatch.setattr(poll, "retries", 1)
+    monkeypatch.setattr(poll, "retry_delay", timedelta(0))
+    run = dags["wirewatch_poll"].test()
+    assert states(run)["poll"] == [TaskInstanceState.SUCCESS]
+    with create_session() as session:
+        [ti] = [ti for ti in run.get_task_instances(session=session) if ti.task_id == "poll"]
+        assert ti.try_number == 2
+    assert site.hits["/flaky.xml"] == 2
+    with SQLiteStore(tmp_path / "wirewatch.db") as store:
+        state = store.get_feed(flaky_url)
+        assert state is not None and (state.failures, state.last_error) == (0, None)
+        assert store.count_entries("pending") >= 1
+
+
+# -- alerts through Airflow's SMTP connection ----------------------------------------------------------------
+def test_an_ssl_connection_to_a_plain_server_fails_the_alert_task_and_maintenance_resends_once_fixed(
+    dags: dict[str, DAG], wirewatch: Path, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box, port = smtp
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", f"smtp://127.0.0.1:{port}")  # the provider's default: SSL
+    set_paused("wirewatch_process", False)
+    dags["wirewatch_poll"].test()
+    process = dags["wirewatch_process"]
+    monkeypatch.setattr(process.get_task("alert"), "retries", 0)
+    run = process.test()
+    assert states(run)["alert"] == [TaskInstanceState.FAILED]
+    assert run.state == DagRunState.FAILED
+    assert box.messages == []
+    with SQLiteStore(wirewatch) as store:
+        [record] = store.list_alerts()
+        assert record.state == "failed"  # temporary: the connection is wrong, not the message
+        assert "TLS mismatch" in (record.last_error or "")
+        record.next_attempt = utcnow() - timedelta(seconds=1)  # its backoff has passed
+        store.update_alert(record)
+
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", f"smtp://127.0.0.1:{port}?disable_ssl=true&disable_tls=true")
+    maintenance = dags["wirewatch_maintenance"].test()
+    assert states(maintenance)["retry_alerts"] == [TaskInstanceState.SUCCESS]
+    assert len(box.messages) == 1 and "Kim Yo Jong" in box.messages[0]["Subject"]
+    with SQLiteStore(wirewatch) as store:
+        assert [record.state for record in store.list_alerts()] == ["sent"]
+    again = dags["wirewatch_maintenance"].test()
+    assert states(again)["retry_alerts"] == [TaskInstanceState.SUCCESS]
+    assert len(box.messages) == 1
+
+
+def test_feeds_per_task_comes_from_a_variable_read_when_the_task_runs(
+    dags: dict[str, DAG], wirewatch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_WIREWATCH_FEEDS_PER_TASK", "2")  # the sample's 3 feeds: 2 + 1
+    run = dags["wirewatch_poll"].test()
+    assert states(run)["poll"] == [TaskInstanceState.SUCCESS] * 2

@@ -6,6 +6,7 @@ import email
 import email.policy
 import multiprocessing
 import os
+import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from pipeline.alert import LEASE, alert_stage, subject_quote
+from pipeline.alert import LEASE, alert_stage, delivery_failure, retry_alerts, subject_sentence
 from pipeline.config import Config
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import SiteServer
@@ -78,7 +79,11 @@ def test_one_email_for_the_statement_and_none_for_its_reprints(tmp_path, site, s
     assert first.alerts_sent == 1 and len(mailbox.messages) == 1
     assert first.alert_latency_s is not None
     (message,) = mailbox.messages
-    subject = 'Kim Yo Jong: "a summit between the U.S. and North Korea will not take place this year"'
+    # a whole sentence in her words (never the clause "a summit between the U.S. and … this year")
+    subject = (
+        'Kim Yo Jong: "It is my personal opinion, but a summit between the U.S. and North Korea will not take place '
+        'this year"'
+    )
     assert message["Subject"] == subject
     body = text_part(message)
     assert "It is my personal opinion" in body and voa.title in body
@@ -253,22 +258,28 @@ def test_article_text_is_escaped_in_the_html_part(tmp_path, site, store, smtp):
 
 
 @pytest.mark.parametrize(
-    ("quote", "subject"),
+    ("quotes", "subject"),
     [
-        (
+        (  # a clause cut out of the sentence is a fragment: the sentence is used whole
+            ["It is my personal opinion, but a summit between the U.S. and North Korea will not take place this year,"],
             "It is my personal opinion, but a summit between the U.S. and North Korea will not take place this year",
-            "a summit between the U.S. and North Korea will not take place this year",
         ),
-        ("not be useful to us", "not be useful to us"),
-        (
-            "We would like to make it clear that it does not necessarily mean the denuclearization is not possible. "
-            "But what we mean is that it is not possible at this point in time.",
-            "We would like to make it clear that it does not necessarily mean the denuclearization is…",
+        (  # a fragment never: the whole sentence from another wording of the statement
+            ["or if it's appropriate for us", "We will not hold talks unless the United States changes its policy."],
+            "We will not hold talks unless the United States changes its policy.",
         ),
+        (  # the first whole sentence that fits, not a cut
+            [
+                "We would like to make it clear that it does not necessarily mean the denuclearization is not "
+                "possible. But what we mean is that it is not possible at this point in time."
+            ],
+            "We would like to make it clear that it does not necessarily mean the denuclearization is not possible.",
+        ),
+        (["not be useful to us"], "not be useful to us"),  # only a fragment was said: the words, uncut
     ],
 )
-def test_subject_quotes_are_shortened_sensibly(quote, subject):
-    assert subject_quote(quote) == subject
+def test_the_subject_is_a_whole_sentence_of_the_speaker(quotes, subject):
+    assert subject_sentence(quotes) == subject
 
 
 def test_topic_rule_alerts_once_per_story(tmp_path, site, store, smtp):
@@ -321,3 +332,108 @@ def test_smtp_login_reads_the_password_from_the_environment(tmp_path, site, stor
     finally:
         controller.stop()
     assert seen == [("wirewatch", "s3cret")] and len(mailbox.messages) == 1
+
+
+class Clock:
+    """Injected time: an outage of days replayed in a second, without sleeping."""
+
+    def __init__(self, start) -> None:
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+
+def no_sleep(seconds: float) -> None:
+    """In-run retries happen at once under an injected clock."""
+
+
+def test_a_36_hour_outage_loses_no_alert_and_sends_it_once(tmp_path, site, store):
+    """The SMTP server is down (nothing listens on its port) for 36 hours of runs every 30 minutes; the alert
+    waits as `failed`, then goes out once the server is back, exactly once."""
+    port = free_port()
+    serve_articles(site, sample_articles()[:1])
+    config = alert_config(tmp_path, site, port)
+    ingest_without_alerts(config)
+    clock = Clock(utcnow())
+    start = clock.now
+    while clock.now < start + timedelta(hours=36):
+        alert_stage(config, store, clock=clock, sleep=no_sleep)
+        (record,) = store.list_alerts()
+        assert record.state == "failed", (clock.now - start, record)
+        clock.now += timedelta(minutes=30)
+    assert record.retry_until == start + timedelta(hours=48)
+    assert record.last_error is not None and record.last_error.startswith("SMTP server unreachable")
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        clock.now += timedelta(hours=1)  # past the longest wait between retries
+        back = alert_stage(config, store, clock=clock, sleep=no_sleep)
+        again = alert_stage(config, store, clock=clock, sleep=no_sleep)
+    finally:
+        controller.stop()
+    assert (back.sent, again.sent) == (1, 0)
+    assert len(mailbox.messages) == 1
+    (record,) = store.list_alerts()
+    assert (record.state, record.next_attempt, record.retry_until) == ("sent", None, None)
+
+
+def test_an_outage_longer_than_the_retry_period_is_dead_then_retried_by_command(tmp_path, site, smtp):
+    """Past `retry_for` the alert is dead with its reason; `wirewatch alerts --retry --dead` after the fix sends
+    it once, and a second `--retry` sends nothing."""
+    mailbox, port = smtp
+    serve_articles(site, sample_articles()[:1])
+    down = alert_config(tmp_path, site, free_port(), retry_for="6h")
+    ingest_without_alerts(down)
+    clock = Clock(utcnow())
+    start = clock.now
+    with SQLiteStore(down.store.path) as store:
+        while clock.now <= start + timedelta(hours=7):
+            alert_stage(down, store, clock=clock, sleep=no_sleep)
+            clock.now += timedelta(hours=1)
+        (record,) = store.list_alerts()
+    assert record.state == "dead"
+    assert record.last_error is not None and record.last_error.startswith("gave up after 6h of retries: SMTP server")
+    assert mailbox.messages == []
+    up = alert_config(tmp_path, site, port, retry_for="6h")
+    with SQLiteStore(up.store.path) as store:
+        revived, report = retry_alerts(up, store)
+        revived_again, again = retry_alerts(up, store)
+        (record,) = store.list_alerts()
+    assert (revived, report.sent, revived_again, again.sent) == (1, 1, 0, 0)
+    assert record.state == "sent" and len(mailbox.messages) == 1
+
+
+def test_a_permanent_refusal_is_dead_at_once_and_retry_by_statement_sends_it(tmp_path, site, store, smtp):
+    mailbox, port = smtp
+    mailbox.replies = ["550 No such mailbox"]
+    serve_articles(site, sample_articles()[:1])
+    config = alert_config(tmp_path, site, port)
+    run_cycle(config, store)
+    (dead,) = store.list_alerts()
+    assert (dead.state, dead.last_error) == ("dead", "SMTP 550: No such mailbox")
+    assert retry_alerts(config, store, statement_id="no-such-statement")[0] == 0
+    revived, report = retry_alerts(config, store, statement_id=dead.statement_id)
+    assert (revived, report.sent, len(mailbox.messages)) == (1, 1, 1)
+    assert retry_alerts(config, store, statement_id=dead.statement_id)[0] == 0  # sent: never again
+
+
+@pytest.mark.parametrize(
+    ("failure", "temporary"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (TimeoutError("timed out"), True),
+        (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), True),
+        (smtplib.SMTPDataError(451, b"Try again later"), True),
+        (smtplib.SMTPRecipientsRefused({"a@example.org": (450, b"Mailbox busy")}), True),
+        (smtplib.SMTPAuthenticationError(535, b"Bad credentials"), True),  # a fix in config, then --retry
+        (smtplib.SMTPConnectError(554, b"No service"), True),  # the server, not the message
+        (smtplib.SMTPDataError(554, b"Message refused"), False),
+        (smtplib.SMTPSenderRefused(553, b"Sender refused", "wirewatch@example.org"), False),
+        (smtplib.SMTPRecipientsRefused({"a@example.org": (550, b"No such user")}), False),
+        (smtplib.SMTPRecipientsRefused({"a@x.org": (550, b"No"), "b@x.org": (450, b"Busy")}), True),
+    ],
+)
+def test_delivery_failures_are_classified(failure, temporary):
+    assert delivery_failure(failure).temporary is temporary

@@ -49,7 +49,7 @@ def test_run_search_and_feeds_json(tmp_path, site, capsys):
     assert hit["source"] == "VICE News" and "<b>" in hit["snippet"]
 
     future = run_json(capsys, "search", "summit", "--config", config, "--since", "2999-01-01")
-    assert future == {"total": 0, "hits": []}
+    assert future == {"total": 0, "total_exact": True, "hits": []}
 
     feeds = run_json(capsys, "feeds", "--config", config)
     assert sorted(feed["name"] for feed in feeds) == ["VICE News", "VOA East Asia", "Wire desk"]

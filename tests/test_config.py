@@ -63,6 +63,35 @@ def test_config_path_from_the_environment(tmp_path, monkeypatch):
         ("speakers:\n  - {aliases: [x]}\n", "speakers[0].name: Field required"),
         ("- just\n- a list\n", "the top level must be a mapping of keys, not list"),
         ("feeds: [unclosed\n", "not valid YAML at line 2"),
+        ("", "the file is empty (wirewatch.example.yaml shows what goes in it)"),
+        ("\n  \n", "the file is empty (wirewatch.example.yaml shows what goes in it)"),
+        ("# only a comment\n", "the file has no settings (wirewatch.example.yaml shows what goes in it)"),
+        (
+            "feeds:\n  - {url: 'https://a.example/rss'}\n  - {url: 'https://b.example/rss'}\n"
+            "  - {url: 'HTTPS://A.example/rss#top', name: again}\n",
+            "feeds: feeds[2] is the same feed as feeds[0] (HTTPS://A.example/rss#top)",
+        ),
+        (
+            "nlp: {model: xx_no_such_pipeline_sm}\n",
+            "nlp.model: 'xx_no_such_pipeline_sm' is neither an installed spaCy pipeline nor a pipeline directory "
+            "(install it, or set nlp.model: null to use the rules alone)",
+        ),
+        (
+            "alerts: {to: [analyst.example.org]}\n",
+            "alerts.to: 'analyst.example.org' is not an email address such as analyst@example.org",
+        ),
+        (
+            "alerts: {to: [a@example.org, 'b@@example.org']}\n",
+            "alerts.to: 'b@@example.org' is not an email address such as analyst@example.org",
+        ),
+        (
+            "alerts: {from: 'wirewatch at example.org'}\n",
+            "alerts.from: 'wirewatch at example.org' is not an email address such as analyst@example.org",
+        ),
+        (
+            "store: {backend: elasticsearch}\n",
+            "store: url is required for the elasticsearch backend (such as http://localhost:9200)",
+        ),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path, text, message):
@@ -85,3 +114,13 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path):
 def test_missing_config_file(tmp_path, capsys):
     assert main(["feeds", "--config", str(tmp_path / "nope.yaml")]) == 2
     assert capsys.readouterr().err == f"wirewatch: config error: {tmp_path / 'nope.yaml'}: no such config file\n"
+
+
+def test_addresses_with_display_names_and_installed_models_are_accepted(tmp_path):
+    text = GOOD.replace("to: [analyst@example.org]", "to: ['Analyst <analyst@example.org>', desk@localhost]")
+    trained = tmp_path / "my-pipeline"
+    trained.mkdir()
+    (trained / "config.cfg").write_text("[nlp]\nlang = \"en\"\n", encoding="utf-8")  # what spacy.load reads first
+    config = load_config(write(tmp_path, text + f"nlp: {{model: '{trained}'}}\n"))
+    assert config.alerts.to == ["Analyst <analyst@example.org>", "desk@localhost"]
+    assert config.nlp.model == str(trained)

@@ -97,3 +97,25 @@ def test_every_lexicon_list_says_where_it_comes_from() -> None:
     lists = sorted(p.name for p in lexicon.iterdir() if p.suffix in {".txt", ".tsv"})
     assert "reporting_verbs.tsv" in lists and "titles.tsv" in lists
     assert [name for name in lists if f"`{name}`" not in readme] == []
+
+
+def test_page_chrome_credits_and_affiliations_are_not_names() -> None:
+    text = (
+        "Breaking News\n\nPeople watch a TV screen in Toronto.\n\nBurnaby RCMP closed the road. "
+        "(Getty Images Kevin Vickers)\n\nJingyi Pan of IG expects a rebound.\n\n"
+        "Ruth Adeyemi speaks to reporters at the council meeting. (Maria Chen/The Star)"
+    )
+    entities = {(e.text, e.label) for e in analyze(text, Config()).entities}
+    assert not {t for t, _ in entities} & {"Breaking News", "TV", "Maria Chen", "Maria Chen/The Star"}
+    assert {("Burnaby RCMP", "ORG"), ("Getty Images", "ORG"), ("Kevin Vickers", "PERSON")} <= entities
+    assert {("Jingyi Pan", "PERSON"), ("IG", "ORG"), ("Toronto", "GPE"), ("Ruth Adeyemi", "PERSON")} <= entities
+
+
+def test_hyphenated_and_particle_names_stay_whole() -> None:
+    text = "Jody Wilson-Raybould met Marie de la Fontaine. Sen. Jane Smith (R-Iowa) left."
+    people = {e.text: e.canonical for e in analyze(text, Config()).entities if e.label == "PERSON"}
+    assert people == {
+        "Jody Wilson-Raybould": "Jody Wilson-Raybould",
+        "Marie de la Fontaine": "Marie de la Fontaine",
+        "Sen. Jane Smith": "Jane Smith",
+    }

@@ -323,6 +323,96 @@ ATTRIBUTIONS: list[tuple[str, list[tuple[str, str | None, str | None, str | None
         'The plan is doomed, Jane Smith said. Good plans need "votes that nobody has right now."',
         [("votes that nobody has right now.", "Jane Smith", "Jane Smith", "cue_in_previous_sentence")],
     ),
+    # --- issue 11: coreference an analyst can trust ---
+    # a photo credit is never a speaker, nor who "she" means; a caption's people are not antecedents either
+    (
+        "Councillor Ruth Adeyemi voted against the budget on Monday.\n\nPhoto: Maria Chen / The Star\n\n"
+        '"We cannot keep borrowing against the future," she said.',
+        [("We cannot keep borrowing against the future", "Ruth Adeyemi", "she", "speaker_then_cue_after_quote")],
+    ),
+    (
+        "Ruth Adeyemi voted against the budget.\n\nRuth Adeyemi speaks to reporters. (Maria Chen/The Star)\n\n"
+        '"We cannot keep borrowing against the future," she said.',
+        [("We cannot keep borrowing against the future", "Ruth Adeyemi", "she", "speaker_then_cue_after_quote")],
+    ),
+    # the gender of a person nobody's title or config gives is read from "She" opening the next sentence
+    (
+        "Coach Tom Reyes spoke first. Anna Kowal, the team captain, spoke next. She was upbeat.\n\n"
+        '"We played our best game of the year tonight," she said.',
+        [("We played our best game of the year tonight", "Anna Kowal", "she", "speaker_then_cue_after_quote")],
+    ),
+    # an affiliation is not part of the name
+    (
+        '"Investors are nervous about demand," said Jingyi Pan of IG.',
+        [("Investors are nervous about demand", "Jingyi Pan", "Jingyi Pan", "cue_then_speaker_after_quote")],
+    ),
+    # hyphenated and particle names stay whole; a hyphenated surname alone means the full name
+    (
+        "Former justice minister Jody Wilson-Raybould testified on Wednesday.\n\n"
+        '"I was told the matter had to be resolved," Wilson-Raybould said.',
+        [
+            (
+                "I was told the matter had to be resolved",
+                "Jody Wilson-Raybould",
+                "Wilson-Raybould",
+                "speaker_then_cue_after_quote",
+            )
+        ],
+    ),
+    (
+        '"We will appeal the decision," said lawyer Marie de la Fontaine.',
+        [
+            (
+                "We will appeal the decision",
+                "Marie de la Fontaine",
+                "Marie de la Fontaine",
+                "cue_then_speaker_after_quote",
+            )
+        ],
+    ),
+    # a first name alone, after the full name, means the full name
+    (
+        'Kevin Laroche has run the corner store for 22 years.\n\n"Every morning the same faces come in," Kevin said.',
+        [("Every morning the same faces come in", "Kevin Laroche", "Kevin", "speaker_then_cue_after_quote")],
+    ),
+    # a role, a title or an age points back at the person introduced with it
+    (
+        "The Flames called up rookie defenceman Caleb Jones on Monday. Coach Bill Peters liked it.\n\n"
+        '"I was nervous out there tonight," the rookie defenceman said.',
+        [("I was nervous out there tonight", "Caleb Jones", "the rookie defenceman", "speaker_then_cue_after_quote")],
+    ),
+    (
+        "Health Minister Claire Dubois announced new funding on Monday.\n\n"
+        '"Nobody should have to drive three hours to see a doctor," the minister said.',
+        [
+            (
+                "Nobody should have to drive three hours to see a doctor",
+                "Claire Dubois",
+                "the minister",
+                "speaker_then_cue_after_quote",
+            )
+        ],
+    ),
+    (
+        "Toronto runner Aisha Mensah, 32, won her first national title on Sunday.\n\n"
+        '"I have been chasing this for ten years," the 32-year-old said.',
+        [("I have been chasing this for ten years", "Aisha Mensah", "the 32-year-old", "speaker_then_cue_after_quote")],
+    ),
+    # an organisation as the source keeps its name
+    (
+        "The Ontario Energy Commission found that the utility ignored warnings.\n\n"
+        '"The failures were systemic," the commission wrote.',
+        [("The failures were systemic", "Ontario Energy Commission", "the commission", "speaker_then_cue_after_quote")],
+    ),
+    # several people, or nobody named: the speaker stays null rather than guessed
+    (
+        'Mayor Dan Okafor and both candidates spoke on Monday.\n\n"We need a plan that works," the candidates said.',
+        [("We need a plan that works", None, "the candidates", "speaker_then_cue_after_quote")],
+    ),
+    (
+        '"It was chaos, total chaos out there," one witness said.',
+        [("It was chaos, total chaos out there", None, "one witness", "speaker_then_cue_after_quote")],
+    ),
     # no reporting verb at all, but a person is the sentence's subject
     (
         'Jane Smith thought the "buzz around the plan was overblown by far."',

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from pipeline.enrich.statements import best_quote, same_statement, statement_key
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from pipeline.enrich.statements import (
+    Occasion,
+    StatementReport,
+    attach_statements,
+    best_quote,
+    makes_a_statement,
+    occasion_of,
+    same_statement,
+    statement_key,
+)
+from pipeline.records import Article, Quote
+from pipeline.store.sqlite import SQLiteStore
 
 VOA_TRUMP = '"I understand they want to meet, and we would certainly do that,"'
 VICE_TRUMP = "“I understand they want to meet and we would certainly do that,”"
@@ -52,3 +67,95 @@ def test_best_quote_prefers_a_full_sentence_to_a_fragment() -> None:
     assert best_quote(quotes) == quotes[2]
     assert best_quote(["good and solid"]) == "good and solid"
     assert best_quote([]) == ""
+
+
+# -- what makes a statement, and on which day ----------------------------------------
+STORY = (
+    "Kim Yo Jong speaks during a meeting in Pyongyang. (AP Photo/Jon Chol Jin)\n"
+    'Kim Yo Jong: "Reckless act"\n'
+    'North Korea called the flights a "reckless act" on Friday.\n'
+    '"Such a reckless act cannot be overlooked," Kim Yo Jong said in a statement on Friday.'
+)
+
+
+def quote_of(text: str, kind: str = "direct") -> Quote:
+    start = STORY.index(text)
+    return Quote(text, start, start + len(text), "Kim Yo Jong", kind=kind)
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("speaks during a meeting in Pyongyang", False),  # a caption
+        ("Reckless act", False),  # a heading, and a scrap
+        ("reckless act", False),  # two words in a sentence: a scrap
+        ("Such a reckless act cannot be overlooked,", True),
+    ],
+)
+def test_only_a_sentence_of_a_story_makes_a_statement(words: str, expected: bool) -> None:
+    assert makes_a_statement(quote_of(words), STORY, "Seoul's drones") is expected
+
+
+def test_a_quote_that_is_the_headline_makes_no_statement() -> None:
+    quote = quote_of("Such a reckless act cannot be overlooked,")
+    assert makes_a_statement(quote, STORY, "Kim Yo Jong: Such a reckless act cannot be overlooked") is False
+
+
+def test_the_occasion_is_the_weekday_named_beside_the_quote_else_the_day_published() -> None:
+    published = datetime(2026, 3, 4, 9, tzinfo=UTC)  # a Wednesday
+    article = Article("a", "u", "f", "VOA", "t", STORY, published=published)
+    named = occasion_of(article, [quote_of("Such a reckless act cannot be overlooked,")])
+    assert named == Occasion(date(2026, 2, 27), stated=True)  # the Friday before
+    plain = Article("b", "u", "f", "VOA", "t", "Kim said she would not talk.", published=published)
+    unsaid = occasion_of(plain, [Quote("she would not talk", 9, 27, "Kim Yo Jong")])
+    assert unsaid == Occasion(date(2026, 3, 4), stated=False)
+    assert unsaid.admits(date(2026, 3, 3)) and unsaid.admits(date(2026, 3, 4))
+    assert not unsaid.admits(date(2026, 3, 2)) and not named.admits(date(2026, 2, 26))
+
+
+# -- identity in the store ------------------------------------------------------------
+def report(article_id: str, published: datetime, quote: str, cluster: str = "story") -> Article:
+    text = f"Tensions rose again on the peninsula. {quote} Kim Yo Jong said in a statement carried by state media."
+    start = text.index(quote)
+    return Article(
+        article_id,
+        f"https://example.org/{article_id}",
+        "https://example.org/feed",
+        "VOA",
+        "North Korea warns the South",
+        text,
+        published=published,
+        fetched=published + timedelta(minutes=5),
+        cluster_id=cluster,
+        quotes=[Quote(quote, start, start + len(quote), "Kim Yo Jong")],
+    )
+
+
+MONDAY = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def attach(store: SQLiteStore, article: Article) -> StatementReport:
+    """As the pipeline does: the article is stored first, then given its statements."""
+    store.put_articles([article])
+    return attach_statements([article], store)
+
+
+def test_two_statements_on_one_story_days_apart_are_two(tmp_path) -> None:
+    with SQLiteStore(tmp_path / "w.db") as store:
+        first = attach(store, report("a", MONDAY, '"We will not sit down with Seoul this year."'))
+        later = MONDAY + timedelta(days=2)
+        second = attach(store, report("b", later, '"The drills must stop before anything else."'))
+        assert len(first.new) == 1 and len(second.new) == 1 and first.new != second.new
+        again = attach(store, report("c", later, '"The drills must stop before anything else."', "copy"))
+        assert again.new == [] and again.updated == second.new  # a copy of the second joins it, not the first
+
+
+def test_two_translations_of_one_days_statement_are_one(tmp_path) -> None:
+    with SQLiteStore(tmp_path / "w.db") as store:
+        attach(store, report("voa", MONDAY, '"A summit will not take place this year."'))
+        vice = report("vice", MONDAY + timedelta(hours=3), '"Summit talks are not needed this year and beyond."')
+        assert attach(store, vice).new == []  # same day, same story: one act of speaking
+        (statement,) = store.list_statements(speaker="Kim Yo Jong")
+        assert [quote.article_id for quote in statement.quotes] == ["voa", "vice"]
+        assert (statement.published, statement.first_seen) == (MONDAY, MONDAY + timedelta(minutes=5))
+        assert attach_statements([vice], store).updated == []  # idempotent

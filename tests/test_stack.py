@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import Config, StoreConfig
-from pipeline.setup import SAVED_OBJECTS, import_saved_objects, saved_objects, setup_backend
+from pipeline.config import Config, KibanaConfig, StoreConfig
+from pipeline.setup import SAVED_OBJECTS, NotReadyError, import_saved_objects, saved_objects, setup_backend
 from pipeline.store.elasticsearch import SPECS, index_template
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,11 +85,18 @@ def test_compose_runs_airflow_3_with_wirewatch_after_setup(compose: dict[str, An
     for name in airflow:
         service = services[name]
         assert service["build"]["dockerfile"] == "docker/airflow.Dockerfile"
-        assert service["depends_on"]["init"]["condition"] == "service_completed_successfully"
+        assert service["depends_on"]["setup-elasticsearch"]["condition"] == "service_completed_successfully"
+        assert "setup-kibana" not in service["depends_on"] and "kibana" not in service["depends_on"]
         targets = {volume["target"] for volume in service["volumes"]}
         assert {"/opt/airflow/dags", "/opt/airflow/plugins"} <= targets
         connection = json.loads(service["environment"]["AIRFLOW_CONN_WIREWATCH_STORE"])
         assert connection["extra"]["store"]["backend"] == "elasticsearch"
+        # The pipeline logs in as the least-privilege user setup creates, and never holds the superuser's password.
+        assert (connection["extra"]["store"]["username"], connection["extra"]["store"]["password_env"]) == (
+            "wirewatch",
+            "WIREWATCH_ES_PASSWORD",
+        )
+        assert "ELASTIC_PASSWORD" not in service["environment"]
         assert json.loads(service["environment"]["AIRFLOW_CONN_SMTP_DEFAULT"])["host"] == "mailpit"
     assert [services[name]["command"] for name in airflow] == [
         ["api-server"],
@@ -96,14 +104,50 @@ def test_compose_runs_airflow_3_with_wirewatch_after_setup(compose: dict[str, An
         ["dag-processor"],
         ["triggerer"],
     ]
-    init = services["init"]
-    assert (init["entrypoint"], init["command"]) == (["wirewatch"], ["setup"])
-    assert init["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
-    assert init["depends_on"]["kibana"]["condition"] == "service_healthy"
+    setup_es = services["setup-elasticsearch"]
+    assert (setup_es["entrypoint"], setup_es["command"]) == (
+        ["wirewatch"],
+        ["setup", "--only", "elasticsearch", "--wait", "300",
+         "--pipeline-user", "wirewatch", "--pipeline-password-env", "WIREWATCH_ES_PASSWORD"],
+    )  # fmt: skip
+    assert setup_es["depends_on"] == {"elasticsearch": {"condition": "service_started", "required": True}}
+    assert setup_es["environment"]["ELASTIC_PASSWORD"] == "changeme1"
+    setup_kibana = services["setup-kibana"]
+    assert setup_kibana["command"] == ["setup", "--only", "kibana", "--wait", "600"]
+    assert list(setup_kibana["depends_on"]) == ["kibana"]
+    gated_by_kibana = [
+        name for name, service in services.items() if {"kibana", "setup-kibana"} & set(service.get("depends_on", {}))
+    ]
+    assert sorted(gated_by_kibana) == ["setup-kibana"]  # Kibana trouble holds up nothing else
     assert {port["target"] for port in services["mailpit"]["ports"]} == {1025, 8025}
     assert "postgres" in services
     dockerfile = (ROOT / "docker" / "airflow.Dockerfile").read_text(encoding="utf-8")
     assert "ARG AIRFLOW_IMAGE=apache/airflow:3." in dockerfile
+
+
+def test_every_port_is_published_on_loopback_only(compose: dict[str, Any]) -> None:
+    published = [
+        (name, port["host_ip"], port["published"])
+        for name, service in compose["services"].items()
+        for port in service.get("ports", [])
+    ]
+    assert sorted(published) == [
+        ("airflow-apiserver", "127.0.0.1", "8080"),
+        ("elasticsearch", "127.0.0.1", "9200"),
+        ("kibana", "127.0.0.1", "5601"),
+        ("mailpit", "127.0.0.1", "1025"),
+        ("mailpit", "127.0.0.1", "8025"),
+    ]
+
+
+def test_the_kibana_password_step_retries_until_elasticsearch_answers(compose: dict[str, Any]) -> None:
+    job = compose["services"]["kibana-password"]
+    (script,) = job["command"]
+    assert "until curl" in script and "sleep 5" in script and "deadline=$$((SECONDS + 300))" in script
+    unescaped = script.replace("$$", "$")  # what the container's bash receives
+    checked = subprocess.run(["bash", "-n", "-c", unescaped], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    assert job["depends_on"]["elasticsearch"]["condition"] == "service_started"
 
 
 def test_the_stack_config_loads_and_points_at_the_compose_services() -> None:
@@ -215,6 +259,7 @@ class Kibana:
 
 @dataclass
 class Received:
+    calls: int = 0
     path: str = ""
     headers: dict[str, str] | None = None
     body: bytes = b""
@@ -230,7 +275,8 @@ def kibana_server() -> Iterator[tuple[str, Received, list[tuple[int, dict[str, A
             received.path = self.path
             received.headers = {key.lower(): value for key, value in self.headers.items()}
             received.body = self.rfile.read(int(self.headers["Content-Length"]))
-            status, payload = replies[0]
+            status, payload = replies.pop(0) if len(replies) > 1 else replies[0]
+            received.calls += 1
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -312,3 +358,37 @@ def test_setup_with_sqlite_creates_the_database(tmp_path: Path) -> None:
     config = Config(store=StoreConfig(backend="sqlite", path=tmp_path / "wirewatch.db"))
     assert setup_backend(config) == {"backend": "sqlite", "path": str(tmp_path / "wirewatch.db")}
     assert (tmp_path / "wirewatch.db").exists()
+
+
+def test_setup_of_kibana_alone_waits_while_kibana_starts_and_touches_no_elasticsearch(
+    kibana_server: tuple[str, Received, list[tuple[int, dict[str, Any]]]],
+) -> None:
+    url, received, replies = kibana_server
+    replies[:0] = [(503, {"statusCode": 503, "message": "Kibana server is not ready yet"})] * 2
+    config = Config(
+        store=StoreConfig(backend="elasticsearch", url="http://es.invalid:9200"),  # never contacted
+        kibana=KibanaConfig(url=url),
+    )
+    report = setup_backend(config, only="kibana", wait=30)
+    assert report == {"backend": "elasticsearch", "kibana": {"url": url, "imported": 10}}
+    assert received.calls == 3
+
+
+def test_setup_gives_up_with_the_last_error_once_its_deadline_has_passed(
+    kibana_server: tuple[str, Received, list[tuple[int, dict[str, Any]]]],
+) -> None:
+    url, received, replies = kibana_server
+    replies[0] = (503, {"statusCode": 503, "message": "Kibana server is not ready yet"})
+    config = Config(
+        store=StoreConfig(backend="elasticsearch", url="http://es.invalid:9200"), kibana=KibanaConfig(url=url)
+    )
+    with pytest.raises(NotReadyError, match=r"Kibana not ready after 0s: kibana import: HTTP 503"):
+        setup_backend(config, only="kibana", wait=0)
+    assert received.calls == 1
+
+
+def test_setup_of_elasticsearch_retries_an_unreachable_server_until_its_deadline() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    config = Config(store=StoreConfig(backend="elasticsearch", url=closed))
+    with pytest.raises(NotReadyError, match="Elasticsearch not ready after 1s: Elasticsearch unreachable"):
+        setup_backend(config, only="elasticsearch", wait=1)

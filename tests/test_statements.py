@@ -73,7 +73,7 @@ def test_statements_json_and_search_filters(tmp_path, site, store, capsys):
     assert main(["search", "summit", "--entity", "Mike Pompeo", "--config", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total"] >= 1
     assert main(["search", "summit", "--speaker", "Nobody Atall", "--config", str(path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"total": 0, "hits": []}
+    assert json.loads(capsys.readouterr().out) == {"total": 0, "total_exact": True, "hits": []}
 
 
 def test_search_collapses_wire_copies_by_default(tmp_path, site, store):
@@ -98,7 +98,8 @@ def test_analyze_reads_stdin_and_prints_the_documented_json(name, monkeypatch, c
     quote = next(q for q in data["quotes"] if q["text"].startswith("It is my personal opinion"))
     assert set(quote) == {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue", "rule", "kind"}
     assert text[quote["start"] : quote["end"]] == quote["text"]
-    assert quote["speaker"] == "Kim Yo Jong"
+    assert quote["speaker"] == "Kim Yo Jong" and quote["kind"] == "direct"
+    assert not [q for q in data["quotes"] if q["kind"] == "full_text"]  # a news report, not a statement in full
     entity = data["entities"][0]
     assert set(entity) == {"text", "label", "start", "end", "canonical"}
     assert text[entity["start"] : entity["end"]] == entity["text"]

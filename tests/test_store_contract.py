@@ -14,12 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pipeline.config import StoreConfig
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
 from pipeline.store import DedupRecord, SearchQuery, Store, open_store
+
+if TYPE_CHECKING:
+    from pipeline.store.elasticsearch import ElasticsearchStore
 
 T0 = datetime(2020, 7, 10, 6, 0, tzinfo=UTC)
 FEED = "https://www.voanews.com/rss"
@@ -60,9 +64,24 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         from pipeline.store.elasticsearch import ElasticsearchStore
 
         assert isinstance(opened, ElasticsearchStore)
-        opened.es.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
-        opened.es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
+        delete_by_name(opened)
         opened.close()
+
+
+def delete_by_name(store: ElasticsearchStore) -> None:
+    """Drop a test prefix's indices and templates by their names.
+
+    Elasticsearch refuses to delete indices by wildcard (`action.destructive_requires_name`,
+    true by default since 8.0), so the names are listed first; listing by wildcard is allowed.
+    """
+    from pipeline.store.elasticsearch import INDICES
+
+    listed = store.es.options(ignore_status=404).indices.get(index=f"{store.prefix}-*", expand_wildcards="all")
+    names = sorted(name for name, body in listed.body.items() if isinstance(body, dict) and "settings" in body)
+    if names:
+        store.es.indices.delete(index=names)
+    for spec in INDICES:
+        store.es.options(ignore_status=404).indices.delete_index_template(name=store.alias(spec.kind))
 
 
 def article(
@@ -190,6 +209,19 @@ def test_entries_due_are_pending_or_failed_past_their_backoff(store: Store) -> N
     assert (failed.attempts, failed.last_error, failed.next_attempt) == (1, "HTTP 503", T0 + timedelta(hours=1))
 
 
+def test_entry_failures_count_reasons_and_show_the_latest(store: Store) -> None:
+    store.add_entries([entry(f"e{n}", minutes=n) for n in range(5)] + [entry("x", feed=OTHER_FEED)])
+    reasons = {"e0": "HTTP 404", "e1": "HTTP 404", "e2": "used the feed's text: HTTP 403", "e3": None, "e4": "HTTP 404"}
+    for item in store.get_entries(list(reasons)):
+        store.save_entry(replace(item, status="failed" if reasons[item.id] else "done", last_error=reasons[item.id]))
+    (other,) = store.get_entries(["x"])
+    store.save_entry(replace(other, status="failed", last_error="timed out after 20s"))
+    failures = store.entry_failures(FEED, recent=2)
+    assert failures.reasons == [("HTTP 404", 3), ("used the feed's text: HTTP 403", 1)]
+    assert failures.recent == [("https://example.org/e4", "HTTP 404"), ("https://example.org/e2", reasons["e2"])]
+    assert store.entry_failures("https://nowhere.example/rss").reasons == []
+
+
 def test_saving_an_unknown_entry_adds_nothing(store: Store) -> None:
     store.save_entry(entry("ghost"))
     assert store.count_entries() == 0
@@ -270,6 +302,8 @@ def test_search_without_text_lists_newest_first(newsroom: Store) -> None:
         (SearchQuery(text="flooded OR denuclearization", source="NHK"), {"rain"}),
         (SearchQuery(text="summit NOT meeting"), {"ap", "copy"}),
         (SearchQuery(text='"third summit"'), {"ap", "copy"}),
+        (SearchQuery(kind="direct"), {"ap", "copy", "vice"}),  # quotes stored without a kind are direct
+        (SearchQuery(kind="full_text"), set()),
     ],
 )
 def test_search_filters(newsroom: Store, query: SearchQuery, expected: set[str]) -> None:
@@ -350,6 +384,39 @@ def test_statements_save_list_and_filter(store: Store) -> None:
     assert store.list_statements(speaker="Nobody") == []
 
 
+def test_a_statement_published_in_full_keeps_its_kind_times_and_reports(store: Store) -> None:
+    later = T0 + timedelta(hours=5)
+    primary = StatementQuote(
+        "Today I was informed that the talks are off.\nWe have nothing to discuss.",
+        "kcna",
+        "https://example.org/kcna",
+        "KCNA",
+        "Press Statement of Kim Yo Jong",
+        T0,
+        "",
+        "full_text",
+        later,
+    )
+    report = StatementQuote("the talks are off", "voa", "https://example.org/voa", "VOA", "t", later, "", "indirect")
+    saved = Statement(
+        "s9",
+        "Kim Yo Jong",
+        later,
+        primary.text,
+        [primary, report],
+        updated=later,
+        kind="full_text",
+        published=T0,
+        occasion=T0.date(),
+        primary_url="https://example.org/kcna",
+    )
+    store.save_statement(saved)
+    assert store.get_statement("s9") == saved
+    (listed,) = store.list_statements(speaker="Kim Yo Jong")
+    assert (listed.kind, listed.published, listed.occasion) == ("full_text", T0, T0.date())
+    assert [(quote.kind, quote.fetched) for quote in listed.quotes] == [("full_text", later), ("indirect", None)]
+
+
 # -- alert ledger ------------------------------------------------------------
 def test_an_alert_is_claimed_once(store: Store) -> None:
     assert store.claim_alert(AlertRecord("kim", "s1", "<m1@wirewatch>", claimed_at=T0)) is True
@@ -396,3 +463,27 @@ def test_alerts_to_retry_and_updates(store: Store) -> None:
     (row,) = [item for item in store.list_alerts() if item.statement_id == "sent"]
     assert (row.state, row.sent_at) == ("sent", T0 + timedelta(seconds=2))
     assert store.reclaim_alert(replace(sent), now) is False  # sent is final
+
+
+def test_reviving_a_dead_alert_is_a_compare_and_set(store: Store) -> None:
+    dead = AlertRecord("kim", "s1", "<m1@wirewatch>", claimed_at=T0)
+    store.claim_alert(dead)
+    store.update_alert(replace(dead, state="dead", attempts=3, last_error="550", retry_until=T0 + timedelta(hours=1)))
+    later = T0 + timedelta(days=3)
+    tries = [replace(dead), replace(dead)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(lambda record: store.revive_alert(record, later), tries))
+    assert sorted(outcomes) == [False, True]
+    (row,) = store.list_alerts()
+    assert (row.state, row.claimed_at, row.next_attempt, row.retry_until, row.attempts) == (
+        "failed",
+        later,
+        later,
+        None,
+        3,
+    )
+    assert [item.statement_id for item in store.alerts_to_retry(later, stale_before=T0)] == ["s1"]
+    sent = AlertRecord("kim", "s2", "<m2@wirewatch>", claimed_at=T0)
+    store.claim_alert(sent)
+    store.update_alert(replace(sent, state="sent", sent_at=T0))
+    assert store.revive_alert(replace(sent), later) is False  # sent is final

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -53,3 +55,41 @@ def test_async_job_that_kills_its_worker_fails_alone_among_jobs_in_flight(worker
 
     assert asyncio.run(scenario()) == [1, 4, "WorkerDiedError", 9, 16]
     assert asyncio.run(workers.run(square_or_die, 5)) == 25
+
+
+CHILD = """
+import sys, time
+from multiprocessing import forkserver, resource_tracker
+from pipeline.workers import Workers
+
+workers = Workers(2)
+assert workers.map(abs, [-1, -2, -3, -4]) == [1, 2, 3, 4]
+helpers = [*workers._executor()._processes, forkserver._forkserver._forkserver_pid]
+helpers.append(resource_tracker._resource_tracker._pid)
+print(" ".join(map(str, helpers)), flush=True)
+time.sleep(600)
+"""
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_forkserver_and_tracker_end_with_their_parent(how: signal.Signals) -> None:
+    parent = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    helpers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(helpers) == 4 and all(running(pid) for pid in helpers)
+    parent.send_signal(how)
+    parent.wait(30)
+    waited = 0.0
+    while any(running(pid) for pid in helpers) and waited < 60:  # a bound for a stuck machine, not a speed claim
+        time.sleep(0.1)
+        waited += 0.1
+    assert [pid for pid in helpers if running(pid)] == []

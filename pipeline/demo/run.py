@@ -13,13 +13,14 @@ from typing import Any
 
 import yaml
 
-from pipeline.cli import alerts_json, command_name, feeds_json, search_json, snippet_line, statements_json
 from pipeline.config import Config, config_from_dict
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import serve
 from pipeline.demo.site import feed_urls, sample_routes
 from pipeline.records import utcnow
+from pipeline.statement_view import statement_json
 from pipeline.store import SearchQuery, open_store
+from pipeline.views import alerts_json, command_name, feeds_json, search_json, snippet_line
 
 DEMO_QUERY = "summit"
 
@@ -62,7 +63,7 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
             report = run_cycle(config, store, now=now).as_json()
             found = search_json(store, SearchQuery(text=DEMO_QUERY, limit=5))
             feeds = feeds_json(store)
-            statements = statements_json(store, "Kim Yo Jong", None, 5)
+            statements = [statement_json(item) for item in store.list_statements("Kim Yo Jong", None, 5)]
             alerts = alerts_json(store, 5)
     result: dict[str, Any] = {
         "run": report,
@@ -92,7 +93,9 @@ def run_demo(directory: str | Path, as_json: bool = False) -> int:
         print(f"  {snippet_line(hit['snippet'])}")
     for statement in statements:
         print(f"\nStatement by {statement['speaker']}: “{statement['text']}”")
-        print(f"  {len(statement['quotes'])} quotes from {len(statement['sources'])} articles")
+        outlets = len({outlet for quote in statement["quotes"] for outlet in quote["outlets"]})
+        reports = len(statement["reports"])
+        print(f"  {len(statement['quotes'])} distinct quotes from {outlets} outlets, {reports} reports")
     for alert in alerts:
         print(f"\nAlert {alert['state']}: {alert['rule']} → {config.alerts.outbox}/ (Message-ID {alert['message_id']})")
     settings = directory / "wirewatch.yaml"

@@ -1,9 +1,7 @@
 """Enrichment: who and what an article is about, and who said what in it.
 
-`analyze` is the one entry point the rest of the pipeline calls; the modules
-behind it are plain functions so each rule set can be tested and measured alone.
+`pipeline.enrich.analyze.analyze` is the one entry point the rest of the pipeline
+calls; the modules behind it are plain functions so each rule set can be tested and
+measured alone. Nothing is imported here: reading commands use
+`pipeline.enrich.statements` and must not load spaCy through the package.
 """
-
-from pipeline.enrich.analyze import Analysis, analysis_to_json, analyze
-
-__all__ = ["Analysis", "analysis_to_json", "analyze"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from pipeline.config import Config
 from pipeline.enrich.entities import PERSON, get_nlp, mentions, to_entities
+from pipeline.enrich.full_text import detect as detect_full_text
 from pipeline.enrich.quotes import attribute, find_quote_spans
 from pipeline.enrich.topics import match_topics
 from pipeline.records import Entity, Quote
@@ -24,7 +25,7 @@ class Analysis:
 
 
 def analyze(text: str, config: Config, title: str = "", topics: bool = True) -> Analysis:
-    """Offsets refer to `text`; the title only feeds topic matching.
+    """Offsets refer to `text`; the title feeds topic matching and tells a statement published in full.
 
     `topics=False` leaves topics to the caller (the pipeline asks the store,
     whose backend may match them with a percolator instead).
@@ -43,8 +44,12 @@ def analyze(text: str, config: Config, title: str = "", topics: bool = True) -> 
         speaker = spoken.get((m.start, m.end))
         if speaker and m.label == PERSON and not m.full:
             m.canonical = speaker
+    entities = to_entities(found)
+    full_text = detect_full_text(title, body, entities, config)
+    if full_text is not None:
+        quotes.append(full_text.quote(body))
     tags = match_topics(f"{title}\n{body}" if title else body, config.topics) if topics else []
-    return Analysis(to_entities(found), tags, quotes)
+    return Analysis(entities, tags, quotes)
 
 
 def analyze_job(job: tuple[str, str, Config]) -> Analysis:

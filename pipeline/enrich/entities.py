@@ -48,6 +48,8 @@ LOC_SUFFIXES = lexicon.words("loc_suffixes.txt")
 NAME_PARTICLES = lexicon.words("name_particles.txt")
 COUNTRIES: dict[str, str] = {row[0]: lexicon.column(row, 1) for row in lexicon.rows("places.tsv")}
 NATIONALITIES = lexicon.words("nationalities.txt")
+# Page chrome and common-noun acronyms: never an entity on their own.
+NOT_ENTITIES = lexicon.words("not_entities.txt")
 # A short list of given names so pronouns can be matched to people the config
 # does not describe; a wrong guess only costs a fallback to recency.
 FEMALE_NAMES = lexicon.words("female_names.txt")
@@ -68,6 +70,8 @@ class Mention:
     title: str | None = None
     speaker: bool = False
     full: bool = False
+    credit: bool = False  # inside a byline or a photo credit: a name on the page, never a speaker
+    caption: bool = False  # inside a photo caption: not who the story's "he" or "she" means
 
 
 @dataclass(frozen=True)
@@ -275,16 +279,23 @@ def _run_end(doc: Doc, i: int, speaker_tokens: set[int]) -> int:
         elif (
             tok.text in {"-", "‐"}
             and j + 1 < n
-            and doc[j + 1].is_lower
-            and doc[j + 1].is_alpha
+            and ((doc[j + 1].is_lower and doc[j + 1].is_alpha) or (_is_cap(doc[j + 1]) and not tok.whitespace_))
             and not doc[j - 1].whitespace_
         ):
-            j += 2
-        elif tok.lower_ in NAME_PARTICLES and j + 1 < n and _is_cap(doc[j + 1]):
+            j += 2  # "Wilson-Raybould", "Yo-jong": a glued hyphen keeps the name whole
+        elif tok.lower_ in NAME_PARTICLES and _particles_then_capital(doc, j):
             j += 1
         else:
             break
     return j
+
+
+def _particles_then_capital(doc: Doc, j: int) -> bool:
+    """ "de la Fontaine", "van der Berg": particles inside a name, then a capitalised word."""
+    k = j
+    while k < len(doc) and doc[k].lower_ in NAME_PARTICLES and k - j < 3:
+        k += 1
+    return k < len(doc) and _is_cap(doc[k])
 
 
 def _merge_with_rulers(doc: Doc, new: list[Span], kept: list[Span], speaker_tokens: set[int]) -> list[Span]:
@@ -309,9 +320,9 @@ def _merge_with_rulers(doc: Doc, new: list[Span], kept: list[Span], speaker_toke
             end = span.start
             while end < span.end and end not in taken:
                 end += 1
-            while end > span.start and doc[end - 1].lower_ in NAME_PARTICLES:
+            while end > span.start and (doc[end - 1].lower_ in NAME_PARTICLES or doc[end - 1].text in {"-", "‐"}):
                 end -= 1
-            if end - span.start >= 2:
+            if sum(doc[k].is_alpha for k in range(span.start, end)) >= 2:
                 final.append(Span(doc, span.start, end, label=PERSON))
     return final + [ent for ent in kept if not any(k in claimed for k in range(ent.start, ent.end))]
 
@@ -339,6 +350,9 @@ def _classify_run(
             return [*spans, Span(doc, start + k, end, label=PERSON)]
     if start > 0 and _title_at([doc[start - 1]], 0) and doc[start - 1].is_lower:
         return [Span(doc, start, end, label=PERSON)]
+    split = _org_then_name(doc, start, end) or _name_of_org(doc, start, end)
+    if split:
+        return split
     while start < end and doc[end - 1].lower_ in NOT_NAMES:
         end -= 1
     while start < end and (
@@ -359,7 +373,8 @@ def _classify_run(
     if doc[end - 1].lower_ in NAME_PARTICLES:
         end -= 1
     last = doc[end - 1].lower_
-    if last in ORG_SUFFIXES:
+    if last in ORG_SUFFIXES or (end - start > 1 and _is_acronym(doc[end - 1])):
+        # "Burnaby RCMP", "Toronto FC": no person's name ends in an acronym
         return [Span(doc, start, end, label=ORG)]
     if last in LOC_SUFFIXES:
         return [Span(doc, start, end, label=LOC)]
@@ -378,6 +393,42 @@ def _classify_run(
     ):
         return [Span(doc, start, end, label=PERSON)]
     return [Span(doc, start, end, label=ORG)]
+
+
+def _org_then_name(doc: Doc, start: int, end: int) -> list[Span]:
+    """ "Getty Images Kevin Vickers": an organisation's last word inside a run, then a two-word name."""
+    for k in range(start, end - 2):
+        if (
+            doc[k].lower_ in ORG_SUFFIXES
+            and k > start
+            and all(doc[j].is_alpha and doc[j].is_title for j in (k + 1, k + 2))
+        ):
+            return [Span(doc, start, k + 1, label=ORG), Span(doc, k + 1, end, label=PERSON)]
+    return []
+
+
+def _name_of_org(doc: Doc, start: int, end: int) -> list[Span]:
+    """ "Jingyi Pan of IG", "Ann Lee of Harbour Capital": a two- or three-word name, "of", then an organisation
+    (an acronym or a run ending in an organisation's word); the affiliation is not part of the name."""
+    of = next((k for k in range(start + 2, min(end, start + 4)) if doc[k].lower_ == "of"), None)
+    if of is None or of + 1 >= end:
+        return []
+    name = [doc[k] for k in range(start, of)]
+    if not all(t.is_alpha and t.is_title for t in name) or name[-1].lower_ in ORG_SUFFIXES | LOC_SUFFIXES:
+        return []
+    if not (_is_acronym(doc[of + 1]) and of + 2 == end) and doc[end - 1].lower_ not in ORG_SUFFIXES:
+        return []
+    return [Span(doc, start, of, label=PERSON), Span(doc, of + 1, end, label=ORG)]
+
+
+def _is_acronym(token: Token) -> bool:
+    """An all-capital word of two or more letters that is not a generation suffix ("II", "JR")."""
+    return (
+        token.is_upper
+        and token.is_alpha
+        and len(token.text) >= 2
+        and token.lower_ not in {"ii", "iii", "iv", "jr", "sr"}
+    )
 
 
 def _headlines(text: str) -> list[tuple[int, int]]:
@@ -447,6 +498,8 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             continue
         if label == "FAC":
             label = LOC
+        if ent.text.lower() in NOT_ENTITIES:
+            continue
         tokens = list(ent)
         if ent.ent_id_ and label == PERSON and index.by_name(ent.ent_id_):
             result.append(
@@ -470,14 +523,16 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             k, title = _strip_title(tokens)
             title = title or _preceding_title(doc, ent.start)
             name_tokens = tokens[k:]
-            while name_tokens and name_tokens[-1].text in {"’s", "'s", "'", "’"}:
+            while name_tokens and name_tokens[-1].text in {"’s", "'s", "‘s", "'", "’", "‘"}:
                 name_tokens.pop()
             if not name_tokens:
                 continue
-            name = "".join(t.text_with_ws for t in name_tokens).strip()
+            # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
+            name = re.sub(r"[’'‘]s$", "", "".join(t.text_with_ws for t in name_tokens).strip())
             speaker = index.by_name(name)
             canonical = speaker.name if speaker else name
-            parts = [t for t in name_tokens if t.is_alpha]
+            # "Jody Wilson-Raybould" is a full name, "Wilson-Raybould" alone a surname
+            parts = [w for w in name.split() if w[0].isalpha()]
             result.append(
                 Mention(
                     ent.start_char,
@@ -494,7 +549,34 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             )
             continue
         result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent.text, ent.text))
+    _mark_page_furniture(doc.text, result)
     return _resolve_names(result)
+
+
+# Bylines and photo credits: "(AP Photo/Susan Walsh, File)", "(Lauren Pelley / CBC News)", a short line
+# "AP Photo/Susan Walsh, File" or "Photo: Jason Wu / Global News", and "By Maria Chen" alone on its line.
+_CREDIT = re.compile(
+    r"\([^()\n]{0,80}/[^()\n]{0,80}\)"
+    r"|^[^\S\n]*[^\n/.!?]{0,50}/[^\n/.!?]{0,50}$"
+    r"|^[^\S\n]*(?:by|photo|photograph|credit|image)\b:?[^\n.!?]{0,60}$",
+    re.MULTILINE | re.IGNORECASE,
+)
+# Photo captions: a paragraph that ends on a credit, or opens with "Cover:", "Photo:", "Caption:".
+_CAPTION = re.compile(
+    r"^[^\n]*\([^()\n]{0,80}/[^()\n]{0,80}\)[^\S\n]*$|^(?:cover|photo|caption|pictured):[^\n]*$",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def _mark_page_furniture(text: str, found: list[Mention]) -> None:
+    """Flag the names in bylines, photo credits and captions, which name people who are not speaking."""
+    credit_spans = [(m.start(), m.end()) for m in _CREDIT.finditer(text)]
+    captions = [(m.start(), m.end()) for m in _CAPTION.finditer(text)]
+    if not credit_spans and not captions:
+        return
+    for m in found:
+        m.credit = any(a <= m.start and m.end <= b for a, b in credit_spans)
+        m.caption = m.credit or any(a <= m.start and m.end <= b for a, b in captions)
 
 
 def name_parts(canonical: str) -> list[str]:
@@ -572,9 +654,9 @@ class NameIndex:
     def __init__(self, found: Sequence[Mention]) -> None:
         self.by_word: dict[str, tuple[list[int], list[str]]] = {}
         for m in found:
-            if m.label == PERSON and m.full:
+            if m.label == PERSON and m.full and not m.credit:
                 parts = name_parts(m.canonical)
-                for word in {parts[0], parts[-1], *name_parts(m.text)}:
+                for word in {parts[0], parts[-1], m.canonical.split()[-1].lower(), *name_parts(m.text)}:
                     starts, names = self.by_word.setdefault(word, ([], []))
                     starts.append(m.start)
                     names.append(m.canonical)
@@ -590,4 +672,4 @@ class NameIndex:
 
 def to_entities(found: Iterable[Mention]) -> list[Entity]:
     """Public records; lone capitalised words never resolved to a person are dropped."""
-    return [Entity(m.text, m.label, m.start, m.end, m.canonical) for m in found if m.label != "NAME"]
+    return [Entity(m.text, m.label, m.start, m.end, m.canonical) for m in found if m.label != "NAME" and not m.credit]

@@ -1,8 +1,11 @@
-"""When two quotes are one statement, and which quote stands for it.
+"""Statement identity: which attributions are one act of speaking, and which quote stands for it.
 
-Wire copies of one story quote the same words with different punctuation,
-different quote glyphs, or only a fragment of the full sentence; the analyst
-wants one alert per statement, so comparison is on normalised words.
+A statement is one speaker on one occasion. It reaches the news as its full text
+(a primary source publishing it whole), as direct quotes and as reported speech,
+in copies, reprints and translations. Wire copies quote the same words with
+different punctuation, different quote glyphs, or only a fragment of the full
+sentence; the analyst wants one alert per statement, so comparison is on
+normalised words, and on the day the statement was made.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from difflib import SequenceMatcher
+from typing import Any
 
 from pipeline.records import Article, Quote, Statement, StatementQuote, article_time, utcnow
 from pipeline.store import Store
@@ -51,9 +55,11 @@ def _contains(long: list[str], short: list[str]) -> bool:
     return f" {' '.join(short)} " in joined
 
 
-def statement_key(speaker: str, text: str) -> str:
-    """A stable id seed: the same speaker and words give the same key in any copy."""
+def statement_key(speaker: str, text: str, occasion: date | None = None) -> str:
+    """A stable id seed: the same speaker, words (and day) give the same key in any copy."""
     seed = " ".join(words(speaker)) + "\n" + " ".join(words(text))
+    if occasion is not None:
+        seed += f"\n{occasion.isoformat()}"
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:24]
 
 
@@ -78,8 +84,6 @@ def best_quote(quotes: list[str]) -> str:
 
 # -- grouping quotes into statements in the store ----------------------------
 
-LOOKBACK = timedelta(days=30)
-SAME_EVENT_WINDOW = timedelta(hours=48)
 # Two articles report one event when they share enough of the people, places and
 # organisations they name, and enough of their vocabulary (Jaccard of each). Measured
 # on the demo sample: VOA and VICE share 0.44 of entities and 0.19 of content words;
@@ -120,68 +124,304 @@ def same_event(a: Article, b: Article) -> bool:
 
 def quote_context(text: str, quote: Quote) -> str:
     """The paragraph the quote stands in: what an analyst reads to judge it."""
+    if quote.kind == "full_text":
+        return ""
     start = text.rfind("\n", 0, quote.start) + 1
     end = text.find("\n", quote.end)
     return text[start : end if end != -1 else len(text)].strip()
 
 
-def _matching_statement(
-    quotes: list[Quote], article: Article, candidates: list[Statement], store: Store
-) -> Statement | None:
-    for statement in candidates:
-        if any(same_statement(q.text, s.text) for q in quotes for s in statement.quotes):
-            return statement
-    when = article_time(article)
-    recent = [s for s in candidates if abs(s.first_seen - when) <= SAME_EVENT_WINDOW]
-    sources = {a.id: a for a in store.get_articles({q.article_id for s in recent for q in s.quotes})}
-    for statement in recent:
-        if any(same_event(article, sources[q.article_id]) for q in statement.quotes if q.article_id in sources):
-            return statement
-    return None
+# -- what makes a statement ---------------------------------------------------------
+
+# Fewer words than this in quotation marks is a fragment ("Provocation", "hard pass"),
+# which may join a statement but never makes one.
+MIN_STATEMENT_WORDS = 4
+_CAPTION = re.compile(
+    r"\((?:AP|AFP|Reuters|Getty|KCNA|Yonhap)?[^()]{0,40}\b(?:Photo|Images|via)\b[^()]*\)|\bPhoto:|/AP\b"
+)
+
+
+def makes_a_statement(quote: Quote, text: str, title: str) -> bool:
+    """Whether an attribution is evidence of an act of speaking, not a headline, caption or scrap.
+
+    A full text is. A quote is when it runs to a few words and stands in a
+    sentence of the story: not a caption (a photo credit in its paragraph), not a
+    heading (a short line without a full stop), not a repeat of the headline.
+    """
+    if quote.kind == "full_text":
+        return True
+    if len(words(quote.text)) < MIN_STATEMENT_WORDS:
+        return False
+    paragraph = quote_context(text, quote)
+    if _CAPTION.search(paragraph):
+        return False
+    heading = len(paragraph.split()) < 15 and not paragraph.rstrip(" \"”'’").endswith((".", "!", "?"))
+    in_title = bool(title) and " ".join(words(quote.text)) in " ".join(words(title))
+    return not heading and not in_title
+
+
+# -- the occasion ------------------------------------------------------------------
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(r"\b(?:on\s+|late\s+|early\s+)?(" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """The day a statement was made, and whether the report says so (else it is the day it was published)."""
+
+    day: date
+    stated: bool
+
+    def admits(self, other: date | None) -> bool:
+        """Whether a statement made on `other` can be the one reported: the same day, or the day before if unsaid."""
+        if other is None:
+            return False
+        return other == self.day or (not self.stated and other == self.day - timedelta(days=1))
+
+
+def occasion_of(article: Article, quotes: list[Quote]) -> Occasion:
+    """The day the attributions were spoken: a weekday named beside them, else the article's own day."""
+    published = article_time(article).astimezone(UTC).date()
+    if any(quote.kind == "full_text" for quote in quotes):
+        return Occasion(published, True)
+    for quote in quotes:
+        around = quote_context(article.text, quote)
+        named = _WEEKDAY.search(around)
+        if named:
+            back = (published.weekday() - _WEEKDAYS.index(named.group(1).lower())) % 7
+            return Occasion(published - timedelta(days=back), True)
+    return Occasion(published, False)
+
+
+# -- matching an article's attributions to a statement --------------------------------
+
+# How many of a speaker's recent statements one article is compared with: a bound,
+# not a scan of every stored copy (the most recent first).
+CANDIDATES = 50
+LOOKBACK = timedelta(days=30)
+# A quote is a fragment of a full text when this share of its word trigrams is in it.
+FRAGMENT_SHARE = 0.8
+# A paraphrase shares this share of its content words with the full text, and at least this many.
+PARAPHRASE_SHARE = 0.6
+PARAPHRASE_MIN_WORDS = 4
+# A second primary publication is a reprint of the first when this share of its trigrams is in it.
+REPRINT_SHARE = 0.5
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    tokens = words(text)
+    return {tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)}
+
+
+def _share_in(part: set[Any], whole: set[Any]) -> float:
+    return len(part & whole) / len(part) if part else 0.0
+
+
+@dataclass
+class Group:
+    """One speaker's attributions in one article: what is matched against stored statements."""
+
+    speaker: str
+    article: Article
+    quotes: list[Quote]
+    occasion: Occasion
+
+    @property
+    def full_text(self) -> Quote | None:
+        return next((quote for quote in self.quotes if quote.kind == "full_text"), None)
+
+    @property
+    def makes_a_statement(self) -> bool:
+        return any(makes_a_statement(q, self.article.text, self.article.title) for q in self.quotes)
+
+
+@dataclass
+class Matcher:
+    """Compares groups with candidate statements; caches what it derives so each is computed once per run."""
+
+    store: Store
+    _trigrams: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+    _words: dict[str, set[str]] = field(default_factory=dict)
+    _articles: dict[str, Article | None] = field(default_factory=dict)
+
+    def forget(self, statement_id: str) -> None:
+        """A statement whose text changed is derived afresh."""
+        self._trigrams.pop(statement_id, None)
+        self._words.pop(statement_id, None)
+
+    def full_trigrams(self, statement: Statement) -> set[tuple[str, ...]]:
+        if statement.id not in self._trigrams:
+            self._trigrams[statement.id] = _trigrams(statement.text)
+        return self._trigrams[statement.id]
+
+    def full_words(self, statement: Statement) -> set[str]:
+        if statement.id not in self._words:
+            self._words[statement.id] = content_words(statement.text)
+        return self._words[statement.id]
+
+    def first_report(self, statement: Statement) -> Article | None:
+        """The statement's earliest report, fetched once: what `same_event` compares a new report with."""
+        ids = [quote.article_id for quote in sorted(statement.quotes, key=_report_order)[:1]]
+        if not ids:
+            return None
+        if ids[0] not in self._articles:
+            found = self.store.get_articles(ids)
+            self._articles[ids[0]] = found[0] if found else None
+        return self._articles[ids[0]]
+
+    def in_full_text(self, text: str, kind: str, statement: Statement) -> bool:
+        """A quote that is a fragment of the full text, or reported speech that paraphrases it."""
+        grams = _trigrams(text)
+        if (
+            len(words(text)) >= MIN_STATEMENT_WORDS
+            and _share_in(grams, self.full_trigrams(statement)) >= FRAGMENT_SHARE
+        ):
+            return True
+        if kind != "indirect":
+            return False
+        own = content_words(text)
+        return len(own) >= PARAPHRASE_MIN_WORDS and _share_in(own, self.full_words(statement)) >= PARAPHRASE_SHARE
+
+    def same_words(self, group: Group, statement: Statement) -> bool:
+        """The group's words are the statement's: a repeated wording, a fragment of its full text, or the reverse."""
+        full = group.full_text
+        if statement.kind == "full_text" and full is not None:
+            # two primary publications: the same statement only when one reprints the other
+            return _share_in(_trigrams(full.text), self.full_trigrams(statement)) >= REPRINT_SHARE
+        if statement.kind == "full_text":
+            return any(self.in_full_text(quote.text, quote.kind, statement) for quote in group.quotes)
+        if full is not None:
+            own = _trigrams(full.text)
+            return any(
+                _share_in(_trigrams(quote.text), own) >= FRAGMENT_SHARE
+                and len(words(quote.text)) >= MIN_STATEMENT_WORDS
+                for quote in statement.quotes
+            )
+        wordings = {quote.text for quote in statement.quotes}
+        return any(same_statement(quote.text, wording) for quote in group.quotes for wording in wordings)
+
+    def same_occasion(self, group: Group, statement: Statement) -> bool:
+        """A report of the same day's statement by that speaker, about the same event.
+
+        Once a statement's full text is known, a report must carry its words to
+        be linked to it: a quote that is not in the text belongs to another
+        statement, however close in time.
+        """
+        if statement.kind == "full_text" or not group.occasion.admits(statement.occasion):
+            return False
+        first = self.first_report(statement)
+        return first is not None and same_event(group.article, first)
+
+    def match(self, group: Group, candidates: list[Statement]) -> tuple[Statement, str] | None:
+        """The statement this group belongs to and the rule that said so, else None."""
+        for statement in candidates:
+            if self.same_words(group, statement):
+                return statement, "same_words"
+        for statement in candidates:
+            if self.same_occasion(group, statement):
+                return statement, "same_occasion"
+        return None
+
+
+def _report_order(quote: StatementQuote) -> tuple[datetime, str]:
+    moment = quote.published or quote.fetched or datetime.max.replace(tzinfo=UTC)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC), quote.article_id)
+
+
+def _groups(article: Article) -> list[Group]:
+    by_speaker: dict[str, list[Quote]] = {}
+    for quote in article.quotes:
+        if quote.speaker:
+            by_speaker.setdefault(quote.speaker, []).append(quote)
+    return [
+        Group(speaker, article, quotes, occasion_of(article, quotes)) for speaker, quotes in sorted(by_speaker.items())
+    ]
+
+
+def _fetched(article: Article) -> datetime:
+    return article.fetched if article.fetched.tzinfo else article.fetched.replace(tzinfo=UTC)
+
+
+def _new_statement(group: Group) -> Statement:
+    full = group.full_text
+    strong = [q.text for q in group.quotes if makes_a_statement(q, group.article.text, group.article.title)]
+    text = full.text if full is not None else best_quote(strong)
+    return Statement(
+        statement_key(group.speaker, text, group.occasion.day),
+        group.speaker,
+        _fetched(group.article),
+        text,
+        kind="full_text"
+        if full is not None
+        else ("direct" if any(q.kind == "direct" for q in group.quotes) else "indirect"),
+        published=article_time(group.article),
+        occasion=group.occasion.day,
+        primary_url=group.article.url if full is not None else None,
+    )
+
+
+def _reports(group: Group, statement: Statement) -> list[StatementQuote]:
+    """The group's attributions not yet attached to the statement."""
+    article = group.article
+    known = {(quote.article_id, quote.text) for quote in statement.quotes}
+    return [
+        StatementQuote(
+            quote.text,
+            article.id,
+            article.url,
+            article.source,
+            article.title,
+            article.published,
+            quote_context(article.text, quote),
+            quote.kind,
+            _fetched(article),
+        )
+        for quote in group.quotes
+        if (article.id, quote.text) not in known
+    ]
+
+
+def _absorb(statement: Statement, group: Group, added: list[StatementQuote]) -> None:
+    """Attach reports; a primary text arriving after its reports becomes the statement's text (same id)."""
+    statement.quotes += added
+    full = group.full_text
+    if full is not None and statement.kind != "full_text":
+        statement.kind, statement.text, statement.primary_url = "full_text", full.text, group.article.url
+        statement.occasion = group.occasion.day
+    statement.first_seen = min(statement.first_seen, _fetched(group.article))
+    published = article_time(group.article)
+    statement.published = min(statement.published, published) if statement.published else published
+    statement.updated = utcnow()
 
 
 def attach_statements(articles: list[Article], store: Store) -> StatementReport:
-    """Give every attributed quote a statement: an existing one it repeats, or a new one.
+    """Give every speaker's attributions in each article a statement: the one they report, or a new one.
 
-    All of one speaker's quotes in one article are one statement (a
-    statement read out in parts), matched to an earlier statement when a quote
-    repeats one of its quotes, or when both come from articles about the same
-    event within 48 hours (different translations of one statement). Running
-    it again over the same articles changes nothing.
+    One speaker's attributions in one article are one statement. They join a
+    stored statement by that speaker (among the `CANDIDATES` most recent) when
+    they carry its words — a repeated quote, a fragment or paraphrase of its full
+    text, or a full text its quotes came from — or report the same occasion: the
+    same day's statement, about the same event, while its full text is unknown.
+    Otherwise they make a new statement, if any of them is a statement at all (a
+    headline fragment, a caption or a scrap never is). Running it again over the
+    same articles changes nothing.
     """
     report = StatementReport()
+    matcher = Matcher(store)
     for article in sorted(articles, key=lambda item: (article_time(item), item.id)):
-        by_speaker: dict[str, list[Quote]] = {}
-        for quote in article.quotes:
-            if quote.speaker:
-                by_speaker.setdefault(quote.speaker, []).append(quote)
-        when = article_time(article)
-        for speaker, quotes in sorted(by_speaker.items()):
-            candidates = store.list_statements(speaker=speaker, since=when - LOOKBACK, limit=500)
-            statement = _matching_statement(quotes, article, candidates, store)
-            is_new = statement is None
-            if statement is None:
-                text = best_quote([quote.text for quote in quotes])
-                statement = Statement(statement_key(speaker, text), speaker, when, text)
-            known = {(q.article_id, q.text) for q in statement.quotes}
-            added = [
-                StatementQuote(
-                    q.text,
-                    article.id,
-                    article.url,
-                    article.source,
-                    article.title,
-                    article.published,
-                    quote_context(article.text, q),
-                )
-                for q in quotes
-                if (article.id, q.text) not in known
-            ]
-            if not added and not is_new:
+        for group in _groups(article):
+            since = article_time(article) - LOOKBACK
+            candidates = store.list_statements(speaker=group.speaker, since=since, limit=CANDIDATES)
+            matched = matcher.match(group, candidates)
+            if matched is None and not group.makes_a_statement:
                 continue
-            statement.quotes += added
-            statement.first_seen = min(statement.first_seen, when)
-            statement.updated = utcnow()
+            statement = matched[0] if matched else _new_statement(group)
+            added = _reports(group, statement)
+            if matched and not added:
+                continue
+            _absorb(statement, group, added)
             store.save_statement(statement)
-            (report.new if is_new else report.updated).append(statement.id)
+            matcher.forget(statement.id)
+            (report.updated if matched else report.new).append(statement.id)
     return report

@@ -9,13 +9,12 @@ workers without changing the outcome. Both backends pass one contract suite
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 
-from pipeline.config import TopicConfig
-from pipeline.enrich.topics import match_topics
+from pipeline.query import Document, compile_query
 from pipeline.records import AlertRecord, Article, Entry, FeedState, Statement
 
 
@@ -28,6 +27,8 @@ class SearchQuery:
     speaker: str | None = None
     entity: str | None = None
     topic: str | None = None
+    # articles holding an attribution of this kind: "direct", "indirect" or "full_text"
+    kind: str | None = None
     collapse: bool = True
     limit: int = 10
 
@@ -48,8 +49,11 @@ class SearchHit:
 
 @dataclass
 class SearchResult:
+    """`total` counts matches (clusters when collapsed); when `total_exact` is false it is a lower bound."""
+
     total: int
     hits: list[SearchHit]
+    total_exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,23 @@ class StoreWriteError(Exception):
         shown = "; ".join(f"{doc_id}: {reason}" for doc_id, reason in list(self.failures.items())[:5])
         more = f" (and {len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
         super().__init__(f"{index}: {len(self.failures)} document(s) rejected: {shown}{more}")
+
+
+@dataclass
+class EntryFailures:
+    """The pages of one feed that did not give an article: each distinct reason with how many, and the
+    latest few (url, reason). Pages that fell back to the feed's text count, with that said in the reason."""
+
+    reasons: list[tuple[str, int]] = field(default_factory=list)
+    recent: list[tuple[str, str]] = field(default_factory=list)
+
+
+class StoreError(Exception):
+    """The store itself failed (locked, unreachable, full, not a database): the run stops here.
+
+    Raised in place of whatever the backend raised, so a caller that polls or fetches on the store's
+    behalf can tell "the store failed" from "this feed failed" and never blames a feed for it.
+    """
 
 
 class Store(ABC):
@@ -102,6 +123,10 @@ class Store(ABC):
 
     @abstractmethod
     def count_entries(self, status: str | None = None) -> int: ...
+
+    @abstractmethod
+    def entry_failures(self, feed_url: str, recent: int = 3) -> EntryFailures:
+        """Why this feed's pages failed (entries with a `last_error`), for `wirewatch feeds`."""
 
     # -- articles ----------------------------------------------------------
     @abstractmethod
@@ -174,6 +199,15 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def revive_alert(self, record: AlertRecord, now: datetime) -> bool:
+        """Make a dead (or failed) alert due at `now` with a fresh retry period, for `alerts --retry`.
+
+        A compare-and-set like `reclaim_alert`: succeeds only while the row is still dead or failed with
+        `record.claimed_at`; then the row is `failed`, `next_attempt` and `claimed_at` are `now`, and
+        `retry_until` is cleared (so is the record).
+        """
+
+    @abstractmethod
     def update_alert(self, record: AlertRecord) -> None: ...
 
     @abstractmethod
@@ -185,9 +219,10 @@ class Store(ABC):
         """Newest claims first."""
 
     # -- topics ------------------------------------------------------------
-    def match_topics(self, article: Article, topics: Sequence[TopicConfig]) -> list[str]:
-        """The topics an article belongs to; a backend with a percolator matches there instead."""
-        return match_topics(f"{article.title}\n{article.text}", topics)
+    def match_topics(self, article: Article, rules: Mapping[str, str]) -> list[str]:
+        """The topics (name -> rule) an article belongs to, in order; a backend with a percolator matches there."""
+        document = Document(article.title, article.text)
+        return [name for name, rule in rules.items() if compile_query(rule)(document)]
 
     # -- lifecycle ---------------------------------------------------------
     @abstractmethod

@@ -8,10 +8,18 @@ reindex is a new versioned index plus an atomic alias swap, done by
 
 Consistency: every operation that must be safe across workers is keyed by a
 document id and so is real-time in Elasticsearch (`op_type=create` for entries,
-GUIDs and alert claims; `if_seq_no`/`if_primary_term` for reclaims). Searches are
-near-real-time, so this store refreshes an index before searching it whenever it
-wrote to that index since the last refresh: a worker always reads its own
-writes, and other workers' writes show up within the refresh interval.
+GUIDs and alert claims; `if_seq_no`/`if_primary_term` for every change to a
+ledger row, so a worker whose lease expired cannot overwrite the state of the
+worker that took its claim over). Searches are near-real-time, so this store
+refreshes an index before searching it whenever it wrote to that index since
+the last refresh: a worker always reads its own writes. Under Airflow the next
+task is another process with another store, so what it must find by search is
+made searchable before this one ends: the once-per-task bulk writes the next
+task reads (dedup records, clusters) are sent with `refresh="wait_for"`, and
+whatever else this store wrote without it (entries one per feed, statuses one
+per entry, statements, the ledger) is refreshed once, index by index, when the
+store closes. `merge_clusters` refreshes before its `update_by_query`, whoever
+wrote the records it must relabel.
 
 Dedup band keys have their own small index (one document per article: its
 keys, body hash, time and cluster) rather than a keyword array on the articles:
@@ -25,15 +33,17 @@ the SQLite backend does, and `merge_clusters` relabels both in one request.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-import re
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from elasticsearch import ConflictError, Elasticsearch, helpers
+from elastic_transport import ObjectApiResponse
+from elasticsearch import ApiError, ConflictError, Elasticsearch, TransportError, helpers
 from elasticsearch.dsl import (
     Boolean,
     Date,
@@ -48,36 +58,73 @@ from elasticsearch.dsl import (
     Q,
     Search,
     Text,
+    analyzer,
+    tokenizer,
 )
 from elasticsearch.dsl.query import Query
 
-from pipeline.config import StoreConfig, TopicConfig
+from pipeline.config import StoreConfig
+from pipeline.query import check_rule, parse, to_elasticsearch
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
-from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store, StoreWriteError
+from pipeline.store.base import (
+    DedupRecord,
+    EntryFailures,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Store,
+    StoreWriteError,
+)
+
+log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 200
+# Highlighting analyses at most this much of a text: past Elasticsearch's own limit
+# (`index.highlight.max_analyzed_offset`, 1,000,000) a search would fail as a whole.
+HIGHLIGHT_CHARS = 100_000
+# Queries search the `folded` subfields; snippets come from the text's, titles count too.
+SNIPPET_FIELD = "text.folded"
 HIGHLIGHT = {
     "pre_tags": ["<b>"],
     "post_tags": ["</b>"],
     "fragment_size": 160,
     "number_of_fragments": 1,
-    # Phrases run on the `.exact` subfield; highlight their words in `text` all the same.
     "require_field_match": False,
+    "no_match_size": SNIPPET_CHARS,
 }
 PAGE = 1000
+FAILURE_SCAN = 10_000  # failed entries of one feed counted for `wirewatch feeds`
 # Elasticsearch's default `index.max_terms_count`; a dedup batch of 500 articles sends ~18 000 keys.
 MAX_TERMS = 65_536
 RETRY_STATUSES = (429, 502, 503, 504)
+# The collapsed total is a cardinality aggregation, exact up to this many clusters.
+CLUSTER_PRECISION = 40_000
+
+
+# Words as `pipeline.query` and SQLite's `unicode61 remove_diacritics 2` see them: runs of
+# letters and digits, lower-cased, diacritics removed, not stemmed. Every search and topic rule runs here.
+FOLDED = analyzer(
+    "folded",
+    tokenizer=tokenizer("letters_and_digits", "pattern", pattern=r"[^\p{L}\p{N}]+"),
+    filter=["lowercase", "asciifolding"],
+)
 
 
 def _english_text() -> Text:
-    """English stemming for recall, plus an unstemmed `exact` subfield for "phrases" and topic prefixes."""
-    return Text(analyzer="english", fields={"exact": Text(analyzer="standard")})
+    """English stemming for Kibana's free-text search; the `folded` subfield for wirewatch's query language."""
+    return Text(analyzer="english", fields={"exact": Text(analyzer="standard"), "folded": Text(analyzer=FOLDED)})
 
 
 def _title() -> Text:
     """As `_english_text`, plus a keyword for showing one headline per bucket in Kibana tables."""
-    return Text(analyzer="english", fields={"exact": Text(analyzer="standard"), "keyword": Keyword(ignore_above=512)})
+    return Text(
+        analyzer="english",
+        fields={
+            "exact": Text(analyzer="standard"),
+            "folded": Text(analyzer=FOLDED),
+            "keyword": Keyword(ignore_above=512),
+        },
+    )
 
 
 class _Strict(Document):
@@ -103,6 +150,7 @@ class QuoteDoc(InnerDoc):
     speaker_end = Integer(index=False)
     cue = Keyword()
     rule = Keyword()
+    kind = Keyword()
 
 
 class ArticleDoc(_Strict):
@@ -126,6 +174,8 @@ class ArticleDoc(_Strict):
     processed = Boolean()
     entities = Keyword()
     speakers = Keyword()
+    # the kinds of attribution the article holds (issue 12); absent on older documents (direct)
+    quote_kinds = Keyword()
     topics = Keyword()
     entity_mentions = Object(EntityMention)
     quotes = Object(QuoteDoc)
@@ -177,6 +227,8 @@ class StatementQuoteDoc(InnerDoc):
     title = Text(analyzer="english")
     published = Date()
     context = Text(analyzer="english")
+    kind = Keyword()
+    fetched = Date()
 
 
 class StatementDoc(_Strict):
@@ -186,6 +238,11 @@ class StatementDoc(_Strict):
     updated = Date()
     text = _english_text()
     quotes = Object(StatementQuoteDoc)
+    # issue 12, additive: absent on older statements (direct quotes, published = first_seen)
+    kind = Keyword()
+    published = Date()
+    occasion = Date(format="strict_date")
+    primary_url = Keyword(ignore_above=2048)
 
 
 class AlertDoc(_Strict):
@@ -198,6 +255,7 @@ class AlertDoc(_Strict):
     attempts = Integer()
     last_error = Text()
     next_attempt = Date()
+    retry_until = Date()
 
 
 class DedupDoc(_Strict):
@@ -226,15 +284,16 @@ class IndexSpec:
 
 
 # Bump a version when a mapping change is not additive; `ensure_indices(migrate=True)` reindexes.
+# articles and topics v2: the `folded` subfields, whose analyzer an open index cannot take in place.
 INDICES: tuple[IndexSpec, ...] = (
-    IndexSpec("articles", 1, ArticleDoc),
+    IndexSpec("articles", 2, ArticleDoc),
     IndexSpec("entries", 1, EntryDoc),
     IndexSpec("guids", 1, GuidDoc),
     IndexSpec("feeds", 1, FeedDoc),
     IndexSpec("statements", 1, StatementDoc),
     IndexSpec("alerts", 1, AlertDoc),
     IndexSpec("dedup", 1, DedupDoc),
-    IndexSpec("topics", 1, TopicDoc),
+    IndexSpec("topics", 2, TopicDoc),
 )
 SPECS = {spec.kind: spec for spec in INDICES}
 
@@ -291,77 +350,49 @@ def _reason(error: Any) -> str:
     return str(error)
 
 
-_USER_TOKEN = re.compile(r'"[^"]*"|[()]|[^\s()"]+')
-
-
-def simple_query(text: str) -> str:
-    """What a user types (AND/OR/NOT, "phrases", prefix*) in `simple_query_string` syntax.
-
-    The words AND, OR and NOT mean the same as in the SQLite backend's search,
-    so one query gives the same hits whichever backend holds the data.
-    """
-    parts: list[str] = []
-    negate = False
-    for token in _USER_TOKEN.findall(text):
-        if token == "AND":
-            continue
-        if token == "OR":
-            if parts and parts[-1] != "|":
-                parts.append("|")
-            continue
-        if token == "NOT":
-            negate = True
-            continue
-        parts.append(("-" if negate else "") + token)
-        negate = False
-    while parts and parts[-1] == "|":
-        parts.pop()
-    return " ".join(parts)
-
-
 def _ci_term(field: str, value: str) -> Query:
     """Speakers, entities and topics match case-insensitively (as SQLite's NOCASE) yet aggregate as written."""
     return Q("term", **{field: {"value": value, "case_insensitive": True}})
 
 
 def search_request(query: SearchQuery) -> Search:
-    """The search body for `query`; collapsing picks each cluster's best match, earliest copy on ties."""
+    """The search body for `query`; a collapsed cluster ranks by its best match and shows its earliest copy."""
     search = Search()
-    terms = simple_query(query.text)
-    if terms:  # like SQLite, text that is only operators lists everything
-        search = search.query(
-            "simple_query_string",
-            query=terms,
-            fields=["title^5", "text"],
-            default_operator="and",
-            quote_field_suffix=".exact",
-        )
-        relevance: list[Any] = ["_score"]
-    else:
-        relevance = []
+    node = parse(query.text)
+    relevance: list[Any] = []
+    if node is not None:  # like SQLite, text with nothing to search for lists everything
+        search = search.query(to_elasticsearch(node))
+        relevance = ["_score"]
     if query.source:
         search = search.filter("term", source=query.source)
     if query.since or query.until:
         bounds = {"gte": _iso(query.since), "lt": _iso(query.until)}
         search = search.filter("range", published={key: value for key, value in bounds.items() if value})
-    for field, value in (("speakers", query.speaker), ("entities", query.entity), ("topics", query.topic)):
+    tagged = (
+        ("speakers", query.speaker),
+        ("entities", query.entity),
+        ("topics", query.topic),
+        ("quote_kinds", query.kind),
+    )
+    for field, value in tagged:
         if value:
             search = search.filter(_ci_term(field, value))
     newest = [*relevance, {"published": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
-    earliest = [*relevance, {"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    # the original a folded story is shown by: its earliest publication, whichever copy matched best
+    earliest = [{"published": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+    # Never the text itself (pages can be megabytes): the snippet is a highlight, or the text's opening.
     shown: list[Any] = ["id", "url", "title", "source", "published", "cluster_id", "entities", "topics"]
-    if not relevance:
-        shown.append("text")  # no query terms to highlight: the snippet is the opening of the text
-    highlight = {"fields": {"text": {**HIGHLIGHT, "no_match_size": SNIPPET_CHARS}}}
+    highlight = {"max_analyzed_offset": HIGHLIGHT_CHARS, "fields": {SNIPPET_FIELD: HIGHLIGHT}}
     search = search.sort(*newest).source(shown).extra(size=query.limit, track_total_hits=True)
-    if relevance:
+    if query.collapse:
+        # Highlighted in the inner hit only: the one shown for its cluster.
+        inner: dict[str, Any] = {"name": "first", "size": 1, "sort": earliest, "_source": shown}
+        inner["highlight"] = highlight
+        search = search.collapse("cluster_id", inner_hits=inner)
+    else:
         search = search.extra(highlight=highlight)
     if query.collapse:
-        inner: dict[str, Any] = {"name": "first", "size": 1, "sort": earliest, "_source": shown}
-        if relevance:
-            inner["highlight"] = highlight
-        search = search.collapse("cluster_id", inner_hits=inner)
-        search.aggs.metric("clusters", "cardinality", field="cluster_id", precision_threshold=40_000)
+        search.aggs.metric("clusters", "cardinality", field="cluster_id", precision_threshold=CLUSTER_PRECISION)
     return search
 
 
@@ -393,6 +424,7 @@ def _article_source(article: Article) -> dict[str, Any]:
         "timestamp": _iso(article.published or article.fetched),
         "entities": sorted({entity.canonical for entity in article.entities}),
         "speakers": sorted({quote.speaker for quote in article.quotes if quote.speaker}),
+        "quote_kinds": sorted({quote.kind for quote in article.quotes}),
         "topics": list(article.topics),
         "entity_mentions": [vars(entity) for entity in article.entities],
         "quotes": [vars(quote) for quote in article.quotes],
@@ -496,7 +528,14 @@ def _statement_source(statement: Statement) -> dict[str, Any]:
         "first_seen": _iso(statement.first_seen),
         "updated": _iso(statement.updated),
         "text": statement.text,
-        "quotes": [{**vars(quote), "published": _iso(quote.published)} for quote in statement.quotes],
+        "quotes": [
+            {**vars(quote), "published": _iso(quote.published), "fetched": _iso(quote.fetched)}
+            for quote in statement.quotes
+        ],
+        "kind": statement.kind,
+        "published": _iso(statement.published),
+        "occasion": statement.occasion.isoformat() if statement.occasion else None,
+        "primary_url": statement.primary_url,
     }
 
 
@@ -506,8 +545,15 @@ def _statement(source: Mapping[str, Any]) -> Statement:
         speaker=source["speaker"],
         first_seen=_dt(source["first_seen"]) or datetime.now(UTC),
         text=source["text"],
-        quotes=[StatementQuote(**{**item, "published": _dt(item.get("published"))}) for item in source["quotes"]],
+        quotes=[
+            StatementQuote(**{**item, "published": _dt(item.get("published")), "fetched": _dt(item.get("fetched"))})
+            for item in source["quotes"]
+        ],
         updated=_dt(source.get("updated")) or datetime.now(UTC),
+        kind=source.get("kind", "direct"),
+        published=_dt(source.get("published") or source["first_seen"]),
+        occasion=date.fromisoformat(source["occasion"][:10]) if source.get("occasion") else None,
+        primary_url=source.get("primary_url"),
     )
 
 
@@ -522,6 +568,7 @@ def _alert_source(record: AlertRecord) -> dict[str, Any]:
         "attempts": record.attempts,
         "last_error": record.last_error,
         "next_attempt": _iso(record.next_attempt),
+        "retry_until": _iso(record.retry_until),
     }
 
 
@@ -536,6 +583,7 @@ def _alert(source: Mapping[str, Any]) -> AlertRecord:
         attempts=source.get("attempts", 0),
         last_error=source.get("last_error"),
         next_attempt=_dt(source.get("next_attempt")),
+        retry_until=_dt(source.get("retry_until")),
     )
 
 
@@ -578,6 +626,8 @@ class ElasticsearchStore(Store):
         self.max_retries = max_retries
         self.initial_backoff = initial_backoff
         self._unrefreshed: set[str] = set()
+        # Alert id -> (_seq_no, _primary_term) of the ledger row as this store last wrote or read it.
+        self._alert_versions: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -590,12 +640,23 @@ class ElasticsearchStore(Store):
     def concrete(self, kind: str) -> str:
         return f"{self.alias(kind)}-v{SPECS[kind].version}"
 
-    def match_topics(self, article: Article, topics: Sequence[TopicConfig]) -> list[str]:
-        """Through the percolator: the topic queries `wirewatch setup` stored, matched by Elasticsearch."""
+    def match_topics(self, article: Article, rules: Mapping[str, str]) -> list[str]:
+        """Through the percolator: the rules `wirewatch setup` stored (`rules` is what it stored), matched there."""
         return percolate_topics(self, article)
 
     def close(self) -> None:
-        self.es.close()
+        """Make this store's unrefreshed writes searchable, then close: the next task is another process."""
+        with self._lock:
+            stale = sorted(self._unrefreshed)
+            self._unrefreshed.clear()
+        try:
+            if stale:
+                # An index deleted meanwhile (a test's teardown) has nothing left to make searchable.
+                self.es.options(ignore_status=404).indices.refresh(index=[self.alias(kind) for kind in stale])
+        except (ApiError, TransportError) as exc:  # the writes stand; they turn searchable within a second anyway
+            log.warning("refreshing %s on close failed: %s", ", ".join(stale), exc)
+        finally:
+            self.es.close()
 
     # -- indices -----------------------------------------------------------
     def ensure_indices(self, migrate: bool = False) -> dict[str, str]:
@@ -686,12 +747,19 @@ class ElasticsearchStore(Store):
         if stale:
             self.es.indices.refresh(index=[self.alias(kind) for kind in stale])
 
-    def _bulk(self, kind: str, actions: Iterable[dict[str, Any]], expected: Collection[int] = ()) -> list[BulkOutcome]:
+    def _bulk(
+        self,
+        kind: str,
+        actions: Iterable[dict[str, Any]],
+        expected: Collection[int] = (),
+        wait_for_refresh: bool = False,
+    ) -> list[BulkOutcome]:
         """Send actions in chunks; 429s are retried with backoff, other failures reported per document.
 
         Statuses in `expected` (409 for create-if-absent, 404 for update-if-present)
         are outcomes, not errors. Every document that can be written is written
-        before `StoreWriteError` names the ones that could not.
+        before `StoreWriteError` names the ones that could not. `wait_for_refresh`
+        returns only once the writes are searchable, for writes another task reads next.
         """
         index = self.alias(kind)
         outcomes: list[BulkOutcome] = []
@@ -705,6 +773,7 @@ class ElasticsearchStore(Store):
             max_backoff=60,
             raise_on_error=False,
             raise_on_exception=False,
+            refresh="wait_for" if wait_for_refresh else None,
         )
         for ok, item in stream:
             (info,) = item.values()
@@ -717,7 +786,8 @@ class ElasticsearchStore(Store):
             outcomes.append(outcome)
             if not ok and outcome.status not in expected:
                 failures[outcome.id] = outcome.error or f"status {outcome.status}"
-        self._wrote(kind)
+        if not wait_for_refresh:
+            self._wrote(kind)
         if failures:
             raise StoreWriteError(index, failures)
         return outcomes
@@ -817,6 +887,18 @@ class ElasticsearchStore(Store):
         search = Search().filter(due).sort("discovered", "id")
         return [_entry(source) for source in self._all("entries", search, limit)]
 
+    def entry_failures(self, feed_url: str, recent: int = 3) -> EntryFailures:
+        """Counted over the latest FAILURE_SCAN failed entries: `last_error` is full text, not aggregatable."""
+        search = (
+            Search()
+            .filter("term", feed_url=feed_url)
+            .filter("exists", field="last_error")
+            .sort({"discovered": {"order": "desc"}}, "id")
+        )
+        failures = [(source["url"], source["last_error"]) for source in self._all("entries", search, FAILURE_SCAN)]
+        counts = Counter(reason for _, reason in failures)
+        return EntryFailures(sorted(counts.items(), key=lambda item: (-item[1], item[0])), failures[:recent])
+
     def get_entries(self, ids: Iterable[str]) -> list[Entry]:
         wanted = list(dict.fromkeys(ids))
         found = self._mget("entries", wanted)
@@ -894,7 +976,7 @@ class ElasticsearchStore(Store):
         for hit in picked:
             source = hit["_source"]
             cluster = source.get("cluster_id") or source["id"]
-            fragments = hit.get("highlight", {}).get("text")
+            fragments = hit.get("highlight", {}).get(SNIPPET_FIELD)
             hits.append(
                 SearchHit(
                     id=source["id"],
@@ -902,18 +984,20 @@ class ElasticsearchStore(Store):
                     title=source["title"],
                     source=source["source"],
                     published=_dt(source.get("published")),
-                    snippet=fragments[0] if fragments else source.get("text", "")[:SNIPPET_CHARS],
+                    snippet=fragments[0] if fragments else "",
                     cluster_id=cluster,
                     duplicates=max(sizes.get(cluster, 1) - 1, 0),
                     entities=list(source.get("entities", [])),
                     topics=list(source.get("topics", [])),
                 )
             )
-        if query.collapse:
+        if query.collapse:  # a cardinality count, exact up to its precision threshold
             total = int(response["aggregations"]["clusters"]["value"])
+            exact = total <= CLUSTER_PRECISION
         else:
             total = int(response["hits"]["total"]["value"])
-        return SearchResult(total=total, hits=hits)
+            exact = response["hits"]["total"].get("relation", "eq") == "eq"
+        return SearchResult(total=total, hits=hits, total_exact=exact)
 
     def _cluster_sizes(self, cluster_ids: Collection[str]) -> dict[str, int]:
         if not cluster_ids:
@@ -964,6 +1048,7 @@ class ElasticsearchStore(Store):
                 }
                 for record in records
             ),
+            wait_for_refresh=True,  # the next batch's dedupe task, another process, looks these keys up
         )
         self._bulk(
             "articles",
@@ -977,6 +1062,7 @@ class ElasticsearchStore(Store):
                 for record in records
             ),
             expected={404},
+            wait_for_refresh=True,  # a later merge relabels these by query
         )
 
     def merge_clusters(self, into: str, others: Iterable[str]) -> None:
@@ -985,10 +1071,14 @@ class ElasticsearchStore(Store):
         merged = sorted({other for other in others if other != into})
         if not merged:
             return
+        indices = [self.alias("articles"), self.alias("dedup")]
         for _ in range(5):
-            self._fresh("articles", "dedup")
+            # Unconditionally: the records to relabel may be another task's, written since the last refresh.
+            self.es.indices.refresh(index=indices)
+            with self._lock:
+                self._unrefreshed.difference_update(("articles", "dedup"))
             response = self.es.update_by_query(
-                index=[self.alias("articles"), self.alias("dedup")],
+                index=indices,
                 query={"terms": {"cluster_id": merged}},
                 script={"source": "ctx._source.cluster_id = params.into", "params": {"into": into}},
                 conflicts="proceed",
@@ -996,7 +1086,6 @@ class ElasticsearchStore(Store):
             )
             if not response.get("version_conflicts"):
                 return
-            self._wrote("articles", "dedup")
         raise RuntimeError(f"merging clusters into {into}: documents kept changing under update_by_query")
 
     def prune_dedup(self, before: datetime) -> int:
@@ -1032,41 +1121,89 @@ class ElasticsearchStore(Store):
     def _alert_id(self, record: AlertRecord) -> str:
         return _key(record.rule, record.statement_id)
 
+    def _remember(self, alert_id: str, response: ObjectApiResponse[Any]) -> None:
+        self._alert_versions[alert_id] = (int(response["_seq_no"]), int(response["_primary_term"]))
+
     def claim_alert(self, record: AlertRecord) -> bool:
+        alert_id = self._alert_id(record)
         try:
-            self.es.create(index=self.alias("alerts"), id=self._alert_id(record), document=_alert_source(record))
+            response = self.es.create(index=self.alias("alerts"), id=alert_id, document=_alert_source(record))
         except ConflictError:
             return False
+        self._remember(alert_id, response)
         self._wrote("alerts")
         return True
 
     def reclaim_alert(self, record: AlertRecord, now: datetime) -> bool:
-        found = self._get("alerts", self._alert_id(record))
+        alert_id = self._alert_id(record)
+        found = self._get("alerts", alert_id)
         if found is None:
             return False
         source = found["_source"]
         if _dt(source["claimed_at"]) != _dt(_iso(record.claimed_at)) or source["state"] not in ("pending", "failed"):
             return False
         try:
-            self.es.index(
+            response = self.es.index(
                 index=self.alias("alerts"),
-                id=self._alert_id(record),
+                id=alert_id,
                 document={**source, "claimed_at": _iso(now), "state": "pending"},
                 if_seq_no=found["_seq_no"],
                 if_primary_term=found["_primary_term"],
             )
         except ConflictError:
             return False
+        self._remember(alert_id, response)
         self._wrote("alerts")
         record.claimed_at, record.state = now, "pending"
         return True
 
+    def revive_alert(self, record: AlertRecord, now: datetime) -> bool:
+        found = self._get("alerts", self._alert_id(record))
+        if found is None:
+            return False
+        source = found["_source"]
+        if _dt(source["claimed_at"]) != _dt(_iso(record.claimed_at)) or source["state"] not in ("dead", "failed"):
+            return False
+        revived = {**source, "claimed_at": _iso(now), "next_attempt": _iso(now), "state": "failed", "retry_until": None}
+        try:
+            self.es.index(
+                index=self.alias("alerts"),
+                id=self._alert_id(record),
+                document=revived,
+                if_seq_no=found["_seq_no"],
+                if_primary_term=found["_primary_term"],
+            )
+        except ConflictError:
+            return False
+        self._wrote("alerts")
+        record.claimed_at, record.next_attempt, record.state, record.retry_until = now, now, "failed", None
+        return True
+
     def update_alert(self, record: AlertRecord) -> None:
+        """Record the outcome of this worker's claim, only if the row is still as its claim left it.
+
+        A worker whose lease expired finds the row changed by the one that took
+        it over (`if_seq_no` fails with a conflict) and leaves that worker's state alone.
+        """
+        alert_id = self._alert_id(record)
+        version = self._alert_versions.get(alert_id)
+        if version is None:  # a row this store did not claim: compare against what it reads now
+            found = self._get("alerts", alert_id)
+            if found is None:
+                return
+            version = (int(found["_seq_no"]), int(found["_primary_term"]))
         source = _alert_source(record)
         del source["rule"], source["statement_id"]
-        self.es.options(ignore_status=404).update(
-            index=self.alias("alerts"), id=self._alert_id(record), doc=source, retry_on_conflict=3
-        )
+        try:
+            response = self.es.options(ignore_status=404).update(
+                index=self.alias("alerts"), id=alert_id, doc=source, if_seq_no=version[0], if_primary_term=version[1]
+            )
+        except ConflictError:
+            self._alert_versions.pop(alert_id, None)
+            log.warning("alert %s: changed by another worker since this one claimed it; its state is kept", alert_id)
+            return
+        if response.meta.status != 404:
+            self._remember(alert_id, response)
         self._wrote("alerts")
 
     def alerts_to_retry(self, now: datetime, stale_before: datetime) -> list[AlertRecord]:
@@ -1080,18 +1217,49 @@ class ElasticsearchStore(Store):
         return [_alert(source) for source in self._all("alerts", search, limit)]
 
 
+# What the pipeline's workers do, and nothing more: read and write documents, read the
+# mappings and aliases (`ensure_indices` checks them on open), refresh. Creating,
+# migrating and templating indices is left to `wirewatch setup`, which runs as an admin.
+PIPELINE_INDEX_PRIVILEGES = ("read", "write", "view_index_metadata", "maintenance")
+
+
+def pipeline_role(prefix: str) -> dict[str, Any]:
+    return {
+        "cluster": [],
+        "indices": [{"names": [f"{prefix}-*"], "privileges": list(PIPELINE_INDEX_PRIVILEGES)}],
+        "metadata": {"managed_by": "wirewatch setup"},
+    }
+
+
+def ensure_pipeline_user(store: ElasticsearchStore, username: str, password: str) -> dict[str, str]:
+    """Create or update the role `username` (this prefix's indices only) and the user `username` holding it.
+
+    Idempotent: both are PUTs, so setup can run on every start. The password is
+    set each time, which is how a changed password reaches Elasticsearch.
+    """
+    role = pipeline_role(store.prefix)
+    store.es.security.put_role(
+        name=username, cluster=role["cluster"], indices=role["indices"], metadata=role["metadata"]
+    )
+    store.es.security.put_user(
+        username=username, password=password, roles=[username], full_name="wirewatch pipeline", enabled=True
+    )
+    return {"user": username, "role": username, "indices": f"{store.prefix}-*"}
+
+
 def topic_query(query: str) -> dict[str, Any]:
-    """A topic rule as Elasticsearch runs it: Lucene syntax over the unstemmed text, like `enrich.topics`."""
-    return Q("query_string", query=query, fields=["title.exact", "text.exact"], default_operator="or").to_dict()
+    """A topic rule as the percolator stores it: the bool query `search` would run for the same text."""
+    check_rule(query)
+    node = parse(query)
+    assert node is not None  # check_rule refuses a rule with nothing to search for
+    return dict(to_elasticsearch(node).to_dict())
 
 
 def sync_topic_queries(store: ElasticsearchStore, topics: Mapping[str, str]) -> int:
-    """Make the percolator hold exactly `topics` (name -> Lucene query), in the order given; return how many."""
-    from pipeline.enrich.topics import validate_query
-
+    """Make the percolator hold exactly `topics` (name -> rule), in the order given; return how many."""
     for name, query in topics.items():
         try:
-            validate_query(query)
+            check_rule(query)
         except ValueError as exc:
             raise ValueError(f"topic {name!r}: {exc}") from None
     store._bulk(

@@ -7,18 +7,18 @@ Schema changes are numbered migrations applied in order and recorded in
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.query import parse, to_fts5
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
-from pipeline.store.base import DedupRecord, SearchHit, SearchQuery, SearchResult, Store
+from pipeline.store.base import DedupRecord, EntryFailures, SearchHit, SearchQuery, SearchResult, Store
 
 MIGRATIONS: list[str] = [
     """
@@ -150,12 +150,64 @@ MIGRATIONS: list[str] = [
     ALTER TABLE articles ADD COLUMN processed INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX articles_unprocessed ON articles (fetched) WHERE processed = 0;
     """,
+    # Statement identity (issue 12): how a statement was carried, when its first source
+    # published it and on which day it was made. Older statements were direct quotes,
+    # and their first_seen was the publication time.
+    """
+    ALTER TABLE statements ADD COLUMN kind TEXT NOT NULL DEFAULT 'direct';
+    ALTER TABLE statements ADD COLUMN published TEXT;
+    ALTER TABLE statements ADD COLUMN occasion TEXT;
+    ALTER TABLE statements ADD COLUMN primary_url TEXT;
+    UPDATE statements SET published = first_seen;
+    """,
+    # One query language on both stores (`pipeline.query`): no stemming, so a prefix such as
+    # `denucleari*` finds "denuclearization" (a Porter index holds "denuclear"); an index of
+    # 4-letter prefixes, so a short prefix reads one list instead of merging hundreds; a column
+    # every row holds one private-use character in, a token no query can name, so NOT has a set
+    # to subtract from; and the facts ranking needs per match, readable without the row's text.
+    # The index is rebuilt from the articles.
+    """
+    ALTER TABLE articles ADD COLUMN every_article TEXT GENERATED ALWAYS AS (char(57344)) VIRTUAL;
+    CREATE INDEX articles_hits ON articles (rowid, cluster_id, published, id);
+    DROP TRIGGER articles_fts_insert;
+    DROP TRIGGER articles_fts_delete;
+    DROP TRIGGER articles_fts_update;
+    DROP TABLE articles_fts;
+    CREATE VIRTUAL TABLE articles_fts USING fts5 (
+        title, text, every_article, content='articles', content_rowid='rowid',
+        tokenize='unicode61 remove_diacritics 2', prefix='4'
+    );
+    CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+        INSERT INTO articles_fts (rowid, title, text, every_article)
+        VALUES (new.rowid, new.title, new.text, char(57344));
+    END;
+    CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, text, every_article)
+        VALUES ('delete', old.rowid, old.title, old.text, char(57344));
+    END;
+    CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles
+    WHEN old.title IS NOT new.title OR old.text IS NOT new.text BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, text, every_article)
+        VALUES ('delete', old.rowid, old.title, old.text, char(57344));
+        INSERT INTO articles_fts (rowid, title, text, every_article)
+        VALUES (new.rowid, new.title, new.text, char(57344));
+    END;
+    INSERT INTO articles_fts (articles_fts) VALUES ('rebuild');
+    """,
+    # Alerts retried for a period of time, not a number of attempts.
+    """
+    ALTER TABLE alert_ledger ADD COLUMN retry_until TEXT;
+    """,
 ]
 
 _SNIPPET_TOKENS = 24
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_FTS_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
-_FTS_OPERATORS = {"AND", "OR", "NOT"}
+# BM25 ranks at most this many matches of one search (or `--limit`, if more): past it, the most
+# recently stored RANK_WINDOW matches are ranked, so a search for "the" costs about what a rarer
+# word does, and `total` is then a lower bound (`total_exact` false).
+RANK_WINDOW = 500
+# bm25 weights per FTS column: title, text, every_article
+_BM25 = "bm25(articles_fts, 5.0, 1.0, 0.0)"
 
 
 def ts(value: datetime | None) -> str | None:
@@ -179,41 +231,6 @@ def _from_ts(value: str) -> datetime:
 
 def parse_ts(value: str | None) -> datetime | None:
     return None if value is None else _from_ts(value)
-
-
-def fts_query(text: str) -> str:
-    """Turn what a user types into an FTS5 query that cannot be a syntax error.
-
-    Bare words are quoted (FTS5 would reject `-` or `:` in them), a trailing `*`
-    stays a prefix search, "phrases" stay phrases, AND/OR/NOT and parentheses
-    keep their meaning when they are balanced.
-    """
-    parts: list[str] = []
-    depth = 0
-    for token in _FTS_TOKEN.findall(text):
-        if token in _FTS_OPERATORS:
-            if parts and parts[-1] not in _FTS_OPERATORS and parts[-1] != "(":
-                parts.append(token)
-            continue
-        if token == "(":
-            depth += 1
-            parts.append(token)
-            continue
-        if token == ")":
-            if depth and parts and parts[-1] not in _FTS_OPERATORS and parts[-1] != "(":
-                depth -= 1
-                parts.append(token)
-            continue
-        prefix = token.endswith("*") and not token.startswith('"')
-        words = token.strip('"*').replace('"', " ").strip()
-        if not words:
-            continue
-        parts.append(f'"{words}"' + ("*" if prefix else ""))
-    while parts and (parts[-1] in _FTS_OPERATORS or parts[-1] == "("):
-        if parts.pop() == "(":
-            depth -= 1
-    parts.extend(")" * depth)
-    return " ".join(parts)
 
 
 def _article_from_row(row: sqlite3.Row) -> Article:
@@ -276,6 +293,7 @@ def _tags(article: Article) -> set[tuple[str, str]]:
     tags = {("entity", entity.canonical) for entity in article.entities}
     tags |= {("topic", topic) for topic in article.topics}
     tags |= {("speaker", quote.speaker) for quote in article.quotes if quote.speaker}
+    tags |= {("quote_kind", quote.kind) for quote in article.quotes}
     return tags
 
 
@@ -436,6 +454,19 @@ class SQLiteStore(Store):
             return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
         return int(self._db.execute("SELECT COUNT(*) FROM entries WHERE status = ?", (status,)).fetchone()[0])
 
+    def entry_failures(self, feed_url: str, recent: int = 3) -> EntryFailures:
+        reasons = self._db.execute(
+            """SELECT last_error, COUNT(*) FROM entries WHERE feed_url = ? AND last_error IS NOT NULL
+               GROUP BY last_error ORDER BY COUNT(*) DESC, last_error""",
+            (feed_url,),
+        )
+        latest = self._db.execute(
+            """SELECT url, last_error FROM entries WHERE feed_url = ? AND last_error IS NOT NULL
+               ORDER BY discovered DESC, id LIMIT ?""",
+            (feed_url, recent),
+        )
+        return EntryFailures([(row[0], row[1]) for row in reasons], [(row[0], row[1]) for row in latest])
+
     # -- articles ----------------------------------------------------------
     def put_articles(self, articles: Iterable[Article]) -> int:
         created = 0
@@ -500,64 +531,88 @@ class SQLiteStore(Store):
             db.executemany("UPDATE articles SET processed = 1 WHERE id = ?", [(article_id,) for article_id in ids])
 
     def search(self, query: SearchQuery) -> SearchResult:
-        match = fts_query(query.text)
-        where: list[str] = []
-        params: list[Any] = []
-        if match:
-            source_sql = """SELECT a.*, bm25(articles_fts, 5.0, 1.0) AS rank,
-                    snippet(articles_fts, 1, '<b>', '</b>', '…', ?) AS snip
-                FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
-                WHERE articles_fts MATCH ?"""
-            params += [_SNIPPET_TOKENS, match]
-        else:
-            source_sql = "SELECT a.*, 0.0 AS rank, substr(a.text, 1, 200) AS snip FROM articles a WHERE 1"
-        if query.source:
-            where.append("a.source = ?")
-            params.append(query.source)
-        if query.since:
-            where.append("a.published >= ?")
-            params.append(ts(query.since))
-        if query.until:
-            where.append("a.published < ?")
-            params.append(ts(query.until))
-        for kind, value in (("speaker", query.speaker), ("entity", query.entity), ("topic", query.topic)):
-            if value:
-                where.append(
-                    "a.id IN (SELECT article_id FROM article_tags WHERE kind = ? AND value = ? COLLATE NOCASE)"
+        """Rank, collapse and count on rowids and scores; read rows and make snippets for the hits shown only."""
+        node = parse(query.text)
+        if node is None:
+            return self._newest(query)
+        match = to_fts5(node)
+        filters, params = _filters(query)
+        joined = "FROM articles_fts WHERE articles_fts MATCH ?"
+        if filters:
+            joined = (
+                "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
+                f"WHERE articles_fts MATCH ?{filters}"
+            )
+        group = "cluster_id" if query.collapse else "rowid"
+        window = max(RANK_WINDOW, query.limit)
+        # One pass over the matches, newest first, stopping after the window and one more (to tell
+        # whether there were more); ranking, collapsing and counting happen in SQL on the window.
+        picked = self._db.execute(
+            f"""WITH m AS MATERIALIZED (
+                    SELECT articles_fts.rowid AS rowid, {_BM25} AS rank {joined}
+                    ORDER BY articles_fts.rowid DESC LIMIT ?
+                ),
+                kept AS (
+                    SELECT m.rank, m.rowid, a.published, a.id, a.cluster_id
+                    FROM m JOIN articles a INDEXED BY articles_hits ON a.rowid = m.rowid
+                    WHERE (SELECT COUNT(*) FROM m) <= ? OR m.rowid > (SELECT MIN(rowid) FROM m)
+                ),
+                picked AS (
+                    -- a folded story shows its original (the cluster's root, else its earliest copy),
+                    -- ranked by its best-matching copy
+                    SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY id != cluster_id, published, id) AS pick,
+                        MIN(rank) OVER (PARTITION BY {group}) AS story_rank
+                    FROM kept
                 )
-                params += [kind, value]
-        filtered = source_sql + "".join(f" AND {clause}" for clause in where)
+                SELECT rowid, COUNT(*) OVER () AS total, (SELECT COUNT(*) FROM m) AS seen
+                FROM picked WHERE pick = 1 ORDER BY story_rank, published DESC, id LIMIT ?""",
+            [match, *params, window + 1, window, query.limit],
+        ).fetchall()
+        shown = [row["rowid"] for row in picked]
+        rows = {row["rowid"]: row for row in self._rows_by_rowid(shown)}
+        snippets = self._snippets(match, shown)
+        hits = [_hit(rows[rowid], snippets.get(rowid, "")) for rowid in shown]
+        total = picked[0]["total"] if picked else 0
+        return SearchResult(total=total, hits=hits, total_exact=not picked or picked[0]["seen"] <= window)
+
+    def _snippets(self, match: str, rowids: Sequence[int]) -> dict[int, str]:
+        """Snippets of the hits shown, in one evaluation of the query (each costs a prefix's merge):
+        the rowid range holding them is scanned, and only they get a snippet."""
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        rows = self._db.execute(
+            f"""SELECT rowid, CASE WHEN rowid IN ({marks}) THEN snippet(articles_fts, 1, '<b>', '</b>', '…', ?) END
+                FROM articles_fts WHERE articles_fts MATCH ? AND rowid BETWEEN ? AND ?""",
+            [*rowids, _SNIPPET_TOKENS, match, min(rowids), max(rowids)],
+        )
+        return {row[0]: row[1] for row in rows if row[1] is not None}
+
+    def _rows_by_rowid(self, rowids: Sequence[int]) -> list[sqlite3.Row]:
+        if not rowids:
+            return []
+        return self._db.execute(
+            f"""SELECT a.*, (SELECT COUNT(*) FROM articles c WHERE c.cluster_id = a.cluster_id) AS copies
+                FROM articles a WHERE a.rowid IN ({",".join("?" * len(rowids))})""",
+            list(rowids),
+        ).fetchall()
+
+    def _newest(self, query: SearchQuery) -> SearchResult:
+        """No words to search for: every article that passes the filters, newest first."""
+        filters, params = _filters(query)
         group = "cluster_id" if query.collapse else "id"
         sql = f"""
-            WITH matched AS ({filtered}),
-            ranked AS (
-                SELECT *, ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY rank, published, id) AS pick
-                FROM matched
+            WITH ranked AS (
+                SELECT rowid, published, id,
+                    ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY id != cluster_id, published, id) AS pick
+                FROM articles a WHERE 1{filters}
             )
-            SELECT r.*, COUNT(*) OVER () AS total,
-                (SELECT COUNT(*) FROM articles c WHERE c.cluster_id = r.cluster_id) AS copies
-            FROM ranked r WHERE pick = 1
-            ORDER BY rank, published DESC, id LIMIT ?"""
-        if not match:
-            sql = sql.replace("ORDER BY rank, published DESC", "ORDER BY published DESC")
-        params.append(query.limit)
-        rows = self._db.execute(sql, params).fetchall()
-        hits = [
-            SearchHit(
-                id=row["id"],
-                url=row["url"],
-                title=row["title"],
-                source=row["source"],
-                published=parse_ts(row["published"]),
-                snippet=row["snip"],
-                cluster_id=row["cluster_id"] or row["id"],
-                duplicates=max(row["copies"] - 1, 0),
-                entities=sorted({item["canonical"] for item in json.loads(row["entities"])}),
-                topics=json.loads(row["topics"]),
-            )
-            for row in rows
-        ]
-        return SearchResult(total=rows[0]["total"] if rows else 0, hits=hits)
+            SELECT rowid, COUNT(*) OVER () AS total FROM ranked WHERE pick = 1
+            ORDER BY published DESC, id LIMIT ?"""
+        picked = self._db.execute(sql, [*params, query.limit]).fetchall()
+        rows = {row["rowid"]: row for row in self._rows_by_rowid([row["rowid"] for row in picked])}
+        hits = [_hit(rows[row["rowid"]], rows[row["rowid"]]["text"][:200]) for row in picked]
+        return SearchResult(total=picked[0]["total"] if picked else 0, hits=hits)
 
     # -- dedup -------------------------------------------------------------
     def dedup_candidates(self, band_keys: Iterable[str], since: datetime) -> list[DedupRecord]:
@@ -632,8 +687,11 @@ class SQLiteStore(Store):
     def save_statement(self, statement: Statement) -> None:
         with self._tx() as db:
             db.execute(
-                """INSERT INTO statements (id, speaker, first_seen, updated, text, quotes) VALUES (?, ?, ?, ?, ?, ?)
+                """INSERT INTO statements (id, speaker, first_seen, updated, text, quotes, kind, published, occasion,
+                                          primary_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (id) DO UPDATE SET speaker=excluded.speaker, first_seen=excluded.first_seen,
+                       kind=excluded.kind, published=excluded.published, occasion=excluded.occasion,
+                       primary_url=excluded.primary_url,
                        updated=excluded.updated, text=excluded.text, quotes=excluded.quotes""",
                 (
                     statement.id,
@@ -641,7 +699,16 @@ class SQLiteStore(Store):
                     ts(statement.first_seen),
                     ts(statement.updated),
                     statement.text,
-                    json.dumps([{**vars(quote), "published": ts(quote.published)} for quote in statement.quotes]),
+                    json.dumps(
+                        [
+                            {**vars(quote), "published": ts(quote.published), "fetched": ts(quote.fetched)}
+                            for quote in statement.quotes
+                        ]
+                    ),
+                    statement.kind,
+                    ts(statement.published),
+                    statement.occasion.isoformat() if statement.occasion else None,
+                    statement.primary_url,
                 ),
             )
 
@@ -671,7 +738,7 @@ class SQLiteStore(Store):
         with self._tx() as db:
             cursor = db.execute(
                 """INSERT OR IGNORE INTO alert_ledger (rule, statement_id, message_id, state, claimed_at, sent_at,
-                       attempts, last_error, next_attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       attempts, last_error, next_attempt, retry_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 _alert_row(record),
             )
             return bool(cursor.rowcount)
@@ -687,11 +754,22 @@ class SQLiteStore(Store):
                 record.claimed_at, record.state = now, "pending"
             return bool(cursor.rowcount)
 
+    def revive_alert(self, record: AlertRecord, now: datetime) -> bool:
+        with self._tx() as db:
+            cursor = db.execute(
+                """UPDATE alert_ledger SET claimed_at = ?, next_attempt = ?, state = 'failed', retry_until = NULL
+                   WHERE rule = ? AND statement_id = ? AND claimed_at = ? AND state IN ('dead', 'failed')""",
+                (ts(now), ts(now), record.rule, record.statement_id, ts(record.claimed_at)),
+            )
+            if cursor.rowcount:
+                record.claimed_at, record.next_attempt, record.state, record.retry_until = now, now, "failed", None
+            return bool(cursor.rowcount)
+
     def update_alert(self, record: AlertRecord) -> None:
         with self._tx() as db:
             db.execute(
                 """UPDATE alert_ledger SET message_id=?, state=?, claimed_at=?, sent_at=?, attempts=?,
-                       last_error=?, next_attempt=? WHERE rule=? AND statement_id=?""",
+                       last_error=?, next_attempt=?, retry_until=? WHERE rule=? AND statement_id=?""",
                 (*_alert_row(record)[2:], record.rule, record.statement_id),
             )
 
@@ -711,6 +789,47 @@ class SQLiteStore(Store):
         return [_alert_from_row(row) for row in rows]
 
 
+def _filters(query: SearchQuery) -> tuple[str, list[Any]]:
+    """SQL conditions on `articles a` for a query's filters, each starting with AND, and their parameters."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.source:
+        where.append("a.source = ?")
+        params.append(query.source)
+    if query.since:
+        where.append("a.published >= ?")
+        params.append(ts(query.since))
+    if query.until:
+        where.append("a.published < ?")
+        params.append(ts(query.until))
+    tagged = (
+        ("speaker", query.speaker),
+        ("entity", query.entity),
+        ("topic", query.topic),
+        ("quote_kind", query.kind),
+    )
+    for kind, value in tagged:
+        if value:
+            where.append("a.id IN (SELECT article_id FROM article_tags WHERE kind = ? AND value = ? COLLATE NOCASE)")
+            params += [kind, value]
+    return "".join(f" AND {clause}" for clause in where), params
+
+
+def _hit(row: sqlite3.Row, snippet: str) -> SearchHit:
+    return SearchHit(
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        source=row["source"],
+        published=parse_ts(row["published"]),
+        snippet=snippet,
+        cluster_id=row["cluster_id"] or row["id"],
+        duplicates=max(row["copies"] - 1, 0),
+        entities=sorted({item["canonical"] for item in json.loads(row["entities"])}),
+        topics=json.loads(row["topics"]),
+    )
+
+
 def _alert_row(record: AlertRecord) -> tuple[Any, ...]:
     return (
         record.rule,
@@ -722,6 +841,7 @@ def _alert_row(record: AlertRecord) -> tuple[Any, ...]:
         record.attempts,
         record.last_error,
         ts(record.next_attempt),
+        ts(record.retry_until),
     )
 
 
@@ -736,12 +856,14 @@ def _alert_from_row(row: sqlite3.Row) -> AlertRecord:
         attempts=row["attempts"],
         last_error=row["last_error"],
         next_attempt=parse_ts(row["next_attempt"]),
+        retry_until=parse_ts(row["retry_until"]),
     )
 
 
 def _statement_from_row(row: sqlite3.Row) -> Statement:
     quotes = [
-        StatementQuote(**{**item, "published": parse_ts(item["published"])}) for item in json.loads(row["quotes"])
+        StatementQuote(**{**item, "published": parse_ts(item["published"]), "fetched": parse_ts(item.get("fetched"))})
+        for item in json.loads(row["quotes"])
     ]
     return Statement(
         id=row["id"],
@@ -750,6 +872,10 @@ def _statement_from_row(row: sqlite3.Row) -> Statement:
         text=row["text"],
         quotes=quotes,
         updated=parse_ts(row["updated"]) or datetime.now(UTC),
+        kind=row["kind"],
+        published=parse_ts(row["published"]),
+        occasion=date.fromisoformat(row["occasion"]) if row["occasion"] else None,
+        primary_url=row["primary_url"],
     )
 
 

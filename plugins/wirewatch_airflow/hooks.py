@@ -1,21 +1,23 @@
 """Config and store for a task, named the Airflow way: a connection, a Variable, or an env var.
 
 Tasks build both afresh: nothing of the store lives in a worker between
-tasks, so any worker can run any task.
+tasks, so any worker can run any task. `pipeline` is imported inside the
+methods: Airflow imports every plugin module in its scheduler, API server and
+DAG processor, which must not pay for the pipeline's imports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, Variable
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from pipeline.config import Config
-from pipeline.orchestration import config_with_store
-from pipeline.store import Store, open_store
+if TYPE_CHECKING:
+    from pipeline.config import Config
+    from pipeline.store import Store
 
 CONFIG_VARIABLE = "wirewatch_config"
 
@@ -45,12 +47,16 @@ class WirewatchHook(BaseHook):
             return {}
 
     def get_config(self) -> Config:
+        from pipeline.orchestration import config_with_store
+
         extra = self._extra()
         path = extra.get("config") or Variable.get(CONFIG_VARIABLE, default=None)
         return config_with_store(path, extra.get("store"))
 
     @contextmanager
     def session(self) -> Iterator[tuple[Config, Store]]:
+        from pipeline.store import open_store
+
         config = self.get_config()
         with open_store(config.store) as store:
             yield config, store

@@ -169,7 +169,7 @@ def mention_ending(ctx: Context, items: Sequence[Item], j: int, lo: int) -> Cand
             low in NP_BREAKS
             or low in CUES
             or (token.is_punct and low not in {"’s", "'s", "-", "'", "’"})
-            or token.like_num
+            or (token.like_num and not (first < j and lower(ctx, items[first + 1]) == "-"))  # "the 32-year-old"
         ):
             first += 1
             break

@@ -13,11 +13,20 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from pipeline.enrich.entities import PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
+from pipeline.enrich.entities import ORG, PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
 from pipeline.enrich.quotes.frame import Candidate, Context
 
 # How close (in characters) the last quoted speaker must be for a bare "he added" to mean them.
 RECENT_SPEAKER = 300
+
+
+# How far back (in characters) "the minister" or "the 32-year-old" may point.
+_DESCRIBED_REACH = 2000
+# A possessive ending on a name ("Peters’s", "Schumer‘s"); a name's own final "s" stays ("Peters").
+# A gendered pronoun, or (for _IN_SENTENCE) the end of the sentence, whichever comes first.
+_IN_SENTENCE = re.compile(r"\b(?:(he|his|him|himself)|(she|her|hers|herself))\b|[.!?]\s")
+_GENDERED = re.compile(r"\b(?:([Hh]e|[Hh]is|[Hh]im|[Hh]imself)|([Ss]he|[Hh]er|[Hh]ers|[Hh]erself))\b")
+_POSSESSIVE = re.compile(r"[’'‘]s?$")
 
 
 @dataclass
@@ -30,8 +39,10 @@ class Resolver:
     def resolve(self, cand: Candidate) -> str | None:
         if cand.kind == "entity" and cand.mention is not None:
             m = cand.mention
+            if m.credit:
+                return None  # a byline or photo credit names who made the page, not who spoke
             if m.label in {PERSON, "NAME"} and not m.full:
-                holder = self.names.holder(m.text.split()[-1].strip("’'s") or m.text, m.start)
+                holder = self.names.holder(_POSSESSIVE.sub("", m.text.split()[-1]) or m.text, m.start)
                 return holder or (m.canonical if m.label == PERSON or not self._sentence_initial(m.start) else None)
             return m.canonical
         if cand.kind == "pronoun":
@@ -46,22 +57,18 @@ class Resolver:
         votes: dict[str, list[str]] = {}
         text = self.ctx.text
         previous_end = -1
+        person_starts_all = [m.start for m in self.ctx.found if m.label == PERSON]
         for m in self.ctx.found:
-            if m.label != PERSON:
+            if m.label != PERSON or m.caption:
                 continue
             canonical = self._canonical(m)
             gap = text[previous_end : m.start] if previous_end >= 0 else "."
             if any(mark in gap for mark in (". ", "\n", ", ", "? ", "! ")) or previous_end < 0:
                 self.persons.append((m.start, canonical))
             previous_end = m.end
-            if m.full:
-                following = re.search(
-                    r"\b(?:(he|his|him|himself)|(she|her|hers|herself))\b|[.!?]\s", text[m.end : m.end + 120]
-                )
-                if following and following.group(1):
-                    votes.setdefault(canonical, []).append("he")
-                elif following and following.group(2):
-                    votes.setdefault(canonical, []).append("she")
+            vote = self._pronoun_after(m, person_starts_all)
+            if vote:
+                votes.setdefault(canonical, []).append(vote)
         for m in self.ctx.found:
             if m.label == PERSON and m.canonical not in self.genders:
                 known = gender_of(m.canonical, m.title, self.ctx.speakers)
@@ -70,6 +77,26 @@ class Resolver:
                     known = max(("he", "she"), key=said.count) if said.count("he") != said.count("she") else None
                 self.genders[m.canonical] = known
         self.person_starts = [p for p, _ in self.persons]
+
+    def _pronoun_after(self, m: Mention, person_starts: list[int]) -> str | None:
+        """The gender of the pronoun that follows a person's mention: for a full name, the first one in the rest
+        of its sentence ("Kim Yo Jong, the sister of Kim Jong Un, said she …"); for any mention, the first one
+        before the next person is named, in its sentence or opening the next ("Nadia Jamil says … She added")."""
+        text = self.ctx.text
+        if m.full:
+            own = _IN_SENTENCE.search(text, m.end, m.end + 120)
+            if own is not None and (own.group(1) or own.group(2)):
+                return "he" if own.group(1) else "she"
+        k = bisect.bisect_right(person_starts, m.start)
+        limit = min(m.end + 250, person_starts[k] if k < len(person_starts) else len(text))
+        following = _GENDERED.search(text, m.end, limit)
+        if following is None:
+            return None
+        between = text[m.end : following.start()]
+        sentence_end = re.search(r"[.!?][\"”’]*\s+", between)
+        if sentence_end is not None and (sentence_end.end() != len(between) or "\n\n" in between):
+            return None  # past the sentence, only a pronoun opening the very next sentence counts
+        return "he" if following.group(1) else "she"
 
     def _sentence_initial(self, position: int) -> bool:
         """A lone capitalised word opening a sentence ("Speaking", "Hours") is no evidence of a name."""
@@ -126,9 +153,40 @@ class Resolver:
                 if low in variants or (low.split()[-1:] == [head] and re.search(r"'s\b|^(?:his|her|their)\b", low)):
                     return speaker.name
         words = low.split()
+        if not words or words[0] != "the" or len(words) < 2:
+            return None  # only a definite description points back at someone named before
         titles = {w for w in words if w in TITLES}
-        if words and words[0] == "the" and titles:
+        if titles:
             for m in reversed([m for m in self.ctx.found if m.start < position and m.label == PERSON and m.title]):
                 if titles & set((m.title or "").split()):
                     return m.canonical
+        return self._described_before(words, position)
+
+    def _introduced_as(self, m: Mention, head: str) -> bool:
+        """Whether the words beside a person's full name (before it in its sentence, or in the apposition after
+        it) carry `head`: "rookie defenceman Caleb Jones", "Caleb Jones, the rookie defenceman,"; for an age
+        ("32-year-old"), "Aisha Mensah, 32," too."""
+        text = self.ctx.text
+        before = text[max(0, m.start - 60) : m.start].rsplit(". ", 1)[-1].lower()
+        after = text[m.end : m.end + 80].split(". ", 1)[0].lower()
+        age = re.fullmatch(r"(\d+)-year-old", head)
+        if age and re.match(rf",\s*{age.group(1)}\b", after):
+            return True
+        word = rf"\b{re.escape(head)}\b"
+        return bool(re.search(word, before) or re.match(rf",[^,]*{word}", after))
+
+    def _described_before(self, words: list[str], position: int) -> str | None:
+        """ "the 32-year-old", "the rookie defenceman", "the commission": the nearest person introduced with
+        that age or that word beside their name ("rookie defenceman Caleb Jones", "Jones, 21,"), or the
+        nearest organisation whose name ends in the word ("the Ontario Energy Commission")."""
+        head = words[-1]
+        for m in reversed(self.ctx.found):
+            if m.start >= position or m.credit or position - m.start > _DESCRIBED_REACH:
+                continue
+            if m.label == ORG and m.text.lower().split()[-1:] == [head]:
+                return m.canonical
+            if m.label != PERSON or not m.full or (head.endswith("s") and not head.endswith("ss")):
+                continue  # "the candidates" are several people, none of them the speaker alone
+            if self._introduced_as(m, head):
+                return m.canonical
         return None
