@@ -175,6 +175,20 @@ REPORTED: list[tuple[str, list[Expected]]] = [
             )
         ],
     ),
+    # the source is the ministry, not the place it sits in (nor a person named near that place)
+    (
+        "Premier Dana Holt visited the port in Halifax. The Transport Ministry in Ottawa said it would review the"
+        " rules for winter driving.",
+        [
+            (
+                "it would review the rules for winter driving",
+                "The Transport Ministry",
+                "The Transport Ministry",
+                "indirect",
+                "speaker_verb_clause",
+            )
+        ],
+    ),
     # two reports in one sentence, split at the contrast
     (
         "Ana Kovac said the deficit had fallen, while Marek Dolan argued that the figures were misleading.",

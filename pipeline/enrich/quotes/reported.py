@@ -240,9 +240,13 @@ def _subject(sent: Sentence, c: int) -> Candidate | None:
 
 
 def _speaker_of_utterance(ctx: Context, cand: Candidate) -> Candidate:
-    """ "Kim's statement said", "the ministry's report found": the owner of the statement is its speaker."""
+    """ "Kim's statement said", "the ministry's report found": the owner of the statement is its speaker;
+    "the ministry in Seoul said": the speaker is the phrase before its place, not the place."""
     if cand.kind != "np":
         return cand
+    place = re.search(r"\s(?:in|at|from|near)\s", ctx.text[cand.start : cand.end])
+    if place is not None:
+        cand = Candidate(cand.start, cand.start + place.start(), "np")
     phrase = ctx.text[cand.start : cand.end]
     head = phrase.split()[-1].lower() if phrase.split() else ""
     if head not in UTTERANCES:
