@@ -2,7 +2,9 @@
 
     python bench/bench_quotes.py [--split dev|train] [--show]
 
-Scoring, and why:
+Two figures: direct quotes (below), and all attributions, direct and reported.
+
+Scoring direct quotes, and why:
 
 * Gold quotes are the PolNeAR attribution Contents that contain a double
   quotation mark; their scored region runs from the first to the last mark
@@ -24,9 +26,23 @@ Scoring, and why:
   another mention of them counts as wrong, and the figure errs low there.
 * Articles annotated by several annotators are scored against the first
   annotator's file (sorted by name), so no article counts twice.
+* Only attributions of kind "direct" are scored here (every attribution, for
+  code that has no kinds yet).
 * A few relations have their Source and Cue swapped (Source "said", Cue
   "David Plouffe, the architect of …"): a Source that is nothing but a
   reporting verb while the Cue starts with a capital is read the other way round.
+
+Scoring all attributions (issue 12), over every Content, quoted or not, and
+every attribution whatever its kind:
+
+* a prediction is right when at least half of its characters lie in a gold
+  Content (its pieces, for a discontinuous one); it is judged against the
+  Content it overlaps most;
+* a gold Content is found when one prediction covers at least half of it, or
+  at least half of one prediction lies in it (so a quoted fragment found inside
+  a longer paraphrase finds that paraphrase);
+* source accuracy is over right predictions, judged as for direct quotes
+  (mention overlap or head name) against the Content's Source.
 """
 
 from __future__ import annotations
@@ -59,11 +75,25 @@ class Gold:
 
 
 @dataclass
+class Content:
+    """A gold Content of any kind: its pieces (discontinuous ones have several) and its Source."""
+
+    pieces: list[Span]
+    sources: list[Span]
+    source_text: str
+
+    @property
+    def length(self) -> int:
+        return sum(e - s for s, e in self.pieces)
+
+
+@dataclass
 class Article:
     name: str
     text: str
     quotes: list[Gold] = field(default_factory=list)
     paraphrases: list[Span] = field(default_factory=list)
+    contents: list[Content] = field(default_factory=list)
 
 
 @dataclass
@@ -146,10 +176,11 @@ def load_article(text_path: Path, ann_path: Path) -> Article:
         if source and cue and _swapped(text, source, cue):
             source = cue
         region = _region(text, content[1])
+        source_text = " ".join(text[s:e] for s, e in source)
+        article.contents.append(Content(content[1], source, source_text))
         if region is None:
             article.paraphrases += content[1]
         else:
-            source_text = " ".join(text[s:e] for s, e in source)
             article.quotes.append(Gold(region, source, source_text))
     return article
 
@@ -180,7 +211,7 @@ def _head_name(source_text: str) -> str | None:
     return names[-1].lower() if names else None
 
 
-def _speaker_right(quote: Quote, gold: Gold) -> bool:
+def _speaker_right(quote: Quote, gold: Gold | Content) -> bool:
     if not gold.sources:
         return quote.speaker is None
     if quote.speaker_start is not None and quote.speaker_end is not None:
@@ -191,12 +222,66 @@ def _speaker_right(quote: Quote, gold: Gold) -> bool:
     return bool(quote.speaker and head and head in quote.speaker.lower())
 
 
-def score(articles: list[Article], config: Config, show: bool = False) -> Score:
+def kind_of(quote: Quote) -> str:
+    """'direct' for code that predates attribution kinds."""
+    return str(getattr(quote, "kind", "direct") or "direct")
+
+
+def _inside(span: Span, content: Content) -> int:
+    return sum(_overlap(span, piece) for piece in content.pieces)
+
+
+def _said(article: Article, quote: Quote) -> str | None:
+    if quote.speaker_start is None or quote.speaker_end is None:
+        return None
+    return article.text[quote.speaker_start : quote.speaker_end]
+
+
+def score_all(result: Score, article: Article, quotes: list[Quote], show: bool) -> None:
+    """All attributions, direct and reported, against every Content (see the module docstring)."""
+    result.articles += 1
+    result.gold += len(article.contents)
+    for content in article.contents:
+        spans = [(q.start, q.end) for q in quotes]
+        covers = any(_inside(span, content) * 2 >= content.length for span in spans)
+        lies_in = any(_inside(span, content) * 2 >= max(1, span[1] - span[0]) for span in spans)
+        if covers or lies_in:
+            result.found += 1
+        elif show:
+            first = content.pieces[0]
+            result.errors.append(
+                f"ALL MISS {article.name}: {article.text[first[0] : first[1]][:100]!r} gold {content.source_text!r}"
+            )
+    for quote in quotes:
+        result.predicted += 1
+        span = (quote.start, quote.end)
+        best = max(article.contents, key=lambda c: _inside(span, c), default=None)
+        rule = getattr(quote, "rule", None)
+        if best is not None and _inside(span, best) * 2 >= max(1, quote.end - quote.start):
+            result.correct += 1
+            if _speaker_right(quote, best):
+                result.speaker_right += 1
+            elif show:
+                result.errors.append(
+                    f"ALL SPKR {article.name} [{kind_of(quote)}/{rule}]: {quote.text[:60]!r} -> {quote.speaker!r}"
+                    f" ({_said(article, quote)!r}) gold {best.source_text!r}"
+                )
+        elif show:
+            result.errors.append(
+                f"ALL FP   {article.name} [{kind_of(quote)}/{rule}]: {quote.text[:100]!r} -> {quote.speaker!r}"
+            )
+
+
+def score(articles: list[Article], config: Config, show: bool = False, every: Score | None = None) -> Score:
+    """The direct-quote figure; when `every` is given, the all-attributions figure is added to it."""
     result = Score()
     for article in articles:
         started = time.perf_counter()
-        quotes = analyze(article.text, config).quotes
+        analysed = analyze(article.text, config).quotes
         result.seconds += time.perf_counter() - started
+        if every is not None:
+            score_all(every, article, analysed, show)
+        quotes = [q for q in analysed if kind_of(q) == "direct"]
         result.articles += 1
         result.chars += len(article.text)
         result.gold += len(article.quotes)
@@ -243,8 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     articles = load_split(args.split)
     config = Config()
     analyze("Warm-up: the pipeline is built once per config.", config)
-    result = score(articles, config, args.show)
-    for line in result.errors:
+    every = Score()
+    result = score(articles, config, args.show, every)
+    for line in result.errors + every.errors:
         print(line)
     print(
         f"PolNeAR {args.split}: {result.articles} articles, {result.gold} gold direct quotes,"
@@ -254,6 +340,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"speaker accuracy {result.speaker_accuracy:.3f}"
         f" ({result.speaker_right}/{result.correct} correctly found quotes)"
+    )
+    print(
+        f"all attributions (direct + reported): {every.gold} gold Contents, {every.predicted} predicted;"
+        f" precision {every.precision:.3f} ({every.correct}/{every.predicted})"
+        f"  recall {every.recall:.3f} ({every.found}/{every.gold})  F1 {every.f1:.3f}"
+    )
+    print(
+        f"all attributions source accuracy {every.speaker_accuracy:.3f}"
+        f" ({every.speaker_right}/{every.correct} right predictions)"
     )
     rate = result.articles / result.seconds if result.seconds else 0.0
     kchars = result.chars / result.seconds / 1000 if result.seconds else 0.0

@@ -353,7 +353,9 @@ def test_maintenance_hands_back_failed_entries_and_names_failing_feeds(dags: dic
         assert tis["prune_dedup"].state == TaskInstanceState.SUCCESS
         assert tis["finish_unprocessed"].xcom_pull(task_ids="finish_unprocessed", session=session) == 1
     with SQLiteStore(wirewatch) as store:
-        assert [quote.speaker for quote in store.get_articles(["left"])[0].quotes] == ["Kim Yo Jong"]
+        quotes = store.get_articles(["left"])[0].quotes
+        # the sentence reports her words (indirect) and quotes a fragment of them (direct)
+        assert [(q.kind, q.speaker) for q in quotes] == [("indirect", "Kim Yo Jong"), ("direct", "Kim Yo Jong")]
         assert store.unprocessed_articles(now, 10) == []
         [failing] = tis["failing_feeds"].xcom_pull(task_ids="failing_feeds", session=session)
     assert failing["url"] == "http://127.0.0.1:9/dead.xml" and failing["failures"] == 4

@@ -10,6 +10,7 @@ import pipeline
 from pipeline.config import Config, SpeakerConfig
 from pipeline.enrich.analyze import Analysis, analysis_to_json, analyze
 from pipeline.enrich.quotes import STRATEGIES, find_quote_spans
+from pipeline.records import Quote
 
 SAMPLE = Path(pipeline.__file__).parent / "demo" / "sample"
 KIM = "Kim Yo Jong"
@@ -32,12 +33,17 @@ def _seed(name: str) -> str:
     return next(SAMPLE.glob(f"{name}-*.txt")).read_text(encoding="utf-8")
 
 
+def _direct(analysis: Analysis) -> list[Quote]:
+    """The quotations in marks; reported speech is pinned in tests/test_enrich_reported.py."""
+    return [q for q in analysis.quotes if q.kind == "direct"]
+
+
 def _speakers(analysis: Analysis) -> list[tuple[str, str | None]]:
-    return [(q.text, q.speaker) for q in analysis.quotes]
+    return [(q.text, q.speaker) for q in _direct(analysis)]
 
 
 def _speaker_of(analysis: Analysis, fragment: str) -> str | None:
-    matches = [q for q in analysis.quotes if fragment in q.text]
+    matches = [q for q in _direct(analysis) if fragment in q.text]
     assert len(matches) == 1, f"{fragment!r} found {len(matches)} times in {_speakers(analysis)}"
     return matches[0].speaker
 
@@ -60,7 +66,7 @@ VOA = [
 
 def test_voa_every_quote_has_its_speaker(config: Config) -> None:
     analysis = analyze(_seed("voa"), config)
-    assert len(analysis.quotes) == len(VOA), _speakers(analysis)
+    assert len(_direct(analysis)) == len(VOA), _speakers(analysis)
     for fragment, speaker in VOA:
         assert _speaker_of(analysis, fragment) == speaker, fragment
 
@@ -82,12 +88,12 @@ def test_vice_every_quote_has_its_speaker(config: Config) -> None:
         ("should not adjust its tactics", KIM),
         ("We would like to make it clear", KIM),
     ]
-    assert [(q.text[: len(f)], q.speaker) for q, (f, _) in zip(analysis.quotes, expected, strict=True)] == expected
+    assert [(q.text[: len(f)], q.speaker) for q, (f, _) in zip(_direct(analysis), expected, strict=True)] == expected
 
 
 def test_surname_after_full_name_means_that_person(config: Config) -> None:
     analysis = analyze(_seed("vice"), config)
-    quote = next(q for q in analysis.quotes if q.text.startswith("I am of the view"))
+    quote = next(q for q in _direct(analysis) if q.text.startswith("I am of the view"))
     assert quote.speaker_start is not None
     assert _seed("vice")[quote.speaker_start : quote.speaker_end] == "Kim"
     assert quote.cue == "said"
@@ -95,7 +101,7 @@ def test_surname_after_full_name_means_that_person(config: Config) -> None:
 
 def test_pronoun_quote_points_at_the_pronoun(config: Config) -> None:
     text = _seed("voa")
-    quote = next(q for q in analyze(text, config).quotes if q.text.startswith("As for who"))
+    quote = next(q for q in _direct(analyze(text, config)) if q.text.startswith("As for who"))
     assert (text[quote.speaker_start : quote.speaker_end], quote.cue, quote.speaker, quote.rule) == (
         "he",
         "added",
@@ -117,10 +123,11 @@ def test_offsets_are_indices_into_the_text(config: Config) -> None:
 def test_json_shape(config: Config) -> None:
     data = analysis_to_json(analyze(_seed("voa"), config))
     assert set(data) == {"entities", "topics", "quotes"}
-    fields = {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue", "rule", "kind"}
-    assert set(data["quotes"][0]) == fields
+    keys = {"text", "start", "end", "speaker", "speaker_start", "speaker_end", "cue", "rule", "kind"}
+    assert all(set(quote) == keys for quote in data["quotes"])
+    first = next(quote for quote in data["quotes"] if quote["kind"] == "direct")
     # Kim Yo Jong, the sister of Kim Jong Un, said another summit would "not be useful to us"
-    assert (data["quotes"][0]["speaker"], data["quotes"][0]["rule"]) == (KIM, "cue_before_quote")
+    assert (first["speaker"], first["rule"]) == (KIM, "cue_before_quote")
     assert set(data["entities"][0]) == {"text", "label", "start", "end", "canonical"}
 
 
@@ -416,7 +423,7 @@ ATTRIBUTIONS: list[tuple[str, list[tuple[str, str | None, str | None, str | None
 
 @pytest.mark.parametrize(("text", "expected"), ATTRIBUTIONS)
 def test_attribution_table(text: str, expected: list[tuple[str, str | None, str | None, str | None]]) -> None:
-    quotes = analyze(text, Config()).quotes
+    quotes = _direct(analyze(text, Config()))
     got = [
         (q.text, q.speaker, text[q.speaker_start : q.speaker_end] if q.speaker_start is not None else None, q.rule)
         for q in quotes
@@ -439,7 +446,7 @@ def test_every_strategy_has_a_case_in_the_table() -> None:
     ],
 )
 def test_no_speaker_for_names_and_joint_documents(text: str) -> None:
-    assert [q.speaker for q in analyze(text, Config()).quotes] in ([], [None])
+    assert [q.speaker for q in _direct(analyze(text, Config()))] in ([], [None])
 
 
 def test_quote_spanning_paragraphs_is_one_quote() -> None:
@@ -497,12 +504,12 @@ def test_megabyte_text_does_not_crash() -> None:
     ],
 )
 def test_each_clause_keeps_its_own_speaker(text: str, second: str) -> None:
-    quotes = analyze(text, Config()).quotes
+    quotes = _direct(analyze(text, Config()))
     assert [q.speaker for q in quotes] == ["Jane Smith", second]
     assert text[quotes[0].speaker_start : quotes[0].speaker_end] == "Jane Smith"
 
 
 def test_a_spaced_dash_after_the_cue_is_punctuation_not_a_hyphenated_word() -> None:
     text = 'Jane Smith was scornful - "we need to get into the details," she said - and left the hall.'
-    (quote,) = analyze(text, Config()).quotes
+    (quote,) = _direct(analyze(text, Config()))
     assert (quote.speaker, quote.cue, text[quote.speaker_start : quote.speaker_end]) == ("Jane Smith", "said", "she")

@@ -42,7 +42,9 @@ def test_a_statement_on_another_subject_is_a_new_statement(tmp_path, site, store
     ingest(tmp_path, site, store, sample_articles()[:2])
     _, report = ingest(tmp_path, site, store, [*sample_articles()[:2], ANOTHER_STATEMENT])
     statements = store.list_statements(speaker="Kim Yo Jong")
-    assert report.statements_new == 1 and len(statements) == 2
+    # hers, and the Unification Ministry's reported one ("The Unification Ministry in Seoul said it was …")
+    assert report.statements_new == 2 and len(statements) == 2
+    assert len(store.list_statements(speaker="The Unification Ministry")) == 1
     assert "dear price" in statements[0].text  # newest first
 
 

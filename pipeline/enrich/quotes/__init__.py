@@ -1,4 +1,4 @@
-"""Direct quotations and who said them.
+"""Who said what: direct quotations and reported speech, and their speakers.
 
 The package, in reading order:
 
@@ -8,10 +8,15 @@ The package, in reading order:
 - `cues`: reporting verbs, and the speaker each one points to;
 - `candidates`: the subject and mention finders the cues use;
 - `strategies`: the ordered list of small, named attribution rules;
+- `reported`: reported speech ("she said the talks had failed"), its own
+  ordered list of named rules that start from a sentence rather than a quotation;
 - `resolve`: from a speaker mention to a canonical name.
 
 `attribute()` runs the strategies on each quotation in order, keeps the first
-that finds a speaker, and records its name on the quote as `rule`. Speakers are
+that finds a speaker, and records its name on the quote as `rule`; then the
+reported-speech strategies on each sentence. Every attribution carries its
+`kind`: "direct" (in quotation marks) or "indirect" (reported). Speakers of both
+are resolved by one `Resolver`, in text order. Speakers are
 resolved only from what the article says (names, surnames, pronouns,
 configured descriptors); anything else stays `None` rather than guessed.
 """
@@ -25,23 +30,41 @@ from spacy.tokens import Doc
 
 from pipeline.config import Config
 from pipeline.enrich.entities import Mention, SpeakerIndex
-from pipeline.enrich.quotes.frame import Attribution, Context, frame
+from pipeline.enrich.quotes.frame import Attribution, Candidate, Context, frame
+from pipeline.enrich.quotes.reported import REPORTED_STRATEGIES, find_reported
 from pipeline.enrich.quotes.resolve import Resolver
+from pipeline.enrich.quotes.sources import source_phrase
 from pipeline.enrich.quotes.spans import QuoteSpan, find_quote_spans, sentence_bounds
 from pipeline.enrich.quotes.strategies import STRATEGIES, Site, Strategy
 from pipeline.records import Quote
 
-__all__ = ["STRATEGIES", "QuoteSpan", "Site", "Strategy", "attribute", "find_quote_spans", "sentence_bounds"]
+__all__ = [
+    "REPORTED_STRATEGIES",
+    "STRATEGIES",
+    "QuoteSpan",
+    "Site",
+    "Strategy",
+    "attribute",
+    "find_quote_spans",
+    "sentence_bounds",
+]
 
 
 def attribute(
     doc: Doc, text: str, found: list[Mention], config: Config, spans: Sequence[QuoteSpan] | None = None
 ) -> list[Quote]:
-    """Every quotation in `text` with its speaker (or None), speaker mention, cue and the rule that fired."""
+    """Every quotation and reported statement in `text`, in text order, with its speaker (or None), speaker
+    mention, cue, kind ("direct" or "indirect") and the rule that fired."""
     spans = list(spans) if spans is not None else find_quote_spans(text)
     ctx = Context(doc, text, spans, found, SpeakerIndex(tuple(config.speakers)))
     done, rules = _attribute_all(ctx)
-    resolved = _resolve_all(ctx, done)
+    reported = find_reported(ctx, sentence_bounds(text, spans), done)
+    # Quoted and reported speakers are resolved together, in text order, so "he said" can mean either.
+    quoted = sorted(done)
+    speakers = _resolve_all(
+        ctx, [(spans[qi].outer_start, done[qi]) for qi in quoted] + [(r.start, r.attribution) for r, _ in reported]
+    )
+    resolved = dict(zip(quoted, speakers, strict=False))
     quotes: list[Quote] = []
     for qi, span in enumerate(spans):
         attribution = done.get(qi)
@@ -49,20 +72,19 @@ def attribute(
             if not _looks_like_scare_quote(text, span):
                 quotes.append(Quote(text[span.start : span.end], span.start, span.end, None))
             continue
-        cand = attribution.candidate
-        quotes.append(
-            Quote(
-                text[span.start : span.end],
-                span.start,
-                span.end,
-                resolved.get(qi),
-                cand.start,
-                cand.end,
-                attribution.cue,
-                rules[qi],
-            )
-        )
+        quotes.append(_quote(text, span.start, span.end, attribution, resolved.get(qi), rules[qi], "direct"))
+    for (r, rule), speaker in zip(reported, speakers[len(quoted) :], strict=True):
+        quotes.append(_quote(text, r.start, r.end, r.attribution, speaker, rule, "indirect"))
+    quotes.sort(key=lambda q: q.start)
     return quotes
+
+
+def _quote(
+    text: str, start: int, end: int, attribution: Attribution, speaker: str | None, rule: str, kind: str
+) -> Quote:
+    cand = attribution.candidate
+    assert cand is not None
+    return Quote(text[start:end], start, end, speaker, cand.start, cand.end, attribution.cue, rule, kind)
 
 
 def _attribute_all(ctx: Context) -> tuple[dict[int, Attribution], dict[int, str]]:
@@ -91,25 +113,34 @@ def _attribute_all(ctx: Context) -> tuple[dict[int, Attribution], dict[int, str]
     return done, rules
 
 
-def _resolve_all(ctx: Context, done: dict[int, Attribution]) -> dict[int, str | None]:
-    """Each attribution's canonical speaker, in text order so "he added" can mean the last speaker.
+def _resolve_all(ctx: Context, attributions: Sequence[tuple[int, Attribution]]) -> list[str | None]:
+    """Each attribution's canonical speaker, in the order given.
 
-    Quotes that share one attribution share its resolution too (a pronoun
-    resolved twice could pick up a speaker recorded in between).
+    They are resolved in text order (by the position given beside each), so
+    "he added" can mean the last speaker, whether quoted or reported. Quotes
+    that share one attribution share its resolution too (a pronoun resolved
+    twice could pick up a speaker recorded in between).
     """
     resolver = Resolver(ctx)
-    resolved: dict[int, str | None] = {}
+    resolved: list[str | None] = [None] * len(attributions)
     by_candidate: dict[int, str | None] = {}
-    for qi in sorted(done):
-        candidate = done[qi].candidate
+    for n in sorted(range(len(attributions)), key=lambda n: attributions[n][0]):
+        candidate = attributions[n][1].candidate
         assert candidate is not None
         key = id(candidate)
-        speaker = by_candidate[key] if key in by_candidate else resolver.resolve(candidate)
-        by_candidate[key] = speaker
-        resolved[qi] = speaker
-        if speaker:
-            bisect.insort(resolver.history, (candidate.start, speaker))
+        if key not in by_candidate:
+            by_candidate[key] = resolver.resolve(candidate) or _unnamed_source(ctx, candidate)
+            speaker = by_candidate[key]
+            if speaker and speaker != _unnamed_source(ctx, candidate):
+                # a source kept in its own words ("officials") is never who a later "he said" means
+                bisect.insort(resolver.history, (candidate.start, speaker))
+        resolved[n] = by_candidate[key]
     return resolved
+
+
+def _unnamed_source(ctx: Context, candidate: Candidate) -> str | None:
+    """ "The ministry said", "Officials said": a source no name in the article stands for, in its own words."""
+    return None if candidate.kind == "pronoun" else source_phrase(ctx.text[candidate.start : candidate.end])
 
 
 def _looks_like_scare_quote(text: str, span: QuoteSpan) -> bool:

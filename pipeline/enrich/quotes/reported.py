@@ -1,0 +1,473 @@
+"""Reported speech: "X said (that) …", "…, she said.", "according to X, …".
+
+The direct-quote strategies start from a quotation and look for its speaker;
+these start from a sentence and look for a reporting verb whose clause is what
+someone said without quotation marks. The content is the reported clause, to
+the end of the sentence or the clause that ends it (";", ", adding …",
+", according to …"); quoted fragments inside it stay part of it ("she said the
+plan was “a disaster”"), while a clause that is itself a quotation ("He said:
+“…”") is left to the direct strategies. Speakers are the same candidates the
+direct strategies find and are resolved by the same `Resolver`.
+
+As for direct quotes, the strategies are an ordered list of small named
+functions (`REPORTED_STRATEGIES`); the first that finds an attribution in a
+sentence wins, and its name is the attribution's `rule`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pipeline.enrich import lexicon
+from pipeline.enrich.entities import PERSON
+from pipeline.enrich.quotes.candidates import (
+    clause_subject,
+    closing_speaker,
+    mention_after,
+    sentence_subject,
+    subject_before,
+)
+from pipeline.enrich.quotes.cues import is_cue, speaker_of_cue
+from pipeline.enrich.quotes.frame import Attribution, Candidate, Context, Item, frame, lower, token_candidate
+from pipeline.enrich.quotes.words import (
+    ATTRIBUTION_TAILS,
+    CUES,
+    DAYS,
+    DETERMINERS,
+    PREPOSITIONS,
+    verb_forms,
+)
+
+# A reported clause needs this many words outside quotation marks; fewer is a fragment, a title or a direct quote.
+MIN_WORDS = 4
+
+
+def _reported_verbs() -> dict[str, str]:
+    """Every form of every verb in reported_verbs.tsv, with its complement ("bare" or "that")."""
+    verbs: dict[str, str] = {}
+    for row in lexicon.rows("reported_verbs.tsv"):
+        spelled = lexicon.column(row, 1)
+        forms = verb_forms(row[0]) if spelled == "regular" else {f.strip() for f in spelled.split(",")}
+        for form in forms:
+            verbs[form] = lexicon.column(row, 2)
+    return verbs
+
+
+REPORTED_VERBS = _reported_verbs()
+# Any sentence that can hold reported speech has one of these words.
+_MAY_REPORT = re.compile(
+    r"\b(?:according|" + "|".join(sorted(map(re.escape, REPORTED_VERBS), key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+# Words a reported clause never opens with: after "said" they start a phrase about the saying, not what was said.
+NOT_CLAUSE_OPENERS = lexicon.words("not_clause_openers.txt") | PREPOSITIONS
+# Participles that report after a comma: "…, saying …", "…, adding that …".
+PARTICIPLES = frozenset(form for form in REPORTED_VERBS if form.endswith("ing"))
+# Words after a comma that end the reported clause: a contrast or another attribution begins.
+CLAUSE_BREAKS = lexicon.words("clause_breaks.txt")
+SAY_TELL = frozenset({"say", "says", "said", "tell", "tells", "told"})
+# Verbs whose object is the one addressed before the reported clause: "told reporters (that) …".
+ADDRESS_CUES = lexicon.words("address_cues.txt")
+# Common addressees that are no name: "told reporters", "told them".
+ADDRESSEES = lexicon.words("addressees.txt")
+# Nouns naming what a speaker issued: "Kim's statement said …", "a statement from the ministry said …".
+UTTERANCES = lexicon.words("utterances.txt")
+
+
+@dataclass
+class Reported:
+    """One reported-speech attribution: who (before resolution), the cue, and the reported clause."""
+
+    attribution: Attribution
+    start: int
+    end: int
+
+
+@dataclass
+class Sentence:
+    """One sentence as a frame, with the quotations attributed so far (by quote index)."""
+
+    ctx: Context
+    items: list[Item]
+    done: dict[int, Attribution]
+    words: list[str] = field(default_factory=list)  # each item's lowercase word ("" for a quotation)
+
+    def __post_init__(self) -> None:
+        self.words = [lower(self.ctx, item) for item in self.items]
+
+    def start_of(self, k: int) -> int:
+        item = self.items[k]
+        if item[0] == "Q":
+            return self.ctx.spans[item[1]].outer_start
+        return int(self.ctx.doc[item[1]].idx)
+
+    def end_of(self, k: int) -> int:
+        item = self.items[k]
+        if item[0] == "Q":
+            return self.ctx.spans[item[1]].outer_end
+        token = self.ctx.doc[item[1]]
+        return int(token.idx + len(token.text))
+
+    def word(self, k: int) -> str:
+        return self.words[k] if 0 <= k < len(self.words) else ""
+
+
+ReportedStrategy = Callable[[Sentence], Reported | None]
+
+_CLAUSE_PUNCT = frozenset({".", ";", ",", ":", "!", "?", "—", "–", "--", "-", ")", "(", "'", "’", "“", "”", '"'})
+
+
+def _reporting(sent: Sentence, c: int) -> bool:
+    """A verb that reports speech without quotation marks: listed, and not a noun ("the report", "his statement")."""
+    word = sent.word(c)
+    if word not in REPORTED_VERBS or sent.items[c][0] != "T":
+        return False
+    if word in CUES:
+        return is_cue(sent.ctx, sent.items, c, before=True)
+    token = sent.ctx.doc[sent.items[c][1]]
+    return token.is_lower and sent.word(c - 1) not in DETERMINERS | {"’s", "'s"}
+
+
+def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
+    """Whether items[a] can open the clause the verb at items[c] reports."""
+    if after_that:
+        return True
+    if REPORTED_VERBS.get(sent.word(c)) != "bare" or a >= len(sent.items) or sent.items[a][0] != "T":
+        return False
+    token = sent.ctx.doc[sent.items[a][1]]
+    if token.like_num and sent.word(c) not in SAY_TELL:
+        return False  # "added 0.4 per cent": a number, not a clause
+    return sent.word(a) not in NOT_CLAUSE_OPENERS and not token.is_punct
+
+
+def _clause_end(sent: Sentence, a: int) -> int:
+    """The item index where the clause starting at items[a] ends (exclusive).
+
+    It ends with the sentence, at ";", at a comma before a contrast or a participle
+    ("…, while …", "…, adding …", "…, according to …"), or before a coordinated
+    reporting verb ("… and added", "… but insists"), which starts a new report.
+    """
+    items = sent.items
+    for k in range(a, len(items)):
+        word = sent.word(k)
+        if word == ";":
+            return k
+        following = sent.word(k + 1)
+        if word == "," and (following in CLAUSE_BREAKS or following in PARTICIPLES):
+            return k
+    return len(items)
+
+
+def _content(sent: Sentence, a: int, b: int) -> tuple[int, int] | None:
+    """The character span of items[a:b] as a reported clause, or None when it is not one.
+
+    Leading "that" and punctuation and trailing punctuation are trimmed. A
+    clause that opens with a quotation is a direct quote ("said “…”").
+    """
+    while a < b and sent.word(a) in {"that", ",", ":", "—", "–", "--"}:
+        a += 1
+    while b > a and sent.items[b - 1][0] == "T" and sent.word(b - 1) in _CLAUSE_PUNCT:
+        b -= 1
+    if b <= a or sent.items[a][0] == "Q":
+        return None
+
+    words = sum(1 for k in range(a, b) if sent.items[k][0] == "T" and sent.ctx.doc[sent.items[k][1]].is_alpha)
+    if words < MIN_WORDS:
+        return None
+    return sent.start_of(a), sent.end_of(b - 1)
+
+
+def _skip_tail(sent: Sentence, a: int) -> tuple[int, bool]:
+    """Past "on Tuesday", "last week", "earlier" after a verb, or up to a "that" if one comes soon
+    ("said in a statement that"); and whether it was a "that"."""
+    for k in range(a, min(len(sent.items), a + 10)):
+        if sent.items[k][0] == "Q" or sent.word(k) in {",", ".", ";", ":"}:
+            break
+        if sent.word(k) == "that":
+            return k + 1, True
+    k = a
+    while k < len(sent.items):
+        if sent.word(k) in TIME_WORDS:
+            k += 1
+        elif sent.word(k) in {"on", "this", "last", "earlier", "late", "early"} and sent.word(k + 1) in TIME_WORDS:
+            k += 2
+        else:
+            break
+    return k, False
+
+
+_PERIODS = frozenset({"week", "month", "year", "weekend", "night", "morning", "afternoon", "evening"})
+# Words of time that may stand between a reporting verb and its clause: "said Tuesday", "said last week".
+TIME_WORDS = DAYS | _PERIODS | {"yesterday", "today", "tonight", "earlier", "later", "again", "also", "then"}
+
+
+def _skip_addressee(sent: Sentence, c: int, a: int) -> int:
+    """ "told reporters", "told CBC News", "told the Globe and Mail": the one addressed, after an address verb."""
+    if sent.word(c) not in ADDRESS_CUES:
+        return a
+    for k in range(a, min(len(sent.items), a + 8)):
+        if sent.word(k) == "that":
+            return k + 1
+        if sent.items[k][0] == "Q" or sent.word(k) in {",", ".", ";", ":"}:
+            return k
+    mention = sent.ctx.ent_start.get(sent.items[a][1]) if a < len(sent.items) and sent.items[a][0] == "T" else None
+    if mention is not None:
+        k = a
+        while k < len(sent.items) and sent.items[k][0] == "T" and sent.items[k][1] < mention.tok_end:
+            k += 1
+        return k
+    if sent.word(a) in ADDRESSEES:
+        return a + 1
+    if sent.word(a) in {"the", "a", "an"}:
+        return min(len(sent.items), a + 2)
+    return a
+
+
+def _subject(sent: Sentence, c: int) -> Candidate | None:
+    """The subject before the verb at items[c]; "the report", "a new study" too, which the cue finders skip
+    because "report" is itself a reporting verb."""
+    found = subject_before(sent.ctx, sent.items, c, 0)
+    if found is not None or c < 2 or sent.word(c - 1) not in UTTERANCES:
+        return found
+    first = c - 2
+    while first > 0 and sent.items[first][0] == "T" and sent.word(first) not in DETERMINERS and c - first < 4:
+        first -= 1
+    if sent.word(first) not in DETERMINERS or sent.items[first][0] != "T":
+        return None
+    return token_candidate(sent.ctx, sent.items[first][1], sent.items[c - 1][1], "np")
+
+
+def _speaker_of_utterance(ctx: Context, cand: Candidate) -> Candidate:
+    """ "Kim's statement said", "the ministry's report found": the owner of the statement is its speaker;
+    "the ministry in Seoul said": the speaker is the phrase before its place, not the place."""
+    if cand.kind != "np":
+        return cand
+    place = re.search(r"\s(?:in|at|from|near)\s", ctx.text[cand.start : cand.end])
+    if place is not None:
+        cand = Candidate(cand.start, cand.start + place.start(), "np")
+    phrase = ctx.text[cand.start : cand.end]
+    head = phrase.split()[-1].lower() if phrase.split() else ""
+    if head not in UTTERANCES:
+        return cand
+    for m in ctx.found:
+        if cand.start <= m.start and m.end <= cand.end and ctx.text[m.end : m.end + 2] in {"'s", "’s"}:
+            return token_candidate(ctx, m.tok_start, m.tok_end - 1, "entity", m)
+    return cand
+
+
+# --- the strategies ------------------------------------------------------------------------------------------
+
+
+def according_to_opening(sent: Sentence) -> Reported | None:
+    """ "According to the ministry, the talks will resume in May." """
+    items, n = sent.items, len(sent.items)
+    k = next((k for k in range(min(n, 4)) if sent.word(k) == "according" and sent.word(k + 1) == "to"), None)
+    if k is None:
+        return None
+    comma = next((j for j in range(k + 2, min(n, k + 16)) if sent.word(j) == ","), None)
+    if comma is None:
+        return None
+    cand = mention_after(sent.ctx, items, k + 2, comma)
+    span = _content(sent, comma + 1, _clause_end(sent, comma + 1))
+    if cand is None or span is None:
+        return None
+    return Reported(Attribution(cand, "according to", sent.start_of(k)), *span)
+
+
+def according_to_closing(sent: Sentence) -> Reported | None:
+    """ "The talks will resume in May, according to the ministry." """
+    items, n = sent.items, len(sent.items)
+    for k in range(2, n - 2):
+        if sent.word(k) == "according" and sent.word(k + 1) == "to" and sent.word(k - 1) == ",":
+            cand = mention_after(sent.ctx, items, k + 2, n)
+            span = _content(sent, _clause_start(sent, k - 1), k - 1)
+            if cand is not None and span is not None:
+                return Reported(Attribution(cand, "according to", sent.start_of(k)), *span)
+    return None
+
+
+def _clause_start(sent: Sentence, limit: int) -> int:
+    """Where the clause ending at items[limit] starts: after the last ";" before it, else the sentence start."""
+    for k in range(limit - 1, -1, -1):
+        if sent.word(k) == ";":
+            return k + 1
+    return 0
+
+
+def speaker_verb_clause(sent: Sentence) -> Reported | None:
+    """ "The minister said (on Tuesday) (that) the border would stay closed", "She told reporters the deal was off",
+    "… and said it was over", "Kim's statement said …": a reporting verb, its speaker found as for a quote that
+    follows a cue (`speaker_of_cue`), then the clause it reports."""
+    ctx, items = sent.ctx, sent.items
+    for c in range(1, len(items) - 1):
+        if sent.word(c).endswith("ing") or not _reporting(sent, c):
+            continue
+        a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
+        if not _opens_clause(sent, c, a, after_that):
+            continue  # "said: “…”" is a direct quote, "said during the interview" no clause
+        found = speaker_of_cue(ctx, items, c, sent.done)
+        subject = found.candidate if found is not None and found.candidate else _subject(sent, c)
+        if subject is None or subject.start >= sent.start_of(a):
+            continue
+        span = _content(sent, a, _clause_end(sent, a))
+        if span is not None:
+            cand = _speaker_of_utterance(ctx, subject)
+            return Reported(Attribution(cand, ctx.doc[items[c][1]].text, sent.start_of(c)), *span)
+    return None
+
+
+def clause_then_speaker_verb(sent: Sentence) -> Reported | None:
+    """ "The border will stay closed, the minister said (on Tuesday)." """
+    ctx, items, n = sent.ctx, sent.items, len(sent.items)
+    for c in range(n - 1, max(1, n - 7), -1):  # only a few words of time or place may follow the verb
+        if not _trailing(sent, c + 1) or not _reporting_after(sent, c):
+            continue
+        subject = _subject(sent, c)
+        comma = _comma_before(sent, subject)
+        if subject is None or comma is None:
+            return None
+        span = _content(sent, _clause_start(sent, comma), comma)
+        if span is None:
+            return None
+        return Reported(
+            Attribution(_speaker_of_utterance(ctx, subject), ctx.doc[items[c][1]].text, sent.start_of(c)), *span
+        )
+    return None
+
+
+def speaker_verb_inside_clause(sent: Sentence) -> Reported | None:
+    """ "The emails, the Times said, covered work topics", "This campaign, he says, is different": an attribution
+    set off by commas inside the clause it reports; the content is the whole clause around it."""
+    ctx, items, n = sent.ctx, sent.items, len(sent.items)
+    for c in range(2, n - 2):
+        if not _reporting_after(sent, c):
+            continue
+        a, _ = _skip_tail(sent, c + 1)
+        if sent.word(a) != "," or a + 1 >= n:
+            continue
+        subject = _subject(sent, c)
+        comma = _comma_before(sent, subject)
+        if subject is None or comma is None:
+            continue
+        end = _clause_end(sent, a + 1)
+        span = _content(sent, _clause_start(sent, comma), end)
+        if span is not None:
+            return Reported(
+                Attribution(_speaker_of_utterance(ctx, subject), ctx.doc[items[c][1]].text, sent.start_of(c)), *span
+            )
+    return None
+
+
+def clause_then_verb_speaker(sent: Sentence) -> Reported | None:
+    """ "The border will stay closed, said Ana Kovac, the minister." """
+    ctx, items, n = sent.ctx, sent.items, len(sent.items)
+    for c in range(2, n - 1):
+        if sent.word(c - 1) != "," or not _reporting_after(sent, c) or not closing_speaker(ctx, items, c + 1):
+            continue
+        cand = mention_after(ctx, items, c + 1, n)
+        span = _content(sent, _clause_start(sent, c - 1), c - 1)
+        if cand is not None and span is not None:
+            return Reported(Attribution(cand, ctx.doc[items[c][1]].text, sent.start_of(c)), *span)
+    return None
+
+
+def participle_clause(sent: Sentence) -> Reported | None:
+    """ "The minister defended the plan, saying it would create jobs": the clause's subject is the speaker."""
+    ctx, items = sent.ctx, sent.items
+    for c in range(2, len(items) - 1):
+        if sent.word(c - 1) != "," or sent.word(c) not in PARTICIPLES:
+            continue
+        subject = clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+        a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
+        if subject is None or not (after_that or _opens_clause(sent, c, a, False) or sent.word(c) == "saying"):
+            continue
+        if a < len(items) and items[a][0] == "Q":
+            continue
+        span = _content(sent, a, _clause_end(sent, a))
+        if span is not None:
+            return Reported(Attribution(subject, ctx.doc[items[c][1]].text, sent.start_of(c)), *span)
+    return None
+
+
+def _person_opening(sent: Sentence, limit: int) -> Candidate | None:
+    """A person named among the first words of the sentence ("Finance Minister Ana Kovac defended …")."""
+    for k in range(min(limit, 6)):
+        mention = sent.ctx.ent_token.get(sent.items[k][1]) if sent.items[k][0] == "T" else None
+        if mention is not None and mention.label == PERSON:
+            return token_candidate(sent.ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+        if sent.word(k) == ",":
+            return None
+    return None
+
+
+def _reporting_after(sent: Sentence, c: int) -> bool:
+    """A verb closing a reported clause ("…, she said", "…, the report found"): any verb the list has."""
+    word = sent.word(c)
+    if word not in REPORTED_VERBS or sent.items[c][0] != "T":
+        return False
+    return is_cue(sent.ctx, sent.items, c) if word in CUES else sent.ctx.doc[sent.items[c][1]].is_lower
+
+
+def _trailing(sent: Sentence, a: int) -> bool:
+    """Only a time or a place (or nothing) follows: "…, she said on Tuesday." """
+    rest = [sent.word(k) for k in range(a, len(sent.items))]
+    rest = [w for w in rest if w not in {".", "!", "?"}]
+    return (
+        len(rest) <= 4
+        and all(w in ATTRIBUTION_TAILS or w in DAYS or w in _PERIODS or w.isalpha() for w in rest)
+        and (not rest or rest[0] in ATTRIBUTION_TAILS or rest[0] in DAYS)
+    )
+
+
+def _comma_before(sent: Sentence, subject: Candidate | None) -> int | None:
+    """The comma that sets off a speaker ("…, the ministry said"), past a determiner; None when there is none."""
+    if subject is None:
+        return None
+    k = next((k for k in range(len(sent.items)) if sent.start_of(k) == subject.start), 0) - 1
+    while k > 0 and sent.word(k) in DETERMINERS:
+        k -= 1
+    return k if k >= 1 and sent.word(k) == "," else None
+
+
+# The order is the precedence within a sentence: the first strategy that finds an attribution wins.
+REPORTED_STRATEGIES: list[ReportedStrategy] = [
+    according_to_opening,
+    according_to_closing,
+    clause_then_verb_speaker,
+    clause_then_speaker_verb,
+    speaker_verb_inside_clause,
+    speaker_verb_clause,
+    participle_clause,
+]
+
+
+def find_reported(
+    ctx: Context, sentences: Sequence[tuple[int, int]], done: dict[int, Attribution]
+) -> list[tuple[Reported, str]]:
+    """Every reported-speech attribution in the text, with the name of the strategy that found it.
+
+    After one is found, the rest of its sentence is read again for another
+    ("Clinton said A, while Sanders argued that B").
+    """
+    found: list[tuple[Reported, str]] = []
+    for start, end in sentences:
+        if not _MAY_REPORT.search(ctx.text, start, end):
+            continue  # no reporting verb at all: framing the sentence would cost more than the rest
+        items = frame(ctx, start, end)
+        while len(items) >= MIN_WORDS + 2:
+            sent = Sentence(ctx, items, done)
+            hit = next(
+                (
+                    (reported, strategy.__name__)
+                    for strategy in REPORTED_STRATEGIES
+                    if (reported := strategy(sent)) is not None and reported.attribution.candidate is not None
+                ),
+                None,
+            )
+            if hit is None:
+                break
+            found.append(hit)
+            items = [item for k, item in enumerate(items) if sent.start_of(k) >= hit[0].end]
+    return found
