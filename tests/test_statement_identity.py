@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from pipeline.cycle import run_cycle
 from pipeline.demo.site import SampleArticle
 from pipeline.enrich.analyze import analyze
@@ -177,11 +175,11 @@ def test_a_primary_text_arriving_after_its_report_joins_it_and_sends_nothing(tmp
 
 
 def test_a_report_in_reported_speech_alone_is_linked_by_its_words(tmp_path, site, smtp):
-    """Needs reported speech (kind "indirect"), which the issue-11b work adds to the quotes package."""
+    """A report carrying her statement only as reported speech (kind "indirect") joins it: no second email."""
     config = make_config(tmp_path)
     paraphrase = SECONDARY.paragraphs[0]
-    if not any(quote.kind == "indirect" for quote in analyze(paraphrase, config).quotes):
-        pytest.skip("reported speech (kind indirect) is not attributed yet: it lands with issue 11b's strategies")
+    kinds = [quote.kind for quote in analyze(paraphrase, config).quotes if quote.speaker == "Kim Yo Jong"]
+    assert kinds == ["indirect"]
     mailbox, port = smtp
     config = alert_config(tmp_path, site, port)
     reported_only = SampleArticle(
