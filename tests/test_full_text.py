@@ -161,9 +161,9 @@ def test_a_secondary_report_in_reported_speech_is_not_a_statement_in_full(config
     ("title", "text"),
     [
         (  # a report about a statement, headlined with its name
-            "Statement of NDC of DPRK Supported by British Organizations",
-            "British organizations expressed support for the statement of the DPRK National Defence Commission "
-            "in which it declared it would settle accounts with the traitors.\n" + ANSWER_BODY,
+            "Statement of Defence Commission Welcomed in Europe",
+            "Several groups in Europe said this week that they backed the statement of the DPRK National "
+            "Defence Commission, which had vowed to punish those it called traitors.\n" + ANSWER_BODY,
         ),
         (  # an agency summarising a statement in its own words
             "Spokesman Slams Drone Flights",
