@@ -54,6 +54,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scoring import f1, ratio
 from pipeline.config import Config
 from pipeline.enrich.analyze import analyze
 from pipeline.records import Quote
@@ -98,21 +99,19 @@ class Score:
 
     @property
     def precision(self) -> float:
-        scored = self.predicted - self.ignored
-        return self.matched / scored if scored else 0.0
+        return ratio(self.matched, self.predicted - self.ignored)
 
     @property
     def recall(self) -> float:
-        return self.matched / self.gold if self.gold else 0.0
+        return ratio(self.matched, self.gold)
 
     @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return f1(self.precision, self.recall)
 
     @property
     def speaker_accuracy(self) -> float:
-        return self.speaker_right / self.matched if self.matched else 0.0
+        return ratio(self.speaker_right, self.matched)
 
 
 def load(path: Path = GGT) -> list[Article]:

@@ -56,6 +56,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scoring import f1, ratio
 from pipeline.config import Config
 from pipeline.enrich.analyze import analyze
 from pipeline.records import Quote
@@ -111,21 +112,19 @@ class Score:
 
     @property
     def precision(self) -> float:
-        scored = self.predicted - self.ignored
-        return self.correct / scored if scored else 0.0
+        return ratio(self.correct, self.predicted - self.ignored)
 
     @property
     def recall(self) -> float:
-        return self.found / self.gold if self.gold else 0.0
+        return ratio(self.found, self.gold)
 
     @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return f1(self.precision, self.recall)
 
     @property
     def speaker_accuracy(self) -> float:
-        return self.speaker_right / self.correct if self.correct else 0.0
+        return ratio(self.speaker_right, self.correct)
 
 
 def _spans(field_text: str) -> list[Span]:
