@@ -32,6 +32,23 @@ def test_an_old_file_is_migrated_forward_keeping_its_data(tmp_path, monkeypatch)
         assert store.schema_version == len(later)
 
 
+def test_a_current_store_opens_and_searches_while_a_run_holds_the_write_lock(tmp_path):
+    with SQLiteStore(tmp_path / "w.db") as store:
+        store.put_articles([Article(id="a1", url="u", feed_url="f", source="s", title="Summit", text="summit text")])
+    writer = sqlite3.connect(tmp_path / "w.db", isolation_level=None, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")  # what a cycle holds while it writes a batch
+    try:
+        reader = sqlite3.connect(tmp_path / "w.db", timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            reader.execute("BEGIN IMMEDIATE")  # the lock is real: a second writer is refused at once
+        reader.close()
+        with SQLiteStore(tmp_path / "w.db") as store:
+            assert [hit.id for hit in store.search(SearchQuery(text="summit")).hits] == ["a1"]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def test_articles_stored_before_the_processed_mark_count_as_processed(tmp_path, monkeypatch):
     monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:1])
     with SQLiteStore(tmp_path / "w.db"):

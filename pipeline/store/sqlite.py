@@ -334,6 +334,10 @@ class SQLiteStore(Store):
             self._db.execute("COMMIT")
 
     def _migrate(self) -> None:
+        """Bring the schema up to date; a current store is only read, so a `search` opened while a run holds
+        the write lock does not queue behind it."""
+        if self.schema_version >= len(MIGRATIONS):
+            return
         with self._tx() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
