@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import spacy
 from spacy.attrs import IS_ALPHA, IS_LOWER, ORTH
@@ -244,11 +244,27 @@ def build_nlp(config: Config) -> Language:
     return nlp
 
 
-def _is_cap(token: Token) -> bool:
-    text = token.text
+_CAPITALISED = re.compile(r"(?:[A-Z][a-z]{0,3}\.)+|[A-Z](?:\.[A-Z])+\.?|[A-Z][\w'’.]*\w")
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_cap_word(text: str) -> bool:
+    """A capitalised word, an initial or an abbreviation; `str.isalpha` is spaCy's own `is_alpha`."""
     if not text or not text[0].isupper():
         return False
-    return token.is_alpha or bool(re.fullmatch(r"(?:[A-Z][a-z]{0,3}\.)+|[A-Z](?:\.[A-Z])+\.?|[A-Z][\w'’.]*\w", text))
+    return text.isalpha() or bool(_CAPITALISED.fullmatch(text))
+
+
+def _is_cap(token: Token) -> bool:
+    return _is_cap_word(token.text)
+
+
+def _capitalised(doc: Doc) -> list[bool]:
+    """`_is_cap` of every token, read from the doc's arrays: most tokens are not, and need no Token object."""
+    orths = doc.to_array(ORTH).tolist()
+    strings = doc.vocab.strings
+    by_orth = {orth: _is_cap_word(strings[orth]) for orth in set(orths)}
+    return [by_orth[orth] for orth in orths]
 
 
 def _title_at(tokens: Sequence[Token], i: int) -> int:
@@ -285,10 +301,11 @@ def label_names(doc: Doc) -> Doc:
     lower_words = _lower_words(doc)
     headlines = _headlines(doc_text(doc))
     new: list[Span] = []
+    capitalised = _capitalised(doc)
     i = 0
     n = len(doc)
     while i < n:
-        if not _is_cap(doc[i]) or i in speaker_tokens:
+        if not capitalised[i] or i in speaker_tokens:
             i += 1
             continue
         j = _run_end(doc, i, speaker_tokens)
@@ -470,11 +487,15 @@ def _is_acronym(token: Token) -> bool:
     )
 
 
+_LINE = re.compile(r"[^\n]+")
+_LATIN_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+
+
 def _headlines(text: str) -> list[tuple[int, int]]:
     """Title Case lines, where capitals say nothing about names."""
     lines = []
-    for match in re.finditer(r"[^\n]+", text):
-        words = re.findall(r"[A-Za-z][\w'’-]*", match.group())
+    for match in _LINE.finditer(text):
+        words = _LATIN_WORD.findall(match.group())
         if len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.7 * len(words):
             lines.append((match.start(), match.end()))
     return lines
