@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -309,10 +310,21 @@ def label_names(doc: Doc) -> Doc:
             i += 1
             continue
         j = _run_end(doc, i, speaker_tokens)
-        new += _classify_run(doc, i, j, lower_words, headlines)
+        if not _lone_stop_word(doc, i, j):
+            new += _classify_run(doc, i, j, lower_words, headlines)
         i = j
     doc.ents = sorted(_drop_overlaps(_merge_with_rulers(doc, new, kept, speaker_tokens)), key=lambda s: s.start)
     return doc
+
+
+def _lone_stop_word(doc: Doc, start: int, end: int) -> bool:
+    """A run of one stop word ("The", "He") after no lower-case title: `_classify_run` labels nothing there.
+
+    Most runs are such a word opening a sentence; skipping them saves finding that out one step at a time.
+    """
+    if end - start != 1 or not doc[start].is_stop:
+        return False
+    return not (start > 0 and doc[start - 1].is_lower and _title_at([doc[start - 1]], 0))
 
 
 def _run_end(doc: Doc, i: int, speaker_tokens: set[int]) -> int:
@@ -440,7 +452,7 @@ def _classify_run(
         if word.is_upper and len(word.text) >= 2 and word.is_alpha:
             return [Span(doc, start, end, label=ORG)]
         return [Span(doc, start, end, label="NAME")]
-    if any(a <= doc[start].idx < b for a, b in headlines):
+    if _in_lines(headlines, doc[start].idx):
         return [Span(doc, start, end, label="NAME")]
     if (
         len(words) <= 4
@@ -489,6 +501,12 @@ def _is_acronym(token: Token) -> bool:
 
 _LINE = re.compile(r"[^\n]+")
 _LATIN_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+
+
+def _in_lines(lines: list[tuple[int, int]], position: int) -> bool:
+    """Whether `position` lies in one of `lines` (in text order, not overlapping)."""
+    k = bisect.bisect_right(lines, (position, sys.maxsize)) - 1
+    return k >= 0 and position < lines[k][1]
 
 
 def _headlines(text: str) -> list[tuple[int, int]]:
