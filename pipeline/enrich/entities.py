@@ -500,7 +500,7 @@ def _is_acronym(token: Token) -> bool:
 
 
 _LINE = re.compile(r"[^\n]+")
-_LATIN_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+_LATIN_WORD_INITIAL = re.compile(r"([A-Za-z])[\w'’-]*")
 
 
 def _in_lines(lines: list[tuple[int, int]], position: int) -> bool:
@@ -513,8 +513,8 @@ def _headlines(text: str) -> list[tuple[int, int]]:
     """Title Case lines, where capitals say nothing about names."""
     lines = []
     for match in _LINE.finditer(text):
-        words = _LATIN_WORD.findall(match.group())
-        if len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.7 * len(words):
+        initials = _LATIN_WORD_INITIAL.findall(match.group())  # each word's first letter
+        if len(initials) >= 4 and sum(map(str.isupper, initials)) >= 0.7 * len(initials):
             lines.append((match.start(), match.end()))
     return lines
 
@@ -573,15 +573,15 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
     """
     index = SpeakerIndex(tuple(config.speakers))
     result: list[Mention] = []
+    text = doc_text(doc)
     for ent in doc.ents:
         label = ent.label_
         if label not in {PERSON, ORG, GPE, NORP, LOC, "NAME", "FAC"}:
             continue
         if label == "FAC":
             label = LOC
-        if ent.text.lower() in NOT_ENTITIES:
+        if text[ent.start_char : ent.end_char].lower() in NOT_ENTITIES:  # Span.text would join its tokens again
             continue
-        tokens = list(ent)
         if ent.ent_id_ and label == PERSON and index.by_name(ent.ent_id_):
             result.append(
                 Mention(
@@ -601,6 +601,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent.text, ent.ent_id_))
             continue
         if label in {PERSON, "NAME"}:
+            tokens = list(ent)
             k, title = _strip_title(tokens)
             title = title or _preceding_title(doc, ent.start)
             name_tokens = tokens[k:]
