@@ -260,12 +260,13 @@ def _is_cap(token: Token) -> bool:
     return _is_cap_word(token.text)
 
 
-def _capitalised(doc: Doc) -> list[bool]:
-    """`_is_cap` of every token, read from the doc's arrays: most tokens are not, and need no Token object."""
+def _capitalised(doc: Doc) -> list[int]:
+    """The indices of the tokens `_is_cap` holds for, read from the doc's arrays: most tokens are not capitalised,
+    and need no Token object to find that out."""
     orths = doc.to_array(ORTH).tolist()
     strings = doc.vocab.strings
     by_orth = {orth: _is_cap_word(strings[orth]) for orth in set(orths)}
-    return [by_orth[orth] for orth in orths]
+    return [k for k, orth in enumerate(orths) if by_orth[orth]]
 
 
 def _title_at(tokens: Sequence[Token], i: int) -> int:
@@ -302,17 +303,13 @@ def label_names(doc: Doc) -> Doc:
     lower_words = _lower_words(doc)
     headlines = _headlines(doc_text(doc))
     new: list[Span] = []
-    capitalised = _capitalised(doc)
-    i = 0
-    n = len(doc)
-    while i < n:
-        if not capitalised[i] or i in speaker_tokens:
-            i += 1
-            continue
-        j = _run_end(doc, i, speaker_tokens)
-        if not _lone_stop_word(doc, i, j):
-            new += _classify_run(doc, i, j, lower_words, headlines)
-        i = j
+    end = 0
+    for i in _capitalised(doc):
+        if i < end or i in speaker_tokens:
+            continue  # inside the run before, or a configured speaker's name
+        end = _run_end(doc, i, speaker_tokens)
+        if not _lone_stop_word(doc, i, end):
+            new += _classify_run(doc, i, end, lower_words, headlines)
     doc.ents = sorted(_drop_overlaps(_merge_with_rulers(doc, new, kept, speaker_tokens)), key=lambda s: s.start)
     return doc
 
