@@ -46,7 +46,6 @@ import argparse
 import json
 import re
 import sys
-import time
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -248,15 +247,12 @@ class Run:
     articles: int = 0
     unlocated: int = 0
     repeated: int = 0
-    seconds: float = 0.0
 
 
 def score(articles: Iterable[Article], config: Config) -> Run:
     run = Run()
     for article in articles:
-        started = time.perf_counter()
         quotes = analyze(article.text, config).quotes
-        run.seconds += time.perf_counter() - started
         run.articles += 1
         run.unlocated += article.unlocated
         run.repeated += article.repeated
@@ -312,8 +308,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\n".join(_report("direct quotes", run.direct)))
     print("\n".join(_report("all quotations (direct + indirect), tracker metric: >30% cover, one-to-one", run.every)))
-    rate = run.articles / run.seconds if run.seconds else 0.0
-    print(f"throughput {rate:.1f} articles/s (entities+topics+quotes, one core, no trained model)")
     return 0
 
 

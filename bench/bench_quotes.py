@@ -1,4 +1,4 @@
-"""Quotation and speaker figures on PolNeAR, plus enrich throughput.
+"""Quotation and speaker figures on PolNeAR (the throughput figure is bench_analysis.py's).
 
     python bench/bench_quotes.py [--split dev|train] [--show]
 
@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,8 +105,6 @@ class Score:
     found: int = 0
     speaker_right: int = 0
     articles: int = 0
-    seconds: float = 0.0
-    chars: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -275,14 +272,11 @@ def score(articles: list[Article], config: Config, show: bool = False, every: Sc
     """The direct-quote figure; when `every` is given, the all-attributions figure is added to it."""
     result = Score()
     for article in articles:
-        started = time.perf_counter()
         analysed = analyze(article.text, config).quotes
-        result.seconds += time.perf_counter() - started
         if every is not None:
             score_all(every, article, analysed, show)
         quotes = [q for q in analysed if kind_of(q) == "direct"]
         result.articles += 1
-        result.chars += len(article.text)
         result.gold += len(article.quotes)
         for gold in article.quotes:
             covered = sum(_overlap((q.start, q.end), gold.region) for q in quotes)
@@ -348,11 +342,6 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"all attributions source accuracy {every.speaker_accuracy:.3f}"
         f" ({every.speaker_right}/{every.correct} right predictions)"
-    )
-    rate = result.articles / result.seconds if result.seconds else 0.0
-    kchars = result.chars / result.seconds / 1000 if result.seconds else 0.0
-    print(
-        f"throughput {rate:.1f} articles/s, {kchars:.0f} kchars/s (entities+topics+quotes, one core, no trained model)"
     )
     return 0
 

@@ -65,7 +65,15 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _NON_ASCII.sub(_without_marks, decomposed)
+
+
+# Combining marks are never ASCII: only the runs of other characters need reading one by one.
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _without_marks(run: re.Match[str]) -> str:
+    return "".join(char for char in run.group() if not unicodedata.combining(char))
 
 
 def words(text: str) -> list[str]:

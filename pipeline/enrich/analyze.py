@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.config import Config
-from pipeline.enrich.entities import PERSON, get_nlp, mentions, to_entities
+from pipeline.enrich.entities import PERSON, get_nlp, make_doc, mentions, to_entities
 from pipeline.enrich.full_text import detect as detect_full_text
 from pipeline.enrich.quotes import attribute, find_quote_spans
 from pipeline.enrich.topics import match_topics
@@ -34,7 +34,7 @@ def analyze(text: str, config: Config, title: str = "", topics: bool = True) -> 
         return Analysis(topics=match_topics(title, text, config.topics) if title and topics else [])
     body = text[:MAX_CHARS]
     nlp = get_nlp(config)
-    doc = nlp(body)
+    doc = make_doc(nlp, body)
     found = mentions(doc, config)
     quotes = attribute(doc, body, found, config, find_quote_spans(body))
     # A surname used as a speaker means whoever was last named in full; keep the

@@ -13,10 +13,13 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import spacy
+from spacy.attrs import IS_ALPHA, IS_LOWER, ORTH
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span, Token
@@ -37,6 +40,10 @@ MULTI_TITLES: tuple[tuple[str, ...], ...] = tuple(
         key=lambda t: -len(t),
     )
 )
+# The multi-word titles by their first word, each list still longest first: a token that opens none is skipped at once.
+_MULTI_TITLES_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
+for _title in MULTI_TITLES:
+    _MULTI_TITLES_BY_FIRST.setdefault(_title[0], []).append(_title)
 FEMALE_TITLES = frozenset(row[0] for row in _TITLE_ROWS if lexicon.column(row, 2) == "she")
 MALE_TITLES = frozenset(row[0] for row in _TITLE_ROWS if lexicon.column(row, 2) == "he")
 ORG_SUFFIXES = lexicon.words("org_suffixes.txt")
@@ -80,12 +87,17 @@ class SpeakerIndex:
 
     speakers: tuple[SpeakerConfig, ...]
 
-    def by_name(self, name: str) -> SpeakerConfig | None:
-        key = _name_key(name)
+    @cached_property
+    def _by_key(self) -> dict[str, SpeakerConfig]:
+        """Every name and alias of every speaker by its key, the first speaker listed winning a shared key."""
+        keys: dict[str, SpeakerConfig] = {}
         for speaker in self.speakers:
-            if key in {_name_key(n) for n in (speaker.name, *speaker.aliases)}:
-                return speaker
-        return None
+            for n in (speaker.name, *speaker.aliases):
+                keys.setdefault(_name_key(n), speaker)
+        return keys
+
+    def by_name(self, name: str) -> SpeakerConfig | None:
+        return self._by_key.get(_name_key(name)) if self.speakers else None
 
     def pronoun(self, canonical: str) -> str | None:
         speaker = self.by_name(canonical)
@@ -145,6 +157,28 @@ def place_patterns() -> list[dict[str, object]]:
 
 
 _CACHE: dict[str, Language] = {}
+
+# Where a doc keeps its text once read (`doc_text`).
+TEXT_KEY = "wirewatch_text"
+
+
+def doc_text(doc: Doc) -> str:
+    """The doc's text, kept on the doc once read: `Doc.text` joins every token again on each call.
+
+    `make_doc` seeds it with the text the doc was made from, so it is never joined at all.
+    """
+    text = doc.user_data.get(TEXT_KEY)
+    if not isinstance(text, str):
+        text = doc.text
+        doc.user_data[TEXT_KEY] = text
+    return text
+
+
+def make_doc(nlp: Language, text: str) -> Doc:
+    """`nlp(text)`, with the text kept on the doc for `doc_text`."""
+    doc = nlp.make_doc(text)
+    doc.user_data[TEXT_KEY] = text
+    return nlp(doc)
 
 
 def get_nlp(config: Config) -> Language:
@@ -211,24 +245,47 @@ def build_nlp(config: Config) -> Language:
     return nlp
 
 
-def _is_cap(token: Token) -> bool:
-    text = token.text
+_CAPITALISED = re.compile(r"(?:[A-Z][a-z]{0,3}\.)+|[A-Z](?:\.[A-Z])+\.?|[A-Z][\w'’.]*\w")
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_cap_word(text: str) -> bool:
+    """A capitalised word, an initial or an abbreviation; `str.isalpha` is spaCy's own `is_alpha`."""
     if not text or not text[0].isupper():
         return False
-    return token.is_alpha or bool(re.fullmatch(r"(?:[A-Z][a-z]{0,3}\.)+|[A-Z](?:\.[A-Z])+\.?|[A-Z][\w'’.]*\w", text))
+    return text.isalpha() or bool(_CAPITALISED.fullmatch(text))
+
+
+def _is_cap(token: Token) -> bool:
+    return _is_cap_word(token.text)
+
+
+def _capitalised(doc: Doc) -> list[int]:
+    """The indices of the tokens `_is_cap` holds for, read from the doc's arrays: most tokens are not capitalised,
+    and need no Token object to find that out."""
+    orths = doc.to_array(ORTH).tolist()
+    strings = doc.vocab.strings
+    by_orth = {orth: _is_cap_word(strings[orth]) for orth in set(orths)}
+    return [k for k, orth in enumerate(orths) if by_orth[orth]]
 
 
 def _title_at(tokens: Sequence[Token], i: int) -> int:
-    """Length of the title starting at tokens[i] (0 when there is none)."""
-    lowers = [t.lower_ for t in tokens[i : i + 5]]
-    for title in MULTI_TITLES:
-        if tuple(lowers[: len(title)]) == title:
+    """Length of the title starting at tokens[i] (0 when there is none); the longest multi-word title wins."""
+    if i >= len(tokens):
+        return 0
+    first = tokens[i].lower_
+    for title in _MULTI_TITLES_BY_FIRST.get(first, ()):
+        if tuple(t.lower_ for t in tokens[i : i + len(title)]) == title:
             return len(title)
-    return 1 if lowers and lowers[0] in TITLES else 0
+    return 1 if first in TITLES else 0
 
 
 def _lower_words(doc: Doc) -> set[str]:
-    return {t.text for t in doc if t.is_lower and t.is_alpha}
+    """The lower-case words of the doc, read from its arrays rather than one Token object per token."""
+    table = doc.to_array([ORTH, IS_LOWER, IS_ALPHA])
+    orths = table[(table[:, 1] == 1) & (table[:, 2] == 1), 0]
+    strings = doc.vocab.strings
+    return {strings[orth] for orth in set(orths.tolist())}
 
 
 def _sentence_initial(doc: Doc, i: int) -> bool:
@@ -244,19 +301,27 @@ def label_names(doc: Doc) -> Doc:
     kept = list(doc.ents)
     speaker_tokens = {i for ent in kept if ent.ent_id_ and ent.label_ == PERSON for i in range(ent.start, ent.end)}
     lower_words = _lower_words(doc)
-    headlines = _headlines(doc.text)
+    headlines = _headlines(doc_text(doc))
     new: list[Span] = []
-    i = 0
-    n = len(doc)
-    while i < n:
-        if not _is_cap(doc[i]) or i in speaker_tokens:
-            i += 1
-            continue
-        j = _run_end(doc, i, speaker_tokens)
-        new += _classify_run(doc, i, j, lower_words, headlines)
-        i = j
+    end = 0
+    for i in _capitalised(doc):
+        if i < end or i in speaker_tokens:
+            continue  # inside the run before, or a configured speaker's name
+        end = _run_end(doc, i, speaker_tokens)
+        if not _lone_stop_word(doc, i, end):
+            new += _classify_run(doc, i, end, lower_words, headlines)
     doc.ents = sorted(_drop_overlaps(_merge_with_rulers(doc, new, kept, speaker_tokens)), key=lambda s: s.start)
     return doc
+
+
+def _lone_stop_word(doc: Doc, start: int, end: int) -> bool:
+    """A run of one stop word ("The", "He") after no lower-case title: `_classify_run` labels nothing there.
+
+    Most runs are such a word opening a sentence; skipping them saves finding that out one step at a time.
+    """
+    if end - start != 1 or not doc[start].is_stop:
+        return False
+    return not (start > 0 and doc[start - 1].is_lower and _title_at([doc[start - 1]], 0))
 
 
 def _run_end(doc: Doc, i: int, speaker_tokens: set[int]) -> int:
@@ -384,7 +449,7 @@ def _classify_run(
         if word.is_upper and len(word.text) >= 2 and word.is_alpha:
             return [Span(doc, start, end, label=ORG)]
         return [Span(doc, start, end, label="NAME")]
-    if any(a <= doc[start].idx < b for a, b in headlines):
+    if _in_lines(headlines, doc[start].idx):
         return [Span(doc, start, end, label="NAME")]
     if (
         len(words) <= 4
@@ -431,12 +496,22 @@ def _is_acronym(token: Token) -> bool:
     )
 
 
+_LINE = re.compile(r"[^\n]+")
+_LATIN_WORD_INITIAL = re.compile(r"([A-Za-z])[\w'’-]*")
+
+
+def _in_lines(lines: list[tuple[int, int]], position: int) -> bool:
+    """Whether `position` lies in one of `lines` (in text order, not overlapping)."""
+    k = bisect.bisect_right(lines, (position, sys.maxsize)) - 1
+    return k >= 0 and position < lines[k][1]
+
+
 def _headlines(text: str) -> list[tuple[int, int]]:
     """Title Case lines, where capitals say nothing about names."""
     lines = []
-    for match in re.finditer(r"[^\n]+", text):
-        words = re.findall(r"[A-Za-z][\w'’-]*", match.group())
-        if len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.7 * len(words):
+    for match in _LINE.finditer(text):
+        initials = _LATIN_WORD_INITIAL.findall(match.group())  # each word's first letter
+        if len(initials) >= 4 and sum(map(str.isupper, initials)) >= 0.7 * len(initials):
             lines.append((match.start(), match.end()))
     return lines
 
@@ -458,6 +533,9 @@ def _preceding_title(doc: Doc, start: int) -> str | None:
     for length in (4, 3, 2, 1):
         if start - length < 0:
             continue
+        first = doc[start - length].lower_
+        if first not in TITLES and first not in _MULTI_TITLES_BY_FIRST:
+            continue  # no title opens with this word
         tokens = [doc[k] for k in range(start - length, start)]
         if _title_at(tokens, 0) == length:
             return " ".join(t.lower_ for t in tokens)
@@ -492,15 +570,15 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
     """
     index = SpeakerIndex(tuple(config.speakers))
     result: list[Mention] = []
+    text = doc_text(doc)
     for ent in doc.ents:
         label = ent.label_
         if label not in {PERSON, ORG, GPE, NORP, LOC, "NAME", "FAC"}:
             continue
         if label == "FAC":
             label = LOC
-        if ent.text.lower() in NOT_ENTITIES:
+        if text[ent.start_char : ent.end_char].lower() in NOT_ENTITIES:  # Span.text would join its tokens again
             continue
-        tokens = list(ent)
         if ent.ent_id_ and label == PERSON and index.by_name(ent.ent_id_):
             result.append(
                 Mention(
@@ -520,6 +598,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent.text, ent.ent_id_))
             continue
         if label in {PERSON, "NAME"}:
+            tokens = list(ent)
             k, title = _strip_title(tokens)
             title = title or _preceding_title(doc, ent.start)
             name_tokens = tokens[k:]
@@ -549,7 +628,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             )
             continue
         result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent.text, ent.text))
-    _mark_page_furniture(doc.text, result)
+    _mark_page_furniture(doc_text(doc), result)
     return _resolve_names(result)
 
 
@@ -619,7 +698,9 @@ def _resolve_names(found: list[Mention]) -> list[Mention]:
         if m.label == "NAME" and _merge_key(m.canonical) in first_form:
             m.label, m.full = PERSON, True
     full_names = list(first_form.values())
-    surnames = {name_parts(name)[-1] for name in full_names}
+    # each full name's first and last word, split once rather than once per bare name that looks for its holder
+    ends = [(name, parts[0], parts[-1]) for name in full_names for parts in [name_parts(name)]]
+    surnames = {last for _, _, last in ends}
     for m in found:
         # "Cuban" after "Mark Cuban" is the man, not a nationality
         if m.label == NORP and m.text.lower() in surnames:
@@ -634,7 +715,7 @@ def _resolve_names(found: list[Mention]) -> list[Mention]:
             resolved.append(m)
             continue
         word = m.canonical.lower()
-        holders = [name for name in full_names if word in (name_parts(name)[0], name_parts(name)[-1])]
+        holders = [name for name, first, last in ends if word in (first, last)]
         if holders:
             m.canonical = holders[0]
             m.label = PERSON

@@ -57,8 +57,9 @@ def attribute(
     mention, cue, kind ("direct" or "indirect") and the rule that fired."""
     spans = list(spans) if spans is not None else find_quote_spans(text)
     ctx = Context(doc, text, spans, found, SpeakerIndex(tuple(config.speakers)))
-    done, rules = _attribute_all(ctx)
-    reported = find_reported(ctx, sentence_bounds(text, spans), done)
+    sentences = sentence_bounds(text, spans)
+    done, rules = _attribute_all(ctx, sentences)
+    reported = find_reported(ctx, sentences, done)
     # Quoted and reported speakers are resolved together, in text order, so "he said" can mean either.
     quoted = sorted(done)
     speakers = _resolve_all(
@@ -87,13 +88,12 @@ def _quote(
     return Quote(text[start:end], start, end, speaker, cand.start, cand.end, attribution.cue, rule, kind)
 
 
-def _attribute_all(ctx: Context) -> tuple[dict[int, Attribution], dict[int, str]]:
+def _attribute_all(ctx: Context, sentences: list[tuple[int, int]]) -> tuple[dict[int, Attribution], dict[int, str]]:
     """The attribution of every quote that has one, and the name of the strategy that made it.
 
     Quotes are attributed in text order, so a strategy may build on the
     attributions of the quotes before (`Site.done`).
     """
-    sentences = sentence_bounds(ctx.text, ctx.spans)
     sentence_starts = [s for s, _ in sentences]
     done: dict[int, Attribution] = {}
     rules: dict[int, str] = {}

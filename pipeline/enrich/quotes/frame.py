@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
+from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER
 from spacy.tokens import Doc
 
 from pipeline.enrich.entities import Mention, SpeakerIndex
@@ -51,11 +52,25 @@ class Context:
     ent_start: dict[int, Mention] = field(default_factory=dict)
     ent_token: dict[int, Mention] = field(default_factory=dict)
     token_starts: list[int] = field(default_factory=list)
+    # Each token's end offset, whether it is whitespace, and its lowercase form, read once from the doc's
+    # arrays: the rules ask for them tens of times per token, and each `doc[k]` builds a new Token object.
+    token_ends: list[int] = field(default_factory=list)
+    token_spaces: list[bool] = field(default_factory=list)
+    lowers: list[str] = field(default_factory=list)
     quote_at: dict[int, int] = field(default_factory=dict)
+    quote_starts: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.token_starts = [t.idx for t in self.doc]
+        table = self.doc.to_array([IDX, LENGTH, IS_SPACE, LOWER])
+        starts, lengths, spaces, lower_ids = (column.tolist() for column in table.T)
+        self.token_starts = starts
+        self.token_ends = [a + n for a, n in zip(starts, lengths, strict=True)]
+        self.token_spaces = [bool(flag) for flag in spaces]
+        strings = self.doc.vocab.strings
+        by_id = {key: strings[key] for key in set(lower_ids)}
+        self.lowers = [by_id[key] for key in lower_ids]
         self.quote_at = {s.outer_start: n for n, s in enumerate(self.spans)}
+        self.quote_starts = sorted(self.quote_at)
         for m in self.found:
             self.ent_end[m.tok_end - 1] = m
             self.ent_start[m.tok_start] = m
@@ -66,19 +81,18 @@ class Context:
 def frame(ctx: Context, start: int, end: int) -> list[Item]:
     """The tokens of text[start:end] with each quotation folded into one ("Q", n) item."""
     items: list[Item] = []
-    doc = ctx.doc
-    quote_at = ctx.quote_at
-    k = bisect.bisect_left(ctx.token_starts, start)
-    while k < len(doc) and doc[k].idx < end:
-        token = doc[k]
-        q = next((quote_at[c] for c in range(token.idx, token.idx + len(token.text)) if c in quote_at), None)
-        if q is not None:
-            items.append(("Q", q))
-            outer_end = ctx.spans[q].outer_end
-            while k < len(doc) and doc[k].idx < outer_end:
-                k += 1
+    starts, quote_starts = ctx.token_starts, ctx.quote_starts
+    n = len(starts)
+    k = bisect.bisect_left(starts, start)
+    while k < n and starts[k] < end:
+        # the first quotation opening inside this token, if any
+        q = bisect.bisect_left(quote_starts, starts[k])
+        if q < len(quote_starts) and quote_starts[q] < ctx.token_ends[k]:
+            quote = ctx.quote_at[quote_starts[q]]
+            items.append(("Q", quote))
+            k = bisect.bisect_left(starts, ctx.spans[quote].outer_end, k)
             continue
-        if not token.is_space:
+        if not ctx.token_spaces[k]:
             items.append(("T", k))
         k += 1
     return items
@@ -86,7 +100,7 @@ def frame(ctx: Context, start: int, end: int) -> list[Item]:
 
 def lower(ctx: Context, item: Item) -> str:
     """The item's lowercase word; "" for a quotation."""
-    return ctx.doc[item[1]].lower_ if item[0] == "T" else ""
+    return ctx.lowers[item[1]] if item[0] == "T" else ""
 
 
 def token_candidate(ctx: Context, first: int, last: int, kind: str, mention: Mention | None = None) -> Candidate:

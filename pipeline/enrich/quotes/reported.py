@@ -56,11 +56,8 @@ def _reported_verbs() -> dict[str, str]:
 
 
 REPORTED_VERBS = _reported_verbs()
-# Any sentence that can hold reported speech has one of these words.
-_MAY_REPORT = re.compile(
-    r"\b(?:according|" + "|".join(sorted(map(re.escape, REPORTED_VERBS), key=len, reverse=True)) + r")\b",
-    re.IGNORECASE,
-)
+# Any sentence that can hold reported speech has one of these words (in any case, as a whole word).
+_MAY_REPORT = frozenset(verb.lower() for verb in REPORTED_VERBS) | {"according"}
 # Words a reported clause never opens with: after "said" they start a phrase about the saying, not what was said.
 NOT_CLAUSE_OPENERS = lexicon.words("not_clause_openers.txt") | PREPOSITIONS
 # Participles that report after a comma: "…, saying …", "…, adding that …".
@@ -443,6 +440,15 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
 ]
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _may_report(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] has a word of `_MAY_REPORT`: a set lookup per word, where one regex alternating
+    200 verbs cost a seventh of the whole analysis."""
+    return any(word.lower() in _MAY_REPORT for word in _WORD.findall(text, start, end))
+
+
 def find_reported(
     ctx: Context, sentences: Sequence[tuple[int, int]], done: dict[int, Attribution]
 ) -> list[tuple[Reported, str]]:
@@ -453,7 +459,7 @@ def find_reported(
     """
     found: list[tuple[Reported, str]] = []
     for start, end in sentences:
-        if not _MAY_REPORT.search(ctx.text, start, end):
+        if not _may_report(ctx.text, start, end):
             continue  # no reporting verb at all: framing the sentence would cost more than the rest
         items = frame(ctx, start, end)
         while len(items) >= MIN_WORDS + 2:

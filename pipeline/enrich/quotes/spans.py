@@ -26,6 +26,13 @@ from pipeline.enrich.quotes.words import (
 OPENERS = frozenset("“„«")
 CLOSERS = frozenset("”»")
 MARKS = frozenset('"“”„«»')
+# Precompiled once: these run on every paragraph and every sentence end of every article.
+_MARK = re.compile('["“”„«»]')
+_PARAGRAPH = re.compile(r"[^\n]+")
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n+")
+_WORD_BEFORE_STOP = re.compile(r"([\w.]+)\.$")
+_INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
+_WINDOW_WORDS = re.compile(r"[\w.’'-]+|[^\w\s]")
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,10 @@ def find_quote_spans(text: str) -> list[QuoteSpan]:
     quotes); otherwise it ends with its paragraph.
     """
     spans: list[QuoteSpan] = []
-    paragraphs = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    paragraphs = [(m.start(), m.end()) for m in _PARAGRAPH.finditer(text)]
     open_at: int | None = None
     for number, (p_start, p_end) in enumerate(paragraphs):
-        marks = [i for i in range(p_start, p_end) if text[i] in MARKS]
+        marks = [m.start() for m in _MARK.finditer(text, p_start, p_end)]
         continuing = open_at is not None
         for position, i in enumerate(marks):
             kind = _direction(text, i)
@@ -107,7 +114,7 @@ def sentence_bounds(text: str, spans: Sequence[QuoteSpan]) -> list[tuple[int, in
     """Sentence spans that never cut through a quotation."""
     starts = [s.outer_start for s in spans]
     cuts = [0]
-    for match in re.finditer(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n+", text):
+    for match in _SENTENCE_END.finditer(text):
         cut = match.end()
         k = bisect.bisect_right(starts, cut - 1) - 1
         if k >= 0 and spans[k].outer_start < cut < spans[k].outer_end:
@@ -121,8 +128,8 @@ def sentence_bounds(text: str, spans: Sequence[QuoteSpan]) -> list[tuple[int, in
         ):
             continue
         if match.group().strip() and match.group()[0] == ".":
-            word = re.search(r"([\w.]+)\.$", text[max(0, match.start() - 12) : match.start() + 1])
-            if word and (word.group(1).lower() in ABBREVIATIONS or re.fullmatch(r"(?:[A-Z]\.)*[A-Z]", word.group(1))):
+            word = _WORD_BEFORE_STOP.search(text[max(0, match.start() - 12) : match.start() + 1])
+            if word and (word.group(1).lower() in ABBREVIATIONS or _INITIALS.fullmatch(word.group(1))):
                 continue
         cuts.append(cut)
     cuts.append(len(text))
@@ -136,7 +143,7 @@ def _attribution_follows(text: str, position: int) -> bool:
     comma or colon and a quote mark does not join.
     """
     window = text[position : position + 80]
-    words = re.findall(r"[\w.’'-]+|[^\w\s]", window)[:7]
+    words = _WINDOW_WORDS.findall(window)[:7]
     if words and words[0] in {"He", "She", "They", "We", "I", "It"} and not short_cue(words[1:]):
         return False  # "“….” He mocked Rubio": after a finished quote a capitalised pronoun opens a sentence
     for n, word in enumerate(words):

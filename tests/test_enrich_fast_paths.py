@@ -1,0 +1,60 @@
+"""The shortcuts the analysis takes for speed read the same as the slow way they replace.
+
+Each case's expected value is written beside it, never computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.config import Config
+from pipeline.enrich.entities import SpeakerIndex, doc_text, get_nlp, make_doc
+from pipeline.enrich.quotes import find_quote_spans
+from pipeline.enrich.quotes.frame import Context, frame, lower
+from pipeline.enrich.quotes.reported import _may_report
+from pipeline.query import fold
+
+TEXT = "The minister said,“We will not   yield.” Then she left.\n"
+
+
+def test_a_doc_keeps_the_text_it_was_made_from() -> None:
+    nlp = get_nlp(Config())
+    assert doc_text(make_doc(nlp, TEXT)) == TEXT
+    assert doc_text(nlp(TEXT)) == TEXT  # a doc made elsewhere is joined from its tokens once
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Officials SAID the road was closed.", True),  # any case
+        ("According to the ministry, it is closed.", True),
+        ("The saidx road was closed.", False),  # a whole word only
+        ("The road was closed on Tuesday.", False),
+        ("It was a well-said point.", True),  # "said" after a hyphen is a word of its own
+    ],
+)
+def test_a_sentence_may_report_when_it_holds_a_reporting_verb(text: str, expected: bool) -> None:
+    assert _may_report(text, 0, len(text)) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Café “Ünïcode” naïve", "cafe “unicode” naive"),
+        ("Cafe\u0301 de Paris", "cafe de paris"),  # a combining accent after an ASCII letter
+        ("Plain ASCII", "plain ascii"),
+        ("Łódź", "łodz"),  # a letter with no decomposition stays
+    ],
+)
+def test_fold_drops_diacritics_and_case(text: str, expected: str) -> None:
+    assert fold(text) == expected
+
+
+def test_a_frame_folds_a_quote_glued_to_a_word_into_one_item() -> None:
+    nlp = get_nlp(Config())
+    doc = make_doc(nlp, TEXT)
+    spans = find_quote_spans(TEXT)
+    ctx = Context(doc, TEXT, spans, [], SpeakerIndex(()))
+    items = frame(ctx, 0, len(TEXT))
+    words = [lower(ctx, item) if item[0] == "T" else "<quote>" for item in items]
+    assert words == ["the", "minister", "said", ",", "<quote>", "then", "she", "left", "."]
