@@ -513,3 +513,59 @@ def test_a_spaced_dash_after_the_cue_is_punctuation_not_a_hyphenated_word() -> N
     text = 'Jane Smith was scornful - "we need to get into the details," she said - and left the hall.'
     (quote,) = _direct(analyze(text, Config()))
     assert (quote.speaker, quote.cue, text[quote.speaker_start : quote.speaker_end]) == ("Jane Smith", "said", "she")
+
+
+# Who a "he" or "she" means: a person the text makes its subject (opening a sentence, or before a verb), or
+# the speaker quoted last; never someone named only inside a phrase, in a possessive, in a photo caption,
+# or an organisation. Each case: text, a fragment of the quote, the speaker expected.
+PRONOUN_ANTECEDENTS = [
+    # named inside a phrase ("the show of Julia Child") and as an owner: not the "she" who speaks
+    (
+        'Marta Lindqvist writes cookbooks. "I bake every day," she says.\n\n'
+        "Lindqvist also wrote a companion book to the television show of Ada Brandt. Her number sat on "
+        'Brandt\u2019s kitchen wall. "I still cannot believe it," she says.',
+        "I still cannot believe it",
+        "Marta Lindqvist",
+    ),
+    # "his father's friend, Paul Arsenault," is an apposition, not the subject of the sentence
+    (
+        'Kevin Doucet said he might run for the leadership. "It is a long road," he said.\n\n'
+        "He said the dairy, with a bank run by his father's friend, Paul Arsenault, helped the whole town.\n\n"
+        '"They built something that lasted," he said.',
+        "They built something that lasted",
+        "Kevin Doucet",
+    ),
+    # a person before a verb is the clause's subject even mid-sentence ("…, Harold Byrne, 76, recalls")
+    (
+        "Writer Omar Haddad spent years on the book. In one chapter, retired porter Harold Byrne, 76, recalls "
+        'the night shifts. "I slept three hours a night," he tells Haddad.',
+        "I slept three hours a night",
+        "Harold Byrne",
+    ),
+    # a photo caption closed by "( … file photo )" names who is pictured, not who speaks
+    (
+        'Omar Haddad, a historian, has written a new book. "They changed the country," Haddad said.\n\n'
+        "Samuel Price, a retired porter, at a ceremony in 1999. ( Daily Star file photo )\n\n"
+        'The delegation went to Ottawa in 1954. "They were brave men," he said.',
+        "They were brave men",
+        "Omar Haddad",
+    ),
+    # an organisation quoted before is never "he"
+    (
+        'Sam Ortiz moved to Halifax in May. "The city has been kind," the Port Authority said.\n\n'
+        '"We are very happy here," he said.',
+        "We are very happy here",
+        "Sam Ortiz",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment", "expected"), PRONOUN_ANTECEDENTS)
+def test_pronoun_antecedent_table(text: str, fragment: str, expected: str) -> None:
+    assert _speaker_of(analyze(text, Config()), fragment) == expected
+
+
+def test_a_cue_in_a_clause_after_the_quote_is_not_the_quotes() -> None:
+    # "… was “…” when he said …": the quote is what Linda Moss said; "he said" opens a clause of its own
+    text = 'Linda Moss said Tom Reyes was "completely wrong" when he said on Monday that taxes would fall.'
+    assert _speaker_of(analyze(text, Config()), "completely wrong") == "Linda Moss"

@@ -561,9 +561,11 @@ _CREDIT = re.compile(
     r"|^[^\S\n]*(?:by|photo|photograph|credit|image)\b:?[^\n.!?]{0,60}$",
     re.MULTILINE | re.IGNORECASE,
 )
-# Photo captions: a paragraph that ends on a credit, or opens with "Cover:", "Photo:", "Caption:".
+# Photo captions: a paragraph that ends on a credit ("(Jason Wu / Global News)", "( Toronto Star file photo )"),
+# or opens with "Cover:", "Photo:", "Caption:".
 _CAPTION = re.compile(
-    r"^[^\n]*\([^()\n]{0,80}/[^()\n]{0,80}\)[^\S\n]*$|^(?:cover|photo|caption|pictured):[^\n]*$",
+    r"^[^\n]*\((?:[^()\n]{0,80}/[^()\n]{0,80}|[^()\n]{0,60}\bphoto\b[^()\n]{0,20})\)[^\S\n]*$"
+    r"|^(?:cover|photo|caption|pictured):[^\n]*$",
     re.MULTILINE | re.IGNORECASE,
 )
 

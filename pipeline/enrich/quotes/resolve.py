@@ -13,8 +13,10 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from pipeline.enrich import lexicon
 from pipeline.enrich.entities import ORG, PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
 from pipeline.enrich.quotes.frame import Candidate, Context
+from pipeline.enrich.quotes.words import CUES
 
 # How close (in characters) the last quoted speaker must be for a bare "he added" to mean them.
 RECENT_SPEAKER = 300
@@ -27,6 +29,18 @@ _DESCRIBED_REACH = 2000
 _IN_SENTENCE = re.compile(r"\b(?:(he|his|him|himself)|(she|her|hers|herself))\b|[.!?]\s")
 _GENDERED = re.compile(r"\b(?:([Hh]e|[Hh]is|[Hh]im|[Hh]imself)|([Ss]he|[Hh]er|[Hh]ers|[Hh]erself))\b")
 _POSSESSIVE = re.compile(r"[’'‘]s?$")
+# A person who opens a sentence or paragraph is its subject, and so a candidate for a later "he" or "she";
+# one named inside a phrase ("the cookbook to Julia Child", "his father's friend, Martin Legere") is not.
+_OPENS_SENTENCE = re.compile(r"(?:^|[.!?][\"”’')]*\s+|\n\s*)[\"“‘']?(?:[A-Z][\w.’'-]*\s+){0,3}$")
+# A name followed by a finite verb, past an apposition or an adverb ("Harold Adams, 76, recalls", "Scheer
+# found", "McCallum expressed"), is its clause's subject wherever the clause starts.
+_BEFORE_VERB = re.compile(
+    r"(?:,[^,.;:!?\n“”\"]{1,60},|\s*\([^()\n]{1,30}\))?"  # an apposition or a bracket
+    r"\s+(?:[a-z]+ly\s+|also\s+|then\s+|later\s+|still\s+)?([a-z]+)\b"
+)
+SUBJECT_VERBS = lexicon.words("subject_verbs.txt")
+# A possessive after a name ("Child’s phone"): the person owns something, and is not the sentence's subject.
+_OWNS = re.compile(r"[’'‘]s?\b|[’'‘]\s")
 
 
 @dataclass
@@ -56,16 +70,13 @@ class Resolver:
         self.genders: dict[str, str | None] = {}
         votes: dict[str, list[str]] = {}
         text = self.ctx.text
-        previous_end = -1
         person_starts_all = [m.start for m in self.ctx.found if m.label == PERSON]
         for m in self.ctx.found:
             if m.label != PERSON or m.caption:
                 continue
             canonical = self._canonical(m)
-            gap = text[previous_end : m.start] if previous_end >= 0 else "."
-            if any(mark in gap for mark in (". ", "\n", ", ", "? ", "! ")) or previous_end < 0:
+            if _is_subject(text, m):
                 self.persons.append((m.start, canonical))
-            previous_end = m.end
             vote = self._pronoun_after(m, person_starts_all)
             if vote:
                 votes.setdefault(canonical, []).append(vote)
@@ -77,6 +88,9 @@ class Resolver:
                     known = max(("he", "she"), key=said.count) if said.count("he") != said.count("she") else None
                 self.genders[m.canonical] = known
         self.person_starts = [p for p, _ in self.persons]
+        people = {self._canonical(m) for m in self.ctx.found if m.label == PERSON}
+        # names that only ever stand for a place, an organisation or a group: never "he" or "she"
+        self.not_people = {m.canonical for m in self.ctx.found if m.label not in {PERSON, "NAME"}} - people
 
     def _pronoun_after(self, m: Mention, person_starts: list[int]) -> str | None:
         """The gender of the pronoun that follows a person's mention: for a full name, the first one in the rest
@@ -120,10 +134,11 @@ class Resolver:
         last = bisect.bisect_left(self.person_starts, position)
         low = bisect.bisect_left(self.history, (window, ""))
         high = bisect.bisect_left(self.history, (position, ""))
-        candidates = self.history[low:high] + self.persons[first:last]
+        candidates = [c for c in self.history[low:high] if c[1] not in self.not_people] + self.persons[first:last]
         candidates.sort(reverse=True)
         if (
-            high > low
+            candidates
+            and high > low
             and candidates[0] == self.history[high - 1]
             and position - candidates[0][0] < RECENT_SPEAKER
             and self._gender(candidates[0][1]) in {None, word}
@@ -190,3 +205,17 @@ class Resolver:
             if self._introduced_as(m, head):
                 return m.canonical
         return None
+
+
+def _is_subject(text: str, m: Mention) -> bool:
+    """Whether a person's mention is the subject of its sentence or clause, and so a candidate for a later
+    "he" or "she": it opens the sentence, or a finite verb follows it; never when it owns something."""
+    if _OWNS.match(text, m.end):
+        return False
+    if _OPENS_SENTENCE.search(text, max(0, m.start - 40), m.start) is not None:
+        return True
+    verb = _BEFORE_VERB.match(text, m.end)
+    if verb is None:
+        return False
+    word = verb.group(1)
+    return word in SUBJECT_VERBS or word in CUES or (len(word) > 4 and word.endswith("ed"))
