@@ -569,3 +569,38 @@ def test_a_cue_in_a_clause_after_the_quote_is_not_the_quotes() -> None:
     # "… was “…” when he said …": the quote is what Linda Moss said; "he said" opens a clause of its own
     text = 'Linda Moss said Tom Reyes was "completely wrong" when he said on Monday that taxes would fall.'
     assert _speaker_of(analyze(text, Config()), "completely wrong") == "Linda Moss"
+
+
+# An organisation as the source: "it" means the organisation quoted last, "the agency" the one the text last
+# made a subject, and an acronym the name the article spelled out. Each case: text, a fragment of the quote,
+# the source expected (None: nothing the text says settles it).
+ORGANISATION_SOURCES = [
+    (
+        'Northway Hydro said crews were out overnight. "Fallen trees blocked many roads," it said.',
+        "Fallen trees blocked many roads",
+        "Northway Hydro",
+    ),
+    # "it" with no organisation quoted before stays unresolved rather than guessed
+    (
+        'The storm knocked out power across Northway Hydro territory. "Stay indoors," it said.',
+        "Stay indoors",
+        None,
+    ),
+    (
+        "The mayor said a study had been done by the transit authority. Metro Transit Authority was asked about "
+        'the claim on Friday.\n\n"No such study exists," the agency said.',
+        "No such study exists",
+        "Metro Transit Authority",
+    ),
+    (
+        "The family got a letter from Immigration, Refugees and Citizenship Canada last week.\n\n"
+        'In a statement, IRCC said "each case is reviewed with care."',
+        "each case is reviewed with care.",
+        "Immigration, Refugees and Citizenship Canada",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment", "expected"), ORGANISATION_SOURCES)
+def test_organisation_source_table(text: str, fragment: str, expected: str | None) -> None:
+    assert _speaker_of(analyze(text, Config()), fragment) == expected

@@ -39,6 +39,10 @@ _BEFORE_VERB = re.compile(
     r"\s+(?:[a-z]+ly\s+|also\s+|then\s+|later\s+|still\s+)?([a-z]+)\b"
 )
 SUBJECT_VERBS = lexicon.words("subject_verbs.txt")
+_ACRONYM = re.compile(r"[A-Z]{3,6}")
+# Capitalised words joined by spaces, commas and the small words inside an organisation's name.
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:,?\s+(?:(?:and|of|for|the|on|&)\s+)*[A-Z][\w’'-]*)+")
+ORG_NOUNS = lexicon.words("org_nouns.txt")
 # A possessive after a name ("Child’s phone"): the person owns something, and is not the sentence's subject.
 _OWNS = re.compile(r"[’'‘]s?\b|[’'‘]\s")
 
@@ -58,9 +62,11 @@ class Resolver:
             if m.label in {PERSON, "NAME"} and not m.full:
                 holder = self.names.holder(_POSSESSIVE.sub("", m.text.split()[-1]) or m.text, m.start)
                 return holder or (m.canonical if m.label == PERSON or not self._sentence_initial(m.start) else None)
-            return m.canonical
+            return self._spelled_out(m.canonical, m.start)
         if cand.kind == "pronoun":
             word = self.ctx.text[cand.start : cand.end].lower()
+            if word == "it":
+                return self._organisation(cand.start, quoted_only=True)
             return self._pronoun(word, cand.start) if word in {"he", "she"} else None
         return self._noun_phrase(self.ctx.text[cand.start : cand.end], cand.start)
 
@@ -71,11 +77,12 @@ class Resolver:
         votes: dict[str, list[str]] = {}
         text = self.ctx.text
         person_starts_all = [m.start for m in self.ctx.found if m.label == PERSON]
+        self.quote_starts = [span.outer_start for span in self.ctx.spans]
         for m in self.ctx.found:
             if m.label != PERSON or m.caption:
                 continue
             canonical = self._canonical(m)
-            if _is_subject(text, m):
+            if _is_subject(text, m) and not self._quoted(m.start):
                 self.persons.append((m.start, canonical))
             vote = self._pronoun_after(m, person_starts_all)
             if vote:
@@ -175,7 +182,44 @@ class Resolver:
             for m in reversed([m for m in self.ctx.found if m.start < position and m.label == PERSON and m.title]):
                 if titles & set((m.title or "").split()):
                     return m.canonical
-        return self._described_before(words, position)
+        described = self._described_before(words, position)
+        if described is None and words[-1] in ORG_NOUNS:
+            return self._organisation(position)
+        return described
+
+    def _organisation(self, position: int, quoted_only: bool = False) -> str | None:
+        """What "the agency" as a source means: the nearest organisation before that the text made a subject
+        ("TransLink was short …", "BC Hydro said") within reach; None when there is none. "It" is vaguer (a
+        document, a plan, the weather), so for it the organisation must have been quoted already."""
+        text = self.ctx.text
+        sources = {name for _, name in self.history} if quoted_only else set()
+        for m in reversed(self.ctx.found):
+            if m.start >= position or m.label != ORG or m.credit:
+                continue
+            if position - m.start > _DESCRIBED_REACH:
+                return None
+            if quoted_only and m.canonical not in sources:
+                continue
+            if _is_subject(text, m) and not self._quoted(m.start):
+                return self._spelled_out(m.canonical, m.start)
+        return None
+
+    def _spelled_out(self, name: str, position: int) -> str:
+        """An acronym as the name the article spelled out before it ("IRCC" → "Immigration, Refugees and
+        Citizenship Canada", "PBO" → "Parliamentary Budget Officer"); any other name as it is."""
+        if not _ACRONYM.fullmatch(name):
+            return name
+        for run in reversed(list(_CAPITALISED_RUN.finditer(self.ctx.text, 0, position))):
+            words = list(re.finditer(r"[A-Z][a-z][\w’'-]*", run.group()))
+            for i in range(len(words) - len(name) + 1):
+                if "".join(w.group()[0] for w in words[i : i + len(name)]) == name:
+                    return run.group()[words[i].start() : words[i + len(name) - 1].end()]
+        return name
+
+    def _quoted(self, position: int) -> bool:
+        """Whether `position` lies inside a quotation: a name the speaker says is not the story's subject."""
+        k = bisect.bisect_right(self.quote_starts, position) - 1
+        return k >= 0 and position < self.ctx.spans[k].outer_end
 
     def _introduced_as(self, m: Mention, head: str) -> bool:
         """Whether the words beside a person's full name (before it in its sentence, or in the apposition after
