@@ -631,3 +631,40 @@ DESCRIBED_SOURCES = [
 @pytest.mark.parametrize(("text", "fragment", "expected"), DESCRIBED_SOURCES)
 def test_described_source_table(text: str, fragment: str, expected: str) -> None:
     assert _speaker_of(analyze(text, Config()), fragment) == expected
+
+
+# Names as the resolver should give them. Each case: text, a fragment of the quote, the speaker expected.
+NAMED_SPEAKERS = [
+    # a legislator's party and state after the name is no person
+    (
+        'Sen. Maria Lopez, D-Ore., backed the bill. "It is overdue," she said.',
+        "It is overdue",
+        "Maria Lopez",
+    ),
+    # the rest of a hyphenated title is not part of the name
+    (
+        'Former Sergeant-at-Arms Paul Tremblay spoke on Monday. "I still think of that day," Tremblay said.',
+        "I still think of that day",
+        "Paul Tremblay",
+    ),
+    # "her statement" stands for its author
+    (
+        'Environment Minister Rachel Dunn responded on Friday. "We will not back down," her statement said.',
+        "We will not back down",
+        "Rachel Dunn",
+    ),
+    # a lone first name opening a sentence is a name when a reporting verb follows it
+    ('Priya told reporters on Friday: "We are not giving up."', "We are not giving up.", "Priya"),
+    # the name right after the cue is the speaker, not a person named in a "while …" clause after it
+    (
+        "Dana Greenberg has a new cookbook out.\n\n"
+        '"I keep the cooking simple," says Greenberg while touring the kitchen with her husband Paul Greenberg.',
+        "I keep the cooking simple",
+        "Dana Greenberg",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "fragment", "expected"), NAMED_SPEAKERS)
+def test_named_speaker_table(text: str, fragment: str, expected: str) -> None:
+    assert _speaker_of(analyze(text, Config()), fragment) == expected

@@ -498,7 +498,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             continue
         if label == "FAC":
             label = LOC
-        if ent.text.lower() in NOT_ENTITIES:
+        if ent.text.lower() in NOT_ENTITIES or _PARTY_STATE.fullmatch(ent.text):
             continue
         tokens = list(ent)
         if ent.ent_id_ and label == PERSON and index.by_name(ent.ent_id_):
@@ -529,6 +529,8 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
                 continue
             # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
             name = re.sub(r"[’'‘]s$", "", "".join(t.text_with_ws for t in name_tokens).strip())
+            # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name
+            name = re.sub(r"^(?:[-‐][\w.]+)+\s+", "", name)
             speaker = index.by_name(name)
             canonical = speaker.name if speaker else name
             # "Jody Wilson-Raybould" is a full name, "Wilson-Raybould" alone a surname
@@ -551,6 +553,10 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
         result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent.text, ent.text))
     _mark_page_furniture(doc.text, result)
     return _resolve_names(result)
+
+
+# A US legislator's party and state after the name ("Sen. Debbie Stabenow, D-Mich."): no entity of its own.
+_PARTY_STATE = re.compile(r"[DRI]-[A-Z][A-Za-z.]*")
 
 
 # Bylines and photo credits: "(AP Photo/Susan Walsh, File)", "(Lauren Pelley / CBC News)", a short line

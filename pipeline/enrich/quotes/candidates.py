@@ -228,6 +228,8 @@ def mention_after(ctx: Context, items: Sequence[Item], k: int, hi: int) -> Candi
             "after",
             "before",
             "when",
+            "while",
+            "whose",
         }:
             break
         stop += 1

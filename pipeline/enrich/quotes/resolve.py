@@ -43,6 +43,8 @@ _ACRONYM = re.compile(r"[A-Z]{3,6}")
 # Capitalised words joined by spaces, commas and the small words inside an organisation's name.
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:,?\s+(?:(?:and|of|for|the|on|&)\s+)*[A-Z][\w’'-]*)+")
 ORG_NOUNS = lexicon.words("org_nouns.txt")
+# What someone issued ("her statement", "his letter"): a source standing for its author.
+UTTERANCES = lexicon.words("utterances.txt")
 # A possessive after a name ("Child’s phone"): the person owns something, and is not the sentence's subject.
 _OWNS = re.compile(r"[’'‘]s?\b|[’'‘]\s")
 
@@ -61,7 +63,9 @@ class Resolver:
                 return None  # a byline or photo credit names who made the page, not who spoke
             if m.label in {PERSON, "NAME"} and not m.full:
                 holder = self.names.holder(_POSSESSIVE.sub("", m.text.split()[-1]) or m.text, m.start)
-                return holder or (m.canonical if m.label == PERSON or not self._sentence_initial(m.start) else None)
+                if holder or m.label == PERSON or not self._sentence_initial(m.start) or self._before_cue(m.end):
+                    return holder or m.canonical
+                return None
             return self._spelled_out(m.canonical, m.start)
         if cand.kind == "pronoun":
             word = self.ctx.text[cand.start : cand.end].lower()
@@ -119,6 +123,11 @@ class Resolver:
             return None  # past the sentence, only a pronoun opening the very next sentence counts
         return "he" if following.group(1) else "she"
 
+    def _before_cue(self, position: int) -> bool:
+        """A lone name right before a reporting verb ("Kim told CTV News") is a name even opening a sentence."""
+        verb = re.match(r"\s+([a-z]+)\b", self.ctx.text[position : position + 30])
+        return verb is not None and verb.group(1) in CUES
+
     def _sentence_initial(self, position: int) -> bool:
         """A lone capitalised word opening a sentence ("Speaking", "Hours") is no evidence of a name."""
         before = self.ctx.text[max(0, position - 40) : position].rstrip(" \"“‘'(")
@@ -175,6 +184,8 @@ class Resolver:
                 if low in variants or (low.split()[-1:] == [head] and re.search(r"'s\b|^(?:his|her|their)\b", low)):
                     return speaker.name
         words = low.split()
+        if len(words) == 2 and words[0] in {"his", "her"} and words[1] in UTTERANCES:
+            return self._pronoun("he" if words[0] == "his" else "she", position)  # "her statement said"
         if not words or words[0] != "the" or len(words) < 2:
             return None  # only a definite description points back at someone named before
         titles = {w for w in words if w in TITLES}
