@@ -551,6 +551,15 @@ PRONOUN_ANTECEDENTS = [
         "They were brave men",
         "Omar Haddad",
     ),
+    # "…, Okoro believes." makes Okoro the subject even at the end of a sentence; the man hired in between is
+    # named in a clause after a date, but the writer stays who "he says" means
+    (
+        'Daniel Okoro has spent a decade on the subject. "It was a long fight," Okoro says.\n\n'
+        "In 1955, Samuel Grant was hired as a conductor. Those men changed the country, Okoro believes. "
+        '"I hope readers see that," he says.',
+        "I hope readers see that",
+        "Daniel Okoro",
+    ),
     # an organisation quoted before is never "he"
     (
         'Sam Ortiz moved to Halifax in May. "The city has been kind," the Port Authority said.\n\n'

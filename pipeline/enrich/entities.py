@@ -529,8 +529,9 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
                 continue
             # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
             name = re.sub(r"[’'‘]s$", "", "".join(t.text_with_ws for t in name_tokens).strip())
-            # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name
-            name = re.sub(r"^(?:[-‐][\w.]+)+\s+", "", name)
+            # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name, nor is a
+            # party-state tag run into it ("D-Conn. Schumer")
+            name = re.sub(r"^(?:(?:[-‐][\w.]+)+|[DRI]-[A-Z][A-Za-z.]*)\s+", "", name)
             speaker = index.by_name(name)
             canonical = speaker.name if speaker else name
             # "Jody Wilson-Raybould" is a full name, "Wilson-Raybould" alone a surname

@@ -267,10 +267,19 @@ def _is_subject(text: str, m: Mention) -> bool:
     "he" or "she": it opens the sentence, or a finite verb follows it; never when it owns something."""
     if _OWNS.match(text, m.end):
         return False
-    if _OPENS_SENTENCE.search(text, max(0, m.start - 40), m.start) is not None:
-        return True
+    return _OPENS_SENTENCE.search(text, max(0, m.start - 40), m.start) is not None or _before_verb(text, m)
+
+
+def _before_verb(text: str, m: Mention) -> bool:
+    """Whether a finite verb follows a mention, past an apposition or an adverb."""
+    if _OWNS.match(text, m.end):
+        return False
     verb = _BEFORE_VERB.match(text, m.end)
     if verb is None:
         return False
     word = verb.group(1)
-    return word in SUBJECT_VERBS or word in CUES or (len(word) > 4 and word.endswith("ed"))
+    if word in SUBJECT_VERBS or word in CUES or (len(word) > 4 and word.endswith("ed")):
+        return True
+    # "…, Foster believes." closes a sentence on its subject and a present-tense verb
+    trailing = text[max(0, m.start - 2) : m.start] == ", " and text[verb.end() : verb.end() + 1] in {".", ","}
+    return trailing and word.endswith("s")
