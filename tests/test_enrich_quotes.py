@@ -560,6 +560,15 @@ PRONOUN_ANTECEDENTS = [
         "I hope readers see that",
         "Daniel Okoro",
     ),
+    # a pronoun after a person named as an object ("found Kelan on her couch") says nothing of that
+    # person's gender; the mother stays who "she says" means
+    (
+        "Wendy Marsh still grieves for her son Kelan Reid. Kelan had just turned 20. One night she found Kelan on "
+        "her couch. She drove Kelan to her sister's clinic. A nurse met Kelan at her door.\n\n"
+        '"I knew right away," she says.',
+        "I knew right away",
+        "Wendy Marsh",
+    ),
     # an organisation quoted before is never "he"
     (
         'Sam Ortiz moved to Halifax in May. "The city has been kind," the Port Authority said.\n\n'

@@ -86,8 +86,9 @@ class Resolver:
             if m.label != PERSON or m.caption:
                 continue
             canonical = self._canonical(m)
-            if _is_subject(text, m) and not self._quoted(m.start):
-                self.persons.append((m.start, canonical))
+            if not _is_subject(text, m) or self._quoted(m.start):
+                continue  # "found Kody lying on her couch": a pronoun after an object is no evidence of its gender
+            self.persons.append((m.start, canonical))
             vote = self._pronoun_after(m, person_starts_all)
             if vote:
                 votes.setdefault(canonical, []).append(vote)
