@@ -665,6 +665,17 @@ NAMED_SPEAKERS = [
         "I still think of that day",
         "Paul Tremblay",
     ),
+    # a particle glued on by a hyphen is part of the name, alone or after a given name
+    (
+        'The raid was claimed by al-Harakat, an armed group. "It was our answer," al-Harakat said.',
+        "It was our answer",
+        "al-Harakat",
+    ),
+    (
+        'Defence Minister Omar al-Rashid spoke late on Friday. "We will rebuild," al-Rashid said.',
+        "We will rebuild",
+        "Omar al-Rashid",
+    ),
     # "her statement" stands for its author
     (
         'Environment Minister Rachel Dunn responded on Friday. "We will not back down," her statement said.',

@@ -295,6 +295,8 @@ def _particles_then_capital(doc: Doc, j: int) -> bool:
     k = j
     while k < len(doc) and doc[k].lower_ in NAME_PARTICLES and k - j < 3:
         k += 1
+    if k + 1 < len(doc) and doc[k].text in {"-", "‐"} and not doc[k - 1].whitespace_ and not doc[k].whitespace_:
+        k += 1  # "Bashar al-Assad": a particle glued to the name by a hyphen
     return k < len(doc) and _is_cap(doc[k])
 
 
@@ -552,8 +554,24 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             )
             continue
         result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent.text, ent.text))
+    for m in result:
+        _with_glued_particle(doc, m)
     _mark_page_furniture(doc.text, result)
     return _resolve_names(result)
+
+
+def _with_glued_particle(doc: Doc, m: Mention) -> None:
+    """ "al-Shabaab", "al-Assad" alone: the lowercase particle glued on before the name is part of it."""
+    k = m.tok_start
+    if k < 2 or m.label not in {PERSON, ORG, "NAME"} or doc[k - 1].text not in {"-", "‐"}:
+        return
+    particle = doc[k - 2]
+    if particle.lower_ not in NAME_PARTICLES or particle.whitespace_ or doc[k - 1].whitespace_:
+        return
+    if m.canonical == m.text:
+        m.canonical = doc.text[particle.idx : m.start] + m.canonical
+    m.start, m.tok_start = particle.idx, k - 2
+    m.text = doc.text[m.start : m.end]
 
 
 # A US legislator's party and state after the name ("Sen. Debbie Stabenow, D-Mich."): no entity of its own.
