@@ -68,7 +68,10 @@ HELD_OUT: list[tuple[str, list[tuple[str, str | None]]]] = [
     (
         '"It was chaos, total chaos out there," one witness said.\n\nPolice have not released the names of the '
         "victims.",
-        [("It was chaos", None)],
+        # was None (an unnamed source dropped); since the issue-11 round of 25 November an unnamed person the
+        # article describes is kept in its words, as GGT's and PolNeAR's annotators mark it. Changed after the
+        # rule was written and measured, when this slice was first run: it was the only case that moved.
+        [("It was chaos", "one witness")],
     ),
     (
         "Finance Minister Rachel Singh tabled the budget on Wednesday. Opposition critic Tom Becker called it "

@@ -360,6 +360,8 @@ def _particles_then_capital(doc: Doc, j: int) -> bool:
     k = j
     while k < len(doc) and doc[k].lower_ in NAME_PARTICLES and k - j < 3:
         k += 1
+    if k + 1 < len(doc) and doc[k].text in {"-", "‐"} and not doc[k - 1].whitespace_ and not doc[k].whitespace_:
+        k += 1  # "Bashar al-Assad": a particle glued to the name by a hyphen
     return k < len(doc) and _is_cap(doc[k])
 
 
@@ -577,7 +579,8 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             continue
         if label == "FAC":
             label = LOC
-        if text[ent.start_char : ent.end_char].lower() in NOT_ENTITIES:  # Span.text would join its tokens again
+        ent_text = text[ent.start_char : ent.end_char]  # Span.text would join its tokens again
+        if ent_text.lower() in NOT_ENTITIES or _PARTY_STATE.fullmatch(ent_text):
             continue
         if ent.ent_id_ and label == PERSON and index.by_name(ent.ent_id_):
             result.append(
@@ -608,6 +611,9 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
                 continue
             # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
             name = re.sub(r"[’'‘]s$", "", "".join(t.text_with_ws for t in name_tokens).strip())
+            # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name, nor is a
+            # party-state tag run into it ("D-Conn. Schumer")
+            name = re.sub(r"^(?:(?:[-‐][\w.]+)+|[DRI]-[A-Z][A-Za-z.]*)\s+", "", name)
             speaker = index.by_name(name)
             canonical = speaker.name if speaker else name
             # "Jody Wilson-Raybould" is a full name, "Wilson-Raybould" alone a surname
@@ -628,8 +634,28 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             )
             continue
         result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent.text, ent.text))
-    _mark_page_furniture(doc_text(doc), result)
+    for m in result:
+        _with_glued_particle(doc, text, m)
+    _mark_page_furniture(text, result)
     return _resolve_names(result)
+
+
+def _with_glued_particle(doc: Doc, text: str, m: Mention) -> None:
+    """ "al-Shabaab", "al-Assad" alone: the lowercase particle glued on before the name is part of it."""
+    k = m.tok_start
+    if k < 2 or m.label not in {PERSON, ORG, "NAME"} or doc[k - 1].text not in {"-", "‐"}:
+        return
+    particle = doc[k - 2]
+    if particle.lower_ not in NAME_PARTICLES or particle.whitespace_ or doc[k - 1].whitespace_:
+        return
+    if m.canonical == m.text:
+        m.canonical = text[particle.idx : m.start] + m.canonical
+    m.start, m.tok_start = particle.idx, k - 2
+    m.text = text[m.start : m.end]
+
+
+# A US legislator's party and state after the name ("Sen. Debbie Stabenow, D-Mich."): no entity of its own.
+_PARTY_STATE = re.compile(r"[DRI]-[A-Z][A-Za-z.]*")
 
 
 # Bylines and photo credits: "(AP Photo/Susan Walsh, File)", "(Lauren Pelley / CBC News)", a short line
@@ -640,9 +666,11 @@ _CREDIT = re.compile(
     r"|^[^\S\n]*(?:by|photo|photograph|credit|image)\b:?[^\n.!?]{0,60}$",
     re.MULTILINE | re.IGNORECASE,
 )
-# Photo captions: a paragraph that ends on a credit, or opens with "Cover:", "Photo:", "Caption:".
+# Photo captions: a paragraph that ends on a credit ("(Jason Wu / Global News)", "( Toronto Star file photo )"),
+# or opens with "Cover:", "Photo:", "Caption:".
 _CAPTION = re.compile(
-    r"^[^\n]*\([^()\n]{0,80}/[^()\n]{0,80}\)[^\S\n]*$|^(?:cover|photo|caption|pictured):[^\n]*$",
+    r"^[^\n]*\((?:[^()\n]{0,80}/[^()\n]{0,80}|[^()\n]{0,60}\bphoto\b[^()\n]{0,20})\)[^\S\n]*$"
+    r"|^(?:cover|photo|caption|pictured):[^\n]*$",
     re.MULTILINE | re.IGNORECASE,
 )
 

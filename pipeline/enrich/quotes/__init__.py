@@ -30,10 +30,10 @@ from spacy.tokens import Doc
 
 from pipeline.config import Config
 from pipeline.enrich.entities import Mention, SpeakerIndex
-from pipeline.enrich.quotes.frame import Attribution, Candidate, Context, frame
+from pipeline.enrich.quotes.frame import Attribution, Context, frame
 from pipeline.enrich.quotes.reported import REPORTED_STRATEGIES, find_reported
 from pipeline.enrich.quotes.resolve import Resolver
-from pipeline.enrich.quotes.sources import source_phrase
+from pipeline.enrich.quotes.sources import Descriptions
 from pipeline.enrich.quotes.spans import QuoteSpan, find_quote_spans, sentence_bounds
 from pipeline.enrich.quotes.strategies import STRATEGIES, Site, Strategy
 from pipeline.records import Quote
@@ -122,6 +122,7 @@ def _resolve_all(ctx: Context, attributions: Sequence[tuple[int, Attribution]]) 
     twice could pick up a speaker recorded in between).
     """
     resolver = Resolver(ctx)
+    descriptions = Descriptions()
     resolved: list[str | None] = [None] * len(attributions)
     by_candidate: dict[int, str | None] = {}
     for n in sorted(range(len(attributions)), key=lambda n: attributions[n][0]):
@@ -129,18 +130,16 @@ def _resolve_all(ctx: Context, attributions: Sequence[tuple[int, Attribution]]) 
         assert candidate is not None
         key = id(candidate)
         if key not in by_candidate:
-            by_candidate[key] = resolver.resolve(candidate) or _unnamed_source(ctx, candidate)
-            speaker = by_candidate[key]
-            if speaker and speaker != _unnamed_source(ctx, candidate):
-                # a source kept in its own words ("officials") is never who a later "he said" means
+            speaker = resolver.resolve(candidate)
+            if speaker is not None:
                 bisect.insort(resolver.history, (candidate.start, speaker))
+            elif candidate.kind != "pronoun":
+                # "The ministry said", "a citizen wrote": a source no name in the article stands for, kept in
+                # its own words; never who a later "he said" means, so it stays out of the history
+                speaker = descriptions.source(ctx.text[candidate.start : candidate.end])
+            by_candidate[key] = speaker
         resolved[n] = by_candidate[key]
     return resolved
-
-
-def _unnamed_source(ctx: Context, candidate: Candidate) -> str | None:
-    """ "The ministry said", "Officials said": a source no name in the article stands for, in its own words."""
-    return None if candidate.kind == "pronoun" else source_phrase(ctx.text[candidate.start : candidate.end])
 
 
 def _looks_like_scare_quote(text: str, span: QuoteSpan) -> bool:

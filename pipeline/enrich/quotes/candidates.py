@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from pipeline.enrich.entities import GPE, NORP, ORG, PERSON, TITLES
 from pipeline.enrich.quotes.frame import Candidate, Context, Item, lower, token_candidate
+from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS
 from pipeline.enrich.quotes.words import (
     COORDINATORS,
     CUES,
@@ -174,12 +175,31 @@ def mention_ending(ctx: Context, items: Sequence[Item], j: int, lo: int) -> Cand
             first += 1
             break
         first -= 1
-    first = max(first, lo)
+    first = _widen_to_description(ctx, items, max(first, lo), lo)
     while first <= j and lower(ctx, items[first]) in PREPOSITIONS:
         first += 1
     if first > j or items[first][0] == "Q" or doc[items[j][1]].is_stop or doc[items[j][1]].is_punct:
         return None
     return token_candidate(ctx, items[first][1], t, "np")
+
+
+def _widen_to_description(ctx: Context, items: Sequence[Item], first: int, lo: int) -> int:
+    """ "one of the players", "a spokesperson for the camp", "a person familiar with the talks": a phrase read
+    back to its determiner ("the players") is the tail of an indefinite description when "of", "for" or
+    "with" and a few lowercase words lead back to "one", "a" or "another"; where that description starts."""
+    if first - 2 < lo or lower(ctx, items[first]) not in DETERMINERS:
+        return first
+    if lower(ctx, items[first - 1]) not in {"of", "for", "with"}:
+        return first
+    for k in range(first - 2, max(lo, first - 6) - 1, -1):
+        if items[k][0] != "T":
+            return first
+        word = lower(ctx, items[k])
+        if word in DESCRIPTION_OPENERS:
+            return k
+        if not ctx.doc[items[k][1]].is_lower or not word.replace("-", "").isalpha():
+            return first
+    return first
 
 
 def mention_after(ctx: Context, items: Sequence[Item], k: int, hi: int) -> Candidate | None:
@@ -208,6 +228,8 @@ def mention_after(ctx: Context, items: Sequence[Item], k: int, hi: int) -> Candi
             "after",
             "before",
             "when",
+            "while",
+            "whose",
         }:
             break
         stop += 1

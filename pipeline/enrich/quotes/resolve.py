@@ -13,8 +13,10 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from pipeline.enrich import lexicon
 from pipeline.enrich.entities import ORG, PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
 from pipeline.enrich.quotes.frame import Candidate, Context
+from pipeline.enrich.quotes.words import CUES
 
 # How close (in characters) the last quoted speaker must be for a bare "he added" to mean them.
 RECENT_SPEAKER = 300
@@ -27,6 +29,24 @@ _DESCRIBED_REACH = 2000
 _IN_SENTENCE = re.compile(r"\b(?:(he|his|him|himself)|(she|her|hers|herself))\b|[.!?]\s")
 _GENDERED = re.compile(r"\b(?:([Hh]e|[Hh]is|[Hh]im|[Hh]imself)|([Ss]he|[Hh]er|[Hh]ers|[Hh]erself))\b")
 _POSSESSIVE = re.compile(r"[’'‘]s?$")
+# A person who opens a sentence or paragraph is its subject, and so a candidate for a later "he" or "she";
+# one named inside a phrase ("the cookbook to Julia Child", "his father's friend, Martin Legere") is not.
+_OPENS_SENTENCE = re.compile(r"(?:^|[.!?][\"”’')]*\s+|\n\s*)[\"“‘']?(?:[A-Z][\w.’'-]*\s+){0,3}$")
+# A name followed by a finite verb, past an apposition or an adverb ("Harold Adams, 76, recalls", "Scheer
+# found", "McCallum expressed"), is its clause's subject wherever the clause starts.
+_BEFORE_VERB = re.compile(
+    r"(?:,[^,.;:!?\n“”\"]{1,60},|\s*\([^()\n]{1,30}\))?"  # an apposition or a bracket
+    r"\s+(?:[a-z]+ly\s+|also\s+|then\s+|later\s+|still\s+)?([a-z]+)\b"
+)
+SUBJECT_VERBS = lexicon.words("subject_verbs.txt")
+_ACRONYM = re.compile(r"[A-Z]{3,6}")
+# Capitalised words joined by spaces, commas and the small words inside an organisation's name.
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:,?\s+(?:(?:and|of|for|the|on|&)\s+)*[A-Z][\w’'-]*)+")
+ORG_NOUNS = lexicon.words("org_nouns.txt")
+# What someone issued ("her statement", "his letter"): a source standing for its author.
+UTTERANCES = lexicon.words("utterances.txt")
+# A possessive after a name ("Child’s phone"): the person owns something, and is not the sentence's subject.
+_OWNS = re.compile(r"[’'‘]s?\b|[’'‘]\s")
 
 
 @dataclass
@@ -43,10 +63,14 @@ class Resolver:
                 return None  # a byline or photo credit names who made the page, not who spoke
             if m.label in {PERSON, "NAME"} and not m.full:
                 holder = self.names.holder(_POSSESSIVE.sub("", m.text.split()[-1]) or m.text, m.start)
-                return holder or (m.canonical if m.label == PERSON or not self._sentence_initial(m.start) else None)
-            return m.canonical
+                if holder or m.label == PERSON or not self._sentence_initial(m.start) or self._before_cue(m.end):
+                    return holder or m.canonical
+                return None
+            return self._spelled_out(m.canonical, m.start)
         if cand.kind == "pronoun":
             word = self.ctx.text[cand.start : cand.end].lower()
+            if word == "it":
+                return self._organisation(cand.start, quoted_only=True)
             return self._pronoun(word, cand.start) if word in {"he", "she"} else None
         return self._noun_phrase(self.ctx.text[cand.start : cand.end], cand.start)
 
@@ -56,16 +80,15 @@ class Resolver:
         self.genders: dict[str, str | None] = {}
         votes: dict[str, list[str]] = {}
         text = self.ctx.text
-        previous_end = -1
         person_starts_all = [m.start for m in self.ctx.found if m.label == PERSON]
+        self.quote_starts = [span.outer_start for span in self.ctx.spans]
         for m in self.ctx.found:
             if m.label != PERSON or m.caption:
                 continue
             canonical = self._canonical(m)
-            gap = text[previous_end : m.start] if previous_end >= 0 else "."
-            if any(mark in gap for mark in (". ", "\n", ", ", "? ", "! ")) or previous_end < 0:
-                self.persons.append((m.start, canonical))
-            previous_end = m.end
+            if not _is_subject(text, m) or self._quoted(m.start):
+                continue  # "found Kody lying on her couch": a pronoun after an object is no evidence of its gender
+            self.persons.append((m.start, canonical))
             vote = self._pronoun_after(m, person_starts_all)
             if vote:
                 votes.setdefault(canonical, []).append(vote)
@@ -77,6 +100,9 @@ class Resolver:
                     known = max(("he", "she"), key=said.count) if said.count("he") != said.count("she") else None
                 self.genders[m.canonical] = known
         self.person_starts = [p for p, _ in self.persons]
+        people = {self._canonical(m) for m in self.ctx.found if m.label == PERSON}
+        # names that only ever stand for a place, an organisation or a group: never "he" or "she"
+        self.not_people = {m.canonical for m in self.ctx.found if m.label not in {PERSON, "NAME"}} - people
 
     def _pronoun_after(self, m: Mention, person_starts: list[int]) -> str | None:
         """The gender of the pronoun that follows a person's mention: for a full name, the first one in the rest
@@ -97,6 +123,11 @@ class Resolver:
         if sentence_end is not None and (sentence_end.end() != len(between) or "\n\n" in between):
             return None  # past the sentence, only a pronoun opening the very next sentence counts
         return "he" if following.group(1) else "she"
+
+    def _before_cue(self, position: int) -> bool:
+        """A lone name right before a reporting verb ("Kim told CTV News") is a name even opening a sentence."""
+        verb = re.match(r"\s+([a-z]+)\b", self.ctx.text[position : position + 30])
+        return verb is not None and verb.group(1) in CUES
 
     def _sentence_initial(self, position: int) -> bool:
         """A lone capitalised word opening a sentence ("Speaking", "Hours") is no evidence of a name."""
@@ -120,10 +151,11 @@ class Resolver:
         last = bisect.bisect_left(self.person_starts, position)
         low = bisect.bisect_left(self.history, (window, ""))
         high = bisect.bisect_left(self.history, (position, ""))
-        candidates = self.history[low:high] + self.persons[first:last]
+        candidates = [c for c in self.history[low:high] if c[1] not in self.not_people] + self.persons[first:last]
         candidates.sort(reverse=True)
         if (
-            high > low
+            candidates
+            and high > low
             and candidates[0] == self.history[high - 1]
             and position - candidates[0][0] < RECENT_SPEAKER
             and self._gender(candidates[0][1]) in {None, word}
@@ -153,6 +185,8 @@ class Resolver:
                 if low in variants or (low.split()[-1:] == [head] and re.search(r"'s\b|^(?:his|her|their)\b", low)):
                     return speaker.name
         words = low.split()
+        if len(words) == 2 and words[0] in {"his", "her"} and words[1] in UTTERANCES:
+            return self._pronoun("he" if words[0] == "his" else "she", position)  # "her statement said"
         if not words or words[0] != "the" or len(words) < 2:
             return None  # only a definite description points back at someone named before
         titles = {w for w in words if w in TITLES}
@@ -160,7 +194,44 @@ class Resolver:
             for m in reversed([m for m in self.ctx.found if m.start < position and m.label == PERSON and m.title]):
                 if titles & set((m.title or "").split()):
                     return m.canonical
-        return self._described_before(words, position)
+        described = self._described_before(words, position)
+        if described is None and words[-1] in ORG_NOUNS:
+            return self._organisation(position)
+        return described
+
+    def _organisation(self, position: int, quoted_only: bool = False) -> str | None:
+        """What "the agency" as a source means: the nearest organisation before that the text made a subject
+        ("TransLink was short …", "BC Hydro said") within reach; None when there is none. "It" is vaguer (a
+        document, a plan, the weather), so for it the organisation must have been quoted already."""
+        text = self.ctx.text
+        sources = {name for _, name in self.history} if quoted_only else set()
+        for m in reversed(self.ctx.found):
+            if m.start >= position or m.label != ORG or m.credit:
+                continue
+            if position - m.start > _DESCRIBED_REACH:
+                return None
+            if quoted_only and m.canonical not in sources:
+                continue
+            if _is_subject(text, m) and not self._quoted(m.start):
+                return self._spelled_out(m.canonical, m.start)
+        return None
+
+    def _spelled_out(self, name: str, position: int) -> str:
+        """An acronym as the name the article spelled out before it ("IRCC" → "Immigration, Refugees and
+        Citizenship Canada", "PBO" → "Parliamentary Budget Officer"); any other name as it is."""
+        if not _ACRONYM.fullmatch(name):
+            return name
+        for run in reversed(list(_CAPITALISED_RUN.finditer(self.ctx.text, 0, position))):
+            words = list(re.finditer(r"[A-Z][a-z][\w’'-]*", run.group()))
+            for i in range(len(words) - len(name) + 1):
+                if "".join(w.group()[0] for w in words[i : i + len(name)]) == name:
+                    return run.group()[words[i].start() : words[i + len(name) - 1].end()]
+        return name
+
+    def _quoted(self, position: int) -> bool:
+        """Whether `position` lies inside a quotation: a name the speaker says is not the story's subject."""
+        k = bisect.bisect_right(self.quote_starts, position) - 1
+        return k >= 0 and position < self.ctx.spans[k].outer_end
 
     def _introduced_as(self, m: Mention, head: str) -> bool:
         """Whether the words beside a person's full name (before it in its sentence, or in the apposition after
@@ -190,3 +261,26 @@ class Resolver:
             if self._introduced_as(m, head):
                 return m.canonical
         return None
+
+
+def _is_subject(text: str, m: Mention) -> bool:
+    """Whether a person's mention is the subject of its sentence or clause, and so a candidate for a later
+    "he" or "she": it opens the sentence, or a finite verb follows it; never when it owns something."""
+    if _OWNS.match(text, m.end):
+        return False
+    return _OPENS_SENTENCE.search(text, max(0, m.start - 40), m.start) is not None or _before_verb(text, m)
+
+
+def _before_verb(text: str, m: Mention) -> bool:
+    """Whether a finite verb follows a mention, past an apposition or an adverb."""
+    if _OWNS.match(text, m.end):
+        return False
+    verb = _BEFORE_VERB.match(text, m.end)
+    if verb is None:
+        return False
+    word = verb.group(1)
+    if word in SUBJECT_VERBS or word in CUES or (len(word) > 4 and word.endswith("ed")):
+        return True
+    # "…, Foster believes." closes a sentence on its subject and a present-tense verb
+    trailing = text[max(0, m.start - 2) : m.start] == ", " and text[verb.end() : verb.end() + 1] in {".", ","}
+    return trailing and word.endswith("s")

@@ -1,28 +1,79 @@
-"""Sources that are no person: an organisation, a document or an unnamed group named by a common noun.
+"""Sources that are no named person: an organisation, a document, or someone the article only describes.
 
-"The ministry said", "the report found", "officials said", "a spokesperson told reporters": when the
-article names nobody the phrase stands for, the source is still the source, and an analyst wants it
-kept in the article's own words rather than dropped. Applied after the `Resolver` finds no one for a
-noun phrase or name; such a source is never what a later "he" or "she" refers to.
+"The ministry said", "the report found", "officials said", "a spokesperson told reporters", "a citizen
+wrote", "one of the players said": when the article names nobody the phrase stands for, the source is
+still the source, and an analyst wants it kept in the article's own words rather than dropped. A later
+definite description with the same head ("the official" after "a justice official") means the source
+described before. Applied after the `Resolver` finds no one for a noun phrase or name; such a source is
+never what a later "he" or "she" refers to.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from pipeline.enrich import lexicon
 
 SOURCE_NOUNS = lexicon.words("source_nouns.txt")
+DESCRIPTION_OPENERS = lexicon.words("description_openers.txt")
+PERSON_NOUNS = lexicon.words("person_nouns.txt")
 # Words a candidate phrase may drag in front of the source: "that authorities", "and officials".
 _LEADING = frozenset({"that", "and", "but", "or", "as", "while", "because"})
+# Words after a description's head noun: "a spokesperson for the camp", "a person familiar with the talks".
+_AFTER_HEAD = frozenset({"of", "for", "with", "at", "from", "in", "on", "familiar", "close", "who", "based"})
 
 
-def source_phrase(phrase: str) -> str | None:
-    """The phrase as the source's name when its head noun names an organisation, a document or a group."""
+def _words(phrase: str) -> list[str]:
     words = phrase.replace("’s", "'s").split()
     while words and words[0].lower() in _LEADING:
         words = words[1:]
+    return words
+
+
+def _head(words: list[str]) -> str:
+    """The head noun: the last word before what follows it ("spokesperson" in "a spokesperson for the camp")."""
+    cut = next((n for n, w in enumerate(words) if n and w.lower() in _AFTER_HEAD), len(words))
+    if words[cut - 1].lower() in DESCRIPTION_OPENERS:
+        cut = len(words)  # "one of the players", "some of the residents": the noun after "of"
+    return words[cut - 1].lower().strip(".,;:")
+
+
+def source_phrase(phrase: str) -> str | None:
+    """The phrase as the source's name when its head noun names an organisation, a document or a group,
+    or when it describes an unnamed person ("a citizen", "one of the players")."""
+    words = _words(phrase)
     if not words:
         return None
-    head = words[-1].lower().strip(".,;:")
-    if head.endswith("'s"):
+    head = _head(words)
+    if head.endswith("'s") or words[-1].endswith("'s"):
         return None  # "the ministry's" owns something; it is not the subject itself
-    return " ".join(words).strip(".,;:") if head in SOURCE_NOUNS else None
+    kept = " ".join(words).strip(".,;:")
+    if head in SOURCE_NOUNS:
+        return kept
+    if words[0].lower() in DESCRIPTION_OPENERS and len(words) > 1 and _describes_people(head):
+        return kept
+    return None
+
+
+def _describes_people(head: str) -> bool:
+    """ "citizen", "players", "columnist", "two-year-old": a noun for a person or a group of people."""
+    return head in PERSON_NOUNS or head.endswith(("ist", "ists", "ian", "ians", "-year-old"))
+
+
+@dataclass
+class Descriptions:
+    """The unnamed sources described so far in one article, by head noun, so "the official" can mean the
+    "a justice official" quoted before."""
+
+    by_head: dict[str, str] = field(default_factory=dict)
+
+    def source(self, phrase: str) -> str | None:
+        words = _words(phrase)
+        if not words:
+            return None
+        if words[0].lower() == "the" and len(words) > 1 and _head(words) in self.by_head:
+            return self.by_head[_head(words)]
+        kept = source_phrase(phrase)
+        if kept is not None and words[0].lower() in DESCRIPTION_OPENERS:
+            self.by_head.setdefault(_head(words), kept)
+        return kept

@@ -58,6 +58,8 @@ class Site:
 Strategy = Callable[[Site], Attribution | None]
 
 BYLINE_DASHES = frozenset({"―", "—", "–", "--", "-"})
+# Words that open a clause of its own after a quote: a cue beyond them is not the quote's.
+_NEW_CLAUSE = frozenset({"and", "but", "when", "because", "after", "before", "while", "although", "if"})
 
 
 # --- the quote's own sentence ------------------------------------------------------------------------------
@@ -121,8 +123,10 @@ def speaker_then_cue_after_quote(site: Site) -> Attribution | None:
     for c in range(a, min(len(items), a + 14)):
         if items[c][0] == "Q" or lower(ctx, items[c]) in {".", ";", "?", "!"}:
             break
-        if lower(ctx, items[c]) in {"and", "but"} and any(is_cue(ctx, items, k, before=True) for k in range(q)):
-            break  # "He voiced a wish for “…,” and he pronounced …": a new clause; the cue before has the quote
+        if lower(ctx, items[c]) in _NEW_CLAUSE and any(is_cue(ctx, items, k, before=True) for k in range(q)):
+            # "He voiced a wish for “…,” and he pronounced …", "X said Y was “right” when he said …":
+            # a new clause; the cue before has the quote
+            break
         if is_cue(ctx, items, c, far=c > a):
             return cue_attribution(ctx, items, c, subject_before(ctx, items, c, a))
     return None
