@@ -216,6 +216,23 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         "Finance Minister Ana Kovac said: \u201cWe will not back down.\u201d",
         [("We will not back down.", "Ana Kovac", "Minister Ana Kovac", "direct", "cue_before_quote")],
     ),
+    # quotation marks typed as two apostrophes (archived newspaper copy): read as a clause with its speaker after
+    (
+        "''The ferry will run all winter,'' said Tomas Reyes, a union organizer. ''Nobody has told us otherwise.''",
+        [("''The ferry will run all winter", "Tomas Reyes", "Tomas Reyes", "indirect", "clause_then_verb_speaker")],
+    ),
+    (
+        "Mayor Lena Ortiz spoke first. ''We have waited long enough for this bridge,'' she said. ''Now we build.''",
+        [
+            (
+                "''We have waited long enough for this bridge",
+                "Lena Ortiz",
+                "she",
+                "indirect",
+                "clause_then_speaker_verb",
+            )
+        ],
+    ),
     # no clause reported: a phrase about the saying, a market figure
     ("Mayor Lena Ortiz said so during an interview with local radio.", []),
     ("Shares of the company added 0.4 per cent to close at $12.10 on Tuesday.", []),

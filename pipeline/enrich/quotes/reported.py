@@ -116,6 +116,12 @@ class Sentence:
 
 ReportedStrategy = Callable[[Sentence], Reported | None]
 
+# Quotation marks typed as two apostrophes or backticks (``…'' or ''…''), the convention of some newspapers'
+# archived copy: the quote finder pairs only real quotation marks, so here they are punctuation around a clause.
+APOSTROPHE_QUOTES = frozenset({"''", "``"})
+# Punctuation that closes a quoted clause before its attribution: "…,'' she said", "…?'' he asked".
+_QUOTE_CLOSERS = frozenset({",", "?", "!"})
+
 _CLAUSE_PUNCT = frozenset({".", ";", ",", ":", "!", "?", "—", "–", "--", "-", ")", "(", "'", "’", "“", "”", '"'})
 
 
@@ -132,7 +138,7 @@ def _reporting(sent: Sentence, c: int) -> bool:
 
 def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
     """Whether items[a] can open the clause the verb at items[c] reports."""
-    if after_that:
+    if after_that or _opens_apostrophe_quote(sent, a):
         return True
     if REPORTED_VERBS.get(sent.word(c)) != "bare" or a >= len(sent.items) or sent.items[a][0] != "T":
         return False
@@ -140,6 +146,21 @@ def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
     if token.like_num and sent.word(c) not in SAY_TELL:
         return False  # "added 0.4 per cent": a number, not a clause
     return sent.word(a) not in NOT_CLAUSE_OPENERS and not token.is_punct
+
+
+def _opens_apostrophe_quote(sent: Sentence, a: int) -> bool:
+    """ "She said, ``the plan is dead.''": a clause in apostrophe quotation marks after "said," or "added:"."""
+    return sent.word(a) in {",", ":"} and sent.word(a + 1) in APOSTROPHE_QUOTES
+
+
+def _comma_ending(sent: Sentence, k: int) -> int | None:
+    """The comma ending a clause at items[k], or just before a closing apostrophe quote mark there
+    ("…,'' she said", "…?'' he asked"); None when there is none."""
+    if sent.word(k) == ",":
+        return k
+    if sent.word(k) in APOSTROPHE_QUOTES and sent.word(k - 1) in _QUOTE_CLOSERS and k >= 2:
+        return k - 1
+    return None
 
 
 def _clause_end(sent: Sentence, a: int) -> int:
@@ -364,10 +385,11 @@ def clause_then_verb_speaker(sent: Sentence) -> Reported | None:
     """ "The border will stay closed, said Ana Kovac, the minister." """
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
     for c in range(2, n - 1):
-        if sent.word(c - 1) != "," or not _reporting_after(sent, c) or not closing_speaker(ctx, items, c + 1):
+        comma = _comma_ending(sent, c - 1)
+        if comma is None or not _reporting_after(sent, c) or not closing_speaker(ctx, items, c + 1):
             continue
         cand = mention_after(ctx, items, c + 1, n)
-        span = _content(sent, _clause_start(sent, c - 1), c - 1)
+        span = _content(sent, _clause_start(sent, comma), comma)
         if cand is not None and span is not None:
             return Reported(Attribution(cand, ctx.doc[items[c][1]].text, sent.start_of(c)), *span)
     return None
@@ -428,7 +450,8 @@ def _comma_before(sent: Sentence, subject: Candidate | None) -> int | None:
     k = next((k for k in range(len(sent.items)) if sent.start_of(k) == subject.start), 0) - 1
     while k > 0 and sent.word(k) in DETERMINERS:
         k -= 1
-    return k if k >= 1 and sent.word(k) == "," else None
+    comma = _comma_ending(sent, k) if k >= 1 else None
+    return comma if comma is not None and comma >= 1 else None
 
 
 # The order is the precedence within a sentence: the first strategy that finds an attribution wins.
@@ -443,6 +466,22 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
 ]
 
 
+# A sentence end followed by an apostrophe quote mark and a capital: "…,'' she said. ''It was …".
+_APOSTROPHE_SENTENCE = re.compile(r"[.!?](?:''|``)?\s+(?=(?:''|``)[A-Z0-9])")
+
+
+def _split_apostrophe_quotes(text: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sentences, also cut where a new one opens with apostrophe quote marks, which the sentence splitter
+    (made for real quotation marks) runs on across."""
+    cut: list[tuple[int, int]] = []
+    for start, end in sentences:
+        for match in _APOSTROPHE_SENTENCE.finditer(text, start, end):
+            cut.append((start, match.end()))
+            start = match.end()
+        cut.append((start, end))
+    return cut
+
+
 def find_reported(
     ctx: Context, sentences: Sequence[tuple[int, int]], done: dict[int, Attribution]
 ) -> list[tuple[Reported, str]]:
@@ -452,7 +491,7 @@ def find_reported(
     ("Clinton said A, while Sanders argued that B").
     """
     found: list[tuple[Reported, str]] = []
-    for start, end in sentences:
+    for start, end in _split_apostrophe_quotes(ctx.text, sentences):
         if not _MAY_REPORT.search(ctx.text, start, end):
             continue  # no reporting verb at all: framing the sentence would cost more than the rest
         items = frame(ctx, start, end)
