@@ -56,6 +56,11 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         "The talks collapsed on Friday. Finance Minister Ana Kovac denied that her ministry had leaked the draft.",
         [("her ministry had leaked the draft", "Ana Kovac", "Minister Ana Kovac", "indirect", "speaker_verb_clause")],
     ),
+    # a three-word clause is still a report
+    (
+        "Finance Minister Ana Kovac denied that taxes would rise.",
+        [("taxes would rise", "Ana Kovac", "Minister Ana Kovac", "indirect", "speaker_verb_clause")],
+    ),
     # the speaker after the clause
     (
         "The border will stay closed until March, the Interior Ministry said.",

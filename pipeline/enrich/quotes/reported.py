@@ -41,7 +41,7 @@ from pipeline.enrich.quotes.words import (
 )
 
 # A reported clause needs this many words outside quotation marks; fewer is a fragment, a title or a direct quote.
-MIN_WORDS = 4
+MIN_WORDS = 3
 
 
 def _reported_verbs() -> dict[str, str]:
