@@ -86,6 +86,35 @@ REPORTED: list[tuple[str, list[Expected]]] = [
             )
         ],
     ),
+    # the one addressed may follow a closing verb; a semicolon ends the sentence's first report
+    (
+        "Ferry crews are short of staff this winter, union officials told the Harbour Gazette.",
+        [
+            (
+                "Ferry crews are short of staff this winter",
+                "union officials",
+                "union officials",
+                "indirect",
+                "clause_then_speaker_verb",
+            )
+        ],
+    ),
+    (
+        "Mayor Lena Ortiz spoke first. The bridge will open in June, she said; the contractor was less sure.",
+        [("The bridge will open in June", "Lena Ortiz", "she", "indirect", "clause_then_speaker_verb")],
+    ),
+    (
+        "''We will not sell the harbour to anyone,'' Marek Dolan said at a rally in the old fish market.",
+        [
+            (
+                "''We will not sell the harbour to anyone",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "clause_then_speaker_verb",
+            )
+        ],
+    ),
     # the attribution inside the clause it reports; the surname means the person named before
     (
         "Opposition leader Marek Dolan spoke after the vote. The plan, Dolan argued, would cost the province jobs.",

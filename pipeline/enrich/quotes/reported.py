@@ -342,8 +342,8 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
 def clause_then_speaker_verb(sent: Sentence) -> Reported | None:
     """ "The border will stay closed, the minister said (on Tuesday)." """
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
-    for c in range(n - 1, max(1, n - 7), -1):  # only a few words of time or place may follow the verb
-        if not _trailing(sent, c + 1) or not _reporting_after(sent, c):
+    for c in range(n - 1, max(1, n - MAX_TAIL), -1):
+        if not _reporting_after(sent, c) or not _ends_attribution(sent, c):
             continue
         subject = _subject(sent, c)
         comma = _comma_before(sent, subject)
@@ -432,10 +432,30 @@ def _reporting_after(sent: Sentence, c: int) -> bool:
     return is_cue(sent.ctx, sent.items, c) if word in CUES else sent.ctx.doc[sent.items[c][1]].is_lower
 
 
+# How far from the sentence's end the verb of a closing attribution may stand ("…,'' she told an audience at …").
+MAX_TAIL = 16
+
+
+def _ends_attribution(sent: Sentence, c: int) -> bool:
+    """What follows the verb at items[c] closes an attribution: a few words of time or place ("…, she said on
+    Tuesday"), the one addressed ("…, officials told reporters"), or anything after a clause in apostrophe quotes,
+    whose marks already say where it ends ("…,'' she said in one of her debates with …")."""
+    if _trailing(sent, c + 1) and c >= len(sent.items) - 7:
+        return True
+    if sent.word(c) in ADDRESS_CUES and _trailing(sent, _skip_addressee(sent, c, c + 1)):
+        return True
+    for k in range(c - 1, max(0, c - 8), -1):
+        if sent.word(k) in APOSTROPHE_QUOTES:
+            return sent.word(k - 1) in _QUOTE_CLOSERS
+        if sent.items[k][0] == "Q" or sent.ctx.doc[sent.items[k][1]].is_punct:
+            return False
+    return False
+
+
 def _trailing(sent: Sentence, a: int) -> bool:
     """Only a time or a place (or nothing) follows: "…, she said on Tuesday." """
     rest = [sent.word(k) for k in range(a, len(sent.items))]
-    rest = [w for w in rest if w not in {".", "!", "?"}]
+    rest = [w for w in rest if w not in {".", "!", "?", ";"}]
     return (
         len(rest) <= 4
         and all(w in ATTRIBUTION_TAILS or w in DAYS or w in _PERIODS or w.isalpha() for w in rest)
@@ -466,16 +486,17 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
 ]
 
 
-# A sentence end followed by an apostrophe quote mark and a capital: "…,'' she said. ''It was …".
-_APOSTROPHE_SENTENCE = re.compile(r"[.!?](?:''|``)?\s+(?=(?:''|``)[A-Z0-9])")
+# Where a reported clause always ends: a semicolon, or a sentence end before an apostrophe quote mark and a
+# capital ("…,'' she said. ''It was …"), which the sentence splitter (made for real quotation marks) runs across.
+_CLAUSE_CUT = re.compile(r";\s+|[.!?](?:''|``)?\s+(?=(?:''|``)[A-Z0-9])")
 
 
-def _split_apostrophe_quotes(text: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The sentences, also cut where a new one opens with apostrophe quote marks, which the sentence splitter
-    (made for real quotation marks) runs on across."""
+def _reading_units(text: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sentences, also cut at semicolons ("…, he said; his agents found …") and where a new sentence opens
+    with apostrophe quote marks."""
     cut: list[tuple[int, int]] = []
     for start, end in sentences:
-        for match in _APOSTROPHE_SENTENCE.finditer(text, start, end):
+        for match in _CLAUSE_CUT.finditer(text, start, end):
             cut.append((start, match.end()))
             start = match.end()
         cut.append((start, end))
@@ -491,7 +512,7 @@ def find_reported(
     ("Clinton said A, while Sanders argued that B").
     """
     found: list[tuple[Reported, str]] = []
-    for start, end in _split_apostrophe_quotes(ctx.text, sentences):
+    for start, end in _reading_units(ctx.text, sentences):
         if not _MAY_REPORT.search(ctx.text, start, end):
             continue  # no reporting verb at all: framing the sentence would cost more than the rest
         items = frame(ctx, start, end)
