@@ -115,6 +115,24 @@ REPORTED: list[tuple[str, list[Expected]]] = [
             )
         ],
     ),
+    # a title and a lowercase word between the comma and the speaker's name; a quotation closed by ".''" and the
+    # short sentence that attributes it (only the quotation's last sentence is the content: a known limit)
+    (
+        "Tolls on the bridge will double next year, former Gov. Dana Holt said.",
+        [
+            (
+                "Tolls on the bridge will double next year",
+                "Dana Holt",
+                "Gov. Dana Holt",
+                "indirect",
+                "clause_then_speaker_verb",
+            )
+        ],
+    ),
+    (
+        "''The harbour stays open. Nobody is closing anything.'' Marek Dolan said.",
+        [("Nobody is closing anything", "Marek Dolan", "Marek Dolan", "indirect", "clause_then_speaker_verb")],
+    ),
     # the attribution inside the clause it reports; the surname means the person named before
     (
         "Opposition leader Marek Dolan spoke after the vote. The plan, Dolan argued, would cost the province jobs.",

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.enrich import lexicon
-from pipeline.enrich.entities import PERSON
+from pipeline.enrich.entities import PERSON, TITLES
 from pipeline.enrich.quotes.candidates import (
     clause_subject,
     closing_speaker,
@@ -36,6 +36,7 @@ from pipeline.enrich.quotes.words import (
     CUES,
     DAYS,
     DETERMINERS,
+    NP_BREAKS,
     PREPOSITIONS,
     verb_forms,
 )
@@ -119,8 +120,10 @@ ReportedStrategy = Callable[[Sentence], Reported | None]
 # Quotation marks typed as two apostrophes or backticks (``…'' or ''…''), the convention of some newspapers'
 # archived copy: the quote finder pairs only real quotation marks, so here they are punctuation around a clause.
 APOSTROPHE_QUOTES = frozenset({"''", "``"})
-# Punctuation that closes a quoted clause before its attribution: "…,'' she said", "…?'' he asked".
-_QUOTE_CLOSERS = frozenset({",", "?", "!"})
+# Punctuation that closes a quoted clause before its attribution: "…,'' she said", "…?'' he asked", "….'' he said".
+_QUOTE_CLOSERS = frozenset({",", "?", "!", "."})
+# How many words a sentence closing an apostrophe quotation may have ("Mr. Trump wrote on Twitter.").
+MAX_SHORT_ATTRIBUTION = 10
 
 _CLAUSE_PUNCT = frozenset({".", ";", ",", ":", "!", "?", "—", "–", "--", "-", ")", "(", "'", "’", "“", "”", '"'})
 
@@ -463,13 +466,26 @@ def _trailing(sent: Sentence, a: int) -> bool:
     )
 
 
+def _plain_word(sent: Sentence, k: int) -> bool:
+    """A lowercase word that can describe a speaker ("former", "nonpartisan"), not a word that ends a phrase."""
+    item = sent.items[k]
+    word = sent.word(k)
+    return item[0] == "T" and sent.ctx.doc[item[1]].is_lower and word.isalpha() and word not in NP_BREAKS | PREPOSITIONS
+
+
 def _comma_before(sent: Sentence, subject: Candidate | None) -> int | None:
-    """The comma that sets off a speaker ("…, the ministry said"), past a determiner; None when there is none."""
+    """The comma that sets off a speaker ("…, the ministry said"), past the determiner, titles and one lowercase
+    word the speaker's mention leaves out ("…, former Gov. Jeb Bush said", "…, the nonpartisan Congressional
+    Budget Office reported"); None when there is none."""
     if subject is None:
         return None
     k = next((k for k in range(len(sent.items)) if sent.start_of(k) == subject.start), 0) - 1
-    while k > 0 and sent.word(k) in DETERMINERS:
+    while k > 0 and sent.word(k) in DETERMINERS | TITLES:
         k -= 1
+    if k > 0 and _plain_word(sent, k):
+        k -= 1
+        while k > 0 and sent.word(k) in DETERMINERS:
+            k -= 1
     comma = _comma_ending(sent, k) if k >= 1 else None
     return comma if comma is not None and comma >= 1 else None
 
@@ -496,11 +512,24 @@ def _reading_units(text: str, sentences: Sequence[tuple[int, int]]) -> list[tupl
     with apostrophe quote marks."""
     cut: list[tuple[int, int]] = []
     for start, end in sentences:
+        if cut and _closes_apostrophe_quote(text, cut[-1]) and _short_attribution(text, start, end):
+            start = cut.pop()[0]
         for match in _CLAUSE_CUT.finditer(text, start, end):
             cut.append((start, match.end()))
             start = match.end()
         cut.append((start, end))
     return cut
+
+
+def _closes_apostrophe_quote(text: str, unit: tuple[int, int]) -> bool:
+    return text[unit[0] : unit[1]].rstrip().endswith((".''", "?''", "!''"))
+
+
+def _short_attribution(text: str, start: int, end: int) -> bool:
+    """ "Mr. Trump wrote on Twitter.": a short sentence with a reporting verb, which the sentence splitter cuts off
+    from the apostrophe quotation it closes (it keeps it with a quotation in real quotation marks)."""
+    words = text[start:end].split()
+    return len(words) <= MAX_SHORT_ATTRIBUTION and any(w.strip(".,").lower() in REPORTED_VERBS for w in words)
 
 
 def find_reported(
