@@ -285,6 +285,20 @@ REPORTED: list[tuple[str, list[Expected]]] = [
             )
         ],
     ),
+    # a name and a colon open a sentence of that person's words (headline or transcript style); a place is no speaker
+    (
+        "Marek Dolan: The new tax will hit small farms hardest.",
+        [
+            (
+                "The new tax will hit small farms hardest",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "name_colon_clause",
+            )
+        ],
+    ),
+    ("Halifax: ferries will not run on Monday because of the storm.", []),
     # no clause reported: a phrase about the saying, a market figure
     ("Mayor Lena Ortiz said so during an interview with local radio.", []),
     ("Shares of the company added 0.4 per cent to close at $12.10 on Tuesday.", []),

@@ -62,6 +62,8 @@ _MAY_REPORT = re.compile(
     r"\b(?:according|" + "|".join(sorted(map(re.escape, REPORTED_VERBS), key=len, reverse=True)) + r")\b",
     re.IGNORECASE,
 )
+# A sentence opening with a capitalised name and a colon, which `name_colon_clause` reads ("Paul Ryan: …").
+_NAME_COLON = re.compile(r"[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3}: ")
 # Words a reported clause never opens with: after "said" they start a phrase about the saying, not what was said.
 NOT_CLAUSE_OPENERS = lexicon.words("not_clause_openers.txt") | PREPOSITIONS
 # Participles that report after a comma: "…, saying …", "…, adding that …".
@@ -416,6 +418,24 @@ def participle_clause(sent: Sentence) -> Reported | None:
     return None
 
 
+def name_colon_clause(sent: Sentence) -> Reported | None:
+    """ "Paul Ryan: The decision defies explanation" (a headline), "KOVAC: We will balance the budget" (a transcript):
+    a sentence that opens with a person's name and a colon gives that person's words after it."""
+    if not sent.items or sent.items[0][0] != "T":
+        return None
+    mention = sent.ctx.ent_start.get(sent.items[0][1])
+    if mention is None or mention.label != PERSON:
+        return None
+    colon = mention.tok_end - mention.tok_start
+    if sent.word(colon) != ":" or colon + 1 >= len(sent.items):
+        return None
+    span = _content(sent, colon + 1, _clause_end(sent, colon + 1))
+    if span is None:
+        return None
+    cand = token_candidate(sent.ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+    return Reported(Attribution(cand, ":", sent.start_of(colon)), *span)
+
+
 def _person_opening(sent: Sentence, limit: int) -> Candidate | None:
     """A person named among the first words of the sentence ("Finance Minister Ana Kovac defended …")."""
     for k in range(min(limit, 6)):
@@ -499,6 +519,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     speaker_verb_inside_clause,
     speaker_verb_clause,
     participle_clause,
+    name_colon_clause,
 ]
 
 
@@ -542,7 +563,7 @@ def find_reported(
     """
     found: list[tuple[Reported, str]] = []
     for start, end in _reading_units(ctx.text, sentences):
-        if not _MAY_REPORT.search(ctx.text, start, end):
+        if not _MAY_REPORT.search(ctx.text, start, end) and not _NAME_COLON.match(ctx.text, start, end):
             continue  # no reporting verb at all: framing the sentence would cost more than the rest
         items = frame(ctx, start, end)
         while len(items) >= MIN_WORDS + 2:
