@@ -349,11 +349,11 @@ def _bench(name: str) -> ModuleType:
     return module
 
 
-# Measured with `python bench/bench_ggt.py`: all quotations F1 0.873; `python bench/bench_quotes.py`: PolNeAR dev
-# all attributions F1 0.636, source accuracy 0.924. The floors sit a little below, so small trades between rules
+# Measured with `python bench/bench_ggt.py`: all quotations F1 0.876; `python bench/bench_quotes.py`: PolNeAR dev
+# all attributions F1 0.662, source accuracy 0.926. The floors sit a little below, so small trades between rules
 # do not fail the suite, and well above the figures before reported speech (0.653 and 0.430).
 GGT_ALL_F1_FLOOR = 0.85
-POLNEAR_ALL_F1_FLOOR = 0.62
+POLNEAR_ALL_F1_FLOOR = 0.65
 POLNEAR_SOURCE_FLOOR = 0.90
 
 
