@@ -81,6 +81,7 @@ class Content:
     pieces: list[Span]
     sources: list[Span]
     source_text: str
+    cue_text: str = ""
 
     @property
     def length(self) -> int:
@@ -173,7 +174,8 @@ def load_article(text_path: Path, ann_path: Path) -> Article:
             source = cue
         region = _region(text, content[1])
         source_text = " ".join(text[s:e] for s, e in source)
-        article.contents.append(Content(content[1], source, source_text))
+        cue_text = " ".join(text[s:e] for s, e in cue)
+        article.contents.append(Content(content[1], source, source_text, cue_text))
         if region is None:
             article.paraphrases += content[1]
         else:
@@ -247,6 +249,7 @@ def score_all(result: Score, article: Article, quotes: list[Quote], show: bool) 
             first = content.pieces[0]
             result.errors.append(
                 f"ALL MISS {article.name}: {article.text[first[0] : first[1]][:100]!r} gold {content.source_text!r}"
+                f" cue {content.cue_text!r}"
             )
     for quote in quotes:
         result.predicted += 1
@@ -313,7 +316,11 @@ def score(articles: list[Article], config: Config, show: bool = False, every: Sc
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="dev", choices=["dev", "train"])
-    parser.add_argument("--show", action="store_true", help="print every miss, false positive and wrong speaker")
+    parser.add_argument(
+        "--show",
+        action="store_true",
+        help="print every miss (with its gold Source and Cue), false positive and wrong speaker",
+    )
     args = parser.parse_args(argv)
     if not (POLNEAR / args.split / "text").is_dir():
         print(f"skipped: PolNeAR not found at {POLNEAR / args.split} (the shared data folder is absent)")

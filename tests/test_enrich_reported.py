@@ -56,6 +56,11 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         "The talks collapsed on Friday. Finance Minister Ana Kovac denied that her ministry had leaked the draft.",
         [("her ministry had leaked the draft", "Ana Kovac", "Minister Ana Kovac", "indirect", "speaker_verb_clause")],
     ),
+    # a three-word clause is still a report
+    (
+        "Finance Minister Ana Kovac denied that taxes would rise.",
+        [("taxes would rise", "Ana Kovac", "Minister Ana Kovac", "indirect", "speaker_verb_clause")],
+    ),
     # the speaker after the clause
     (
         "The border will stay closed until March, the Interior Ministry said.",
@@ -80,6 +85,53 @@ REPORTED: list[tuple[str, list[Expected]]] = [
                 "clause_then_verb_speaker",
             )
         ],
+    ),
+    # the one addressed may follow a closing verb; a semicolon ends the sentence's first report
+    (
+        "Ferry crews are short of staff this winter, union officials told the Harbour Gazette.",
+        [
+            (
+                "Ferry crews are short of staff this winter",
+                "union officials",
+                "union officials",
+                "indirect",
+                "clause_then_speaker_verb",
+            )
+        ],
+    ),
+    (
+        "Mayor Lena Ortiz spoke first. The bridge will open in June, she said; the contractor was less sure.",
+        [("The bridge will open in June", "Lena Ortiz", "she", "indirect", "clause_then_speaker_verb")],
+    ),
+    (
+        "''We will not sell the harbour to anyone,'' Marek Dolan said at a rally in the old fish market.",
+        [
+            (
+                "''We will not sell the harbour to anyone",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "clause_then_speaker_verb",
+            )
+        ],
+    ),
+    # a title and a lowercase word between the comma and the speaker's name; a quotation closed by ".''" and the
+    # short sentence that attributes it (only the quotation's last sentence is the content: a known limit)
+    (
+        "Tolls on the bridge will double next year, former Gov. Dana Holt said.",
+        [
+            (
+                "Tolls on the bridge will double next year",
+                "Dana Holt",
+                "Gov. Dana Holt",
+                "indirect",
+                "clause_then_speaker_verb",
+            )
+        ],
+    ),
+    (
+        "''The harbour stays open. Nobody is closing anything.'' Marek Dolan said.",
+        [("Nobody is closing anything", "Marek Dolan", "Marek Dolan", "indirect", "clause_then_speaker_verb")],
     ),
     # the attribution inside the clause it reports; the surname means the person named before
     (
@@ -216,6 +268,37 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         "Finance Minister Ana Kovac said: \u201cWe will not back down.\u201d",
         [("We will not back down.", "Ana Kovac", "Minister Ana Kovac", "direct", "cue_before_quote")],
     ),
+    # quotation marks typed as two apostrophes (archived newspaper copy): read as a clause with its speaker after
+    (
+        "''The ferry will run all winter,'' said Tomas Reyes, a union organizer. ''Nobody has told us otherwise.''",
+        [("''The ferry will run all winter", "Tomas Reyes", "Tomas Reyes", "indirect", "clause_then_verb_speaker")],
+    ),
+    (
+        "Mayor Lena Ortiz spoke first. ''We have waited long enough for this bridge,'' she said. ''Now we build.''",
+        [
+            (
+                "''We have waited long enough for this bridge",
+                "Lena Ortiz",
+                "she",
+                "indirect",
+                "clause_then_speaker_verb",
+            )
+        ],
+    ),
+    # a name and a colon open a sentence of that person's words (headline or transcript style); a place is no speaker
+    (
+        "Marek Dolan: The new tax will hit small farms hardest.",
+        [
+            (
+                "The new tax will hit small farms hardest",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "name_colon_clause",
+            )
+        ],
+    ),
+    ("Halifax: ferries will not run on Monday because of the storm.", []),
     # no clause reported: a phrase about the saying, a market figure
     ("Mayor Lena Ortiz said so during an interview with local radio.", []),
     ("Shares of the company added 0.4 per cent to close at $12.10 on Tuesday.", []),
@@ -266,11 +349,11 @@ def _bench(name: str) -> ModuleType:
     return module
 
 
-# Measured with `python bench/bench_ggt.py`: all quotations F1 0.873; `python bench/bench_quotes.py`: PolNeAR dev
-# all attributions F1 0.636, source accuracy 0.924. The floors sit a little below, so small trades between rules
+# Measured with `python bench/bench_ggt.py`: all quotations F1 0.876; `python bench/bench_quotes.py`: PolNeAR dev
+# all attributions F1 0.662, source accuracy 0.926. The floors sit a little below, so small trades between rules
 # do not fail the suite, and well above the figures before reported speech (0.653 and 0.430).
 GGT_ALL_F1_FLOOR = 0.85
-POLNEAR_ALL_F1_FLOOR = 0.62
+POLNEAR_ALL_F1_FLOOR = 0.65
 POLNEAR_SOURCE_FLOOR = 0.90
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.enrich import lexicon
-from pipeline.enrich.entities import PERSON
+from pipeline.enrich.entities import PERSON, TITLES
 from pipeline.enrich.quotes.candidates import (
     clause_subject,
     closing_speaker,
@@ -36,12 +36,13 @@ from pipeline.enrich.quotes.words import (
     CUES,
     DAYS,
     DETERMINERS,
+    NP_BREAKS,
     PREPOSITIONS,
     verb_forms,
 )
 
 # A reported clause needs this many words outside quotation marks; fewer is a fragment, a title or a direct quote.
-MIN_WORDS = 4
+MIN_WORDS = 3
 
 
 def _reported_verbs() -> dict[str, str]:
@@ -58,6 +59,8 @@ def _reported_verbs() -> dict[str, str]:
 REPORTED_VERBS = _reported_verbs()
 # Any sentence that can hold reported speech has one of these words (in any case, as a whole word).
 _MAY_REPORT = frozenset(verb.lower() for verb in REPORTED_VERBS) | {"according"}
+# A sentence opening with a capitalised name and a colon, which `name_colon_clause` reads ("Paul Ryan: …").
+_NAME_COLON = re.compile(r"[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3}: ")
 # Words a reported clause never opens with: after "said" they start a phrase about the saying, not what was said.
 NOT_CLAUSE_OPENERS = lexicon.words("not_clause_openers.txt") | PREPOSITIONS
 # Participles that report after a comma: "…, saying …", "…, adding that …".
@@ -113,6 +116,14 @@ class Sentence:
 
 ReportedStrategy = Callable[[Sentence], Reported | None]
 
+# Quotation marks typed as two apostrophes or backticks (``…'' or ''…''), the convention of some newspapers'
+# archived copy: the quote finder pairs only real quotation marks, so here they are punctuation around a clause.
+APOSTROPHE_QUOTES = frozenset({"''", "``"})
+# Punctuation that closes a quoted clause before its attribution: "…,'' she said", "…?'' he asked", "….'' he said".
+_QUOTE_CLOSERS = frozenset({",", "?", "!", "."})
+# How many words a sentence closing an apostrophe quotation may have ("Mr. Trump wrote on Twitter.").
+MAX_SHORT_ATTRIBUTION = 10
+
 _CLAUSE_PUNCT = frozenset({".", ";", ",", ":", "!", "?", "—", "–", "--", "-", ")", "(", "'", "’", "“", "”", '"'})
 
 
@@ -129,7 +140,7 @@ def _reporting(sent: Sentence, c: int) -> bool:
 
 def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
     """Whether items[a] can open the clause the verb at items[c] reports."""
-    if after_that:
+    if after_that or _opens_apostrophe_quote(sent, a):
         return True
     if REPORTED_VERBS.get(sent.word(c)) != "bare" or a >= len(sent.items) or sent.items[a][0] != "T":
         return False
@@ -137,6 +148,21 @@ def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
     if token.like_num and sent.word(c) not in SAY_TELL:
         return False  # "added 0.4 per cent": a number, not a clause
     return sent.word(a) not in NOT_CLAUSE_OPENERS and not token.is_punct
+
+
+def _opens_apostrophe_quote(sent: Sentence, a: int) -> bool:
+    """ "She said, ``the plan is dead.''": a clause in apostrophe quotation marks after "said," or "added:"."""
+    return sent.word(a) in {",", ":"} and sent.word(a + 1) in APOSTROPHE_QUOTES
+
+
+def _comma_ending(sent: Sentence, k: int) -> int | None:
+    """The comma ending a clause at items[k], or just before a closing apostrophe quote mark there
+    ("…,'' she said", "…?'' he asked"); None when there is none."""
+    if sent.word(k) == ",":
+        return k
+    if sent.word(k) in APOSTROPHE_QUOTES and sent.word(k - 1) in _QUOTE_CLOSERS and k >= 2:
+        return k - 1
+    return None
 
 
 def _clause_end(sent: Sentence, a: int) -> int:
@@ -318,8 +344,8 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
 def clause_then_speaker_verb(sent: Sentence) -> Reported | None:
     """ "The border will stay closed, the minister said (on Tuesday)." """
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
-    for c in range(n - 1, max(1, n - 7), -1):  # only a few words of time or place may follow the verb
-        if not _trailing(sent, c + 1) or not _reporting_after(sent, c):
+    for c in range(n - 1, max(1, n - MAX_TAIL), -1):
+        if not _reporting_after(sent, c) or not _ends_attribution(sent, c):
             continue
         subject = _subject(sent, c)
         comma = _comma_before(sent, subject)
@@ -361,10 +387,11 @@ def clause_then_verb_speaker(sent: Sentence) -> Reported | None:
     """ "The border will stay closed, said Ana Kovac, the minister." """
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
     for c in range(2, n - 1):
-        if sent.word(c - 1) != "," or not _reporting_after(sent, c) or not closing_speaker(ctx, items, c + 1):
+        comma = _comma_ending(sent, c - 1)
+        if comma is None or not _reporting_after(sent, c) or not closing_speaker(ctx, items, c + 1):
             continue
         cand = mention_after(ctx, items, c + 1, n)
-        span = _content(sent, _clause_start(sent, c - 1), c - 1)
+        span = _content(sent, _clause_start(sent, comma), comma)
         if cand is not None and span is not None:
             return Reported(Attribution(cand, ctx.doc[items[c][1]].text, sent.start_of(c)), *span)
     return None
@@ -388,6 +415,24 @@ def participle_clause(sent: Sentence) -> Reported | None:
     return None
 
 
+def name_colon_clause(sent: Sentence) -> Reported | None:
+    """ "Paul Ryan: The decision defies explanation" (a headline), "KOVAC: We will balance the budget" (a transcript):
+    a sentence that opens with a person's name and a colon gives that person's words after it."""
+    if not sent.items or sent.items[0][0] != "T":
+        return None
+    mention = sent.ctx.ent_start.get(sent.items[0][1])
+    if mention is None or mention.label != PERSON:
+        return None
+    colon = mention.tok_end - mention.tok_start
+    if sent.word(colon) != ":" or colon + 1 >= len(sent.items):
+        return None
+    span = _content(sent, colon + 1, _clause_end(sent, colon + 1))
+    if span is None:
+        return None
+    cand = token_candidate(sent.ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+    return Reported(Attribution(cand, ":", sent.start_of(colon)), *span)
+
+
 def _person_opening(sent: Sentence, limit: int) -> Candidate | None:
     """A person named among the first words of the sentence ("Finance Minister Ana Kovac defended …")."""
     for k in range(min(limit, 6)):
@@ -407,10 +452,30 @@ def _reporting_after(sent: Sentence, c: int) -> bool:
     return is_cue(sent.ctx, sent.items, c) if word in CUES else sent.ctx.doc[sent.items[c][1]].is_lower
 
 
+# How far from the sentence's end the verb of a closing attribution may stand ("…,'' she told an audience at …").
+MAX_TAIL = 16
+
+
+def _ends_attribution(sent: Sentence, c: int) -> bool:
+    """What follows the verb at items[c] closes an attribution: a few words of time or place ("…, she said on
+    Tuesday"), the one addressed ("…, officials told reporters"), or anything after a clause in apostrophe quotes,
+    whose marks already say where it ends ("…,'' she said in one of her debates with …")."""
+    if _trailing(sent, c + 1) and c >= len(sent.items) - 7:
+        return True
+    if sent.word(c) in ADDRESS_CUES and _trailing(sent, _skip_addressee(sent, c, c + 1)):
+        return True
+    for k in range(c - 1, max(0, c - 8), -1):
+        if sent.word(k) in APOSTROPHE_QUOTES:
+            return sent.word(k - 1) in _QUOTE_CLOSERS
+        if sent.items[k][0] == "Q" or sent.ctx.doc[sent.items[k][1]].is_punct:
+            return False
+    return False
+
+
 def _trailing(sent: Sentence, a: int) -> bool:
     """Only a time or a place (or nothing) follows: "…, she said on Tuesday." """
     rest = [sent.word(k) for k in range(a, len(sent.items))]
-    rest = [w for w in rest if w not in {".", "!", "?"}]
+    rest = [w for w in rest if w not in {".", "!", "?", ";"}]
     return (
         len(rest) <= 4
         and all(w in ATTRIBUTION_TAILS or w in DAYS or w in _PERIODS or w.isalpha() for w in rest)
@@ -418,14 +483,28 @@ def _trailing(sent: Sentence, a: int) -> bool:
     )
 
 
+def _plain_word(sent: Sentence, k: int) -> bool:
+    """A lowercase word that can describe a speaker ("former", "nonpartisan"), not a word that ends a phrase."""
+    item = sent.items[k]
+    word = sent.word(k)
+    return item[0] == "T" and sent.ctx.doc[item[1]].is_lower and word.isalpha() and word not in NP_BREAKS | PREPOSITIONS
+
+
 def _comma_before(sent: Sentence, subject: Candidate | None) -> int | None:
-    """The comma that sets off a speaker ("…, the ministry said"), past a determiner; None when there is none."""
+    """The comma that sets off a speaker ("…, the ministry said"), past the determiner, titles and one lowercase
+    word the speaker's mention leaves out ("…, former Gov. Jeb Bush said", "…, the nonpartisan Congressional
+    Budget Office reported"); None when there is none."""
     if subject is None:
         return None
     k = next((k for k in range(len(sent.items)) if sent.start_of(k) == subject.start), 0) - 1
-    while k > 0 and sent.word(k) in DETERMINERS:
+    while k > 0 and sent.word(k) in DETERMINERS | TITLES:
         k -= 1
-    return k if k >= 1 and sent.word(k) == "," else None
+    if k > 0 and _plain_word(sent, k):
+        k -= 1
+        while k > 0 and sent.word(k) in DETERMINERS:
+            k -= 1
+    comma = _comma_ending(sent, k) if k >= 1 else None
+    return comma if comma is not None and comma >= 1 else None
 
 
 # The order is the precedence within a sentence: the first strategy that finds an attribution wins.
@@ -437,6 +516,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     speaker_verb_inside_clause,
     speaker_verb_clause,
     participle_clause,
+    name_colon_clause,
 ]
 
 
@@ -449,6 +529,36 @@ def _may_report(text: str, start: int, end: int) -> bool:
     return any(word.lower() in _MAY_REPORT for word in _WORD.findall(text, start, end))
 
 
+# Where a reported clause always ends: a semicolon, or a sentence end before an apostrophe quote mark and a
+# capital ("…,'' she said. ''It was …"), which the sentence splitter (made for real quotation marks) runs across.
+_CLAUSE_CUT = re.compile(r";\s+|[.!?](?:''|``)?\s+(?=(?:''|``)[A-Z0-9])")
+
+
+def _reading_units(text: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sentences, also cut at semicolons ("…, he said; his agents found …") and where a new sentence opens
+    with apostrophe quote marks."""
+    cut: list[tuple[int, int]] = []
+    for start, end in sentences:
+        if cut and _closes_apostrophe_quote(text, cut[-1]) and _short_attribution(text, start, end):
+            start = cut.pop()[0]
+        for match in _CLAUSE_CUT.finditer(text, start, end):
+            cut.append((start, match.end()))
+            start = match.end()
+        cut.append((start, end))
+    return cut
+
+
+def _closes_apostrophe_quote(text: str, unit: tuple[int, int]) -> bool:
+    return text[unit[0] : unit[1]].rstrip().endswith((".''", "?''", "!''"))
+
+
+def _short_attribution(text: str, start: int, end: int) -> bool:
+    """ "Mr. Trump wrote on Twitter.": a short sentence with a reporting verb, which the sentence splitter cuts off
+    from the apostrophe quotation it closes (it keeps it with a quotation in real quotation marks)."""
+    words = text[start:end].split()
+    return len(words) <= MAX_SHORT_ATTRIBUTION and any(w.strip(".,").lower() in REPORTED_VERBS for w in words)
+
+
 def find_reported(
     ctx: Context, sentences: Sequence[tuple[int, int]], done: dict[int, Attribution]
 ) -> list[tuple[Reported, str]]:
@@ -458,8 +568,8 @@ def find_reported(
     ("Clinton said A, while Sanders argued that B").
     """
     found: list[tuple[Reported, str]] = []
-    for start, end in sentences:
-        if not _may_report(ctx.text, start, end):
+    for start, end in _reading_units(ctx.text, sentences):
+        if not _may_report(ctx.text, start, end) and not _NAME_COLON.match(ctx.text, start, end):
             continue  # no reporting verb at all: framing the sentence would cost more than the rest
         items = frame(ctx, start, end)
         while len(items) >= MIN_WORDS + 2:
