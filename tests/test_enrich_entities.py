@@ -119,3 +119,36 @@ def test_hyphenated_and_particle_names_stay_whole() -> None:
         "Marie de la Fontaine": "Marie de la Fontaine",
         "Sen. Jane Smith": "Jane Smith",
     }
+
+
+# Each case: text, then the people found as (surface, canonical), then places that must stay places.
+NAMES_THAT_LOOK_LIKE_OTHER_THINGS = [
+    # a given name that is also a country, used alone later: the person, not the country
+    (
+        "The club's goalie, Georgia Holt, and her father met the mayor. Holt said the season was long. "
+        "Georgia laughed at that.",
+        {("Georgia Holt", "Georgia Holt"), ("Holt", "Georgia Holt"), ("Georgia", "Georgia Holt")},
+        set(),
+    ),
+    # the same word with no such person stays a place, and "Georgia Tech" is no person
+    ("Georgia Tech beat a team from Georgia on Friday.", set(), {"Georgia"}),
+    # "Will" opening a name before an apposition
+    (
+        "Will Ferris, a welder from Duluth, said the cold cracks steel.",
+        {("Will Ferris", "Will Ferris")},
+        set(),
+    ),
+    # a possessive typed with a left quote mark stays off the name ("House" is labelled apart, as an organisation)
+    (
+        "The vote hinged on House Minority Leader Dana Kruger‘s phone. Kruger said nothing.",
+        {("Minority Leader Dana Kruger", "Dana Kruger"), ("Kruger", "Dana Kruger")},
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "people", "places"), NAMES_THAT_LOOK_LIKE_OTHER_THINGS)
+def test_names_that_look_like_places_or_words(text: str, people: set[tuple[str, str]], places: set[str]) -> None:
+    entities = analyze(text, Config()).entities
+    assert {(e.text, e.canonical) for e in entities if e.label == "PERSON"} == people
+    assert places <= {e.text for e in entities if e.label in {"GPE", "LOC"}}

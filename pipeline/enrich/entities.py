@@ -23,7 +23,7 @@ from spacy.attrs import IS_ALPHA, IS_LOWER, ORTH
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span, Token
-from spacy.util import compile_infix_regex, compile_prefix_regex
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
 from pipeline.config import Config, SpeakerConfig
 from pipeline.enrich import lexicon
@@ -61,6 +61,9 @@ NOT_ENTITIES = lexicon.words("not_entities.txt")
 # does not describe; a wrong guess only costs a fallback to recency.
 FEMALE_NAMES = lexicon.words("female_names.txt")
 MALE_NAMES = lexicon.words("male_names.txt")
+GIVEN_NAMES = FEMALE_NAMES | MALE_NAMES
+# Given names that are also places ("Jordan", "Georgia"): a person's name may open with what the places ruler took.
+PLACE_GIVEN_NAMES = lexicon.words("place_given_names.txt")
 
 
 @dataclass
@@ -203,7 +206,7 @@ def _trained(model: str | None) -> Language | None:
 
 def _split_glued_marks(nlp: Language) -> None:
     """Scraped copy glues quote marks to words ("said,“Look", "paranoia,”Clinton"), and a signature's dash
-    to the name ("-President Obama").
+    to the name ("-President Obama"), and a possessive typed with a left quote mark to its owner ("Schumer‘s").
 
     Attribution reads a quote mark as the edge of a quotation, so the mark, and
     a comma before it, must be tokens of their own rather than hide the
@@ -212,9 +215,12 @@ def _split_glued_marks(nlp: Language) -> None:
     """
     infixes = [*(nlp.Defaults.infixes or ()), r"[,;:](?=[“”\"„«»])", r"[“”\"„«»]"]
     prefixes = [*(nlp.Defaults.prefixes or ()), r"[-―—–](?=[A-Z])"]
+    # "Schumer‘s": a possessive typed with a left quote mark, which spaCy's suffixes do not split off
+    suffixes = [*(nlp.Defaults.suffixes or ()), r"(?<=\w)‘[sS]"]
     tokenizer: Tokenizer = nlp.tokenizer
     tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     tokenizer.prefix_search = compile_prefix_regex(prefixes).search
+    tokenizer.suffix_search = compile_suffix_regex(suffixes).search
 
 
 def build_nlp(config: Config) -> Language:
@@ -382,6 +388,9 @@ def _merge_with_rulers(doc: Doc, new: list[Span], kept: list[Span], speaker_toke
             final.append(span)
         elif not any(k in taken for k in range(span.start, span.end)):
             final.append(span)
+        elif span.label_ == PERSON and _place_as_given_name(doc, span, kept):
+            claimed.add(span.start)
+            final.append(span)
         elif span.label_ == PERSON:
             # "Sen. Sherrod Brown of Ohio": the person ends where the place begins
             end = span.start
@@ -392,6 +401,30 @@ def _merge_with_rulers(doc: Doc, new: list[Span], kept: list[Span], speaker_toke
             if sum(doc[k].is_alpha for k in range(span.start, end)) >= 2:
                 final.append(Span(doc, span.start, end, label=PERSON))
     return final + [ent for ent in kept if not any(k in claimed for k in range(ent.start, ent.end))]
+
+
+def _place_as_given_name(doc: Doc, span: Span, kept: list[Span]) -> bool:
+    """ "Jordan Stewart … Stewart said": a two-word name whose first word is a given name the places ruler took
+    ("Jordan", "Georgia"; `place_given_names.txt`) is a person when the text also calls them by the second word
+    alone.
+
+    Only a one-word place opening a two-word run counts, and the second word must stand alone elsewhere:
+    "Jordan Valley" or "China Daily" is never followed by a bare "Valley" or "Daily" acting as a name.
+    """
+    second = doc[span.end - 1]
+    if span.end - span.start != 2 or not (second.is_title and second.is_alpha) or second.is_stop:
+        return False
+    if doc[span.start].lower_ not in PLACE_GIVEN_NAMES:
+        return False
+    place = next((ent for ent in kept if ent.start == span.start), None)
+    if place is None or place.end != span.start + 1 or place.label_ not in {GPE, LOC}:
+        return False
+    surname = second.text
+    return any(
+        tok.text == surname and not (k > 0 and doc[k - 1].text == doc[span.start].text)
+        for k, tok in enumerate(doc)
+        if k != span.end - 1
+    )
 
 
 def _drop_overlaps(spans: Iterable[Span]) -> list[Span]:
@@ -422,15 +455,19 @@ def _classify_run(
         return split
     while start < end and doc[end - 1].lower_ in NOT_NAMES:
         end -= 1
-    while start < end and (
-        doc[start].is_stop
-        or doc[start].lower_ in NOT_NAMES
-        or (
-            _sentence_initial(doc, start)
-            and (
-                doc[start].lower_ in lower_words
-                or doc[start].lower_ in SENTENCE_OPENERS
-                or doc[start].text.endswith("ly")
+    while (
+        start < end
+        and not _given_name_before_apposition(doc, start, end)
+        and (
+            doc[start].is_stop
+            or doc[start].lower_ in NOT_NAMES
+            or (
+                _sentence_initial(doc, start)
+                and (
+                    doc[start].lower_ in lower_words
+                    or doc[start].lower_ in SENTENCE_OPENERS
+                    or doc[start].text.endswith("ly")
+                )
             )
         )
     ):
@@ -460,6 +497,18 @@ def _classify_run(
     ):
         return [Span(doc, start, end, label=PERSON)]
     return [Span(doc, start, end, label=ORG)]
+
+
+def _given_name_before_apposition(doc: Doc, start: int, end: int) -> bool:
+    """ "Will Young, a locomotive mechanic": a given name that is also a common word ("Will", "May") opens a
+    two-word name when a comma follows it, as an apposition or a list does, and no verb does."""
+    return (
+        end - start == 2
+        and end < len(doc)
+        and doc[end].text == ","
+        and doc[start].lower_ in GIVEN_NAMES
+        and doc[end - 1].is_title
+    )
 
 
 def _org_then_name(doc: Doc, start: int, end: int) -> list[Span]:
@@ -729,9 +778,11 @@ def _resolve_names(found: list[Mention]) -> list[Mention]:
     # each full name's first and last word, split once rather than once per bare name that looks for its holder
     ends = [(name, parts[0], parts[-1]) for name in full_names for parts in [name_parts(name)]]
     surnames = {last for _, _, last in ends}
+    given = {first for _, first, _ in ends} & PLACE_GIVEN_NAMES
     for m in found:
-        # "Cuban" after "Mark Cuban" is the man, not a nationality
-        if m.label == NORP and m.text.lower() in surnames:
+        # "Cuban" after "Mark Cuban" is the man, not a nationality; "Jordan said" after "Jordan Stewart" the
+        # captain, not the country
+        if (m.label == NORP and m.text.lower() in surnames) or (m.label == GPE and m.text.lower() in given):
             m.label, m.canonical = "NAME", m.text
     resolved: list[Mention] = []
     for m in found:
