@@ -691,6 +691,19 @@ NAMED_SPEAKERS = [
         "I keep the cooking simple",
         "Dana Greenberg",
     ),
+    # an apposition continued by "and" ends at the name before its first part, not at a state in that part
+    (
+        "Lena Okafor, a nurse based in Columbus, Ohio, and a steward at the Nurses Guild, said: "
+        '"We cover three wards at night."',
+        "We cover three wards at night.",
+        "Lena Okafor",
+    ),
+    (
+        "Will Marsh, a pipefitter from Springfield, Mo., and an organizer at the local union, said the cold "
+        'wears on every part.\n\n"Nobody trains for a shift like that."',
+        "Nobody trains for a shift like that.",
+        "Will Marsh",
+    ),
 ]
 
 

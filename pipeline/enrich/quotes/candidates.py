@@ -85,9 +85,27 @@ def subject_before(ctx: Context, items: Sequence[Item], k: int, lo: int) -> Cand
         ):
             return None
         j = p - 1
+        if first in {"and", "or"}:
+            j = _before_description(ctx, items, j, lo)
     if j < lo or items[j][0] == "Q":
         return None
     return mention_ending(ctx, items, j, lo)
+
+
+def _before_description(ctx: Context, items: Sequence[Item], j: int, lo: int) -> int:
+    """ "Will Young, a mechanic based in Kansas City, Mo., and an organizer at the union, said": a part of an
+    apposition opened by "and" continues the description before it, whose own commas ("Kansas City, Mo.")
+    are not where the name ends; step back to the comma that opens the description ("a", "an", "the", a
+    lower-case word) after a person's name, that person being the subject. With no such comma ("Trump,
+    Cruz, and Kasich") the word before "and" stays where the subject ends."""
+    for p in range(j, max(lo + 1, j - 24), -1):
+        if any(items[k][0] != "T" for k in (p, p - 1, p - 2)):
+            return j
+        if lower(ctx, items[p - 1]) == "," and (lower(ctx, items[p]) in DETERMINERS or ctx.doc[items[p][1]].is_lower):
+            named = ctx.ent_end.get(items[p - 2][1])
+            if named is not None and named.label == PERSON:
+                return p - 2
+    return j
 
 
 def _named_apposition(ctx: Context, items: Sequence[Item], p: int, j: int) -> Candidate | None:
