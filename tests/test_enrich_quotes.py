@@ -691,6 +691,12 @@ NAMED_SPEAKERS = [
         "I keep the cooking simple",
         "Dana Greenberg",
     ),
+    # a group named "… United" is an organisation, so the person named before it speaks
+    (
+        '"The line froze solid," said Ada Brennan with Transit Riders United, a volunteer group.',
+        "The line froze solid",
+        "Ada Brennan",
+    ),
     # an apposition continued by "and" ends at the name before its first part, not at a state in that part
     (
         "Lena Okafor, a nurse based in Columbus, Ohio, and a steward at the Nurses Guild, said: "
