@@ -138,6 +138,12 @@ NAMES_THAT_LOOK_LIKE_OTHER_THINGS = [
         {("Will Ferris", "Will Ferris")},
         set(),
     ),
+    # an occupation written as a title before the name is no part of it
+    (
+        "Historian Mara Quill spoke first. Quill said the record was thin.",
+        {("Historian Mara Quill", "Mara Quill"), ("Quill", "Mara Quill")},
+        set(),
+    ),
     # a possessive typed with a left quote mark stays off the name ("House" is labelled apart, as an organisation)
     (
         "The vote hinged on House Minority Leader Dana Kruger‘s phone. Kruger said nothing.",
