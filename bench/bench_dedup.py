@@ -25,7 +25,7 @@ import tempfile
 import time
 import tracemalloc
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -38,11 +38,11 @@ from pipeline.dedup import (
     Fingerprint,
     Params,
     candidate_probability,
-    fingerprint,
+    fingerprints,
     is_copy,
     normalise,
     similarity,
-    sketch,
+    sketches,
 )
 from pipeline.records import Article, article_time
 from pipeline.store.sqlite import SQLiteStore
@@ -66,9 +66,9 @@ class Score:
         return self.hits / self.reported if self.reported else 1.0
 
 
-def fingerprints(stories: list[Story], params: Params = DEFAULT) -> list[Fingerprint | None]:
+def story_prints(stories: list[Story], params: Params = DEFAULT) -> list[Fingerprint | None]:
     """Fingerprint of each story, None when it is below the folding minimum."""
-    return [fingerprint(story.body, params) for story in stories]
+    return fingerprints([story.body for story in stories], params)
 
 
 def true_pairs(prints: list[Fingerprint | None], params: Params = DEFAULT) -> set[Pair]:
@@ -171,14 +171,15 @@ def dedup_bytes(path: Path) -> dict[str, int]:
 
 
 def ours_in_memory(token_lists: list[list[str]], params: Params) -> float:
-    """Shingles -> signatures -> band keys -> query and insert in a dict: our path without the store."""
+    """Shingles -> signatures -> band keys -> query and insert in a dict: our path without the store, sketching
+    500 texts at a time as the stage does."""
     began = time.perf_counter()
     buckets: dict[str, list[int]] = defaultdict(list)
-    for index, words in enumerate(token_lists):
-        _, keys = sketch(words, params)
-        {other for key in keys for other in buckets.get(key, ())}
-        for key in keys:
-            buckets[key].append(index)
+    for start in range(0, len(token_lists), 500):
+        for index, (_, keys) in enumerate(sketches(token_lists[start : start + 500], params), start):
+            {other for key in keys for other in buckets.get(key, ())}
+            for key in keys:
+                buckets[key].append(index)
     return time.perf_counter() - began
 
 
@@ -198,8 +199,25 @@ def datasketch_in_memory(token_lists: list[list[str]], params: Params) -> float:
     return time.perf_counter() - began
 
 
-def median_of(runs: int, measure: Callable[[], float]) -> float:
-    return statistics.median(measure() for _ in range(runs))
+def spread(values: list[float], digits: int = 2) -> str:
+    """Median with min–max."""
+    return f"{statistics.median(values):,.{digits}f} ({min(values):,.{digits}f}–{max(values):,.{digits}f})"
+
+
+def report_in_memory(stories: int, params: Params, stage: list[float], ours: list[float], theirs: list[float]) -> None:
+    """Rates, and the two ratios taken round by round (each round's three timings follow one another)."""
+    print(
+        f"\nIn memory, same shingles, num_perm={params.num_perm}, b={params.bands}, r={params.rows}, "
+        f"{len(ours)} rounds:"
+    )
+    print(f"  ours (signature + band keys + dict index): {spread([stories / s for s in ours], 0)} articles/s")
+    print(f"  datasketch MinHash + MinHashLSH query+insert: {spread([stories / s for s in theirs], 0)} articles/s")
+    print(f"  store-backed stage: {spread([stories / s for s in stage], 0)} articles/s")
+    print(f"  ours / datasketch in memory: {spread([t / o for o, t in zip(ours, theirs, strict=True)])}x")
+    print(
+        "  full store-backed stage / datasketch in memory: "
+        f"{spread([t / s for s, t in zip(stage, theirs, strict=True)])}x"
+    )
 
 
 def perturb(story: Story, rng: random.Random, round_: int) -> Story:
@@ -271,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| P | " + " | ".join(f"{p:.3f}" for p in curve) + " |")
 
     began = time.perf_counter()
-    prints = fingerprints(stories, params)
+    prints = story_prints(stories, params)
     sets = [_shingles(found) for found in prints]
     truth = true_pairs(prints, params)
     truth_seconds = time.perf_counter() - began
@@ -307,12 +325,18 @@ def main(argv: list[str] | None = None) -> int:
     times = {index: story.date for index, story in enumerate(stories)}
     in_window = {(a, b) for a, b in truth if abs(times[a] - times[b]) <= window}
     stage_seconds: list[float] = []
+    token_lists = [normalise(story.body).split() for story in stories]
+    ours_seconds: list[float] = []
+    theirs_seconds: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         for run in range(runs):
             path = Path(folder) / f"run{run}.db"
             gc.collect()
             seconds, store = run_stage(articles, path, window, batch=500, params=params)
             stage_seconds.append(seconds)
+            # The in-memory paths right after the stage, round by round, so each ratio comes from one moment.
+            ours_seconds.append(ours_in_memory(token_lists, params))
+            theirs_seconds.append(datasketch_in_memory(token_lists, params))
             if run == 0:
                 together = cluster_pairs(store, ids)
                 stored = dedup_bytes(path)
@@ -340,19 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  tracemalloc peak during dedupe of 2,000 articles: {peak / 1e6:.1f} MB")
 
-    token_lists = [normalise(story.body).split() for story in stories]
-    ours = median_of(runs, lambda: ours_in_memory(token_lists, params))
-    theirs = median_of(runs, lambda: datasketch_in_memory(token_lists, params))
-    stage = statistics.median(stage_seconds)
-    print(
-        f"\nIn memory, same shingles, num_perm={params.num_perm}, b={params.bands}, r={params.rows} (median of {runs}):"
-    )
-    print(f"  ours (signature + band keys + dict index): {len(stories) / ours:,.0f} articles/s")
-    print(f"  datasketch MinHash + MinHashLSH query+insert: {len(stories) / theirs:,.0f} articles/s")
-    print(
-        f"  ours / datasketch: {theirs / ours:.2f}x in memory; full store-backed stage / datasketch in memory: "
-        f"{theirs / stage:.2f}x"
-    )
+    report_in_memory(len(stories), params, stage_seconds, ours_seconds, theirs_seconds)
 
     if options.scale:
         line = scaling(stories, (1_000, 10_000, 100_000), probe=2_000, params=params)

@@ -91,7 +91,7 @@ def index_articles(store: Store, articles: list[Article], entries: list[Entry], 
             entry.status, entry.last_error = "failed", f"store rejected the article: {rejected[entry.id]}"
             entry.next_attempt = now + retry_delay(entry.attempts)
             report.errors.append(StageError(entry.url, "index", entry.last_error))
-        store.save_entry(entry)
+    store.save_entries(entries)
     report.article_ids = [article.id for article in articles if article.id not in rejected]
     return report
 
@@ -301,13 +301,25 @@ async def process_async(
     after: asyncio.Task[None] | None = None,
 ) -> None:
     """`process_articles` for the event loop; dedupe waits for `after` (the batch before), so it sees every
-    earlier article, while this batch's analysis already runs in the workers."""
+    earlier article, while this batch's analysis already runs in the workers.
+
+    Dedupe and statements run in a thread: seconds of work on a large batch, which on the event loop would
+    stall the downloads of the next batch until their deadlines ran out. The thread gives the loop the GIL
+    every few milliseconds; the order does not change, since this batch is marked processed only at the end.
+    """
     enriched = await enrich_async(config, store, article_ids, pool)
     if after is not None:
         await after
     report.errors += enriched.errors
-    report.duplicates += dedupe_stage(config, store, article_ids).duplicates
-    report.statements_new += len(statements_stage(config, store, article_ids).new)
+    duplicates, statements = await asyncio.to_thread(dedupe_and_group, config, store, article_ids)
+    report.duplicates += duplicates
+    report.statements_new += statements
+
+
+def dedupe_and_group(config: Config, store: Store, article_ids: Sequence[str]) -> tuple[int, int]:
+    """Dedupe, then statements, for one batch: how many duplicates and how many new statements."""
+    duplicates = dedupe_stage(config, store, article_ids).duplicates
+    return duplicates, len(statements_stage(config, store, article_ids).new)
 
 
 def finish_unprocessed(

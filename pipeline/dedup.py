@@ -151,27 +151,72 @@ def _finalise(values: np.ndarray) -> np.ndarray:
     return mixed
 
 
-@lru_cache(maxsize=1 << 18)
+# Word hashes kept between calls: a news vocabulary repeats, and hashing a word costs more than finding it.
+_WORD_IDS: dict[str, int] = {}
+_WORD_CACHE = 1 << 18
+
+
 def _word_hash(word: str) -> int:
     # blake2b, not hash(): Python salts str hashes per process, and band keys must
     # agree between workers and across restarts.
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def shingle_hashes(words: list[str], size: int) -> np.ndarray:
-    """64-bit hashes of the word `size`-grams, in text order (repeats kept).
+def _word_ids(words: list[str]) -> np.ndarray:
+    """Each word's 64-bit hash, new words hashed once and kept (up to `_WORD_CACHE` words, then started afresh)."""
+    missing = set(words).difference(_WORD_IDS)
+    if len(_WORD_IDS) + len(missing) > _WORD_CACHE:
+        _WORD_IDS.clear()
+        missing = set(words)
+    for word in missing:
+        _WORD_IDS[word] = _word_hash(word)
+    return np.fromiter(map(_WORD_IDS.__getitem__, words), dtype=np.uint64, count=len(words))
 
-    Each word is hashed once (cached) and the n-grams are combined in numpy, so
-    the cost per shingle is a few vector operations, not a hash call.
-    """
-    if len(words) < size:
-        return np.empty(0, dtype=np.uint64)
-    ids = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
-    count = len(words) - size + 1
-    combined = ids[:count].copy()
+
+def _spans(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Indexes start[i] .. start[i] + count[i] - 1 for every i, concatenated."""
+    total = int(counts.sum())
+    ends = np.cumsum(counts)
+    spans: np.ndarray = np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - counts), counts)
+    return spans
+
+
+@dataclass(frozen=True)
+class _Shingled:
+    """The shingles of several texts at once: `ordered[ordered_starts[i]:…]` is text i's in text order (repeats
+    kept), `unique[unique_starts[i]:…]` its sorted unique ones; each `*_starts` has one more item than texts."""
+
+    ordered: np.ndarray
+    ordered_starts: np.ndarray
+    unique: np.ndarray
+    unique_starts: np.ndarray
+
+
+def _shingle_texts(word_lists: list[list[str]], size: int) -> _Shingled:
+    """64-bit hashes of the word `size`-grams of every text, computed over all texts in a few vector
+    operations (numpy's cost per call, not per element, dominates texts of a few hundred words)."""
+    lengths = np.array([len(words) for words in word_lists], dtype=np.int64)
+    counts = np.maximum(lengths - size + 1, 0)
+    ids = np.concatenate([_word_ids(words) for words in word_lists] + [np.empty(0, dtype=np.uint64)])
+    width = max(len(ids) - size + 1, 0)
+    combined = ids[:width].copy()
     for offset in range(1, size):
-        combined = combined * _ROLL + ids[offset : offset + count]
-    return _finalise(combined)
+        combined = combined * _ROLL + ids[offset : offset + width]
+    word_starts = np.cumsum(lengths) - lengths
+    ordered = _finalise(combined)[_spans(word_starts, counts)]
+    ordered_starts = np.concatenate(([0], np.cumsum(counts)))
+    owner = np.repeat(np.arange(len(word_lists)), counts)
+    order = np.lexsort((ordered, owner))
+    values, owners = ordered[order], owner[order]
+    first = np.ones(len(values), dtype=bool)
+    first[1:] = (values[1:] != values[:-1]) | (owners[1:] != owners[:-1])
+    unique_starts = np.searchsorted(owners[first], np.arange(len(word_lists) + 1))
+    return _Shingled(ordered, ordered_starts, values[first], unique_starts)
+
+
+def shingle_hashes(words: list[str], size: int) -> np.ndarray:
+    """64-bit hashes of the word `size`-grams, in text order (repeats kept)."""
+    return _shingle_texts([words], size).ordered
 
 
 @lru_cache(maxsize=8)
@@ -182,6 +227,7 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return multipliers, offsets
 
 
+# Rows of shingles x hash functions worked on at once: 2048 x 120 x 8 bytes is 2 MB.
 _CHUNK = 2048
 
 
@@ -193,13 +239,34 @@ def signature(shingles: np.ndarray, params: Params = DEFAULT, num_perm: int | No
     shingle×permutation and no 128-bit arithmetic, unlike `(a*x+b) mod p`. Taking
     the top bits after the min is the same as before, because the shift is monotone.
     """
+    one: np.ndarray = signatures(shingles, np.array([0, len(shingles)]), params, num_perm)[0]
+    return one
+
+
+def signatures(
+    values: np.ndarray, starts: np.ndarray, params: Params = DEFAULT, num_perm: int | None = None
+) -> np.ndarray:
+    """`signature` of each segment `values[starts[i]:starts[i + 1]]`, as one row each. Texts are taken together,
+    up to `_CHUNK` shingles at a time, hash functions by shingles so that each text's minimum is a reduction
+    along contiguous memory."""
     multipliers, offsets = _permutations(params.num_perm, params.seed)
-    multipliers, offsets = multipliers[:num_perm], offsets[:num_perm]
-    least = np.full(len(multipliers), np.iinfo(np.uint64).max, dtype=np.uint64)
-    for start in range(0, len(shingles), _CHUNK):
-        block = shingles[start : start + _CHUNK, None] * multipliers + offsets
-        np.minimum(least, block.min(axis=0), out=least)
-    return (least >> _U64(32)).astype(np.uint32)
+    multipliers, offsets = multipliers[:num_perm, None], offsets[:num_perm, None]
+    least = np.full((len(multipliers), len(starts) - 1), np.iinfo(np.uint64).max, dtype=np.uint64)
+    text = 0
+    while text < len(starts) - 1:
+        last = max(int(np.searchsorted(starts, starts[text] + _CHUNK, side="right")) - 1, text + 1)
+        segment = starts[text : last + 1]
+        filled = np.flatnonzero(segment[1:] > segment[:-1])  # reduceat cannot take an empty segment
+        for begin in range(int(segment[0]), int(segment[-1]), _CHUNK):  # one piece, unless one text is long
+            end = min(begin + _CHUNK, int(segment[-1]))
+            block = np.multiply(multipliers, values[None, begin:end])
+            block += offsets
+            if last == text + 1:  # one text, perhaps in several pieces
+                np.minimum(least[:, text], block.min(axis=1), out=least[:, text])
+            else:
+                least[:, text + filled] = np.minimum.reduceat(block, segment[filled] - begin, axis=1)
+        text = last
+    return (least.T >> _U64(32)).astype(np.uint32)
 
 
 @lru_cache(maxsize=8)
@@ -214,38 +281,66 @@ def band_keys(sig: np.ndarray, params: Params = DEFAULT, first_band: int = 0) ->
     The band number is added in, so equal rows in different bands (or in the lede
     bands, numbered after the whole-text ones) never share a key.
     """
-    rows = sig.reshape(-1, params.rows).astype(np.uint64)
-    salts = np.arange(first_band, first_band + len(rows), dtype=np.uint64) * _ROLL
-    mixed = _finalise((rows * _row_weights(params.rows, params.seed)).sum(axis=1, dtype=np.uint64) + salts)
+    return band_keys_of(sig[None, :], params, first_band)[0]
+
+
+def band_keys_of(sigs: np.ndarray, params: Params = DEFAULT, first_band: int = 0) -> list[tuple[str, ...]]:
+    """`band_keys` of each row of `sigs`, in one pass."""
+    rows = sigs.reshape(len(sigs), -1, params.rows).astype(np.uint64)
+    bands = rows.shape[1]
+    salts = np.arange(first_band, first_band + bands, dtype=np.uint64) * _ROLL
+    mixed = _finalise((rows * _row_weights(params.rows, params.seed)).sum(axis=2, dtype=np.uint64) + salts)
     digits = mixed.astype(">u8").tobytes().hex()
-    return tuple(digits[start : start + 16] for start in range(0, len(digits), 16))
+    width = 16 * bands
+    return [
+        tuple(digits[start : start + 16] for start in range(begin, begin + width, 16))
+        for begin in range(0, len(digits), width)
+    ]
+
+
+def sketches(word_lists: list[list[str]], params: Params = DEFAULT) -> list[tuple[np.ndarray, tuple[str, ...]]]:
+    """Sorted unique shingles and band keys (whole-text bands, then lede bands) of each text's normalised
+    words, computed for all the texts together."""
+    if not word_lists:
+        return []
+    shingled = _shingle_texts(word_lists, params.shingle)
+    keys = band_keys_of(signatures(shingled.unique, shingled.unique_starts, params), params)
+    if params.lede_bands:
+        starts = shingled.ordered_starts[:-1]
+        counts = np.minimum(np.diff(shingled.ordered_starts), max(params.lede_words - params.shingle + 1, 0))
+        lede = shingled.ordered[_spans(starts, counts)]
+        lede_sigs = signatures(lede, np.concatenate(([0], np.cumsum(counts))), params, params.lede_bands * params.rows)
+        ledes = band_keys_of(lede_sigs, params, params.bands)
+        keys = [whole + opening for whole, opening in zip(keys, ledes, strict=True)]
+    unique, bounds = shingled.unique, shingled.unique_starts
+    return [(unique[bounds[i] : bounds[i + 1]], keys[i]) for i in range(len(word_lists))]
 
 
 def sketch(words: list[str], params: Params = DEFAULT) -> tuple[np.ndarray, tuple[str, ...]]:
     """Sorted unique shingles and band keys (whole-text bands, then lede bands) of normalised words."""
-    ordered = shingle_hashes(words, params.shingle)
-    shingles = np.unique(ordered)
-    keys = band_keys(signature(shingles, params), params)
-    if params.lede_bands:
-        lede = ordered[: max(params.lede_words - params.shingle + 1, 0)]
-        keys += band_keys(signature(lede, params, params.lede_bands * params.rows), params, params.bands)
-    return shingles, keys
+    return sketches([words], params)[0]
 
 
 def shingle_set(text: str, params: Params = DEFAULT) -> np.ndarray:
     """Sorted unique shingles alone: what verifying against a stored copy needs (no signature)."""
-    return np.unique(shingle_hashes(normalise(text).split(), params.shingle))
+    return _shingle_texts([normalise(text).split()], params.shingle).unique
+
+
+def fingerprints(texts: list[str], params: Params = DEFAULT) -> list[Fingerprint | None]:
+    """None for texts too short to fold safely: a one-line stub or a paywall notice
+    matches too many unrelated pages to be evidence of a copy. The texts are sketched together."""
+    normalised = [normalise(text) for text in texts]
+    word_lists = [text.split() for text in normalised]
+    long_enough = [i for i, words in enumerate(word_lists) if len(words) >= params.min_words]
+    found: list[Fingerprint | None] = [None] * len(texts)
+    sketched = sketches([word_lists[i] for i in long_enough], params)
+    for i, (shingles, keys) in zip(long_enough, sketched, strict=True):
+        found[i] = Fingerprint(body_hash(normalised[i]), shingles, keys)
+    return found
 
 
 def fingerprint(text: str, params: Params = DEFAULT) -> Fingerprint | None:
-    """None for texts too short to fold safely: a one-line stub or a paywall notice
-    matches too many unrelated pages to be evidence of a copy."""
-    normalised = normalise(text)
-    words = normalised.split()
-    if len(words) < params.min_words:
-        return None
-    shingles, keys = sketch(words, params)
-    return Fingerprint(body_hash(normalised), shingles, keys)
+    return fingerprints([text], params)[0]
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -419,17 +514,24 @@ def _fingerprinted(
     articles: list[Article], params: Params, report: DedupReport
 ) -> dict[str, tuple[Article, Fingerprint]]:
     """The batch in time order, with the fingerprint of each article long enough to fold."""
+    ordered: list[Article] = []
+    ids: set[str] = set()
+    for article in sorted(articles, key=_time_order):
+        if article.id not in ids:
+            ids.add(article.id)
+            ordered.append(article)
+    report.seen += len(ordered)
     batch: dict[str, tuple[Article, Fingerprint]] = {}
-    for article in sorted(articles, key=lambda item: (article_time(item), item.id)):
-        if article.id in batch:
-            continue
-        report.seen += 1
-        found = fingerprint(article.text, params)
+    for article, found in zip(ordered, fingerprints([article.text for article in ordered], params), strict=True):
         if found is None:
             report.too_short += 1
         else:
             batch[article.id] = (article, found)
     return batch
+
+
+def _time_order(article: Article) -> tuple[datetime, str]:
+    return article_time(article), article.id
 
 
 def dedupe(articles: list[Article], store: Store, window: timedelta, params: Params = DEFAULT) -> DedupReport:

@@ -185,6 +185,20 @@ class BoundedDecoder:
         self.chunks.append(data)
 
 
+# A body this small after a 304 or a redirect is read and dropped, so the connection goes back to the pool.
+_DRAIN_BYTES = 65_536
+
+
+async def _drain(stream: httpx.Response) -> None:
+    """Read a body nobody needs to its end when it is small: a response closed unread closes its connection
+    too, and a poll of feeds answering 304 then opened a new connection (a TLS handshake) for every feed."""
+    declared = stream.headers.get("content-length", "")
+    small = int(declared) <= _DRAIN_BYTES if declared.isdigit() else stream.status_code == 304  # 304: no body
+    if small:
+        async for _ in stream.aiter_raw():
+            pass
+
+
 class WebClient:
     """Async client shared by a whole cycle; limits concurrency overall and per host."""
 
@@ -271,6 +285,7 @@ class WebClient:
             async with self._client.stream("GET", url, headers=headers) as stream:
                 status = stream.status_code
                 if status in _REDIRECT_STATUSES or status == 304:
+                    await _drain(stream)
                     return Response(str(stream.url), status, stream.headers, b"")
                 if status >= 400:
                     raise FetchError(

@@ -299,16 +299,18 @@ def test_a_fetch_that_dies_mid_batch_is_retried_without_duplicates(
     with SQLiteStore(wirewatch) as store:
         expected = store.count_entries("pending")
     saves = 0
-    original = SQLiteStore.save_entry
+    original = SQLiteStore.save_entries
 
-    def dies_after_the_first_entry(self: SQLiteStore, entry: Any) -> None:
+    # A batch's entries are saved in one transaction, after its articles: dying there leaves the articles stored
+    # and every entry still pending, and the retry fetches them again.
+    def dies_saving_the_first_batch(self: SQLiteStore, entries: Any) -> None:
         nonlocal saves
         saves += 1
-        if saves == 2:
+        if saves == 1:
             raise ConnectionError("worker lost mid-batch")
-        original(self, entry)
+        original(self, entries)
 
-    monkeypatch.setattr(SQLiteStore, "save_entry", dies_after_the_first_entry)
+    monkeypatch.setattr(SQLiteStore, "save_entries", dies_saving_the_first_batch)
     process = dags["wirewatch_process"]
     for task in process.tasks:
         task.retry_delay = timedelta(0)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dedup import DEFAULT, dedupe, fingerprint, normalise
+from pipeline.dedup import DEFAULT, Fingerprint, dedupe, fingerprint, fingerprints, normalise
 from pipeline.records import Article
 from pipeline.store.sqlite import SQLiteStore
 
@@ -177,13 +177,13 @@ def test_reuters_clusters_against_the_exhaustive_truth(tmp_path: Path) -> None:
     """Co-membership in the clusters `dedupe()` writes to a real store, scored against every pair that satisfies
     the verification predicate (found exhaustively, without LSH): a change that costs recall (copies not folded)
     or precision (unrelated stories chained into one cluster) shows here, whatever the parameters."""
-    from bench.bench_dedup import articles_from, cluster_pairs, fingerprints, run_stage, true_pairs
+    from bench.bench_dedup import articles_from, cluster_pairs, run_stage, story_prints, true_pairs
     from bench.reuters import REUTERS, load_stories
 
     if not REUTERS.is_dir():
         pytest.skip(f"Reuters-21578 not found at {REUTERS} (../shared/data is not part of the repo)")
     stories = load_stories(files=3)
-    truth = true_pairs(fingerprints(stories, DEFAULT), DEFAULT)
+    truth = true_pairs(story_prints(stories, DEFAULT), DEFAULT)
     in_window = {(a, b) for a, b in truth if abs(stories[a].date - stories[b].date) <= WEEK}
     articles = articles_from(stories)
     _, store = run_stage(articles, tmp_path / "reuters.db", WEEK, batch=500)
@@ -201,3 +201,29 @@ def test_an_earlier_copy_arriving_late_becomes_the_root(store: SQLiteStore) -> N
     saved = run(store, [article("voa", VOA, 0)])
     assert saved["voa"].cluster_id == "voa" and saved["voa"].duplicate_of is None
     assert store.get_articles(["copy"])[0].cluster_id == "voa"
+
+
+# Band keys of the two sample stories as the per-article code before batch fingerprinting computed them: stored keys
+# must not change, or every copy fetched after an upgrade would miss the originals stored before it.
+VOA_KEYS = (36, "0eefa2f37bde1fa5", "e43e3d36ef293e4b", "968aba750409d789", "9be183ade76664a2", 557)
+VICE_KEYS = (36, "b875bfb8f035d969", "fcf06feb1da3017c", "b8a3947b8a8f058b", "0768c04fe6582964", 587)
+
+
+def keys_summary(found: Fingerprint | None) -> tuple[int, str, str, str, str, int]:
+    """Key count, first and last whole-text key, first and last lede key, unique shingles."""
+    assert found is not None
+    keys = found.band_keys
+    return (len(keys), keys[0], keys[29], keys[30], keys[35], len(found.shingles))
+
+
+def test_a_batch_is_fingerprinted_as_each_text_alone() -> None:
+    # 3,557 unique shingles: more than one chunk (2,048), so the long text is signed in pieces of its own
+    long_text = VOA + "\n" + " ".join(f"word{n}" for n in range(3000))
+    long_keys = (36, "8ac269db31a4b987", "a30e550a31cabf73", "968aba750409d789", "9be183ade76664a2", 3557)
+    batch = fingerprints([VOA, "Too short to fold.", long_text, "", VICE])
+    assert keys_summary(batch[0]) == VOA_KEYS
+    assert (batch[1], batch[3]) == (None, None)
+    assert keys_summary(batch[2]) == long_keys  # the lede keys are VOA's: the same opening words
+    assert keys_summary(batch[4]) == VICE_KEYS
+    assert keys_summary(fingerprint(VOA)) == VOA_KEYS and keys_summary(fingerprint(long_text)) == long_keys
+    assert batch[0] is not None and batch[0].body_hash == "fce2738d2e2fcb692ffd82ebfa33749e"

@@ -156,3 +156,38 @@ def test_leftovers_that_fail_again_are_reported_and_hide_nothing_behind_them(tmp
     assert "refused" in report.errors[0].reason
     assert store.unprocessed_articles(utcnow(), 1000) == names[:-1]
     assert [q.speaker for q in store.get_articles(["good"])[0].quotes if q.kind == "direct"] == [KIM]
+
+
+def test_pages_of_the_next_batch_arrive_while_a_batch_is_deduped(tmp_path, site, store, monkeypatch):
+    """Dedupe runs off the event loop: the first batch's dedupe waits for a page of the second batch, which only
+    the event loop can bring. On the loop the wait would end in its guard instead (and the pages time out)."""
+    import threading
+
+    from pipeline import cycle
+
+    monkeypatch.setattr(cycle, "BATCH_SIZE", 2)
+    paths = [f"/story{n}.html" for n in range(4)]
+    for n, path in enumerate(paths):
+        site.routes[path] = StaticRoute(page(f"Story {n}", PARAGRAPHS[n:] + PARAGRAPHS[:n]).encode())
+    pages_done: list[int] = []
+    next_batch_arrived = threading.Event()
+    seen_during_dedupe: list[int] = []
+    dedupe_stage = cycle.dedupe_stage
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "fetch":
+            pages_done.append(done)
+            if len(pages_done) > 2:  # a page of the second batch
+                next_batch_arrived.set()
+
+    def waiting_dedupe(config, store_, article_ids):
+        if not seen_during_dedupe:
+            next_batch_arrived.wait(timeout=60)  # a guard against a hang, not a measured time
+            seen_during_dedupe.append(len(pages_done))
+        return dedupe_stage(config, store_, article_ids)
+
+    monkeypatch.setattr(cycle, "dedupe_stage", waiting_dedupe)
+    report = run_cycle(configured(tmp_path, site, *paths), store, progress=progress)
+    assert report.articles_indexed == 4 and report.errors == []
+    assert seen_during_dedupe[0] >= 3  # the first batch's 2 pages and at least one of the second's
+    assert store.unprocessed_articles(utcnow(), 10) == []  # both batches deduped and grouped, in order

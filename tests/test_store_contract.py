@@ -203,11 +203,11 @@ def test_entries_due_are_pending_or_failed_past_their_backoff(store: Store) -> N
 
     (e0, e1, e2) = store.get_entries(["e0", "e1", "e2"])
     store.save_entry(replace(e0, status="done", attempts=1))
-    store.save_entry(
-        replace(e1, status="failed", attempts=1, last_error="HTTP 503", next_attempt=T0 + timedelta(hours=1))
-    )
-    store.save_entry(
-        replace(e2, status="failed", attempts=2, last_error="timeout", next_attempt=T0 - timedelta(hours=1))
+    store.save_entries(  # several at once, as a fetched batch saves them
+        [
+            replace(e1, status="failed", attempts=1, last_error="HTTP 503", next_attempt=T0 + timedelta(hours=1)),
+            replace(e2, status="failed", attempts=2, last_error="timeout", next_attempt=T0 - timedelta(hours=1)),
+        ]
     )
 
     assert [item.id for item in store.entries_due(T0)] == ["e2", "e3"]

@@ -191,3 +191,33 @@ def test_a_slow_request_still_times_out(tmp_path, site, store):
                 await client.get(site.url("/feed.xml"))
 
         asyncio.run(go())
+
+
+def test_a_304_and_a_small_redirect_leave_their_connection_open_for_the_next_request(tmp_path, site):
+    """A response closed unread closes its connection: 20 feeds answering 304 on one host took 20 connections."""
+    ports: list[int] = []
+
+    def not_modified(handler: BaseHTTPRequestHandler) -> None:
+        ports.append(handler.client_address[1])
+        handler.send_response(304)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def moved(handler: BaseHTTPRequestHandler) -> None:
+        ports.append(handler.client_address[1])
+        body = b"<a href='/feed'>moved</a>"
+        handler.send_response(302)
+        handler.send_header("Location", "/feed")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    site.routes.update({"/feed": not_modified, "/old": moved})
+
+    async def fetch_all() -> list[int]:
+        async with WebClient(make_config(tmp_path).fetch) as client:
+            return [(await client.get(site.url(path))).status for path in ("/feed", "/old", "/feed", "/feed")]
+
+    assert asyncio.run(fetch_all()) == [304, 304, 304, 304]  # /old redirects to /feed
+    assert len(ports) == 5  # four requests, one of them redirected
+    assert len(set(ports)) == 1  # one connection for all five

@@ -121,6 +121,11 @@ class Store(ABC):
     @abstractmethod
     def save_entry(self, entry: Entry) -> None: ...
 
+    def save_entries(self, entries: Iterable[Entry]) -> None:
+        """Every entry of a batch; a backend that can writes them together (SQLite: one transaction)."""
+        for entry in entries:
+            self.save_entry(entry)
+
     @abstractmethod
     def count_entries(self, status: str | None = None) -> int: ...
 

@@ -235,7 +235,9 @@ def micros(value: datetime) -> int:
 
 
 def _from_ts(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # fromisoformat reads the "…Z" that `ts` writes, about ten times faster than strptime: a cycle reads
+    # tens of thousands of these.
+    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 def parse_ts(value: str | None) -> datetime | None:
@@ -446,20 +448,26 @@ class SQLiteStore(Store):
         return [_entry_from_row(row) for row in self._rows_by_id("entries", ids)]
 
     def save_entry(self, entry: Entry) -> None:
+        self.save_entries([entry])
+
+    def save_entries(self, entries: Iterable[Entry]) -> None:
         with self._tx() as db:
-            db.execute(
+            db.executemany(
                 """UPDATE entries SET status=?, attempts=?, last_error=?, next_attempt=?,
                        title=?, summary=?, published=? WHERE id=?""",
-                (
-                    entry.status,
-                    entry.attempts,
-                    entry.last_error,
-                    ts(entry.next_attempt),
-                    entry.title,
-                    entry.summary,
-                    ts(entry.published),
-                    entry.id,
-                ),
+                [
+                    (
+                        entry.status,
+                        entry.attempts,
+                        entry.last_error,
+                        ts(entry.next_attempt),
+                        entry.title,
+                        entry.summary,
+                        ts(entry.published),
+                        entry.id,
+                    )
+                    for entry in entries
+                ],
             )
 
     def count_entries(self, status: str | None = None) -> int:
