@@ -95,3 +95,11 @@ def test_a_sentence_reads_its_words_and_offsets_from_the_context() -> None:
 def test_new_words_get_spacys_number_and_url_flags(word: str, like_num: bool, like_url: bool) -> None:
     lexeme = get_nlp(Config()).vocab[word]
     assert (lexeme.like_num, lexeme.like_url) == (like_num, like_url)
+
+
+def test_words_the_suffix_shortcut_skips_split_as_spacy_splits_them() -> None:
+    nlp = get_nlp(Config())
+    text = "Kim's 12ft wall, HE'S near the U.S. border (north) at 5km/h."
+    expected = ["Kim", "'s", "12", "ft", "wall", ",", "HE", "'S", "near", "the", "U.S.", "border", "(", "north", ")"]
+    expected += ["at", "5", "km/h", "."]
+    assert [token.text for token in nlp.make_doc(text)] == expected

@@ -255,12 +255,32 @@ def _quick_lexeme_attrs(nlp: Language) -> None:
         getters[LIKE_URL] = _quick_like_url(getters[LIKE_URL])
 
 
+# A word ending in an ASCII letter other than s or S, with no digit in it: no English suffix rule can match its end
+# (the only suffixes ending in such a letter are "'s" and the units after a number, "5km", "12ft").
+_NO_SUFFIX = re.compile(r"[^0-9]*[A-RT-Za-rt-z]")
+
+
+def _quick_suffix_search(nlp: Language) -> None:
+    """The tokenizer asks the suffix rules about every new word, each time scanning the word for a match
+    of any of the rules at its end: a word `_NO_SUFFIX` describes is answered None (no suffix) at once."""
+    tokenizer: Tokenizer = nlp.tokenizer
+    search = tokenizer.suffix_search
+    if search is None or nlp.lang != "en":
+        return
+
+    def quick(text: str) -> re.Match[str] | None:
+        return None if _NO_SUFFIX.fullmatch(text) else search(text)
+
+    tokenizer.suffix_search = quick
+
+
 def build_nlp(config: Config) -> Language:
     nlp = _trained(config.nlp.model)
     speakers = speaker_patterns(config.speakers)
     if nlp is not None:
         _split_glued_marks(nlp)
         _quick_lexeme_attrs(nlp)
+        _quick_suffix_search(nlp)
         ruler = nlp.add_pipe(
             "entity_ruler",
             name="wirewatch_speakers",
@@ -272,6 +292,7 @@ def build_nlp(config: Config) -> Language:
     nlp = spacy.blank("en")
     _split_glued_marks(nlp)
     _quick_lexeme_attrs(nlp)
+    _quick_suffix_search(nlp)
     places = nlp.add_pipe("entity_ruler", name="wirewatch_places")
     places.add_patterns(place_patterns())  # type: ignore[attr-defined]
     if speakers:
