@@ -23,7 +23,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -275,11 +275,18 @@ class Document:
 
     def __init__(self, *fields: str) -> None:
         self.fields = [words(field) for field in fields]
-        self.positions: dict[str, list[tuple[int, int]]] = {}
+        self.tokens = set().union(*self.fields)
+        self.vocabulary = sorted(self.tokens)
+
+    @cached_property
+    def positions(self) -> dict[str, list[tuple[int, int]]]:
+        """Where each token stands, (field, position): built only when a phrase is checked, since most rules
+        are decided on single words."""
+        positions: dict[str, list[tuple[int, int]]] = {}
         for number, tokens in enumerate(self.fields):
             for position, token in enumerate(tokens):
-                self.positions.setdefault(token, []).append((number, position))
-        self.vocabulary = sorted(self.positions)
+                positions.setdefault(token, []).append((number, position))
+        return positions
 
     def has_prefix(self, prefix: str) -> bool:
         at = bisect_left(self.vocabulary, prefix)
@@ -288,7 +295,9 @@ class Document:
     def has_term(self, term: Term) -> bool:
         first, rest = term.tokens[0], term.tokens[1:]
         if not rest:
-            return self.has_prefix(first) if term.prefix else first in self.positions
+            return self.has_prefix(first) if term.prefix else first in self.tokens
+        if first not in self.tokens:
+            return False
         for number, position in self.positions.get(first, []):
             tokens = self.fields[number]
             following = tokens[position + 1 : position + 1 + len(rest)]

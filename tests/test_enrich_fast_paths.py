@@ -11,7 +11,7 @@ from pipeline.config import Config
 from pipeline.enrich.entities import SpeakerIndex, doc_text, get_nlp, make_doc
 from pipeline.enrich.quotes import find_quote_spans
 from pipeline.enrich.quotes.frame import Context, frame, lower
-from pipeline.enrich.quotes.reported import _may_report
+from pipeline.enrich.quotes.reported import Sentence, _may_report
 from pipeline.query import fold
 
 TEXT = "The minister said,“We will not   yield.” Then she left.\n"
@@ -58,3 +58,48 @@ def test_a_frame_folds_a_quote_glued_to_a_word_into_one_item() -> None:
     items = frame(ctx, 0, len(TEXT))
     words = [lower(ctx, item) if item[0] == "T" else "<quote>" for item in items]
     assert words == ["the", "minister", "said", ",", "<quote>", "then", "she", "left", "."]
+
+
+def test_a_frame_is_built_once_per_range_and_shared() -> None:
+    nlp = get_nlp(Config())
+    ctx = Context(make_doc(nlp, TEXT), TEXT, find_quote_spans(TEXT), [], SpeakerIndex(()))
+    first = frame(ctx, 0, 18)
+    assert frame(ctx, 0, 18) is first
+    assert [lower(ctx, item) for item in first] == ["the", "minister", "said", ","]
+
+
+def test_a_sentence_reads_its_words_and_offsets_from_the_context() -> None:
+    nlp = get_nlp(Config())
+    ctx = Context(make_doc(nlp, TEXT), TEXT, find_quote_spans(TEXT), [], SpeakerIndex(()))
+    sent = Sentence(ctx, frame(ctx, 0, len(TEXT)), {})
+    assert [sent.word(k) for k in (-1, 0, 2, 4, 8, 9)] == ["", "the", "said", "", ".", ""]  # 4 is the quote
+    assert (sent.start_of(1), sent.end_of(1)) == (4, 12)  # "minister"
+    assert (sent.start_of(4), sent.end_of(4)) == (18, 40)  # the quotation with its marks
+
+
+@pytest.mark.parametrize(
+    ("word", "like_num", "like_url"),
+    [
+        ("Seventh", True, False),  # a number word, any case
+        ("seven", True, False),
+        ("Kim", False, False),
+        ("3rd", True, False),
+        ("1/2", True, False),
+        ("-10", True, False),
+        ("example.com", False, True),
+        ("http://x", False, True),  # the scheme alone, no dot
+        ("U.S.", False, False),
+        ("kim@example.org", False, False),
+    ],
+)
+def test_new_words_get_spacys_number_and_url_flags(word: str, like_num: bool, like_url: bool) -> None:
+    lexeme = get_nlp(Config()).vocab[word]
+    assert (lexeme.like_num, lexeme.like_url) == (like_num, like_url)
+
+
+def test_words_the_suffix_shortcut_skips_split_as_spacy_splits_them() -> None:
+    nlp = get_nlp(Config())
+    text = "Kim's 12ft wall, HE'S near the U.S. border (north) at 5km/h."
+    expected = ["Kim", "'s", "12", "ft", "wall", ",", "HE", "'S", "near", "the", "U.S.", "border", "(", "north", ")"]
+    expected += ["at", "5", "km/h", "."]
+    assert [token.text for token in nlp.make_doc(text)] == expected

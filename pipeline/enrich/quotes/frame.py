@@ -59,6 +59,9 @@ class Context:
     lowers: list[str] = field(default_factory=list)
     quote_at: dict[int, int] = field(default_factory=dict)
     quote_starts: list[int] = field(default_factory=list)
+    # Each (start, end) range's frame, built once: the direct-quote strategies and the reported-speech pass read
+    # many of the same sentences, and the strategies read the previous sentence again for each quote after it.
+    frames: dict[tuple[int, int], list[Item]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         table = self.doc.to_array([IDX, LENGTH, IS_SPACE, LOWER])
@@ -79,7 +82,17 @@ class Context:
 
 
 def frame(ctx: Context, start: int, end: int) -> list[Item]:
-    """The tokens of text[start:end] with each quotation folded into one ("Q", n) item."""
+    """The tokens of text[start:end] with each quotation folded into one ("Q", n) item.
+
+    The list is shared by every caller asking for the same range (`Context.frames`): read it, never change it.
+    """
+    items = ctx.frames.get((start, end))
+    if items is None:
+        items = ctx.frames[start, end] = _build_frame(ctx, start, end)
+    return items
+
+
+def _build_frame(ctx: Context, start: int, end: int) -> list[Item]:
     items: list[Item] = []
     starts, quote_starts = ctx.token_starts, ctx.quote_starts
     n = len(starts)

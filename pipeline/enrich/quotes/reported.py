@@ -93,25 +93,32 @@ class Sentence:
     items: list[Item]
     done: dict[int, Attribution]
     words: list[str] = field(default_factory=list)  # each item's lowercase word ("" for a quotation)
+    # word(k): items[k]'s lowercase word, "" for a quotation or past either end. The strategies call it hundreds
+    # of thousands of times per hundred articles, so it is a dict lookup rather than a method with a range check.
+    word: Callable[[int], str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.words = [lower(self.ctx, item) for item in self.items]
+        self.word = _Words(enumerate(self.words)).__getitem__
 
     def start_of(self, k: int) -> int:
         item = self.items[k]
         if item[0] == "Q":
             return self.ctx.spans[item[1]].outer_start
-        return int(self.ctx.doc[item[1]].idx)
+        return self.ctx.token_starts[item[1]]
 
     def end_of(self, k: int) -> int:
         item = self.items[k]
         if item[0] == "Q":
             return self.ctx.spans[item[1]].outer_end
-        token = self.ctx.doc[item[1]]
-        return int(token.idx + len(token.text))
+        return self.ctx.token_ends[item[1]]
 
-    def word(self, k: int) -> str:
-        return self.words[k] if 0 <= k < len(self.words) else ""
+
+class _Words(dict[int, str]):
+    """Item index → lowercase word; any other index reads as ""."""
+
+    def __missing__(self, key: int) -> str:
+        return ""
 
 
 ReportedStrategy = Callable[[Sentence], Reported | None]
