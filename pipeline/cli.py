@@ -254,8 +254,14 @@ def retry_dead_alerts(args: argparse.Namespace, config: Config) -> int:
     with open_store(config.store) as store:
         revived, report = retry_alerts(config, store, statement_id)
     if args.json:
-        _print_json({"revived": revived, "sent": report.sent, "failed": report.failed,
-                     "errors": [error.reason for error in report.errors]})
+        _print_json(
+            {
+                "revived": revived,
+                "sent": report.sent,
+                "failed": report.failed,
+                "errors": [error.reason for error in report.errors],
+            }
+        )
     else:
         print(f"{revived} alerts to send again: {report.sent} sent, {report.failed} failed")
         for error in report.errors:

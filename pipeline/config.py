@@ -135,6 +135,11 @@ def _email_address(value: str) -> str:
 class AlertsConfig(_Strict):
     to: list[str] = []
     from_: str = Field(default="wirewatch@localhost", alias="from")
+    smtp: SmtpConfig | None = None
+    outbox: Path = Path("outbox")
+    max_age: Duration = timedelta(hours=48)
+    # How long an email that fails for a reason that may pass (an outage) is retried before it is dead.
+    retry_for: Duration = timedelta(hours=48)
 
     @field_validator("to")
     @classmethod
@@ -145,11 +150,6 @@ class AlertsConfig(_Strict):
     @classmethod
     def _sender(cls, value: str) -> str:
         return _email_address(value)
-    smtp: SmtpConfig | None = None
-    outbox: Path = Path("outbox")
-    max_age: Duration = timedelta(hours=48)
-    # How long an email that fails for a reason that may pass (an outage) is retried before it is dead.
-    retry_for: Duration = timedelta(hours=48)
 
 
 class FetchConfig(_Strict):

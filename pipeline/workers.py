@@ -149,6 +149,8 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
 def _start(pool: ProcessPoolExecutor, size: int) -> None:
     try:
         for _ in range(size):

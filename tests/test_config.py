@@ -120,7 +120,7 @@ def test_addresses_with_display_names_and_installed_models_are_accepted(tmp_path
     text = GOOD.replace("to: [analyst@example.org]", "to: ['Analyst <analyst@example.org>', desk@localhost]")
     trained = tmp_path / "my-pipeline"
     trained.mkdir()
-    (trained / "config.cfg").write_text("[nlp]\nlang = \"en\"\n", encoding="utf-8")  # what spacy.load reads first
+    (trained / "config.cfg").write_text('[nlp]\nlang = "en"\n', encoding="utf-8")  # what spacy.load reads first
     config = load_config(write(tmp_path, text + f"nlp: {{model: '{trained}'}}\n"))
     assert config.alerts.to == ["Analyst <analyst@example.org>", "desk@localhost"]
     assert config.nlp.model == str(trained)

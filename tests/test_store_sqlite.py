@@ -68,8 +68,10 @@ def test_statements_stored_before_kinds_read_as_direct_published_when_first_seen
     monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:2])
     with SQLiteStore(tmp_path / "w.db"):
         pass
-    quotes = '[{"text": "no summit", "article_id": "a", "article_url": "u", "source": "VOA", "title": "t",' \
+    quotes = (
+        '[{"text": "no summit", "article_id": "a", "article_url": "u", "source": "VOA", "title": "t",'
         ' "published": "2020-07-10T06:00:00.000000Z", "context": ""}]'
+    )
     with sqlite3.connect(tmp_path / "w.db") as raw:
         raw.execute(
             "INSERT INTO statements (id, speaker, first_seen, updated, text, quotes) VALUES"

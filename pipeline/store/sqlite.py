@@ -561,8 +561,7 @@ class SQLiteStore(Store):
         joined = "FROM articles_fts WHERE articles_fts MATCH ?"
         if filters:
             joined = (
-                "FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid "
-                f"WHERE articles_fts MATCH ?{filters}"
+                f"FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid WHERE articles_fts MATCH ?{filters}"
             )
         group = "cluster_id" if query.collapse else "rowid"
         window = max(RANK_WINDOW, query.limit)
