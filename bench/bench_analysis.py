@@ -71,16 +71,24 @@ def report(rounds: Sequence[Round]) -> list[str]:
     ]
 
 
+def timing_texts(warm: int) -> tuple[list[str], list[str]] | None:
+    """The PolNeAR dev texts to time and the first `warm` train texts to warm up on; None, having said why,
+    when the shared data is absent."""
+    if not (POLNEAR / "dev" / "text").is_dir():
+        print(f"skipped: PolNeAR not found at {POLNEAR / 'dev'} (the shared data folder is absent)")
+        return None
+    return [article.text for article in load_split("dev")], [article.text for article in load_split("train")[:warm]]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warm", type=int, default=100, help="PolNeAR train articles analysed before each round")
     args = parser.parse_args(argv)
-    if not (POLNEAR / "dev" / "text").is_dir():
-        print(f"skipped: PolNeAR not found at {POLNEAR / 'dev'} (the shared data folder is absent)")
+    loaded = timing_texts(args.warm)
+    if loaded is None:
         return 0
-    texts = [article.text for article in load_split("dev")]
-    warm = [article.text for article in load_split("train")[: args.warm]]
+    texts, warm = loaded
     config = Config()
     rounds = [timed_round(texts, warm, config) for _ in range(args.rounds)]
     print("\n".join(report(rounds)))

@@ -27,8 +27,7 @@ from spacy.language import Language
 from spacy.training import Example
 from spacy.util import load_model_from_config
 
-from bench.bench_analysis import report, spread, timed_round
-from bench.bench_quotes import POLNEAR, load_split
+from bench.bench_analysis import report, spread, timed_round, timing_texts
 from pipeline.config import Config
 
 WORDS = ["Kim", "Yo", "Jong", "said", "it", "would", "not", "be", "useful", "."]
@@ -54,11 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warm", type=int, default=100, help="PolNeAR train articles analysed before each round")
     args = parser.parse_args(argv)
-    if not (POLNEAR / "dev" / "text").is_dir():
-        print(f"skipped: PolNeAR not found at {POLNEAR / 'dev'} (the shared data folder is absent)")
+    loaded = timing_texts(args.warm)
+    if loaded is None:
         return 0
-    texts = [article.text for article in load_split("dev")]
-    warm = [article.text for article in load_split("train")[: args.warm]]
+    texts, warm = loaded
     nlp = model_shaped_pipeline()
     config = Config()
     model_rates, rounds = [], []
