@@ -700,7 +700,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
                     ent.start,
                     ent.end,
                     PERSON,
-                    ent.text,
+                    ent_text,
                     ent.ent_id_,
                     speaker=True,
                     full=True,
@@ -708,7 +708,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             )
             continue
         if label in {GPE, NORP} and ent.ent_id_:
-            result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent.text, ent.ent_id_))
+            result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent_text, ent.ent_id_))
             continue
         if label in {PERSON, "NAME"}:
             tokens = list(ent)
@@ -735,7 +735,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
                     ent.start,
                     ent.end,
                     label,
-                    ent.text,
+                    ent_text,
                     canonical,
                     title,
                     bool(speaker),
@@ -743,7 +743,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
                 )
             )
             continue
-        result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent.text, ent.text))
+        result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent_text, ent_text))
     for m in result:
         _with_glued_particle(doc, text, m)
     _mark_page_furniture(text, result)
