@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from spacy.attrs import IDX, IS_SPACE, LENGTH, LOWER
+from spacy.attrs import IDX, IS_ALPHA, IS_LOWER, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, LOWER
 from spacy.tokens import Doc
 
 from pipeline.enrich.entities import Mention, SpeakerIndex
@@ -57,6 +57,11 @@ class Context:
     token_ends: list[int] = field(default_factory=list)
     token_spaces: list[bool] = field(default_factory=list)
     lowers: list[str] = field(default_factory=list)
+    # Each token's is_alpha, is_lower, is_punct and like_num, from the same arrays, for the same reason.
+    alphas: list[bool] = field(default_factory=list)
+    lowercase: list[bool] = field(default_factory=list)
+    puncts: list[bool] = field(default_factory=list)
+    numbers: list[bool] = field(default_factory=list)
     quote_at: dict[int, int] = field(default_factory=dict)
     quote_starts: list[int] = field(default_factory=list)
     # Each (start, end) range's frame, built once: the direct-quote strategies and the reported-speech pass read
@@ -64,11 +69,15 @@ class Context:
     frames: dict[tuple[int, int], list[Item]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        table = self.doc.to_array([IDX, LENGTH, IS_SPACE, LOWER])
-        starts, lengths, spaces, lower_ids = (column.tolist() for column in table.T)
+        table = self.doc.to_array([IDX, LENGTH, IS_SPACE, LOWER, IS_ALPHA, IS_LOWER, IS_PUNCT, LIKE_NUM])
+        starts, lengths, spaces, lower_ids, alphas, lowercase, puncts, numbers = (column.tolist() for column in table.T)
         self.token_starts = starts
         self.token_ends = [a + n for a, n in zip(starts, lengths, strict=True)]
-        self.token_spaces = [bool(flag) for flag in spaces]
+        self.token_spaces = list(map(bool, spaces))
+        self.alphas = list(map(bool, alphas))
+        self.lowercase = list(map(bool, lowercase))
+        self.puncts = list(map(bool, puncts))
+        self.numbers = list(map(bool, numbers))
         strings = self.doc.vocab.strings
         by_id = {key: strings[key] for key in set(lower_ids)}
         self.lowers = [by_id[key] for key in lower_ids]
@@ -116,7 +125,11 @@ def lower(ctx: Context, item: Item) -> str:
     return ctx.lowers[item[1]] if item[0] == "T" else ""
 
 
+def token_text(ctx: Context, i: int) -> str:
+    """The text of token i, sliced from the article rather than read through a new Token object."""
+    return ctx.text[ctx.token_starts[i] : ctx.token_ends[i]]
+
+
 def token_candidate(ctx: Context, first: int, last: int, kind: str, mention: Mention | None = None) -> Candidate:
     """A candidate spanning tokens first..last (inclusive)."""
-    doc = ctx.doc
-    return Candidate(doc[first].idx, doc[last].idx + len(doc[last].text), kind, mention)
+    return Candidate(ctx.token_starts[first], ctx.token_ends[last], kind, mention)
