@@ -14,14 +14,16 @@ import bisect
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
+import numpy
 import spacy
-from spacy.attrs import IS_ALPHA, IS_LOWER, LIKE_NUM, LIKE_URL, ORTH
+from spacy.attrs import FLAG63, LIKE_NUM, LIKE_URL, ORTH
 from spacy.lang.en import lex_attrs as english_attrs
 from spacy.language import Language
+from spacy.strings import get_string_id
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span, Token
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
@@ -308,6 +310,7 @@ def build_nlp(config: Config) -> Language:
             config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True},
         )
         ruler.add_patterns(speakers)  # type: ignore[attr-defined]
+    _flag_capitalised(nlp)
     nlp.add_pipe("wirewatch_names")
     return nlp
 
@@ -315,7 +318,6 @@ def build_nlp(config: Config) -> Language:
 _CAPITALISED = re.compile(r"(?:[A-Z][a-z]{0,3}\.)+|[A-Z](?:\.[A-Z])+\.?|[A-Z][\w'’.]*\w")
 
 
-@lru_cache(maxsize=1 << 16)
 def _is_cap_word(text: str) -> bool:
     """A capitalised word, an initial or an abbreviation; `str.isalpha` is spaCy's own `is_alpha`."""
     if not text or not text[0].isupper():
@@ -323,17 +325,23 @@ def _is_cap_word(text: str) -> bool:
     return text.isalpha() or bool(_CAPITALISED.fullmatch(text))
 
 
+# `_is_cap_word` as a flag of each word in the vocabulary (one of the bits spaCy leaves free for custom flags): spaCy
+# computes it once, when the word first enters the vocabulary, and then answers it for every token from that bit.
+CAPITALISED = FLAG63
+
+
+def _flag_capitalised(nlp: Language) -> None:
+    nlp.vocab.add_flag(_is_cap_word, flag_id=CAPITALISED)
+
+
 def _is_cap(token: Token) -> bool:
-    return _is_cap_word(token.text)
+    return bool(token.check_flag(CAPITALISED))  # type: ignore[attr-defined]  # spaCy's stub lacks Token.check_flag
 
 
 def _capitalised(doc: Doc) -> list[int]:
-    """The indices of the tokens `_is_cap` holds for, read from the doc's arrays: most tokens are not capitalised,
-    and need no Token object to find that out."""
-    orths = doc.to_array(ORTH).tolist()
-    strings = doc.vocab.strings
-    by_orth = {orth: _is_cap_word(strings[orth]) for orth in set(orths)}
-    return [k for k, orth in enumerate(orths) if by_orth[orth]]
+    """The indices of the tokens `_is_cap` holds for, read from the doc's flag array without a Token object."""
+    flags: list[int] = numpy.flatnonzero(doc.to_array(CAPITALISED)).tolist()
+    return flags
 
 
 def _title_at(tokens: Sequence[Token], i: int) -> int:
@@ -347,12 +355,24 @@ def _title_at(tokens: Sequence[Token], i: int) -> int:
     return 1 if first in TITLES else 0
 
 
-def _lower_words(doc: Doc) -> set[str]:
-    """The lower-case words of the doc, read from its arrays rather than one Token object per token."""
-    table = doc.to_array([ORTH, IS_LOWER, IS_ALPHA])
-    orths = table[(table[:, 1] == 1) & (table[:, 2] == 1), 0]
-    strings = doc.vocab.strings
-    return {strings[orth] for orth in set(orths.tolist())}
+class _LowerWords:
+    """The lower-case words of a doc (its tokens that are `is_lower` and `is_alpha`), as a container.
+
+    Few runs of capitalised words ever ask, so the doc's words are read from its arrays only on the first
+    question: a word is one of them when it is lower-case and alphabetic (spaCy's `is_lower` and `is_alpha` are
+    `str.islower` and `str.isalpha`) and some token of the doc has it as its text.
+    """
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.orths: set[int] | None = None
+
+    def __contains__(self, word: object) -> bool:
+        if not isinstance(word, str) or not (word.islower() and word.isalpha()):
+            return False
+        if self.orths is None:
+            self.orths = set(self.doc.to_array(ORTH).tolist())
+        return get_string_id(word) in self.orths
 
 
 def _sentence_initial(doc: Doc, i: int) -> bool:
@@ -367,7 +387,7 @@ def label_names(doc: Doc) -> Doc:
     """Label runs of capitalised words the rulers left alone, by title, suffix and shape."""
     kept = list(doc.ents)
     speaker_tokens = {i for ent in kept if ent.ent_id_ and ent.label_ == PERSON for i in range(ent.start, ent.end)}
-    lower_words = _lower_words(doc)
+    lower_words = _LowerWords(doc)
     headlines = _headlines(doc_text(doc))
     new: list[Span] = []
     end = 0
@@ -499,7 +519,7 @@ def _drop_overlaps(spans: Iterable[Span]) -> list[Span]:
 
 
 def _classify_run(
-    doc: Doc, start: int, end: int, lower_words: set[str], headlines: list[tuple[int, int]]
+    doc: Doc, start: int, end: int, lower_words: Container[str], headlines: list[tuple[int, int]]
 ) -> list[Span]:
     tokens = [doc[k] for k in range(start, end)]
     # Find a title anywhere in the run: what follows it is a person's name,
