@@ -106,6 +106,14 @@ def _build_frame(ctx: Context, start: int, end: int) -> list[Item]:
     starts, quote_starts = ctx.token_starts, ctx.quote_starts
     n = len(starts)
     k = bisect.bisect_left(starts, start)
+    last = bisect.bisect_left(starts, end, k)  # past the range's last token
+    if k == last:
+        return items
+    first_quote = bisect.bisect_left(quote_starts, starts[k])
+    if first_quote == len(quote_starts) or quote_starts[first_quote] >= ctx.token_ends[last - 1]:
+        # no quotation opens inside any of the tokens (most sentences): every token but whitespace is an item
+        spaces = ctx.token_spaces
+        return [("T", i) for i in range(k, last) if not spaces[i]]
     while k < n and starts[k] < end:
         # the first quotation opening inside this token, if any
         q = bisect.bisect_left(quote_starts, starts[k])

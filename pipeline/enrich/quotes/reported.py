@@ -37,7 +37,6 @@ from pipeline.enrich.quotes.frame import (
     Context,
     Item,
     frame,
-    lower,
     token_candidate,
     token_text,
 )
@@ -111,7 +110,8 @@ class Sentence:
     verbs: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.words = [lower(self.ctx, item) for item in self.items]
+        lowers = self.ctx.lowers  # `lower` of each item, without a call per item
+        self.words = [lowers[i] if kind == "T" else "" for kind, i in self.items]
         self.word = _Words(enumerate(self.words)).__getitem__
         self.verbs = [k for k, word in enumerate(self.words) if word in REPORTED_VERBS]
 
