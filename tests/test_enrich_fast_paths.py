@@ -6,12 +6,10 @@ Each case's expected value is written beside it, never computed by the code unde
 from __future__ import annotations
 
 import pytest
-import spacy
 
 from pipeline.config import Config
 from pipeline.enrich.entities import (
     SpeakerIndex,
-    _CacheFillingTokenizer,
     _capitalised,
     _LowerWords,
     doc_text,
@@ -112,32 +110,6 @@ def test_words_the_suffix_shortcut_skips_split_as_spacy_splits_them() -> None:
     expected = ["Kim", "'s", "12", "ft", "wall", ",", "HE", "'S", "near", "the", "U.S.", "border", "(", "north", ")"]
     expected += ["at", "5", "km/h", "."]
     assert [token.text for token in nlp.make_doc(text)] == expected
-
-
-SPECIALS_TEXT = "Mr. Smith didn't go.\n\nHe said:  “No,” then left\xa0early. U.S.-led talks "
-# spaCy's English split of SPECIALS_TEXT: special cases ("Mr.", "didn't", "\xa0"), whitespace tokens, affixes
-SPECIALS_SPLIT = [
-    ("Mr.", " "), ("Smith", " "), ("did", ""), ("n't", " "), ("go", ""), (".", ""), ("\n\n", ""), ("He", " "),
-    ("said", ""), (":", " "), (" ", ""), ("“", ""), ("No", ""), (",", ""), ("”", " "), ("then", " "), ("left", ""),
-    ("\xa0", ""), ("early", ""), (".", " "), ("U.S.-led", " "), ("talks", " "),
-]  # fmt: skip
-
-
-def test_the_tokenizer_splits_a_text_the_same_before_and_after_its_chunks_are_cached() -> None:
-    nlp = get_nlp(Config())
-    first = [(token.text, token.whitespace_) for token in nlp.make_doc(SPECIALS_TEXT)]
-    again = [(token.text, token.whitespace_) for token in nlp.make_doc(SPECIALS_TEXT)]
-    assert first == again == SPECIALS_SPLIT
-    assert [token.norm_ for token in nlp.make_doc(SPECIALS_TEXT)][2:4] == ["do", "not"]  # the special case's norms
-
-
-def test_the_tokenizer_stops_filling_its_cache_at_its_bound() -> None:
-    tokenizer = _CacheFillingTokenizer(spacy.blank("en").tokenizer, limit=3)
-    tokenizer("one two three four")
-    assert tokenizer.seen == {"one", "two", "three", "four", " "}  # the bound is checked before a text
-    doc = tokenizer("five six")
-    assert [token.text for token in doc] == ["five", "six"]
-    assert tokenizer.seen == {"one", "two", "three", "four", " "}  # full: split as spaCy splits, nothing kept
 
 
 @pytest.mark.parametrize(

@@ -282,66 +282,6 @@ def _quick_suffix_search(nlp: Language) -> None:
     tokenizer.suffix_search = quick
 
 
-# How many distinct chunks (whitespace-separated pieces of text) the tokenizer's cache may hold: a few hundred
-# thousand words of news fill it with everything common, and a worker's memory stays bounded.
-TOKENIZER_CACHE_CHUNKS = 100_000
-_WHITESPACE_RUN = re.compile(r"\s+")
-_LETTERS_OR_DIGITS = re.compile(r"[^\W\d_]+|\d+|[^\W_]+")
-
-
-class _CacheFillingTokenizer:
-    """spaCy's tokenizer, with its cache of how each chunk splits filled before a text is split.
-
-    spaCy caches the split of every whitespace-separated chunk, but stops caching for the rest of a text once
-    one chunk of it met a special case ("\\n", "Mr.", "don't"), which nearly every article does in its first
-    lines: the rest of each article was split afresh, however common its words. So the chunks of a text not
-    seen before are split first on their own, those that cannot meet a special case together in one call, the
-    others one call each, and the text is then split by spaCy's own tokenizer as before, which now finds them
-    in its cache. The split is spaCy's in every case; the cache only saves doing it again.
-    """
-
-    def __init__(self, tokenizer: Tokenizer, limit: int = TOKENIZER_CACHE_CHUNKS) -> None:
-        self.tokenizer = tokenizer
-        tokenizer.max_cache_size = limit
-        self.limit = limit
-        self.seen: set[str] = set()
-        self.specials = frozenset(tokenizer.rules or ())
-        # a chunk holding none of these characters can meet a special case only as a whole run of letters or digits
-        self.special_marks = frozenset(c for key in self.specials for c in key if not c.isalnum())
-
-    def __call__(self, text: str) -> Doc:
-        if len(self.seen) < self.limit:
-            self._fill(text)
-        doc: Doc = self.tokenizer(text)
-        return doc
-
-    def _fill(self, text: str) -> None:
-        chunks = set(text.split())
-        chunks.difference_update(self.seen)
-        gaps = set(_WHITESPACE_RUN.findall(text))
-        gaps.difference_update(self.seen)
-        self.seen |= chunks
-        self.seen |= gaps
-        plain: list[str] = []
-        for chunk in chunks - self.specials:  # a special case is looked up before the cache: nothing to fill
-            if self._plain(chunk):
-                plain.append(chunk)
-            else:
-                self.tokenizer(chunk)
-        if plain:
-            self.tokenizer(" ".join(plain))
-        for gap in gaps:  # whitespace is a chunk too, without the one space that ends a word ("\n", " \n")
-            self.tokenizer(gap)
-            if len(gap) > 1 and gap[0] == " ":
-                self.tokenizer(gap[1:])
-
-    def _plain(self, chunk: str) -> bool:
-        """No special case can split any part of the chunk, so it can share a call with others."""
-        if not self.special_marks.isdisjoint(chunk):
-            return False
-        return self.specials.isdisjoint(_LETTERS_OR_DIGITS.findall(chunk))
-
-
 def build_nlp(config: Config) -> Language:
     nlp = _trained(config.nlp.model)
     speakers = speaker_patterns(config.speakers)
@@ -356,7 +296,6 @@ def build_nlp(config: Config) -> Language:
             config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True},
         )
         ruler.add_patterns(speakers)  # type: ignore[attr-defined]
-        nlp.tokenizer = _CacheFillingTokenizer(nlp.tokenizer)
         return nlp
     nlp = spacy.blank("en")
     _split_glued_marks(nlp)
@@ -373,7 +312,6 @@ def build_nlp(config: Config) -> Language:
         ruler.add_patterns(speakers)  # type: ignore[attr-defined]
     _flag_capitalised(nlp)
     nlp.add_pipe("wirewatch_names")
-    nlp.tokenizer = _CacheFillingTokenizer(nlp.tokenizer)
     return nlp
 
 
