@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
@@ -14,10 +15,10 @@ import pytest
 from pipeline.config import Config
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
-from pipeline.poll import backoff_delay, poll_feed
+from pipeline.poll import backoff_delay, poll_feed, poll_feeds
 from pipeline.records import utcnow
 from pipeline.store.sqlite import SQLiteStore
-from pipeline.web import WebClient, parse_retry_after
+from pipeline.web import WebClient, parse_retry_after, pool_sizes
 from tests.conftest import make_config
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
@@ -260,3 +261,49 @@ def test_same_story_by_guid_or_canonical_url_is_one_entry(tmp_path, site, store)
     assert first.entries_new == 1
     assert second.entries_new == 0  # same GUID in the same feed, though its link changed
     assert store.count_entries() == 1
+
+
+def test_connections_are_split_into_pools_of_at_most_four():
+    assert pool_sizes(16) == [4, 4, 4, 4]  # the default fetch.concurrency
+    assert pool_sizes(6) == [3, 3]
+    assert pool_sizes(5) == [3, 2]
+    assert pool_sizes(4) == [4]
+    assert pool_sizes(1) == [1]
+
+
+def test_feeds_on_one_host_use_every_slot_and_no_more_connections_than_slots(tmp_path, site, store):
+    """24 feeds on one host, each answered after 0.3 s, 6 slots held by two pools of 3: the host sees 6 requests
+    at once (the pools together give the whole concurrency, 24 feeds queue behind it) and never more, over at
+    most 6 connections, each reused (no connection is opened per feed)."""
+    lock = threading.Lock()
+    in_flight = [0]
+    most_in_flight = [0]
+    ports: set[int] = set()
+
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        with lock:
+            in_flight[0] += 1
+            most_in_flight[0] = max(most_in_flight[0], in_flight[0])
+            ports.add(request.client_address[1])
+        time.sleep(0.3)
+        request.send_response(304)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+        with lock:
+            in_flight[0] -= 1
+
+    feeds = []
+    for number in range(24):
+        site.routes[f"/{number}.xml"] = slow
+        feeds.append({"url": site.url(f"/{number}.xml"), "name": f"feed {number}"})
+    config = make_config(tmp_path, feeds, fetch={"concurrency": 6, "per_host": 6})
+
+    async def go():
+        async with WebClient(config.fetch) as client:
+            assert [pool.size for pool in client.pools] == [3, 3]
+            return await poll_feeds(config, store, client, utcnow(), list(config.feeds))
+
+    report = asyncio.run(go())
+    assert report.not_modified == 24 and report.failed == 0
+    assert most_in_flight[0] == 6
+    assert len(ports) <= 6
