@@ -18,7 +18,7 @@ from pipeline.demo.server import SiteServer, StaticRoute
 from pipeline.poll import backoff_delay, poll_feed, poll_feeds
 from pipeline.records import utcnow
 from pipeline.store.sqlite import SQLiteStore
-from pipeline.web import WebClient, parse_retry_after, pool_sizes
+from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after, pool_sizes
 from tests.conftest import make_config
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
@@ -236,6 +236,23 @@ def test_redirect_into_a_private_range_is_refused(tmp_path, site, store):
     site.routes["/feed.xml"] = status_route(302, {"Location": "http://169.254.169.254/latest/meta-data/"})
     report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
     assert "169.254.169.254 is not a public address" in report.errors[0].reason
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://10.1.2.3/feed.xml", "refused 10.1.2.3: 10.1.2.3 is not a public address"),  # written as an address
+        ("http://[::1]:8080/feed.xml", "refused ::1: ::1 is not a public address"),
+        ("http://localhost/feed.xml", "refused localhost: (127.0.0.1|::1) is not a public address"),  # resolved
+    ],
+)
+def test_addresses_written_or_resolved_are_both_checked(url, reason):
+    async def check(guard: AddressGuard) -> None:
+        await guard.check(url)
+
+    with pytest.raises(FetchError, match=f"^{reason} \\(add it to fetch.allow_networks\\)$"):
+        asyncio.run(check(AddressGuard([])))
+    asyncio.run(check(AddressGuard(["10.0.0.0/8", "::1/128", "127.0.0.0/8"])))  # allowed: no error
 
 
 def test_json_feed_is_read(tmp_path, site, store):
