@@ -16,9 +16,10 @@ from pipeline.config import Config
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
 from pipeline.poll import backoff_delay, poll_feed, poll_feeds
-from pipeline.records import utcnow
+from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after, pool_sizes
+from pipeline.workers import Workers
 from tests.conftest import make_config
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
@@ -324,3 +325,25 @@ def test_feeds_on_one_host_use_every_slot_and_no_more_connections_than_slots(tmp
     assert report.not_modified == 24 and report.failed == 0
     assert most_in_flight[0] == 6
     assert len(ports) <= 6
+
+
+def test_a_cycle_of_feeds_all_answering_304_starts_no_worker_processes(tmp_path, site, store, monkeypatch):
+    """40 feeds due (enough for a worker pool), each answering 304 to the ETag it last sent: nothing to parse and
+    no pages due, so no worker process is started (starting them cost 2-3 s of CPU, a third of such a cycle)."""
+    executors: list[Workers] = []
+    make_executor = Workers._executor
+
+    def spied_executor(self: Workers):
+        executors.append(self)
+        return make_executor(self)
+
+    monkeypatch.setattr(Workers, "_executor", spied_executor)
+    feeds = []
+    for number in range(40):
+        route = StaticRoute(rss(f"http://example.com/{number}"), "application/rss+xml")
+        site.routes[f"/{number}.xml"] = route
+        feeds.append({"url": site.url(f"/{number}.xml"), "name": f"feed {number}"})
+        store.save_feed(FeedState(url=site.url(f"/{number}.xml"), name=f"feed {number}", etag=route.etag_value))
+    report = run_cycle(make_config(tmp_path, feeds), store)
+    assert (report.feeds_polled, report.feeds_failed, report.entries_new) == (40, 0, 0)
+    assert executors == []
