@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pipeline.enrich import lexicon
 from pipeline.enrich.entities import ORG, PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
@@ -63,7 +64,7 @@ class Resolver:
                 return None  # a byline or photo credit names who made the page, not who spoke
             if m.label in {PERSON, "NAME"} and not m.full:
                 holder = self.names.holder(_POSSESSIVE.sub("", m.text.split()[-1]) or m.text, m.start)
-                if holder or m.label == PERSON or not self._sentence_initial(m.start) or self._before_cue(m.end):
+                if holder or m.label == PERSON or not self._sentence_initial(m.start) or self._acts(m):
                     return holder or m.canonical
                 return None
             return self._spelled_out(m.canonical, m.start)
@@ -123,6 +124,19 @@ class Resolver:
         if sentence_end is not None and (sentence_end.end() != len(between) or "\n\n" in between):
             return None  # past the sentence, only a pronoun opening the very next sentence counts
         return "he" if following.group(1) else "she"
+
+    def _acts(self, m: Mention) -> bool:
+        """Whether a lone capitalised word opening a sentence still reads as a name: a reporting verb follows it
+        ("Kim told CTV News"), or a finite verb past an apposition ("TransCanada has said", "Catherine, the target
+        of the line, retorted"), or the text writes it as a name inside a sentence too ("… with Colton")."""
+        return self._before_cue(m.end) or _before_verb(self.ctx.text, m) or m.text in self._names_inside_sentences
+
+    @cached_property
+    def _names_inside_sentences(self) -> frozenset[str]:
+        """The lone names the text writes inside a sentence, where a capital is no sentence's opening."""
+        return frozenset(
+            m.text for m in self.ctx.found if m.label == "NAME" and not m.full and not self._sentence_initial(m.start)
+        )
 
     def _before_cue(self, position: int) -> bool:
         """A lone name right before a reporting verb ("Kim told CTV News") is a name even opening a sentence."""

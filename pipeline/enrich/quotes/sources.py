@@ -52,7 +52,38 @@ def source_phrase(phrase: str) -> str | None:
         return kept
     if words[0].lower() in DESCRIPTION_OPENERS and len(words) > 1 and _describes_people(head):
         return kept
+    if _names_itself(words) or _bare_group(words, head):
+        return kept
     return None
+
+
+# Small words inside an organisation's name: "the National Institute on Drug Abuse", "Procter & Gamble".
+_NAME_JOINERS = frozenset({"of", "on", "for", "and", "&", "the"})
+
+
+def _names_itself(words: list[str]) -> bool:
+    """ "the Kenya Red Cross", "the Crown", "Rally Canada": capitalised words the entity tagger left unnamed are
+    still a name; with "the" one word is enough, without it two (a lone capital may only open the sentence)."""
+    definite = words[0].lower() == "the"
+    rest = words[1:] if definite else words
+    capitals = sum(1 for w in rest if w[:1].isupper())
+    return (
+        bool(rest)
+        and capitals >= (1 if definite else 2)
+        and rest[0][:1].isupper()
+        and rest[-1][:1].isupper()
+        and all(w[:1].isupper() or w in _NAME_JOINERS for w in rest)
+    )
+
+
+def _bare_group(words: list[str], head: str) -> bool:
+    """ "Brexit backers", "Republican lawmakers": a plural noun for people with no determiner is a group the
+    article describes, not one it refers back to ("the lawmakers")."""
+    return len(words) > 1 and head.endswith("s") and head in PERSON_NOUNS and words[0].lower() not in _NOT_BARE
+
+
+# Words that make a plural phrase refer back or belong to someone: "the backers", "his aides", "those voters".
+_NOT_BARE = frozenset({"the", "his", "her", "their", "its", "our", "these", "those", "this", "that"})
 
 
 def _describes_people(head: str) -> bool:
