@@ -17,6 +17,7 @@ from functools import cached_property
 from pipeline.enrich import lexicon
 from pipeline.enrich.entities import ORG, PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
 from pipeline.enrich.quotes.frame import Candidate, Context
+from pipeline.enrich.quotes.sources import Documents
 from pipeline.enrich.quotes.words import CUES
 
 # How close (in characters) the last quoted speaker must be for a bare "he added" to mean them.
@@ -73,10 +74,12 @@ class Resolver:
             if word == "it":
                 return self._organisation(cand.start, quoted_only=True)
             return self._pronoun(word, cand.start) if word in {"he", "she"} else None
-        return self._noun_phrase(self.ctx.text[cand.start : cand.end], cand.start)
+        phrase = self.ctx.text[cand.start : cand.end]
+        return self._noun_phrase(phrase, cand.start) or self.documents.author(cand.start, cand.end)
 
     def __post_init__(self) -> None:
         self.names = NameIndex(self.ctx.found)
+        self.documents = Documents(self.ctx.text, self.ctx.found, self._name, self._speaker_between)
         self.persons: list[tuple[int, str]] = []
         self.genders: dict[str, str | None] = {}
         votes: dict[str, list[str]] = {}
@@ -104,6 +107,18 @@ class Resolver:
         people = {self._canonical(m) for m in self.ctx.found if m.label == PERSON}
         # names that only ever stand for a place, an organisation or a group: never "he" or "she"
         self.not_people = {m.canonical for m in self.ctx.found if m.label not in {PERSON, "NAME"}} - people
+
+    def _name(self, m: Mention) -> str:
+        """A mention's canonical name as a source: a surname as the full name it is short for, an acronym spelled
+        out."""
+        if m.label in {PERSON, "NAME"} and not m.full:
+            return self.names.holder(_POSSESSIVE.sub("", m.text.split()[-1]) or m.text, m.start) or m.canonical
+        return self._spelled_out(m.canonical, m.start)
+
+    def _speaker_between(self, start: int, end: int) -> str | None:
+        """The last speaker resolved for a mention in text[start:end]."""
+        k = bisect.bisect_left(self.history, (end, ""))
+        return self.history[k - 1][1] if k and self.history[k - 1][0] >= start else None
 
     def _pronoun_after(self, m: Mention, person_starts: list[int]) -> str | None:
         """The gender of the pronoun that follows a person's mention: for a full name, the first one in the rest
