@@ -31,6 +31,11 @@ from pipeline.enrich.quotes.words import (
 )
 
 
+# Prepositions after which a cue word is a noun ("via email", "in response", "on record"); "to" opens an
+# infinitive ("to say"), and a gerund after any preposition ("after saying") is still a verb.
+NOUN_PREPOSITIONS = frozenset({"via", "in", "on", "at", "for", "from", "of", "with", "by", "without", "after"})
+
+
 def is_cue(ctx: Context, items: Sequence[Item], k: int, before: bool = False, far: bool = False) -> bool:
     """A reporting verb, not a noun ("the report") nor part of a name.
 
@@ -54,6 +59,8 @@ def is_cue(ctx: Context, items: Sequence[Item], k: int, before: bool = False, fa
         return False
     if k > 0 and lower(ctx, items[k - 1]) in DETERMINERS | {"’s", "'s"}:
         return False
+    if k > 0 and lower(ctx, items[k - 1]) in NOUN_PREPOSITIONS and not word.endswith("ing"):
+        return False  # "said via email that", "in response": after a preposition the word is a noun
     if word in NAMING and _names_a_thing(ctx, items, k):
         return False
     token = ctx.doc[items[k][1]]
