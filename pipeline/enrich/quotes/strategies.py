@@ -399,6 +399,6 @@ STRATEGIES: list[Strategy] = [
     colon_ending_previous_sentence,
     continues_previous_quote,
     quote_only_paragraph,
-    cue_in_previous_sentence,
     person_subject_without_cue,
+    cue_in_previous_sentence,
 ]
