@@ -7,6 +7,7 @@ Trump"), the subject of the clause, a name before "who" or after "with".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pipeline.enrich.entities import GPE, NORP, ORG, PERSON, TITLES
@@ -75,7 +76,8 @@ def subject_before(ctx: Context, items: Sequence[Item], k: int, lo: int) -> Cand
         token = ctx.doc[items[p + 1][1]]
         first = token.lower_
         if opener != "(" and not (
-            first in DETERMINERS
+            _party_and_state(ctx, items, p, j)
+            or first in DETERMINERS
             or first in {"who", "whose", "which"}
             or token.is_lower
             or token.like_num
@@ -90,6 +92,17 @@ def subject_before(ctx: Context, items: Sequence[Item], k: int, lo: int) -> Cand
     if j < lo or items[j][0] == "Q":
         return None
     return mention_ending(ctx, items, j, lo)
+
+
+# "R-Ky.", "D-Mich.", "I-Vt.", "D-Newport News": a legislator's party and state or district set off by commas.
+_PARTY_AND_STATE = re.compile(r"[DRI]-[A-Z][\w.]*(?: [A-Z][\w.]*)?")
+
+
+def _party_and_state(ctx: Context, items: Sequence[Item], p: int, j: int) -> bool:
+    """Whether the apposition between items[p] and items[j] is a party and state ("Mitch McConnell, R-Ky., said")."""
+    if j - p < 2 or any(items[k][0] != "T" for k in (p, j)):
+        return False
+    return _PARTY_AND_STATE.fullmatch(ctx.text[ctx.token_ends[items[p][1]] : ctx.token_starts[items[j][1]]].strip()) is not None
 
 
 def _before_description(ctx: Context, items: Sequence[Item], j: int, lo: int) -> int:

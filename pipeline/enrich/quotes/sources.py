@@ -34,11 +34,18 @@ def _words(phrase: str) -> list[str]:
 
 
 def _head(words: list[str]) -> str:
-    """The head noun: the last word before what follows it ("spokesperson" in "a spokesperson for the camp")."""
+    """The head noun, lower-cased: the last word before what follows it ("spokesperson" in "a spokesperson for
+    the camp")."""
+    return head_noun(words).lower()
+
+
+def head_noun(words: list[str]) -> str:
+    """The head noun as written: "spokesperson" in "a spokesperson for the camp", "players" in "one of the
+    players"."""
     cut = next((n for n, w in enumerate(words) if n and w.lower() in _AFTER_HEAD), len(words))
     if words[cut - 1].lower() in DESCRIPTION_OPENERS:
         cut = len(words)  # "one of the players", "some of the residents": the noun after "of"
-    return words[cut - 1].lower().strip(".,;:")
+    return words[cut - 1].strip(".,;:")
 
 
 def source_phrase(phrase: str) -> str | None:
