@@ -417,6 +417,8 @@ def _run_end(doc: Doc, i: int, speaker_tokens: set[int]) -> int:
             j += 2  # "Wilson-Raybould", "Yo-jong": a glued hyphen keeps the name whole
         elif tok.lower_ in NAME_PARTICLES and _particles_then_capital(doc, j):
             j += 1
+        elif tok.text == "&" and j + 1 < n and _is_cap(doc[j + 1]) and not doc[j + 1].is_stop:
+            j += 2  # "Procter & Gamble", "Johnson & Johnson": one organisation
         else:
             break
     return j
