@@ -123,6 +123,9 @@ class Descriptions:
 # --- documents and their authors ---------------------------------------------------------------------------
 
 DOCUMENTS = lexicon.words("utterances.txt")
+ORG_NOUNS = lexicon.words("org_nouns.txt")
+# Head nouns of a subject that can speak or stand for a speaker: people, groups, organisations, documents.
+SPEAKING_NOUNS = PERSON_NOUNS | SOURCE_NOUNS | DOCUMENTS | ORG_NOUNS
 _DOCUMENT_WORD = re.compile(r"\b(?:" + "|".join(sorted(DOCUMENTS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 # Words that may stand between an author and the document: "Kim's statement", "the company’s blog post",
 # "The RCMP statement", "its preliminary findings".

@@ -26,9 +26,8 @@ from pipeline.enrich.quotes.candidates import (
 )
 from pipeline.enrich.quotes.cues import cue_attribution, inverted, is_cue, speaker_of_cue
 from pipeline.enrich.quotes.frame import Attribution, Candidate, Context, Item, frame, lower, token_candidate
-from pipeline.enrich.quotes.sources import DOCUMENTS, PERSON_NOUNS, SOURCE_NOUNS, head_noun
+from pipeline.enrich.quotes.sources import SPEAKING_NOUNS, head_noun
 from pipeline.enrich.quotes.spans import QuoteSpan
-from pipeline.enrich.quotes.resolve import ORG_NOUNS
 from pipeline.enrich.quotes.words import CUES, DETERMINERS, NAMING, NP_BREAKS
 
 
@@ -59,8 +58,6 @@ class Site:
 
 Strategy = Callable[[Site], Attribution | None]
 
-# Head nouns of a subject that can speak or stand for a speaker: people, groups, organisations, documents.
-SPEAKING_NOUNS = PERSON_NOUNS | SOURCE_NOUNS | DOCUMENTS | ORG_NOUNS
 BYLINE_DASHES = frozenset({"―", "—", "–", "--", "-"})
 # Words that open a clause of its own after a quote: a cue beyond them is not the quote's.
 _NEW_CLAUSE = frozenset({"and", "but", "when", "because", "after", "before", "while", "although", "if"})
