@@ -478,8 +478,12 @@ def _ends_in_place(doc: Doc, span: Span, kept: list[Span]) -> bool:
         return False
     words = [doc[k] for k in range(span.start, place.start)]
     return all(
-        w.is_alpha and w.is_title and w.lower_ not in GIVEN_NAMES and w.lower_ not in TITLES
-        and w.text not in COUNTRIES and w.text not in NATIONALITIES
+        w.is_alpha
+        and w.is_title
+        and w.lower_ not in GIVEN_NAMES
+        and w.lower_ not in TITLES
+        and w.text not in COUNTRIES
+        and w.text not in NATIONALITIES
         for w in words
     )
 

@@ -102,7 +102,10 @@ def _party_and_state(ctx: Context, items: Sequence[Item], p: int, j: int) -> boo
     """Whether the apposition between items[p] and items[j] is a party and state ("Mitch McConnell, R-Ky., said")."""
     if j - p < 2 or any(items[k][0] != "T" for k in (p, j)):
         return False
-    return _PARTY_AND_STATE.fullmatch(ctx.text[ctx.token_ends[items[p][1]] : ctx.token_starts[items[j][1]]].strip()) is not None
+    return (
+        _PARTY_AND_STATE.fullmatch(ctx.text[ctx.token_ends[items[p][1]] : ctx.token_starts[items[j][1]]].strip())
+        is not None
+    )
 
 
 def _before_description(ctx: Context, items: Sequence[Item], j: int, lo: int) -> int:

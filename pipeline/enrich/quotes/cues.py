@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline.enrich.entities import ORG, PERSON
 from pipeline.enrich.quotes.candidates import (
     before_phrase,
     clause_subject,
@@ -15,7 +16,6 @@ from pipeline.enrich.quotes.candidates import (
     subject_before,
     with_subject,
 )
-from pipeline.enrich.entities import ORG, PERSON
 from pipeline.enrich.quotes.frame import Attribution, Candidate, Context, Item, lower
 from pipeline.enrich.quotes.sources import SPEAKING_NOUNS
 from pipeline.enrich.quotes.words import (
@@ -31,7 +31,6 @@ from pipeline.enrich.quotes.words import (
     SKIPPABLE,
     SPELLED_CUES,
 )
-
 
 # Prepositions after which a cue word is a noun ("via email", "in response", "on record"); "to" opens an
 # infinitive ("to say"), and a gerund after any preposition ("after saying") is still a verb.
