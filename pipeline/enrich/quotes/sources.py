@@ -20,6 +20,7 @@ from pipeline.enrich.entities import Mention
 SOURCE_NOUNS = lexicon.words("source_nouns.txt")
 DESCRIPTION_OPENERS = lexicon.words("description_openers.txt")
 PERSON_NOUNS = lexicon.words("person_nouns.txt")
+ORG_NOUNS = lexicon.words("org_nouns.txt")
 # Words a candidate phrase may drag in front of the source: "that authorities", "and officials".
 _LEADING = frozenset({"that", "and", "but", "or", "as", "while", "because"})
 # Words after a description's head noun: "a spokesperson for the camp", "a person familiar with the talks".
@@ -62,9 +63,14 @@ def source_phrase(phrase: str) -> str | None:
         return kept
     if words[0].lower() in DESCRIPTION_OPENERS and len(words) > 1 and _describes_people(head):
         return kept
-    if _names_itself(words) or _bare_group(words, head):
+    if _names_itself(words) or _bare_group(words, head) or _org_noun_then_name(words, head):
         return kept
     return None
+
+
+def _org_noun_then_name(words: list[str], head: str) -> bool:
+    """ "media buying company GroupM": an organisation introduced by what it is, then its name."""
+    return len(words) > 1 and words[-1][:1].isupper() and words[-2].lower() in ORG_NOUNS
 
 
 # Small words inside an organisation's name: "the National Institute on Drug Abuse", "Procter & Gamble".
@@ -123,7 +129,6 @@ class Descriptions:
 # --- documents and their authors ---------------------------------------------------------------------------
 
 DOCUMENTS = lexicon.words("utterances.txt")
-ORG_NOUNS = lexicon.words("org_nouns.txt")
 # Head nouns of a subject that can speak or stand for a speaker: people, groups, organisations, documents.
 SPEAKING_NOUNS = PERSON_NOUNS | SOURCE_NOUNS | DOCUMENTS | ORG_NOUNS
 _DOCUMENT_WORD = re.compile(r"\b(?:" + "|".join(sorted(DOCUMENTS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
