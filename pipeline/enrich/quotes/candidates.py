@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from pipeline.enrich.entities import GPE, NORP, ORG, PERSON, TITLES
 from pipeline.enrich.quotes.frame import Candidate, Context, Item, lower, token_candidate
-from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS
+from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS, PERSON_NOUNS, SOURCE_NOUNS
 from pipeline.enrich.quotes.words import (
     COORDINATORS,
     CUES,
@@ -24,6 +24,11 @@ from pipeline.enrich.quotes.words import (
     PRONOUNS,
     SKIPPABLE,
 )
+
+
+# Plural nouns for people a story leaves unnamed ("sources", "officials", "people"), which "familiar with …"
+# may follow.
+UNNAMED_GROUPS = frozenset(word for word in PERSON_NOUNS | SOURCE_NOUNS if word.endswith("s") or word == "people")
 
 
 def is_adverb(ctx: Context, item: Item) -> bool:
@@ -231,6 +236,8 @@ def _widen_to_description(ctx: Context, items: Sequence[Item], first: int, lo: i
         word = lower(ctx, items[k])
         if word in DESCRIPTION_OPENERS:
             return k
+        if word in UNNAMED_GROUPS and lower(ctx, items[k + 1]) == "familiar":
+            return k  # "sources familiar with the talks", "people familiar with the plan"
         if not ctx.doc[items[k][1]].is_lower or not word.replace("-", "").isalpha():
             return first
     return first
