@@ -131,7 +131,8 @@ def _resolve_all(ctx: Context, attributions: Sequence[tuple[int, Attribution]]) 
         key = id(candidate)
         if key not in by_candidate:
             speaker = resolver.resolve(candidate)
-            if speaker is not None:
+            group = candidate.kind == "pronoun" and ctx.text[candidate.start : candidate.end].lower() == "they"
+            if speaker is not None and not group:  # a group is never who a later "he" or "she" means
                 bisect.insort(resolver.history, (candidate.start, speaker))
             elif candidate.kind != "pronoun":
                 # "The ministry said", "a citizen wrote": a source no name in the article stands for, kept in

@@ -25,7 +25,6 @@ from pipeline.enrich.quotes.words import (
     SKIPPABLE,
 )
 
-
 # Plural nouns for people a story leaves unnamed ("sources", "officials", "people"), which "familiar with …"
 # may follow.
 UNNAMED_GROUPS = frozenset(word for word in PERSON_NOUNS | SOURCE_NOUNS if word.endswith("s") or word == "people")

@@ -17,7 +17,7 @@ from functools import cached_property
 from pipeline.enrich import lexicon
 from pipeline.enrich.entities import ORG, PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
 from pipeline.enrich.quotes.frame import Candidate, Context
-from pipeline.enrich.quotes.sources import Documents
+from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS, PERSON_NOUNS, SOURCE_NOUNS, Documents
 from pipeline.enrich.quotes.words import CUES
 
 # How close (in characters) the last quoted speaker must be for a bare "he added" to mean them.
@@ -41,6 +41,17 @@ _BEFORE_VERB = re.compile(
     r"\s+(?:[a-z]+ly\s+|also\s+|then\s+|later\s+|still\s+)?([a-z]+)\b"
 )
 SUBJECT_VERBS = lexicon.words("subject_verbs.txt")
+# How far back (in characters) "they" may find the group it stands for.
+_GROUP_REACH = 300
+_PLURAL_PEOPLE = sorted(w for w in PERSON_NOUNS | SOURCE_NOUNS if w.endswith("s") and not w.endswith("ss"))
+# An unnamed group opening a clause, and the word after it: "several auto-industry executives have", ", members
+# complained".
+_GROUP_SUBJECT = re.compile(
+    r"(?:^|[.!?]\s+|,\s+|\b(?:and|but|that|as)\s+)"
+    r"((?:(?:" + "|".join(sorted(DESCRIPTION_OPENERS)) + r")\s+)?(?:[a-z][\w-]*\s+){0,2}?"
+    r"(?:" + "|".join(_PLURAL_PEOPLE) + r"))\s+([a-z]+)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 _ACRONYM = re.compile(r"[A-Z]{3,6}")
 # Capitalised words joined by spaces, commas and the small words inside an organisation's name.
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:,?\s+(?:(?:and|of|for|the|on|&)\s+)*[A-Z][\w’'-]*)+")
@@ -73,6 +84,8 @@ class Resolver:
             word = self.ctx.text[cand.start : cand.end].lower()
             if word == "it":
                 return self._organisation(cand.start, quoted_only=True)
+            if word == "they":
+                return self._group(cand.start)
             return self._pronoun(word, cand.start) if word in {"he", "she"} else None
         phrase = self.ctx.text[cand.start : cand.end]
         return self._noun_phrase(phrase, cand.start) or self.documents.author(cand.start, cand.end)
@@ -139,6 +152,19 @@ class Resolver:
         if sentence_end is not None and (sentence_end.end() != len(between) or "\n\n" in between):
             return None  # past the sentence, only a pronoun opening the very next sentence counts
         return "he" if following.group(1) else "she"
+
+    def _group(self, position: int) -> str | None:
+        """ "Several executives have warned … They say …", "members complained about what they said": "they" as
+        the unnamed group that is the subject of a clause just before, in the same paragraph; None when there
+        is none (a plural named before, "the Smiths", is left alone)."""
+        start = max(0, position - _GROUP_REACH)
+        paragraph = self.ctx.text.rfind("\n\n", start, position)
+        groups = list(_GROUP_SUBJECT.finditer(self.ctx.text, paragraph + 2 if paragraph >= 0 else start, position))
+        last = groups[-1] if groups else None
+        if last is None:
+            return None
+        verb = last.group(2).lower()
+        return last.group(1) if verb in SUBJECT_VERBS or verb in CUES or verb.endswith("ed") else None
 
     def _acts(self, m: Mention) -> bool:
         """Whether a lone capitalised word opening a sentence still reads as a name: a reporting verb follows it
