@@ -149,6 +149,34 @@ CASES = [
         "The company",
         "speaker_verb_clause",
     ),
+    # an organisation introduced by what it is and then its name is kept whole
+    (
+        "Print will make up just 2 per cent of all advertising next year, according to ad buying firm Zentro.",
+        "Print will make up",
+        "indirect",
+        "ad buying firm Zentro",
+        "ad buying firm Zentro",
+        "according_to_closing",
+    ),
+    # "sources familiar with …" is read back to its plural noun
+    (
+        "The mill was hoping to close the sale by spring, sources familiar with the bidding said.",
+        "The mill was hoping",
+        "indirect",
+        "sources familiar with the bidding",
+        "sources familiar with the bidding",
+        "clause_then_speaker_verb",
+    ),
+    # "they" is the unnamed group that opened the clause before it
+    (
+        "Several shipping executives have warned about the cost of the new rules. "
+        "They say smaller ports could lose most of their traffic.",
+        "smaller ports could lose",
+        "indirect",
+        "Several shipping executives",
+        "They",
+        "speaker_verb_clause",
+    ),
 ]
 
 
