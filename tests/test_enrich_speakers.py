@@ -177,6 +177,16 @@ CASES = [
         "They",
         "speaker_verb_clause",
     ),
+    # the lede's unnamed person is the one the next sentence names in full, for the first time, as its subject
+    (
+        "A retired hockey coach says the new terminal will never handle winter storms.\n\n"
+        "Harold Brisbois said he warned the port board about the design two years ago.",
+        "the new terminal will never handle",
+        "indirect",
+        "Harold Brisbois",
+        "A retired hockey coach",
+        "speaker_verb_clause",
+    ),
 ]
 
 
@@ -184,6 +194,15 @@ CASES = [
 def test_speaker_table(text: str, fragment: str, kind: str, speaker: str, mention: str, rule: str) -> None:
     quote = _attribution(text, fragment, kind)
     assert (quote.kind, quote.speaker, _mention(text, quote), quote.rule) == (kind, speaker, mention, rule)
+
+
+def test_a_person_named_before_is_no_lede_for_a_description() -> None:
+    """The next sentence's subject was named before: the description stays in its own words, not guessed."""
+    text = (
+        "Harold Brisbois chairs the port board. A retired hockey coach says the terminal is badly built. "
+        "Harold Brisbois said the board will review it."
+    )
+    assert _attribution(text, "the terminal is badly built").speaker == "A retired hockey coach"
 
 
 def test_states_after_an_adjective_is_the_noun() -> None:

@@ -17,7 +17,7 @@ from functools import cached_property
 from pipeline.enrich import lexicon
 from pipeline.enrich.entities import ORG, PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
 from pipeline.enrich.quotes.frame import Candidate, Context
-from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS, PERSON_NOUNS, SOURCE_NOUNS, Documents
+from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS, PERSON_NOUNS, SOURCE_NOUNS, Documents, head_noun
 from pipeline.enrich.quotes.words import CUES
 
 # How close (in characters) the last quoted speaker must be for a bare "he added" to mean them.
@@ -41,6 +41,8 @@ _BEFORE_VERB = re.compile(
     r"\s+(?:[a-z]+ly\s+|also\s+|then\s+|later\s+|still\s+)?([a-z]+)\b"
 )
 SUBJECT_VERBS = lexicon.words("subject_verbs.txt")
+# The end of a sentence, and the space (or paragraph break) before the next one.
+_SENTENCE_END = re.compile(r"[.!?][\"”’']*\s+")
 # How far back (in characters) "they" may find the group it stands for.
 _GROUP_REACH = 300
 _PLURAL_PEOPLE = sorted(w for w in PERSON_NOUNS | SOURCE_NOUNS if w.endswith("s") and not w.endswith("ss"))
@@ -88,10 +90,15 @@ class Resolver:
                 return self._group(cand.start)
             return self._pronoun(word, cand.start) if word in {"he", "she"} else None
         phrase = self.ctx.text[cand.start : cand.end]
-        return self._noun_phrase(phrase, cand.start) or self.documents.author(cand.start, cand.end)
+        return (
+            self._noun_phrase(phrase, cand.start)
+            or self.documents.author(cand.start, cand.end)
+            or self._named_next(phrase, cand.end)
+        )
 
     def __post_init__(self) -> None:
         self.names = NameIndex(self.ctx.found)
+        self._mention_starts = [m.start for m in self.ctx.found]
         self.documents = Documents(self.ctx.text, self.ctx.found, self._name, self._speaker_between)
         self.persons: list[tuple[int, str]] = []
         self.genders: dict[str, str | None] = {}
@@ -152,6 +159,27 @@ class Resolver:
         if sentence_end is not None and (sentence_end.end() != len(between) or "\n\n" in between):
             return None  # past the sentence, only a pronoun opening the very next sentence counts
         return "he" if following.group(1) else "she"
+
+    def _named_next(self, phrase: str, end: int) -> str | None:
+        """ "A Vancouver hockey coach says he is overwhelmed … ¶ Stephen Gillis said …": the news lede's unnamed
+        person is the one the next sentence opens by naming in full, for the first time, as its subject."""
+        words = phrase.split()
+        if len(words) < 2 or words[0].lower() not in {"a", "an", "one"}:
+            return None
+        head = head_noun(words).lower()
+        if head.endswith("s") or not (head in PERSON_NOUNS or head.endswith(("ist", "ian"))):
+            return None
+        stop = _SENTENCE_END.search(self.ctx.text, end)
+        if stop is None:
+            return None
+        k = bisect.bisect_left(self._mention_starts, stop.end())
+        if k == len(self.ctx.found) or self.ctx.found[k].start != stop.end():
+            return None
+        m = self.ctx.found[k]
+        if m.label != PERSON or not m.full or not _before_verb(self.ctx.text, m):
+            return None
+        named_before = any(o.canonical == m.canonical and not o.caption for o in self.ctx.found[:k])
+        return None if named_before else m.canonical
 
     def _group(self, position: int) -> str | None:
         """ "Several executives have warned … They say …", "members complained about what they said": "they" as
