@@ -187,6 +187,16 @@ CASES = [
         "A retired hockey coach",
         "speaker_verb_clause",
     ),
+    # a pronoun speaker is none of the people its own reported clause names
+    (
+        "Tomas Ruiz ran the night shift. David Okoro worked beside him. "
+        "Okoro and two cooks hid in the cold room, he said, until the smoke cleared.",
+        "Okoro and two cooks hid",
+        "indirect",
+        "Tomas Ruiz",
+        "he",
+        "speaker_verb_inside_clause",
+    ),
 ]
 
 

@@ -71,7 +71,9 @@ class Resolver:
     ctx: Context
     history: list[tuple[int, str]] = field(default_factory=list)
 
-    def resolve(self, cand: Candidate) -> str | None:
+    def resolve(self, cand: Candidate, content: tuple[int, int] | None = None) -> str | None:
+        """The canonical speaker a candidate stands for; `content` is the reported clause, whose own people a
+        pronoun speaker is not ("Macharia and his colleagues hid under desks, he said": "he" is not Macharia)."""
         if cand.kind == "entity" and cand.mention is not None:
             m = cand.mention
             if m.credit:
@@ -88,7 +90,9 @@ class Resolver:
                 return self._organisation(cand.start, quoted_only=True)
             if word == "they":
                 return self._group(cand.start)
-            return self._pronoun(word, cand.start) if word in {"he", "she"} else None
+            if word not in {"he", "she"}:
+                return None
+            return self._pronoun(word, cand.start, self._named_in(content) if content else frozenset())
         phrase = self.ctx.text[cand.start : cand.end]
         return (
             self._noun_phrase(phrase, cand.start)
@@ -222,7 +226,12 @@ class Resolver:
             self.genders[canonical] = gender_of(canonical, None, self.ctx.speakers)
         return self.genders[canonical]
 
-    def _pronoun(self, word: str, position: int) -> str | None:
+    def _named_in(self, span: tuple[int, int]) -> frozenset[str]:
+        """The people named in full or by surname inside text[span]."""
+        first, last = (bisect.bisect_left(self._mention_starts, p) for p in span)
+        return frozenset(self._canonical(m) for m in self.ctx.found[first:last] if m.label == PERSON)
+
+    def _pronoun(self, word: str, position: int, excluded: frozenset[str] = frozenset()) -> str | None:
         """The most recent speaker or sentence-initial person of the pronoun's gender.
 
         A person whose gender neither the config, a title, a given name nor the
@@ -235,6 +244,7 @@ class Resolver:
         low = bisect.bisect_left(self.history, (window, ""))
         high = bisect.bisect_left(self.history, (position, ""))
         candidates = [c for c in self.history[low:high] if c[1] not in self.not_people] + self.persons[first:last]
+        candidates = [c for c in candidates if c[1] not in excluded]
         candidates.sort(reverse=True)
         if (
             candidates
