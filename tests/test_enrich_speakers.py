@@ -121,6 +121,15 @@ CASES = [
         "Majority Leader Tom Hale",
         "speaker_then_cue_after_quote",
     ),
+    # … also before a second apposition
+    (
+        "Sen. Ann Lee, D-Mich., a member of the leadership team, said the caucus has “a way of listening first.”",
+        "a way of listening first",
+        "direct",
+        "Ann Lee",
+        "Sen. Ann Lee",
+        "cue_before_quote",
+    ),
     # "it" cannot speak: the cue before it has the quote
     (
         "Councillor Mia Holt spoke on Monday. She says it underscores that the mayor is “out of touch with the city.”",

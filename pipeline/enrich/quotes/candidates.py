@@ -90,7 +90,7 @@ def subject_before(ctx: Context, items: Sequence[Item], k: int, lo: int) -> Cand
             or _describes(ctx, items, p + 1, j)
         ):
             return None
-        j = p - 1
+        j = _before_party_and_state(ctx, items, p, lo)
         if first in {"and", "or"}:
             j = _before_description(ctx, items, j, lo)
     if j < lo or items[j][0] == "Q":
@@ -110,6 +110,15 @@ def _party_and_state(ctx: Context, items: Sequence[Item], p: int, j: int) -> boo
         _PARTY_AND_STATE.fullmatch(ctx.text[ctx.token_ends[items[p][1]] : ctx.token_starts[items[j][1]]].strip())
         is not None
     )
+
+
+def _before_party_and_state(ctx: Context, items: Sequence[Item], p: int, lo: int) -> int:
+    """Where the subject ends before the apposition opened at items[p]: just before it, or before a party and
+    state that comes first ("Sen. Ann Lee, D-Mich., a member of the leadership team, said")."""
+    for q in range(p - 2, max(lo, p - 6) - 1, -1):
+        if lower(ctx, items[q]) == "," and _party_and_state(ctx, items, q, p):
+            return q - 1
+    return p - 1
 
 
 def _before_description(ctx: Context, items: Sequence[Item], j: int, lo: int) -> int:
