@@ -170,33 +170,93 @@ def dedup_bytes(path: Path) -> dict[str, int]:
     return dict(rows)
 
 
-def ours_in_memory(token_lists: list[list[str]], params: Params) -> float:
+@dataclass
+class Timing:
+    """Wall and CPU seconds of one path, summed over the slices it ran."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+    def add(self, began: tuple[float, float]) -> None:
+        self.wall += time.perf_counter() - began[0]
+        self.cpu += time.process_time() - began[1]
+
+
+def _now() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+class OursInMemory:
     """Shingles -> signatures -> band keys -> query and insert in a dict: our path without the store, sketching
-    500 texts at a time as the stage does."""
-    began = time.perf_counter()
-    buckets: dict[str, list[int]] = defaultdict(list)
-    for start in range(0, len(token_lists), 500):
-        for index, (_, keys) in enumerate(sketches(token_lists[start : start + 500], params), start):
-            {other for key in keys for other in buckets.get(key, ())}
+    a slice of texts at once as the stage does."""
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+        self.buckets: dict[str, list[int]] = defaultdict(list)
+
+    def add(self, token_lists: list[list[str]], first: int) -> None:
+        for index, (_, keys) in enumerate(sketches(token_lists, self.params), first):
+            {other for key in keys for other in self.buckets.get(key, ())}
             for key in keys:
-                buckets[key].append(index)
-    return time.perf_counter() - began
+                self.buckets[key].append(index)
 
 
-def datasketch_in_memory(token_lists: list[list[str]], params: Params) -> float:
+class DatasketchInMemory:
     """The same shingles through datasketch's MinHash + MinHashLSH with the same b x r."""
-    from datasketch import MinHash, MinHashLSH
 
-    size = params.shingle
-    began = time.perf_counter()
-    lsh = MinHashLSH(num_perm=params.num_perm, params=(params.bands, params.rows))
-    for index, words in enumerate(token_lists):
-        shingles = {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
-        minhash = MinHash(num_perm=params.num_perm)
-        minhash.update_batch(shingles)
-        lsh.query(minhash)
-        lsh.insert(index, minhash)
-    return time.perf_counter() - began
+    def __init__(self, params: Params) -> None:
+        from datasketch import MinHashLSH
+
+        self.params = params
+        self.lsh = MinHashLSH(num_perm=params.num_perm, params=(params.bands, params.rows))
+
+    def add(self, token_lists: list[list[str]], first: int) -> None:
+        from datasketch import MinHash
+
+        size = self.params.shingle
+        for index, words in enumerate(token_lists, first):
+            shingles = {" ".join(words[i : i + size]).encode("utf-8") for i in range(len(words) - size + 1)}
+            minhash = MinHash(num_perm=self.params.num_perm)
+            minhash.update_batch(shingles)
+            self.lsh.query(minhash)
+            self.lsh.insert(index, minhash)
+
+
+@dataclass
+class Round:
+    stage: Timing
+    ours: Timing
+    theirs: Timing
+
+
+def interleaved_round(
+    articles: list[Article], token_lists: list[list[str]], path: Path, window: timedelta, batch: int, params: Params
+) -> tuple[Round, SQLiteStore]:
+    """The store-backed stage, datasketch and our in-memory path over the same stories, slice by slice in turn
+    (a 500-article batch of the stage, then the same 500 stories through each in-memory index), so that a
+    change in the machine's load during the round weighs on all three alike. Each index grows as the stage's
+    store does; saving the articles to the store beforehand is not timed."""
+    from pipeline.dedup import dedupe
+
+    store = SQLiteStore(path)
+    order = sorted(range(len(articles)), key=lambda i: (articles[i].published, articles[i].id))
+    ordered = [articles[i] for i in order]
+    tokens = [token_lists[i] for i in order]
+    for start in range(0, len(ordered), 2000):
+        store.put_articles(ordered[start : start + 2000])
+    ours, theirs = OursInMemory(params), DatasketchInMemory(params)
+    timings = Round(Timing(), Timing(), Timing())
+    for start in range(0, len(ordered), batch):
+        began = _now()
+        dedupe(ordered[start : start + batch], store, window, params)
+        timings.stage.add(began)
+        began = _now()
+        theirs.add(tokens[start : start + batch], start)
+        timings.theirs.add(began)
+        began = _now()
+        ours.add(tokens[start : start + batch], start)
+        timings.ours.add(began)
+    return timings, store
 
 
 def spread(values: list[float], digits: int = 2) -> str:
@@ -204,20 +264,28 @@ def spread(values: list[float], digits: int = 2) -> str:
     return f"{statistics.median(values):,.{digits}f} ({min(values):,.{digits}f}–{max(values):,.{digits}f})"
 
 
-def report_in_memory(stories: int, params: Params, stage: list[float], ours: list[float], theirs: list[float]) -> None:
-    """Rates, and the two ratios taken round by round (each round's three timings follow one another)."""
+def report_in_memory(stories: int, params: Params, rounds: list[Round]) -> None:
+    """Rates, and the two ratios taken round by round, by wall time and by CPU time (the CPU figure does not move
+    with what else the machine runs; the wall figure includes SQLite's waits on the disk)."""
     print(
         f"\nIn memory, same shingles, num_perm={params.num_perm}, b={params.bands}, r={params.rows}, "
-        f"{len(ours)} rounds:"
+        f"{len(rounds)} rounds, each interleaved slice by slice:"
     )
-    print(f"  ours (signature + band keys + dict index): {spread([stories / s for s in ours], 0)} articles/s")
-    print(f"  datasketch MinHash + MinHashLSH query+insert: {spread([stories / s for s in theirs], 0)} articles/s")
-    print(f"  store-backed stage: {spread([stories / s for s in stage], 0)} articles/s")
-    print(f"  ours / datasketch in memory: {spread([t / o for o, t in zip(ours, theirs, strict=True)])}x")
-    print(
-        "  full store-backed stage / datasketch in memory: "
-        f"{spread([t / s for s, t in zip(stage, theirs, strict=True)])}x"
-    )
+    for clock in ("wall", "cpu"):
+        ours = [getattr(r.ours, clock) for r in rounds]
+        theirs = [getattr(r.theirs, clock) for r in rounds]
+        stage = [getattr(r.stage, clock) for r in rounds]
+        print(f"  by {clock} time:")
+        print(f"    ours (signature + band keys + dict index): {spread([stories / s for s in ours], 0)} articles/s")
+        print(
+            f"    datasketch MinHash + MinHashLSH query+insert: {spread([stories / s for s in theirs], 0)} articles/s"
+        )
+        print(f"    store-backed stage: {spread([stories / s for s in stage], 0)} articles/s")
+        print(f"    ours / datasketch in memory: {spread([t / o for o, t in zip(ours, theirs, strict=True)])}x")
+        print(
+            "    full store-backed stage / datasketch in memory: "
+            f"{spread([t / s for s, t in zip(stage, theirs, strict=True)])}x"
+        )
 
 
 def perturb(story: Story, rng: random.Random, round_: int) -> Story:
@@ -324,19 +392,14 @@ def main(argv: list[str] | None = None) -> int:
     window = timedelta(days=7)
     times = {index: story.date for index, story in enumerate(stories)}
     in_window = {(a, b) for a, b in truth if abs(times[a] - times[b]) <= window}
-    stage_seconds: list[float] = []
     token_lists = [normalise(story.body).split() for story in stories]
-    ours_seconds: list[float] = []
-    theirs_seconds: list[float] = []
+    rounds: list[Round] = []
     with tempfile.TemporaryDirectory() as folder:
         for run in range(runs):
             path = Path(folder) / f"run{run}.db"
             gc.collect()
-            seconds, store = run_stage(articles, path, window, batch=500, params=params)
-            stage_seconds.append(seconds)
-            # The in-memory paths right after the stage, round by round, so each ratio comes from one moment.
-            ours_seconds.append(ours_in_memory(token_lists, params))
-            theirs_seconds.append(datasketch_in_memory(token_lists, params))
+            timings, store = interleaved_round(articles, token_lists, path, window, batch=500, params=params)
+            rounds.append(timings)
             if run == 0:
                 together = cluster_pairs(store, ids)
                 stored = dedup_bytes(path)
@@ -349,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
     clusters = score(in_window, together & in_window, 0)
     extra = len(together - in_window)
+    stage_seconds = [r.stage.wall for r in rounds]
     rate = len(articles) / statistics.median(stage_seconds)
     print(f"\nStage: dedupe() over a real SQLiteStore, batches of 500, window {window.days}d, {runs} run(s)")
     print(f"  throughput {rate:,.0f} articles/s (median; runs {', '.join(f'{s:.2f}s' for s in stage_seconds)})")
@@ -364,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  tracemalloc peak during dedupe of 2,000 articles: {peak / 1e6:.1f} MB")
 
-    report_in_memory(len(stories), params, stage_seconds, ours_seconds, theirs_seconds)
+    report_in_memory(len(stories), params, rounds)
 
     if options.scale:
         line = scaling(stories, (1_000, 10_000, 100_000), probe=2_000, params=params)

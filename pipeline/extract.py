@@ -79,6 +79,18 @@ from typing import Any
 
 import charset_normalizer
 import trafilatura
+from htmldate import find_date
+from lxml.html import HtmlElement
+from trafilatura.metadata import (
+    examine_meta,
+    extract_author,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+    extract_url,
+)
+from trafilatura.settings import DEFAULT_CONFIG, Document, set_date_params
+from trafilatura.utils import load_html
 
 LOGGER = logging.getLogger(__name__)
 
@@ -112,6 +124,8 @@ _META_CHARSET = re.compile(
     rb"""|<\?xml\b[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9_.:+-]+)""",
     re.IGNORECASE,
 )
+# trafilatura's reading of a site's name from its URL when the page declares none.
+_SITE_HOST = re.compile(r"https?://(?:www\.|w[0-9]+\.)?([^/]+)")
 _HTML_LANG = re.compile(
     r"""<html\b[^>]*?\s(?:xml:)?lang\s*=\s*["']?\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9-]*)?""", re.IGNORECASE
 )
@@ -120,12 +134,14 @@ _META_LANG = re.compile(
     r"""[^>]*?\bcontent\s*=\s*["']?\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9-]*)?""",
     re.IGNORECASE,
 )
-_PUBLISHED_META = re.compile(
+# Two patterns, not one alternation: a pattern that can start with either of two characters is tried at every
+# position of the page, and together they cost 1.9 ms a page against 0.6 for the two (181 AEB pages).
+_PUBLISHED_META_TAG = re.compile(
     r"""<meta\b(?=[^>]*?(?:property|name|itemprop)\s*=\s*["']?(?:article:published_time|datePublished)["'\s>])"""
-    r"""[^>]*?\bcontent\s*=\s*["']([^"']+)["']"""
-    r"""|"datePublished"\s*:\s*"([^"]+)\"""",
+    r"""[^>]*?\bcontent\s*=\s*["']([^"']+)["']""",
     re.IGNORECASE,
 )
+_PUBLISHED_JSON = re.compile(r""""datePublished"\s*:\s*"([^"]+)\"""", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------------------
@@ -318,9 +334,14 @@ def _parse_iso(value: str) -> datetime | None:
 
 def _precise_timestamps(html: str) -> list[datetime]:
     """Full timestamps the page declares for its publication, in page order."""
+    matches = sorted([*_PUBLISHED_META_TAG.finditer(html), *_PUBLISHED_JSON.finditer(html)], key=lambda m: m.start())
     found: list[datetime] = []
-    for match in _PUBLISHED_META.finditer(html):
-        parsed = _parse_iso(match.group(1) or match.group(2) or "")
+    end = 0
+    for match in matches:
+        if match.start() < end:
+            continue  # inside the match before it, where one scan for either pattern would not have looked
+        end = match.end()
+        parsed = _parse_iso(match.group(1))
         if parsed is not None and (parsed.time() != time(0) or parsed.tzinfo is not None):
             found.append(parsed)
     return found
@@ -373,31 +394,62 @@ def extract_with(html: str, url: str | None, options: Mapping[str, Any]) -> Extr
     if "\x00" in html:
         html = html.replace("\x00", "")
     try:
-        document = trafilatura.bare_extraction(
-            html,
-            url=url,
-            with_metadata=True,
-            deduplicate=False,
-            **options,
-        )
+        tree = load_html(html)
+        if tree is None:
+            return None
+        metadata = page_metadata(tree, url)
+        # Given a tree, trafilatura extracts from a copy of it (1.3 ms a page), which leaves ours as it was.
+        document = trafilatura.bare_extraction(tree, url=url or metadata.url, deduplicate=False, **options)
     except Exception:
         LOGGER.debug("trafilatura failed on %s", url, exc_info=True)
-        return None
-    if document is None:
         return None
     text = getattr(document, "text", None)
     if not isinstance(text, str) or not text.strip():
         return None
-    language = _clean(getattr(document, "language", None))
-    title = _clean(getattr(document, "title", None))
+    title = _clean(metadata.title)
     return Extracted(
         text=_without_headline(text.strip(), title),
         title=title,
-        author=_clean(getattr(document, "author", None)),
-        published=parse_published(getattr(document, "date", None), html),
-        sitename=_clean(getattr(document, "sitename", None)),
-        language=language.lower().split("-")[0] if language else page_language(html),
+        author=_clean(metadata.author),
+        published=parse_published(metadata.date, html),
+        sitename=_clean(metadata.sitename),
+        language=page_language(html),
     )
+
+
+def page_metadata(tree: HtmlElement, url: str | None) -> Document:
+    """Title, author, canonical URL, publication day and site name of a parsed page, as trafilatura's
+    `extract_metadata` finds them, step for step, without the steps whose fields we never use (categories,
+    tags, licence): those took 6 of its 15 ms a page on the 181 AEB pages. Run on the tree before extraction,
+    which prunes it, as `bare_extraction(with_metadata=True)` does."""
+    metadata = examine_meta(tree)
+    if metadata.author and " " not in metadata.author:
+        metadata.author = None
+    try:
+        metadata = extract_meta_json(tree, metadata)
+    except Exception:  # trafilatura's JSON-LD reader has bugs; it catches them the same way
+        LOGGER.debug("JSON-LD metadata failed on %s", url, exc_info=True)
+    metadata.title = metadata.title or extract_title(tree)
+    metadata.author = metadata.author or extract_author(tree)
+    metadata.url = metadata.url or extract_url(tree, url)
+    date_params = set_date_params(DEFAULT_CONFIG.getboolean("DEFAULT", "EXTENSIVE_DATE_SEARCH"))
+    metadata.date = find_date(tree, **{**date_params, "url": metadata.url})
+    metadata.sitename = _sitename(tree, metadata)
+    metadata.clean_and_trim()
+    return metadata
+
+
+def _sitename(tree: HtmlElement, metadata: Document) -> str | None:
+    """trafilatura's site name: declared, else from the <title>, else the URL's host; "@name" and "name" read
+    as "Name"."""
+    sitename = metadata.sitename or extract_sitename(tree)
+    if sitename:
+        sitename = sitename.lstrip("@")
+        if sitename and "." not in sitename and not sitename[0].isupper():
+            sitename = sitename.title()
+        return sitename
+    host = _SITE_HOST.match(metadata.url) if metadata.url else None
+    return host[1] if host else None
 
 
 def _comparable(line: str) -> str:
@@ -431,5 +483,6 @@ __all__ = [
     "extract",
     "extract_with",
     "page_language",
+    "page_metadata",
     "parse_published",
 ]

@@ -99,3 +99,40 @@ def test_a_reservation_waits_until_there_is_room_and_keeps_only_what_arrived() -
 
     # b waits for a; c (larger than the whole budget) waits until nothing is held, then goes alone.
     assert asyncio.run(scenario()) == ["a in, 8 used", "a out", "b in, 8 used", "b out", "c in, 20 used", "c out"]
+
+
+def test_reservations_are_granted_in_arrival_order_and_one_that_gives_up_lets_the_next_in() -> None:
+    async def scenario() -> list[str]:
+        budget = ByteBudget(10)
+        order: list[str] = []
+        release_a = asyncio.Event()
+
+        async def page(name: str, reserve: int, until: asyncio.Event | None = None) -> None:
+            async with budget.hold(reserve):
+                order.append(f"{name} in, {budget.used} used")
+                if until is not None:
+                    await until.wait()
+            order.append(f"{name} out")
+
+        a = asyncio.create_task(page("a", 8, release_a))
+        await asyncio.sleep(0)
+        big = asyncio.create_task(page("big", 20))  # waits until nothing is held
+        await asyncio.sleep(0)
+        small = asyncio.create_task(page("small", 2))  # would fit beside a, but big came first
+        await asyncio.sleep(0.01)
+        order.append(f"waiting, {budget.used} used")
+        big.cancel()
+        await asyncio.gather(big, return_exceptions=True)
+        await small  # big gave up: small goes in beside a
+        release_a.set()
+        await a
+        assert budget.used == 0
+        return order
+
+    assert asyncio.run(scenario()) == [
+        "a in, 8 used",
+        "waiting, 8 used",
+        "small in, 10 used",
+        "small out",
+        "a out",
+    ]

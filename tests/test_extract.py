@@ -263,6 +263,16 @@ def test_parse_published_variants() -> None:
     assert parse_published("2020-07-10", other) == datetime(2020, 7, 10, tzinfo=UTC)
 
 
+def test_the_first_precise_stamp_of_the_day_in_page_order_wins_whichever_form_it_takes() -> None:
+    meta = '<meta itemprop="datePublished" content="2020-07-10T06:00:00Z">'
+    json_ld = '<script type="application/ld+json">{"datePublished": "2020-07-10T09:30:00+02:00"}</script>'
+    assert parse_published("2020-07-10", meta + json_ld) == datetime(2020, 7, 10, 6, 0, tzinfo=UTC)
+    assert parse_published("2020-07-10", json_ld + meta) == datetime(2020, 7, 10, 7, 30, tzinfo=UTC)
+    # A stamp on another day is passed over for a later one on the day htmldate chose.
+    yesterday = '<meta property="article:published_time" content="2020-07-09T23:00:00Z">'
+    assert parse_published("2020-07-10", yesterday + json_ld) == datetime(2020, 7, 10, 7, 30, tzinfo=UTC)
+
+
 def test_page_language() -> None:
     assert page_language('<html lang="de-DE"><body>') == "de"
     assert page_language('<html xml:lang="fr" xmlns="http://www.w3.org/1999/xhtml">') == "fr"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
@@ -14,10 +15,11 @@ import pytest
 from pipeline.config import Config
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
-from pipeline.poll import backoff_delay, poll_feed
-from pipeline.records import utcnow
+from pipeline.poll import backoff_delay, poll_feed, poll_feeds
+from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
-from pipeline.web import WebClient, parse_retry_after
+from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after, pool_sizes
+from pipeline.workers import Workers
 from tests.conftest import make_config
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
@@ -237,6 +239,23 @@ def test_redirect_into_a_private_range_is_refused(tmp_path, site, store):
     assert "169.254.169.254 is not a public address" in report.errors[0].reason
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://10.1.2.3/feed.xml", "refused 10.1.2.3: 10.1.2.3 is not a public address"),  # written as an address
+        ("http://[::1]:8080/feed.xml", "refused ::1: ::1 is not a public address"),
+        ("http://localhost/feed.xml", "refused localhost: (127.0.0.1|::1) is not a public address"),  # resolved
+    ],
+)
+def test_addresses_written_or_resolved_are_both_checked(url, reason):
+    async def check(guard: AddressGuard) -> None:
+        await guard.check(url)
+
+    with pytest.raises(FetchError, match=f"^{reason} \\(add it to fetch.allow_networks\\)$"):
+        asyncio.run(check(AddressGuard([])))
+    asyncio.run(check(AddressGuard(["10.0.0.0/8", "::1/128", "127.0.0.0/8"])))  # allowed: no error
+
+
 def test_json_feed_is_read(tmp_path, site, store):
     body = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "J",
       "items": [{"id": "1", "url": "http://example.com/j1", "title": "Jay", "content_text": "Body text.",
@@ -260,3 +279,71 @@ def test_same_story_by_guid_or_canonical_url_is_one_entry(tmp_path, site, store)
     assert first.entries_new == 1
     assert second.entries_new == 0  # same GUID in the same feed, though its link changed
     assert store.count_entries() == 1
+
+
+def test_connections_are_split_into_pools_of_at_most_four():
+    assert pool_sizes(16) == [4, 4, 4, 4]  # the default fetch.concurrency
+    assert pool_sizes(6) == [3, 3]
+    assert pool_sizes(5) == [3, 2]
+    assert pool_sizes(4) == [4]
+    assert pool_sizes(1) == [1]
+
+
+def test_feeds_on_one_host_use_every_slot_and_no_more_connections_than_slots(tmp_path, site, store):
+    """24 feeds on one host, each answered after 0.3 s, 6 slots held by two pools of 3: the host sees 6 requests
+    at once (the pools together give the whole concurrency, 24 feeds queue behind it) and never more, over at
+    most 6 connections, each reused (no connection is opened per feed)."""
+    lock = threading.Lock()
+    in_flight = [0]
+    most_in_flight = [0]
+    ports: set[int] = set()
+
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        with lock:
+            in_flight[0] += 1
+            most_in_flight[0] = max(most_in_flight[0], in_flight[0])
+            ports.add(request.client_address[1])
+        time.sleep(0.3)
+        request.send_response(304)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
+        with lock:
+            in_flight[0] -= 1
+
+    feeds = []
+    for number in range(24):
+        site.routes[f"/{number}.xml"] = slow
+        feeds.append({"url": site.url(f"/{number}.xml"), "name": f"feed {number}"})
+    config = make_config(tmp_path, feeds, fetch={"concurrency": 6, "per_host": 6})
+
+    async def go():
+        async with WebClient(config.fetch) as client:
+            assert [pool.size for pool in client.pools] == [3, 3]
+            return await poll_feeds(config, store, client, utcnow(), list(config.feeds))
+
+    report = asyncio.run(go())
+    assert report.not_modified == 24 and report.failed == 0
+    assert most_in_flight[0] == 6
+    assert len(ports) <= 6
+
+
+def test_a_cycle_of_feeds_all_answering_304_starts_no_worker_processes(tmp_path, site, store, monkeypatch):
+    """40 feeds due (enough for a worker pool), each answering 304 to the ETag it last sent: nothing to parse and
+    no pages due, so no worker process is started (starting them cost 2-3 s of CPU, a third of such a cycle)."""
+    executors: list[Workers] = []
+    make_executor = Workers._executor
+
+    def spied_executor(self: Workers):
+        executors.append(self)
+        return make_executor(self)
+
+    monkeypatch.setattr(Workers, "_executor", spied_executor)
+    feeds = []
+    for number in range(40):
+        route = StaticRoute(rss(f"http://example.com/{number}"), "application/rss+xml")
+        site.routes[f"/{number}.xml"] = route
+        feeds.append({"url": site.url(f"/{number}.xml"), "name": f"feed {number}"})
+        store.save_feed(FeedState(url=site.url(f"/{number}.xml"), name=f"feed {number}", etag=route.etag_value))
+    report = run_cycle(make_config(tmp_path, feeds), store)
+    assert (report.feeds_polled, report.feeds_failed, report.entries_new) == (40, 0, 0)
+    assert executors == []

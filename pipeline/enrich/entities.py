@@ -437,6 +437,8 @@ def _run_end(doc: Doc, i: int, speaker_tokens: set[int]) -> int:
             j += 2  # "Wilson-Raybould", "Yo-jong": a glued hyphen keeps the name whole
         elif tok.lower_ in NAME_PARTICLES and _particles_then_capital(doc, j):
             j += 1
+        elif tok.text == "&" and j + 1 < n and _is_cap(doc[j + 1]) and not doc[j + 1].is_stop:
+            j += 2  # "Procter & Gamble", "Johnson & Johnson": one organisation
         else:
             break
     return j
@@ -472,6 +474,9 @@ def _merge_with_rulers(doc: Doc, new: list[Span], kept: list[Span], speaker_toke
         elif span.label_ == PERSON and _place_as_given_name(doc, span, kept):
             claimed.add(span.start)
             final.append(span)
+        elif span.label_ == PERSON and _ends_in_place(doc, span, kept):
+            claimed |= set(range(span.start, span.end))
+            final.append(Span(doc, span.start, span.end, label=ORG))
         elif span.label_ == PERSON:
             # "Sen. Sherrod Brown of Ohio": the person ends where the place begins
             end = span.start
@@ -482,6 +487,25 @@ def _merge_with_rulers(doc: Doc, new: list[Span], kept: list[Span], speaker_toke
             if sum(doc[k].is_alpha for k in range(span.start, end)) >= 2:
                 final.append(Span(doc, span.start, end, label=PERSON))
     return final + [ent for ent in kept if not any(k in claimed for k in range(ent.start, ent.end))]
+
+
+def _ends_in_place(doc: Doc, span: Span, kept: list[Span]) -> bool:
+    """ "Statistics Canada", "Rally Canada", "Air Canada": words that are no given name or title before a country
+    the places ruler took name an organisation, not a person whose name stops at the place (as "Sherrod Brown
+    of Ohio" does)."""
+    place = next((ent for ent in kept if ent.end == span.end and ent.label_ == GPE), None)
+    if place is None or place.start <= span.start or place.end - place.start != 1:
+        return False
+    words = [doc[k] for k in range(span.start, place.start)]
+    return all(
+        w.is_alpha
+        and w.is_title
+        and w.lower_ not in GIVEN_NAMES
+        and w.lower_ not in TITLES
+        and w.text not in COUNTRIES
+        and w.text not in NATIONALITIES
+        for w in words
+    )
 
 
 def _place_as_given_name(doc: Doc, span: Span, kept: list[Span]) -> bool:

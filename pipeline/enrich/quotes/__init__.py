@@ -63,7 +63,9 @@ def attribute(
     # Quoted and reported speakers are resolved together, in text order, so "he said" can mean either.
     quoted = sorted(done)
     speakers = _resolve_all(
-        ctx, [(spans[qi].outer_start, done[qi]) for qi in quoted] + [(r.start, r.attribution) for r, _ in reported]
+        ctx,
+        [(spans[qi].outer_start, done[qi], None) for qi in quoted]
+        + [(r.start, r.attribution, (r.start, r.end)) for r, _ in reported],
     )
     resolved = dict(zip(quoted, speakers, strict=False))
     quotes: list[Quote] = []
@@ -113,13 +115,16 @@ def _attribute_all(ctx: Context, sentences: list[tuple[int, int]]) -> tuple[dict
     return done, rules
 
 
-def _resolve_all(ctx: Context, attributions: Sequence[tuple[int, Attribution]]) -> list[str | None]:
+def _resolve_all(
+    ctx: Context, attributions: Sequence[tuple[int, Attribution, tuple[int, int] | None]]
+) -> list[str | None]:
     """Each attribution's canonical speaker, in the order given.
 
     They are resolved in text order (by the position given beside each), so
     "he added" can mean the last speaker, whether quoted or reported. Quotes
     that share one attribution share its resolution too (a pronoun resolved
-    twice could pick up a speaker recorded in between).
+    twice could pick up a speaker recorded in between). Beside each, the span of a reported clause (None for
+    a quote): a pronoun speaker is none of the people that clause names.
     """
     resolver = Resolver(ctx)
     descriptions = Descriptions()
@@ -130,8 +135,9 @@ def _resolve_all(ctx: Context, attributions: Sequence[tuple[int, Attribution]]) 
         assert candidate is not None
         key = id(candidate)
         if key not in by_candidate:
-            speaker = resolver.resolve(candidate)
-            if speaker is not None:
+            speaker = resolver.resolve(candidate, attributions[n][2])
+            group = candidate.kind == "pronoun" and ctx.text[candidate.start : candidate.end].lower() == "they"
+            if speaker is not None and not group:  # a group is never who a later "he" or "she" means
                 bisect.insort(resolver.history, (candidate.start, speaker))
             elif candidate.kind != "pronoun":
                 # "The ministry said", "a citizen wrote": a source no name in the article stands for, kept in

@@ -7,11 +7,12 @@ Trump"), the subject of the clause, a name before "who" or after "with".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pipeline.enrich.entities import GPE, NORP, ORG, PERSON, TITLES
 from pipeline.enrich.quotes.frame import Candidate, Context, Item, lower, token_candidate
-from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS
+from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS, PERSON_NOUNS, SOURCE_NOUNS
 from pipeline.enrich.quotes.words import (
     COORDINATORS,
     CUES,
@@ -23,6 +24,10 @@ from pipeline.enrich.quotes.words import (
     PRONOUNS,
     SKIPPABLE,
 )
+
+# Plural nouns for people a story leaves unnamed ("sources", "officials", "people"), which "familiar with …"
+# may follow.
+UNNAMED_GROUPS = frozenset(word for word in PERSON_NOUNS | SOURCE_NOUNS if word.endswith("s") or word == "people")
 
 
 def is_adverb(ctx: Context, item: Item) -> bool:
@@ -75,7 +80,8 @@ def subject_before(ctx: Context, items: Sequence[Item], k: int, lo: int) -> Cand
         token = ctx.doc[items[p + 1][1]]
         first = token.lower_
         if opener != "(" and not (
-            first in DETERMINERS
+            _party_and_state(ctx, items, p, j)
+            or first in DETERMINERS
             or first in {"who", "whose", "which"}
             or token.is_lower
             or token.like_num
@@ -84,12 +90,35 @@ def subject_before(ctx: Context, items: Sequence[Item], k: int, lo: int) -> Cand
             or _describes(ctx, items, p + 1, j)
         ):
             return None
-        j = p - 1
+        j = _before_party_and_state(ctx, items, p, lo)
         if first in {"and", "or"}:
             j = _before_description(ctx, items, j, lo)
     if j < lo or items[j][0] == "Q":
         return None
     return mention_ending(ctx, items, j, lo)
+
+
+# "R-Ky.", "D-Mich.", "I-Vt.", "D-Newport News": a legislator's party and state or district set off by commas.
+_PARTY_AND_STATE = re.compile(r"[DRI]-[A-Z][\w.]*(?: [A-Z][\w.]*)?")
+
+
+def _party_and_state(ctx: Context, items: Sequence[Item], p: int, j: int) -> bool:
+    """Whether the apposition between items[p] and items[j] is a party and state ("Mitch McConnell, R-Ky., said")."""
+    if j - p < 2 or any(items[k][0] != "T" for k in (p, j)):
+        return False
+    return (
+        _PARTY_AND_STATE.fullmatch(ctx.text[ctx.token_ends[items[p][1]] : ctx.token_starts[items[j][1]]].strip())
+        is not None
+    )
+
+
+def _before_party_and_state(ctx: Context, items: Sequence[Item], p: int, lo: int) -> int:
+    """Where the subject ends before the apposition opened at items[p]: just before it, or before a party and
+    state that comes first ("Sen. Ann Lee, D-Mich., a member of the leadership team, said")."""
+    for q in range(p - 2, max(lo, p - 6) - 1, -1):
+        if lower(ctx, items[q]) == "," and _party_and_state(ctx, items, q, p):
+            return q - 1
+    return p - 1
 
 
 def _before_description(ctx: Context, items: Sequence[Item], j: int, lo: int) -> int:
@@ -215,6 +244,8 @@ def _widen_to_description(ctx: Context, items: Sequence[Item], first: int, lo: i
         word = lower(ctx, items[k])
         if word in DESCRIPTION_OPENERS:
             return k
+        if word in UNNAMED_GROUPS and lower(ctx, items[k + 1]) == "familiar":
+            return k  # "sources familiar with the talks", "people familiar with the plan"
         if not ctx.doc[items[k][1]].is_lower or not word.replace("-", "").isalpha():
             return first
     return first

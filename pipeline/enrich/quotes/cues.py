@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline.enrich.entities import ORG, PERSON
 from pipeline.enrich.quotes.candidates import (
     before_phrase,
     clause_subject,
@@ -16,6 +17,7 @@ from pipeline.enrich.quotes.candidates import (
     with_subject,
 )
 from pipeline.enrich.quotes.frame import Attribution, Candidate, Context, Item, lower
+from pipeline.enrich.quotes.sources import SPEAKING_NOUNS
 from pipeline.enrich.quotes.words import (
     AFTER_ONLY,
     COORDINATORS,
@@ -29,6 +31,10 @@ from pipeline.enrich.quotes.words import (
     SKIPPABLE,
     SPELLED_CUES,
 )
+
+# Prepositions after which a cue word is a noun ("via email", "in response", "on record"); "to" opens an
+# infinitive ("to say"), and a gerund after any preposition ("after saying") is still a verb.
+NOUN_PREPOSITIONS = frozenset({"via", "in", "on", "at", "for", "from", "of", "with", "by", "without", "after"})
 
 
 def is_cue(ctx: Context, items: Sequence[Item], k: int, before: bool = False, far: bool = False) -> bool:
@@ -54,11 +60,32 @@ def is_cue(ctx: Context, items: Sequence[Item], k: int, before: bool = False, fa
         return False
     if k > 0 and lower(ctx, items[k - 1]) in DETERMINERS | {"’s", "'s"}:
         return False
+    if k > 0 and lower(ctx, items[k - 1]) in NOUN_PREPOSITIONS and not word.endswith("ing"):
+        return False  # "said via email that", "in response": after a preposition the word is a noun
+    if word in {"states", "state"} and (before or far) and not _states_subject(ctx, items, k):
+        return False  # "swing states that …", "Rust Belt states": the noun, not the verb
     if word in NAMING and _names_a_thing(ctx, items, k):
         return False
     token = ctx.doc[items[k][1]]
     return (
         (token.i not in ctx.ent_token and not token.is_title) or k == 0 or lower(ctx, items[k - 1]) in {'"', "“", ","}
+    )
+
+
+def _states_subject(ctx: Context, items: Sequence[Item], k: int) -> bool:
+    """ "states" is a verb after a subject that can state something: a pronoun, a person or organisation, or a
+    word for a source or document ("the ad states", "a spokesperson states"); after anything else ("swing",
+    "Western", "Rust Belt") it is the plural noun."""
+    if k == 0 or items[k - 1][0] != "T":
+        return False
+    word = lower(ctx, items[k - 1])
+    named = ctx.ent_token.get(items[k - 1][1])
+    return (
+        word in PRONOUNS
+        or word in SPEAKING_NOUNS
+        or (named is not None and named.label in {PERSON, ORG})
+        or word in SKIPPABLE  # "also states"
+        or word == "to"  # "prompted the atlas to state, “…”"
     )
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pipeline.enrich import lexicon
 from pipeline.enrich.entities import ORG, PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
 from pipeline.enrich.quotes.frame import Candidate, Context
+from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS, PERSON_NOUNS, SOURCE_NOUNS, Documents, head_noun
 from pipeline.enrich.quotes.words import CUES
 
 # How close (in characters) the last quoted speaker must be for a bare "he added" to mean them.
@@ -39,6 +41,19 @@ _BEFORE_VERB = re.compile(
     r"\s+(?:[a-z]+ly\s+|also\s+|then\s+|later\s+|still\s+)?([a-z]+)\b"
 )
 SUBJECT_VERBS = lexicon.words("subject_verbs.txt")
+# The end of a sentence, and the space (or paragraph break) before the next one.
+_SENTENCE_END = re.compile(r"[.!?][\"”’']*\s+")
+# How far back (in characters) "they" may find the group it stands for.
+_GROUP_REACH = 300
+_PLURAL_PEOPLE = sorted(w for w in PERSON_NOUNS | SOURCE_NOUNS if w.endswith("s") and not w.endswith("ss"))
+# An unnamed group opening a clause, and the word after it: "several auto-industry executives have", ", members
+# complained".
+_GROUP_SUBJECT = re.compile(
+    r"(?:^|[.!?]\s+|,\s+|\b(?:and|but|that|as)\s+)"
+    r"((?:(?:" + "|".join(sorted(DESCRIPTION_OPENERS)) + r")\s+)?(?:[a-z][\w-]*\s+){0,2}?"
+    r"(?:" + "|".join(_PLURAL_PEOPLE) + r"))\s+([a-z]+)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 _ACRONYM = re.compile(r"[A-Z]{3,6}")
 # Capitalised words joined by spaces, commas and the small words inside an organisation's name.
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:,?\s+(?:(?:and|of|for|the|on|&)\s+)*[A-Z][\w’'-]*)+")
@@ -56,14 +71,16 @@ class Resolver:
     ctx: Context
     history: list[tuple[int, str]] = field(default_factory=list)
 
-    def resolve(self, cand: Candidate) -> str | None:
+    def resolve(self, cand: Candidate, content: tuple[int, int] | None = None) -> str | None:
+        """The canonical speaker a candidate stands for; `content` is the reported clause, whose own people a
+        pronoun speaker is not ("Macharia and his colleagues hid under desks, he said": "he" is not Macharia)."""
         if cand.kind == "entity" and cand.mention is not None:
             m = cand.mention
             if m.credit:
                 return None  # a byline or photo credit names who made the page, not who spoke
             if m.label in {PERSON, "NAME"} and not m.full:
                 holder = self.names.holder(_POSSESSIVE.sub("", m.text.split()[-1]) or m.text, m.start)
-                if holder or m.label == PERSON or not self._sentence_initial(m.start) or self._before_cue(m.end):
+                if holder or m.label == PERSON or not self._sentence_initial(m.start) or self._acts(m):
                     return holder or m.canonical
                 return None
             return self._spelled_out(m.canonical, m.start)
@@ -71,11 +88,22 @@ class Resolver:
             word = self.ctx.text[cand.start : cand.end].lower()
             if word == "it":
                 return self._organisation(cand.start, quoted_only=True)
-            return self._pronoun(word, cand.start) if word in {"he", "she"} else None
-        return self._noun_phrase(self.ctx.text[cand.start : cand.end], cand.start)
+            if word == "they":
+                return self._group(cand.start)
+            if word not in {"he", "she"}:
+                return None
+            return self._pronoun(word, cand.start, self._named_in(content) if content else frozenset())
+        phrase = self.ctx.text[cand.start : cand.end]
+        return (
+            self._noun_phrase(phrase, cand.start)
+            or self.documents.author(cand.start, cand.end)
+            or self._named_next(phrase, cand.end)
+        )
 
     def __post_init__(self) -> None:
         self.names = NameIndex(self.ctx.found)
+        self._mention_starts = [m.start for m in self.ctx.found]
+        self.documents = Documents(self.ctx.text, self.ctx.found, self._name, self._speaker_between)
         self.persons: list[tuple[int, str]] = []
         self.genders: dict[str, str | None] = {}
         votes: dict[str, list[str]] = {}
@@ -104,6 +132,18 @@ class Resolver:
         # names that only ever stand for a place, an organisation or a group: never "he" or "she"
         self.not_people = {m.canonical for m in self.ctx.found if m.label not in {PERSON, "NAME"}} - people
 
+    def _name(self, m: Mention) -> str:
+        """A mention's canonical name as a source: a surname as the full name it is short for, an acronym spelled
+        out."""
+        if m.label in {PERSON, "NAME"} and not m.full:
+            return self.names.holder(_POSSESSIVE.sub("", m.text.split()[-1]) or m.text, m.start) or m.canonical
+        return self._spelled_out(m.canonical, m.start)
+
+    def _speaker_between(self, start: int, end: int) -> str | None:
+        """The last speaker resolved for a mention in text[start:end]."""
+        k = bisect.bisect_left(self.history, (end, ""))
+        return self.history[k - 1][1] if k and self.history[k - 1][0] >= start else None
+
     def _pronoun_after(self, m: Mention, person_starts: list[int]) -> str | None:
         """The gender of the pronoun that follows a person's mention: for a full name, the first one in the rest
         of its sentence ("Kim Yo Jong, the sister of Kim Jong Un, said she …"); for any mention, the first one
@@ -124,6 +164,53 @@ class Resolver:
             return None  # past the sentence, only a pronoun opening the very next sentence counts
         return "he" if following.group(1) else "she"
 
+    def _named_next(self, phrase: str, end: int) -> str | None:
+        """ "A Vancouver hockey coach says he is overwhelmed … ¶ Stephen Gillis said …": the news lede's unnamed
+        person is the one the next sentence opens by naming in full, for the first time, as its subject."""
+        words = phrase.split()
+        if len(words) < 2 or words[0].lower() not in {"a", "an", "one"}:
+            return None
+        head = head_noun(words).lower()
+        if head.endswith("s") or not (head in PERSON_NOUNS or head.endswith(("ist", "ian"))):
+            return None
+        stop = _SENTENCE_END.search(self.ctx.text, end)
+        if stop is None:
+            return None
+        k = bisect.bisect_left(self._mention_starts, stop.end())
+        if k == len(self.ctx.found) or self.ctx.found[k].start != stop.end():
+            return None
+        m = self.ctx.found[k]
+        if m.label != PERSON or not m.full or not _before_verb(self.ctx.text, m):
+            return None
+        named_before = any(o.canonical == m.canonical and not o.caption for o in self.ctx.found[:k])
+        return None if named_before else m.canonical
+
+    def _group(self, position: int) -> str | None:
+        """ "Several executives have warned … They say …", "members complained about what they said": "they" as
+        the unnamed group that is the subject of a clause just before, in the same paragraph; None when there
+        is none (a plural named before, "the Smiths", is left alone)."""
+        start = max(0, position - _GROUP_REACH)
+        paragraph = self.ctx.text.rfind("\n\n", start, position)
+        groups = list(_GROUP_SUBJECT.finditer(self.ctx.text, paragraph + 2 if paragraph >= 0 else start, position))
+        last = groups[-1] if groups else None
+        if last is None:
+            return None
+        verb = last.group(2).lower()
+        return last.group(1) if verb in SUBJECT_VERBS or verb in CUES or verb.endswith("ed") else None
+
+    def _acts(self, m: Mention) -> bool:
+        """Whether a lone capitalised word opening a sentence still reads as a name: a reporting verb follows it
+        ("Kim told CTV News"), or a finite verb past an apposition ("TransCanada has said", "Catherine, the target
+        of the line, retorted"), or the text writes it as a name inside a sentence too ("… with Colton")."""
+        return self._before_cue(m.end) or _before_verb(self.ctx.text, m) or m.text in self._names_inside_sentences
+
+    @cached_property
+    def _names_inside_sentences(self) -> frozenset[str]:
+        """The lone names the text writes inside a sentence, where a capital is no sentence's opening."""
+        return frozenset(
+            m.text for m in self.ctx.found if m.label == "NAME" and not m.full and not self._sentence_initial(m.start)
+        )
+
     def _before_cue(self, position: int) -> bool:
         """A lone name right before a reporting verb ("Kim told CTV News") is a name even opening a sentence."""
         verb = re.match(r"\s+([a-z]+)\b", self.ctx.text[position : position + 30])
@@ -139,7 +226,12 @@ class Resolver:
             self.genders[canonical] = gender_of(canonical, None, self.ctx.speakers)
         return self.genders[canonical]
 
-    def _pronoun(self, word: str, position: int) -> str | None:
+    def _named_in(self, span: tuple[int, int]) -> frozenset[str]:
+        """The people named in full or by surname inside text[span]."""
+        first, last = (bisect.bisect_left(self._mention_starts, p) for p in span)
+        return frozenset(self._canonical(m) for m in self.ctx.found[first:last] if m.label == PERSON)
+
+    def _pronoun(self, word: str, position: int, excluded: frozenset[str] = frozenset()) -> str | None:
         """The most recent speaker or sentence-initial person of the pronoun's gender.
 
         A person whose gender neither the config, a title, a given name nor the
@@ -152,6 +244,7 @@ class Resolver:
         low = bisect.bisect_left(self.history, (window, ""))
         high = bisect.bisect_left(self.history, (position, ""))
         candidates = [c for c in self.history[low:high] if c[1] not in self.not_people] + self.persons[first:last]
+        candidates = [c for c in candidates if c[1] not in excluded]
         candidates.sort(reverse=True)
         if (
             candidates

@@ -26,8 +26,9 @@ from pipeline.enrich.quotes.candidates import (
 )
 from pipeline.enrich.quotes.cues import cue_attribution, inverted, is_cue, speaker_of_cue
 from pipeline.enrich.quotes.frame import Attribution, Candidate, Context, Item, frame, lower, token_candidate
+from pipeline.enrich.quotes.sources import SPEAKING_NOUNS, head_noun
 from pipeline.enrich.quotes.spans import QuoteSpan
-from pipeline.enrich.quotes.words import CUES, NAMING, NP_BREAKS
+from pipeline.enrich.quotes.words import CUES, DETERMINERS, NAMING, NP_BREAKS
 
 
 @dataclass
@@ -177,20 +178,47 @@ def _subject_opening(ctx: Context, items: Sequence[Item], a: int) -> tuple[Candi
 
 
 def cue_before_quote(site: Site) -> Attribution | None:
-    """ "Jane Smith said … “…”": the nearest cue before the quote, and its speaker."""
+    """ "Jane Smith said … “…”": the nearest cue before the quote, and its speaker.
+
+    A cue whose subject can be no speaker ("She says it underscores that …", "Ryan said the protests demand
+    that Americans engage in “…”") reports inside another's words: the cue before it, if it has a speaker that
+    can speak, is the quote's.
+    """
     if site.q is None:
         return None
     ctx, items = site.ctx, site.items
+    inner: Attribution | None = None
     for c in range(site.q - 1, -1, -1):
         if is_cue(ctx, items, c, before=True):
             found = speaker_of_cue(ctx, items, c, site.done)
-            if found:
+            if found and not _cannot_speak(ctx, found.candidate):
                 return found
-            if c == 0 or lower(ctx, items[c - 1]) != "to":
-                return None
+            inner = inner or found
+            if not found and (c == 0 or lower(ctx, items[c - 1]) != "to"):
+                return inner
             # "Rubio said that by refusing to say the words …, Democrats are “…”": an infinitive's cue found
             # no speaker of its own, so the cue before it may have one
-    return None
+    return inner
+
+
+def _cannot_speak(ctx: Context, cand: Candidate | None) -> bool:
+    """ "it", "the protests", "the recent spate of shootings": a subject that is no person, group, organisation or
+    document, so a cue it governs reports a claim inside someone else's words."""
+    if cand is None:
+        return False
+    phrase = ctx.text[cand.start : cand.end]
+    if cand.kind == "pronoun":
+        return phrase.lower() == "it"
+    words = phrase.split()
+    if words and words[0].lower() in DETERMINERS:
+        words = words[1:]
+    if cand.kind != "np" or not words or words[0][:1].isupper():
+        return False  # a name the tagger missed ("Politifact") may well speak
+    head = head_noun(words)
+    if head[:1].isupper():
+        return False  # "one Democrat familiar with the talks"
+    head = head.lower()
+    return head not in SPEAKING_NOUNS and not head.endswith(("ist", "ists", "ian", "ians"))
 
 
 def name_before_colon(site: Site) -> Attribution | None:
@@ -399,6 +427,6 @@ STRATEGIES: list[Strategy] = [
     colon_ending_previous_sentence,
     continues_previous_quote,
     quote_only_paragraph,
-    cue_in_previous_sentence,
     person_subject_without_cue,
+    cue_in_previous_sentence,
 ]
