@@ -28,6 +28,10 @@ from pipeline.enrich.quotes.words import (
 # Plural nouns for people a story leaves unnamed ("sources", "officials", "people"), which "familiar with …"
 # may follow.
 UNNAMED_GROUPS = frozenset(word for word in PERSON_NOUNS | SOURCE_NOUNS if word.endswith("s") or word == "people")
+# Words right before a name that attach it to what precedes ("… of Reuters", "…'s"): then it is not a speaker alone.
+_ATTACHING = PREPOSITIONS | {"’s", "'s"}
+# Words that open a short comma-set phrase continuing the one before it ("in Birmingham, Alabama, on Saturday,").
+_PHRASE_OPENERS = OPENING_WORDS | PREPOSITIONS
 
 
 def is_adverb(ctx: Context, item: Item) -> bool:
@@ -193,7 +197,7 @@ def mention_ending(ctx: Context, items: Sequence[Item], j: int, lo: int) -> Cand
     mention = ctx.ent_end.get(t)
     if mention is not None and mention.label in {PERSON, ORG, GPE, NORP, "NAME"}:
         before = mention.tok_start - 1
-        attached = before >= 0 and doc[before].lower_ in PREPOSITIONS | {"’s", "'s"}
+        attached = before >= 0 and doc[before].lower_ in _ATTACHING
         if not attached:
             return token_candidate(ctx, mention.tok_start, t, "entity", mention)
         person = ctx.ent_end.get(before - 1) if doc[before].lower_ in {"of", "from"} else None
@@ -391,7 +395,7 @@ def _after_opening(ctx: Context, items: Sequence[Item], limit: int) -> int:
         continues = (items[start][0] == "T" and lower(ctx, items[start]) in {"after", "before", "while", "when"}) or (
             comma - start <= 3
             and (
-                lower(ctx, items[start]) in OPENING_WORDS | PREPOSITIONS
+                lower(ctx, items[start]) in _PHRASE_OPENERS
                 or all(items[k][0] == "T" and ctx.ent_token.get(items[k][1]) is not None for k in segment)
             )
         )

@@ -24,6 +24,7 @@ from pipeline.enrich.quotes.words import (
     CUES,
     DETERMINERS,
     NAMING,
+    NOUN_MARKERS,
     OBJECT_CUES,
     PARTICLE_CUES,
     PHRASE_CUES,
@@ -58,7 +59,7 @@ def is_cue(ctx: Context, items: Sequence[Item], k: int, before: bool = False, fa
         return False
     if (before or far) and not (word in SPELLED_CUES or word.endswith(("ed", "ing"))) and _reads_as_noun(ctx, items, k):
         return False
-    if k > 0 and lower(ctx, items[k - 1]) in DETERMINERS | {"’s", "'s"}:
+    if k > 0 and lower(ctx, items[k - 1]) in NOUN_MARKERS:
         return False
     if k > 0 and lower(ctx, items[k - 1]) in NOUN_PREPOSITIONS and not word.endswith("ing"):
         return False  # "said via email that", "in response": after a preposition the word is a noun

@@ -45,6 +45,7 @@ from pipeline.enrich.quotes.words import (
     CUES,
     DAYS,
     DETERMINERS,
+    NOUN_MARKERS,
     NP_BREAKS,
     PREPOSITIONS,
     verb_forms,
@@ -72,6 +73,10 @@ _MAY_REPORT = frozenset(verb.lower() for verb in REPORTED_VERBS) | {"according"}
 _NAME_COLON = re.compile(r"[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3}: ")
 # Words a reported clause never opens with: after "said" they start a phrase about the saying, not what was said.
 NOT_CLAUSE_OPENERS = lexicon.words("not_clause_openers.txt") | PREPOSITIONS
+# Words that end a speaker's descriptive phrase rather than describe the speaker.
+_PHRASE_ENDS = NP_BREAKS | PREPOSITIONS
+# Words a speaker's mention leaves out before it ("the", "former Gov.").
+_BEFORE_MENTION = DETERMINERS | TITLES
 # Participles that report after a comma: "…, saying …", "…, adding that …".
 PARTICIPLES = frozenset(form for form in REPORTED_VERBS if form.endswith("ing"))
 # Words after a comma that end the reported clause: a contrast or another attribution begins.
@@ -159,7 +164,7 @@ def _reporting(sent: Sentence, c: int) -> bool:
         return False
     if word in CUES:
         return is_cue(sent.ctx, sent.items, c, before=True)
-    return sent.ctx.lowercase[sent.items[c][1]] and sent.word(c - 1) not in DETERMINERS | {"’s", "'s"}
+    return sent.ctx.lowercase[sent.items[c][1]] and sent.word(c - 1) not in NOUN_MARKERS
 
 
 def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
@@ -514,7 +519,7 @@ def _plain_word(sent: Sentence, k: int) -> bool:
     """A lowercase word that can describe a speaker ("former", "nonpartisan"), not a word that ends a phrase."""
     item = sent.items[k]
     word = sent.word(k)
-    return item[0] == "T" and sent.ctx.lowercase[item[1]] and word.isalpha() and word not in NP_BREAKS | PREPOSITIONS
+    return item[0] == "T" and sent.ctx.lowercase[item[1]] and word.isalpha() and word not in _PHRASE_ENDS
 
 
 def _comma_before(sent: Sentence, subject: Candidate | None) -> int | None:
@@ -524,7 +529,7 @@ def _comma_before(sent: Sentence, subject: Candidate | None) -> int | None:
     if subject is None:
         return None
     k = next((k for k in range(len(sent.items)) if sent.start_of(k) == subject.start), 0) - 1
-    while k > 0 and sent.word(k) in DETERMINERS | TITLES:
+    while k > 0 and sent.word(k) in _BEFORE_MENTION:
         k -= 1
     if k > 0 and _plain_word(sent, k):
         k -= 1

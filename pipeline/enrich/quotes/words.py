@@ -65,6 +65,8 @@ COORDINATORS = lexicon.words("coordinators.txt")
 SKIPPABLE = lexicon.words("skippable.txt")
 PRONOUNS = lexicon.words("pronouns.txt")
 DETERMINERS = lexicon.words("determiners.txt")
+# Words after which a cue word is a noun: "the statement", "Kim's statement".
+NOUN_MARKERS = DETERMINERS | {"’s", "'s"}
 NP_BREAKS = lexicon.words("np_breaks.txt")
 PREPOSITIONS = lexicon.words("prepositions.txt")
 ABBREVIATIONS = lexicon.words("abbreviations.txt")
