@@ -206,6 +206,30 @@ CASES = [
         "he",
         "speaker_verb_inside_clause",
     ),
+    # a document's author named after it ("on X's website"); the run after "titled" is the work's title, not a person
+    (
+        "Lake freighters were held in port for a third day on Tuesday.\n\n"
+        "\"Ice on the upper lakes shortens every shipping season,\" says a report titled Winter Routes: Sailing the "
+        "Great Lakes on Northbay Shipping Company's website.\n\n"
+        "The report said crews now load extra fuel before December.",
+        "Ice on the upper lakes",
+        "direct",
+        "Northbay Shipping Company",
+        "a report titled Winter Routes",
+        "cue_then_speaker_after_quote",
+    ),
+    # … and "the report" later is the same document, by the same author (not a person named near "report")
+    (
+        "Lake freighters were held in port for a third day on Tuesday.\n\n"
+        "\"Ice on the upper lakes shortens every shipping season,\" says a report titled Winter Routes: Sailing the "
+        "Great Lakes on Northbay Shipping Company's website.\n\n"
+        "The report said crews now load extra fuel before December.",
+        "crews now load extra fuel",
+        "indirect",
+        "Northbay Shipping Company",
+        "The report",
+        "speaker_verb_clause",
+    ),
 ]
 
 

@@ -67,6 +67,9 @@ MALE_NAMES = lexicon.words("male_names.txt")
 GIVEN_NAMES = FEMALE_NAMES | MALE_NAMES
 # Given names that are also places ("Jordan", "Georgia"): a person's name may open with what the places ruler took.
 PLACE_GIVEN_NAMES = lexicon.words("place_given_names.txt")
+# "a document titled White Paper: …": the capitalised run after such a word is a work's title, not a person.
+TITLE_MARKERS = lexicon.words("title_markers.txt")
+WORK = "WORK_OF_ART"
 
 
 @dataclass
@@ -545,6 +548,8 @@ def _drop_overlaps(spans: Iterable[Span]) -> list[Span]:
 def _classify_run(
     doc: Doc, start: int, end: int, lower_words: Container[str], headlines: list[tuple[int, int]]
 ) -> list[Span]:
+    if start > 0 and doc[start - 1].lower_ in TITLE_MARKERS:
+        return [Span(doc, start, end, label=WORK)]  # "a report titled Ready or Not" names a work, not its author
     tokens = [doc[k] for k in range(start, end)]
     # Find a title anywhere in the run: what follows it is a person's name,
     # what precedes it (a nationality, a country) is labelled on its own.

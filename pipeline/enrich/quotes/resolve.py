@@ -17,7 +17,14 @@ from functools import cached_property
 from pipeline.enrich import lexicon
 from pipeline.enrich.entities import ORG, PERSON, TITLES, Mention, NameIndex, descriptor_variants, gender_of
 from pipeline.enrich.quotes.frame import Candidate, Context
-from pipeline.enrich.quotes.sources import DESCRIPTION_OPENERS, PERSON_NOUNS, SOURCE_NOUNS, Documents, head_noun
+from pipeline.enrich.quotes.sources import (
+    DESCRIPTION_OPENERS,
+    DOCUMENTS,
+    PERSON_NOUNS,
+    SOURCE_NOUNS,
+    Documents,
+    head_noun,
+)
 from pipeline.enrich.quotes.words import CUES
 
 # How close (in characters) the last quoted speaker must be for a bare "he added" to mean them.
@@ -349,8 +356,8 @@ class Resolver:
                 continue
             if m.label == ORG and m.text.lower().split()[-1:] == [head]:
                 return m.canonical
-            if m.label != PERSON or not m.full or (head.endswith("s") and not head.endswith("ss")):
-                continue  # "the candidates" are several people, none of them the speaker alone
+            if m.label != PERSON or not m.full or (head.endswith("s") and not head.endswith("ss")) or head in DOCUMENTS:
+                continue  # "the candidates" are several people, none of them the speaker alone; "the report" no one
             if self._introduced_as(m, head):
                 return m.canonical
         return None

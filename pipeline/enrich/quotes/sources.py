@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.enrich import lexicon
-from pipeline.enrich.entities import Mention
+from pipeline.enrich.entities import TITLE_MARKERS, Mention
 
 SOURCE_NOUNS = lexicon.words("source_nouns.txt")
 DESCRIPTION_OPENERS = lexicon.words("description_openers.txt")
@@ -24,7 +24,8 @@ ORG_NOUNS = lexicon.words("org_nouns.txt")
 # Words a candidate phrase may drag in front of the source: "that authorities", "and officials".
 _LEADING = frozenset({"that", "and", "but", "or", "as", "while", "because"})
 # Words after a description's head noun: "a spokesperson for the camp", "a person familiar with the talks".
-_AFTER_HEAD = frozenset({"of", "for", "with", "at", "from", "in", "on", "familiar", "close", "who", "based"})
+# "a document titled White Paper: …" is a document, whatever its title's last word.
+_AFTER_HEAD = frozenset({"of", "for", "with", "at", "from", "in", "on", "familiar", "close", "who", "based"}) | TITLE_MARKERS
 
 
 def _words(phrase: str) -> list[str]:
@@ -135,8 +136,12 @@ _DOCUMENT_WORD = re.compile(r"\b(?:" + "|".join(sorted(DOCUMENTS, key=len, rever
 # Words that may stand between an author and the document: "Kim's statement", "the company’s blog post",
 # "The RCMP statement", "its preliminary findings".
 _OWNER_GAP = re.compile(r"(?:[’']s?)?(?:\s+[a-z][a-z-]*){0,2}\s+$")
-# "a study released Monday by Civic Action", "the latest numbers from Statistics Canada": the author named after.
-_AUTHOR_AFTER = re.compile(r"[^.;!?\n]{0,60}?\b(?:by|from)\s+(?:the\s+)?(?=[A-Z])")
+# "a study released Monday by Civic Action", "the latest numbers from Statistics Canada", "a document titled … on
+# Canadian Pacific Railway's website": the author named after.
+_AUTHOR_AFTER = re.compile(
+    r"[^.;!?\n]{0,60}?\b(?:(?:by|from)\s+(?:the\s+)?|on\s+(?:the\s+)?(?=[^.;!?\n]{1,60}?[’']s\s+(?:website|site|blog)\b))"
+    r"(?=[A-Z])"
+)
 # "said in a statement", "wrote in the company’s blog post": the document the speaker of that clause issued.
 _ISSUED_IN = re.compile(r"\bin\s+(?:a|an|the|his|her|its|their)\s+(?:[\w’'-]+\s+){0,3}$", re.IGNORECASE)
 # How far back (in characters) "the report" may point to a document named earlier.
