@@ -158,3 +158,18 @@ def test_names_that_look_like_places_or_words(text: str, people: set[tuple[str, 
     entities = analyze(text, Config()).entities
     assert {(e.text, e.canonical) for e in entities if e.label == "PERSON"} == people
     assert places <= {e.text for e in entities if e.label in {"GPE", "LOC"}}
+
+
+def test_organisation_names_run_across_on_and_for_and_titles_are_works() -> None:
+    """ "Council on Foreign Relations" is one organisation (not a council and a person); "the Senate on Monday"
+    stops at the day; the run after "titled" is the title of a work, neither a person nor an entity."""
+    text = (
+        "The Council on Foreign Relations and the Center for Rural Progress disagreed. The Senate on Monday voted. "
+        "A report titled Cold Rails came out."
+    )
+    entities = {(e.text, e.label) for e in analyze(text, Config()).entities}
+    assert entities == {
+        ("Council on Foreign Relations", "ORG"),
+        ("Center for Rural Progress", "ORG"),
+        ("Senate", "ORG"),
+    }

@@ -230,6 +230,48 @@ CASES = [
         "The report",
         "speaker_verb_clause",
     ),
+    # a definite description of one person that no name stands for is kept in its own words …
+    (
+        "The appeal was heard in Halifax on Tuesday.\n\n"
+        "In a written decision, the Nova Scotia appeal judge said the original sentence had been too light.\n\n"
+        "The judge also said the victims had not been heard.",
+        "the original sentence had been too light",
+        "indirect",
+        "the Nova Scotia appeal judge",
+        "the Nova Scotia appeal judge",
+        "speaker_verb_clause",
+    ),
+    # … and "the judge" later means the same person
+    (
+        "The appeal was heard in Halifax on Tuesday.\n\n"
+        "In a written decision, the Nova Scotia appeal judge said the original sentence had been too light.\n\n"
+        "The judge also said the victims had not been heard.",
+        "the victims had not been heard",
+        "indirect",
+        "the Nova Scotia appeal judge",
+        "The judge",
+        "speaker_verb_clause",
+    ),
+    # a quote paragraph with no cue after a paragraph whose last attribution is reported speech goes on with it
+    (
+        "Nadia Okafor, who manages the shelter on Dundas Street, said most guests now arrive before dark. "
+        "In January, twelve more beds went into the basement.\n\n"
+        "\"They know the beds go fast. Nobody wants to walk here at midnight.\"",
+        "They know the beds go fast",
+        "direct",
+        "Nadia Okafor",
+        "Nadia Okafor",
+        "quote_paragraph_after_reported_speech",
+    ),
+    # "on" and "for" inside an organisation's name after one of its words keep the name whole
+    (
+        "Overdoses involving both drugs rose by a third last year, according to the Council on Substance Policy.",
+        "Overdoses involving both drugs",
+        "indirect",
+        "the Council on Substance Policy",
+        "the Council on Substance Policy",
+        "according_to_closing",
+    ),
 ]
 
 

@@ -67,8 +67,11 @@ MALE_NAMES = lexicon.words("male_names.txt")
 GIVEN_NAMES = FEMALE_NAMES | MALE_NAMES
 # Given names that are also places ("Jordan", "Georgia"): a person's name may open with what the places ruler took.
 PLACE_GIVEN_NAMES = lexicon.words("place_given_names.txt")
-# "a document titled White Paper: …": the capitalised run after such a word is a work's title, not a person.
+# "a document titled White Paper: …": the capitalised run after such a word is a work's title, not a person
+# (labelled so, and so left out of the mentions).
 TITLE_MARKERS = lexicon.words("title_markers.txt")
+# "National Institute on Drug Abuse": small words inside an organisation's name, after one of its words.
+ORG_JOINERS = lexicon.words("org_joiners.txt")
 WORK = "WORK_OF_ART"
 
 
@@ -440,11 +443,22 @@ def _run_end(doc: Doc, i: int, speaker_tokens: set[int]) -> int:
             j += 2  # "Wilson-Raybould", "Yo-jong": a glued hyphen keeps the name whole
         elif tok.lower_ in NAME_PARTICLES and _particles_then_capital(doc, j):
             j += 1
+        elif tok.lower_ in ORG_JOINERS and _org_name_goes_on(doc, j):
+            j += 1
         elif tok.text == "&" and j + 1 < n and _is_cap(doc[j + 1]) and not doc[j + 1].is_stop:
             j += 2  # "Procter & Gamble", "Johnson & Johnson": one organisation
         else:
             break
     return j
+
+
+def _org_name_goes_on(doc: Doc, j: int) -> bool:
+    """ "Institute on Drug Abuse", "Center for American Progress": an organisation's word, a joiner, then a
+    capitalised word that is no date ("the Senate on Monday")."""
+    if j + 1 >= len(doc) or doc[j - 1].lower_ not in ORG_SUFFIXES:
+        return False
+    nxt = doc[j + 1]
+    return _is_cap(nxt) and not nxt.is_stop and nxt.lower_ not in NOT_NAMES
 
 
 def _particles_then_capital(doc: Doc, j: int) -> bool:
@@ -602,7 +616,7 @@ def _classify_run(
         return [Span(doc, start, end, label="NAME")]
     if (
         len(words) <= 4
-        and not any(w.lower_ == "of" for w in words)
+        and not any(w.lower_ == "of" or w.lower_ in ORG_JOINERS for w in words)
         and all(w.is_alpha or w.text in {"-", "‐"} or w.lower_ in NAME_PARTICLES or w.text.endswith(".") for w in words)
     ):
         return [Span(doc, start, end, label=PERSON)]

@@ -35,7 +35,7 @@ from pipeline.enrich.quotes.reported import REPORTED_STRATEGIES, find_reported
 from pipeline.enrich.quotes.resolve import Resolver
 from pipeline.enrich.quotes.sources import Descriptions
 from pipeline.enrich.quotes.spans import QuoteSpan, find_quote_spans, sentence_bounds
-from pipeline.enrich.quotes.strategies import STRATEGIES, Site, Strategy
+from pipeline.enrich.quotes.strategies import STRATEGIES, Site, Strategy, quote_paragraph_after_reported_speech
 from pipeline.records import Quote
 
 __all__ = [
@@ -60,6 +60,7 @@ def attribute(
     sentences = sentence_bounds(text, spans)
     done, rules = _attribute_all(ctx, sentences)
     reported = find_reported(ctx, sentences, done)
+    _carry_reported_speakers(ctx, done, rules, [(r.start, r.end, r.attribution) for r, _ in reported])
     # Quoted and reported speakers are resolved together, in text order, so "he said" can mean either.
     quoted = sorted(done)
     speakers = _resolve_all(
@@ -113,6 +114,20 @@ def _attribute_all(ctx: Context, sentences: list[tuple[int, int]]) -> tuple[dict
                 rules[qi] = strategy.__name__
                 break
     return done, rules
+
+
+def _carry_reported_speakers(
+    ctx: Context, done: dict[int, Attribution], rules: dict[int, str], reported: Sequence[tuple[int, int, Attribution]]
+) -> None:
+    """The quotes no strategy attributed that carry on a reported speaker (see
+    `quote_paragraph_after_reported_speech`), in text order, so a run of quote paragraphs carries on too."""
+    for qi in range(len(ctx.spans)):
+        if qi in done:
+            continue
+        attribution = quote_paragraph_after_reported_speech(ctx, qi, done, reported)
+        if attribution is not None:
+            done[qi] = attribution
+            rules[qi] = quote_paragraph_after_reported_speech.__name__
 
 
 def _resolve_all(

@@ -264,7 +264,8 @@ def mention_after(ctx: Context, items: Sequence[Item], k: int, hi: int) -> Candi
     stop = j
     while stop < hi and items[stop][0] == "T" and stop - j < 12:
         low = lower(ctx, items[stop])
-        if low in {
+        inside_name = low in {"on", "in", "at"} and stop > j and items[stop][1] in ctx.ent_token
+        if not inside_name and low in {
             ",",
             ".",
             ";",
