@@ -64,17 +64,9 @@ def source_phrase(phrase: str) -> str | None:
         return kept
     if words[0].lower() in DESCRIPTION_OPENERS and len(words) > 1 and _describes_people(head):
         return kept
-    if _one_described_person(words, head):
-        return kept
     if _names_itself(words) or _bare_group(words, head) or _org_noun_then_name(words, head):
         return kept
     return None
-
-
-def _one_described_person(words: list[str], head: str) -> bool:
-    """ "the Nova Scotia judge", "the team's head coach": a definite description of one person that no name in the
-    article stands for is still who spoke, and the article's own words name them best."""
-    return len(words) > 2 and words[0].lower() == "the" and head in PERSON_NOUNS and not head.endswith("s")
 
 
 def _org_noun_then_name(words: list[str], head: str) -> bool:
@@ -130,7 +122,7 @@ class Descriptions:
         if words[0].lower() == "the" and len(words) > 1 and _head(words) in self.by_head:
             return self.by_head[_head(words)]
         kept = source_phrase(phrase)
-        if kept is not None and (words[0].lower() in DESCRIPTION_OPENERS or _one_described_person(words, _head(words))):
+        if kept is not None and words[0].lower() in DESCRIPTION_OPENERS:
             self.by_head.setdefault(_head(words), kept)
         return kept
 
