@@ -241,6 +241,17 @@ CASES = [
         "Nadia Okafor",
         "quote_paragraph_after_reported_speech",
     ),
+    # a document no one is named for, right after a sentence whose speaker is known, is that speaker's
+    (
+        "Relief workers reached the village on Monday.\n\n"
+        "The aid group Harbourlight said two of its nurses were among the injured. "
+        'A statement said the group was "deeply shaken" and would keep its clinic open.',
+        "would keep its clinic open",
+        "indirect",
+        "Harbourlight",
+        "A statement",
+        "speaker_verb_clause",
+    ),
     # "on" and "for" inside an organisation's name after one of its words keep the name whole
     (
         "Overdoses involving both drugs rose by a third last year, according to the Council on Substance Policy.",

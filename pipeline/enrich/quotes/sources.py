@@ -167,9 +167,17 @@ class Documents:
         if noun is None:
             return None
         own = self._inside(start, end, noun) or self._named_after(end)
-        if own is not None or not phrase.lower().startswith("the "):
+        if own is not None:
             return own
-        return self._earlier(start, noun.group().lower())
+        if phrase.lower().startswith(("a ", "an ")):
+            return self._just_said(start)
+        return self._earlier(start, noun.group().lower()) if phrase.lower().startswith("the ") else None
+
+    def _just_said(self, position: int) -> str | None:
+        """ "The aid group Gatsby said its director was killed. A statement said …": a document no one is named
+        for, right after a sentence whose speaker is known, is that speaker's."""
+        sentence = max(self.text.rfind(". ", 0, position - 2), self.text.rfind("\n", 0, position - 2))
+        return self.speaker_before(sentence + 1, position)
 
     def _inside(self, start: int, end: int, noun: re.Match[str]) -> str | None:
         """An author named inside the phrase: "The RCMP statement", "numbers from Statistics Canada"."""
