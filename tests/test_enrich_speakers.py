@@ -252,6 +252,15 @@ CASES = [
         "A statement",
         "speaker_verb_clause",
     ),
+    # "said A, but added that B": the second verb's speaker is the first one's, not the clause after it
+    (
+        "Mayor Tom Reyes said the budget was balanced, but added that he expected cuts next year.",
+        "he expected cuts next year",
+        "indirect",
+        "Tom Reyes",
+        "Mayor Tom Reyes",
+        "speaker_verb_clause",
+    ),
     # "on" and "for" inside an organisation's name after one of its words keep the name whole
     (
         "Overdoses involving both drugs rose by a third last year, according to the Council on Substance Policy.",

@@ -42,6 +42,7 @@ from pipeline.enrich.quotes.frame import (
 )
 from pipeline.enrich.quotes.words import (
     ATTRIBUTION_TAILS,
+    COORDINATORS,
     CUES,
     DAYS,
     DETERMINERS,
@@ -106,6 +107,9 @@ class Sentence:
     ctx: Context
     items: list[Item]
     done: dict[int, Attribution]
+    # The speaker found earlier in the same sentence, when the sentence is read again past a hit: "X said A, but
+    # added that B" — "added" has no subject of its own in what is left.
+    carried: Candidate | None = None
     words: list[str] = field(default_factory=list)  # each item's lowercase word ("" for a quotation)
     # word(k): items[k]'s lowercase word, "" for a quotation or past either end. The strategies call it hundreds
     # of thousands of times per hundred articles, so it is a dict lookup rather than a method with a range check.
@@ -364,6 +368,8 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
             continue  # "said: “…”" is a direct quote, "said during the interview" no clause
         found = speaker_of_cue(ctx, items, c, sent.done)
         subject = found.candidate if found is not None and found.candidate else _subject(sent, c)
+        if sent.carried is not None and _coordinated(sent, c) and (subject is None or subject.start > sent.start_of(c)):
+            subject = sent.carried  # "…, but added that he hoped it would be done quickly"
         if subject is None or subject.start >= sent.start_of(a):
             continue
         span = _content(sent, a, _clause_end(sent, a))
@@ -371,6 +377,14 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
     return None
+
+
+def _coordinated(sent: Sentence, c: int) -> bool:
+    """Whether the verb at items[c] follows a coordinator, past adverbs: "but added", "and also said"."""
+    k = c - 1
+    while k >= 0 and sent.word(k).endswith("ly"):
+        k -= 1
+    return k >= 0 and sent.word(k) in COORDINATORS
 
 
 def clause_then_speaker_verb(sent: Sentence) -> Reported | None:
@@ -604,8 +618,9 @@ def find_reported(
         if not _may_report(ctx.text, start, end) and not _NAME_COLON.match(ctx.text, start, end):
             continue  # no reporting verb at all: framing the sentence would cost more than the rest
         items = frame(ctx, start, end)
+        carried: Candidate | None = None
         while len(items) >= MIN_WORDS + 2:
-            sent = Sentence(ctx, items, done)
+            sent = Sentence(ctx, items, done, carried)
             hit = next(
                 (
                     (reported, strategy.__name__)
@@ -617,5 +632,6 @@ def find_reported(
             if hit is None:
                 break
             found.append(hit)
+            carried = hit[0].attribution.candidate
             items = [item for k, item in enumerate(items) if sent.start_of(k) >= hit[0].end]
     return found
