@@ -209,7 +209,7 @@ CASES = [
     # a document's author named after it ("on X's website"); the run after "titled" is the work's title, not a person
     (
         "Lake freighters were held in port for a third day on Tuesday.\n\n"
-        "\"Ice on the upper lakes shortens every shipping season,\" says a report titled Winter Routes: Sailing the "
+        '"Ice on the upper lakes shortens every shipping season," says a report titled Winter Routes: Sailing the '
         "Great Lakes on Northbay Shipping Company's website.\n\n"
         "The report said crews now load extra fuel before December.",
         "Ice on the upper lakes",
@@ -221,7 +221,7 @@ CASES = [
     # … and "the report" later is the same document, by the same author (not a person named near "report")
     (
         "Lake freighters were held in port for a third day on Tuesday.\n\n"
-        "\"Ice on the upper lakes shortens every shipping season,\" says a report titled Winter Routes: Sailing the "
+        '"Ice on the upper lakes shortens every shipping season," says a report titled Winter Routes: Sailing the '
         "Great Lakes on Northbay Shipping Company's website.\n\n"
         "The report said crews now load extra fuel before December.",
         "crews now load extra fuel",
@@ -234,7 +234,7 @@ CASES = [
     (
         "Nadia Okafor, who manages the shelter on Dundas Street, said most guests now arrive before dark. "
         "In January, twelve more beds went into the basement.\n\n"
-        "\"They know the beds go fast. Nobody wants to walk here at midnight.\"",
+        '"They know the beds go fast. Nobody wants to walk here at midnight."',
         "They know the beds go fast",
         "direct",
         "Nadia Okafor",

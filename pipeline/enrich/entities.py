@@ -401,7 +401,9 @@ def label_names(doc: Doc) -> Doc:
         if i < end or i in speaker_tokens:
             continue  # inside the run before, or a configured speaker's name
         end = _run_end(doc, i, speaker_tokens)
-        if not _lone_stop_word(doc, i, end):
+        if i > 0 and doc[i - 1].lower_ in TITLE_MARKERS:
+            new.append(Span(doc, i, end, label=WORK))  # "a report titled Ready or Not" names a work, not its author
+        elif not _lone_stop_word(doc, i, end):
             new += _classify_run(doc, i, end, lower_words, headlines)
     doc.ents = sorted(_drop_overlaps(_merge_with_rulers(doc, new, kept, speaker_tokens)), key=lambda s: s.start)
     return doc
@@ -441,15 +443,22 @@ def _run_end(doc: Doc, i: int, speaker_tokens: set[int]) -> int:
             and not doc[j - 1].whitespace_
         ):
             j += 2  # "Wilson-Raybould", "Yo-jong": a glued hyphen keeps the name whole
-        elif tok.lower_ in NAME_PARTICLES and _particles_then_capital(doc, j):
-            j += 1
-        elif tok.lower_ in ORG_JOINERS and _org_name_goes_on(doc, j):
+        elif _joins_name(doc, j):
             j += 1
         elif tok.text == "&" and j + 1 < n and _is_cap(doc[j + 1]) and not doc[j + 1].is_stop:
             j += 2  # "Procter & Gamble", "Johnson & Johnson": one organisation
         else:
             break
     return j
+
+
+def _joins_name(doc: Doc, j: int) -> bool:
+    """A lowercase word inside a name: a particle before a capital ("de la Fontaine"), or "on"/"for" inside an
+    organisation's name ("Council on Foreign Relations")."""
+    word = doc[j].lower_
+    return (word in NAME_PARTICLES and _particles_then_capital(doc, j)) or (
+        word in ORG_JOINERS and _org_name_goes_on(doc, j)
+    )
 
 
 def _org_name_goes_on(doc: Doc, j: int) -> bool:
@@ -562,8 +571,6 @@ def _drop_overlaps(spans: Iterable[Span]) -> list[Span]:
 def _classify_run(
     doc: Doc, start: int, end: int, lower_words: Container[str], headlines: list[tuple[int, int]]
 ) -> list[Span]:
-    if start > 0 and doc[start - 1].lower_ in TITLE_MARKERS:
-        return [Span(doc, start, end, label=WORK)]  # "a report titled Ready or Not" names a work, not its author
     tokens = [doc[k] for k in range(start, end)]
     # Find a title anywhere in the run: what follows it is a person's name,
     # what precedes it (a nationality, a country) is labelled on its own.

@@ -25,7 +25,9 @@ ORG_NOUNS = lexicon.words("org_nouns.txt")
 _LEADING = frozenset({"that", "and", "but", "or", "as", "while", "because"})
 # Words after a description's head noun: "a spokesperson for the camp", "a person familiar with the talks".
 # "a document titled White Paper: …" is a document, whatever its title's last word.
-_AFTER_HEAD = frozenset({"of", "for", "with", "at", "from", "in", "on", "familiar", "close", "who", "based"}) | TITLE_MARKERS
+_AFTER_HEAD = (
+    frozenset({"of", "for", "with", "at", "from", "in", "on", "familiar", "close", "who", "based"}) | TITLE_MARKERS
+)
 
 
 def _words(phrase: str) -> list[str]:
