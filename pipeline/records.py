@@ -165,6 +165,29 @@ class AlertRecord:
     retry_until: datetime | None = None
 
 
+# A name of more parts than this is looked up as written: its spellings would be too many to list.
+_MAX_SPELLED_PARTS = 6
+
+
+def speaker_spellings(name: str) -> list[str]:
+    """Every spelling of a speaker's name that is the same speaker: "Moon Jae In", "Moon Jae-In", "Moon-Jae In" …
+    (a hyphen or a space between any two of its parts), the name as given first. Outlets romanise and hyphenate
+    one name differently ("Moon Jae-in", "Moon Jae In"), and statements are grouped and looked up by speaker, so
+    the stores match a speaker by any of these (and, as they do for every speaker, whatever the case)."""
+    parts = [part for part in name.replace("‐", "-").replace("-", " ").split() if part]
+    if not 1 < len(parts) <= _MAX_SPELLED_PARTS:
+        return [name]
+    spellings = [parts[0]]
+    for part in parts[1:]:
+        spellings = [f"{spelled}{joint}{part}" for spelled in spellings for joint in (" ", "-")]
+    return [name, *(spelling for spelling in spellings if spelling != name)]
+
+
+def speaker_key(name: str) -> str:
+    """The form in which two spellings of one speaker's name are equal: case, hyphens and spaces folded."""
+    return " ".join(name.replace("‐", "-").replace("-", " ").casefold().split())
+
+
 def article_time(article: Article) -> datetime:
     """When an article appeared: its publication time, else when we fetched it."""
     moment = article.published or article.fetched

@@ -9,6 +9,7 @@ import pytest
 from pipeline.enrich.statements import (
     Occasion,
     StatementReport,
+    _groups,
     attach_statements,
     best_quote,
     makes_a_statement,
@@ -159,3 +160,33 @@ def test_two_translations_of_one_days_statement_are_one(tmp_path) -> None:
         assert [quote.article_id for quote in statement.quotes] == ["voa", "vice"]
         assert (statement.published, statement.first_seen) == (MONDAY, MONDAY + timedelta(minutes=5))
         assert attach_statements([vice], store).updated == []  # idempotent
+
+
+def test_one_speaker_spelled_two_ways_in_two_articles_makes_one_statement(tmp_path) -> None:
+    """ "Moon Jae In" (one outlet) and "Moon Jae-in" (another) the same day, on the same words: one statement, one
+    speaker, both reports attached, the speaker as first spelled."""
+    quote = '"The door to talks stays open to the North."'
+
+    def by(article_id: str, speaker: str, published: datetime) -> Article:
+        article = report(article_id, published, quote)
+        article.quotes = [Quote(q.text, q.start, q.end, speaker) for q in article.quotes]
+        return article
+
+    with SQLiteStore(tmp_path / "w.db") as store:
+        first = attach(store, by("yonhap", "Moon Jae-in", MONDAY))
+        second = attach(store, by("voa", "Moon Jae In", MONDAY + timedelta(hours=2)))
+        assert len(first.new) == 1 and second.new == [] and second.updated == first.new
+        (statement,) = store.list_statements()
+        assert statement.speaker == "Moon Jae-in"
+        assert [q.article_id for q in statement.quotes] == ["yonhap", "voa"]
+
+
+def test_one_article_spelling_a_speaker_two_ways_is_one_group() -> None:
+    text = 'Moon Jae In spoke first. "We will keep talking," Moon Jae-in said. "Talks are the only way," he added.'
+    quotes = [
+        Quote("We will keep talking,", 26, 47, "Moon Jae-in"),
+        Quote("Talks are the only way,", 67, 90, "Moon Jae In"),
+    ]
+    article = Article("a", "u", "f", "VOA", "t", text, published=MONDAY, quotes=quotes)
+    (group,) = _groups(article)
+    assert (group.speaker, [q.text for q in group.quotes]) == ("Moon Jae-in", [q.text for q in quotes])

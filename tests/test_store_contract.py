@@ -422,6 +422,16 @@ def test_statements_save_list_and_filter(store: Store) -> None:
     assert store.list_statements(speaker="Nobody") == []
 
 
+def test_statements_by_speaker_fold_hyphens_and_spaces_in_the_name(store: Store) -> None:
+    """One speaker spelled two ways by two outlets is one speaker to look up."""
+    store.save_statement(statement("m1", "Moon Jae-in", T0, "yonhap"))
+    store.save_statement(statement("m2", "Moon Jae In", T0 + timedelta(hours=1), "voa"))
+    store.save_statement(statement("m3", "Moon Jaein", T0 + timedelta(hours=2), "other"))  # no joint: not folded
+    assert [item.id for item in store.list_statements(speaker="moon jae in")] == ["m2", "m1"]
+    assert [item.id for item in store.list_statements(speaker="Moon-Jae-In")] == ["m2", "m1"]
+    assert [item.id for item in store.list_statements(speaker="Moon Jaein")] == ["m3"]
+
+
 def test_a_statement_published_in_full_keeps_its_kind_times_and_reports(store: Store) -> None:
     later = T0 + timedelta(hours=5)
     primary = StatementQuote(

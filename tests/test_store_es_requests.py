@@ -959,3 +959,20 @@ def test_an_update_of_a_row_this_store_never_claimed_compares_against_what_it_re
     read, write = node.sent
     assert read.method == "GET"
     assert (write.params["if_seq_no"], write.params["if_primary_term"]) == ("9", "3")
+
+
+def test_statements_by_speaker_match_any_hyphen_or_space_spelling(es: Scripted) -> None:
+    """ "Moon Jae In" finds the statements stored as "Moon Jae-in" too, case folded, as SQLite matches them."""
+    store, node = es
+    node.answer = lambda sent: (200, {"hits": {"hits": []}})
+    assert store.list_statements(speaker="Moon Jae In") == []
+    (sent,) = [sent for sent in node.sent if sent.path.endswith("/_search")]
+    (speaker_filter,) = sent.body["query"]["bool"]["filter"]
+    spelled = [term["term"]["speaker"] for term in speaker_filter["bool"]["should"]]
+    assert spelled == [
+        {"value": "Moon Jae In", "case_insensitive": True},
+        {"value": "Moon Jae-In", "case_insensitive": True},
+        {"value": "Moon-Jae In", "case_insensitive": True},
+        {"value": "Moon-Jae-In", "case_insensitive": True},
+    ]
+    assert speaker_filter["bool"]["minimum_should_match"] == 1

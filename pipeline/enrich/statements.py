@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from difflib import SequenceMatcher
 from typing import Any
 
-from pipeline.records import Article, Quote, Statement, StatementQuote, article_time, utcnow
+from pipeline.records import Article, Quote, Statement, StatementQuote, article_time, speaker_key, utcnow
 from pipeline.store import Store
 
 # A fragment this short ("good", "very hopeful") recurs across unrelated quotes,
@@ -330,12 +330,17 @@ def _report_order(quote: StatementQuote) -> tuple[datetime, str]:
 
 
 def _groups(article: Article) -> list[Group]:
+    """One group per speaker, spellings of one name ("Moon Jae In", "Moon Jae-in") being one speaker, named as
+    the article first spells it."""
     by_speaker: dict[str, list[Quote]] = {}
+    spelled: dict[str, str] = {}
     for quote in article.quotes:
         if quote.speaker:
-            by_speaker.setdefault(quote.speaker, []).append(quote)
+            key = speaker_key(quote.speaker)
+            spelled.setdefault(key, quote.speaker)
+            by_speaker.setdefault(key, []).append(quote)
     return [
-        Group(speaker, article, quotes, occasion_of(article, quotes)) for speaker, quotes in sorted(by_speaker.items())
+        Group(spelled[key], article, quotes, occasion_of(article, quotes)) for key, quotes in sorted(by_speaker.items())
     ]
 
 

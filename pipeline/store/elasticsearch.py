@@ -65,7 +65,18 @@ from elasticsearch.dsl.query import Query
 
 from pipeline.config import StoreConfig
 from pipeline.query import check_rule, parse, to_elasticsearch
-from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote, iso
+from pipeline.records import (
+    AlertRecord,
+    Article,
+    Entity,
+    Entry,
+    FeedState,
+    Quote,
+    Statement,
+    StatementQuote,
+    iso,
+    speaker_spellings,
+)
 from pipeline.store.base import (
     DedupRecord,
     EntryFailures,
@@ -1151,7 +1162,9 @@ class ElasticsearchStore(Store):
     ) -> list[Statement]:
         search = Search().sort({"first_seen": {"order": "desc"}}, "id")
         if speaker:
-            search = search.filter(_ci_term("speaker", speaker))
+            # any spelling of the name ("Moon Jae In" is "Moon Jae-in"), as SQLite matches it
+            spellings = [_ci_term("speaker", spelling) for spelling in speaker_spellings(speaker)]
+            search = search.filter(Q("bool", should=spellings, minimum_should_match=1))
         if since:
             search = search.filter("range", first_seen={"gte": iso(since)})
         return [_statement(source) for source in self._all("statements", search, limit)]

@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.query import parse, to_fts5
-from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
+from pipeline.records import (
+    AlertRecord,
+    Article,
+    Entity,
+    Entry,
+    FeedState,
+    Quote,
+    Statement,
+    StatementQuote,
+    speaker_spellings,
+)
 from pipeline.store.base import DedupRecord, EntryFailures, SearchHit, SearchQuery, SearchResult, Store
 
 MIGRATIONS: list[str] = [
@@ -767,8 +777,9 @@ class SQLiteStore(Store):
         clauses: list[str] = ["1"]
         params: list[Any] = []
         if speaker:
-            clauses.append("speaker = ?")
-            params.append(speaker)
+            spellings = speaker_spellings(speaker)  # "Moon Jae In" is "Moon Jae-in" (NOCASE folds the case)
+            clauses.append(f"speaker IN ({', '.join('?' for _ in spellings)})")
+            params.extend(spellings)
         if since:
             clauses.append("first_seen >= ?")
             params.append(ts(since))
