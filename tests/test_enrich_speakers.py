@@ -261,6 +261,36 @@ CASES = [
         "Mayor Tom Reyes",
         "speaker_verb_clause",
     ),
+    # "the person" means the person described before, not someone named near the word "person"
+    (
+        "The trade deadline passed quietly on Thursday.\n\n"
+        "A person familiar with the negotiations says Calgary and Halifax have agreed on a trade. "
+        "The deal was done to clear cap space, according to the person, who spoke on condition of anonymity.",
+        "The deal was done to clear cap space",
+        "indirect",
+        "A person familiar with the negotiations",
+        "the person",
+        "according_to_closing",
+    ),
+    # a bare "sources" means the sources described before
+    (
+        "Sources familiar with the league's plans said the draft would move to June. "
+        "The schedule has not been released, sources said.",
+        "The schedule has not been released",
+        "indirect",
+        "Sources familiar with the league's plans",
+        "sources",
+        "clause_then_speaker_verb",
+    ),
+    # an organisation's unit is a source in its own words
+    (
+        "The Harbour Police cybercrime unit said the messages came from one sender.",
+        "the messages came from one sender",
+        "indirect",
+        "The Harbour Police cybercrime unit",
+        "The Harbour Police cybercrime unit",
+        "speaker_verb_clause",
+    ),
     # "on" and "for" inside an organisation's name after one of its words keep the name whole
     (
         "Overdoses involving both drugs rose by a third last year, according to the Council on Substance Policy.",

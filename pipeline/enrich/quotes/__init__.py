@@ -150,6 +150,12 @@ def _resolve_all(
         assert candidate is not None
         key = id(candidate)
         if key not in by_candidate:
+            phrase = ctx.text[candidate.start : candidate.end]
+            # "the person" after "a person familiar with the talks": the source described before, not a guess
+            speaker = descriptions.earlier(phrase) if candidate.kind == "np" else None
+            if speaker is not None:
+                by_candidate[key] = resolved[n] = speaker
+                continue
             speaker = resolver.resolve(candidate, attributions[n][2])
             group = candidate.kind == "pronoun" and ctx.text[candidate.start : candidate.end].lower() == "they"
             if speaker is not None and not group:  # a group is never who a later "he" or "she" means
@@ -157,7 +163,7 @@ def _resolve_all(
             elif candidate.kind != "pronoun":
                 # "The ministry said", "a citizen wrote": a source no name in the article stands for, kept in
                 # its own words; never who a later "he said" means, so it stays out of the history
-                speaker = descriptions.source(ctx.text[candidate.start : candidate.end])
+                speaker = descriptions.source(phrase)
             by_candidate[key] = speaker
         resolved[n] = by_candidate[key]
     return resolved

@@ -117,6 +117,14 @@ class Descriptions:
 
     by_head: dict[str, str] = field(default_factory=dict)
 
+    def earlier(self, phrase: str) -> str | None:
+        """The source described before that a phrase refers back to: "the person" after "a person familiar with
+        the negotiations", a bare "sources" after "sources familiar with the negotiations"."""
+        words = _words(phrase)
+        if (len(words) == 2 and words[0].lower() == "the") or len(words) == 1:
+            return self.by_head.get(_head(words))
+        return None
+
     def source(self, phrase: str) -> str | None:
         words = _words(phrase)
         if not words:
@@ -124,9 +132,16 @@ class Descriptions:
         if words[0].lower() == "the" and len(words) > 1 and _head(words) in self.by_head:
             return self.by_head[_head(words)]
         kept = source_phrase(phrase)
-        if kept is not None and words[0].lower() in DESCRIPTION_OPENERS:
+        if kept is not None and (words[0].lower() in DESCRIPTION_OPENERS or _described_group(words)):
             self.by_head.setdefault(_head(words), kept)
         return kept
+
+
+def _described_group(words: list[str]) -> bool:
+    """ "sources familiar with the negotiations", "officials at the ministry": a plural source described by
+    what follows it, which a later bare "sources" means."""
+    head = _head(words)
+    return len(words) > 2 and words[0].lower() == head and head.endswith("s")
 
 
 # --- documents and their authors ---------------------------------------------------------------------------
