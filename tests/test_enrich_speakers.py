@@ -291,6 +291,19 @@ CASES = [
         "The Harbour Police cybercrime unit",
         "speaker_verb_clause",
     ),
+    # a caption ending on an unbracketed credit ("… Lena Park/THE CANADIAN PRESS") does not introduce its people, so
+    # the lede's unnamed coach is still the person the next sentence names
+    (
+        "Players of the Eastside Hawks are seen in a team photo. Coach Dana Whitfield, centre, said the season meant "
+        "everything. Lena Park/THE CANADIAN PRESS\n\n"
+        "A Halifax youth soccer coach says she is moved by the video her players made for her.\n\n"
+        "Dana Whitfield said the players raised money for her treatment.",
+        "she is moved by the video",
+        "indirect",
+        "Dana Whitfield",
+        "A Halifax youth soccer coach",
+        "speaker_verb_clause",
+    ),
     # "on" and "for" inside an organisation's name after one of its words keep the name whole
     (
         "Overdoses involving both drugs rose by a third last year, according to the Council on Substance Policy.",

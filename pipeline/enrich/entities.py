@@ -846,10 +846,13 @@ _CREDIT = re.compile(
     r"|^[^\S\n]*(?:by|photo|photograph|credit|image)\b:?[^\n.!?]{0,60}$",
     re.MULTILINE | re.IGNORECASE,
 )
-# Photo captions: a paragraph that ends on a credit ("(Jason Wu / Global News)", "( Toronto Star file photo )"),
-# or opens with "Cover:", "Photo:", "Caption:".
+# Photo captions: a paragraph that ends on a credit ("(Jason Wu / Global News)", "( Toronto Star file photo )",
+# or after its last sentence, unbracketed: "… on Monday. Quyen Cheng/THE CANADIAN PRESS"), or opens with "Cover:",
+# "Photo:", "Caption:".
 _CAPTION = re.compile(
     r"^[^\n]*\((?:[^()\n]{0,80}/[^()\n]{0,80}|[^()\n]{0,60}\bphoto\b[^()\n]{0,20})\)[^\S\n]*$"
+    r"|^[^\n]*[.!?][^\S\n]+(?-i:[A-Z][\w'’-]+(?:[^\S\n][A-Z][\w'’-]+){1,3}[^\S\n]?/[^\S\n]?[A-Z][\w&'’-]*"
+    r"(?:[^\S\n][A-Z][\w&'’-]*){0,4})[^\S\n]*$"
     r"|^(?:cover|photo|caption|pictured):[^\n]*$",
     re.MULTILINE | re.IGNORECASE,
 )
