@@ -304,6 +304,17 @@ CASES = [
         "A Halifax youth soccer coach",
         "speaker_verb_clause",
     ),
+    # … also past a paragraph between that attributes and quotes nothing
+    (
+        "Nadia Okafor, who manages the shelter on Dundas Street, said most guests now arrive before dark.\n\n"
+        "At 19, Okafor was homeless herself for a winter.\n\n"
+        "\"They know the beds go fast. Nobody wants to walk here at midnight.\"",
+        "They know the beds go fast",
+        "direct",
+        "Nadia Okafor",
+        "Nadia Okafor",
+        "quote_paragraph_after_reported_speech",
+    ),
     # "on" and "for" inside an organisation's name after one of its words keep the name whole
     (
         "Overdoses involving both drugs rose by a third last year, according to the Council on Substance Policy.",

@@ -390,8 +390,10 @@ def quote_paragraph_after_reported_speech(
 ) -> Attribution | None:
     """ "Schultz stated in a blog post that the threats came from the same addresses. ¶ “Multiple IPs …”": a
     paragraph that is nothing but a quote, after a paragraph whose last attribution is reported speech, goes on
-    with that speaker, as `quote_only_paragraph` does after a quote. Run once reported speech is found (its
-    strategies start from sentences, after the quotes); `reported` holds (start, end, attribution) in text order.
+    with that speaker, as `quote_only_paragraph` does after a quote; a paragraph between that attributes nothing
+    and quotes nothing ("At 25, Gillis was diagnosed with Crohn's disease.") does not break the chain. Run once
+    reported speech is found (its strategies start from sentences, after the quotes); `reported` holds (start,
+    end, attribution) in text order.
     """
     span = ctx.spans[qi]
     text = ctx.text
@@ -400,22 +402,22 @@ def quote_paragraph_after_reported_speech(
     line_end = len(text) if line_end < 0 else line_end
     if text[line_start : span.outer_start].strip() or len(text[span.outer_end : line_end].strip()) > 2:
         return None
-    previous_end = len(text[:line_start].rstrip())
-    previous_start = text.rfind("\n", 0, previous_end) + 1
-    if previous_end <= previous_start:
-        return None
-    last_reported = max(
-        ((end, attribution) for start, end, attribution in reported if previous_start <= start < previous_end),
-        key=lambda pair: pair[0],
-        default=None,
-    )
-    if last_reported is None:
-        return None
-    quoted_after = any(
-        previous_start <= ctx.spans[k].outer_start < previous_end and ctx.spans[k].outer_end > last_reported[0]
-        for k in done
-    )
-    return None if quoted_after else last_reported[1]
+    for _ in range(2):
+        previous_end = len(text[:line_start].rstrip())
+        line_start = text.rfind("\n", 0, previous_end) + 1
+        if previous_end <= line_start:
+            return None
+        last = max(
+            (end for start, end, _attribution in reported if line_start <= start < previous_end),
+            default=None,
+        )
+        quoted = [k for k in range(qi) if line_start <= ctx.spans[k].outer_start < previous_end]
+        if last is not None:
+            carried = next(a for start, end, a in reported if end == last and line_start <= start < previous_end)
+            return None if any(k in done and ctx.spans[k].outer_end > last for k in quoted) else carried
+        if quoted:
+            return None
+    return None
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
