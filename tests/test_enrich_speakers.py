@@ -308,11 +308,22 @@ CASES = [
     (
         "Nadia Okafor, who manages the shelter on Dundas Street, said most guests now arrive before dark.\n\n"
         "At 19, Okafor was homeless herself for a winter.\n\n"
-        "\"They know the beds go fast. Nobody wants to walk here at midnight.\"",
+        '"They know the beds go fast. Nobody wants to walk here at midnight."',
         "They know the beds go fast",
         "direct",
         "Nadia Okafor",
         "Nadia Okafor",
+        "quote_paragraph_after_reported_speech",
+    ),
+    # … and it wins over the speaker of a quote further back, whom reported speech by another came after
+    (
+        '"We lost every one of those games," said Patrice Lind, the league\'s director. "It was a hard year."\n\n'
+        "Tom Garrow said the rink would reopen in March, after the roof is repaired.\n\n"
+        '"I think the goal here is to get kids back on the ice before the season ends."',
+        "I think the goal here",
+        "direct",
+        "Tom Garrow",
+        "Tom Garrow",
         "quote_paragraph_after_reported_speech",
     ),
     # "on" and "for" inside an organisation's name after one of its words keep the name whole

@@ -116,16 +116,28 @@ def _attribute_all(ctx: Context, sentences: list[tuple[int, int]]) -> tuple[dict
     return done, rules
 
 
+# Rules that carry a speaker over from a quote paragraphs before: reported speech in between is more recent.
+_CARRIED_OVER = frozenset({"quote_only_paragraph", "continues_previous_quote"})
+
+
 def _carry_reported_speakers(
     ctx: Context, done: dict[int, Attribution], rules: dict[int, str], reported: Sequence[tuple[int, int, Attribution]]
 ) -> None:
-    """The quotes no strategy attributed that carry on a reported speaker (see
-    `quote_paragraph_after_reported_speech`), in text order, so a run of quote paragraphs carries on too."""
+    """The quote paragraphs that carry on a reported speaker (see `quote_paragraph_after_reported_speech`), in
+    text order: those no strategy attributed, and those that carried a speaker over from a quote further back
+    (then the quotes that carried the same speaker on from them follow the new one)."""
+    replaced: dict[int, Attribution] = {}
     for qi in range(len(ctx.spans)):
-        if qi in done:
+        rule = rules.get(qi)
+        if qi in done and rule in _CARRIED_OVER and id(done[qi]) in replaced:
+            done[qi] = replaced[id(done[qi])]
+            continue
+        if qi in done and rule != "quote_only_paragraph":
             continue
         attribution = quote_paragraph_after_reported_speech(ctx, qi, done, reported)
         if attribution is not None:
+            if qi in done:
+                replaced[id(done[qi])] = attribution
             done[qi] = attribution
             rules[qi] = quote_paragraph_after_reported_speech.__name__
 
