@@ -419,6 +419,12 @@ ATTRIBUTIONS: list[tuple[str, list[tuple[str, str | None, str | None, str | None
         'Jane Smith thought the "buzz around the plan was overblown by far."',
         [("buzz around the plan was overblown by far.", "Jane Smith", "Jane Smith", "person_subject_without_cue")],
     ),
+    # "in her words": the quoted words are whoever "her" stands for, not the sentence's subject
+    (
+        "Maria Holt keeps no photos of her son on the walls. She used to have a shrine to him. It had, in her words, "
+        'become "unhealthy."',
+        [("unhealthy.", "Maria Holt", "her", "in_their_words")],
+    ),
 ]
 
 

@@ -37,6 +37,7 @@ _DESCRIBED_REACH = 2000
 # A gendered pronoun, or (for _IN_SENTENCE) the end of the sentence, whichever comes first.
 _IN_SENTENCE = re.compile(r"\b(?:(he|his|him|himself)|(she|her|hers|herself))\b|[.!?]\s")
 _GENDERED = re.compile(r"\b(?:([Hh]e|[Hh]is|[Hh]im|[Hh]imself)|([Ss]he|[Hh]er|[Hh]ers|[Hh]erself))\b")
+_SUBJECT_FORM = {"his": "he", "her": "she"}
 _POSSESSIVE = re.compile(r"[’'‘]s?$")
 # A person who opens a sentence or paragraph is its subject, and so a candidate for a later "he" or "she";
 # one named inside a phrase ("the cookbook to Julia Child", "his father's friend, Martin Legere") is not.
@@ -95,8 +96,9 @@ class Resolver:
             word = self.ctx.text[cand.start : cand.end].lower()
             if word == "it":
                 return self._organisation(cand.start, quoted_only=True)
-            if word == "they":
+            if word in {"they", "their"}:
                 return self._group(cand.start)
+            word = _SUBJECT_FORM.get(word, word)  # "in her words": "her" is who "she" would be
             if word not in {"he", "she"}:
                 return None
             return self._pronoun(word, cand.start, self._named_in(content) if content else frozenset())

@@ -256,6 +256,26 @@ def cue_later_in_sentence(site: Site) -> Attribution | None:
     return None
 
 
+def in_their_words(site: Site) -> Attribution | None:
+    """ "It had, in her words, become “unhealthy.”", "because, in her words, “he knows how to do it.”": the
+    quoted words of a sentence that says whose words they are belong to whoever "his", "her" or "their" is."""
+    q = site.q
+    if not q:
+        return None
+    ctx, items = site.ctx, site.items
+    for k in range(q - 1, 1, -1):
+        if lower(ctx, items[k]) != "words":
+            continue
+        owner = k - 2 if lower(ctx, items[k - 1]) == "own" else k - 1
+        if owner < 1 or lower(ctx, items[owner - 1]) != "in" or lower(ctx, items[owner]) not in _OWNERS:
+            return None
+        return Attribution(token_candidate(ctx, items[owner][1], items[owner][1], "pronoun"), "words", None)
+    return None
+
+
+_OWNERS = frozenset({"his", "her", "their"})
+
+
 # --- carried over from around the sentence -----------------------------------------------------------------
 
 
@@ -461,6 +481,7 @@ STRATEGIES: list[Strategy] = [
     cue_before_quote,
     name_before_colon,
     cue_later_in_sentence,
+    in_their_words,
     signature_below,
     colon_ending_previous_sentence,
     continues_previous_quote,
