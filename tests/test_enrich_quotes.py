@@ -425,6 +425,12 @@ ATTRIBUTIONS: list[tuple[str, list[tuple[str, str | None, str | None, str | None
         'become "unhealthy."',
         [("unhealthy.", "Maria Holt", "her", "in_their_words")],
     ),
+    # … and when the sentence's subject is that same "she", the subject is the mention
+    (
+        "Ana Reyes moved back to Halifax in May. She keeps his old letters in a drawer because, in her words, "
+        '"they are all I have left."',
+        [("they are all I have left.", "Ana Reyes", "She", "in_their_words")],
+    ),
 ]
 
 

@@ -269,11 +269,15 @@ def in_their_words(site: Site) -> Attribution | None:
         owner = k - 2 if lower(ctx, items[k - 1]) == "own" else k - 1
         if owner < 1 or lower(ctx, items[owner - 1]) != "in" or lower(ctx, items[owner]) not in _OWNERS:
             return None
+        subject = sentence_subject(ctx, items, q)
+        if subject is not None and ctx.text[subject.start : subject.end].lower() == _OWNERS[lower(ctx, items[owner])]:
+            return Attribution(subject, "words", None)  # "She has touted …, in her words, “…”": the subject says it
         return Attribution(token_candidate(ctx, items[owner][1], items[owner][1], "pronoun"), "words", None)
     return None
 
 
-_OWNERS = frozenset({"his", "her", "their"})
+# Each possessive and the subject pronoun of the same person.
+_OWNERS = {"his": "he", "her": "she", "their": "they"}
 
 
 # --- carried over from around the sentence -----------------------------------------------------------------
