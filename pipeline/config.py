@@ -20,7 +20,8 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
 import yaml
@@ -271,7 +272,7 @@ _ERROR_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.D
 _ERROR_FIELD = re.compile(r"^Object (?P<problem>contains unknown|missing required) field `(?P<field>[^`]*)`$")
 
 
-def _one_line(error: msgspec.ValidationError) -> str:
+def _one_line(error: msgspec.ValidationError, kind: type) -> str:
     """msgspec's `<message> - at `$.feeds[0].url`` as `feeds[0].url: <message>`, the way the README shows it."""
     parts = _ERROR_AT.match(str(error))
     assert parts is not None  # the pattern matches any text
@@ -280,7 +281,21 @@ def _one_line(error: msgspec.ValidationError) -> str:
     if field:
         path = f"{path}.{field['field']}" if path else field["field"]
         message = "unknown key" if field["problem"] == "contains unknown" else "required"
+    elif message.startswith("Invalid enum value"):
+        message += ": expected " + " or ".join(repr(choice) for choice in _choices(kind, path))
     return f"{path}: {message}" if path else message
+
+
+def _choices(kind: type, path: str) -> tuple[Any, ...]:
+    """The values a `Literal` key takes, found by following the error's key path through the sections."""
+    annotation: Any = kind
+    for key in (part for part in re.split(r"[.\[\]]+", path) if part and not part.isdigit()):
+        while get_origin(annotation) in (list, Union, UnionType):
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        annotation = next(field.type for field in msgspec.structs.fields(annotation) if field.encode_name == key)
+    while get_origin(annotation) in (Union, UnionType):
+        annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+    return get_args(annotation)
 
 
 def parse_config(data: Any, kind: type[Section], source: str) -> Section:
@@ -288,7 +303,7 @@ def parse_config(data: Any, kind: type[Section], source: str) -> Section:
     try:
         return msgspec.convert(data, kind, strict=False, dec_hook=_decode)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"{source}: {_one_line(exc)}") from None
+        raise ConfigError(f"{source}: {_one_line(exc, kind)}") from None
 
 
 def config_from_dict(data: Any, source: str = "config") -> Config:

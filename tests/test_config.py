@@ -54,7 +54,18 @@ def test_config_path_from_the_environment(tmp_path, monkeypatch):
             "feeds[0].interval: 'soon' is not a duration such as 30s, 5m, 48h or 7d",
         ),
         ("feeds:\n  - {url: 'ftp://a.example/rss'}\n", "feeds[0].url: 'ftp://a.example/rss' is not an http(s) URL"),
-        ("store: {backend: postgres}\n", "store.backend: Invalid enum value 'postgres'"),
+        (
+            "store: {backend: postgres}\n",
+            "store.backend: Invalid enum value 'postgres': expected 'sqlite' or 'elasticsearch'",
+        ),
+        (
+            "alerts: {smtp: {security: tls}}\n",
+            "alerts.smtp.security: Invalid enum value 'tls': expected 'plain' or 'starttls' or 'ssl'",
+        ),
+        (
+            "speakers:\n  - {name: Kim Yo Jong, pronoun: her}\n",
+            "speakers[0].pronoun: Invalid enum value 'her': expected 'he' or 'she' or 'they'",
+        ),
         ("alerts: {max_age: 48h, too: [x]}\n", "alerts.too: unknown key"),
         (
             "fetch: {allow_networks: [localhost]}\n",
