@@ -18,11 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# pydantic looks for plugins in every installed distribution's entry points the first time a model is built:
-# a tenth of a second in a venv beside Airflow, paid by every command. wirewatch uses no pydantic plugin; a
-# user who does can still set the variable to name the ones to skip instead.
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-
 from pipeline.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from pipeline.failures import failure_kind
 from pipeline.store import backend_errors

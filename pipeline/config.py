@@ -1,23 +1,30 @@
-"""The one YAML config file, validated with pydantic.
+"""The one YAML config file, validated with msgspec.
 
 A bad file must produce one line naming the key and the problem (exit 2), so
-every model forbids unknown keys and `load_config` turns pydantic's error list
+every section forbids unknown keys and `config_from_dict` turns msgspec's error
 into `ConfigError` with a dotted key path.
+
+msgspec rather than pydantic because every command validates the file before it
+does anything: importing pydantic and building these models cost about 0.5 G
+instructions, most of what `wirewatch search` spent (README, "Search").
+Values that need more than a type check (durations, URLs, addresses, networks,
+topic queries, paths) are small `str`/`timedelta` subclasses that `_decode`
+builds, so an error names the exact key.
 """
 
 from __future__ import annotations
 
-import email.utils
 import importlib.util
 import ipaddress
 import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
+import msgspec
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.query import check_rule
 from pipeline.urls import canonical_url
@@ -33,32 +40,106 @@ class ConfigError(Exception):
     """A config file that cannot be used; the message names the key."""
 
 
-def parse_duration(value: Any) -> timedelta:
-    """Accept `90`, `90s`, `5m`, `48h`, `7d` (bare numbers are seconds)."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 5m, 48h or 7d")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"{value!r} is not a duration such as 30s, 5m, 48h or 7d")
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
-    return timedelta(seconds=seconds)
+class Duration(timedelta):
+    """A positive span written `90`, `90s`, `5m`, `48h` or `7d` (bare numbers are seconds)."""
+
+    @classmethod
+    def parse(cls, value: Any) -> Duration:
+        if isinstance(value, bool) or not isinstance(value, int | float | str | timedelta):
+            raise ValueError("expected a duration such as 30s, 5m, 48h or 7d")
+        if isinstance(value, timedelta):
+            seconds = value.total_seconds()
+        elif isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            match = _DURATION.match(value)
+            if not match:
+                raise ValueError(f"{value!r} is not a duration such as 30s, 5m, 48h or 7d")
+            seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+        if seconds <= 0:
+            raise ValueError("a duration must be positive")
+        return cls(seconds=seconds)
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+class HttpUrl(str):
+    """An http(s) URL with a host."""
+
+    @classmethod
+    def parse(cls, value: str) -> HttpUrl:
+        if not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return cls(value)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
-class StoreConfig(_Strict):
+class EmailAddress(str):
+    """`name@domain`, or `Display Name <name@domain>`, as RFC 5322 allows in To and From."""
+
+    @classmethod
+    def parse(cls, value: str) -> EmailAddress:
+        import email.utils  # only configs that send email pay for importing the email package
+
+        _, address = email.utils.parseaddr(value)
+        if not address or not _ADDRESS.match(address) or ".." in address:
+            raise ValueError(f"{value!r} is not an email address such as analyst@example.org")
+        return cls(value)
+
+
+class Network(str):
+    """An IP network such as `127.0.0.0/8` (host bits allowed)."""
+
+    @classmethod
+    def parse(cls, value: str) -> Network:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a network such as 127.0.0.0/8") from exc
+        return cls(value)
+
+
+class TopicQuery(str):
+    """A topic rule in the query language (`pipeline.query`), checked to have something to search for."""
+
+    @classmethod
+    def parse(cls, value: str) -> TopicQuery:
+        check_rule(value)
+        return cls(value)
+
+
+_CHECKED_STRINGS: dict[type, Any] = {
+    HttpUrl: HttpUrl.parse,
+    EmailAddress: EmailAddress.parse,
+    Network: Network.parse,
+    TopicQuery: TopicQuery.parse,
+}
+
+
+def _decode(kind: type, value: Any) -> Any:
+    """msgspec's hook for the types it does not know: each is built, and checked, by its own `parse`."""
+    if kind is Duration:
+        return Duration.parse(value)
+    if kind is Path:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a path, not {type(value).__name__}")
+        return Path(value)
+    parse = _CHECKED_STRINGS.get(kind)
+    if parse is None:
+        raise NotImplementedError(kind)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, not {type(value).__name__}")
+    return parse(value)
+
+
+Section = TypeVar("Section", bound="_Section")
+
+
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One section of the file: immutable, and a misspelt key is an error rather than silently ignored."""
+
+
+class StoreConfig(_Section, frozen=True):
     backend: Literal["sqlite", "elasticsearch"] = "sqlite"
     path: Path = Path("wirewatch.db")
     url: str | None = None
@@ -67,31 +148,22 @@ class StoreConfig(_Strict):
     username: str | None = None
     password_env: str | None = None
 
-    @model_validator(mode="after")
-    def _url_for_elasticsearch(self) -> StoreConfig:
+    def __post_init__(self) -> None:
         if self.backend == "elasticsearch" and not self.url:
             raise ValueError("url is required for the elasticsearch backend (such as http://localhost:9200)")
-        return self
 
 
-class FeedConfig(_Strict):
-    url: str
+class FeedConfig(_Section, frozen=True):
+    url: HttpUrl
     name: str | None = None
-    interval: Duration = timedelta(minutes=5)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value
+    interval: Duration = Duration(minutes=5)
 
     @property
     def label(self) -> str:
         return self.name or self.url
 
 
-class SpeakerConfig(_Strict):
+class SpeakerConfig(_Section, frozen=True):
     name: str
     aliases: list[str] = []
     descriptors: list[str] = []
@@ -100,89 +172,55 @@ class SpeakerConfig(_Strict):
     alert: bool = False
 
 
-class TopicConfig(_Strict):
+class TopicConfig(_Section, frozen=True):
     name: str
-    query: str
+    query: TopicQuery
     alert: bool = False
 
-    @field_validator("query")
-    @classmethod
-    def _parses(cls, value: str) -> str:
-        check_rule(value)
-        return value
 
-
-class SmtpConfig(_Strict):
+class SmtpConfig(_Section, frozen=True):
     host: str = "localhost"
-    port: int = Field(default=25, ge=1, le=65535)
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 25
     security: Literal["plain", "starttls", "ssl"] = "plain"
     username: str | None = None
     password_env: str | None = None
-    timeout: Duration = timedelta(seconds=10)
+    timeout: Duration = Duration(seconds=10)
 
 
-_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
-
-
-def _email_address(value: str) -> str:
-    """`name@domain`, or `Display Name <name@domain>`, as RFC 5322 allows in To and From."""
-    _, address = email.utils.parseaddr(value)
-    if not address or not _ADDRESS.match(address) or ".." in address:
-        raise ValueError(f"{value!r} is not an email address such as analyst@example.org")
-    return value
-
-
-class AlertsConfig(_Strict):
-    to: list[str] = []
-    from_: str = Field(default="wirewatch@localhost", alias="from")
+class AlertsConfig(_Section, frozen=True):
+    to: list[EmailAddress] = []
+    from_: EmailAddress = msgspec.field(default=EmailAddress("wirewatch@localhost"), name="from")
     smtp: SmtpConfig | None = None
     outbox: Path = Path("outbox")
-    max_age: Duration = timedelta(hours=48)
+    max_age: Duration = Duration(hours=48)
     # How long an email that fails for a reason that may pass (an outage) is retried before it is dead.
-    retry_for: Duration = timedelta(hours=48)
-
-    @field_validator("to")
-    @classmethod
-    def _recipients(cls, value: list[str]) -> list[str]:
-        return [_email_address(address) for address in value]
-
-    @field_validator("from_")
-    @classmethod
-    def _sender(cls, value: str) -> str:
-        return _email_address(value)
+    retry_for: Duration = Duration(hours=48)
 
 
-class FetchConfig(_Strict):
-    allow_networks: list[str] = []
-    timeout: Duration = timedelta(seconds=20)
+_Positive = Annotated[int, msgspec.Meta(gt=0)]
+
+
+class FetchConfig(_Section, frozen=True):
+    allow_networks: list[Network] = []
+    timeout: Duration = Duration(seconds=20)
     # Queueing for a connection slot (many feeds on one host) is not slowness: it has its own limit.
-    slot_wait: Duration = timedelta(minutes=5)
-    max_bytes: int = Field(default=10_000_000, gt=0)
-    max_redirects: int = Field(default=5, ge=0, le=20)
-    concurrency: int = Field(default=16, ge=1)
-    per_host: int = Field(default=4, ge=1)
+    slot_wait: Duration = Duration(minutes=5)
+    max_bytes: _Positive = 10_000_000
+    max_redirects: Annotated[int, msgspec.Meta(ge=0, le=20)] = 5
+    concurrency: _Positive = 16
+    per_host: _Positive = 4
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
-    min_text_chars: int = Field(default=250, ge=0)
-    max_backoff: Duration = timedelta(hours=6)
+    min_text_chars: Annotated[int, msgspec.Meta(ge=0)] = 250
+    max_backoff: Duration = Duration(hours=6)
     # What a run's processes (main and workers) may weigh together; page bodies in flight are budgeted from it.
-    memory_ceiling: int = Field(default=1_000_000_000, gt=0)
-
-    @field_validator("allow_networks")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for network in value:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError as exc:
-                raise ValueError(f"{network!r} is not a network such as 127.0.0.0/8") from exc
-        return value
+    memory_ceiling: _Positive = 1_000_000_000
 
 
-class DedupConfig(_Strict):
-    window: Duration = timedelta(days=7)
+class DedupConfig(_Section, frozen=True):
+    window: Duration = Duration(days=7)
 
 
-class NlpConfig(_Strict):
+class NlpConfig(_Section, frozen=True):
     model: str | None = None
 
 
@@ -202,42 +240,70 @@ def check_model(model: str | None) -> None:
     )
 
 
-class KibanaConfig(_Strict):
+class KibanaConfig(_Section, frozen=True):
     url: str
     space: str | None = None
     username: str | None = None
     password_env: str | None = None
 
 
-class Config(_Strict):
-    store: StoreConfig = StoreConfig()
+class Config(_Section, frozen=True):
+    store: StoreConfig = msgspec.field(default_factory=StoreConfig)
     feeds: list[FeedConfig] = []
     speakers: list[SpeakerConfig] = []
     topics: list[TopicConfig] = []
-    alerts: AlertsConfig = AlertsConfig()
-    fetch: FetchConfig = FetchConfig()
-    dedup: DedupConfig = DedupConfig()
-    nlp: NlpConfig = NlpConfig()
+    alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)
+    fetch: FetchConfig = msgspec.field(default_factory=FetchConfig)
+    dedup: DedupConfig = msgspec.field(default_factory=DedupConfig)
+    nlp: NlpConfig = msgspec.field(default_factory=NlpConfig)
     kibana: KibanaConfig | None = None
 
-    @field_validator("feeds")
-    @classmethod
-    def _distinct_feeds(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
+    def __post_init__(self) -> None:
         """The same feed twice would be polled twice and its state shared: almost always a pasting slip."""
         seen: dict[str, int] = {}
-        for number, feed in enumerate(feeds):
+        for number, feed in enumerate(self.feeds):
             key = canonical_url(feed.url)
             if key in seen:
-                raise ValueError(f"feeds[{number}] is the same feed as feeds[{seen[key]}] ({feed.url})")
+                raise ValueError(f"feeds[{number}]: the same feed as feeds[{seen[key]}] ({feed.url})")
             seen[key] = number
-        return feeds
 
 
-def _key_path(location: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
+_ERROR_AT = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_ERROR_FIELD = re.compile(r"^Object (?P<problem>contains unknown|missing required) field `(?P<field>[^`]*)`$")
+
+
+def _one_line(error: msgspec.ValidationError, kind: type) -> str:
+    """msgspec's `<message> - at `$.feeds[0].url`` as `feeds[0].url: <message>`, the way the README shows it."""
+    parts = _ERROR_AT.match(str(error))
+    assert parts is not None  # the pattern matches any text
+    message, path = parts["message"], (parts["path"] or "").removeprefix(".")
+    field = _ERROR_FIELD.match(message)
+    if field:
+        path = f"{path}.{field['field']}" if path else field["field"]
+        message = "unknown key" if field["problem"] == "contains unknown" else "required"
+    elif message.startswith("Invalid enum value"):
+        message += ": expected " + " or ".join(repr(choice) for choice in _choices(kind, path))
+    return f"{path}: {message}" if path else message
+
+
+def _choices(kind: type, path: str) -> tuple[Any, ...]:
+    """The values a `Literal` key takes, found by following the error's key path through the sections."""
+    annotation: Any = kind
+    for key in (part for part in re.split(r"[.\[\]]+", path) if part and not part.isdigit()):
+        while get_origin(annotation) in (list, Union, UnionType):
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        annotation = next(field.type for field in msgspec.structs.fields(annotation) if field.encode_name == key)
+    while get_origin(annotation) in (Union, UnionType):
+        annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+    return get_args(annotation)
+
+
+def parse_config(data: Any, kind: type[Section], source: str) -> Section:
+    """Validate plain data (as YAML gives it) into one config section, or raise `ConfigError`."""
+    try:
+        return msgspec.convert(data, kind, strict=False, dec_hook=_decode)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {_one_line(exc, kind)}") from None
 
 
 def config_from_dict(data: Any, source: str = "config") -> Config:
@@ -245,14 +311,7 @@ def config_from_dict(data: Any, source: str = "config") -> Config:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys, not {type(data).__name__}")
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-        raise ConfigError(f"{source}: {_key_path(first['loc'])}: {message}") from None
+    return parse_config(data, Config, source)
 
 
 def resolve_config_path(path: str | os.PathLike[str] | None) -> Path:
@@ -287,7 +346,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     store = config.store
     alerts = config.alerts
     if not store.path.is_absolute():
-        store = store.model_copy(update={"path": base / store.path})
+        store = msgspec.structs.replace(store, path=base / store.path)
     if not alerts.outbox.is_absolute():
-        alerts = alerts.model_copy(update={"outbox": base / alerts.outbox})
-    return config.model_copy(update={"store": store, "alerts": alerts})
+        alerts = msgspec.structs.replace(alerts, outbox=base / alerts.outbox)
+    return msgspec.structs.replace(config, store=store, alerts=alerts)

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
+import msgspec
 
 from pipeline import cycle
 from pipeline.alert import Sender, alert_stage
-from pipeline.config import Config, ConfigError, StoreConfig, load_config
+from pipeline.config import Config, StoreConfig, load_config, parse_config
 from pipeline.cycle import BATCH_SIZE, CycleReport, fetch_stage, poll_stage
 from pipeline.poll import PollReport, is_feed_due
 from pipeline.records import FeedState, StageError, utcnow
@@ -280,10 +280,6 @@ def config_with_store(path: str | None, store: dict[str, object] | None = None) 
     config = load_config(path)
     if not store:
         return config
-    try:
-        settings = StoreConfig.model_validate({**config.store.model_dump(), **store})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"store override: store.{where}: {first['msg']}") from None
-    return config.model_copy(update={"store": settings})
+    current = msgspec.to_builtins(config.store, enc_hook=str)  # the store path as the string a file holds
+    settings = parse_config({**current, **store}, StoreConfig, "store override")
+    return msgspec.structs.replace(config, store=settings)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from msgspec.structs import replace
 
 from pipeline.alert import LEASE, alert_stage, delivery_failure, retry_alerts, subject_sentence
 from pipeline.config import Config
@@ -145,7 +146,7 @@ def _crash_while_sending(config: Config) -> None:
 
 
 def ingest_without_alerts(config: Config) -> None:
-    quiet = config.model_copy(update={"speakers": [s.model_copy(update={"alert": False}) for s in config.speakers]})
+    quiet = replace(config, speakers=[replace(speaker, alert=False) for speaker in config.speakers])
     with SQLiteStore(config.store.path) as store:
         run_cycle(quiet, store)
         assert store.list_alerts() == []
@@ -286,12 +287,7 @@ def test_topic_rule_alerts_once_per_story(tmp_path, site, store, smtp):
     mailbox, port = smtp
     serve_articles(site, sample_articles())
     config = alert_config(tmp_path, site, port)
-    config = config.model_copy(
-        update={
-            "speakers": [],
-            "topics": [t.model_copy(update={"alert": True}) for t in config.topics],
-        }
-    )
+    config = replace(config, speakers=[], topics=[replace(topic, alert=True) for topic in config.topics])
     report = run_cycle(config, store)
     subjects = sorted(str(message["Subject"]) for message in mailbox.messages)
     # VOA and its two wire copies are one story; VICE is another: two emails, not four.
@@ -324,10 +320,8 @@ def test_smtp_login_reads_the_password_from_the_environment(tmp_path, site, stor
         serve_articles(site, sample_articles()[:1])
         config = alert_config(tmp_path, site, port)
         assert config.alerts.smtp is not None
-        smtp = config.alerts.smtp.model_copy(
-            update={"username": "wirewatch", "password_env": "WIREWATCH_SMTP_PASSWORD"}
-        )
-        config = config.model_copy(update={"alerts": config.alerts.model_copy(update={"smtp": smtp})})
+        smtp = replace(config.alerts.smtp, username="wirewatch", password_env="WIREWATCH_SMTP_PASSWORD")
+        config = replace(config, alerts=replace(config.alerts, smtp=smtp))
         assert run_cycle(config, store).alerts_sent == 1
     finally:
         controller.stop()

@@ -54,13 +54,24 @@ def test_config_path_from_the_environment(tmp_path, monkeypatch):
             "feeds[0].interval: 'soon' is not a duration such as 30s, 5m, 48h or 7d",
         ),
         ("feeds:\n  - {url: 'ftp://a.example/rss'}\n", "feeds[0].url: 'ftp://a.example/rss' is not an http(s) URL"),
-        ("store: {backend: postgres}\n", "store.backend: Input should be 'sqlite' or 'elasticsearch'"),
+        (
+            "store: {backend: postgres}\n",
+            "store.backend: Invalid enum value 'postgres': expected 'sqlite' or 'elasticsearch'",
+        ),
+        (
+            "alerts: {smtp: {security: tls}}\n",
+            "alerts.smtp.security: Invalid enum value 'tls': expected 'plain' or 'starttls' or 'ssl'",
+        ),
+        (
+            "speakers:\n  - {name: Kim Yo Jong, pronoun: her}\n",
+            "speakers[0].pronoun: Invalid enum value 'her': expected 'he' or 'she' or 'they'",
+        ),
         ("alerts: {max_age: 48h, too: [x]}\n", "alerts.too: unknown key"),
         (
             "fetch: {allow_networks: [localhost]}\n",
-            "fetch.allow_networks: 'localhost' is not a network such as 127.0.0.0/8",
+            "fetch.allow_networks[0]: 'localhost' is not a network such as 127.0.0.0/8",
         ),
-        ("speakers:\n  - {aliases: [x]}\n", "speakers[0].name: Field required"),
+        ("speakers:\n  - {aliases: [x]}\n", "speakers[0].name: required"),
         ("- just\n- a list\n", "the top level must be a mapping of keys, not list"),
         ("feeds: [unclosed\n", "not valid YAML at line 2"),
         ("", "the file is empty (wirewatch.example.yaml shows what goes in it)"),
@@ -69,7 +80,7 @@ def test_config_path_from_the_environment(tmp_path, monkeypatch):
         (
             "feeds:\n  - {url: 'https://a.example/rss'}\n  - {url: 'https://b.example/rss'}\n"
             "  - {url: 'HTTPS://A.example/rss#top', name: again}\n",
-            "feeds: feeds[2] is the same feed as feeds[0] (HTTPS://A.example/rss#top)",
+            "feeds[2]: the same feed as feeds[0] (HTTPS://A.example/rss#top)",
         ),
         (
             "nlp: {model: xx_no_such_pipeline_sm}\n",
@@ -78,11 +89,11 @@ def test_config_path_from_the_environment(tmp_path, monkeypatch):
         ),
         (
             "alerts: {to: [analyst.example.org]}\n",
-            "alerts.to: 'analyst.example.org' is not an email address such as analyst@example.org",
+            "alerts.to[0]: 'analyst.example.org' is not an email address such as analyst@example.org",
         ),
         (
             "alerts: {to: [a@example.org, 'b@@example.org']}\n",
-            "alerts.to: 'b@@example.org' is not an email address such as analyst@example.org",
+            "alerts.to[1]: 'b@@example.org' is not an email address such as analyst@example.org",
         ),
         (
             "alerts: {from: 'wirewatch at example.org'}\n",
@@ -124,3 +135,30 @@ def test_addresses_with_display_names_and_installed_models_are_accepted(tmp_path
     config = load_config(write(tmp_path, text + f"nlp: {{model: '{trained}'}}\n"))
     assert config.alerts.to == ["Analyst <analyst@example.org>", "desk@localhost"]
     assert config.nlp.model == str(trained)
+
+
+def test_a_store_override_replaces_only_the_keys_it_names(tmp_path):
+    """An Airflow connection can name the store; the rest of the file, and the store path, stay as written."""
+    from pipeline.orchestration import config_with_store
+
+    path = write(tmp_path, GOOD)
+    config = config_with_store(str(path), {"backend": "elasticsearch", "url": "http://es.example:9200"})
+    assert (config.store.backend, config.store.url) == ("elasticsearch", "http://es.example:9200")
+    assert config.store.path == tmp_path / "data" / "wirewatch.db"
+    assert config.feeds[0].name == "VOA East Asia" and config.alerts.max_age == timedelta(hours=48)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"backend": "elasticsearch"}, "store override: url is required for the elasticsearch backend"),
+        ({"bakend": "sqlite"}, "store override: bakend: unknown key"),
+        ({"index_prefix": 7}, "store override: index_prefix: Expected `str`, got `int`"),
+    ],
+)
+def test_a_bad_store_override_is_one_line_naming_the_key(tmp_path, override, message):
+    from pipeline.orchestration import config_with_store
+
+    with pytest.raises(ConfigError) as raised:
+        config_with_store(str(write(tmp_path, GOOD)), override)
+    assert str(raised.value).startswith(message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import Config, ConfigError, TopicConfig, config_from_dict
+from pipeline.config import Config, ConfigError, TopicConfig, TopicQuery, config_from_dict
 from pipeline.enrich.analyze import analyze
 from pipeline.enrich.topics import BUILTIN_TOPICS, match_topics
 from pipeline.query import Document, compile_query, parse
@@ -55,8 +55,8 @@ def test_a_rule_with_nothing_to_search_for_is_refused_by_config() -> None:
 
 def test_config_topics_extend_and_override_builtins() -> None:
     topics = [
-        TopicConfig(name="korea", query='"north korea" OR pyongyang'),
-        TopicConfig(name="economy", query="summit"),
+        TopicConfig(name="korea", query=TopicQuery.parse('"north korea" OR pyongyang')),
+        TopicConfig(name="economy", query=TopicQuery.parse("summit")),
     ]
     tags = match_topics("", "North Korea ruled out a summit.", topics)
     assert "korea" in tags
@@ -71,14 +71,14 @@ def test_a_prefix_phrase_in_a_builtin_rule() -> None:
 
 
 def test_title_counts_for_topics() -> None:
-    config = Config(topics=[TopicConfig(name="kim", query="kim*")])
+    config = Config(topics=[TopicConfig(name="kim", query=TopicQuery.parse("kim*"))])
     assert "kim" in analyze("Nothing here.", config, title="Kim Yo Jong rules out summit").topics
     assert "kim" not in analyze("Nothing here.", config).topics
 
 
 def test_analyze_tags_title_and_text_as_two_fields_like_the_store(tmp_path) -> None:
     """A phrase spanning the title's end and the text's start matches in neither store, nor here."""
-    config = Config(topics=[TopicConfig(name="talks", query='"summit talks"')])
+    config = Config(topics=[TopicConfig(name="talks", query=TopicQuery.parse('"summit talks"'))])
     article = Article(id="a", url="u", feed_url="f", source="s", title="Kim rules out a summit",
                       text="Talks are off, she said.")  # fmt: skip
     tags = analyze(article.text, config, title=article.title).topics

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.config import Config, KibanaConfig, StoreConfig
+from pipeline.config import Config, KibanaConfig, StoreConfig, parse_config
 from pipeline.setup import SAVED_OBJECTS, NotReadyError, import_saved_objects, saved_objects, setup_backend
 from pipeline.store.elasticsearch import SPECS, index_template
 from tests.conftest import free_port
@@ -154,7 +154,7 @@ def test_the_stack_config_loads_and_points_at_the_compose_services() -> None:
     import yaml
 
     raw = yaml.safe_load((ROOT / "docker" / "wirewatch.yaml").read_text(encoding="utf-8"))
-    store = StoreConfig.model_validate(raw["store"])
+    store = parse_config(raw["store"], StoreConfig, "docker/wirewatch.yaml")
     assert (store.backend, store.url, store.password_env) == (
         "elasticsearch",
         "http://elasticsearch:9200",

@@ -51,7 +51,7 @@ def test_the_double_gzip_bomb_is_small_on_the_wire():
 
 CHILD = """
 import asyncio, resource, sys
-from pipeline.config import FetchConfig
+from pipeline.config import Duration, FetchConfig, Network
 from pipeline.web import FetchError, WebClient
 
 def cap_memory(headroom):
@@ -60,7 +60,7 @@ def cap_memory(headroom):
     resource.setrlimit(resource.RLIMIT_AS, (size + headroom, resource.RLIM_INFINITY))
 
 async def main(base_url):
-    async with WebClient(FetchConfig(allow_networks=["127.0.0.0/8"], timeout=60)) as client:
+    async with WebClient(FetchConfig(allow_networks=[Network("127.0.0.0/8")], timeout=Duration(seconds=60))) as client:
         cap_memory(500_000_000)
         for path, types in (("/feed.xml", None), ("/page.html", frozenset({"text/html"}))):
             try:

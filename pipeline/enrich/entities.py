@@ -18,6 +18,7 @@ from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import msgspec
 import numpy
 import spacy
 from spacy.attrs import FLAG63, LIKE_NUM, LIKE_URL, ORTH
@@ -195,7 +196,7 @@ def make_doc(nlp: Language, text: str) -> Doc:
 
 def get_nlp(config: Config) -> Language:
     """One pipeline per (model, speakers): building it costs far more than running it."""
-    key = json.dumps([config.nlp.model, [s.model_dump() for s in config.speakers]], sort_keys=True, default=str)
+    key = json.dumps([config.nlp.model, msgspec.to_builtins(config.speakers)], sort_keys=True, default=str)
     nlp = _CACHE.get(key)
     if nlp is None:
         nlp = build_nlp(config)
