@@ -18,7 +18,8 @@ from pipeline.demo.server import SiteServer, StaticRoute
 from pipeline.poll import backoff_delay, poll_feed, poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
-from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after, pool_sizes
+from pipeline.http11 import target_of
+from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after
 from pipeline.workers import Workers
 from tests.conftest import make_config
 
@@ -281,18 +282,28 @@ def test_same_story_by_guid_or_canonical_url_is_one_entry(tmp_path, site, store)
     assert store.count_entries() == 1
 
 
-def test_connections_are_split_into_pools_of_at_most_four():
-    assert pool_sizes(16) == [4, 4, 4, 4]  # the default fetch.concurrency
-    assert pool_sizes(6) == [3, 3]
-    assert pool_sizes(5) == [3, 2]
-    assert pool_sizes(4) == [4]
-    assert pool_sizes(1) == [1]
+@pytest.mark.parametrize(
+    ("url", "host", "port", "host_header", "target"),
+    [
+        ("http://127.0.0.1:8080/feeds/1.xml?a=b", "127.0.0.1", 8080, "127.0.0.1:8080", b"/feeds/1.xml?a=b"),
+        ("HTTPS://Example.ORG", "example.org", 443, "example.org", b"/"),
+        ("http://[::1]:81/x#frag", "::1", 81, "[::1]:81", b"/x"),
+        ("https://bücher.example/ä b?q=ü", "xn--bcher-kva.example", 443, "xn--bcher-kva.example", b"/%C3%A4%20b?q=%C3%BC"),
+    ],
+)
+def test_a_url_becomes_the_request_line_and_host_http_sends(url, host, port, host_header, target):
+    request = target_of(url)
+    assert (request.host, request.port, request.host_header, request.target) == (host, port, host_header, target)
+    assert request.authorization is None
+
+
+def test_credentials_in_a_url_are_sent_as_basic_auth():
+    assert target_of("http://ann:s%3Acret@example.org/feed").authorization == "Basic YW5uOnM6Y3JldA=="
 
 
 def test_feeds_on_one_host_use_every_slot_and_no_more_connections_than_slots(tmp_path, site, store):
-    """24 feeds on one host, each answered after 0.3 s, 6 slots held by two pools of 3: the host sees 6 requests
-    at once (the pools together give the whole concurrency, 24 feeds queue behind it) and never more, over at
-    most 6 connections, each reused (no connection is opened per feed)."""
+    """24 feeds on one host, each answered after 0.3 s, 6 slots: the host sees 6 requests at once (24 feeds
+    queue behind them) and never more, over at most 6 connections, each reused (no connection per feed)."""
     lock = threading.Lock()
     in_flight = [0]
     most_in_flight = [0]
@@ -318,7 +329,6 @@ def test_feeds_on_one_host_use_every_slot_and_no_more_connections_than_slots(tmp
 
     async def go():
         async with WebClient(config.fetch) as client:
-            assert [pool.size for pool in client.pools] == [3, 3]
             return await poll_feeds(config, store, client, utcnow(), list(config.feeds))
 
     report = asyncio.run(go())

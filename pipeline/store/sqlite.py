@@ -360,9 +360,20 @@ class SQLiteStore(Store):
         row = self._db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
         return _feed_from_row(row) if row else None
 
+    def get_feeds(self, urls: Iterable[str]) -> dict[str, FeedState]:
+        found: dict[str, FeedState] = {}
+        for chunk in _chunks(list(dict.fromkeys(urls)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(f"SELECT * FROM feeds WHERE url IN ({marks})", chunk):
+                found[row["url"]] = _feed_from_row(row)
+        return found
+
     def save_feed(self, state: FeedState) -> None:
+        self.save_feeds([state])
+
+    def save_feeds(self, states: Iterable[FeedState]) -> None:
         with self._tx() as db:
-            db.execute(
+            db.executemany(
                 """INSERT INTO feeds (url, name, etag, last_modified, body_hash, last_polled,
                        last_success, failures, last_error, next_poll, entries_seen)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -371,19 +382,22 @@ class SQLiteStore(Store):
                        last_polled=excluded.last_polled, last_success=excluded.last_success,
                        failures=excluded.failures, last_error=excluded.last_error,
                        next_poll=excluded.next_poll, entries_seen=excluded.entries_seen""",
-                (
-                    state.url,
-                    state.name,
-                    state.etag,
-                    state.last_modified,
-                    state.body_hash,
-                    ts(state.last_polled),
-                    ts(state.last_success),
-                    state.failures,
-                    state.last_error,
-                    ts(state.next_poll),
-                    state.entries_seen,
-                ),
+                [
+                    (
+                        state.url,
+                        state.name,
+                        state.etag,
+                        state.last_modified,
+                        state.body_hash,
+                        ts(state.last_polled),
+                        ts(state.last_success),
+                        state.failures,
+                        state.last_error,
+                        ts(state.next_poll),
+                        state.entries_seen,
+                    )
+                    for state in states
+                ],
             )
 
     def list_feeds(self) -> list[FeedState]:
