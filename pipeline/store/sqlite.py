@@ -225,7 +225,11 @@ def ts(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value.astimezone(UTC)
+    if value.year < 1000:  # strftime's %Y does not pad these; kept as it always wrote them
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as strftime above, about 3x faster (three per entry added while polling).
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def micros(value: datetime) -> int:
@@ -405,20 +409,33 @@ class SQLiteStore(Store):
 
     # -- entries -----------------------------------------------------------
     def add_entries(self, entries: Iterable[Entry]) -> list[Entry]:
+        """The GUIDs and ids already known are looked up in bulk and the new rows written with `executemany`:
+        two statements per entry were most of the store's time in a poll of changed feeds. The outcome is
+        the one-by-one rule's: an entry whose GUID its feed already has, or whose id is known (from this
+        batch too), is not new; a new GUID is claimed even when its entry's id is known."""
+        batch = list(entries)
+        if not batch:
+            return []
         added: list[Entry] = []
+        claims: list[tuple[str, str, str]] = []
         with self._tx() as db:
-            for entry in entries:
+            known_guids = self._known_guids(batch)
+            known_ids = self._known_ids([entry.id for entry in batch])
+            for entry in batch:
                 if entry.guid is not None:
-                    known = db.execute(
-                        "INSERT OR IGNORE INTO feed_guids (feed_url, guid, entry_id) VALUES (?, ?, ?)",
-                        (entry.feed_url, entry.guid, entry.id),
-                    )
-                    if not known.rowcount:
+                    if (entry.feed_url, entry.guid) in known_guids:
                         continue
-                cursor = db.execute(
-                    """INSERT OR IGNORE INTO entries (id, feed_url, url, guid, title, summary, published,
-                           source, status, attempts, last_error, next_attempt, discovered)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    known_guids.add((entry.feed_url, entry.guid))
+                    claims.append((entry.feed_url, entry.guid, entry.id))
+                if entry.id not in known_ids:
+                    known_ids.add(entry.id)
+                    added.append(entry)
+            db.executemany("INSERT OR IGNORE INTO feed_guids (feed_url, guid, entry_id) VALUES (?, ?, ?)", claims)
+            db.executemany(
+                """INSERT OR IGNORE INTO entries (id, feed_url, url, guid, title, summary, published,
+                       source, status, attempts, last_error, next_attempt, discovered)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
                     (
                         entry.id,
                         entry.feed_url,
@@ -433,11 +450,33 @@ class SQLiteStore(Store):
                         entry.last_error,
                         ts(entry.next_attempt),
                         ts(entry.discovered),
-                    ),
-                )
-                if cursor.rowcount:
-                    added.append(entry)
+                    )
+                    for entry in added
+                ],
+            )
         return added
+
+    def _known_guids(self, entries: list[Entry]) -> set[tuple[str, str]]:
+        by_feed: dict[str, list[str]] = {}
+        for entry in entries:
+            if entry.guid is not None:
+                by_feed.setdefault(entry.feed_url, []).append(entry.guid)
+        known: set[tuple[str, str]] = set()
+        for feed_url, guids in by_feed.items():
+            for chunk in _chunks(list(dict.fromkeys(guids)), 500):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT guid FROM feed_guids WHERE feed_url = ? AND guid IN ({marks})", [feed_url, *chunk]
+                )
+                known.update((feed_url, row[0]) for row in rows)
+        return known
+
+    def _known_ids(self, ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            known.update(row[0] for row in self._db.execute(f"SELECT id FROM entries WHERE id IN ({marks})", chunk))
+        return known
 
     def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:
         rows = self._db.execute(
