@@ -57,10 +57,13 @@ class Target:
 
 
 def target_of(url: str) -> Target:
-    """Split a URL. Plain ASCII URLs (nearly all) are split by `urlsplit`; others go through httpx's URL model,
-    which IDNA-encodes the host and percent-encodes the path and query as httpx would send them."""
-    if not url.isascii() or " " in url:
-        url = str(httpx.URL(url))
+    """Split a URL. Plain printable ASCII URLs (nearly all) are split by `urlsplit`; others go through httpx's
+    URL model, which IDNA-encodes the host and percent-encodes the path and query as httpx would send them."""
+    if not (url.isascii() and url.isprintable()) or " " in url:
+        try:
+            url = str(httpx.URL(url))
+        except httpx.InvalidURL as exc:  # a control character, a bad IDNA label
+            raise ValueError(str(exc)) from None
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
@@ -101,7 +104,7 @@ class Connection:
 
     async def send(self, target: Target, headers: list[tuple[str, str]]) -> h11.Response:
         """Send a GET and return the response's head (1xx responses skipped)."""
-        request = h11.Request(method="GET", target=target.target, headers=headers)
+        request = h11.Request(method="GET", target=target.target, headers=[encode_header(*pair) for pair in headers])
         self.writer.write((self.protocol.send(request) or b"") + (self.protocol.send(h11.EndOfMessage()) or b""))
         await self.writer.drain()
         while True:
@@ -132,6 +135,15 @@ class Connection:
                 raise h11.RemoteProtocolError("server closed the connection")
             else:
                 return event
+
+
+def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
+    """Latin-1, the inverse of `decode_headers`, so a validator goes back as the bytes it came as (h11 itself
+    encodes text as ASCII only). A value that is not Latin-1 (an ETag stored by an older version) goes as UTF-8."""
+    try:
+        return name.encode("latin-1"), value.encode("latin-1")
+    except UnicodeEncodeError:
+        return name.encode("latin-1"), value.encode("utf-8")
 
 
 def decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
