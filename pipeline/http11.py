@@ -11,6 +11,11 @@ read-until-close bodies, 1xx responses, malformed responses refused. httpx keeps
 the rest: its TLS context (certifi's CA bundle, `SSL_CERT_FILE`) and its URL model
 for URLs that are not plain ASCII (IDNA hosts, percent-encoding).
 
+What httpx's client did and this does not: proxies named in the environment
+(`HTTPS_PROXY` and the like, which `AsyncClient` honoured by default; the address
+guard never saw through them), HTTP/2 (never enabled), cookies (never wanted
+between feeds).
+
 `Connections` keeps at most `limit` sockets open, idle ones included, and hands an
 idle one back only while it is younger than `KEEPALIVE` and its server has not
 closed it. What this module raises is `OSError`, `ssl.SSLError`, `h11.ProtocolError`
