@@ -203,7 +203,7 @@ class BoundedDecoder:
         self.chunks.append(data)
 
 
-# A body this small after a 304, a redirect or an error is read and dropped, so the connection is kept.
+# A body this small after a 304 or a redirect is read and dropped, so the connection is kept.
 _DRAIN_BYTES = 65_536
 
 
@@ -361,8 +361,7 @@ class WebClient:
         if status in _REDIRECT_STATUSES or status == 304:
             await _drain(connection, status, headers)
             return Response(url, status, headers, b"")
-        if status >= 400:
-            await _drain(connection, status, headers)
+        if status >= 400:  # not drained: a stalled error body would turn this status into a timeout
             raise FetchError(
                 f"HTTP {status}",
                 transient=status in TRANSIENT_STATUSES,
