@@ -5,7 +5,7 @@ is resolved and refused when it lands on a non-public address that the config
 does not allow. Bodies are streamed and cut off by size, by compression ratio
 (gzip bombs) and by a total deadline (servers that trickle bytes forever).
 
-Content-Encoding is undone here, not by httpx: httpx decodes a whole network
+Content-Encoding is undone here, piece by piece: httpx, for one, decodes a whole network
 chunk through every stacked coding at once, so `gzip, gzip` turns 2 KB into
 gigabytes before any check can look. `BoundedDecoder` decodes in small pieces
 and stops the moment the bytes it has produced pass the cap.
@@ -14,11 +14,11 @@ The deadline of a request starts when it holds its connection slots, not when
 it is asked for: a feed queued behind forty others on one host is not slow.
 Waiting for a slot has its own, longer limit (`fetch.slot_wait`).
 
-The `fetch.concurrency` connections are held in several small httpx pools rather
-than one: httpcore walks every connection of a pool each time a request in it
-starts or ends (and asks each idle one, with two system calls, whether its server
-hung up), so a request's bookkeeping grows with the size of its pool. Each request
-holds a global slot first, so some pool always has room for it.
+Requests go out through `http11` (h11 over asyncio streams) rather than httpx's
+client: through httpx a conditional GET cost several times the CPU, and a poll of
+thousands of feeds is mostly that cost (figures in `http11`'s docstring). The
+`fetch.concurrency` global slots are the connections: a request holds one before
+it takes a connection, so at most that many sockets are ever open.
 """
 
 from __future__ import annotations
@@ -26,20 +26,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import math
 import socket
+import ssl
 import time
 import zlib
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+import h11
 import httpx
 
 from pipeline.config import FetchConfig
+from pipeline.http11 import Connection, Connections, Target, decode_headers, target_of
 
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -70,7 +71,7 @@ class FetchError(Exception):
 class Response:
     url: str
     status: int
-    headers: httpx.Headers
+    headers: dict[str, str]  # names in lower case
     body: bytes
 
 
@@ -202,83 +203,54 @@ class BoundedDecoder:
         self.chunks.append(data)
 
 
-# A body this small after a 304 or a redirect is read and dropped, so the connection goes back to the pool.
+# A body this small after a 304 or a redirect is read and dropped, so the connection is kept.
 _DRAIN_BYTES = 65_536
 
 
-async def _drain(stream: httpx.Response) -> None:
-    """Read a body nobody needs to its end when it is small: a response closed unread closes its connection
-    too, and a poll of feeds answering 304 then opened a new connection (a TLS handshake) for every feed."""
-    declared = stream.headers.get("content-length", "")
-    small = int(declared) <= _DRAIN_BYTES if declared.isdigit() else stream.status_code == 304  # 304: no body
+async def _drain(connection: Connection, status: int, headers: dict[str, str]) -> None:
+    """Read a body nobody needs to its end when it is small: a connection left mid-response cannot be reused,
+    and a poll of feeds answering 304 then opened a new connection (a TLS handshake) for every feed."""
+    declared = headers.get("content-length", "")
+    small = int(declared) <= _DRAIN_BYTES if declared.isdigit() else status == 304  # 304: no body
     if small:
-        async for _ in stream.aiter_raw():
+        async for _ in connection.body():
             pass
 
 
-# Connections per httpx pool. 2,000 loopback 304s with 16 in flight, one pool of 16 against four of 4 in turn,
-# three rounds (load average 6-8): 3.0-3.4 ms of client CPU per request against 1.7-2.3 ms.
-POOL_CONNECTIONS = 4
-
-
-def pool_sizes(connections: int, per_pool: int = POOL_CONNECTIONS) -> list[int]:
-    """`connections` split into as few pools of at most `per_pool` as will hold them, as even as can be."""
-    count = math.ceil(connections / per_pool)
-    size, larger = divmod(connections, count)
-    return [size + 1] * larger + [size] * (count - larger)
-
-
-@dataclass
-class ConnectionPool:
-    """One httpx client and its connections; `in_flight` never passes `size`, so no request queues inside it."""
-
-    client: httpx.AsyncClient
-    size: int
-    in_flight: int = 0
-    # The origins it served last, newest at the end: those it may still hold an idle connection to.
-    origins: OrderedDict[str, None] = field(default_factory=OrderedDict)
-
-    def served(self, origin: str) -> None:
-        self.origins[origin] = None
-        self.origins.move_to_end(origin)
-        while len(self.origins) > self.size:
-            self.origins.popitem(last=False)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+# Failures of the connection itself: the server hung up, refused, reset, or broke the protocol.
+_CONNECTION_ERRORS = (OSError, ssl.SSLError, h11.ProtocolError)
 
 
 class WebClient:
-    """Async client shared by a whole cycle; limits concurrency overall and per host."""
+    """Async client shared by a whole cycle; limits concurrency overall and per host.
+
+    Each request holds its host's slot, then a global one; the global slots are the connections
+    (`fetch.concurrency`), so no request waits inside the connection layer.
+    """
 
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
         self.guard = AddressGuard(config.allow_networks)
         seconds = config.timeout.total_seconds()
-        self.pools = [
-            ConnectionPool(
-                httpx.AsyncClient(
-                    follow_redirects=False,
-                    timeout=httpx.Timeout(seconds, connect=min(seconds, 10.0)),
-                    # httpx would decode these itself, unbounded; `BoundedDecoder` does it from the raw bytes.
-                    headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
-                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
-                ),
-                size,
-            )
-            for size in pool_sizes(config.concurrency)
-        ]
+        self.connections = Connections(config.concurrency, min(seconds, 10.0), self._tls_context)
+        self._tls: ssl.SSLContext | None = None
+        self._headers = [("User-Agent", config.user_agent), ("Accept-Encoding", "gzip, deflate")]
         self._slots = asyncio.Semaphore(config.concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """httpx's TLS settings (certifi's CA bundle, or `SSL_CERT_FILE`), made once and only if a URL needs it:
+        loading the CA bundle costs about 0.1 s of CPU."""
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+            self._tls.set_alpn_protocols(["http/1.1"])
+        return self._tls
 
     async def __aenter__(self) -> WebClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for pool in self.pools:
-            await pool.client.aclose()
+        await self.connections.aclose()
 
     def _host_slot(self, url: str) -> asyncio.Semaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -301,12 +273,12 @@ class WebClient:
         """
         budget = self.config.timeout.total_seconds()
         for _hop in range(self.config.max_redirects + 1):
-            async with self._slot(url) as pool:
+            async with self._slot(url):
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(budget):
                         await self.guard.check(url)
-                        response = await self._get_once(pool.client, url, headers or {}, accept_types)
+                        response = await self._get_once(url, headers or {}, accept_types)
                 except TimeoutError:
                     raise FetchError(
                         f"timed out after {self.config.timeout.total_seconds():g}s", transient=True
@@ -321,71 +293,93 @@ class WebClient:
         raise FetchError(f"more than {self.config.max_redirects} redirects", transient=False)
 
     @contextlib.asynccontextmanager
-    async def _slot(self, url: str) -> AsyncIterator[ConnectionPool]:
-        """The host's slot first, then a global one: a request queued for a busy host holds no global slot.
-        Then the pool to send it through, which has room because the global slots are its connections."""
+    async def _slot(self, url: str) -> AsyncIterator[None]:
+        """The host's slot first, then a global one: a request queued for a busy host holds no global slot."""
         wait = self.config.slot_wait.total_seconds()
         acquired: list[asyncio.Semaphore] = []
+        slots = (self._host_slot(url), self._slots)
         try:
             try:
-                async with asyncio.timeout(wait):
-                    for slot in (self._host_slot(url), self._slots):
+                # No timer when both are free (the common case): acquiring them then does not wait.
+                async with asyncio.timeout(wait if any(slot.locked() for slot in slots) else None):
+                    for slot in slots:
                         await slot.acquire()
                         acquired.append(slot)
             except TimeoutError:
                 raise FetchError(f"waited more than {wait:g}s for a connection slot", transient=True) from None
-            origin = _origin(url)
-            pool = self._pool_for(origin)
-            pool.in_flight += 1
-            try:
-                yield pool
-            finally:
-                pool.in_flight -= 1
-                pool.served(origin)
+            yield
         finally:
             for slot in acquired:
                 slot.release()
 
-    def _pool_for(self, origin: str) -> ConnectionPool:
-        """A pool with room, one that served `origin` lately if any (it may hold an idle connection to it),
-        else the least busy."""
-        free = [pool for pool in self.pools if pool.in_flight < pool.size]
-        return next((pool for pool in free if origin in pool.origins), None) or min(free, key=lambda p: p.in_flight)
-
-    async def _get_once(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], accept_types: frozenset[str] | None
-    ) -> Response:
+    async def _get_once(self, url: str, headers: dict[str, str], accept_types: frozenset[str] | None) -> Response:
         try:
-            async with client.stream("GET", url, headers=headers) as stream:
-                status = stream.status_code
-                if status in _REDIRECT_STATUSES or status == 304:
-                    await _drain(stream)
-                    return Response(str(stream.url), status, stream.headers, b"")
-                if status >= 400:
-                    raise FetchError(
-                        f"HTTP {status}",
-                        transient=status in TRANSIENT_STATUSES,
-                        status=status,
-                        retry_after=parse_retry_after(stream.headers.get("retry-after")),
-                    )
-                content_type = stream.headers.get("content-type", "").split(";")[0].strip().lower()
-                if accept_types is not None and content_type and content_type not in accept_types:
-                    raise FetchError(f"unsupported content type {content_type}", transient=False, status=status)
-                body = await self._read_capped(stream)
-                return Response(str(stream.url), status, stream.headers, body)
-        except httpx.TimeoutException:
+            target = target_of(url)
+        except (ValueError, UnicodeError) as exc:
+            raise FetchError(f"bad URL: {exc}", transient=False) from None
+        request_headers = [("Host", target.host_header), *self._headers, *headers.items()]
+        if target.authorization:
+            request_headers.append(("Authorization", target.authorization))
+        try:
+            connection, head = await self._send(target, request_headers)
+        except TimeoutError:
             raise FetchError("timed out", transient=True) from None
-        except httpx.DecodingError as exc:
-            raise FetchError(f"bad content encoding: {exc}", transient=False) from None
-        except httpx.TransportError as exc:
+        except _CONNECTION_ERRORS as exc:
             raise FetchError(f"connection failed: {exc or type(exc).__name__}", transient=True) from None
+        try:
+            return await self._receive(connection, head, str(url), accept_types)
+        except _CONNECTION_ERRORS as exc:
+            raise FetchError(f"connection failed: {exc or type(exc).__name__}", transient=True) from None
+        finally:
+            self.connections.give_back(connection)
 
-    async def _read_capped(self, stream: httpx.Response) -> bytes:
+    async def _send(self, target: Target, headers: list[tuple[str, str]]) -> tuple[Connection, h11.Response]:
+        """Send the request; on a kept connection its server dropped meanwhile, once more on a new one (a GET
+        is safe to repeat, and nothing of the response had come)."""
+        connection = await self.connections.take(target)
+        try:
+            return connection, await connection.send(target, headers)
+        except _CONNECTION_ERRORS:
+            self.connections.discard(connection)
+            if not connection.reused:
+                raise
+        except BaseException:
+            self.connections.discard(connection)
+            raise
+        connection = await self.connections.connect(target)
+        try:
+            return connection, await connection.send(target, headers)
+        except BaseException:
+            self.connections.discard(connection)
+            raise
+
+    async def _receive(
+        self, connection: Connection, head: h11.Response, url: str, accept_types: frozenset[str] | None
+    ) -> Response:
+        status = head.status_code
+        headers = decode_headers(list(head.headers))
+        if status in _REDIRECT_STATUSES or status == 304:
+            await _drain(connection, status, headers)
+            return Response(url, status, headers, b"")
+        if status >= 400:  # not drained: a stalled error body would turn this status into a timeout
+            raise FetchError(
+                f"HTTP {status}",
+                transient=status in TRANSIENT_STATUSES,
+                status=status,
+                retry_after=parse_retry_after(headers.get("retry-after")),
+            )
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if accept_types is not None and content_type and content_type not in accept_types:
+            raise FetchError(f"unsupported content type {content_type}", transient=False, status=status)
+        body = await self._read_capped(connection, headers)
+        return Response(url, status, headers, body)
+
+    async def _read_capped(self, connection: Connection, headers: dict[str, str]) -> bytes:
         limit = self.config.max_bytes
-        declared = stream.headers.get("content-length", "")
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise FetchError(f"body of {int(declared):,} bytes is over the {limit:,}-byte limit", transient=False)
-        decoder = BoundedDecoder(stream.headers.get("content-encoding", ""), limit)
-        async for raw in stream.aiter_raw():
+        decoder = BoundedDecoder(headers.get("content-encoding", ""), limit)
+        async for raw in connection.body():
             decoder.feed(raw)
         return decoder.body()

@@ -15,10 +15,11 @@ import pytest
 from pipeline.config import Config
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
+from pipeline.http11 import target_of
 from pipeline.poll import backoff_delay, poll_feed, poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
-from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after, pool_sizes
+from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after
 from pipeline.workers import Workers
 from tests.conftest import make_config
 
@@ -71,6 +72,34 @@ def test_second_poll_gets_304_and_costs_no_parsing(tmp_path, site, store):
     state = store.get_feed(site.url("/feed.xml"))
     assert state is not None and state.etag == site.routes["/feed.xml"].etag_value
     assert state.failures == 0 and state.last_success is not None
+
+
+def test_an_etag_outside_ascii_goes_back_byte_for_byte(tmp_path, site, store):
+    """A server's validator with a Latin-1 byte (é as 0xE9) is sent back as those bytes, so the feed gets its 304."""
+    sent_back: list[str | None] = []
+    body = rss("http://example.com/a")
+
+    def handler(request: BaseHTTPRequestHandler) -> None:
+        sent_back.append(request.headers.get("If-None-Match"))  # http.server reads header bytes as Latin-1
+        if sent_back[-1] == 'W/"caf\u00e9"':
+            request.send_response(304)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        request.send_header("ETag", 'W/"caf\u00e9"')  # written as Latin-1 bytes
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    site.routes["/feed.xml"] = handler
+    config = feed_config(tmp_path, site)
+    first = poll_once(config, store, site.url("/feed.xml"))
+    second = poll_once(config, store, site.url("/feed.xml"))
+    assert len(first.new_entries) == 1 and first.failed == 0
+    assert second.not_modified == 1 and second.failed == 0
+    assert sent_back == [None, 'W/"caf\u00e9"']
 
 
 def test_reused_etag_with_changed_body_is_still_read(tmp_path, site, store):
@@ -281,18 +310,39 @@ def test_same_story_by_guid_or_canonical_url_is_one_entry(tmp_path, site, store)
     assert store.count_entries() == 1
 
 
-def test_connections_are_split_into_pools_of_at_most_four():
-    assert pool_sizes(16) == [4, 4, 4, 4]  # the default fetch.concurrency
-    assert pool_sizes(6) == [3, 3]
-    assert pool_sizes(5) == [3, 2]
-    assert pool_sizes(4) == [4]
-    assert pool_sizes(1) == [1]
+@pytest.mark.parametrize(
+    ("url", "host", "port", "host_header", "target"),
+    [
+        ("http://127.0.0.1:8080/feeds/1.xml?a=b", "127.0.0.1", 8080, "127.0.0.1:8080", b"/feeds/1.xml?a=b"),
+        ("HTTPS://Example.ORG", "example.org", 443, "example.org", b"/"),
+        ("http://[::1]:81/x#frag", "::1", 81, "[::1]:81", b"/x"),
+        (
+            "https://bücher.example/ä b?q=ü",
+            "xn--bcher-kva.example",
+            443,
+            "xn--bcher-kva.example",
+            b"/%C3%A4%20b?q=%C3%BC",
+        ),
+    ],
+)
+def test_a_url_becomes_the_request_line_and_host_http_sends(url, host, port, host_header, target):
+    request = target_of(url)
+    assert (request.host, request.port, request.host_header, request.target) == (host, port, host_header, target)
+    assert request.authorization is None
+
+
+def test_a_url_with_a_control_character_is_refused_with_its_reason():
+    with pytest.raises(ValueError, match="non-printable ASCII character"):
+        target_of("http://example.org/a\tb")
+
+
+def test_credentials_in_a_url_are_sent_as_basic_auth():
+    assert target_of("http://ann:s%3Acret@example.org/feed").authorization == "Basic YW5uOnM6Y3JldA=="
 
 
 def test_feeds_on_one_host_use_every_slot_and_no_more_connections_than_slots(tmp_path, site, store):
-    """24 feeds on one host, each answered after 0.3 s, 6 slots held by two pools of 3: the host sees 6 requests
-    at once (the pools together give the whole concurrency, 24 feeds queue behind it) and never more, over at
-    most 6 connections, each reused (no connection is opened per feed)."""
+    """24 feeds on one host, each answered after 0.3 s, 6 slots: the host sees 6 requests at once (24 feeds
+    queue behind them) and never more, over at most 6 connections, each reused (no connection per feed)."""
     lock = threading.Lock()
     in_flight = [0]
     most_in_flight = [0]
@@ -318,7 +368,6 @@ def test_feeds_on_one_host_use_every_slot_and_no_more_connections_than_slots(tmp
 
     async def go():
         async with WebClient(config.fetch) as client:
-            assert [pool.size for pool in client.pools] == [3, 3]
             return await poll_feeds(config, store, client, utcnow(), list(config.feeds))
 
     report = asyncio.run(go())

@@ -193,6 +193,7 @@ def test_add_entries_skips_known_ids_and_known_guids_within_a_feed(store: Store)
     assert [item.id for item in again] == ["e4", "e5", "e7"]
     assert store.count_entries() == 5
     assert store.add_entries([entry("e1", "g1")]) == []
+    assert store.add_entries([entry("e8", "g-other")]) == []  # e1's copy above claimed the GUID g-other
     assert store.count_entries() == 5
 
 

@@ -106,6 +106,15 @@ class Store(ABC):
     @abstractmethod
     def list_feeds(self) -> list[FeedState]: ...
 
+    def get_feeds(self, urls: Iterable[str]) -> dict[str, FeedState]:
+        """The states of these feeds by URL, unknown ones left out: one read for a whole poll."""
+        return {url: state for url in urls if (state := self.get_feed(url)) is not None}
+
+    def save_feeds(self, states: Iterable[FeedState]) -> None:
+        """Save several feeds' states at once (SQLite: one transaction, not one per feed)."""
+        for state in states:
+            self.save_feed(state)
+
     # -- entries -----------------------------------------------------------
     @abstractmethod
     def add_entries(self, entries: Iterable[Entry]) -> list[Entry]:

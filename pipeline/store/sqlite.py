@@ -235,7 +235,11 @@ def ts(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = value.astimezone(UTC)
+    if value.year < 1000:  # strftime's %Y does not pad these; kept as it always wrote them
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as strftime above, about 3x faster (three per entry added while polling).
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def micros(value: datetime) -> int:
@@ -370,9 +374,20 @@ class SQLiteStore(Store):
         row = self._db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
         return _feed_from_row(row) if row else None
 
+    def get_feeds(self, urls: Iterable[str]) -> dict[str, FeedState]:
+        found: dict[str, FeedState] = {}
+        for chunk in _chunks(list(dict.fromkeys(urls)), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(f"SELECT * FROM feeds WHERE url IN ({marks})", chunk):
+                found[row["url"]] = _feed_from_row(row)
+        return found
+
     def save_feed(self, state: FeedState) -> None:
+        self.save_feeds([state])
+
+    def save_feeds(self, states: Iterable[FeedState]) -> None:
         with self._tx() as db:
-            db.execute(
+            db.executemany(
                 """INSERT INTO feeds (url, name, etag, last_modified, body_hash, last_polled,
                        last_success, failures, last_error, next_poll, entries_seen)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -381,19 +396,22 @@ class SQLiteStore(Store):
                        last_polled=excluded.last_polled, last_success=excluded.last_success,
                        failures=excluded.failures, last_error=excluded.last_error,
                        next_poll=excluded.next_poll, entries_seen=excluded.entries_seen""",
-                (
-                    state.url,
-                    state.name,
-                    state.etag,
-                    state.last_modified,
-                    state.body_hash,
-                    ts(state.last_polled),
-                    ts(state.last_success),
-                    state.failures,
-                    state.last_error,
-                    ts(state.next_poll),
-                    state.entries_seen,
-                ),
+                [
+                    (
+                        state.url,
+                        state.name,
+                        state.etag,
+                        state.last_modified,
+                        state.body_hash,
+                        ts(state.last_polled),
+                        ts(state.last_success),
+                        state.failures,
+                        state.last_error,
+                        ts(state.next_poll),
+                        state.entries_seen,
+                    )
+                    for state in states
+                ],
             )
 
     def list_feeds(self) -> list[FeedState]:
@@ -401,20 +419,33 @@ class SQLiteStore(Store):
 
     # -- entries -----------------------------------------------------------
     def add_entries(self, entries: Iterable[Entry]) -> list[Entry]:
+        """The GUIDs and ids already known are looked up in bulk and the new rows written with `executemany`:
+        two statements per entry were most of the store's time in a poll of changed feeds. The outcome is
+        the one-by-one rule's: an entry whose GUID its feed already has, or whose id is known (from this
+        batch too), is not new; a new GUID is claimed even when its entry's id is known."""
+        batch = list(entries)
+        if not batch:
+            return []
         added: list[Entry] = []
+        claims: list[tuple[str, str, str]] = []
         with self._tx() as db:
-            for entry in entries:
+            known_guids = self._known_guids(batch)
+            known_ids = self._known_ids([entry.id for entry in batch])
+            for entry in batch:
                 if entry.guid is not None:
-                    known = db.execute(
-                        "INSERT OR IGNORE INTO feed_guids (feed_url, guid, entry_id) VALUES (?, ?, ?)",
-                        (entry.feed_url, entry.guid, entry.id),
-                    )
-                    if not known.rowcount:
+                    if (entry.feed_url, entry.guid) in known_guids:
                         continue
-                cursor = db.execute(
-                    """INSERT OR IGNORE INTO entries (id, feed_url, url, guid, title, summary, published,
-                           source, status, attempts, last_error, next_attempt, discovered)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    known_guids.add((entry.feed_url, entry.guid))
+                    claims.append((entry.feed_url, entry.guid, entry.id))
+                if entry.id not in known_ids:
+                    known_ids.add(entry.id)
+                    added.append(entry)
+            db.executemany("INSERT OR IGNORE INTO feed_guids (feed_url, guid, entry_id) VALUES (?, ?, ?)", claims)
+            db.executemany(
+                """INSERT OR IGNORE INTO entries (id, feed_url, url, guid, title, summary, published,
+                       source, status, attempts, last_error, next_attempt, discovered)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
                     (
                         entry.id,
                         entry.feed_url,
@@ -429,11 +460,33 @@ class SQLiteStore(Store):
                         entry.last_error,
                         ts(entry.next_attempt),
                         ts(entry.discovered),
-                    ),
-                )
-                if cursor.rowcount:
-                    added.append(entry)
+                    )
+                    for entry in added
+                ],
+            )
         return added
+
+    def _known_guids(self, entries: list[Entry]) -> set[tuple[str, str]]:
+        by_feed: dict[str, list[str]] = {}
+        for entry in entries:
+            if entry.guid is not None:
+                by_feed.setdefault(entry.feed_url, []).append(entry.guid)
+        known: set[tuple[str, str]] = set()
+        for feed_url, guids in by_feed.items():
+            for chunk in _chunks(list(dict.fromkeys(guids)), 500):
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT guid FROM feed_guids WHERE feed_url = ? AND guid IN ({marks})", [feed_url, *chunk]
+                )
+                known.update((feed_url, row[0]) for row in rows)
+        return known
+
+    def _known_ids(self, ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            known.update(row[0] for row in self._db.execute(f"SELECT id FROM entries WHERE id IN ({marks})", chunk))
+        return known
 
     def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:
         rows = self._db.execute(
