@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 
@@ -101,19 +102,25 @@ _WORD = re.compile(r"\w+")
 _MIN_LINE_WORDS = 4
 
 
+# A stripped line with at least `_MIN_LINE_WORDS` words: the same test as `len(line.split())`, without the list.
+_LONG_ENOUGH = re.compile(rf"\S++(?:\s++\S++){{{_MIN_LINE_WORDS - 1}}}")
+
+
 def _is_chrome(line: str) -> bool:
-    return bool(_CHROME.match(line) or _BYLINE.match(line)) or len(line.split()) < _MIN_LINE_WORDS
+    return not _LONG_ENOUGH.match(line) or bool(_CHROME.match(line) or _BYLINE.match(line))
 
 
-def _strip_furniture(line: str) -> str:
+def _strip_furniture(line: str, credits: bool) -> str:
     """Datelines, photo credits and "AP writer X contributed" sentences; the
-    substring tests keep the regexes off the great majority of lines."""
+    substring tests keep the regexes off the great majority of lines, and `credits`
+    (the whole text mentions a photo or a contribution) off most texts."""
     line = _DATELINE.sub("", line)
-    lowered = line.lower()
-    if "photo" in lowered:
-        line = _PHOTO.sub(" ", line)
-    if "contributed" in lowered:
-        line = " ".join(part for part in _SENTENCE.split(line) if not _CONTRIBUTED.search(part))
+    if credits:
+        lowered = line.lower()
+        if "photo" in lowered:
+            line = _PHOTO.sub(" ", line)
+        if "contributed" in lowered:
+            line = " ".join(part for part in _SENTENCE.split(line) if not _CONTRIBUTED.search(part))
     return line
 
 
@@ -123,12 +130,16 @@ def normalise(text: str) -> str:
     Works line by line because extractors give one paragraph per line and the
     wire furniture (bylines, credits, chrome) sits on lines of its own.
     """
-    words: list[str] = []
-    for raw in unicodedata.normalize("NFKC", text).splitlines():
+    text = unicodedata.normalize("NFKC", text)
+    lowered = text.lower()
+    credits = "photo" in lowered or "contributed" in lowered
+    kept: list[str] = []
+    for raw in text.splitlines():
         line = raw.strip()
         if line and not _is_chrome(line):
-            words += _WORD.findall(_strip_furniture(line).translate(_APOSTROPHES).casefold())
-    return " ".join(words)
+            kept.append(_strip_furniture(line, credits))
+    # One pass over the kept lines together: the newlines between them keep words apart as before.
+    return " ".join(_WORD.findall("\n".join(kept).translate(_APOSTROPHES).casefold()))
 
 
 def body_hash(normalised: str) -> str:
@@ -197,7 +208,7 @@ def _shingle_texts(word_lists: list[list[str]], size: int) -> _Shingled:
     operations (numpy's cost per call, not per element, dominates texts of a few hundred words)."""
     lengths = np.array([len(words) for words in word_lists], dtype=np.int64)
     counts = np.maximum(lengths - size + 1, 0)
-    ids = np.concatenate([_word_ids(words) for words in word_lists] + [np.empty(0, dtype=np.uint64)])
+    ids = _word_ids(list(chain.from_iterable(word_lists)))
     width = max(len(ids) - size + 1, 0)
     combined = ids[:width].copy()
     for offset in range(1, size):
@@ -290,12 +301,9 @@ def band_keys_of(sigs: np.ndarray, params: Params = DEFAULT, first_band: int = 0
     bands = rows.shape[1]
     salts = np.arange(first_band, first_band + bands, dtype=np.uint64) * _ROLL
     mixed = _finalise((rows * _row_weights(params.rows, params.seed)).sum(axis=2, dtype=np.uint64) + salts)
-    digits = mixed.astype(">u8").tobytes().hex()
-    width = 16 * bands
-    return [
-        tuple(digits[start : start + 16] for start in range(begin, begin + width, 16))
-        for begin in range(0, len(digits), width)
-    ]
+    # bytes.hex puts a space after every 8 bytes, so one C-level split gives every key as 16 hex digits.
+    keys = mixed.astype(">u8").tobytes().hex(" ", 8).split()
+    return [tuple(keys[begin : begin + bands]) for begin in range(0, len(keys), bands)]
 
 
 def sketches(word_lists: list[list[str]], params: Params = DEFAULT) -> list[tuple[np.ndarray, tuple[str, ...]]]:
