@@ -1,7 +1,7 @@
 """Fold the copies of one wire story into one cluster.
 
 Outlets re-run an agency story under their own headline, with a dateline, a
-byline, photo credits, page chrome and often a trimmed ending. Text is first
+byline, photo has_credits, page chrome and often a trimmed ending. Text is first
 normalised so those differences vanish, then compared twice: an exact hash of
 the normalised body, and MinHash over word shingles with LSH banding. LSH only
 proposes candidates; every fold is verified on the exact shingle sets (Jaccard,
@@ -110,12 +110,12 @@ def _is_chrome(line: str) -> bool:
     return not _LONG_ENOUGH.match(line) or bool(_CHROME.match(line) or _BYLINE.match(line))
 
 
-def _strip_furniture(line: str, credits: bool) -> str:
-    """Datelines, photo credits and "AP writer X contributed" sentences; the
-    substring tests keep the regexes off the great majority of lines, and `credits`
+def _strip_furniture(line: str, has_credits: bool) -> str:
+    """Datelines, photo has_credits and "AP writer X contributed" sentences; the
+    substring tests keep the regexes off the great majority of lines, and `has_credits`
     (the whole text mentions a photo or a contribution) off most texts."""
     line = _DATELINE.sub("", line)
-    if credits:
+    if has_credits:
         lowered = line.lower()
         if "photo" in lowered:
             line = _PHOTO.sub(" ", line)
@@ -128,16 +128,16 @@ def normalise(text: str) -> str:
     """Reduce a text to the words every copy of the story shares.
 
     Works line by line because extractors give one paragraph per line and the
-    wire furniture (bylines, credits, chrome) sits on lines of its own.
+    wire furniture (bylines, has_credits, chrome) sits on lines of its own.
     """
     text = unicodedata.normalize("NFKC", text)
     lowered = text.lower()
-    credits = "photo" in lowered or "contributed" in lowered
+    has_credits = "photo" in lowered or "contributed" in lowered
     kept: list[str] = []
     for raw in text.splitlines():
         line = raw.strip()
         if line and not _is_chrome(line):
-            kept.append(_strip_furniture(line, credits))
+            kept.append(_strip_furniture(line, has_credits))
     # One pass over the kept lines together: the newlines between them keep words apart as before.
     return " ".join(_WORD.findall("\n".join(kept).translate(_APOSTROPHES).casefold()))
 
