@@ -1,7 +1,7 @@
 """Fold the copies of one wire story into one cluster.
 
 Outlets re-run an agency story under their own headline, with a dateline, a
-byline, photo has_credits, page chrome and often a trimmed ending. Text is first
+byline, photo credits, page chrome and often a trimmed ending. Text is first
 normalised so those differences vanish, then compared twice: an exact hash of
 the normalised body, and MinHash over word shingles with LSH banding. LSH only
 proposes candidates; every fold is verified on the exact shingle sets (Jaccard,
@@ -111,7 +111,7 @@ def _is_chrome(line: str) -> bool:
 
 
 def _strip_furniture(line: str, has_credits: bool) -> str:
-    """Datelines, photo has_credits and "AP writer X contributed" sentences; the
+    """Datelines, photo credits and "AP writer X contributed" sentences; the
     substring tests keep the regexes off the great majority of lines, and `has_credits`
     (the whole text mentions a photo or a contribution) off most texts."""
     line = _DATELINE.sub("", line)
@@ -128,7 +128,7 @@ def normalise(text: str) -> str:
     """Reduce a text to the words every copy of the story shares.
 
     Works line by line because extractors give one paragraph per line and the
-    wire furniture (bylines, has_credits, chrome) sits on lines of its own.
+    wire furniture (bylines, credits, chrome) sits on lines of its own.
     """
     text = unicodedata.normalize("NFKC", text)
     lowered = text.lower()
