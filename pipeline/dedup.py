@@ -383,7 +383,7 @@ def self_key(article_id: str) -> str:
     return _SELF + article_id
 
 
-@dataclass
+@dataclass(slots=True)
 class _Member:
     """An article dedup knows about during one call: from the store or from this batch."""
 
@@ -415,7 +415,9 @@ class _Clusters:
         self.store, self.window, self.params = store, window, params
         self.members: dict[str, _Member] = {}
         self.cluster_of: dict[str, str] = {}
-        self.holders: dict[str, list[str]] = defaultdict(list)
+        # Tuples, not lists: the garbage collector stops tracking a tuple of strings, and a batch makes some
+        # 18,000 of them that would otherwise make every full collection longer.
+        self.holders: dict[str, tuple[str, ...]] = {}
         self.root_times: dict[str, datetime] = {}
         self.merges: list[tuple[str, list[str]]] = []
         self.saved: list[DedupRecord] = []
@@ -425,8 +427,12 @@ class _Clusters:
         for record in self.store.dedup_candidates(keys, since):
             self.members[record.article_id] = _Member(record.article_id, record.published, record.body_hash, None)
             self.cluster_of[record.article_id] = record.cluster_id
-            for key in record.band_keys:
-                self.holders[key].append(record.article_id)
+            self._hold(record.band_keys, record.article_id)
+
+    def _hold(self, keys: Iterable[str], article_id: str) -> None:
+        holders = self.holders
+        for key in keys:
+            holders[key] = (*holders.get(key, ()), article_id)
 
     def shingles_of(self, member: _Member) -> np.ndarray:
         if member.shingles is None:
@@ -502,8 +508,7 @@ class _Clusters:
             )
         self.members[me.id] = me
         self.cluster_of[me.id] = cluster
-        for key in new_keys:
-            self.holders[key].append(me.id)
+        self._hold(new_keys, me.id)
         self.duplicate_of[me.id] = placement.original
         self.saved.append(DedupRecord(me.id, cluster, me.time, me.body_hash, (*new_keys, self_key(me.id))))
 
