@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -432,7 +432,8 @@ class _Clusters:
     def _hold(self, keys: Iterable[str], article_id: str) -> None:
         holders = self.holders
         for key in keys:
-            holders[key] = (*holders.get(key, ()), article_id)
+            held = holders.get(key)
+            holders[key] = (article_id,) if held is None else (*held, article_id)
 
     def shingles_of(self, member: _Member) -> np.ndarray:
         if member.shingles is None:
@@ -451,13 +452,12 @@ class _Clusters:
     def candidates(self, me: _Member, keys: Iterable[str]) -> dict[str, list[str]]:
         """Per cluster, the members to verify `me` against: most shared band keys first, the root among them
         when it shares one, at most MAX_VERIFIED others."""
-        shared: dict[str, int] = defaultdict(int)
-        for key in keys:
-            for other in self.holders.get(key, ()):
-                if abs(self.members[other].time - me.time) <= self.window:
-                    shared[other] += 1
+        holders, members = self.holders, self.members
+        # Counted first, then each holder's time checked once (not once per key it shares).
+        shared = Counter(other for key in keys if key in holders for other in holders[key])
+        near = [other for other in shared if abs(members[other].time - me.time) <= self.window]
         by_cluster: dict[str, list[str]] = defaultdict(list)
-        for other in sorted(shared, key=lambda item: (-shared[item], self.members[item].time, item)):
+        for other in sorted(near, key=lambda item: (-shared[item], members[item].time, item)):
             cluster = self.cluster_of[other]
             if other == cluster or len(by_cluster[cluster]) < MAX_VERIFIED:
                 by_cluster[cluster].append(other)
