@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 
@@ -101,19 +102,25 @@ _WORD = re.compile(r"\w+")
 _MIN_LINE_WORDS = 4
 
 
+# A stripped line with at least `_MIN_LINE_WORDS` words: the same test as `len(line.split())`, without the list.
+_LONG_ENOUGH = re.compile(rf"\S++(?:\s++\S++){{{_MIN_LINE_WORDS - 1}}}")
+
+
 def _is_chrome(line: str) -> bool:
-    return bool(_CHROME.match(line) or _BYLINE.match(line)) or len(line.split()) < _MIN_LINE_WORDS
+    return not _LONG_ENOUGH.match(line) or bool(_CHROME.match(line) or _BYLINE.match(line))
 
 
-def _strip_furniture(line: str) -> str:
+def _strip_furniture(line: str, has_credits: bool) -> str:
     """Datelines, photo credits and "AP writer X contributed" sentences; the
-    substring tests keep the regexes off the great majority of lines."""
+    substring tests keep the regexes off the great majority of lines, and `has_credits`
+    (the whole text mentions a photo or a contribution) off most texts."""
     line = _DATELINE.sub("", line)
-    lowered = line.lower()
-    if "photo" in lowered:
-        line = _PHOTO.sub(" ", line)
-    if "contributed" in lowered:
-        line = " ".join(part for part in _SENTENCE.split(line) if not _CONTRIBUTED.search(part))
+    if has_credits:
+        lowered = line.lower()
+        if "photo" in lowered:
+            line = _PHOTO.sub(" ", line)
+        if "contributed" in lowered:
+            line = " ".join(part for part in _SENTENCE.split(line) if not _CONTRIBUTED.search(part))
     return line
 
 
@@ -123,12 +130,16 @@ def normalise(text: str) -> str:
     Works line by line because extractors give one paragraph per line and the
     wire furniture (bylines, credits, chrome) sits on lines of its own.
     """
-    words: list[str] = []
-    for raw in unicodedata.normalize("NFKC", text).splitlines():
+    text = unicodedata.normalize("NFKC", text)
+    lowered = text.lower()
+    has_credits = "photo" in lowered or "contributed" in lowered
+    kept: list[str] = []
+    for raw in text.splitlines():
         line = raw.strip()
         if line and not _is_chrome(line):
-            words += _WORD.findall(_strip_furniture(line).translate(_APOSTROPHES).casefold())
-    return " ".join(words)
+            kept.append(_strip_furniture(line, has_credits))
+    # One pass over the kept lines together: the newlines between them keep words apart as before.
+    return " ".join(_WORD.findall("\n".join(kept).translate(_APOSTROPHES).casefold()))
 
 
 def body_hash(normalised: str) -> str:
@@ -197,7 +208,7 @@ def _shingle_texts(word_lists: list[list[str]], size: int) -> _Shingled:
     operations (numpy's cost per call, not per element, dominates texts of a few hundred words)."""
     lengths = np.array([len(words) for words in word_lists], dtype=np.int64)
     counts = np.maximum(lengths - size + 1, 0)
-    ids = np.concatenate([_word_ids(words) for words in word_lists] + [np.empty(0, dtype=np.uint64)])
+    ids = _word_ids(list(chain.from_iterable(word_lists)))
     width = max(len(ids) - size + 1, 0)
     combined = ids[:width].copy()
     for offset in range(1, size):
@@ -290,12 +301,9 @@ def band_keys_of(sigs: np.ndarray, params: Params = DEFAULT, first_band: int = 0
     bands = rows.shape[1]
     salts = np.arange(first_band, first_band + bands, dtype=np.uint64) * _ROLL
     mixed = _finalise((rows * _row_weights(params.rows, params.seed)).sum(axis=2, dtype=np.uint64) + salts)
-    digits = mixed.astype(">u8").tobytes().hex()
-    width = 16 * bands
-    return [
-        tuple(digits[start : start + 16] for start in range(begin, begin + width, 16))
-        for begin in range(0, len(digits), width)
-    ]
+    # bytes.hex puts a space after every 8 bytes, so one C-level split gives every key as 16 hex digits.
+    keys = mixed.astype(">u8").tobytes().hex(" ", 8).split()
+    return [tuple(keys[begin : begin + bands]) for begin in range(0, len(keys), bands)]
 
 
 def sketches(word_lists: list[list[str]], params: Params = DEFAULT) -> list[tuple[np.ndarray, tuple[str, ...]]]:
@@ -375,7 +383,7 @@ def self_key(article_id: str) -> str:
     return _SELF + article_id
 
 
-@dataclass
+@dataclass(slots=True)
 class _Member:
     """An article dedup knows about during one call: from the store or from this batch."""
 
@@ -407,7 +415,9 @@ class _Clusters:
         self.store, self.window, self.params = store, window, params
         self.members: dict[str, _Member] = {}
         self.cluster_of: dict[str, str] = {}
-        self.holders: dict[str, list[str]] = defaultdict(list)
+        # Tuples, not lists: the garbage collector stops tracking a tuple of strings, and a batch makes some
+        # 18,000 of them that would otherwise make every full collection longer.
+        self.holders: dict[str, tuple[str, ...]] = {}
         self.root_times: dict[str, datetime] = {}
         self.merges: list[tuple[str, list[str]]] = []
         self.saved: list[DedupRecord] = []
@@ -417,8 +427,13 @@ class _Clusters:
         for record in self.store.dedup_candidates(keys, since):
             self.members[record.article_id] = _Member(record.article_id, record.published, record.body_hash, None)
             self.cluster_of[record.article_id] = record.cluster_id
-            for key in record.band_keys:
-                self.holders[key].append(record.article_id)
+            self._hold(record.band_keys, record.article_id)
+
+    def _hold(self, keys: Iterable[str], article_id: str) -> None:
+        holders = self.holders
+        for key in keys:
+            held = holders.get(key)
+            holders[key] = (article_id,) if held is None else (*held, article_id)
 
     def shingles_of(self, member: _Member) -> np.ndarray:
         if member.shingles is None:
@@ -437,13 +452,12 @@ class _Clusters:
     def candidates(self, me: _Member, keys: Iterable[str]) -> dict[str, list[str]]:
         """Per cluster, the members to verify `me` against: most shared band keys first, the root among them
         when it shares one, at most MAX_VERIFIED others."""
-        shared: dict[str, int] = defaultdict(int)
-        for key in keys:
-            for other in self.holders.get(key, ()):
-                if abs(self.members[other].time - me.time) <= self.window:
-                    shared[other] += 1
+        holders, members = self.holders, self.members
+        # Counted first, then each holder's time checked once (not once per key it shares).
+        shared = Counter(other for key in keys if key in holders for other in holders[key])
+        near = [other for other in shared if abs(members[other].time - me.time) <= self.window]
         by_cluster: dict[str, list[str]] = defaultdict(list)
-        for other in sorted(shared, key=lambda item: (-shared[item], self.members[item].time, item)):
+        for other in sorted(near, key=lambda item: (-shared[item], members[item].time, item)):
             cluster = self.cluster_of[other]
             if other == cluster or len(by_cluster[cluster]) < MAX_VERIFIED:
                 by_cluster[cluster].append(other)
@@ -494,8 +508,7 @@ class _Clusters:
             )
         self.members[me.id] = me
         self.cluster_of[me.id] = cluster
-        for key in new_keys:
-            self.holders[key].append(me.id)
+        self._hold(new_keys, me.id)
         self.duplicate_of[me.id] = placement.original
         self.saved.append(DedupRecord(me.id, cluster, me.time, me.body_hash, (*new_keys, self_key(me.id))))
 

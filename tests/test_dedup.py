@@ -86,6 +86,17 @@ def test_normalise_strips_wire_furniture() -> None:
     assert normalise("SEOUL, South Korea (AP) — North Korea's leader spoke.") == "north koreas leader spoke"
 
 
+def test_normalise_counts_words_across_any_whitespace_and_keeps_lines_apart() -> None:
+    text = (
+        "Top stories today\n"  # three words: chrome
+        "Ministers\tmet   in\u00a0Geneva\n"  # four words, split by a tab, spaces and a no-break space: kept
+        "  Talks  resumed\t \n"  # two words once stripped: chrome
+        "Officials said it was Korea's\n"
+        "turn to answer the proposal."
+    )
+    assert normalise(text) == "ministers met in geneva officials said it was koreas turn to answer the proposal"
+
+
 @pytest.mark.parametrize("one_batch", [True, False])
 def test_wire_copies_fold_into_the_earliest_and_vice_stays_apart(store: SQLiteStore, one_batch: bool) -> None:
     voa = article("voa", VOA, 0, "voa")
