@@ -15,6 +15,7 @@ from pipeline.enrich.entities import (
     doc_text,
     get_nlp,
     make_doc,
+    token_table,
 )
 from pipeline.enrich.quotes import find_quote_spans
 from pipeline.enrich.quotes.frame import Context, frame, lower
@@ -124,3 +125,21 @@ def test_a_docs_lower_case_words_are_its_lower_case_alphabetic_tokens(word: str,
 def test_a_capitalised_word_is_flagged_in_the_vocabulary() -> None:
     doc = make_doc(get_nlp(Config()), "Sen. Ana Kovac of the E.U. met J. Doe and McDonald's staff at 5 p.m. in iraq.")
     assert [doc[i].text for i in _capitalised(doc)] == ["Sen.", "Ana", "Kovac", "E.U.", "J.", "Doe", "McDonald"]
+
+
+def test_a_token_table_reads_each_tokens_text_offsets_and_flags() -> None:
+    text = "The U.S. envoy, Ana Kovac,\nleft 3 days ago."
+    table = token_table(make_doc(get_nlp(Config()), text))
+    assert table.size == 13
+    expected = ["The", "U.S.", "envoy", ",", "Ana", "Kovac", ",", "\n", "left", "3", "days", "ago", "."]
+    assert list(table.texts) == expected
+    assert list(table.lowers)[:3] == ["the", "u.s.", "envoy"]
+    assert (table.starts[4], table.ends[5]) == (16, 25)  # "Ana Kovac"
+    assert table.whitespace[:4] == [" ", " ", "", " "]
+    assert [k for k in range(table.size) if table.is_stop[k]] == [0]  # "The" ("ago" is no stop word)
+    assert [k for k in range(table.size) if table.cap[k]] == [0, 1, 4, 5]
+    assert [k for k in range(table.size) if table.is_space[k]] == [7]
+    assert [k for k in range(table.size) if table.like_num[k]] == [9]
+    assert [k for k in range(table.size) if table.is_punct[k]] == [3, 6, 12]
+    assert [k for k in range(table.size) if table.is_title[k]] == [0, 1, 4, 5]  # "U.S." is title case to Python
+    assert token_table(make_doc(get_nlp(Config()), text)) is not table  # each doc has its own
