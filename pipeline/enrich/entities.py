@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import string
 import sys
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,8 +24,13 @@ from spacy.attrs import (
     FLAG63,
     IDX,
     IS_ALPHA,
+    IS_BRACKET,
+    IS_CURRENCY,
+    IS_LEFT_PUNCT,
     IS_LOWER,
     IS_PUNCT,
+    IS_QUOTE,
+    IS_RIGHT_PUNCT,
     IS_SPACE,
     IS_STOP,
     IS_TITLE,
@@ -32,8 +38,10 @@ from spacy.attrs import (
     LIKE_NUM,
     LIKE_URL,
     ORTH,
+    SHAPE,
     SPACY,
 )
+from spacy.lang import lex_attrs as base_attrs
 from spacy.lang.en import lex_attrs as english_attrs
 from spacy.language import Language
 from spacy.strings import get_string_id
@@ -267,14 +275,60 @@ def _quick_like_url(like_url: LexAttr) -> LexAttr:
     return quick
 
 
+# spaCy's `word_shape` of an ASCII character: a letter is X or x, a digit d, anything else itself.
+_ASCII_SHAPES = str.maketrans(
+    {**dict.fromkeys(string.ascii_uppercase, "X"), **dict.fromkeys(string.ascii_lowercase, "x")}
+    | dict.fromkeys(string.digits, "d")
+)
+# A run of five or more of one shape character, which `word_shape` cuts to four.
+_LONG_RUN = re.compile(r"(.)\1{4,}", re.DOTALL)
+
+
+def _four(run: re.Match[str]) -> str:
+    return run.group(1) * 4
+
+
+def _quick_shape(word_shape: LexAttr) -> LexAttr:
+    """spaCy's `word_shape` (a character at a time, a fifth of what adding a word to the vocabulary costs), for an
+    ASCII word under 100 characters as one table translation and, for the rare run of five or more, one
+    substitution; any other word goes to the original."""
+
+    def quick(text: str) -> object:
+        if not text.isascii() or len(text) >= 100:
+            return word_shape(text)
+        shape = text.translate(_ASCII_SHAPES)
+        return _LONG_RUN.sub(_four, shape) if len(shape) > 4 else shape
+
+    return quick
+
+
+def _false_for_words(check: LexAttr) -> LexAttr:
+    """A punctuation or symbol check (spaCy's `is_punct`, `is_quote`, `is_bracket`, …) answered False at once for
+    a word whose first character is a letter or a digit, which none of them holds for."""
+
+    def quick(text: str) -> object:
+        return False if text[:1].isalnum() else check(text)
+
+    return quick
+
+
+# The lexical attributes whose function `_false_for_words` shortcuts.
+_PUNCTUATION_ATTRS = (IS_PUNCT, IS_QUOTE, IS_BRACKET, IS_LEFT_PUNCT, IS_RIGHT_PUNCT, IS_CURRENCY)
+
+
 def _quick_lexeme_attrs(nlp: Language) -> None:
-    """Every word the vocabulary has not seen yet runs each lexical attribute's function once: the two slow
-    ones get a shortcut that gives the same answers."""
+    """Every word the vocabulary has not seen yet runs each lexical attribute's function once: the slow ones get
+    a shortcut that gives the same answers (spaCy's own functions only: a language's own one is left alone)."""
     getters: dict[int, LexAttr] = nlp.vocab.lex_attr_getters  # type: ignore[attr-defined]  # a Cython attribute
     if LIKE_NUM in getters and nlp.lang == "en":
         getters[LIKE_NUM] = _quick_like_num(getters[LIKE_NUM])
     if LIKE_URL in getters:
         getters[LIKE_URL] = _quick_like_url(getters[LIKE_URL])
+    if getters.get(SHAPE) is base_attrs.word_shape:
+        getters[SHAPE] = _quick_shape(base_attrs.word_shape)
+    for attr in _PUNCTUATION_ATTRS:
+        if attr in getters and getters[attr] is base_attrs.LEX_ATTRS.get(attr):
+            getters[attr] = _false_for_words(getters[attr])
 
 
 # A word ending in an ASCII letter other than s or S, with no digit in it: no English suffix rule can match its end
@@ -296,6 +350,22 @@ def _quick_suffix_search(nlp: Language) -> None:
     tokenizer.suffix_search = quick
 
 
+# Whitespace the tokenizer's exceptions list as special cases although splitting them gives the same single token.
+_WHITESPACE_CASES = frozenset({" ", "\t", "\n"})
+
+
+def _cache_past_whitespace(nlp: Language) -> None:
+    """spaCy's tokenizer stores a chunk's split in its cache only while no chunk of the text has met a special
+    case, and a lone newline is one: past an article's first line break, every chunk was split afresh. The
+    whitespace cases hold one token of the same text and nothing else (no norm), which splitting the chunk
+    gives too, so they are dropped, and chunks keep being cached up to the first real exception ("Mr.",
+    "don't")."""
+    tokenizer: Tokenizer = nlp.tokenizer
+    rules = tokenizer.rules or {}
+    if all(rules.get(case) == [{ORTH: case}] for case in _WHITESPACE_CASES):
+        tokenizer.rules = {string: case for string, case in rules.items() if string not in _WHITESPACE_CASES}
+
+
 def build_nlp(config: Config) -> Language:
     nlp = _trained(config.nlp.model)
     speakers = speaker_patterns(config.speakers)
@@ -303,6 +373,7 @@ def build_nlp(config: Config) -> Language:
         _split_glued_marks(nlp)
         _quick_lexeme_attrs(nlp)
         _quick_suffix_search(nlp)
+        _cache_past_whitespace(nlp)
         ruler = nlp.add_pipe(
             "entity_ruler",
             name="wirewatch_speakers",
@@ -315,6 +386,7 @@ def build_nlp(config: Config) -> Language:
     _split_glued_marks(nlp)
     _quick_lexeme_attrs(nlp)
     _quick_suffix_search(nlp)
+    _cache_past_whitespace(nlp)
     places = nlp.add_pipe("entity_ruler", name="wirewatch_places")
     places.add_patterns(place_patterns())  # type: ignore[attr-defined]
     if speakers:
