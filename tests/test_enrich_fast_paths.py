@@ -181,3 +181,8 @@ def test_a_token_table_reads_each_tokens_text_offsets_and_flags() -> None:
     assert [k for k in range(table.size) if table.is_punct[k]] == [3, 6, 12]
     assert [k for k in range(table.size) if table.is_title[k]] == [0, 1, 4, 5]  # "U.S." is title case to Python
     assert token_table(make_doc(get_nlp(Config()), text)) is not table  # each doc has its own
+
+
+@pytest.mark.parametrize(("word", "expected"), [("Kovac", True), ("Ünïcode", False), ("“", False), ("$5", True)])
+def test_new_words_get_spacys_ascii_flag(word: str, expected: bool) -> None:
+    assert get_nlp(Config()).vocab[word].is_ascii is expected

@@ -24,6 +24,7 @@ from spacy.attrs import (
     FLAG63,
     IDX,
     IS_ALPHA,
+    IS_ASCII,
     IS_BRACKET,
     IS_CURRENCY,
     IS_LEFT_PUNCT,
@@ -326,6 +327,8 @@ def _quick_lexeme_attrs(nlp: Language) -> None:
         getters[LIKE_URL] = _quick_like_url(getters[LIKE_URL])
     if getters.get(SHAPE) is base_attrs.word_shape:
         getters[SHAPE] = _quick_shape(base_attrs.word_shape)
+    if getters.get(IS_ASCII) is base_attrs.is_ascii:
+        getters[IS_ASCII] = str.isascii  # what spaCy's loop over each character's code point answers
     for attr in _PUNCTUATION_ATTRS:
         if attr in getters and getters[attr] is base_attrs.LEX_ATTRS.get(attr):
             getters[attr] = _false_for_words(getters[attr])
