@@ -6,6 +6,7 @@ Each case's expected value is written beside it, never computed by the code unde
 from __future__ import annotations
 
 import pytest
+from spacy.tokenizer import Tokenizer
 
 from pipeline.config import Config
 from pipeline.enrich.entities import (
@@ -15,6 +16,7 @@ from pipeline.enrich.entities import (
     doc_text,
     get_nlp,
     make_doc,
+    token_table,
 )
 from pipeline.enrich.quotes import find_quote_spans
 from pipeline.enrich.quotes.frame import Context, frame, lower
@@ -124,3 +126,63 @@ def test_a_docs_lower_case_words_are_its_lower_case_alphabetic_tokens(word: str,
 def test_a_capitalised_word_is_flagged_in_the_vocabulary() -> None:
     doc = make_doc(get_nlp(Config()), "Sen. Ana Kovac of the E.U. met J. Doe and McDonald's staff at 5 p.m. in iraq.")
     assert [doc[i].text for i in _capitalised(doc)] == ["Sen.", "Ana", "Kovac", "E.U.", "J.", "Doe", "McDonald"]
+
+
+def test_whitespace_splits_as_before_once_it_is_no_special_case() -> None:
+    nlp = get_nlp(Config())
+    text = "Mr. Kim left.\n\nHe said  no.\nThen\tyes \n"
+    expected = ["Mr.", "Kim", "left", ".", "\n\n", "He", "said", " ", "no", ".", "\n", "Then", "\t", "yes", "\n"]
+    doc = nlp.make_doc(text)
+    assert [token.text for token in doc] == expected
+    assert [token.whitespace_ for token in doc][:3] == [" ", " ", ""]
+    tokenizer: Tokenizer = nlp.tokenizer
+    rules = tokenizer.rules or {}
+    assert "\n" not in rules  # a lone newline no longer stops the tokenizer's cache
+    assert rules["\xa0"] == [{65: "\xa0", 67: "  "}]  # a case with a norm of its own stays
+
+
+@pytest.mark.parametrize(
+    ("word", "shape", "is_punct", "is_quote", "is_left_punct", "is_bracket", "is_currency"),
+    [
+        ("Kovac", "Xxxxx", False, False, False, False, False),
+        ("U.S.-based", "X.X.-xxxx", False, False, False, False, False),
+        ("Hellooooooo", "Xxxxx", False, False, False, False, False),  # a run is cut to four
+        ("1,000,000", "d,ddd,ddd", False, False, False, False, False),
+        ("Ünïcode", "Xxxxx", False, False, False, False, False),  # not ASCII: spaCy's own function
+        ("“", "“", True, True, True, False, False),
+        ("(", "(", True, False, True, True, False),
+        ("$", "$", False, False, False, False, True),
+        ("!!!!!!", "!!!!", True, False, False, False, False),
+        ("2nd", "dxx", False, False, False, False, False),
+    ],
+)
+def test_new_words_get_spacys_shape_and_punctuation_flags(
+    word: str, shape: str, is_punct: bool, is_quote: bool, is_left_punct: bool, is_bracket: bool, is_currency: bool
+) -> None:
+    lexeme = get_nlp(Config()).vocab[word]
+    assert lexeme.shape_ == shape
+    assert (lexeme.is_punct, lexeme.is_quote, lexeme.is_left_punct) == (is_punct, is_quote, is_left_punct)
+    assert (lexeme.is_bracket, lexeme.is_currency) == (is_bracket, is_currency)
+
+
+def test_a_token_table_reads_each_tokens_text_offsets_and_flags() -> None:
+    text = "The U.S. envoy, Ana Kovac,\nleft 3 days ago."
+    table = token_table(make_doc(get_nlp(Config()), text))
+    assert table.size == 13
+    expected = ["The", "U.S.", "envoy", ",", "Ana", "Kovac", ",", "\n", "left", "3", "days", "ago", "."]
+    assert list(table.texts) == expected
+    assert list(table.lowers)[:3] == ["the", "u.s.", "envoy"]
+    assert (table.starts[4], table.ends[5]) == (16, 25)  # "Ana Kovac"
+    assert table.whitespace[:4] == [" ", " ", "", " "]
+    assert [k for k in range(table.size) if table.is_stop[k]] == [0]  # "The" ("ago" is no stop word)
+    assert [k for k in range(table.size) if table.cap[k]] == [0, 1, 4, 5]
+    assert [k for k in range(table.size) if table.is_space[k]] == [7]
+    assert [k for k in range(table.size) if table.like_num[k]] == [9]
+    assert [k for k in range(table.size) if table.is_punct[k]] == [3, 6, 12]
+    assert [k for k in range(table.size) if table.is_title[k]] == [0, 1, 4, 5]  # "U.S." is title case to Python
+    assert token_table(make_doc(get_nlp(Config()), text)) is not table  # each doc has its own
+
+
+@pytest.mark.parametrize(("word", "expected"), [("Kovac", True), ("Ünïcode", False), ("“", False), ("$5", True)])
+def test_new_words_get_spacys_ascii_flag(word: str, expected: bool) -> None:
+    assert get_nlp(Config()).vocab[word].is_ascii is expected

@@ -13,21 +13,44 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import string
 import sys
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import msgspec
-import numpy
 import spacy
-from spacy.attrs import FLAG63, LIKE_NUM, LIKE_URL, ORTH
+from spacy.attrs import (
+    FLAG63,
+    IDX,
+    IS_ALPHA,
+    IS_ASCII,
+    IS_BRACKET,
+    IS_CURRENCY,
+    IS_LEFT_PUNCT,
+    IS_LOWER,
+    IS_PUNCT,
+    IS_QUOTE,
+    IS_RIGHT_PUNCT,
+    IS_SPACE,
+    IS_STOP,
+    IS_TITLE,
+    IS_UPPER,
+    LIKE_NUM,
+    LIKE_URL,
+    ORTH,
+    SHAPE,
+    SPACY,
+)
+from spacy.lang import lex_attrs as base_attrs
 from spacy.lang.en import lex_attrs as english_attrs
 from spacy.language import Language
 from spacy.strings import get_string_id
 from spacy.tokenizer import Tokenizer
-from spacy.tokens import Doc, Span, Token
+from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+from spacy.vocab import Vocab
 
 from pipeline.config import Config, SpeakerConfig
 from pipeline.enrich import lexicon
@@ -260,14 +283,62 @@ def _quick_like_url(like_url: LexAttr) -> LexAttr:
     return quick
 
 
+# spaCy's `word_shape` of an ASCII character: a letter is X or x, a digit d, anything else itself.
+_ASCII_SHAPES = str.maketrans(
+    {**dict.fromkeys(string.ascii_uppercase, "X"), **dict.fromkeys(string.ascii_lowercase, "x")}
+    | dict.fromkeys(string.digits, "d")
+)
+# A run of five or more of one shape character, which `word_shape` cuts to four.
+_LONG_RUN = re.compile(r"(.)\1{4,}", re.DOTALL)
+
+
+def _four(run: re.Match[str]) -> str:
+    return run.group(1) * 4
+
+
+def _quick_shape(word_shape: LexAttr) -> LexAttr:
+    """spaCy's `word_shape` (a character at a time, a fifth of what adding a word to the vocabulary costs), for an
+    ASCII word under 100 characters as one table translation and, for the rare run of five or more, one
+    substitution; any other word goes to the original."""
+
+    def quick(text: str) -> object:
+        if not text.isascii() or len(text) >= 100:
+            return word_shape(text)
+        shape = text.translate(_ASCII_SHAPES)
+        return _LONG_RUN.sub(_four, shape) if len(shape) > 4 else shape
+
+    return quick
+
+
+def _false_for_words(check: LexAttr) -> LexAttr:
+    """A punctuation or symbol check (spaCy's `is_punct`, `is_quote`, `is_bracket`, …) answered False at once for
+    a word whose first character is a letter or a digit, which none of them holds for."""
+
+    def quick(text: str) -> object:
+        return False if text[:1].isalnum() else check(text)
+
+    return quick
+
+
+# The lexical attributes whose function `_false_for_words` shortcuts.
+_PUNCTUATION_ATTRS = (IS_PUNCT, IS_QUOTE, IS_BRACKET, IS_LEFT_PUNCT, IS_RIGHT_PUNCT, IS_CURRENCY)
+
+
 def _quick_lexeme_attrs(nlp: Language) -> None:
-    """Every word the vocabulary has not seen yet runs each lexical attribute's function once: the two slow
-    ones get a shortcut that gives the same answers."""
+    """Every word the vocabulary has not seen yet runs each lexical attribute's function once: the slow ones get
+    a shortcut that gives the same answers (spaCy's own functions only: a language's own one is left alone)."""
     getters: dict[int, LexAttr] = nlp.vocab.lex_attr_getters  # type: ignore[attr-defined]  # a Cython attribute
     if LIKE_NUM in getters and nlp.lang == "en":
         getters[LIKE_NUM] = _quick_like_num(getters[LIKE_NUM])
     if LIKE_URL in getters:
         getters[LIKE_URL] = _quick_like_url(getters[LIKE_URL])
+    if getters.get(SHAPE) is base_attrs.word_shape:
+        getters[SHAPE] = _quick_shape(base_attrs.word_shape)
+    if getters.get(IS_ASCII) is base_attrs.is_ascii:
+        getters[IS_ASCII] = str.isascii  # what spaCy's loop over each character's code point answers
+    for attr in _PUNCTUATION_ATTRS:
+        if attr in getters and getters[attr] is base_attrs.LEX_ATTRS.get(attr):
+            getters[attr] = _false_for_words(getters[attr])
 
 
 # A word ending in an ASCII letter other than s or S, with no digit in it: no English suffix rule can match its end
@@ -289,6 +360,22 @@ def _quick_suffix_search(nlp: Language) -> None:
     tokenizer.suffix_search = quick
 
 
+# Whitespace the tokenizer's exceptions list as special cases although splitting them gives the same single token.
+_WHITESPACE_CASES = frozenset({" ", "\t", "\n"})
+
+
+def _cache_past_whitespace(nlp: Language) -> None:
+    """spaCy's tokenizer stores a chunk's split in its cache only while no chunk of the text has met a special
+    case, and a lone newline is one: past an article's first line break, every chunk was split afresh. The
+    whitespace cases hold one token of the same text and nothing else (no norm), which splitting the chunk
+    gives too, so they are dropped, and chunks keep being cached up to the first real exception ("Mr.",
+    "don't")."""
+    tokenizer: Tokenizer = nlp.tokenizer
+    rules = tokenizer.rules or {}
+    if all(rules.get(case) == [{ORTH: case}] for case in _WHITESPACE_CASES):
+        tokenizer.rules = {string: case for string, case in rules.items() if string not in _WHITESPACE_CASES}
+
+
 def build_nlp(config: Config) -> Language:
     nlp = _trained(config.nlp.model)
     speakers = speaker_patterns(config.speakers)
@@ -296,6 +383,7 @@ def build_nlp(config: Config) -> Language:
         _split_glued_marks(nlp)
         _quick_lexeme_attrs(nlp)
         _quick_suffix_search(nlp)
+        _cache_past_whitespace(nlp)
         ruler = nlp.add_pipe(
             "entity_ruler",
             name="wirewatch_speakers",
@@ -308,6 +396,7 @@ def build_nlp(config: Config) -> Language:
     _split_glued_marks(nlp)
     _quick_lexeme_attrs(nlp)
     _quick_suffix_search(nlp)
+    _cache_past_whitespace(nlp)
     places = nlp.add_pipe("entity_ruler", name="wirewatch_places")
     places.add_patterns(place_patterns())  # type: ignore[attr-defined]
     if speakers:
@@ -341,23 +430,87 @@ def _flag_capitalised(nlp: Language) -> None:
     nlp.vocab.add_flag(_is_cap_word, flag_id=CAPITALISED)
 
 
-def _is_cap(token: Token) -> bool:
-    return bool(token.check_flag(CAPITALISED))  # type: ignore[attr-defined]  # spaCy's stub lacks Token.check_flag
-
-
 def _capitalised(doc: Doc) -> list[int]:
-    """The indices of the tokens `_is_cap` holds for, read from the doc's flag array without a Token object."""
-    flags: list[int] = numpy.flatnonzero(doc.to_array(CAPITALISED)).tolist()
-    return flags
+    """The indices of the tokens whose word is capitalised (`_is_cap_word`, the `CAPITALISED` flag)."""
+    return [i for i, cap in enumerate(token_table(doc).cap) if cap]
 
 
-def _title_at(tokens: Sequence[Token], i: int) -> int:
-    """Length of the title starting at tokens[i] (0 when there is none); the longest multi-word title wins."""
-    if i >= len(tokens):
+# Where a doc keeps its `TokenTable` once built.
+TABLE_KEY = "wirewatch_tokens"
+
+# What a `TokenTable` knows of a word: its text, lower case and length, and its lexical flags (`_WORD_FLAGS`).
+WordFacts = tuple[str, str, int, bool, bool, bool, bool, bool, bool, bool, bool, bool]
+_WORD_FLAGS = (IS_STOP, IS_LOWER, IS_ALPHA, IS_TITLE, IS_UPPER, IS_PUNCT, IS_SPACE, LIKE_NUM, CAPITALISED)
+
+
+class TokenTable:
+    """A doc's tokens as plain sequences, one per attribute.
+
+    `doc[k]` builds a new Token object on every access, and the name rules, the mentions and the quotation
+    rules ask about each token many times; each sequence here answers one attribute for every token: `texts` and
+    `lowers` (spaCy's `text` and `lower_`), `starts` and `ends` (character offsets), `whitespace` (`whitespace_`),
+    and the lexical flags `is_stop`, `is_lower`, `is_alpha`, `is_title`, `is_upper`, `is_punct`, `is_space`,
+    `like_num` and `cap` (the `CAPITALISED` flag). Only the word ids, offsets and trailing spaces are read from the
+    doc; what belongs to the word is looked up in `_words_of`, where each word's facts are read once. The doc
+    keeps the table (`token_table`).
+    """
+
+    def __init__(self, doc: Doc) -> None:
+        orths, self.starts, spacy_flags = doc.to_array([ORTH, IDX, SPACY]).T.tolist()
+        self.orths: list[int] = orths
+        words = _words_of(doc.vocab, set(orths))
+        columns = tuple(zip(*map(words.__getitem__, orths), strict=True)) or ((),) * 12
+        self.texts: Sequence[str] = columns[0]
+        self.lowers: Sequence[str] = columns[1]
+        self.ends = [a + n for a, n in zip(self.starts, columns[2], strict=True)]
+        self.is_stop, self.is_lower, self.is_alpha, self.is_title, self.is_upper = columns[3:8]
+        self.is_punct, self.is_space, self.like_num, self.cap = columns[8:12]
+        self.whitespace = [" " if flag else "" for flag in spacy_flags]
+        self.size = len(orths)
+
+
+# For the vocabularies met most recently (the pipeline's own, in a worker), the `WordFacts` of each word met so far,
+# by word id: a word's facts never change once it is in the vocabulary.
+_WORDS: list[tuple[Vocab, dict[int, WordFacts]]] = []
+_MAX_VOCABS = 2
+# A vocabulary's facts are dropped and read again when they would grow past this many words.
+_MAX_WORDS = 500_000
+
+
+def _words_of(vocab: Vocab, orths: set[int]) -> dict[int, WordFacts]:
+    """The `WordFacts` of the vocabulary's words met so far, holding at least those of `orths`."""
+    words = next((known for owner, known in _WORDS if owner is vocab), None)
+    if words is None:
+        words = {}
+        _WORDS.insert(0, (vocab, words))
+        del _WORDS[_MAX_VOCABS:]
+    missing = orths.difference(words)
+    if len(words) + len(missing) > _MAX_WORDS:
+        words.clear()
+        missing = orths
+    for orth in missing:
+        lexeme = vocab[orth]
+        text, bits = lexeme.orth_, lexeme.flags  # every flag of the word, one bit each
+        words[orth] = (text, lexeme.lower_, len(text), *[bits >> flag & 1 == 1 for flag in _WORD_FLAGS])
+    return words
+
+
+def token_table(doc: Doc) -> TokenTable:
+    """The doc's `TokenTable`, built on the first call and kept in `doc.user_data`."""
+    table = doc.user_data.get(TABLE_KEY)
+    if not isinstance(table, TokenTable):
+        table = doc.user_data[TABLE_KEY] = TokenTable(doc)
+    return table
+
+
+def _title_at(lowers: Sequence[str], i: int) -> int:
+    """Length of the title starting at lowers[i], a list of lower-case words (0 when there is none); the longest
+    multi-word title wins."""
+    if i >= len(lowers):
         return 0
-    first = tokens[i].lower_
+    first = lowers[i]
     for title in _MULTI_TITLES_BY_FIRST.get(first, ()):
-        if tuple(t.lower_ for t in tokens[i : i + len(title)]) == title:
+        if tuple(lowers[i : i + len(title)]) == title:
             return len(title)
     return 1 if first in TITLES else 0
 
@@ -365,9 +518,9 @@ def _title_at(tokens: Sequence[Token], i: int) -> int:
 class _LowerWords:
     """The lower-case words of a doc (its tokens that are `is_lower` and `is_alpha`), as a container.
 
-    Few runs of capitalised words ever ask, so the doc's words are read from its arrays only on the first
-    question: a word is one of them when it is lower-case and alphabetic (spaCy's `is_lower` and `is_alpha` are
-    `str.islower` and `str.isalpha`) and some token of the doc has it as its text.
+    Few runs of capitalised words ever ask, so the doc's words are gathered only on the first question: a word
+    is one of them when it is lower-case and alphabetic (spaCy's `is_lower` and `is_alpha` are `str.islower` and
+    `str.isalpha`) and some token of the doc has it as its text.
     """
 
     def __init__(self, doc: Doc) -> None:
@@ -378,15 +531,15 @@ class _LowerWords:
         if not isinstance(word, str) or not (word.islower() and word.isalpha()):
             return False
         if self.orths is None:
-            self.orths = set(self.doc.to_array(ORTH).tolist())
+            self.orths = set(token_table(self.doc).orths)
         return get_string_id(word) in self.orths
 
 
-def _sentence_initial(doc: Doc, i: int) -> bool:
+def _sentence_initial(t: TokenTable, i: int) -> bool:
     j = i - 1
-    while j >= 0 and doc[j].is_punct and doc[j].text in "\"“‘'(":
+    while j >= 0 and t.is_punct[j] and t.texts[j] in "\"“‘'(":
         j -= 1
-    return j < 0 or doc[j].is_space or "\n" in doc[j].whitespace_ or doc[j].text in {".", "?", "!", ":", "—"}
+    return j < 0 or bool(t.is_space[j]) or "\n" in t.whitespace[j] or t.texts[j] in {".", "?", "!", ":", "—"}
 
 
 @Language.component("wirewatch_names")
@@ -396,89 +549,85 @@ def label_names(doc: Doc) -> Doc:
     speaker_tokens = {i for ent in kept if ent.ent_id_ and ent.label_ == PERSON for i in range(ent.start, ent.end)}
     lower_words = _LowerWords(doc)
     headlines = _headlines(doc_text(doc))
+    t = token_table(doc)
     new: list[Span] = []
     end = 0
     for i in _capitalised(doc):
         if i < end or i in speaker_tokens:
             continue  # inside the run before, or a configured speaker's name
-        end = _run_end(doc, i, speaker_tokens)
-        if i > 0 and doc[i - 1].lower_ in TITLE_MARKERS:
+        end = _run_end(t, i, speaker_tokens)
+        if i > 0 and t.lowers[i - 1] in TITLE_MARKERS:
             new.append(Span(doc, i, end, label=WORK))  # "a report titled Ready or Not" names a work, not its author
-        elif not _lone_stop_word(doc, i, end):
+        elif not _lone_stop_word(t, i, end):
             new += _classify_run(doc, i, end, lower_words, headlines)
     doc.ents = sorted(_drop_overlaps(_merge_with_rulers(doc, new, kept, speaker_tokens)), key=lambda s: s.start)
     return doc
 
 
-def _lone_stop_word(doc: Doc, start: int, end: int) -> bool:
+def _lone_stop_word(t: TokenTable, start: int, end: int) -> bool:
     """A run of one stop word ("The", "He") after no lower-case title: `_classify_run` labels nothing there.
 
     Most runs are such a word opening a sentence; skipping them saves finding that out one step at a time.
     """
-    if end - start != 1 or not doc[start].is_stop:
+    if end - start != 1 or not t.is_stop[start]:
         return False
-    return not (start > 0 and doc[start - 1].is_lower and _title_at([doc[start - 1]], 0))
+    return not (start > 0 and t.is_lower[start - 1] and _title_at(t.lowers[start - 1 : start], 0))
 
 
-def _run_end(doc: Doc, i: int, speaker_tokens: set[int]) -> int:
-    """Where the run of capitalised words starting at doc[i] ends: it goes on across short capitalised words
+def _run_end(t: TokenTable, i: int, speaker_tokens: set[int]) -> int:
+    """Where the run of capitalised words starting at token i ends: it goes on across short capitalised words
     after a name, a hyphen glued to a lowercase word, and particles before a capital ("Ponce de Leon")."""
-    n = len(doc)
+    n = t.size
+    cap, is_stop, texts, lowers, whitespace = t.cap, t.is_stop, t.texts, t.lowers, t.whitespace
     j = i + 1
     while j < n:
-        tok = doc[j]
         if j in speaker_tokens:
             break
-        if (_is_cap(tok) and not (tok.is_stop and tok.lower_ not in TITLES)) or (
-            _is_cap(tok)
-            and len(tok.text) <= 3
-            and _is_cap(doc[j - 1])
-            and not doc[j - 1].is_stop
-            and (j + 1 == n or not _is_cap(doc[j + 1]))
+        if (cap[j] and not (is_stop[j] and lowers[j] not in TITLES)) or (
+            cap[j] and len(texts[j]) <= 3 and cap[j - 1] and not is_stop[j - 1] and (j + 1 == n or not cap[j + 1])
         ):
             j += 1
         elif (
-            tok.text in {"-", "‐"}
+            texts[j] in {"-", "‐"}
             and j + 1 < n
-            and ((doc[j + 1].is_lower and doc[j + 1].is_alpha) or (_is_cap(doc[j + 1]) and not tok.whitespace_))
-            and not doc[j - 1].whitespace_
+            and ((t.is_lower[j + 1] and t.is_alpha[j + 1]) or (cap[j + 1] and not whitespace[j]))
+            and not whitespace[j - 1]
         ):
             j += 2  # "Wilson-Raybould", "Yo-jong": a glued hyphen keeps the name whole
-        elif _joins_name(doc, j):
+        elif _joins_name(t, j):
             j += 1
-        elif tok.text == "&" and j + 1 < n and _is_cap(doc[j + 1]) and not doc[j + 1].is_stop:
+        elif texts[j] == "&" and j + 1 < n and cap[j + 1] and not is_stop[j + 1]:
             j += 2  # "Procter & Gamble", "Johnson & Johnson": one organisation
         else:
             break
     return j
 
 
-def _joins_name(doc: Doc, j: int) -> bool:
+def _joins_name(t: TokenTable, j: int) -> bool:
     """A lowercase word inside a name: a particle before a capital ("de la Fontaine"), or "on"/"for" inside an
     organisation's name ("Council on Foreign Relations")."""
-    word = doc[j].lower_
-    return (word in NAME_PARTICLES and _particles_then_capital(doc, j)) or (
-        word in ORG_JOINERS and _org_name_goes_on(doc, j)
+    word = t.lowers[j]
+    return (word in NAME_PARTICLES and _particles_then_capital(t, j)) or (
+        word in ORG_JOINERS and _org_name_goes_on(t, j)
     )
 
 
-def _org_name_goes_on(doc: Doc, j: int) -> bool:
+def _org_name_goes_on(t: TokenTable, j: int) -> bool:
     """ "Institute on Drug Abuse", "Center for American Progress": an organisation's word, a joiner, then a
     capitalised word that is no date ("the Senate on Monday")."""
-    if j + 1 >= len(doc) or doc[j - 1].lower_ not in ORG_SUFFIXES:
+    if j + 1 >= t.size or t.lowers[j - 1] not in ORG_SUFFIXES:
         return False
-    nxt = doc[j + 1]
-    return _is_cap(nxt) and not nxt.is_stop and nxt.lower_ not in NOT_NAMES
+    return bool(t.cap[j + 1]) and not t.is_stop[j + 1] and t.lowers[j + 1] not in NOT_NAMES
 
 
-def _particles_then_capital(doc: Doc, j: int) -> bool:
+def _particles_then_capital(t: TokenTable, j: int) -> bool:
     """ "de la Fontaine", "van der Berg": particles inside a name, then a capitalised word."""
     k = j
-    while k < len(doc) and doc[k].lower_ in NAME_PARTICLES and k - j < 3:
+    while k < t.size and t.lowers[k] in NAME_PARTICLES and k - j < 3:
         k += 1
-    if k + 1 < len(doc) and doc[k].text in {"-", "‐"} and not doc[k - 1].whitespace_ and not doc[k].whitespace_:
+    if k + 1 < t.size and t.texts[k] in {"-", "‐"} and not t.whitespace[k - 1] and not t.whitespace[k]:
         k += 1  # "Bashar al-Assad": a particle glued to the name by a hyphen
-    return k < len(doc) and _is_cap(doc[k])
+    return k < t.size and bool(t.cap[k])
 
 
 def _merge_with_rulers(doc: Doc, new: list[Span], kept: list[Span], speaker_tokens: set[int]) -> list[Span]:
@@ -487,6 +636,7 @@ def _merge_with_rulers(doc: Doc, new: list[Span], kept: list[Span], speaker_toke
     A run ending in an organisation suffix swallows the places inside it
     ("Korean Central News Agency"); otherwise the rulers' entities stand.
     """
+    t = token_table(doc)
     taken = {i for ent in kept for i in range(ent.start, ent.end)}
     final: list[Span] = []
     claimed: set[int] = set()
@@ -509,9 +659,9 @@ def _merge_with_rulers(doc: Doc, new: list[Span], kept: list[Span], speaker_toke
             end = span.start
             while end < span.end and end not in taken:
                 end += 1
-            while end > span.start and (doc[end - 1].lower_ in NAME_PARTICLES or doc[end - 1].text in {"-", "‐"}):
+            while end > span.start and (t.lowers[end - 1] in NAME_PARTICLES or t.texts[end - 1] in {"-", "‐"}):
                 end -= 1
-            if sum(doc[k].is_alpha for k in range(span.start, end)) >= 2:
+            if sum(t.is_alpha[k] for k in range(span.start, end)) >= 2:
                 final.append(Span(doc, span.start, end, label=PERSON))
     return final + [ent for ent in kept if not any(k in claimed for k in range(ent.start, ent.end))]
 
@@ -523,15 +673,15 @@ def _ends_in_place(doc: Doc, span: Span, kept: list[Span]) -> bool:
     place = next((ent for ent in kept if ent.end == span.end and ent.label_ == GPE), None)
     if place is None or place.start <= span.start or place.end - place.start != 1:
         return False
-    words = [doc[k] for k in range(span.start, place.start)]
+    t = token_table(doc)
     return all(
-        w.is_alpha
-        and w.is_title
-        and w.lower_ not in GIVEN_NAMES
-        and w.lower_ not in TITLES
-        and w.text not in COUNTRIES
-        and w.text not in NATIONALITIES
-        for w in words
+        t.is_alpha[k]
+        and t.is_title[k]
+        and t.lowers[k] not in GIVEN_NAMES
+        and t.lowers[k] not in TITLES
+        and t.texts[k] not in COUNTRIES
+        and t.texts[k] not in NATIONALITIES
+        for k in range(span.start, place.start)
     )
 
 
@@ -543,19 +693,18 @@ def _place_as_given_name(doc: Doc, span: Span, kept: list[Span]) -> bool:
     Only a one-word place opening a two-word run counts, and the second word must stand alone elsewhere:
     "Jordan Valley" or "China Daily" is never followed by a bare "Valley" or "Daily" acting as a name.
     """
-    second = doc[span.end - 1]
-    if span.end - span.start != 2 or not (second.is_title and second.is_alpha) or second.is_stop:
+    t = token_table(doc)
+    second = span.end - 1
+    if span.end - span.start != 2 or not (t.is_title[second] and t.is_alpha[second]) or t.is_stop[second]:
         return False
-    if doc[span.start].lower_ not in PLACE_GIVEN_NAMES:
+    if t.lowers[span.start] not in PLACE_GIVEN_NAMES:
         return False
     place = next((ent for ent in kept if ent.start == span.start), None)
     if place is None or place.end != span.start + 1 or place.label_ not in {GPE, LOC}:
         return False
-    surname = second.text
+    surname, given = t.texts[second], t.texts[span.start]
     return any(
-        tok.text == surname and not (k > 0 and doc[k - 1].text == doc[span.start].text)
-        for k, tok in enumerate(doc)
-        if k != span.end - 1
+        text == surname and not (k > 0 and t.texts[k - 1] == given) for k, text in enumerate(t.texts) if k != second
     )
 
 
@@ -572,85 +721,81 @@ def _drop_overlaps(spans: Iterable[Span]) -> list[Span]:
 def _classify_run(
     doc: Doc, start: int, end: int, lower_words: Container[str], headlines: list[tuple[int, int]]
 ) -> list[Span]:
-    tokens = [doc[k] for k in range(start, end)]
+    t = token_table(doc)
+    lowers = t.lowers
+    run = lowers[start:end]
     # Find a title anywhere in the run: what follows it is a person's name,
     # what precedes it (a nationality, a country) is labelled on its own.
-    for k in range(len(tokens)):
-        length = _title_at(tokens, k)
+    for k in range(len(run)):
+        length = _title_at(run, k)
         if length and start + k + length < end:
             spans = _classify_run(doc, start, start + k, lower_words, headlines) if k else []
             return [*spans, Span(doc, start + k, end, label=PERSON)]
-    if start > 0 and _title_at([doc[start - 1]], 0) and doc[start - 1].is_lower:
+    if start > 0 and _title_at(lowers[start - 1 : start], 0) and t.is_lower[start - 1]:
         return [Span(doc, start, end, label=PERSON)]
     split = _org_then_name(doc, start, end) or _name_of_org(doc, start, end)
     if split:
         return split
-    while start < end and doc[end - 1].lower_ in NOT_NAMES:
+    while start < end and lowers[end - 1] in NOT_NAMES:
         end -= 1
     while (
         start < end
-        and not _given_name_before_apposition(doc, start, end)
+        and not _given_name_before_apposition(t, start, end)
         and (
-            doc[start].is_stop
-            or doc[start].lower_ in NOT_NAMES
+            t.is_stop[start]
+            or lowers[start] in NOT_NAMES
             or (
-                _sentence_initial(doc, start)
-                and (
-                    doc[start].lower_ in lower_words
-                    or doc[start].lower_ in SENTENCE_OPENERS
-                    or doc[start].text.endswith("ly")
-                )
+                _sentence_initial(t, start)
+                and (lowers[start] in lower_words or lowers[start] in SENTENCE_OPENERS or t.texts[start].endswith("ly"))
             )
         )
     ):
         start += 1
     if start >= end:
         return []
-    if doc[end - 1].lower_ in NAME_PARTICLES:
+    if lowers[end - 1] in NAME_PARTICLES:
         end -= 1
-    last = doc[end - 1].lower_
-    if last in ORG_SUFFIXES or (end - start > 1 and _is_acronym(doc[end - 1])):
+    last = lowers[end - 1]
+    if last in ORG_SUFFIXES or (end - start > 1 and _is_acronym(t, end - 1)):
         # "Burnaby RCMP", "Toronto FC": no person's name ends in an acronym
         return [Span(doc, start, end, label=ORG)]
     if last in LOC_SUFFIXES:
         return [Span(doc, start, end, label=LOC)]
-    words = [doc[k] for k in range(start, end)]
-    if len(words) == 1:
-        word = words[0]
-        if word.is_upper and len(word.text) >= 2 and word.is_alpha:
+    if end - start == 1:
+        if t.is_upper[start] and len(t.texts[start]) >= 2 and t.is_alpha[start]:
             return [Span(doc, start, end, label=ORG)]
         return [Span(doc, start, end, label="NAME")]
-    if _in_lines(headlines, doc[start].idx):
+    if _in_lines(headlines, t.starts[start]):
         return [Span(doc, start, end, label="NAME")]
     if (
-        len(words) <= 4
-        and not any(w.lower_ == "of" or w.lower_ in ORG_JOINERS for w in words)
-        and all(w.is_alpha or w.text in {"-", "‐"} or w.lower_ in NAME_PARTICLES or w.text.endswith(".") for w in words)
+        end - start <= 4
+        and not any(lowers[k] == "of" or lowers[k] in ORG_JOINERS for k in range(start, end))
+        and all(
+            t.is_alpha[k] or t.texts[k] in {"-", "‐"} or lowers[k] in NAME_PARTICLES or t.texts[k].endswith(".")
+            for k in range(start, end)
+        )
     ):
         return [Span(doc, start, end, label=PERSON)]
     return [Span(doc, start, end, label=ORG)]
 
 
-def _given_name_before_apposition(doc: Doc, start: int, end: int) -> bool:
+def _given_name_before_apposition(t: TokenTable, start: int, end: int) -> bool:
     """ "Will Young, a locomotive mechanic": a given name that is also a common word ("Will", "May") opens a
     two-word name when a comma follows it, as an apposition or a list does, and no verb does."""
     return (
         end - start == 2
-        and end < len(doc)
-        and doc[end].text == ","
-        and doc[start].lower_ in GIVEN_NAMES
-        and doc[end - 1].is_title
+        and end < t.size
+        and t.texts[end] == ","
+        and t.lowers[start] in GIVEN_NAMES
+        and bool(t.is_title[end - 1])
     )
 
 
 def _org_then_name(doc: Doc, start: int, end: int) -> list[Span]:
     """ "Getty Images Kevin Vickers": an organisation's last word inside a run, then a two-word name."""
+    t = token_table(doc)
     for k in range(start, end - 2):
-        if (
-            doc[k].lower_ in ORG_SUFFIXES
-            and k > start
-            and all(doc[j].is_alpha and doc[j].is_title for j in (k + 1, k + 2))
-        ):
+        if t.lowers[k] in ORG_SUFFIXES and k > start and all(t.is_alpha[j] and t.is_title[j] for j in (k + 1, k + 2)):
             return [Span(doc, start, k + 1, label=ORG), Span(doc, k + 1, end, label=PERSON)]
     return []
 
@@ -658,24 +803,27 @@ def _org_then_name(doc: Doc, start: int, end: int) -> list[Span]:
 def _name_of_org(doc: Doc, start: int, end: int) -> list[Span]:
     """ "Jingyi Pan of IG", "Ann Lee of Harbour Capital": a two- or three-word name, "of", then an organisation
     (an acronym or a run ending in an organisation's word); the affiliation is not part of the name."""
-    of = next((k for k in range(start + 2, min(end, start + 4)) if doc[k].lower_ == "of"), None)
+    t = token_table(doc)
+    of = next((k for k in range(start + 2, min(end, start + 4)) if t.lowers[k] == "of"), None)
     if of is None or of + 1 >= end:
         return []
-    name = [doc[k] for k in range(start, of)]
-    if not all(t.is_alpha and t.is_title for t in name) or name[-1].lower_ in ORG_SUFFIXES | LOC_SUFFIXES:
+    if (
+        not all(t.is_alpha[k] and t.is_title[k] for k in range(start, of))
+        or t.lowers[of - 1] in ORG_SUFFIXES | LOC_SUFFIXES
+    ):
         return []
-    if not (_is_acronym(doc[of + 1]) and of + 2 == end) and doc[end - 1].lower_ not in ORG_SUFFIXES:
+    if not (_is_acronym(t, of + 1) and of + 2 == end) and t.lowers[end - 1] not in ORG_SUFFIXES:
         return []
     return [Span(doc, start, of, label=PERSON), Span(doc, of + 1, end, label=ORG)]
 
 
-def _is_acronym(token: Token) -> bool:
+def _is_acronym(t: TokenTable, k: int) -> bool:
     """An all-capital word of two or more letters that is not a generation suffix ("II", "JR")."""
     return (
-        token.is_upper
-        and token.is_alpha
-        and len(token.text) >= 2
-        and token.lower_ not in {"ii", "iii", "iv", "jr", "sr"}
+        bool(t.is_upper[k])
+        and bool(t.is_alpha[k])
+        and len(t.texts[k]) >= 2
+        and t.lowers[k] not in {"ii", "iii", "iv", "jr", "sr"}
     )
 
 
@@ -699,29 +847,30 @@ def _headlines(text: str) -> list[tuple[int, int]]:
     return lines
 
 
-def _strip_title(tokens: Sequence[Token]) -> tuple[int, str | None]:
-    """Index of the first name token after any leading titles, and the title text."""
+def _strip_title(lowers: Sequence[str]) -> tuple[int, str | None]:
+    """Index of the first name word after any leading titles in `lowers` (a name's lower-case words), and the
+    title text."""
     k = 0
     title: list[str] = []
-    while k < len(tokens) - 1:
-        length = _title_at(tokens, k)
+    while k < len(lowers) - 1:
+        length = _title_at(lowers, k)
         if not length:
             break
-        title += [t.lower_ for t in tokens[k : k + length]]
+        title += lowers[k : k + length]
         k += length
     return k, " ".join(title) or None
 
 
-def _preceding_title(doc: Doc, start: int) -> str | None:
+def _preceding_title(t: TokenTable, start: int) -> str | None:
     for length in (4, 3, 2, 1):
         if start - length < 0:
             continue
-        first = doc[start - length].lower_
+        first = t.lowers[start - length]
         if first not in TITLES and first not in _MULTI_TITLES_BY_FIRST:
             continue  # no title opens with this word
-        tokens = [doc[k] for k in range(start - length, start)]
-        if _title_at(tokens, 0) == length:
-            return " ".join(t.lower_ for t in tokens)
+        words = t.lowers[start - length : start]
+        if _title_at(words, 0) == length:
+            return " ".join(words)
     return None
 
 
@@ -754,6 +903,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
     index = SpeakerIndex(tuple(config.speakers))
     result: list[Mention] = []
     text = doc_text(doc)
+    t = token_table(doc)
     for ent in doc.ents:
         label = ent.label_
         if label not in {PERSON, ORG, GPE, NORP, LOC, "NAME", "FAC"}:
@@ -782,16 +932,16 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent_text, ent.ent_id_))
             continue
         if label in {PERSON, "NAME"}:
-            tokens = list(ent)
-            k, title = _strip_title(tokens)
-            title = title or _preceding_title(doc, ent.start)
-            name_tokens = tokens[k:]
-            while name_tokens and name_tokens[-1].text in {"’s", "'s", "‘s", "'", "’", "‘"}:
-                name_tokens.pop()
-            if not name_tokens:
+            k, title = _strip_title(t.lowers[ent.start : ent.end])
+            title = title or _preceding_title(t, ent.start)
+            name_start, name_end = ent.start + k, ent.end
+            while name_end > name_start and t.texts[name_end - 1] in {"’s", "'s", "‘s", "'", "’", "‘"}:
+                name_end -= 1
+            if name_end == name_start:
                 continue
+            name_words = "".join(t.texts[j] + t.whitespace[j] for j in range(name_start, name_end))
             # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
-            name = re.sub(r"[’'‘]s$", "", "".join(t.text_with_ws for t in name_tokens).strip())
+            name = re.sub(r"[’'‘]s$", "", name_words.strip())
             # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name, nor is a
             # party-state tag run into it ("D-Conn. Schumer")
             name = re.sub(r"^(?:(?:[-‐][\w.]+)+|[DRI]-[A-Z][A-Za-z.]*)\s+", "", name)
@@ -816,22 +966,22 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
             continue
         result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent_text, ent_text))
     for m in result:
-        _with_glued_particle(doc, text, m)
+        _with_glued_particle(t, text, m)
     _mark_page_furniture(text, result)
     return _resolve_names(result)
 
 
-def _with_glued_particle(doc: Doc, text: str, m: Mention) -> None:
+def _with_glued_particle(t: TokenTable, text: str, m: Mention) -> None:
     """ "al-Shabaab", "al-Assad" alone: the lowercase particle glued on before the name is part of it."""
     k = m.tok_start
-    if k < 2 or m.label not in {PERSON, ORG, "NAME"} or doc[k - 1].text not in {"-", "‐"}:
+    if k < 2 or m.label not in {PERSON, ORG, "NAME"} or t.texts[k - 1] not in {"-", "‐"}:
         return
-    particle = doc[k - 2]
-    if particle.lower_ not in NAME_PARTICLES or particle.whitespace_ or doc[k - 1].whitespace_:
+    particle = k - 2
+    if t.lowers[particle] not in NAME_PARTICLES or t.whitespace[particle] or t.whitespace[k - 1]:
         return
     if m.canonical == m.text:
-        m.canonical = text[particle.idx : m.start] + m.canonical
-    m.start, m.tok_start = particle.idx, k - 2
+        m.canonical = text[t.starts[particle] : m.start] + m.canonical
+    m.start, m.tok_start = t.starts[particle], particle
     m.text = text[m.start : m.end]
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from spacy.attrs import IDX, IS_ALPHA, IS_LOWER, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, LOWER
 from spacy.tokens import Doc
 
-from pipeline.enrich.entities import Mention, SpeakerIndex
+from pipeline.enrich.entities import Mention, SpeakerIndex, token_table
 from pipeline.enrich.quotes.spans import QuoteSpan
 
 
@@ -69,18 +68,15 @@ class Context:
     frames: dict[tuple[int, int], list[Item]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        table = self.doc.to_array([IDX, LENGTH, IS_SPACE, LOWER, IS_ALPHA, IS_LOWER, IS_PUNCT, LIKE_NUM])
-        starts, lengths, spaces, lower_ids, alphas, lowercase, puncts, numbers = (column.tolist() for column in table.T)
-        self.token_starts = starts
-        self.token_ends = [a + n for a, n in zip(starts, lengths, strict=True)]
-        self.token_spaces = list(map(bool, spaces))
-        self.alphas = list(map(bool, alphas))
-        self.lowercase = list(map(bool, lowercase))
-        self.puncts = list(map(bool, puncts))
-        self.numbers = list(map(bool, numbers))
-        strings = self.doc.vocab.strings
-        by_id = {key: strings[key] for key in set(lower_ids)}
-        self.lowers = [by_id[key] for key in lower_ids]
+        table = token_table(self.doc)  # the lists the entity rules read too, built once per doc
+        self.token_starts = table.starts
+        self.token_ends = table.ends
+        self.token_spaces = list(map(bool, table.is_space))
+        self.alphas = list(map(bool, table.is_alpha))
+        self.lowercase = list(map(bool, table.is_lower))
+        self.puncts = list(map(bool, table.is_punct))
+        self.numbers = list(map(bool, table.like_num))
+        self.lowers = list(table.lowers)
         self.quote_at = {s.outer_start: n for n, s in enumerate(self.spans)}
         self.quote_starts = sorted(self.quote_at)
         for m in self.found:
