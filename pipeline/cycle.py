@@ -5,7 +5,9 @@ CLI runs in one cycle and Airflow runs as separate tasks; the store carries
 everything between them, so a stage can be re-run or retried alone.
 
 In a cycle the steps overlap so that both cores stay busy: each page goes to
-a worker as soon as it has arrived, while later pages download; batch n is
+a worker as soon as it has arrived, while later pages download, and the worker
+extracts and analyses it in one job (`page_work`), so the article is stored
+once, whole, and the enrich step has nothing left to do for it; batch n is
 enriched, deduped and grouped into statements while batch n+1 is fetched and
 extracted; the worker pool starts with the first feed body to parse, while
 the other feeds are still being polled (a poll of feeds that all answer 304
@@ -16,7 +18,8 @@ only after every earlier batch (dedup sees every earlier article), and an
 article stays marked unprocessed until its statements have run, so the next
 run finishes what a killed one left. Page bodies in flight are bounded in
 bytes, not pages (`ByteBudget`), so a batch of heavy pages cannot take a run
-past its memory ceiling.
+past its memory ceiling. After each batch the store's cache and the C heap's free
+pages go back to the system (`release_memory`), so a long cycle's memory stays flat.
 """
 
 from __future__ import annotations
