@@ -55,7 +55,9 @@ class Workers:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["pipeline.poll", "pipeline.extract", "pipeline.enrich.analyze"])
+            context.set_forkserver_preload(
+                ["pipeline.poll", "pipeline.extract", "pipeline.enrich.analyze", "pipeline.page_work"]
+            )
             self._pool = ProcessPoolExecutor(
                 max_workers=self.size, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
             )

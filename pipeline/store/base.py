@@ -239,6 +239,10 @@ class Store(ABC):
         return [name for name, rule in rules.items() if compile_query(rule)(document)]
 
     # -- lifecycle ---------------------------------------------------------
+    def release_memory(self) -> None:
+        """Give back the caches the store filled (a long run calls it between batches); nothing by default."""
+        return
+
     @abstractmethod
     def close(self) -> None: ...
 

@@ -364,6 +364,12 @@ class SQLiteStore(Store):
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
+    def release_memory(self) -> None:
+        """Empty the page cache (the file's pages stay in the OS's cache): it grows with the database up to
+        `cache_size`, and a 2,000-page cycle's main process grew by its 64 MiB while what it held stayed flat."""
+        with self._lock:
+            self._db.execute("PRAGMA shrink_memory")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
