@@ -64,9 +64,9 @@ from pipeline.workers import Workers
 
 workers = Workers(2)
 # The pool spawns its second worker only for a job that finds no idle one, so quick jobs on a loaded machine can
-# all go to the first: jobs that sleep keep the first busy until the second exists.
+# all go to the first: jobs that sleep (two chunks of two) keep the first busy until the second exists.
 while len(workers._executor()._processes) < 2:
-    assert workers.map(time.sleep, [0.2, 0.2]) == [None, None]
+    assert workers.map(time.sleep, [0.1] * 4) == [None] * 4
 helpers = [*workers._executor()._processes, forkserver._forkserver._forkserver_pid]
 helpers.append(resource_tracker._resource_tracker._pid)
 print(" ".join(map(str, helpers)), flush=True)
