@@ -290,12 +290,16 @@ def _choices(kind: type, path: str) -> tuple[Any, ...]:
     """The values a `Literal` key takes, found by following the error's key path through the sections."""
     annotation: Any = kind
     for key in (part for part in re.split(r"[.\[\]]+", path) if part and not part.isdigit()):
-        while get_origin(annotation) in (list, Union, UnionType):
-            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
-        annotation = next(field.type for field in msgspec.structs.fields(annotation) if field.encode_name == key)
-    while get_origin(annotation) in (Union, UnionType):
+        fields = msgspec.structs.fields(_inner(annotation))
+        annotation = next(field.type for field in fields if field.encode_name == key)
+    return get_args(_inner(annotation))
+
+
+def _inner(annotation: Any) -> Any:
+    """The type inside a list or an optional: `list[FeedConfig]` and `SmtpConfig | None` lead to the section."""
+    while get_origin(annotation) in (list, Union, UnionType):
         annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
-    return get_args(annotation)
+    return annotation
 
 
 def parse_config(data: Any, kind: type[Section], source: str) -> Section:

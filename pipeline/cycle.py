@@ -223,7 +223,7 @@ async def _extract_and_analyse(page: Page, config: Config, pool: Workers) -> tup
     response = page.response
     extraction = (response.body, response.headers.get("content-type"), response.url, config.fetch.min_text_chars)
     try:
-        work = await pool.run(extract_and_analyse, (extraction, page.entry.title, config, True))
+        work = await pool.run(extract_and_analyse, (extraction, page.entry.title, config))
     except WorkerDiedError:
         return await extract_page(page, config.fetch.min_text_chars, pool), None
     return (work.extracted, work.reason), work.analysis

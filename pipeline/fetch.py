@@ -57,6 +57,11 @@ def retry_delay(attempts: int) -> timedelta:
     return min(RETRY_BASE * (1 << max(attempts - 1, 0)), timedelta(days=1))
 
 
+def article_title(entry_title: str, extracted: Extracted) -> str:
+    """The title an extracted article is stored with: the feed entry's, else the page's."""
+    return entry_title or extracted.title or ""
+
+
 def _article(entry: Entry, extracted: Extracted | None, now: datetime) -> Article:
     if extracted is None:
         return Article(
@@ -75,7 +80,7 @@ def _article(entry: Entry, extracted: Extracted | None, now: datetime) -> Articl
         url=entry.url,
         feed_url=entry.feed_url,
         source=entry.source,
-        title=entry.title or extracted.title or "",
+        title=article_title(entry.title, extracted),
         text=extracted.text,
         author=extracted.author,
         published=entry.published or extracted.published,

@@ -3,8 +3,8 @@
 Run as two jobs, the article's text went to the main process, into the store, out of it again and back
 to a worker for analysis, and its entities and quotes were written to the store a second time; one job
 sends the page once and gets the whole article back, which the cycle stores once. The analysis is the
-enrich stage's own (`analyze`); topics are matched here only when the store matches them the way
-`analyze` does (in Python, as `Store.match_topics` does), never for a store with a percolator.
+enrich stage's own (`analyze`), topics included: the cycle sends pages here only for a store that matches
+topics the way `analyze` does (in Python, as `Store.match_topics` does), never for one with a percolator.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pipeline.config import Config
 from pipeline.enrich.analyze import Analysis, analyze
 from pipeline.extract import Extracted
-from pipeline.fetch import ExtractJob, extract_body
+from pipeline.fetch import ExtractJob, article_title, extract_body
 
 
 @dataclass
@@ -26,20 +26,18 @@ class PageWork:
     analysis: Analysis | None
 
 
-# The extraction job, the entry's title (the article's title when it has one), the config, and whether to
-# match topics here.
-PageJob = tuple[ExtractJob, str, Config, bool]
+# The extraction job, the entry's title (the article's title when it has one), and the config.
+PageJob = tuple[ExtractJob, str, Config]
 
 
 def extract_and_analyse(job: PageJob) -> PageWork:
     """The page's article and its analysis; picklable both ways for a process pool."""
-    extract_job, entry_title, config, with_topics = job
+    extract_job, entry_title, config = job
     extracted, reason = extract_body(extract_job)
     if extracted is None:
         return PageWork(None, reason, None)
-    title = entry_title or extracted.title or ""  # the title the article will be stored with
     try:
-        analysis = analyze(extracted.text, config, title, topics=with_topics)
+        analysis = analyze(extracted.text, config, article_title(entry_title, extracted))
     except Exception:  # noqa: BLE001 - the enrich step analyses this article again and reports the error itself
         analysis = None
     return PageWork(extracted, reason, analysis)

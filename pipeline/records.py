@@ -174,7 +174,7 @@ def speaker_spellings(name: str) -> list[str]:
     (a hyphen or a space between any two of its parts), the name as given first. Outlets romanise and hyphenate
     one name differently ("Moon Jae-in", "Moon Jae In"), and statements are grouped and looked up by speaker, so
     the stores match a speaker by any of these (and, as they do for every speaker, whatever the case)."""
-    parts = [part for part in name.replace("‐", "-").replace("-", " ").split() if part]
+    parts = _name_parts(name)
     if not 1 < len(parts) <= _MAX_SPELLED_PARTS:
         return [name]
     spellings = [parts[0]]
@@ -185,7 +185,12 @@ def speaker_spellings(name: str) -> list[str]:
 
 def speaker_key(name: str) -> str:
     """The form in which two spellings of one speaker's name are equal: case, hyphens and spaces folded."""
-    return " ".join(name.replace("‐", "-").replace("-", " ").casefold().split())
+    return " ".join(_name_parts(name.casefold()))
+
+
+def _name_parts(name: str) -> list[str]:
+    """A name's parts, hyphens (either kind) and runs of spaces alike taken as the break between two."""
+    return name.replace("‐", "-").replace("-", " ").split()
 
 
 def article_time(article: Article) -> datetime:

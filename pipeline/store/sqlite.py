@@ -380,12 +380,7 @@ class SQLiteStore(Store):
         return _feed_from_row(row) if row else None
 
     def get_feeds(self, urls: Iterable[str]) -> dict[str, FeedState]:
-        found: dict[str, FeedState] = {}
-        for chunk in _chunks(list(dict.fromkeys(urls)), 500):
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(f"SELECT * FROM feeds WHERE url IN ({marks})", chunk):
-                found[row["url"]] = _feed_from_row(row)
-        return found
+        return {row["url"]: _feed_from_row(row) for row in self._rows_in("SELECT * FROM feeds WHERE url IN ({})", urls)}
 
     def save_feed(self, state: FeedState) -> None:
         self.save_feeds([state])
@@ -478,20 +473,12 @@ class SQLiteStore(Store):
                 by_feed.setdefault(entry.feed_url, []).append(entry.guid)
         known: set[tuple[str, str]] = set()
         for feed_url, guids in by_feed.items():
-            for chunk in _chunks(list(dict.fromkeys(guids)), 500):
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT guid FROM feed_guids WHERE feed_url = ? AND guid IN ({marks})", [feed_url, *chunk]
-                )
-                known.update((feed_url, row[0]) for row in rows)
+            rows = self._rows_in("SELECT guid FROM feed_guids WHERE feed_url = ? AND guid IN ({})", guids, feed_url)
+            known.update((feed_url, row[0]) for row in rows)
         return known
 
     def _known_ids(self, ids: list[str]) -> set[str]:
-        known: set[str] = set()
-        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
-            marks = ",".join("?" * len(chunk))
-            known.update(row[0] for row in self._db.execute(f"SELECT id FROM entries WHERE id IN ({marks})", chunk))
-        return known
+        return {row[0] for row in self._rows_in("SELECT id FROM entries WHERE id IN ({})", ids)}
 
     def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:
         rows = self._db.execute(
@@ -505,12 +492,16 @@ class SQLiteStore(Store):
     def _rows_by_id(self, table: str, ids: Iterable[str]) -> list[sqlite3.Row]:
         """Rows in the order of `ids`, unknown ids skipped, in chunks under SQLite's variable limit."""
         wanted = list(dict.fromkeys(ids))
-        found: dict[str, sqlite3.Row] = {}
-        for chunk in _chunks(wanted, 500):
-            marks = ",".join("?" * len(chunk))
-            for row in self._db.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
-                found[row["id"]] = row
+        found = {row["id"]: row for row in self._rows_in(f"SELECT * FROM {table} WHERE id IN ({{}})", wanted)}
         return [found[key] for key in wanted if key in found]
+
+    def _rows_in(self, sql: str, values: Iterable[str], *before: Any) -> Iterator[sqlite3.Row]:
+        """The rows of `sql`, whose one `IN ({})` list takes the distinct `values` (after the parameters
+        `before`), asked in chunks under SQLite's limit on variables."""
+        distinct = list(dict.fromkeys(values))
+        for start in range(0, len(distinct), 500):
+            chunk = distinct[start : start + 500]
+            yield from self._db.execute(sql.format(",".join("?" * len(chunk))), [*before, *chunk])
 
     def get_entries(self, ids: Iterable[str]) -> list[Entry]:
         return [_entry_from_row(row) for row in self._rows_by_id("entries", ids)]
@@ -999,11 +990,6 @@ def _statement_from_row(row: sqlite3.Row) -> Statement:
 def _json_strings(items: Iterable[str]) -> str:
     """Strings as one JSON array, for `json_each`: one parameter however many there are."""
     return json.dumps(list(items))
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 def _split_sql(script: str) -> list[str]:
