@@ -248,6 +248,16 @@ def test_feeds_round_trip_and_list_in_url_order(store: Store) -> None:
     assert [feed.url for feed in store.list_feeds()] == sorted([FEED, OTHER_FEED])
 
 
+def test_feeds_are_read_and_saved_in_bulk_the_last_state_of_a_repeat_winning(store: Store) -> None:
+    voa = FeedState(url=FEED, name="VOA", etag='W/"1"')
+    store.save_feeds([voa, FeedState(url=OTHER_FEED, name="VICE"), replace(voa, failures=2, last_error="HTTP 500")])
+    assert store.get_feeds([FEED, "https://unknown.example/rss", FEED]) == {
+        FEED: FeedState(url=FEED, name="VOA", etag='W/"1"', failures=2, last_error="HTTP 500")
+    }
+    assert sorted(store.get_feeds([OTHER_FEED, FEED])) == sorted([FEED, OTHER_FEED])
+    assert store.get_feeds([]) == {}
+
+
 # -- search ------------------------------------------------------------------
 @pytest.fixture
 def newsroom(store: Store) -> Store:

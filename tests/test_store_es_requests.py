@@ -21,7 +21,7 @@ from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders, NodeConfig
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import Elasticsearch
 
-from pipeline.records import AlertRecord, Article, Entity, Entry, Quote
+from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote
 from pipeline.store import SearchQuery, StoreWriteError
 from pipeline.store.elasticsearch import (
     INDICES,
@@ -475,6 +475,33 @@ def test_add_entries_claims_guids_then_creates_entries(es: Scripted) -> None:
         ("create", "e1"),
         ("create", "e-old"),
         ("create", "e4"),
+    ]
+
+
+def test_feed_states_are_read_with_one_mget_and_saved_with_one_bulk(es: Scripted) -> None:
+    store, node = es
+    voa, vice = "https://voa.example/rss", "https://vice.example/rss"
+    stored = {"url": voa, "name": "VOA", "etag": 'W/"7"', "failures": 1, "last_polled": "2020-07-10T06:00:00+00:00"}
+
+    def answer(sent: Sent) -> tuple[int, Any]:
+        if sent.path.endswith("/_mget"):
+            return 200, {
+                "docs": [
+                    {"_index": "ww-feeds-v1", "_id": _key(voa), "found": True, "_source": stored},
+                    {"_index": "ww-feeds-v1", "_id": _key(vice), "found": False},
+                ]
+            }
+        return bulk_answer(sent, lambda op, doc_id: 200)
+
+    node.answer = answer
+    assert store.get_feeds([voa, vice, voa]) == {
+        voa: FeedState(url=voa, name="VOA", etag='W/"7"', failures=1, last_polled=T0)
+    }
+    store.save_feeds([FeedState(url=vice, name="VICE"), FeedState(url=vice, name="VICE", failures=2)])
+    mget, bulk = node.sent
+    assert (mget.method, mget.path, mget.body) == ("POST", "/ww-feeds/_mget", {"ids": [_key(voa), _key(vice)]})
+    assert [(op, meta["_index"], meta["_id"], body["failures"]) for op, meta, body in bulk_pairs(bulk)] == [
+        ("index", "ww-feeds", _key(vice), 2)
     ]
 
 

@@ -871,9 +871,19 @@ class ElasticsearchStore(Store):
         found = self._get("feeds", _key(url))
         return _feed(found["_source"]) if found else None
 
+    def get_feeds(self, urls: Iterable[str]) -> dict[str, FeedState]:
+        """One `mget` per page of URLs, not one `get` per feed: a poll of 2,000 feeds reads 4 pages."""
+        found = self._mget("feeds", [_key(url) for url in dict.fromkeys(urls)])
+        return {state.url: state for state in map(_feed, found.values())}
+
     def save_feed(self, state: FeedState) -> None:
         self.es.index(index=self.alias("feeds"), id=_key(state.url), document=_feed_source(state))
         self._wrote("feeds")
+
+    def save_feeds(self, states: Iterable[FeedState]) -> None:
+        """One bulk request per chunk; a feed saved twice in the batch keeps its last state, as in SQLite."""
+        latest = {state.url: state for state in states}
+        self._bulk("feeds", ({"_id": _key(url), "_source": _feed_source(state)} for url, state in latest.items()))
 
     def list_feeds(self) -> list[FeedState]:
         return [_feed(source) for source in self._all("feeds", Search().sort("url"))]
