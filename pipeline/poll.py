@@ -18,9 +18,9 @@ from urllib.parse import urljoin
 
 from pipeline.config import Config, FeedConfig
 from pipeline.feeds import FeedParseError, parse_feed
-from pipeline.records import Entry, FeedState, StageError
+from pipeline.records import Entry, FeedState, StageError, utcnow
 from pipeline.store import Store, StoreError, unavailable_errors
-from pipeline.urls import canonical_url, url_id
+from pipeline.urls import canonical_id, canonical_url
 from pipeline.web import FetchError, WebClient
 from pipeline.workers import WorkerDiedError, Workers
 
@@ -70,31 +70,45 @@ def feeds_due(
 
 def entries_from_body(
     feed: FeedConfig, final_url: str, body: bytes, headers: dict[str, str]
-) -> tuple[list[Entry], int]:
-    """Entries of one feed body; also how many items had no usable link. Plain values in and out,
-    so a process pool can run it."""
+) -> tuple[list[Entry], str | None]:
+    """Entries of one feed body, and why items were skipped if any were (no usable link). Plain values in
+    and out, so a process pool can run it."""
     parsed = parse_feed(body, headers)
+    source = feed.name or parsed.title or feed.url
+    discovered = utcnow()
     entries: list[Entry] = []
-    missing = 0
+    missing, unusable = 0, ""
     for item in parsed.items:
         link = item.link or (item.guid if item.guid and item.guid.startswith(("http://", "https://")) else None)
         if not link:
             missing += 1
             continue
-        url = canonical_url(urljoin(final_url, link))
+        try:
+            url = canonical_url(urljoin(final_url, link))
+        except ValueError as exc:  # a port that is not a number, a broken IPv6 literal: this item, not the feed
+            unusable = unusable or f"{link!r}: {exc}"
+            missing += 1
+            continue
         entries.append(
             Entry(
-                id=url_id(url),
+                id=canonical_id(url),
                 feed_url=feed.url,
                 url=url,
                 guid=item.guid,
                 title=item.title,
                 summary=item.summary,
                 published=item.published,
-                source=feed.name or parsed.title or feed.url,
+                source=source,
+                discovered=discovered,
             )
         )
-    return entries, missing
+    return entries, _skipped_reason(missing, unusable)
+
+
+def _skipped_reason(missing: int, unusable: str) -> str | None:
+    if not missing:
+        return None
+    return f"{missing} entries without a usable link skipped" + (f" (first unusable: {unusable})" if unusable else "")
 
 
 @contextmanager
@@ -129,11 +143,11 @@ async def read_feed(
     else:
         body = (feed, response.url, response.body, dict(response.headers))
         if pool is None:
-            entries, missing = entries_from_body(*body)
+            entries, skipped = entries_from_body(*body)
         else:  # parsing is CPU work: the event loop goes on with other feeds meanwhile
-            entries, missing = await pool.run(entries_from_body, *body)
-        if missing:
-            report.errors.append(StageError(feed.url, "poll", f"{missing} entries without a link skipped"))
+            entries, skipped = await pool.run(entries_from_body, *body)
+        if skipped:
+            report.errors.append(StageError(feed.url, "poll", skipped))
     state.body_hash = body_hash
     state.etag = response.headers.get("etag")
     state.last_modified = response.headers.get("last-modified")

@@ -18,6 +18,7 @@ from pipeline.demo.server import SiteServer, StaticRoute
 from pipeline.http11 import target_of
 from pipeline.poll import backoff_delay, poll_feed, poll_feeds
 from pipeline.records import FeedState, utcnow
+from pipeline.urls import canonical_id, canonical_url, url_id
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after
 from pipeline.workers import Workers
@@ -396,3 +397,32 @@ def test_a_cycle_of_feeds_all_answering_304_starts_no_worker_processes(tmp_path,
     report = run_cycle(make_config(tmp_path, feeds), store)
     assert (report.feeds_polled, report.feeds_failed, report.entries_new) == (40, 0, 0)
     assert executors == []
+
+
+def test_an_item_whose_link_is_not_a_url_is_skipped_with_its_reason_and_the_others_stored(tmp_path, site, store):
+    site.routes["/feed.xml"] = StaticRoute(
+        rss("http://example.com:abc/bad-port", "http://example.com/good"), "application/rss+xml"
+    )
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    assert [entry.url for entry in report.new_entries] == ["http://example.com/good"]
+    assert [error.reason for error in report.errors] == [
+        "1 entries without a usable link skipped (first unusable: 'http://example.com:abc/bad-port': "
+        "Port could not be cast to integer value as 'abc')"
+    ]
+    (state,) = store.list_feeds()
+    assert (state.failures, state.last_error, state.entries_seen) == (0, None, 1)
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("HTTP://Example.COM:80/a?b=2&utm_source=x&a=1#top", "http://example.com/a?a=1&b=2"),
+        ("http://[::1]:8080/x?b&a=1", "http://[::1]:8080/x?a=1&b="),
+        ("https://[2001:DB8::1]/", "https://[2001:db8::1]/"),
+        ("http://user:pw@example.com:8080", "http://user:pw@example.com:8080/"),
+    ],
+)
+def test_canonical_urls_are_fixed_points_and_share_their_id(url, canonical):
+    assert canonical_url(url) == canonical
+    assert canonical_url(canonical) == canonical  # so a canonical URL is hashed as it is (canonical_id)
+    assert url_id(url) == canonical_id(canonical) == url_id(canonical)
