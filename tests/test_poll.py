@@ -18,8 +18,8 @@ from pipeline.demo.server import SiteServer, StaticRoute
 from pipeline.http11 import target_of
 from pipeline.poll import backoff_delay, poll_feed, poll_feeds
 from pipeline.records import FeedState, utcnow
-from pipeline.urls import canonical_id, canonical_url, url_id
 from pipeline.store.sqlite import SQLiteStore
+from pipeline.urls import canonical_id, canonical_url, url_id
 from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after
 from pipeline.workers import Workers
 from tests.conftest import make_config
