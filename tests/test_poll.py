@@ -426,3 +426,34 @@ def test_canonical_urls_are_fixed_points_and_share_their_id(url, canonical):
     assert canonical_url(url) == canonical
     assert canonical_url(canonical) == canonical  # so a canonical URL is hashed as it is (canonical_id)
     assert url_id(url) == canonical_id(canonical) == url_id(canonical)
+
+
+def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_poll(tmp_path, site, store):
+    """Feeds are stored several at a time; a refusal of one feed's data (here a real SQLite trigger) lands
+    on that feed alone, and its body is not remembered as read, so the next poll stores its entries."""
+    site.routes["/a.xml"] = StaticRoute(rss("http://example.com/a1", "http://example.com/a2"), "application/rss+xml")
+    site.routes["/b.xml"] = StaticRoute(rss("http://example.com/refused-b1", guid_prefix="b"), "application/rss+xml")
+    config = make_config(tmp_path, [{"url": site.url("/a.xml")}, {"url": site.url("/b.xml")}])
+    store._db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.url LIKE '%refused%' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END"
+    )
+
+    async def poll():
+        async with WebClient(config.fetch) as client:
+            return await poll_feeds(config, store, client, utcnow(), list(config.feeds))
+
+    first = asyncio.run(poll())
+    assert sorted(entry.url for entry in first.new_entries) == ["http://example.com/a1", "http://example.com/a2"]
+    assert [(error.url, error.reason) for error in first.errors] == [
+        (site.url("/b.xml"), "unexpected IntegrityError: refused by the test trigger")
+    ]
+    states = {state.url: state for state in store.list_feeds()}
+    assert (states[site.url("/a.xml")].failures, states[site.url("/a.xml")].entries_seen) == (0, 2)
+    assert (states[site.url("/b.xml")].failures, states[site.url("/b.xml")].body_hash) == (1, None)
+    store._db.execute("DROP TRIGGER refuse")
+    second = asyncio.run(poll())
+    assert [entry.url for entry in second.new_entries] == ["http://example.com/refused-b1"]
+    assert (second.not_modified, second.failed) == (1, 0)  # feed a answered 304: nothing parsed again
+    third = asyncio.run(poll())
+    assert (len(third.new_entries), third.not_modified, third.failed) == (0, 2, 0)  # again changes nothing
