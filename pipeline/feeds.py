@@ -12,23 +12,30 @@ import html
 import json
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import feedparser
-from feedparser.encodings import convert_to_utf8
+import feedparser.datetimes
+from feedparser.encodings import RE_XML_PI_ENCODING, convert_to_utf8, parse_content_type
 from lxml import etree
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _DCTERMS = "{http://purl.org/dc/terms/}"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
-_XML_CONTROL_CHARS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Always read as UTF-8, whatever the XML declaration says: the bytes given are UTF-8 by then (see _plainly_utf8).
+_XML_PARSER = etree.XMLParser(
+    encoding="utf-8", resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True
+)
+_XML_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_XML_MEDIA_TYPES = frozenset({"application/xml", "application/xml-dtd", "application/xml-external-parsed-entity"})
+# An <rss> without a version is read alike by feedparser (its version "rss"): the UOL feed is one.
+_RSS_VERSIONS = frozenset({"2.0", "0.91", "0.92", None})
 _TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
 
 
 class FeedParseError(Exception):
@@ -54,8 +61,16 @@ class ParsedFeed:
 
 
 def strip_html(value: str) -> str:
-    """Feed summaries are HTML fragments; the fallback article wants plain text."""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", value))).strip()
+    """Feed summaries are HTML fragments; the fallback article wants plain text.
+
+    `str.split` collapses the same whitespace as a `\\s+` regex (both follow `str.isspace`) at a third of
+    the cost: the regex was half the fast path's time on feeds that carry whole articles.
+    """
+    if "<" in value:
+        value = _TAG.sub(" ", value)
+    if "&" in value:
+        value = html.unescape(value)
+    return " ".join(value.split())
 
 
 def _is_json(body: bytes, content_type: str) -> bool:
@@ -107,14 +122,18 @@ def _str_or_none(value: Any) -> str | None:
     return str(value)
 
 
+def _from_struct_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC) if value else None
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
 def _struct_time(entry: Any, *keys: str) -> datetime | None:
     for key in keys:
-        value = entry.get(key)
-        if value:
-            try:
-                return datetime.fromtimestamp(calendar.timegm(value), UTC)
-            except (OverflowError, ValueError, TypeError):
-                continue
+        published = _from_struct_time(entry.get(key))
+        if published is not None:
+            return published
     return None
 
 
@@ -125,10 +144,25 @@ def _entry_text(entry: Any) -> str:
     return strip_html(best if len(best) > len(summary) else summary)
 
 
-def _text(element: Any, path: str) -> str:
-    """The last such child's text: a repeated element overrides, as in feedparser."""
-    found = element.findall(path)
-    return "".join(found[-1].itertext()).strip() if found else ""
+def _text(element: Any) -> str:
+    return "".join(element.itertext()).strip()
+
+
+def _last_children(element: Any) -> dict[Any, Any]:
+    """Each child tag's last element: a repeated element overrides, as in feedparser.
+
+    One walk over the children rather than a `findall` per field, which was a fifth of the fast path.
+    """
+    return {child.tag: child for child in element}
+
+
+def _field(children: dict[Any, Any], tag: str) -> str:
+    child = children.get(tag)
+    return _text(child) if child is not None else ""
+
+
+def _has_dcterms(children: dict[Any, Any]) -> bool:
+    return any(isinstance(tag, str) and tag.startswith(_DCTERMS) for tag in children)
 
 
 def _rfc822(value: str) -> datetime | None:
@@ -136,49 +170,105 @@ def _rfc822(value: str) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _rss_item(item: Any) -> FeedItem:
-    if item.find("title") is None:
-        raise _NeedsFeedparserError("an item without a plain title")
-    if item.find("pubDate") is None and item.find(_DC + "date") is None and item.find(_DCTERMS + "*") is not None:
+def _feed_date(value: str, read: Callable[[str], datetime | None]) -> datetime | None:
+    """`value` as the standard library reads it, which is fast; what it cannot read, as feedparser's own date
+    parsers do (the ones it applies to every date it parses), so an unusual date costs no switch to feedparser
+    for the whole feed. The UOL feed's Portuguese dates are one: feedparser reads none of them either."""
+    try:
+        parsed = read(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is not None:
+        return parsed
+    return _from_struct_time(feedparser.datetimes._parse_date(value))
+
+
+def _rss_published(children: dict[Any, Any]) -> datetime | None:
+    date = _field(children, "pubDate")
+    if date:
+        return _feed_date(date, _rfc822)
+    if _DC + "date" in children:
+        return _feed_date(_field(children, _DC + "date"), _iso_datetime)
+    if "pubDate" not in children and _has_dcterms(children):
         raise _NeedsFeedparserError("an item dated with dcterms")
-    date = _text(item, "pubDate")
-    published = _rfc822(date) if date else _iso_datetime(_text(item, _DC + "date") or None)
-    if (date or item.find(_DC + "date") is not None) and published is None:
-        raise _NeedsFeedparserError("an item date the standard library cannot read")
-    content = _text(item, _CONTENT + "encoded")
-    description = _text(item, "description")
-    guid = _text(item, "guid")
-    guid_element = item.find("guid")
+    return None
+
+
+def _rss_item(item: Any) -> FeedItem:
+    children = _last_children(item)
+    if "title" not in children:
+        raise _NeedsFeedparserError("an item without a plain title")
+    published = _rss_published(children)
+    content = _field(children, _CONTENT + "encoded")
+    description = _field(children, "description")
+    guid = _field(children, "guid")
+    guid_element = children.get("guid")
     permalink = guid_element is not None and guid_element.get("isPermaLink", "true").lower() != "false"
     return FeedItem(
-        link=_text(item, "link") or (guid if permalink and guid.startswith(("http://", "https://")) else None),
+        link=_field(children, "link") or (guid if permalink and guid.startswith(("http://", "https://")) else None),
         guid=guid or None,
-        title=strip_html(_text(item, "title")),
+        title=strip_html(_field(children, "title")),
         summary=strip_html(content if len(content) > len(description) else description),
         published=published,
     )
 
 
 def _atom_entry(entry: Any) -> FeedItem:
+    children = _last_children(entry)
     for name in ("title", "summary", "content"):
         construct = entry.find(_ATOM + name)
         if construct is not None and (construct.get("mode") or construct.get("type", "text") not in {"text", "html"}):
             raise _NeedsFeedparserError("an XHTML or encoded text construct")
     links = entry.findall(_ATOM + "link")
     alternate = next((link for link in links if link.get("rel", "alternate") == "alternate"), None)
-    stamp = _text(entry, _ATOM + "published") or _text(entry, _ATOM + "updated")
-    published = _iso_datetime(stamp) if stamp else None
-    if stamp and published is None:
-        raise _NeedsFeedparserError("an entry date the standard library cannot read")
-    content = _text(entry, _ATOM + "content")
-    summary = _text(entry, _ATOM + "summary")
+    stamp = _field(children, _ATOM + "published") or _field(children, _ATOM + "updated")
+    published = _feed_date(stamp, _iso_datetime) if stamp else None
+    content = _field(children, _ATOM + "content")
+    summary = _field(children, _ATOM + "summary")
     return FeedItem(
         link=alternate.get("href") if alternate is not None else None,
-        guid=_text(entry, _ATOM + "id") or None,
-        title=strip_html(_text(entry, _ATOM + "title")),
+        guid=_field(children, _ATOM + "id") or None,
+        title=strip_html(_field(children, _ATOM + "title")),
         summary=strip_html(content if len(content) > len(summary) else summary),
         published=published,
     )
+
+
+def _plainly_utf8(body: bytes, headers: dict[str, str]) -> bool:
+    """Whether feedparser's rules (RFC 3023, as `convert_to_utf8` applies them) read `body` as UTF-8 with
+    nothing to report, so lxml can take the bytes as they came.
+
+    The conversion decodes the whole body, rewrites its XML declaration and encodes it again: 2 ms of a
+    260 kB feed. It is skipped only when it could change nothing: an XML media type whose charset, or
+    else the XML declaration, says utf-8 or nothing; no byte-order mark or UTF-16/32 start; valid UTF-8.
+    """
+    if body[:1] != b"<" or body[1:2] == b"\x00":
+        return False
+    media_type, charset = parse_content_type(headers.get("content-type") or "")
+    if media_type not in _XML_MEDIA_TYPES and not (
+        media_type.startswith("application/") and media_type.endswith("+xml")
+    ):
+        return False
+    declared = RE_XML_PI_ENCODING.match(body)
+    xml_encoding = declared.group(1).lower() if declared else b""
+    if charset not in {"", "utf-8"} or xml_encoding not in {b"", b"utf-8"}:
+        return False
+    if body.isascii():
+        return True
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf8_body(body: bytes, headers: dict[str, str]) -> tuple[bytes, str | None, str | None]:
+    """The body in UTF-8, the encoding it was read in and the encoding's bozo reason, by feedparser's rules."""
+    if _plainly_utf8(body, headers):
+        return body, "utf-8", None
+    result: dict[str, Any] = {}
+    utf8 = convert_to_utf8(headers, body, result)
+    return utf8, result.get("encoding"), str(result["bozo_exception"]) if result.get("bozo") else None
 
 
 class _NeedsFeedparserError(Exception):
@@ -206,35 +296,33 @@ def parse_common_feed(body: bytes, headers: dict[str, str]) -> ParsedFeed:
     head = body[:2048]
     if b"<!DOCTYPE" in head or b"<!doctype" in head or b"xml:base" in body:
         raise _NeedsFeedparserError("DOCTYPE or xml:base")
-    result: dict[str, Any] = {}
-    utf8 = convert_to_utf8(headers, body, result)
-    bozo_reason = str(result["bozo_exception"]) if result.get("bozo") else None
+    utf8, encoding, bozo_reason = _utf8_body(body, headers)
     try:
         root = etree.fromstring(utf8, _XML_PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
-        cleaned, removed = _XML_CONTROL_CHARS.subn(b"", utf8)
-        if not removed:
+        cleaned = utf8.translate(None, _XML_CONTROL_BYTES)
+        if len(cleaned) == len(utf8):
             raise _NeedsFeedparserError(str(exc)) from None
         try:
             root = etree.fromstring(cleaned, _XML_PARSER)
         except (etree.XMLSyntaxError, ValueError):
             raise _NeedsFeedparserError(str(exc)) from None
-        bozo_reason = f"removed {removed} control characters that XML does not allow ({exc})"
+        bozo_reason = f"removed {len(utf8) - len(cleaned)} control characters that XML does not allow ({exc})"
     try:
-        if root.tag == "rss" and root.get("version") in {"2.0", "0.91", "0.92"}:
+        if root.tag == "rss" and root.get("version") in _RSS_VERSIONS:
             channel = root.find("channel")
             if channel is None:
                 raise _NeedsFeedparserError("rss without channel")
             items = [_rss_item(item) for item in channel.iterfind("item")]
-            title = strip_html(_text(channel, "title"))
+            title = strip_html(_field(_last_children(channel), "title"))
         elif root.tag == _ATOM + "feed":
             items = [_atom_entry(entry) for entry in root.iterfind(_ATOM + "entry")]
-            title = strip_html(_text(root, _ATOM + "title"))
+            title = strip_html(_field(_last_children(root), _ATOM + "title"))
         else:
             raise _NeedsFeedparserError(f"root element {root.tag}")
     except (TypeError, ValueError) as exc:
         raise _NeedsFeedparserError(str(exc)) from None
-    return ParsedFeed(title, items, result.get("encoding"), bozo_reason is not None, bozo_reason)
+    return ParsedFeed(title, items, encoding, bozo_reason is not None, bozo_reason)
 
 
 def parse_feed(body: bytes, headers: dict[str, str] | None = None) -> ParsedFeed:

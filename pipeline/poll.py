@@ -18,9 +18,9 @@ from urllib.parse import urljoin
 
 from pipeline.config import Config, FeedConfig
 from pipeline.feeds import FeedParseError, parse_feed
-from pipeline.records import Entry, FeedState, StageError
+from pipeline.records import Entry, FeedState, StageError, utcnow
 from pipeline.store import Store, StoreError, unavailable_errors
-from pipeline.urls import canonical_url, url_id
+from pipeline.urls import canonical_id, canonical_url
 from pipeline.web import FetchError, WebClient
 from pipeline.workers import WorkerDiedError, Workers
 
@@ -70,31 +70,45 @@ def feeds_due(
 
 def entries_from_body(
     feed: FeedConfig, final_url: str, body: bytes, headers: dict[str, str]
-) -> tuple[list[Entry], int]:
-    """Entries of one feed body; also how many items had no usable link. Plain values in and out,
-    so a process pool can run it."""
+) -> tuple[list[Entry], str | None]:
+    """Entries of one feed body, and why items were skipped if any were (no usable link). Plain values in
+    and out, so a process pool can run it."""
     parsed = parse_feed(body, headers)
+    source = feed.name or parsed.title or feed.url
+    discovered = utcnow()
     entries: list[Entry] = []
-    missing = 0
+    missing, unusable = 0, ""
     for item in parsed.items:
         link = item.link or (item.guid if item.guid and item.guid.startswith(("http://", "https://")) else None)
         if not link:
             missing += 1
             continue
-        url = canonical_url(urljoin(final_url, link))
+        try:
+            url = canonical_url(urljoin(final_url, link))
+        except ValueError as exc:  # a port that is not a number, a broken IPv6 literal: this item, not the feed
+            unusable = unusable or f"{link!r}: {exc}"
+            missing += 1
+            continue
         entries.append(
             Entry(
-                id=url_id(url),
+                id=canonical_id(url),
                 feed_url=feed.url,
                 url=url,
                 guid=item.guid,
                 title=item.title,
                 summary=item.summary,
                 published=item.published,
-                source=feed.name or parsed.title or feed.url,
+                source=source,
+                discovered=discovered,
             )
         )
-    return entries, missing
+    return entries, _skipped_reason(missing, unusable)
+
+
+def _skipped_reason(missing: int, unusable: str) -> str | None:
+    if not missing:
+        return None
+    return f"{missing} entries without a usable link skipped" + (f" (first unusable: {unusable})" if unusable else "")
 
 
 @contextmanager
@@ -129,11 +143,11 @@ async def read_feed(
     else:
         body = (feed, response.url, response.body, dict(response.headers))
         if pool is None:
-            entries, missing = entries_from_body(*body)
+            entries, skipped = entries_from_body(*body)
         else:  # parsing is CPU work: the event loop goes on with other feeds meanwhile
-            entries, missing = await pool.run(entries_from_body, *body)
-        if missing:
-            report.errors.append(StageError(feed.url, "poll", f"{missing} entries without a link skipped"))
+            entries, skipped = await pool.run(entries_from_body, *body)
+        if skipped:
+            report.errors.append(StageError(feed.url, "poll", skipped))
     state.body_hash = body_hash
     state.etag = response.headers.get("etag")
     state.last_modified = response.headers.get("last-modified")
@@ -153,6 +167,79 @@ async def poll_feed(
     return report
 
 
+@dataclass
+class FeedRead:
+    """One feed fetched and parsed, its entries not yet stored: feeds are stored several at a time."""
+
+    feed: FeedConfig
+    state: FeedState
+    report: PollReport
+    entries: list[Entry]
+    validators: tuple[str | None, str | None, str | None]  # the state's before this poll
+
+
+async def read_state(
+    feed: FeedConfig, state: FeedState, config: Config, client: WebClient, now: datetime, pool: Workers | None
+) -> FeedRead:
+    """Fetch and parse one feed; a failure is recorded against the feed now, its entries are stored later."""
+    read = FeedRead(feed, state, PollReport(polled=1), [], (state.etag, state.last_modified, state.body_hash))
+    state.name = feed.label
+    state.last_polled = now
+    try:
+        read.entries = await read_feed(feed, state, client, read.report, pool)
+    except Exception as exc:  # noqa: BLE001 - one feed's failure, whatever it is, must not end the cycle
+        record_failure(read, exc, config, now)
+    return read
+
+
+def record_failure(read: FeedRead, exc: Exception, config: Config, now: datetime) -> None:
+    """Back the feed off with its reason. Its validators go back to what they were, so entries the store
+    refused are read again next time rather than skipped as an unchanged body."""
+    known = isinstance(exc, FetchError | FeedParseError | WorkerDiedError)
+    reason = str(exc) if known else f"unexpected {type(exc).__name__}: {exc}"
+    retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+    state = read.state
+    state.etag, state.last_modified, state.body_hash = read.validators
+    state.failures += 1
+    state.last_error = reason
+    state.next_poll = now + backoff_delay(state.failures, read.feed.interval, config.fetch.max_backoff, retry_after)
+    read.report.failed = 1
+    read.entries = []
+    read.report.errors.append(StageError(read.feed.url, "poll", reason))
+
+
+def store_reads(reads: list[FeedRead], config: Config, store: Store, now: datetime) -> None:
+    """Store the entries of several feeds in one `add_entries` (one transaction in SQLite) and bring their
+    states up to date; saving the states is the caller's.
+
+    A transaction per feed was a third of the main process's time in a poll of changed feeds. When the
+    store refuses the batch's data (not a failure of the store itself, which raises StoreError), each feed
+    is stored alone, so the refusal is recorded against the feed that caused it."""
+    pending = [read for read in reads if not read.report.failed]
+    entries = [entry for read in pending for entry in read.entries]
+    try:
+        with store_failures("storing new entries"):
+            added = {id(entry) for entry in store.add_entries(entries)} if entries else set()
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the store refused some feed's data; find whose
+        if len(pending) == 1:
+            record_failure(pending[0], exc, config, now)
+            return
+        for read in pending:
+            store_reads([read], config, store, now)
+        return
+    for read in pending:
+        read.report.new_entries = [entry for entry in read.entries if id(entry) in added]  # the same objects
+        read.entries = []
+        state = read.state
+        state.entries_seen += len(read.report.new_entries)
+        state.failures = 0
+        state.last_error = None
+        state.last_success = now
+        state.next_poll = now + read.feed.interval
+
+
 async def poll_state(
     feed: FeedConfig,
     state: FeedState,
@@ -163,37 +250,16 @@ async def poll_state(
     pool: Workers | None = None,
 ) -> PollReport:
     """Poll one feed, store its new entries and bring `state` up to date; saving `state` is the caller's."""
-    report = PollReport(polled=1)
-    state.name = feed.label
-    state.last_polled = now
-    try:
-        entries = await read_feed(feed, state, client, report, pool)
-        with store_failures("storing new entries"):
-            report.new_entries = store.add_entries(entries) if entries else []
-    except StoreError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - one feed's failure, whatever it is, must not end the cycle
-        known = isinstance(exc, FetchError | FeedParseError | WorkerDiedError)
-        reason = str(exc) if known else f"unexpected {type(exc).__name__}: {exc}"
-        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
-        state.failures += 1
-        state.last_error = reason
-        state.next_poll = now + backoff_delay(state.failures, feed.interval, config.fetch.max_backoff, retry_after)
-        report.failed = 1
-        report.errors.append(StageError(feed.url, "poll", reason))
-    else:
-        state.entries_seen += len(report.new_entries)
-        state.failures = 0
-        state.last_error = None
-        state.last_success = now
-        state.next_poll = now + feed.interval
-    return report
+    read = await read_state(feed, state, config, client, now, pool)
+    store_reads([read], config, store, now)
+    return read.report
 
 
-# Feed states are saved this many at a time, in one transaction: a transaction per feed was a third of the
-# main process's time in a poll of 2,000 feeds answering 304. A run killed mid-poll loses at most these
-# (the feeds are polled again next run with their old validators; their entries are already stored).
-SAVE_EVERY = 200
+# Feeds are stored this many at a time: their entries in one transaction, then their states in another (a
+# transaction per feed was a third of the main process's time in a poll of 2,000 feeds answering 304, and of
+# a poll of changed feeds). A run killed mid-poll loses at most these: the feeds are polled again next run
+# with their old validators, and entries already stored are not new the second time.
+SAVE_EVERY = 64
 
 
 def _add(total: PollReport, result: PollReport) -> None:
@@ -205,6 +271,14 @@ def _add(total: PollReport, result: PollReport) -> None:
     total.errors += result.errors
 
 
+def _save(reads: list[FeedRead], total: PollReport, config: Config, store: Store, now: datetime) -> None:
+    store_reads(reads, config, store, now)
+    with store_failures("saving the feeds' state"):
+        store.save_feeds([read.state for read in reads])
+    for read in reads:
+        _add(total, read.report)
+
+
 async def poll_feeds(
     config: Config,
     store: Store,
@@ -214,26 +288,23 @@ async def poll_feeds(
     progress: Progress | None = None,
     pool: Workers | None = None,
 ) -> PollReport:
-    """Poll concurrently; each feed's entries are stored as soon as they are read, feed states in batches.
-    A store failure stops the poll and leaves the states not yet saved as they were."""
+    """Poll concurrently; entries and feed states are stored SAVE_EVERY feeds at a time, each feed's entries
+    before its state. A store failure stops the poll and leaves the feeds not yet saved as they were."""
     total = PollReport()
     with store_failures("reading the feeds' state"):
         known = store.get_feeds(feed.url for feed in feeds)
-
-    async def poll(feed: FeedConfig) -> tuple[FeedState, PollReport]:
-        state = known.get(feed.url) or FeedState(url=feed.url, name=feed.label)
-        return state, await poll_state(feed, state, config, store, client, now, pool)
-
-    tasks = [asyncio.ensure_future(poll(feed)) for feed in feeds]
-    unsaved: list[FeedState] = []
+    tasks = [
+        asyncio.ensure_future(
+            read_state(feed, known.get(feed.url) or FeedState(url=feed.url, name=feed.label), config, client, now, pool)
+        )
+        for feed in feeds
+    ]
+    unsaved: list[FeedRead] = []
     try:
         for done, finished in enumerate(asyncio.as_completed(tasks), start=1):
-            state, result = await finished
-            _add(total, result)
-            unsaved.append(state)
+            unsaved.append(await finished)
             if len(unsaved) >= SAVE_EVERY or done == len(tasks):
-                with store_failures("saving the feeds' state"):
-                    store.save_feeds(unsaved)
+                _save(unsaved, total, config, store, now)
                 unsaved = []
             if progress:
                 progress("poll", done, len(feeds))

@@ -19,6 +19,7 @@ from pipeline.http11 import target_of
 from pipeline.poll import backoff_delay, poll_feed, poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
+from pipeline.urls import canonical_id, canonical_url, url_id
 from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after
 from pipeline.workers import Workers
 from tests.conftest import make_config
@@ -396,3 +397,63 @@ def test_a_cycle_of_feeds_all_answering_304_starts_no_worker_processes(tmp_path,
     report = run_cycle(make_config(tmp_path, feeds), store)
     assert (report.feeds_polled, report.feeds_failed, report.entries_new) == (40, 0, 0)
     assert executors == []
+
+
+def test_an_item_whose_link_is_not_a_url_is_skipped_with_its_reason_and_the_others_stored(tmp_path, site, store):
+    site.routes["/feed.xml"] = StaticRoute(
+        rss("http://example.com:abc/bad-port", "http://example.com/good"), "application/rss+xml"
+    )
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    assert [entry.url for entry in report.new_entries] == ["http://example.com/good"]
+    assert [error.reason for error in report.errors] == [
+        "1 entries without a usable link skipped (first unusable: 'http://example.com:abc/bad-port': "
+        "Port could not be cast to integer value as 'abc')"
+    ]
+    (state,) = store.list_feeds()
+    assert (state.failures, state.last_error, state.entries_seen) == (0, None, 1)
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("HTTP://Example.COM:80/a?b=2&utm_source=x&a=1#top", "http://example.com/a?a=1&b=2"),
+        ("http://[::1]:8080/x?b&a=1", "http://[::1]:8080/x?a=1&b="),
+        ("https://[2001:DB8::1]/", "https://[2001:db8::1]/"),
+        ("http://user:pw@example.com:8080", "http://user:pw@example.com:8080/"),
+    ],
+)
+def test_canonical_urls_are_fixed_points_and_share_their_id(url, canonical):
+    assert canonical_url(url) == canonical
+    assert canonical_url(canonical) == canonical  # so a canonical URL is hashed as it is (canonical_id)
+    assert url_id(url) == canonical_id(canonical) == url_id(canonical)
+
+
+def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_poll(tmp_path, site, store):
+    """Feeds are stored several at a time; a refusal of one feed's data (here a real SQLite trigger) lands
+    on that feed alone, and its body is not remembered as read, so the next poll stores its entries."""
+    site.routes["/a.xml"] = StaticRoute(rss("http://example.com/a1", "http://example.com/a2"), "application/rss+xml")
+    site.routes["/b.xml"] = StaticRoute(rss("http://example.com/refused-b1", guid_prefix="b"), "application/rss+xml")
+    config = make_config(tmp_path, [{"url": site.url("/a.xml")}, {"url": site.url("/b.xml")}])
+    store._db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.url LIKE '%refused%' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END"
+    )
+
+    async def poll():
+        async with WebClient(config.fetch) as client:
+            return await poll_feeds(config, store, client, utcnow(), list(config.feeds))
+
+    first = asyncio.run(poll())
+    assert sorted(entry.url for entry in first.new_entries) == ["http://example.com/a1", "http://example.com/a2"]
+    assert [(error.url, error.reason) for error in first.errors] == [
+        (site.url("/b.xml"), "unexpected IntegrityError: refused by the test trigger")
+    ]
+    states = {state.url: state for state in store.list_feeds()}
+    assert (states[site.url("/a.xml")].failures, states[site.url("/a.xml")].entries_seen) == (0, 2)
+    assert (states[site.url("/b.xml")].failures, states[site.url("/b.xml")].body_hash) == (1, None)
+    store._db.execute("DROP TRIGGER refuse")
+    second = asyncio.run(poll())
+    assert [entry.url for entry in second.new_entries] == ["http://example.com/refused-b1"]
+    assert (second.not_modified, second.failed) == (1, 0)  # feed a answered 304: nothing parsed again
+    third = asyncio.run(poll())
+    assert (len(third.new_entries), third.not_modified, third.failed) == (0, 2, 0)  # again changes nothing
