@@ -49,6 +49,7 @@ from pipeline.enrich.quotes.words import (
     NOUN_MARKERS,
     NP_BREAKS,
     PREPOSITIONS,
+    PRONOUNS,
     verb_forms,
 )
 
@@ -68,8 +69,23 @@ def _reported_verbs() -> dict[str, str]:
 
 
 REPORTED_VERBS = _reported_verbs()
+
+
+def _complement_verbs() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Every form of every verb in complement_verbs.tsv, with the complements it takes (each a tuple of words)."""
+    verbs: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for row in lexicon.rows("complement_verbs.tsv"):
+        spelled = lexicon.column(row, 1)
+        forms = verb_forms(row[0]) if spelled == "regular" else {f.strip() for f in spelled.split(",")}
+        pattern = tuple(lexicon.column(row, 2).split())
+        for form in forms:
+            verbs[form] = (*verbs.get(form, ()), pattern)
+    return verbs
+
+
+COMPLEMENT_VERBS = _complement_verbs()
 # Any sentence that can hold reported speech has one of these words (in any case, as a whole word).
-_MAY_REPORT = frozenset(verb.lower() for verb in REPORTED_VERBS) | {"according"}
+_MAY_REPORT = frozenset(verb.lower() for verb in REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | {"according"}
 # A sentence opening with a capitalised name and a colon, which `name_colon_clause` reads ("Paul Ryan: …").
 _NAME_COLON = re.compile(r"[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3}: ")
 # Words a reported clause never opens with: after "said" they start a phrase about the saying, not what was said.
@@ -244,7 +260,11 @@ def _skip_tail(sent: Sentence, a: int) -> tuple[int, bool]:
             break
         if sent.word(k) == "that":
             return k + 1, True
-    k = a
+    return _skip_time(sent, a), False
+
+
+def _skip_time(sent: Sentence, k: int) -> int:
+    """Past "on Tuesday", "last week", "earlier" at items[k]."""
     while k < len(sent.items):
         if sent.word(k) in TIME_WORDS:
             k += 1
@@ -252,7 +272,7 @@ def _skip_tail(sent: Sentence, a: int) -> tuple[int, bool]:
             k += 2
         else:
             break
-    return k, False
+    return k
 
 
 _PERIODS = frozenset({"week", "month", "year", "weekend", "night", "morning", "afternoon", "evening"})
@@ -479,6 +499,98 @@ def name_colon_clause(sent: Sentence) -> Reported | None:
     return Reported(Attribution(cand, ":", sent.start_of(colon)), *span)
 
 
+def speaker_verb_complement(sent: Sentence) -> Reported | None:
+    """ "Trump pledged to build a wall", "Sanders called for a ban on …", "She urged Congress to act", "He accused
+    the president of lying": a verb whose statement is its complement, not a clause (`complement_verbs.tsv`); the
+    speaker is the subject before it, or the clause's subject for a participle ("…, vowing to fight on")."""
+    ctx, items = sent.ctx, sent.items
+    for c, word in enumerate(sent.words):
+        patterns = COMPLEMENT_VERBS.get(word)
+        if patterns is None or c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
+            continue
+        a = _skip_time(sent, c + 1)
+        start = next((s for pattern in patterns if (s := _complement_start(sent, a, pattern)) is not None), None)
+        subject = _complement_subject(sent, c) if start is not None else None
+        if start is None or subject is None:
+            continue
+        span = _content(sent, start, _complement_end(sent, start))
+        if span is not None:
+            cand = _speaker_of_utterance(ctx, subject)
+            return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
+    return None
+
+
+# The longest object a complement reads before the word that follows it ("urged *the Senate's leaders* to act").
+MAX_OBJECT = 8
+# Words opening a complement that are not part of what was said: "called *for* a ban", "called *on* Congress to".
+_PARTICLES = frozenset({"for", "on", "about"})
+# Words after "to" that show it is no infinitive: "pledged to the voters", "promised to them".
+_NOT_INFINITIVES = DETERMINERS | PRONOUNS | ADDRESSEES
+
+
+def _complement_start(sent: Sentence, a: int, pattern: tuple[str, ...]) -> int | None:
+    """Where the content starts when the complement `pattern` follows at items[a] ("for", "object to", …); None
+    when it does not follow."""
+    start: int | None = None
+    k = a
+    for n, part in enumerate(pattern):
+        if part == "object":
+            end = _object_end(sent, k, pattern[n + 1] if n + 1 < len(pattern) else None)
+            if end is None:
+                return None
+            start, k = k if start is None else start, end
+        elif sent.word(k) != part or (part == "to" and not _infinitive(sent, k + 1)):
+            return None
+        else:
+            start = k + 1 if start is None and part in _PARTICLES else k if start is None else start
+            k += 1
+    return start
+
+
+def _complement_end(sent: Sentence, a: int) -> int:
+    """Where a complement starting at items[a] ends: at the clause's end or its first comma, since what follows a
+    comma there is more often the sentence going on ("…, who pledged to fight on, declined to …")."""
+    end = _clause_end(sent, a)
+    return next((k for k in range(a, end) if sent.word(k) == ","), end)
+
+
+def _object_end(sent: Sentence, k: int, following: str | None) -> int | None:
+    """Where a short object at items[k] ends: at the word `following` it (within `MAX_OBJECT` words, with no
+    punctuation or quotation between), or anywhere when nothing follows it; None when no object is there."""
+    if k >= len(sent.items) or sent.items[k][0] != "T" or sent.ctx.puncts[sent.items[k][1]]:
+        return None
+    if sent.word(k) in NOT_CLAUSE_OPENERS:
+        return None
+    if following is None:
+        return k + 1
+    for j in range(k + 1, min(len(sent.items), k + MAX_OBJECT + 1)):
+        if sent.word(j) == following:
+            return j
+        if sent.items[j][0] != "T" or sent.ctx.puncts[sent.items[j][1]]:
+            return None
+    return None
+
+
+def _infinitive(sent: Sentence, k: int) -> bool:
+    """Whether items[k] can be the verb of an infinitive: a lowercase word, no determiner or pronoun."""
+    if k >= len(sent.items) or sent.items[k][0] != "T":
+        return False
+    i = sent.items[k][1]
+    return sent.ctx.lowercase[i] and sent.ctx.alphas[i] and sent.word(k) not in _NOT_INFINITIVES
+
+
+def _complement_subject(sent: Sentence, c: int) -> Candidate | None:
+    """The speaker of the complement verb at items[c]: the subject before it ("Trump has vowed"), the first
+    verb's after a coordinator ("… and vowed"), the clause's for a participle after a comma ("…, vowing")."""
+    ctx, items = sent.ctx, sent.items
+    if sent.word(c).endswith("ing") and sent.word(c - 1) == ",":
+        return clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+    subject = _subject(sent, c)
+    if subject is None and _coordinated(sent, c):
+        subject = sent.carried or sentence_subject(ctx, items, c)
+    return subject
+
+
 def _person_opening(sent: Sentence, limit: int) -> Candidate | None:
     """A person named among the first words of the sentence ("Finance Minister Ana Kovac defended …")."""
     for k in range(min(limit, 6)):
@@ -563,6 +675,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     speaker_verb_clause,
     participle_clause,
     name_colon_clause,
+    speaker_verb_complement,
 ]
 
 
