@@ -84,8 +84,23 @@ def _complement_verbs() -> dict[str, tuple[tuple[str, ...], ...]]:
 
 
 COMPLEMENT_VERBS = _complement_verbs()
+
+
+def _claim_nouns() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Every form of every noun in claim_nouns.tsv, with the complements it takes (each a tuple of words)."""
+    nouns: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for row in lexicon.rows("claim_nouns.tsv"):
+        pattern = tuple(lexicon.column(row, 1).split())
+        for form in row[0].split(","):
+            nouns[form.strip()] = (*nouns.get(form.strip(), ()), pattern)
+    return nouns
+
+
+CLAIM_NOUNS = _claim_nouns()
 # Any sentence that can hold reported speech has one of these words (in any case, as a whole word).
-_MAY_REPORT = frozenset(verb.lower() for verb in REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | {"according"}
+_MAY_REPORT = (
+    frozenset(verb.lower() for verb in REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | frozenset(CLAIM_NOUNS)
+) | {"according"}
 # A sentence opening with a capitalised name and a colon, which `name_colon_clause` reads ("Paul Ryan: …").
 _NAME_COLON = re.compile(r"[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3}: ")
 # Words a reported clause never opens with: after "said" they start a phrase about the saying, not what was said.
@@ -520,6 +535,49 @@ def speaker_verb_complement(sent: Sentence) -> Reported | None:
     return None
 
 
+def owner_noun_complement(sent: Sentence) -> Reported | None:
+    """ "Trump's claim that the election was rigged", "his promise to build a wall", "her call for a ban": a noun
+    naming a statement (`claim_nouns.tsv`), its owner before it the speaker, its complement the content."""
+    ctx, items = sent.ctx, sent.items
+    for k, word in enumerate(sent.words):
+        patterns = CLAIM_NOUNS.get(word)
+        if patterns is None or k == 0:
+            continue
+        start = next((s for pattern in patterns if (s := _complement_start(sent, k + 1, pattern)) is not None), None)
+        owner = _owner(sent, k) if start is not None else None
+        if start is None or owner is None:
+            continue
+        span = _content(sent, start, _complement_end(sent, start))
+        if span is not None:
+            return Reported(Attribution(owner, token_text(ctx, items[k][1]), sent.start_of(k)), *span)
+    return None
+
+
+# Possessive pronouns that own a statement: "his claim", "their call".
+_POSSESSIVES = frozenset({"his", "her", "their", "its"})
+# How many lowercase words may stand between an owner and its noun ("Trump's repeated false claims").
+MAX_NOUN_MODIFIERS = 2
+
+
+def _owner(sent: Sentence, k: int) -> Candidate | None:
+    """Who owns the noun at items[k]: a possessive pronoun or a name with "'s" before it, past a few lowercase
+    modifiers; None when there is none ("the claim that …" names no one)."""
+    ctx, items = sent.ctx, sent.items
+    j = k - 1
+    while j > 0 and k - j <= MAX_NOUN_MODIFIERS and _plain_word(sent, j) and sent.word(j) not in _POSSESSIVES:
+        j -= 1
+    if items[j][0] != "T":
+        return None
+    if sent.word(j) in _POSSESSIVES:
+        return token_candidate(ctx, items[j][1], items[j][1], "pronoun")
+    if sent.word(j) not in {"'s", "’s"} or j == 0 or items[j - 1][0] != "T":
+        return None
+    mention = ctx.ent_token.get(items[j - 1][1])
+    if mention is None:
+        return None
+    return token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+
+
 # The longest object a complement reads before the word that follows it ("urged *the Senate's leaders* to act").
 MAX_OBJECT = 8
 # Words opening a complement that are not part of what was said: "called *for* a ban", "called *on* Congress to".
@@ -676,6 +734,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     participle_clause,
     name_colon_clause,
     speaker_verb_complement,
+    owner_noun_complement,
 ]
 
 
