@@ -597,6 +597,11 @@ def _complement_start(sent: Sentence, a: int, pattern: tuple[str, ...]) -> int |
             if end is None:
                 return None
             start, k = k if start is None else start, end
+        elif part == "to" and sent.word(k) == "not" and sent.word(k + 1) == "to":
+            start, k = k if start is None else start, k + 1  # "vowed not to …", "urged voters not to …"
+            if not _infinitive(sent, k + 1):
+                return None
+            k += 1
         elif sent.word(k) != part or (part == "to" and not _infinitive(sent, k + 1)):
             return None
         else:
@@ -643,6 +648,8 @@ def _complement_subject(sent: Sentence, c: int) -> Candidate | None:
     ctx, items = sent.ctx, sent.items
     if sent.word(c).endswith("ing") and sent.word(c - 1) == ",":
         return clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+    if sent.word(c).endswith("ing") and items[c - 1][0] == "T" and items[c - 1][1] in ctx.ent_token:
+        return None  # "a letter to Minister Marise Payne asking Australia to …": the letter asks, not the minister
     subject = _subject(sent, c)
     if subject is None and _coordinated(sent, c):
         subject = sent.carried or sentence_subject(ctx, items, c)
