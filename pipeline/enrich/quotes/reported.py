@@ -198,7 +198,9 @@ def _reporting(sent: Sentence, c: int) -> bool:
     if word not in REPORTED_VERBS or sent.items[c][0] != "T":
         return False
     if word in CUES:
-        return is_cue(sent.ctx, sent.items, c, before=True)
+        # "three said", "Several said": after a number or quantifier the word reads as a noun, unless they are a share
+        # of people as the clause's subject
+        return is_cue(sent.ctx, sent.items, c, before=True) or _quantity_subject(sent, c) is not None
     return sent.ctx.lowercase[sent.items[c][1]] and sent.word(c - 1) not in NOUN_MARKERS
 
 
@@ -321,6 +323,8 @@ def _subject(sent: Sentence, c: int) -> Candidate | None:
     """The subject before the verb at items[c]; "the report", "a new study" too, which the cue finders skip
     because "report" is itself a reporting verb."""
     found = subject_before(sent.ctx, sent.items, c, 0)
+    if found is None:
+        found = _quantity_subject(sent, c)
     if found is not None or c < 2 or sent.word(c - 1) not in UTTERANCES:
         return found
     first = c - 2
@@ -329,6 +333,32 @@ def _subject(sent: Sentence, c: int) -> Candidate | None:
     if sent.word(first) not in DETERMINERS or sent.items[first][0] != "T":
         return None
     return token_candidate(sent.ctx, sent.items[first][1], sent.items[c - 1][1], "np")
+
+
+# A share of the people polled as a subject: "One in three said", "Almost half said", "56 percent of Democrats said",
+# "Several said" (as PolNeAR marks them: the words before the verb are the Source).
+_QUANTITY = re.compile(
+    r"(?:(?:nearly|almost|about|roughly|more than|fewer than|less than|over|just|only|some)\s+)?"
+    r"(?:\d[\d.,]*\s*(?:percent|%)|one|two|three|four|five|six|seven|eight|nine|ten|half|a third|a quarter|"
+    r"two-thirds|three-quarters|a majority|most|many|several|a few)"
+    r"(?:\s+(?:in|of|out of)\s+[\w’'-]+(?:\s+[\w’'-]+){0,4})?",
+    re.IGNORECASE,
+)
+# How many words a share subject may have ("56 percent of registered Democratic voters polled").
+MAX_QUANTITY_WORDS = 9
+
+
+def _quantity_subject(sent: Sentence, c: int) -> Candidate | None:
+    """A share of people opening the clause right before the verb at items[c] ("One in three said …")."""
+    first = c - 1
+    while first > 0 and c - first < MAX_QUANTITY_WORDS and sent.word(first - 1) not in {",", ";", ":", ""}:
+        first -= 1
+    if first < 0 or first >= c or sent.items[first][0] != "T" or sent.items[c - 1][0] != "T":
+        return None
+    phrase = sent.ctx.text[sent.start_of(first) : sent.end_of(c - 1)]
+    if _QUANTITY.fullmatch(phrase) is None:
+        return None
+    return token_candidate(sent.ctx, sent.items[first][1], sent.items[c - 1][1], "share")
 
 
 def _speaker_of_utterance(ctx: Context, cand: Candidate) -> Candidate:
