@@ -388,7 +388,7 @@ def according_to_opening(sent: Sentence) -> Reported | None:
     k = next((k for k in range(min(n, 4)) if sent.word(k) == "according" and sent.word(k + 1) == "to"), None)
     if k is None:
         return None
-    comma = next((j for j in range(k + 2, min(n, k + 16)) if sent.word(j) == ","), None)
+    comma = next((j for j in range(k + 2, min(n, k + MAX_ACCORDING)) if sent.word(j) == ","), None)
     if comma is None:
         return None
     cand = mention_after(sent.ctx, items, k + 2, comma)
@@ -396,6 +396,11 @@ def according_to_opening(sent: Sentence) -> Reported | None:
     if cand is None or span is None:
         return None
     return Reported(Attribution(cand, "according to", sent.start_of(k)), *span)
+
+
+# How far "According to …," may run before its comma ("According to early results of exit polls conducted for
+# The Associated Press and television networks by Edison Research, …"); 16 items cut such sources off.
+MAX_ACCORDING = 28
 
 
 def according_to_closing(sent: Sentence) -> Reported | None:
