@@ -363,9 +363,12 @@ def _quantity_subject(sent: Sentence, c: int) -> Candidate | None:
 
 def _speaker_of_utterance(ctx: Context, cand: Candidate) -> Candidate:
     """ "Kim's statement said", "the ministry's report found": the owner of the statement is its speaker;
-    "the ministry in Seoul said": the speaker is the phrase before its place, not the place."""
+    "the ministry in Seoul said": the speaker is the phrase before its place, not the place; "Almost half said": a
+    share of those polled."""
     if cand.kind != "np":
         return cand
+    if _QUANTITY.fullmatch(ctx.text[cand.start : cand.end]):
+        return Candidate(cand.start, cand.end, "share")  # "Almost half said": kept in its own words
     place = re.search(r"\s(?:in|at|from|near)\s", ctx.text[cand.start : cand.end])
     if place is not None:
         cand = Candidate(cand.start, cand.start + place.start(), "np")
