@@ -346,6 +346,18 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         [("not to raise taxes", "Ana Kovac", "Ana Kovac", "indirect", "speaker_verb_complement")],
     ),
     (
+        "Marek Dolan described the harbour deal as a gift to developers.",
+        [
+            (
+                "the harbour deal as a gift to developers",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "speaker_verb_complement",
+            )
+        ],
+    ),
+    (
         "Lena Ortiz left the meeting early, calling for a recount of every ballot.",
         [("a recount of every ballot", "Lena Ortiz", "Lena Ortiz", "indirect", "speaker_verb_complement")],
     ),
