@@ -299,6 +299,95 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         ],
     ),
     ("Halifax: ferries will not run on Monday because of the storm.", []),
+    # issue 12's third round: a statement that is the verb's complement (a commitment, a demand, an appeal, an
+    # accusation); the content ends at the clause's first comma
+    (
+        "Ana Kovac pledged on Tuesday to cut the fuel tax by half.",
+        [("to cut the fuel tax by half", "Ana Kovac", "Ana Kovac", "indirect", "speaker_verb_complement")],
+    ),
+    (
+        "Marek Dolan called for an independent inquiry into the harbour contract.",
+        [
+            (
+                "an independent inquiry into the harbour contract",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "speaker_verb_complement",
+            )
+        ],
+    ),
+    (
+        "Lena Ortiz urged the council to delay the vote until spring.",
+        [
+            (
+                "the council to delay the vote until spring",
+                "Lena Ortiz",
+                "Lena Ortiz",
+                "indirect",
+                "speaker_verb_complement",
+            )
+        ],
+    ),
+    (
+        "Marek Dolan accused the minister of hiding the true cost of the bridge.",
+        [
+            (
+                "the minister of hiding the true cost of the bridge",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "speaker_verb_complement",
+            )
+        ],
+    ),
+    (
+        "Ana Kovac vowed not to raise taxes, but the opposition was unconvinced.",
+        [("not to raise taxes", "Ana Kovac", "Ana Kovac", "indirect", "speaker_verb_complement")],
+    ),
+    (
+        "Marek Dolan described the harbour deal as a gift to developers.",
+        [
+            (
+                "the harbour deal as a gift to developers",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "speaker_verb_complement",
+            )
+        ],
+    ),
+    (
+        "Lena Ortiz left the meeting early, calling for a recount of every ballot.",
+        [("a recount of every ballot", "Lena Ortiz", "Lena Ortiz", "indirect", "speaker_verb_complement")],
+    ),
+    # no complement: "to" before a noun phrase is no infinitive; a verb in -ing right after a name is not that
+    # person's (the letter asks, not the mayor it was sent to)
+    ("Ana Kovac pledged to the families of the victims.", []),
+    ("Residents sent a letter to Mayor Lena Ortiz asking the city to repair the road.", []),
+    # a noun naming a statement, owned by its speaker
+    (
+        "The court rejected Ana Kovac's claim that the harbour deal broke the law.",
+        [("the harbour deal broke the law", "Ana Kovac", "Ana Kovac", "indirect", "owner_noun_complement")],
+    ),
+    # a share of the people polled as the speaker, in its own words
+    (
+        "The survey reached 800 residents last month. Almost half said the toll was too high.",
+        [("the toll was too high", "Almost half", "Almost half", "indirect", "speaker_verb_clause")],
+    ),
+    # a clause in apostrophe quotation marks, its speaker with an apposition and a long tail after the verb
+    (
+        "''The bridge will be finished by May,'' Lena Ortiz, the mayor of Halifax, said in a statement on Friday.",
+        [
+            (
+                "''The bridge will be finished by May",
+                "Lena Ortiz",
+                "Lena Ortiz",
+                "indirect",
+                "clause_then_speaker_verb",
+            )
+        ],
+    ),
     # no clause reported: a phrase about the saying, a market figure
     ("Mayor Lena Ortiz said so during an interview with local radio.", []),
     ("Shares of the company added 0.4 per cent to close at $12.10 on Tuesday.", []),
@@ -349,11 +438,12 @@ def _bench(name: str) -> ModuleType:
     return module
 
 
-# Measured with `python bench/bench_ggt.py`: all quotations F1 0.876; `python bench/bench_quotes.py`: PolNeAR dev
-# all attributions F1 0.662, source accuracy 0.926. The floors sit a little below, so small trades between rules
-# do not fail the suite, and well above the figures before reported speech (0.653 and 0.430).
+# Measured with `python bench/bench_ggt.py`: all quotations F1 0.873; `python bench/bench_quotes.py`: PolNeAR dev
+# all attributions F1 0.679, source accuracy 0.931 (issue 12's third round; 0.662 before it). The floors sit a
+# little below, so small trades between rules do not fail the suite, and well above the figures before reported
+# speech (0.653 and 0.430).
 GGT_ALL_F1_FLOOR = 0.85
-POLNEAR_ALL_F1_FLOOR = 0.65
+POLNEAR_ALL_F1_FLOOR = 0.67
 POLNEAR_SOURCE_FLOOR = 0.90
 
 

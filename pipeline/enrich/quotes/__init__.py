@@ -163,6 +163,9 @@ def _resolve_all(
         key = id(candidate)
         if key not in by_candidate:
             phrase = ctx.text[candidate.start : candidate.end]
+            if candidate.kind == "share":  # "One in three (said)": a share of those polled, named by nothing else
+                by_candidate[key] = resolved[n] = phrase
+                continue
             # "the person" after "a person familiar with the talks": the source described before, not a guess
             speaker = descriptions.earlier(phrase) if candidate.kind == "np" else None
             if speaker is not None:

@@ -22,7 +22,7 @@ class Candidate:
 
     start: int
     end: int
-    kind: str  # entity | pronoun | np
+    kind: str  # entity | pronoun | np | share ("One in three", kept in its own words)
     mention: Mention | None = None
 
 

@@ -49,6 +49,7 @@ from pipeline.enrich.quotes.words import (
     NOUN_MARKERS,
     NP_BREAKS,
     PREPOSITIONS,
+    PRONOUNS,
     verb_forms,
 )
 
@@ -68,8 +69,38 @@ def _reported_verbs() -> dict[str, str]:
 
 
 REPORTED_VERBS = _reported_verbs()
+
+
+def _complement_verbs() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Every form of every verb in complement_verbs.tsv, with the complements it takes (each a tuple of words)."""
+    verbs: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for row in lexicon.rows("complement_verbs.tsv"):
+        spelled = lexicon.column(row, 1)
+        forms = verb_forms(row[0]) if spelled == "regular" else {f.strip() for f in spelled.split(",")}
+        pattern = tuple(lexicon.column(row, 2).split())
+        for form in forms:
+            verbs[form] = (*verbs.get(form, ()), pattern)
+    return verbs
+
+
+COMPLEMENT_VERBS = _complement_verbs()
+
+
+def _claim_nouns() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Every form of every noun in claim_nouns.tsv, with the complements it takes (each a tuple of words)."""
+    nouns: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for row in lexicon.rows("claim_nouns.tsv"):
+        pattern = tuple(lexicon.column(row, 1).split())
+        for form in row[0].split(","):
+            nouns[form.strip()] = (*nouns.get(form.strip(), ()), pattern)
+    return nouns
+
+
+CLAIM_NOUNS = _claim_nouns()
 # Any sentence that can hold reported speech has one of these words (in any case, as a whole word).
-_MAY_REPORT = frozenset(verb.lower() for verb in REPORTED_VERBS) | {"according"}
+_MAY_REPORT = (
+    frozenset(verb.lower() for verb in REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | frozenset(CLAIM_NOUNS)
+) | {"according"}
 # A sentence opening with a capitalised name and a colon, which `name_colon_clause` reads ("Paul Ryan: …").
 _NAME_COLON = re.compile(r"[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3}: ")
 # Words a reported clause never opens with: after "said" they start a phrase about the saying, not what was said.
@@ -167,7 +198,9 @@ def _reporting(sent: Sentence, c: int) -> bool:
     if word not in REPORTED_VERBS or sent.items[c][0] != "T":
         return False
     if word in CUES:
-        return is_cue(sent.ctx, sent.items, c, before=True)
+        # "three said", "Several said": after a number or quantifier the word reads as a noun, unless they are a share
+        # of people as the clause's subject
+        return is_cue(sent.ctx, sent.items, c, before=True) or _quantity_subject(sent, c) is not None
     return sent.ctx.lowercase[sent.items[c][1]] and sent.word(c - 1) not in NOUN_MARKERS
 
 
@@ -244,7 +277,11 @@ def _skip_tail(sent: Sentence, a: int) -> tuple[int, bool]:
             break
         if sent.word(k) == "that":
             return k + 1, True
-    k = a
+    return _skip_time(sent, a), False
+
+
+def _skip_time(sent: Sentence, k: int) -> int:
+    """Past "on Tuesday", "last week", "earlier" at items[k]."""
     while k < len(sent.items):
         if sent.word(k) in TIME_WORDS:
             k += 1
@@ -252,7 +289,7 @@ def _skip_tail(sent: Sentence, a: int) -> tuple[int, bool]:
             k += 2
         else:
             break
-    return k, False
+    return k
 
 
 _PERIODS = frozenset({"week", "month", "year", "weekend", "night", "morning", "afternoon", "evening"})
@@ -286,6 +323,8 @@ def _subject(sent: Sentence, c: int) -> Candidate | None:
     """The subject before the verb at items[c]; "the report", "a new study" too, which the cue finders skip
     because "report" is itself a reporting verb."""
     found = subject_before(sent.ctx, sent.items, c, 0)
+    if found is None:
+        found = _quantity_subject(sent, c)
     if found is not None or c < 2 or sent.word(c - 1) not in UTTERANCES:
         return found
     first = c - 2
@@ -296,11 +335,40 @@ def _subject(sent: Sentence, c: int) -> Candidate | None:
     return token_candidate(sent.ctx, sent.items[first][1], sent.items[c - 1][1], "np")
 
 
+# A share of the people polled as a subject: "One in three said", "Almost half said", "56 percent of Democrats said",
+# "Several said" (as PolNeAR marks them: the words before the verb are the Source).
+_QUANTITY = re.compile(
+    r"(?:(?:nearly|almost|about|roughly|more than|fewer than|less than|over|just|only|some)\s+)?"
+    r"(?:\d[\d.,]*\s*(?:percent|%)|one|two|three|four|five|six|seven|eight|nine|ten|half|a third|a quarter|"
+    r"two-thirds|three-quarters|a majority|most|many|several|a few)"
+    r"(?:\s+(?:in|of|out of)\s+[\w’'-]+(?:\s+[\w’'-]+){0,4})?",
+    re.IGNORECASE,
+)
+# How many words a share subject may have ("56 percent of registered Democratic voters polled").
+MAX_QUANTITY_WORDS = 9
+
+
+def _quantity_subject(sent: Sentence, c: int) -> Candidate | None:
+    """A share of people opening the clause right before the verb at items[c] ("One in three said …")."""
+    first = c - 1
+    while first > 0 and c - first < MAX_QUANTITY_WORDS and sent.word(first - 1) not in {",", ";", ":", ""}:
+        first -= 1
+    if first < 0 or first >= c or sent.items[first][0] != "T" or sent.items[c - 1][0] != "T":
+        return None
+    phrase = sent.ctx.text[sent.start_of(first) : sent.end_of(c - 1)]
+    if _QUANTITY.fullmatch(phrase) is None:
+        return None
+    return token_candidate(sent.ctx, sent.items[first][1], sent.items[c - 1][1], "share")
+
+
 def _speaker_of_utterance(ctx: Context, cand: Candidate) -> Candidate:
     """ "Kim's statement said", "the ministry's report found": the owner of the statement is its speaker;
-    "the ministry in Seoul said": the speaker is the phrase before its place, not the place."""
+    "the ministry in Seoul said": the speaker is the phrase before its place, not the place; "Almost half said": a
+    share of those polled."""
     if cand.kind != "np":
         return cand
+    if _QUANTITY.fullmatch(ctx.text[cand.start : cand.end]):
+        return Candidate(cand.start, cand.end, "share")  # "Almost half said": kept in its own words
     place = re.search(r"\s(?:in|at|from|near)\s", ctx.text[cand.start : cand.end])
     if place is not None:
         cand = Candidate(cand.start, cand.start + place.start(), "np")
@@ -323,7 +391,7 @@ def according_to_opening(sent: Sentence) -> Reported | None:
     k = next((k for k in range(min(n, 4)) if sent.word(k) == "according" and sent.word(k + 1) == "to"), None)
     if k is None:
         return None
-    comma = next((j for j in range(k + 2, min(n, k + 16)) if sent.word(j) == ","), None)
+    comma = next((j for j in range(k + 2, min(n, k + MAX_ACCORDING)) if sent.word(j) == ","), None)
     if comma is None:
         return None
     cand = mention_after(sent.ctx, items, k + 2, comma)
@@ -331,6 +399,11 @@ def according_to_opening(sent: Sentence) -> Reported | None:
     if cand is None or span is None:
         return None
     return Reported(Attribution(cand, "according to", sent.start_of(k)), *span)
+
+
+# How far "According to …," may run before its comma ("According to early results of exit polls conducted for
+# The Associated Press and television networks by Edison Research, …"); 16 items cut such sources off.
+MAX_ACCORDING = 28
 
 
 def according_to_closing(sent: Sentence) -> Reported | None:
@@ -391,10 +464,14 @@ def clause_then_speaker_verb(sent: Sentence) -> Reported | None:
     """ "The border will stay closed, the minister said (on Tuesday)." """
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
     for c in reversed(sent.verbs_in(max(1, n - MAX_TAIL) + 1, n)):
-        if not _reporting_after(sent, c) or not _ends_attribution(sent, c):
+        if not _reporting_after(sent, c):
             continue
         subject = _subject(sent, c)
         comma = _comma_before(sent, subject)
+        # "…,'' Lael Brainard, a Fed governor, said in a speech last month.": the apostrophe quote marks say where
+        # the clause ends, however long the speaker's apposition and what follows the verb
+        if not (_ends_attribution(sent, c) or (comma is not None and sent.word(comma + 1) in APOSTROPHE_QUOTES)):
+            continue
         if subject is None or comma is None:
             return None
         span = _content(sent, _clause_start(sent, comma), comma)
@@ -477,6 +554,148 @@ def name_colon_clause(sent: Sentence) -> Reported | None:
         return None
     cand = token_candidate(sent.ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
     return Reported(Attribution(cand, ":", sent.start_of(colon)), *span)
+
+
+def speaker_verb_complement(sent: Sentence) -> Reported | None:
+    """ "Trump pledged to build a wall", "Sanders called for a ban on …", "She urged Congress to act", "He accused
+    the president of lying": a verb whose statement is its complement, not a clause (`complement_verbs.tsv`); the
+    speaker is the subject before it, or the clause's subject for a participle ("…, vowing to fight on")."""
+    ctx, items = sent.ctx, sent.items
+    for c, word in enumerate(sent.words):
+        patterns = COMPLEMENT_VERBS.get(word)
+        if patterns is None or c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
+            continue
+        a = _skip_time(sent, c + 1)
+        start = next((s for pattern in patterns if (s := _complement_start(sent, a, pattern)) is not None), None)
+        subject = _complement_subject(sent, c) if start is not None else None
+        if start is None or subject is None:
+            continue
+        span = _content(sent, start, _complement_end(sent, start))
+        if span is not None:
+            cand = _speaker_of_utterance(ctx, subject)
+            return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
+    return None
+
+
+def owner_noun_complement(sent: Sentence) -> Reported | None:
+    """ "Trump's claim that the election was rigged", "his promise to build a wall", "her call for a ban": a noun
+    naming a statement (`claim_nouns.tsv`), its owner before it the speaker, its complement the content."""
+    ctx, items = sent.ctx, sent.items
+    for k, word in enumerate(sent.words):
+        patterns = CLAIM_NOUNS.get(word)
+        if patterns is None or k == 0:
+            continue
+        start = next((s for pattern in patterns if (s := _complement_start(sent, k + 1, pattern)) is not None), None)
+        owner = _owner(sent, k) if start is not None else None
+        if start is None or owner is None:
+            continue
+        span = _content(sent, start, _complement_end(sent, start))
+        if span is not None:
+            return Reported(Attribution(owner, token_text(ctx, items[k][1]), sent.start_of(k)), *span)
+    return None
+
+
+# Possessive pronouns that own a statement: "his claim", "their call".
+_POSSESSIVES = frozenset({"his", "her", "their", "its"})
+# How many lowercase words may stand between an owner and its noun ("Trump's repeated false claims").
+MAX_NOUN_MODIFIERS = 2
+
+
+def _owner(sent: Sentence, k: int) -> Candidate | None:
+    """Who owns the noun at items[k]: a possessive pronoun or a name with "'s" before it, past a few lowercase
+    modifiers; None when there is none ("the claim that …" names no one)."""
+    ctx, items = sent.ctx, sent.items
+    j = k - 1
+    while j > 0 and k - j <= MAX_NOUN_MODIFIERS and _plain_word(sent, j) and sent.word(j) not in _POSSESSIVES:
+        j -= 1
+    if items[j][0] != "T":
+        return None
+    if sent.word(j) in _POSSESSIVES:
+        return token_candidate(ctx, items[j][1], items[j][1], "pronoun")
+    if sent.word(j) not in {"'s", "’s"} or j == 0 or items[j - 1][0] != "T":
+        return None
+    mention = ctx.ent_token.get(items[j - 1][1])
+    if mention is None:
+        return None
+    return token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+
+
+# The longest object a complement reads before the word that follows it ("urged *the Senate's leaders* to act").
+MAX_OBJECT = 8
+# Words opening a complement that are not part of what was said: "called *for* a ban", "called *on* Congress to".
+_PARTICLES = frozenset({"for", "on", "about"})
+# Words after "to" that show it is no infinitive: "pledged to the voters", "promised to them".
+_NOT_INFINITIVES = DETERMINERS | PRONOUNS | ADDRESSEES
+
+
+def _complement_start(sent: Sentence, a: int, pattern: tuple[str, ...]) -> int | None:
+    """Where the content starts when the complement `pattern` follows at items[a] ("for", "object to", …); None
+    when it does not follow."""
+    start: int | None = None
+    k = a
+    for n, part in enumerate(pattern):
+        if part == "object":
+            end = _object_end(sent, k, pattern[n + 1] if n + 1 < len(pattern) else None)
+            if end is None:
+                return None
+            start, k = k if start is None else start, end
+        elif part == "to" and sent.word(k) == "not" and sent.word(k + 1) == "to":
+            start, k = k if start is None else start, k + 1  # "vowed not to …", "urged voters not to …"
+            if not _infinitive(sent, k + 1):
+                return None
+            k += 1
+        elif sent.word(k) != part or (part == "to" and not _infinitive(sent, k + 1)):
+            return None
+        else:
+            start = k + 1 if start is None and part in _PARTICLES else k if start is None else start
+            k += 1
+    return start
+
+
+def _complement_end(sent: Sentence, a: int) -> int:
+    """Where a complement starting at items[a] ends: at the clause's end or its first comma, since what follows a
+    comma there is more often the sentence going on ("…, who pledged to fight on, declined to …")."""
+    end = _clause_end(sent, a)
+    return next((k for k in range(a, end) if sent.word(k) == ","), end)
+
+
+def _object_end(sent: Sentence, k: int, following: str | None) -> int | None:
+    """Where a short object at items[k] ends: at the word `following` it (within `MAX_OBJECT` words, with no
+    punctuation or quotation between), or anywhere when nothing follows it; None when no object is there."""
+    if k >= len(sent.items) or sent.items[k][0] != "T" or sent.ctx.puncts[sent.items[k][1]]:
+        return None
+    if sent.word(k) in NOT_CLAUSE_OPENERS:
+        return None
+    if following is None:
+        return k + 1
+    for j in range(k + 1, min(len(sent.items), k + MAX_OBJECT + 1)):
+        if sent.word(j) == following:
+            return j
+        if sent.items[j][0] != "T" or sent.ctx.puncts[sent.items[j][1]]:
+            return None
+    return None
+
+
+def _infinitive(sent: Sentence, k: int) -> bool:
+    """Whether items[k] can be the verb of an infinitive: a lowercase word, no determiner or pronoun."""
+    if k >= len(sent.items) or sent.items[k][0] != "T":
+        return False
+    i = sent.items[k][1]
+    return sent.ctx.lowercase[i] and sent.ctx.alphas[i] and sent.word(k) not in _NOT_INFINITIVES
+
+
+def _complement_subject(sent: Sentence, c: int) -> Candidate | None:
+    """The speaker of the complement verb at items[c]: the subject before it ("Trump has vowed"), the first
+    verb's after a coordinator ("… and vowed"), the clause's for a participle after a comma ("…, vowing")."""
+    ctx, items = sent.ctx, sent.items
+    if sent.word(c).endswith("ing") and sent.word(c - 1) == ",":
+        return clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+    if sent.word(c).endswith("ing") and items[c - 1][0] == "T" and items[c - 1][1] in ctx.ent_token:
+        return None  # "a letter to Minister Marise Payne asking Australia to …": the letter asks, not the minister
+    subject = _subject(sent, c)
+    if subject is None and _coordinated(sent, c):
+        subject = sent.carried or sentence_subject(ctx, items, c)
+    return subject
 
 
 def _person_opening(sent: Sentence, limit: int) -> Candidate | None:
@@ -563,6 +782,8 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     speaker_verb_clause,
     participle_clause,
     name_colon_clause,
+    speaker_verb_complement,
+    owner_noun_complement,
 ]
 
 
