@@ -341,9 +341,10 @@ def _quick_lexeme_attrs(nlp: Language) -> None:
             getters[attr] = _false_for_words(getters[attr])
 
 
-# A word ending in an ASCII letter other than s or S, with no digit in it: no English suffix rule can match its end
-# (the only suffixes ending in such a letter are "'s" and the units after a number, "5km", "12ft").
-_NO_SUFFIX = re.compile(r"[^0-9]*[A-RT-Za-rt-z]")
+# A word ending in an ASCII letter, with no digit in it and no apostrophe or quote mark before a final s or S: no
+# English suffix rule can match its end (the only suffixes ending in such a letter are "'s", "’s", "‘s" and the
+# units after a number, "5km", "12ft", "3m/s").
+_NO_SUFFIX = re.compile(r"[^0-9]*(?:[A-RT-Za-rt-z]|(?<!['’‘])[sS])")
 
 
 def _quick_suffix_search(nlp: Language) -> None:
@@ -358,6 +359,65 @@ def _quick_suffix_search(nlp: Language) -> None:
         return None if _NO_SUFFIX.fullmatch(text) else search(text)
 
     tokenizer.suffix_search = quick
+
+
+def _quick_prefix_search(nlp: Language) -> None:
+    """The prefix rules are asked about every chunk the tokenizer splits. A chunk opening with an ASCII letter or
+    digit has no prefix unless it opens with a currency written with letters ("US$", "C$", "A$"): every other
+    English prefix is punctuation or a symbol. Such a chunk with no "$" among its first three characters is
+    answered None (no prefix) at once, where the rules' alternation is tried at its start."""
+    tokenizer: Tokenizer = nlp.tokenizer
+    search = tokenizer.prefix_search
+    if search is None or nlp.lang != "en":
+        return
+
+    def quick(text: str) -> re.Match[str] | None:
+        first = text[:1]
+        return None if first.isascii() and first.isalnum() and "$" not in text[:3] else search(text)
+
+    tokenizer.prefix_search = quick
+
+
+_NO_INFIXES: tuple[re.Match[str], ...] = ()
+
+
+def _quick_infix_finditer(nlp: Language) -> None:
+    """What is left of every chunk after its prefixes and suffixes is searched for infixes (hyphens, "...",
+    commas between letters), a tenth of the tokenizer's time. Every English infix, and the quote marks and
+    commas `_split_glued_marks` adds, holds a character that is no ASCII letter or digit, so a string of ASCII
+    letters and digits alone ("Trump", "2016") is answered "no infix" at once."""
+    tokenizer: Tokenizer = nlp.tokenizer
+    finditer = tokenizer.infix_finditer
+    if finditer is None or nlp.lang != "en":
+        return
+
+    def quick(text: str) -> Iterable[re.Match[str]]:
+        return _NO_INFIXES if text.isascii() and text.isalnum() else finditer(text)
+
+    tokenizer.infix_finditer = quick
+
+
+def _quick_url_match(nlp: Language) -> None:
+    """Every chunk not in the tokenizer's cache is tried as a URL before its infixes are searched; both forms of
+    host spaCy's URL pattern accepts (a dotted IP address, a domain before its top-level domain) hold a ".", so a
+    chunk without one is answered None (no URL) at once, where the pattern backtracks through the whole word."""
+    tokenizer: Tokenizer = nlp.tokenizer
+    match = tokenizer.url_match
+    if match is None or nlp.lang != "en":
+        return
+
+    def quick(text: str) -> re.Match[str] | None:
+        return None if "." not in text else match(text)
+
+    tokenizer.url_match = quick
+
+
+def _quick_tokenizer(nlp: Language) -> None:
+    """spaCy's English tokenizer, with the shortcuts above: the same tokens, found with fewer regex searches."""
+    _quick_suffix_search(nlp)
+    _quick_prefix_search(nlp)
+    _quick_infix_finditer(nlp)
+    _quick_url_match(nlp)
 
 
 # Whitespace the tokenizer's exceptions list as special cases although splitting them gives the same single token.
@@ -382,7 +442,7 @@ def build_nlp(config: Config) -> Language:
     if nlp is not None:
         _split_glued_marks(nlp)
         _quick_lexeme_attrs(nlp)
-        _quick_suffix_search(nlp)
+        _quick_tokenizer(nlp)
         _cache_past_whitespace(nlp)
         ruler = nlp.add_pipe(
             "entity_ruler",
@@ -395,7 +455,7 @@ def build_nlp(config: Config) -> Language:
     nlp = spacy.blank("en")
     _split_glued_marks(nlp)
     _quick_lexeme_attrs(nlp)
-    _quick_suffix_search(nlp)
+    _quick_tokenizer(nlp)
     _cache_past_whitespace(nlp)
     places = nlp.add_pipe("entity_ruler", name="wirewatch_places")
     places.add_patterns(place_patterns())  # type: ignore[attr-defined]
