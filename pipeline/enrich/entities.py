@@ -140,8 +140,13 @@ class SpeakerIndex:
         return speaker.pronoun if speaker else None
 
 
+# Spaces and dashes, which a name's key (`_name_key`) reads as one space. The patterns run per mention and per name,
+# so they are compiled here once rather than looked up in `re`'s cache on every call.
+_KEY_BREAKS = re.compile(r"[\s\-‐–]+")
+
+
 def _name_key(name: str) -> str:
-    return re.sub(r"[\s\-‐–]+", " ", name.replace("’", "'")).strip().lower()
+    return _KEY_BREAKS.sub(" ", name.replace("’", "'")).strip().lower()
 
 
 def name_variants(name: str) -> set[str]:
@@ -347,16 +352,32 @@ def _quick_lexeme_attrs(nlp: Language) -> None:
 _NO_SUFFIX = re.compile(r"[^0-9]*(?:[A-RT-Za-rt-z]|(?<!['’‘])[sS])")
 
 
+# How many chunks' suffix matches `_quick_suffix_search` remembers before it starts again.
+_MAX_REMEMBERED_SUFFIXES = 50_000
+
+
 def _quick_suffix_search(nlp: Language) -> None:
     """The tokenizer asks the suffix rules about every new word, each time scanning the word for a match
-    of any of the rules at its end: a word `_NO_SUFFIX` describes is answered None (no suffix) at once."""
+    of any of the rules at its end: a word `_NO_SUFFIX` describes is answered None (no suffix) at once.
+
+    Any other chunk ("said,", "Trump.", "Kim's") has its answer remembered: spaCy stops caching a text's chunks
+    once one has met a special case ("Mr.", "don't"), so the same chunks come back article after article, and the
+    tokenizer reads only the length of the match, which depends on the chunk alone."""
     tokenizer: Tokenizer = nlp.tokenizer
     search = tokenizer.suffix_search
     if search is None or nlp.lang != "en":
         return
+    remembered: dict[str, re.Match[str] | None] = {}
 
     def quick(text: str) -> re.Match[str] | None:
-        return None if _NO_SUFFIX.fullmatch(text) else search(text)
+        if _NO_SUFFIX.fullmatch(text):
+            return None
+        if text in remembered:
+            return remembered[text]
+        if len(remembered) >= _MAX_REMEMBERED_SUFFIXES:
+            remembered.clear()
+        found = remembered[text] = search(text)
+        return found
 
     tokenizer.suffix_search = quick
 
@@ -498,6 +519,9 @@ def _capitalised(doc: Doc) -> list[int]:
 # Where a doc keeps its `TokenTable` once built.
 TABLE_KEY = "wirewatch_tokens"
 
+# A token's trailing whitespace by spaCy's SPACY flag (0 or 1).
+_TRAILING = ("", " ")
+
 # What a `TokenTable` knows of a word: its text, lower case and length, and its lexical flags (`_WORD_FLAGS`).
 WordFacts = tuple[str, str, int, bool, bool, bool, bool, bool, bool, bool, bool, bool]
 _WORD_FLAGS = (IS_STOP, IS_LOWER, IS_ALPHA, IS_TITLE, IS_UPPER, IS_PUNCT, IS_SPACE, LIKE_NUM, CAPITALISED)
@@ -525,7 +549,7 @@ class TokenTable:
         self.ends = [a + n for a, n in zip(self.starts, columns[2], strict=True)]
         self.is_stop, self.is_lower, self.is_alpha, self.is_title, self.is_upper = columns[3:8]
         self.is_punct, self.is_space, self.like_num, self.cap = columns[8:12]
-        self.whitespace = [" " if flag else "" for flag in spacy_flags]
+        self.whitespace = list(map(_TRAILING.__getitem__, spacy_flags))
         self.size = len(orths)
 
 
@@ -1001,10 +1025,10 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
                 continue
             name_words = "".join(t.texts[j] + t.whitespace[j] for j in range(name_start, name_end))
             # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
-            name = re.sub(r"[’'‘]s$", "", name_words.strip())
+            name = _GLUED_POSSESSIVE.sub("", name_words.strip())
             # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name, nor is a
             # party-state tag run into it ("D-Conn. Schumer")
-            name = re.sub(r"^(?:(?:[-‐][\w.]+)+|[DRI]-[A-Z][A-Za-z.]*)\s+", "", name)
+            name = _TITLE_TAIL_OR_PARTY.sub("", name)
             speaker = index.by_name(name)
             canonical = speaker.name if speaker else name
             # "Jody Wilson-Raybould" is a full name, "Wilson-Raybould" alone a surname
@@ -1029,6 +1053,13 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
         _with_glued_particle(t, text, m)
     _mark_page_furniture(text, result)
     return _resolve_names(result)
+
+
+# "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off.
+_GLUED_POSSESSIVE = re.compile(r"[’'‘]s$")
+# "Sergeant-at-Arms Kevin Vickers", "D-Conn. Schumer": the rest of a hyphenated title, or a party-state tag, before a
+# name.
+_TITLE_TAIL_OR_PARTY = re.compile(r"^(?:(?:[-‐][\w.]+)+|[DRI]-[A-Z][A-Za-z.]*)\s+")
 
 
 def _with_glued_particle(t: TokenTable, text: str, m: Mention) -> None:
@@ -1080,8 +1111,12 @@ def _mark_page_furniture(text: str, found: list[Mention]) -> None:
         m.caption = m.credit or any(a <= m.start and m.end <= b for a, b in captions)
 
 
+# What separates the parts of a name: spaces and hyphens.
+_NAME_BREAKS = re.compile(r"[\s\-‐]+")
+
+
 def name_parts(canonical: str) -> list[str]:
-    return [p.lower() for p in re.split(r"[\s\-‐]+", canonical) if p]
+    return [p.lower() for p in _NAME_BREAKS.split(canonical) if p]
 
 
 def _merge_key(canonical: str) -> str:
