@@ -376,7 +376,8 @@ def _quick_suffix_search(nlp: Language) -> None:
             return remembered[text]
         if len(remembered) >= _MAX_REMEMBERED_SUFFIXES:
             remembered.clear()
-        found = remembered[text] = search(text)
+        found: re.Match[str] | None = search(text)
+        remembered[text] = found
         return found
 
     tokenizer.suffix_search = quick
