@@ -71,6 +71,8 @@ MULTI_TITLES: tuple[tuple[str, ...], ...] = tuple(
 _MULTI_TITLES_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
 for _title in MULTI_TITLES:
     _MULTI_TITLES_BY_FIRST.setdefault(_title[0], []).append(_title)
+# Every word a title can open with: `_title_at` finds no title at a word outside this set.
+_TITLE_OPENERS = TITLES | frozenset(_MULTI_TITLES_BY_FIRST)
 FEMALE_TITLES = frozenset(row[0] for row in _TITLE_ROWS if lexicon.column(row, 2) == "she")
 MALE_TITLES = frozenset(row[0] for row in _TITLE_ROWS if lexicon.column(row, 2) == "he")
 ORG_SUFFIXES = lexicon.words("org_suffixes.txt")
@@ -811,7 +813,7 @@ def _classify_run(
     run = lowers[start:end]
     # Find a title anywhere in the run: what follows it is a person's name,
     # what precedes it (a nationality, a country) is labelled on its own.
-    for k in range(len(run)):
+    for k in range(len(run) if not _TITLE_OPENERS.isdisjoint(run) else 0):  # most runs hold no title word at all
         length = _title_at(run, k)
         if length and start + k + length < end:
             spans = _classify_run(doc, start, start + k, lower_words, headlines) if k else []
