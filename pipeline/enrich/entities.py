@@ -448,26 +448,37 @@ def _quick_tokenizer(nlp: Language) -> None:
 _WHITESPACE_CASES = frozenset({" ", "\t", "\n"})
 
 
-def _cache_past_whitespace(nlp: Language) -> None:
+def _cache_past_whitespace(rules: dict[str, list[dict[int, str]]]) -> dict[str, list[dict[int, str]]]:
     """spaCy's tokenizer stores a chunk's split in its cache only while no chunk of the text has met a special
     case, and a lone newline is one: past an article's first line break, every chunk was split afresh. The
     whitespace cases hold one token of the same text and nothing else (no norm), which splitting the chunk
-    gives too, so they are dropped, and chunks keep being cached up to the first real exception ("Mr.",
-    "don't")."""
+    gives too, so they are dropped from `rules` (the tokenizer's special cases), and chunks keep being cached up
+    to the first real exception ("Mr.", "don't")."""
+    if all(rules.get(case) == [{ORTH: case}] for case in _WHITESPACE_CASES):
+        return {string: case for string, case in rules.items() if string not in _WHITESPACE_CASES}
+    return rules
+
+
+def _set_up_tokenizer(nlp: Language) -> None:
+    """The tokenizer's own rules and shortcuts (`_split_glued_marks`, `_quick_tokenizer`, `_cache_past_whitespace`).
+
+    Each change of a spaCy tokenizer's functions splits all of its ~1,500 special cases again (a tenth of a second
+    each, seven changes here): they are made while it holds no special case, and the cases are loaded once at the
+    end, to the same state."""
     tokenizer: Tokenizer = nlp.tokenizer
     rules = tokenizer.rules or {}
-    if all(rules.get(case) == [{ORTH: case}] for case in _WHITESPACE_CASES):
-        tokenizer.rules = {string: case for string, case in rules.items() if string not in _WHITESPACE_CASES}
+    tokenizer.rules = {}
+    _split_glued_marks(nlp)
+    _quick_lexeme_attrs(nlp)
+    _quick_tokenizer(nlp)
+    tokenizer.rules = _cache_past_whitespace(rules)
 
 
 def build_nlp(config: Config) -> Language:
     nlp = _trained(config.nlp.model)
     speakers = speaker_patterns(config.speakers)
     if nlp is not None:
-        _split_glued_marks(nlp)
-        _quick_lexeme_attrs(nlp)
-        _quick_tokenizer(nlp)
-        _cache_past_whitespace(nlp)
+        _set_up_tokenizer(nlp)
         ruler = nlp.add_pipe(
             "entity_ruler",
             name="wirewatch_speakers",
@@ -477,10 +488,7 @@ def build_nlp(config: Config) -> Language:
         ruler.add_patterns(speakers)  # type: ignore[attr-defined]
         return nlp
     nlp = spacy.blank("en")
-    _split_glued_marks(nlp)
-    _quick_lexeme_attrs(nlp)
-    _quick_tokenizer(nlp)
-    _cache_past_whitespace(nlp)
+    _set_up_tokenizer(nlp)
     places = nlp.add_pipe("entity_ruler", name="wirewatch_places")
     places.add_patterns(place_patterns())  # type: ignore[attr-defined]
     if speakers:
