@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -278,16 +278,6 @@ class Document:
         self.tokens = set().union(*self.fields)
         self.vocabulary = sorted(self.tokens)
 
-    @cached_property
-    def positions(self) -> dict[str, list[tuple[int, int]]]:
-        """Where each token stands, (field, position): built only when a phrase is checked, since most rules
-        are decided on single words."""
-        positions: dict[str, list[tuple[int, int]]] = {}
-        for number, tokens in enumerate(self.fields):
-            for position, token in enumerate(tokens):
-                positions.setdefault(token, []).append((number, position))
-        return positions
-
     def has_prefix(self, prefix: str) -> bool:
         at = bisect_left(self.vocabulary, prefix)
         return at < len(self.vocabulary) and self.vocabulary[at].startswith(prefix)
@@ -298,15 +288,30 @@ class Document:
             return self.has_prefix(first) if term.prefix else first in self.tokens
         if first not in self.tokens:
             return False
-        for number, position in self.positions.get(first, []):
-            tokens = self.fields[number]
-            following = tokens[position + 1 : position + 1 + len(rest)]
-            if len(following) < len(rest) or following[:-1] != list(rest[:-1]):
-                continue
-            last = following[-1]
-            if last == rest[-1] or (term.prefix and last.startswith(rest[-1])):
-                return True
-        return False
+        return any(self._phrase_at(tokens, position, term) for tokens, position in self._occurrences(first))
+
+    def _occurrences(self, token: str) -> Iterator[tuple[list[str], int]]:
+        """Each field holding `token`, with each position where it stands, in order. Found with `list.index`,
+        which scans at C speed: a table of every word's positions cost more to build than all the phrase checks
+        of a topic rule set read from it."""
+        for tokens in self.fields:
+            position = -1
+            while True:
+                try:
+                    position = tokens.index(token, position + 1)
+                except ValueError:
+                    break
+                yield tokens, position
+
+    @staticmethod
+    def _phrase_at(tokens: list[str], position: int, term: Term) -> bool:
+        """Whether the phrase `term`, whose first word stands at `tokens[position]`, goes on there."""
+        rest = term.tokens[1:]
+        following = tokens[position + 1 : position + 1 + len(rest)]
+        if len(following) < len(rest) or following[:-1] != list(rest[:-1]):
+            return False
+        last = following[-1]
+        return last == rest[-1] or (term.prefix and last.startswith(rest[-1]))
 
 
 Matcher = Callable[[Document], bool]

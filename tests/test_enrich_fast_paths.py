@@ -115,6 +115,72 @@ def test_words_the_suffix_shortcut_skips_split_as_spacy_splits_them() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # prefixes: a currency written with letters is still split off a chunk opening with a letter
+        (
+            "Aid of US$5m, C$10 and A$3 reached (Kim) “Trump” -President Obama.",
+            [
+                "Aid",
+                "of",
+                "US$",
+                "5",
+                "m",
+                ",",
+                "C$",
+                "10",
+                "and",
+                "A$",
+                "3",
+                "reached",
+                "(",
+                "Kim",
+                ")",
+                "“",
+                "Trump",
+                "”",
+                "-",
+                "President",
+                "Obama",
+                ".",
+            ],
+        ),
+        # infixes and URLs: a hyphen, an ellipsis and a comma between letters split; a URL stays whole
+        (
+            "The re-elected U.S.-based envoy...then left,quietly at 10:30 on www.kcna.co.jp/item or http://x.org.",
+            [
+                "The",
+                "re",
+                "-",
+                "elected",
+                "U.S.-based",
+                "envoy",
+                "...",
+                "then",
+                "left",
+                ",",
+                "quietly",
+                "at",
+                "10:30",
+                "on",
+                "www.kcna.co.jp/item",
+                "or",
+                "http://x.org",
+                ".",
+            ],
+        ),
+        # suffixes: a possessive after any apostrophe or quote mark, a unit after a number; a plural stays whole
+        (
+            "Kim’s and Schumer‘s cats, HE’S 3m/s pass",
+            ["Kim", "’s", "and", "Schumer", "‘s", "cats", ",", "HE", "’S", "3", "m/s", "pass"],
+        ),
+    ],
+)
+def test_chunks_the_tokenizer_shortcuts_answer_split_as_spacy_splits_them(text: str, expected: list[str]) -> None:
+    assert [token.text for token in get_nlp(Config()).make_doc(text)] == expected
+
+
+@pytest.mark.parametrize(
     ("word", "expected"),
     [("minister", True), ("left", True), ("Minister", False), ("u.s.", False), ("absent", False), ("", False)],
 )

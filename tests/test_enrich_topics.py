@@ -43,6 +43,22 @@ def test_query_semantics(query: str, expected: bool) -> None:
     assert compile_query(query)(Document(TEXT)) is expected
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ('"kim jong un"', True),  # "kim" stands three times; the phrase follows only the last one, in the text
+        ('"kim jong*"', True),
+        ('"kim yo jong"', False),
+        ('"sister kim"', False),  # the title's last word and the text's first: a phrase never spans two fields
+        ('"statement kim"', False),  # past the last word of a field
+        ('"the statement"', False),
+    ],
+)
+def test_a_phrase_is_found_at_any_occurrence_of_its_first_word_within_one_field(query: str, expected: bool) -> None:
+    document = Document("Kim Kardashian meets the sister", "Kim said Kim Jong Un read Kim statement")
+    assert compile_query(query)(document) is expected
+
+
 def test_every_builtin_topic_has_words_to_search_for() -> None:
     for query in BUILTIN_TOPICS.values():
         assert parse(query) is not None

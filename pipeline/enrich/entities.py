@@ -71,6 +71,8 @@ MULTI_TITLES: tuple[tuple[str, ...], ...] = tuple(
 _MULTI_TITLES_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
 for _title in MULTI_TITLES:
     _MULTI_TITLES_BY_FIRST.setdefault(_title[0], []).append(_title)
+# Every word a title can open with: `_title_at` finds no title at a word outside this set.
+_TITLE_OPENERS = TITLES | frozenset(_MULTI_TITLES_BY_FIRST)
 FEMALE_TITLES = frozenset(row[0] for row in _TITLE_ROWS if lexicon.column(row, 2) == "she")
 MALE_TITLES = frozenset(row[0] for row in _TITLE_ROWS if lexicon.column(row, 2) == "he")
 ORG_SUFFIXES = lexicon.words("org_suffixes.txt")
@@ -140,8 +142,13 @@ class SpeakerIndex:
         return speaker.pronoun if speaker else None
 
 
+# Spaces and dashes, which a name's key (`_name_key`) reads as one space. The patterns run per mention and per name,
+# so they are compiled here once rather than looked up in `re`'s cache on every call.
+_KEY_BREAKS = re.compile(r"[\s\-‐–]+")
+
+
 def _name_key(name: str) -> str:
-    return re.sub(r"[\s\-‐–]+", " ", name.replace("’", "'")).strip().lower()
+    return _KEY_BREAKS.sub(" ", name.replace("’", "'")).strip().lower()
 
 
 def name_variants(name: str) -> set[str]:
@@ -341,49 +348,137 @@ def _quick_lexeme_attrs(nlp: Language) -> None:
             getters[attr] = _false_for_words(getters[attr])
 
 
-# A word ending in an ASCII letter other than s or S, with no digit in it: no English suffix rule can match its end
-# (the only suffixes ending in such a letter are "'s" and the units after a number, "5km", "12ft").
-_NO_SUFFIX = re.compile(r"[^0-9]*[A-RT-Za-rt-z]")
+# A word ending in an ASCII letter, with no digit in it and no apostrophe or quote mark before a final s or S: no
+# English suffix rule can match its end (the only suffixes ending in such a letter are "'s", "’s", "‘s" and the
+# units after a number, "5km", "12ft", "3m/s").
+_NO_SUFFIX = re.compile(r"[^0-9]*(?:[A-RT-Za-rt-z]|(?<!['’‘])[sS])")
+
+
+# How many chunks' suffix matches `_quick_suffix_search` remembers before it starts again.
+_MAX_REMEMBERED_SUFFIXES = 50_000
 
 
 def _quick_suffix_search(nlp: Language) -> None:
     """The tokenizer asks the suffix rules about every new word, each time scanning the word for a match
-    of any of the rules at its end: a word `_NO_SUFFIX` describes is answered None (no suffix) at once."""
+    of any of the rules at its end: a word `_NO_SUFFIX` describes is answered None (no suffix) at once.
+
+    Any other chunk ("said,", "Trump.", "Kim's") has its answer remembered: spaCy stops caching a text's chunks
+    once one has met a special case ("Mr.", "don't"), so the same chunks come back article after article, and the
+    tokenizer reads only the length of the match, which depends on the chunk alone."""
     tokenizer: Tokenizer = nlp.tokenizer
     search = tokenizer.suffix_search
     if search is None or nlp.lang != "en":
         return
+    remembered: dict[str, re.Match[str] | None] = {}
 
     def quick(text: str) -> re.Match[str] | None:
-        return None if _NO_SUFFIX.fullmatch(text) else search(text)
+        if _NO_SUFFIX.fullmatch(text):
+            return None
+        if text in remembered:
+            return remembered[text]
+        if len(remembered) >= _MAX_REMEMBERED_SUFFIXES:
+            remembered.clear()
+        found: re.Match[str] | None = search(text)
+        remembered[text] = found
+        return found
 
     tokenizer.suffix_search = quick
+
+
+def _quick_prefix_search(nlp: Language) -> None:
+    """The prefix rules are asked about every chunk the tokenizer splits. A chunk opening with an ASCII letter or
+    digit has no prefix unless it opens with a currency written with letters ("US$", "C$", "A$"): every other
+    English prefix is punctuation or a symbol. Such a chunk with no "$" among its first three characters is
+    answered None (no prefix) at once, where the rules' alternation is tried at its start."""
+    tokenizer: Tokenizer = nlp.tokenizer
+    search = tokenizer.prefix_search
+    if search is None or nlp.lang != "en":
+        return
+
+    def quick(text: str) -> re.Match[str] | None:
+        first = text[:1]
+        return None if first.isascii() and first.isalnum() and "$" not in text[:3] else search(text)
+
+    tokenizer.prefix_search = quick
+
+
+_NO_INFIXES: tuple[re.Match[str], ...] = ()
+
+
+def _quick_infix_finditer(nlp: Language) -> None:
+    """What is left of every chunk after its prefixes and suffixes is searched for infixes (hyphens, "...",
+    commas between letters), a tenth of the tokenizer's time. Every English infix, and the quote marks and
+    commas `_split_glued_marks` adds, holds a character that is no ASCII letter or digit, so a string of ASCII
+    letters and digits alone ("Trump", "2016") is answered "no infix" at once."""
+    tokenizer: Tokenizer = nlp.tokenizer
+    finditer = tokenizer.infix_finditer
+    if finditer is None or nlp.lang != "en":
+        return
+
+    def quick(text: str) -> Iterable[re.Match[str]]:
+        return _NO_INFIXES if text.isascii() and text.isalnum() else finditer(text)
+
+    tokenizer.infix_finditer = quick
+
+
+def _quick_url_match(nlp: Language) -> None:
+    """Every chunk not in the tokenizer's cache is tried as a URL before its infixes are searched; both forms of
+    host spaCy's URL pattern accepts (a dotted IP address, a domain before its top-level domain) hold a ".", so a
+    chunk without one is answered None (no URL) at once, where the pattern backtracks through the whole word."""
+    tokenizer: Tokenizer = nlp.tokenizer
+    match = tokenizer.url_match
+    if match is None or nlp.lang != "en":
+        return
+
+    def quick(text: str) -> re.Match[str] | None:
+        return None if "." not in text else match(text)
+
+    tokenizer.url_match = quick
+
+
+def _quick_tokenizer(nlp: Language) -> None:
+    """spaCy's English tokenizer, with the shortcuts above: the same tokens, found with fewer regex searches."""
+    _quick_suffix_search(nlp)
+    _quick_prefix_search(nlp)
+    _quick_infix_finditer(nlp)
+    _quick_url_match(nlp)
 
 
 # Whitespace the tokenizer's exceptions list as special cases although splitting them gives the same single token.
 _WHITESPACE_CASES = frozenset({" ", "\t", "\n"})
 
 
-def _cache_past_whitespace(nlp: Language) -> None:
+def _cache_past_whitespace(rules: dict[str, list[dict[int, str]]]) -> dict[str, list[dict[int, str]]]:
     """spaCy's tokenizer stores a chunk's split in its cache only while no chunk of the text has met a special
     case, and a lone newline is one: past an article's first line break, every chunk was split afresh. The
     whitespace cases hold one token of the same text and nothing else (no norm), which splitting the chunk
-    gives too, so they are dropped, and chunks keep being cached up to the first real exception ("Mr.",
-    "don't")."""
+    gives too, so they are dropped from `rules` (the tokenizer's special cases), and chunks keep being cached up
+    to the first real exception ("Mr.", "don't")."""
+    if all(rules.get(case) == [{ORTH: case}] for case in _WHITESPACE_CASES):
+        return {string: case for string, case in rules.items() if string not in _WHITESPACE_CASES}
+    return rules
+
+
+def _set_up_tokenizer(nlp: Language) -> None:
+    """The tokenizer's own rules and shortcuts (`_split_glued_marks`, `_quick_tokenizer`, `_cache_past_whitespace`).
+
+    Each change of a spaCy tokenizer's functions splits all of its ~1,500 special cases again (a tenth of a second
+    each, seven changes here): they are made while it holds no special case, and the cases are loaded once at the
+    end, to the same state."""
     tokenizer: Tokenizer = nlp.tokenizer
     rules = tokenizer.rules or {}
-    if all(rules.get(case) == [{ORTH: case}] for case in _WHITESPACE_CASES):
-        tokenizer.rules = {string: case for string, case in rules.items() if string not in _WHITESPACE_CASES}
+    tokenizer.rules = {}
+    _split_glued_marks(nlp)
+    _quick_lexeme_attrs(nlp)
+    _quick_tokenizer(nlp)
+    tokenizer.rules = _cache_past_whitespace(rules)
 
 
 def build_nlp(config: Config) -> Language:
     nlp = _trained(config.nlp.model)
     speakers = speaker_patterns(config.speakers)
     if nlp is not None:
-        _split_glued_marks(nlp)
-        _quick_lexeme_attrs(nlp)
-        _quick_suffix_search(nlp)
-        _cache_past_whitespace(nlp)
+        _set_up_tokenizer(nlp)
         ruler = nlp.add_pipe(
             "entity_ruler",
             name="wirewatch_speakers",
@@ -393,10 +488,7 @@ def build_nlp(config: Config) -> Language:
         ruler.add_patterns(speakers)  # type: ignore[attr-defined]
         return nlp
     nlp = spacy.blank("en")
-    _split_glued_marks(nlp)
-    _quick_lexeme_attrs(nlp)
-    _quick_suffix_search(nlp)
-    _cache_past_whitespace(nlp)
+    _set_up_tokenizer(nlp)
     places = nlp.add_pipe("entity_ruler", name="wirewatch_places")
     places.add_patterns(place_patterns())  # type: ignore[attr-defined]
     if speakers:
@@ -438,6 +530,9 @@ def _capitalised(doc: Doc) -> list[int]:
 # Where a doc keeps its `TokenTable` once built.
 TABLE_KEY = "wirewatch_tokens"
 
+# A token's trailing whitespace by spaCy's SPACY flag (0 or 1).
+_TRAILING = ("", " ")
+
 # What a `TokenTable` knows of a word: its text, lower case and length, and its lexical flags (`_WORD_FLAGS`).
 WordFacts = tuple[str, str, int, bool, bool, bool, bool, bool, bool, bool, bool, bool]
 _WORD_FLAGS = (IS_STOP, IS_LOWER, IS_ALPHA, IS_TITLE, IS_UPPER, IS_PUNCT, IS_SPACE, LIKE_NUM, CAPITALISED)
@@ -465,7 +560,7 @@ class TokenTable:
         self.ends = [a + n for a, n in zip(self.starts, columns[2], strict=True)]
         self.is_stop, self.is_lower, self.is_alpha, self.is_title, self.is_upper = columns[3:8]
         self.is_punct, self.is_space, self.like_num, self.cap = columns[8:12]
-        self.whitespace = [" " if flag else "" for flag in spacy_flags]
+        self.whitespace = list(map(_TRAILING.__getitem__, spacy_flags))
         self.size = len(orths)
 
 
@@ -726,7 +821,7 @@ def _classify_run(
     run = lowers[start:end]
     # Find a title anywhere in the run: what follows it is a person's name,
     # what precedes it (a nationality, a country) is labelled on its own.
-    for k in range(len(run)):
+    for k in range(len(run) if not _TITLE_OPENERS.isdisjoint(run) else 0):  # most runs hold no title word at all
         length = _title_at(run, k)
         if length and start + k + length < end:
             spans = _classify_run(doc, start, start + k, lower_words, headlines) if k else []
@@ -941,10 +1036,10 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
                 continue
             name_words = "".join(t.texts[j] + t.whitespace[j] for j in range(name_start, name_end))
             # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
-            name = re.sub(r"[’'‘]s$", "", name_words.strip())
+            name = _GLUED_POSSESSIVE.sub("", name_words.strip())
             # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name, nor is a
             # party-state tag run into it ("D-Conn. Schumer")
-            name = re.sub(r"^(?:(?:[-‐][\w.]+)+|[DRI]-[A-Z][A-Za-z.]*)\s+", "", name)
+            name = _TITLE_TAIL_OR_PARTY.sub("", name)
             speaker = index.by_name(name)
             canonical = speaker.name if speaker else name
             # "Jody Wilson-Raybould" is a full name, "Wilson-Raybould" alone a surname
@@ -969,6 +1064,13 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
         _with_glued_particle(t, text, m)
     _mark_page_furniture(text, result)
     return _resolve_names(result)
+
+
+# "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off.
+_GLUED_POSSESSIVE = re.compile(r"[’'‘]s$")
+# "Sergeant-at-Arms Kevin Vickers", "D-Conn. Schumer": the rest of a hyphenated title, or a party-state tag, before a
+# name.
+_TITLE_TAIL_OR_PARTY = re.compile(r"^(?:(?:[-‐][\w.]+)+|[DRI]-[A-Z][A-Za-z.]*)\s+")
 
 
 def _with_glued_particle(t: TokenTable, text: str, m: Mention) -> None:
@@ -1020,8 +1122,12 @@ def _mark_page_furniture(text: str, found: list[Mention]) -> None:
         m.caption = m.credit or any(a <= m.start and m.end <= b for a, b in captions)
 
 
+# What separates the parts of a name: spaces and hyphens.
+_NAME_BREAKS = re.compile(r"[\s\-‐]+")
+
+
 def name_parts(canonical: str) -> list[str]:
-    return [p.lower() for p in re.split(r"[\s\-‐]+", canonical) if p]
+    return [p.lower() for p in _NAME_BREAKS.split(canonical) if p]
 
 
 def _merge_key(canonical: str) -> str:

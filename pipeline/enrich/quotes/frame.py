@@ -8,6 +8,7 @@ without being confused by the words inside it.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
@@ -53,14 +54,15 @@ class Context:
     token_starts: list[int] = field(default_factory=list)
     # Each token's end offset, whether it is whitespace, and its lowercase form, read once from the doc's
     # arrays: the rules ask for them tens of times per token, and each `doc[k]` builds a new Token object.
-    token_ends: list[int] = field(default_factory=list)
-    token_spaces: list[bool] = field(default_factory=list)
-    lowers: list[str] = field(default_factory=list)
+    # They are the doc's `TokenTable` sequences themselves, shared and never copied: read them, never change them.
+    token_ends: Sequence[int] = field(default_factory=list)
+    token_spaces: Sequence[bool] = field(default_factory=list)
+    lowers: Sequence[str] = field(default_factory=list)
     # Each token's is_alpha, is_lower, is_punct and like_num, from the same arrays, for the same reason.
-    alphas: list[bool] = field(default_factory=list)
-    lowercase: list[bool] = field(default_factory=list)
-    puncts: list[bool] = field(default_factory=list)
-    numbers: list[bool] = field(default_factory=list)
+    alphas: Sequence[bool] = field(default_factory=list)
+    lowercase: Sequence[bool] = field(default_factory=list)
+    puncts: Sequence[bool] = field(default_factory=list)
+    numbers: Sequence[bool] = field(default_factory=list)
     quote_at: dict[int, int] = field(default_factory=dict)
     quote_starts: list[int] = field(default_factory=list)
     # Each (start, end) range's frame, built once: the direct-quote strategies and the reported-speech pass read
@@ -71,12 +73,12 @@ class Context:
         table = token_table(self.doc)  # the lists the entity rules read too, built once per doc
         self.token_starts = table.starts
         self.token_ends = table.ends
-        self.token_spaces = list(map(bool, table.is_space))
-        self.alphas = list(map(bool, table.is_alpha))
-        self.lowercase = list(map(bool, table.is_lower))
-        self.puncts = list(map(bool, table.is_punct))
-        self.numbers = list(map(bool, table.like_num))
-        self.lowers = list(table.lowers)
+        self.token_spaces = table.is_space
+        self.alphas = table.is_alpha
+        self.lowercase = table.is_lower
+        self.puncts = table.is_punct
+        self.numbers = table.like_num
+        self.lowers = table.lowers
         self.quote_at = {s.outer_start: n for n, s in enumerate(self.spans)}
         self.quote_starts = sorted(self.quote_at)
         for m in self.found:

@@ -798,7 +798,10 @@ def _may_report(text: str, start: int, end: int) -> bool:
 
 # Where a reported clause always ends: a semicolon, or a sentence end before an apostrophe quote mark and a
 # capital ("…,'' she said. ''It was …"), which the sentence splitter (made for real quotation marks) runs across.
-_CLAUSE_CUT = re.compile(r";\s+|[.!?](?:''|``)?\s+(?=(?:''|``)[A-Z0-9])")
+# (One character class first, then the branch by looking back at it: the engine skips to the next ";", ".", "!"
+# or "?" at C speed rather than trying both branches at every position; the same matches as
+# `;\s+|[.!?](?:''|``)?\s+(?=(?:''|``)[A-Z0-9])`.)
+_CLAUSE_CUT = re.compile(r"[;.!?](?:(?<=;)\s+|(?<=[.!?])(?:''|``)?\s+(?=(?:''|``)[A-Z0-9]))")
 
 
 def _reading_units(text: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -29,7 +29,12 @@ MARKS = frozenset('"“”„«»')
 # Precompiled once: these run on every paragraph and every sentence end of every article.
 _MARK = re.compile('["“”„«»]')
 _PARAGRAPH = re.compile(r"[^\n]+")
-_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n+")
+# A sentence end: stops before a capital or digit, or line breaks. Written to open with one character class (the
+# stop or the line break, the branch then chosen by looking back at it) rather than as two alternatives: the
+# regex engine then skips to the next such character at C speed instead of trying both branches at every
+# position of the text, which was half the time of `sentence_bounds`. The matches are the same as
+# `[.!?…]+[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n+`.
+_SENTENCE_END = re.compile(r"[.!?…\n](?:(?<=[.!?…])[.!?…]*[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|(?<=\n)\n*)")
 _WORD_BEFORE_STOP = re.compile(r"([\w.]+)\.$")
 _INITIALS = re.compile(r"(?:[A-Z]\.)*[A-Z]")
 _WINDOW_WORDS = re.compile(r"[\w.’'-]+|[^\w\s]")
