@@ -79,6 +79,7 @@ from typing import Any
 
 import charset_normalizer
 import trafilatura
+from htmldate import extractors as htmldate_extractors
 from htmldate import find_date
 from lxml.html import HtmlElement
 from trafilatura.metadata import (
@@ -466,6 +467,32 @@ def _without_headline(text: str, title: str | None) -> str:
     return text
 
 
+def warm_up() -> None:
+    """Build now what trafilatura, justext and htmldate build on their first use, so that a process forked
+    after this call (a worker, from its forkserver) starts with it instead of building its own.
+
+    Measured in a fresh process, each worker of a cycle paid 0.5-1.5 s of CPU within its first pages, once
+    per cycle: the stop-words of every justext language (trafilatura's fallback for a short text), htmldate's
+    month names of every dateparser locale and dateparser's English locale, and the patterns the first
+    extraction compiles. One short page takes `extract` through the justext fallback; the two date tables
+    are asked for directly, as htmldate asks only on the few pages whose date it cannot read itself.
+    dateparser's other languages stay lazy: they load only for a page that needs them. The output of
+    `extract` does not change: these are caches of fixed data.
+    """
+    extract(_WARM_UP_PAGE, "https://news.example/2019/11/20/harbour.html")
+    htmldate_extractors.month_words()
+    htmldate_extractors.get_external_parser().get_date_data(_WARM_UP_DATE)
+
+
+# A page whose text is shorter than trafilatura's minimum (250 characters), so it tries justext as well.
+_WARM_UP_PAGE = """<html lang="en"><head><title>Harbour reopens</title>
+<meta property="article:published_time" content="2019-11-20T15:23:00Z"></head>
+<body><article><h1>Harbour reopens</h1><p class="byline">By A. Writer</p>
+<p>The harbour reopened on Wednesday after the storm, the port authority said.</p></article></body></html>"""
+# An English date only dateparser reads (htmldate's own patterns take it otherwise): it loads the English locale.
+_WARM_UP_DATE = "20 November 15:23 2019"
+
+
 def extract(html: str, url: str | None = None) -> Extracted | None:
     """Article text and metadata of one page, or None if it has no article text.
 
@@ -485,4 +512,5 @@ __all__ = [
     "page_language",
     "page_metadata",
     "parse_published",
+    "warm_up",
 ]

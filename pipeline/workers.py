@@ -42,8 +42,9 @@ class WorkerDiedError(Exception):
 
 
 class Workers:
-    """Workers come from a forkserver that has imported the parsers, extractor and analyser once, so the
-    pool never forks a parent that holds the event loop's threads."""
+    """Workers come from a forkserver that has imported the parsers, extractor and analyser once and built the
+    extractor's tables (`pipeline.worker_preload`), so no worker builds them again, and the pool never forks a
+    parent that holds the event loop's threads."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -55,9 +56,7 @@ class Workers:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(
-                ["pipeline.poll", "pipeline.extract", "pipeline.enrich.analyze", "pipeline.page_work"]
-            )
+            context.set_forkserver_preload(["pipeline.worker_preload"])
             self._pool = ProcessPoolExecutor(
                 max_workers=self.size, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
             )

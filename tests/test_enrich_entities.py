@@ -8,8 +8,9 @@ import pytest
 
 import pipeline
 from pipeline.config import Config, NlpConfig, SpeakerConfig
+from pipeline.enrich import entities
 from pipeline.enrich.analyze import analyze
-from pipeline.enrich.entities import get_nlp
+from pipeline.enrich.entities import build_nlp, get_nlp, make_doc, prepare_rule_base
 from pipeline.records import Entity
 
 SAMPLE = Path(pipeline.__file__).parent / "demo" / "sample"
@@ -83,6 +84,28 @@ def test_title_case_headline_words_are_not_people(config: Config) -> None:
 def test_pipeline_is_built_once_per_config(config: Config) -> None:
     assert get_nlp(config) is get_nlp(Config(speakers=[KIM]))
     assert get_nlp(config) is not get_nlp(Config())
+
+
+def test_a_pipeline_finished_on_a_base_built_ahead_finds_what_one_built_whole_finds() -> None:
+    text = (
+        "Kim Yo-jong, Kim Jong Un's sister, said in Pyongyang that South Korea and the U.S. would regret it, "
+        "Moon Jae-in's office said."
+    )
+    expected = [
+        ("Kim Yo-jong", "PERSON", "Kim Yo Jong"),
+        ("Kim Jong Un's sister", "PERSON", "Kim Yo Jong"),
+        ("Pyongyang", "GPE", "Pyongyang"),
+        ("South Korea", "GPE", "South Korea"),
+        ("U.S.", "GPE", "United States"),
+        ("Moon Jae-in", "PERSON", ""),
+    ]
+    prepare_rule_base()  # as the workers' forkserver does
+    ahead = build_nlp(Config(speakers=[KIM]))
+    assert entities._SPARE_BASE == []  # taken by that build, so the next builds whole
+    whole = build_nlp(Config(speakers=[KIM]))
+    for nlp in (ahead, whole):
+        assert nlp.pipe_names == ["wirewatch_places", "wirewatch_speakers", "wirewatch_names"]
+        assert [(e.text, e.label_, e.ent_id_) for e in make_doc(nlp, text).ents] == expected
 
 
 def test_unknown_model_falls_back_to_rules() -> None:

@@ -47,6 +47,27 @@ def test_a_job_that_kills_its_worker_fails_alone(workers: Workers) -> None:
     assert workers.map(square_or_die, [5, 6]) == [25, 36]
 
 
+def tables_built_ahead() -> tuple[bool, int, int, int]:
+    """Whether this process has justext's stop-words, htmldate's month names, dateparser's parser (as built on
+    their first use, each in a module-level cache) and a rule pipeline's base."""
+    import htmldate.extractors
+    import trafilatura.external
+
+    from pipeline.enrich import entities
+
+    return (
+        trafilatura.external.JT_STOPLIST is not None,
+        htmldate.extractors.month_words.cache_info().currsize,
+        htmldate.extractors.get_external_parser.cache_info().currsize,
+        len(entities._SPARE_BASE),
+    )
+
+
+def test_a_worker_starts_with_the_tables_and_pipeline_base_its_forkserver_built(workers: Workers) -> None:
+    # nothing was extracted or analysed in the worker: the forkserver built them before forking it
+    assert asyncio.run(workers.run(tables_built_ahead)) == (True, 1, 1, 1)
+
+
 def test_async_job_that_kills_its_worker_fails_alone_among_jobs_in_flight(workers: Workers) -> None:
     async def scenario() -> list[int | str]:
         jobs = [workers.run(slow_square_or_die, n) for n in (1, 2, -1, 3, 4)]

@@ -487,10 +487,7 @@ def build_nlp(config: Config) -> Language:
         )
         ruler.add_patterns(speakers)  # type: ignore[attr-defined]
         return nlp
-    nlp = spacy.blank("en")
-    _set_up_tokenizer(nlp)
-    places = nlp.add_pipe("entity_ruler", name="wirewatch_places")
-    places.add_patterns(place_patterns())  # type: ignore[attr-defined]
+    nlp = _rule_base()
     if speakers:
         ruler = nlp.add_pipe(
             "entity_ruler",
@@ -501,6 +498,35 @@ def build_nlp(config: Config) -> Language:
     _flag_capitalised(nlp)
     nlp.add_pipe("wirewatch_names")
     return nlp
+
+
+def _new_rule_base() -> Language:
+    """The rule pipeline's part that no config changes: the tokenizer and the places (most of a build's cost)."""
+    nlp = spacy.blank("en")
+    _set_up_tokenizer(nlp)
+    places = nlp.add_pipe("entity_ruler", name="wirewatch_places")
+    places.add_patterns(place_patterns())  # type: ignore[attr-defined]
+    return nlp
+
+
+# A rule base built ahead (`prepare_rule_base`), for the next `build_nlp` of this process to finish.
+_SPARE_BASE: list[Language] = []
+
+
+def prepare_rule_base() -> None:
+    """Build a rule base now for this process's next rule pipeline: the workers' forkserver does, so each worker
+    it forks adds only the configured speakers to it instead of building it all (once per worker per cycle)."""
+    if not _SPARE_BASE:
+        _SPARE_BASE.append(_new_rule_base())
+
+
+def _rule_base() -> Language:
+    """The base built ahead, once (a pipeline is finished in place, so a second config builds its own), else a
+    new one."""
+    try:
+        return _SPARE_BASE.pop()
+    except IndexError:
+        return _new_rule_base()
 
 
 _CAPITALISED = re.compile(r"(?:[A-Z][a-z]{0,3}\.)+|[A-Z](?:\.[A-Z])+\.?|[A-Z][\w'’.]*\w")
