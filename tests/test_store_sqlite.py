@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import sqlite3
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -176,32 +173,3 @@ def test_articles_stored_before_attribution_kinds_are_found_by_kind_direct(tmp_p
     with SQLiteStore(tmp_path / "w.db") as store:
         assert [hit.id for hit in store.search(SearchQuery(kind="direct", collapse=False)).hits] == ["quoted"]
         assert store.search(SearchQuery(text="summit", kind="indirect")).total == 0
-
-
-def _sqlite_bytes_in_use() -> Callable[[], int] | None:
-    """SQLite's own count of the bytes it holds (`sqlite3_memory_used`), from the library `sqlite3` links to."""
-    try:
-        library = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
-    except OSError:
-        return None
-    used = library.sqlite3_memory_used
-    used.restype = ctypes.c_int64
-    return lambda: int(used())
-
-
-def test_reading_more_than_the_page_cache_holds_keeps_the_store_within_its_bound(tmp_path):
-    bytes_in_use = _sqlite_bytes_in_use()
-    if bytes_in_use is None:
-        pytest.skip("no shared libsqlite3 to ask for sqlite3_memory_used (Python's sqlite3 is linked statically)")
-    # 140,000 characters an article in 2,000 long words, so the full-text index has little to do
-    texts = [" ".join(f"{n:03d}{word:04d}".ljust(69, "x") for word in range(2_000)) for n in range(120)]
-    with SQLiteStore(tmp_path / "w.db") as store:
-        store.put_articles(
-            [Article(id=f"a{n}", url=f"u{n}", feed_url="f", source="s", title="t", text=t) for n, t in enumerate(texts)]
-        )
-        store.release_memory()
-        before = bytes_in_use()
-        read = store.get_articles([f"a{n}" for n in range(120)])
-        grown = bytes_in_use() - before
-    assert sum(len(article.text) for article in read) == 120 * 139_999  # 16 MiB read back through the cache
-    assert grown < 10 * 2**20  # the 8 MiB page cache and the rows in flight; at 64 MiB it grew by the 16 MiB read

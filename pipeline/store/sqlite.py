@@ -321,14 +321,6 @@ def _tags(article: Article) -> set[tuple[str, str]]:
     return tags
 
 
-# The connection's page cache, in KiB. A cycle empties it after every batch (`release_memory`), so what it buys is
-# the pages one batch reads twice; at 64 MiB it held whatever a batch touched, which grows with the store (a
-# statement's row carries every report of it, so a story syndicated many times reads back a larger row each
-# time): 8 MiB in the second batch of a 2,000-page cycle, 39 MiB in its last, the main process's peak growing
-# with it. Bounded at 8 MiB the main process's peak stayed level after its fourth batch.
-PAGE_CACHE_KIB = 8192
-
-
 class SQLiteStore(Store):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -340,7 +332,7 @@ class SQLiteStore(Store):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB: the band-key index stays in memory
         self._db.execute("PRAGMA wal_autocheckpoint=8192")
         self._migrate()
 
