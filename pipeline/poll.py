@@ -39,6 +39,15 @@ class PollReport:
     new_entries: list[Entry] = field(default_factory=list)
     errors: list[StageError] = field(default_factory=list)
 
+    def add(self, other: PollReport) -> None:
+        """Count another feed's poll into this one."""
+        self.polled += other.polled
+        self.failed += other.failed
+        self.not_modified += other.not_modified
+        self.unchanged += other.unchanged
+        self.new_entries += other.new_entries
+        self.errors += other.errors
+
 
 def backoff_delay(failures: int, interval: timedelta, cap: timedelta, retry_after: float | None) -> timedelta:
     """Double the wait with each consecutive failure, never below what the server asked for."""
@@ -160,11 +169,15 @@ async def poll_feed(
     """Poll one feed and save its state. A failure of the feed is recorded against it and backs it off; a
     failure of the store raises StoreError and leaves the feed's state as it was."""
     with store_failures("reading the feed's state"):
-        state = store.get_feed(feed.url) or FeedState(url=feed.url, name=feed.label)
-    report = await poll_state(feed, state, config, store, client, now, pool)
-    with store_failures("saving the feed's state"):
-        store.save_feed(state)
+        state = store.get_feed(feed.url) or first_state(feed)
+    report = PollReport()
+    _save([await read_state(feed, state, config, client, now, pool)], report, config, store, now)
     return report
+
+
+def first_state(feed: FeedConfig) -> FeedState:
+    """The state of a feed never polled before."""
+    return FeedState(url=feed.url, name=feed.label)
 
 
 @dataclass
@@ -240,21 +253,6 @@ def store_reads(reads: list[FeedRead], config: Config, store: Store, now: dateti
         state.next_poll = now + read.feed.interval
 
 
-async def poll_state(
-    feed: FeedConfig,
-    state: FeedState,
-    config: Config,
-    store: Store,
-    client: WebClient,
-    now: datetime,
-    pool: Workers | None = None,
-) -> PollReport:
-    """Poll one feed, store its new entries and bring `state` up to date; saving `state` is the caller's."""
-    read = await read_state(feed, state, config, client, now, pool)
-    store_reads([read], config, store, now)
-    return read.report
-
-
 # Feeds are stored this many at a time: their entries in one transaction, then their states in another (a
 # transaction per feed was a third of the main process's time in a poll of 2,000 feeds answering 304, and of
 # a poll of changed feeds). A run killed mid-poll loses at most these: the feeds are polled again next run
@@ -262,21 +260,12 @@ async def poll_state(
 SAVE_EVERY = 64
 
 
-def _add(total: PollReport, result: PollReport) -> None:
-    total.polled += result.polled
-    total.failed += result.failed
-    total.not_modified += result.not_modified
-    total.unchanged += result.unchanged
-    total.new_entries += result.new_entries
-    total.errors += result.errors
-
-
 def _save(reads: list[FeedRead], total: PollReport, config: Config, store: Store, now: datetime) -> None:
     store_reads(reads, config, store, now)
     with store_failures("saving the feeds' state"):
         store.save_feeds([read.state for read in reads])
     for read in reads:
-        _add(total, read.report)
+        total.add(read.report)
 
 
 async def poll_feeds(
@@ -294,9 +283,7 @@ async def poll_feeds(
     with store_failures("reading the feeds' state"):
         known = store.get_feeds(feed.url for feed in feeds)
     tasks = [
-        asyncio.ensure_future(
-            read_state(feed, known.get(feed.url) or FeedState(url=feed.url, name=feed.label), config, client, now, pool)
-        )
+        asyncio.ensure_future(read_state(feed, known.get(feed.url) or first_state(feed), config, client, now, pool))
         for feed in feeds
     ]
     unsaved: list[FeedRead] = []
