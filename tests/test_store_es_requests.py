@@ -246,10 +246,12 @@ def test_statement_kinds_and_times_are_put_additively_on_older_indices(es: Scrip
     store, node = es
     indices = current_indices(leave_out="kind")  # statements before issue 12 had no kind, published, occasion
     del indices["ww-articles-v2"]["mappings"]["properties"]["quote_kinds"]
+    del indices["ww-statement_reports-v1"]  # nor reports apart from their statements (issue 15)
     node.answer = lambda sent: (200, indices if sent.method == "GET" else {"acknowledged": True})
     assert store.ensure_indices() == {
         "articles": "up to date (ww-articles-v2)",
         "statements": "up to date (ww-statements-v1)",
+        "statement_reports": "created ww-statement_reports-v1",
     }
     mappings = {sent.path: sent.body for sent in node.sent if sent.path.endswith("/_mapping")}
     articles, statements = mappings["/ww-articles-v2/_mapping"], mappings["/ww-statements-v1/_mapping"]
