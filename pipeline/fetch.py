@@ -96,7 +96,7 @@ ExtractResult = tuple[Extracted | None, str | None]
 def extract_body(job: ExtractJob) -> ExtractResult:
     """The extracted article, or why the page gave none; picklable both ways for a process pool.
 
-    The extractor (trafilatura, lxml, htmldate: some 40 MiB) is imported here, not with this module: with a pool
+    The extractor (trafilatura, htmldate, justext: 15 MiB of RSS) is imported here, not with this module: with a pool
     only the workers extract, and their forkserver has it loaded already (`pipeline.worker_preload`), so the
     main process, which hands this job over by name, never loads it.
     """
