@@ -129,9 +129,7 @@ print(json.dumps({"indexed": report.articles_indexed, "quotes": quotes, "loaded"
 def test_the_main_process_of_a_cycle_with_a_pool_loads_neither_spacy_nor_trafilatura():
     """Only the workers extract and analyse, so only they need the extractor and the analyser (about 65 MiB of
     the main process's RSS): the main process hands the jobs over by name and gets plain records back."""
-    done = subprocess.run(
-        [sys.executable, "-c", CYCLE_PROBE], capture_output=True, text=True, timeout=600, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", CYCLE_PROBE], capture_output=True, text=True, timeout=600, check=True)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {
         "indexed": POOL_THRESHOLD,
         "quotes": [[KIM, "direct"], ["Officials", "indirect"]],  # analysed, in the workers
