@@ -73,7 +73,6 @@ import codecs
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -92,6 +91,10 @@ from trafilatura.metadata import (
 )
 from trafilatura.settings import DEFAULT_CONFIG, Document, set_date_params
 from trafilatura.utils import load_html
+
+# Defined with the other records, so that the main process can receive one from a worker without importing the
+# extractor (unpickling imports the module a class is defined in); named here too for the extractor's callers.
+from pipeline.records import Extracted as Extracted
 
 LOGGER = logging.getLogger(__name__)
 
@@ -291,18 +294,6 @@ def _is_ascii_compatible(codec: str) -> bool:
 
 # ---------------------------------------------------------------------------
 # extraction
-
-
-@dataclass
-class Extracted:
-    """What the extract stage learns from one page; fields map onto `Article`."""
-
-    text: str
-    title: str | None
-    author: str | None
-    published: datetime | None  # tz-aware, UTC
-    sitename: str | None
-    language: str | None  # lower-case ISO 639 primary subtag, e.g. "en"
 
 
 def _clean(value: object) -> str | None:

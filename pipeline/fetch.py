@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.extract import Extracted, decode_html, extract
-from pipeline.records import Article, Entry, StageError
+from pipeline.records import Article, Entry, Extracted, StageError
 from pipeline.web import FetchError, Response, WebClient
 from pipeline.workers import WorkerDiedError, Workers
 
@@ -95,7 +94,14 @@ ExtractResult = tuple[Extracted | None, str | None]
 
 
 def extract_body(job: ExtractJob) -> ExtractResult:
-    """The extracted article, or why the page gave none; picklable both ways for a process pool."""
+    """The extracted article, or why the page gave none; picklable both ways for a process pool.
+
+    The extractor (trafilatura, htmldate, justext: 15 MiB of RSS) is imported here, not with this module: with a pool
+    only the workers extract, and their forkserver has it loaded already (`pipeline.worker_preload`), so the
+    main process, which hands this job over by name, never loads it.
+    """
+    from pipeline.extract import decode_html, extract
+
     body, content_type, url, min_text_chars = job
     html = decode_html(body, content_type)
     try:

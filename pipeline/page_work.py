@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from pipeline.config import Config
 from pipeline.enrich.analyze import Analysis, analyze
-from pipeline.extract import Extracted
 from pipeline.fetch import ExtractJob, article_title, extract_body
+from pipeline.records import Extracted
 
 
 @dataclass

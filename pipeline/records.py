@@ -102,6 +102,18 @@ class Article:
 
 
 @dataclass
+class Extracted:
+    """What the extract stage learns from one page; fields map onto `Article`."""
+
+    text: str
+    title: str | None
+    author: str | None
+    published: datetime | None  # tz-aware, UTC
+    sitename: str | None
+    language: str | None  # lower-case ISO 639 primary subtag, e.g. "en"
+
+
+@dataclass
 class StatementQuote:
     text: str
     article_id: str

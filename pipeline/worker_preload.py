@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 
 from pipeline import extract, page_work, poll
-from pipeline.enrich import analyze, entities
+from pipeline.enrich import analyze, entities, full_text, quotes
 
 LOGGER = logging.getLogger(__name__)
 
-# What the workers run, loaded here so that the forkserver has it: named for the import's sake.
-PRELOADED = (analyze, extract, page_work, poll)
+# What the workers run, loaded here so that the forkserver has it: named for the import's sake. `analyze` and
+# `fetch.extract_body` import the analyser and the extractor only when they first run (so that the main process
+# does not load them), hence the modules behind them here by name.
+PRELOADED = (analyze, entities, extract, full_text, page_work, poll, quotes)
 
 try:
     extract.warm_up()

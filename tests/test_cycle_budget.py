@@ -136,3 +136,45 @@ def test_reservations_are_granted_in_arrival_order_and_one_that_gives_up_lets_th
         "small out",
         "a out",
     ]
+
+
+def test_pages_wait_to_download_while_the_workers_have_enough_queued(tmp_path: Path, site: SiteServer) -> None:
+    """Both workers busy: of 40 pages a batch downloads only as many as its connections plus four queued per
+    worker (4 + 2 x 4 = 12), and the rest as the workers take them; on loopback, unbounded, all 40 came at once
+    and waited in the main process."""
+    paths = [f"/small/{number}.html" for number in range(40)]
+    for number, path in enumerate(paths):
+        site.routes[path] = StaticRoute(f"<html><body><p>Small page {number}.</p></body></html>".encode())
+    items = "".join(f"<item><title>Small {path}</title><link>{site.url(path)}</link></item>" for path in paths)
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
+    site.routes["/small.xml"] = StaticRoute(feed.encode(), "application/rss+xml")
+    config = make_config(tmp_path, [{"url": site.url("/small.xml")}], fetch={"concurrency": 4, "per_host": 4})
+    pool = Workers(2)
+
+    def downloaded() -> int:
+        return sum(site.hits.get(path, 0) for path in paths)
+
+    with SQLiteStore(config.store.path) as store:
+        poll_stage(config, store)
+        now = utcnow()
+        entries = store.entries_due(now)
+
+        async def fetch() -> tuple[int, int]:
+            async with WebClient(config.fetch) as client:
+                await pool.run(int)  # workers up first
+                busy = [asyncio.ensure_future(pool.run(time.sleep, 8)) for _ in range(2)]
+                fetching = asyncio.ensure_future(fetch_async(config, store, client, now, entries, pool))
+                while downloaded() < 12:
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(1)  # time for more downloads, were they allowed
+                held = downloaded()
+                await asyncio.gather(*busy)
+                report = await fetching
+                return held, len(report.errors) + report.indexed
+
+        try:
+            held, settled = asyncio.run(fetch())
+        finally:
+            pool.shutdown()
+    assert held == 12
+    assert (settled, downloaded()) == (40, 40)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Mapping
 
 from pipeline import cycle
@@ -99,3 +102,36 @@ def stored(store: SQLiteStore, title: str) -> Article:
     ids = [row["id"] for row in store._db.execute("SELECT id FROM articles WHERE title = ?", (title,))]
     (article,) = store.get_articles(ids)
     return article
+
+
+# A cycle with a pool, run in a fresh interpreter (imports are per process): what it loaded, and what it stored.
+CYCLE_PROBE = """
+import json, sys, tempfile
+from pathlib import Path
+from pipeline import cycle
+from pipeline.demo.server import serve
+from pipeline.store.sqlite import SQLiteStore
+from pipeline.workers import POOL_THRESHOLD
+from tests.conftest import make_config
+from tests.test_cycle_pool import PATIENT, serve_pages, stored
+
+with tempfile.TemporaryDirectory() as directory, serve({}) as site:
+    serve_pages(site, POOL_THRESHOLD)
+    config = make_config(Path(directory), [{"url": site.url("/feed.xml"), "name": "Wire"}], fetch=PATIENT)
+    with SQLiteStore(Path(directory) / "probe.db") as store:
+        report = cycle.run_cycle(config, store)
+        quotes = [[q.speaker, q.kind] for q in stored(store, "Story 0").quotes]
+loaded = sorted(name for name in ("spacy", "trafilatura", "pydantic", "htmldate", "justext") if name in sys.modules)
+print(json.dumps({"indexed": report.articles_indexed, "quotes": quotes, "loaded": loaded}))
+"""
+
+
+def test_the_main_process_of_a_cycle_with_a_pool_loads_neither_spacy_nor_trafilatura():
+    """Only the workers extract and analyse, so only they need the extractor and the analyser (about 65 MiB of
+    the main process's RSS): the main process hands the jobs over by name and gets plain records back."""
+    done = subprocess.run([sys.executable, "-c", CYCLE_PROBE], capture_output=True, text=True, timeout=600, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "indexed": POOL_THRESHOLD,
+        "quotes": [[KIM, "direct"], ["Officials", "indirect"]],  # analysed, in the workers
+        "loaded": [],
+    }

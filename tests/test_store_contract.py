@@ -480,6 +480,55 @@ def test_a_statement_published_in_full_keeps_its_kind_times_and_reports(store: S
     ]
 
 
+def report(text: str, article: str, published: datetime | None, fetched: datetime | None = None) -> StatementQuote:
+    return StatementQuote(
+        text, article, f"https://example.org/{article}", article.upper(), "t", published, "", "direct", fetched
+    )
+
+
+def test_a_statement_is_matched_against_one_report_per_wording_and_the_article_s_own(store: Store) -> None:
+    """Thirty copies of one wording come back as its earliest copy; a fetch time stands in for a missing
+    publication time; the article being matched gets every report of its own (it is attached already)."""
+    copies = [report("no summit this year", f"copy{n:02}", T0 + timedelta(hours=n)) for n in range(30, 0, -1)]
+    other = report("nothing to discuss with them", "late", None, fetched=T0 + timedelta(minutes=30))
+    reworded = report("no summit at all this year", "copy07", T0 + timedelta(hours=7))
+    saved = Statement("s1", "Kim Yo Jong", T0, "no summit this year", [*copies, other, reworded], updated=T0)
+    store.save_statement(saved)
+    store.save_statement(statement("s2", "Kim Yo Jong", T0 + timedelta(hours=1), "ap"))
+
+    found = store.statement_candidates("kim yo jong", T0 - timedelta(days=1), 50, "copy07")
+    assert [item.id for item in found] == ["s2", "s1"]
+    assert [(quote.article_id, quote.text) for quote in found[1].quotes] == [  # in the order attached
+        ("copy07", "no summit this year"),
+        ("copy01", "no summit this year"),  # the earliest published of the thirty
+        ("late", "nothing to discuss with them"),
+        ("copy07", "no summit at all this year"),
+    ]
+    assert [quote.article_id for quote in found[0].quotes] == ["ap"]
+    assert [item.id for item in store.statement_candidates("Kim Yo Jong", T0 + timedelta(minutes=30), 50, "x")] == [
+        "s2"
+    ]
+    assert store.statement_candidates("Nobody", None, 50, "copy07") == []
+
+
+def test_a_statement_saved_with_some_of_its_reports_keeps_the_others(store: Store) -> None:
+    """What matching reads is a statement with a bounded set of its reports; saving it with one more adds that
+    one, and saving it again adds nothing."""
+    copies = [report("no summit this year", f"copy{n}", T0 + timedelta(hours=n)) for n in range(1, 6)]
+    store.save_statement(Statement("s1", "Kim Yo Jong", T0, "no summit this year", copies, updated=T0))
+    (bounded,) = store.statement_candidates("Kim Yo Jong", None, 50, "new")
+    assert [quote.article_id for quote in bounded.quotes] == ["copy1"]
+    bounded.quotes.append(report("no summit this year", "new", T0 + timedelta(hours=9)))
+    bounded.updated = T0 + timedelta(hours=9)
+    store.save_statement(bounded)
+    store.save_statement(bounded)
+    kept = store.get_statement("s1")
+    assert kept is not None and kept.updated == T0 + timedelta(hours=9)
+    assert [quote.article_id for quote in kept.quotes] == ["copy1", "copy2", "copy3", "copy4", "copy5", "new"]
+    (listed,) = store.list_statements("Kim Yo Jong")
+    assert listed == kept
+
+
 # -- alert ledger ------------------------------------------------------------
 def test_an_alert_is_claimed_once(store: Store) -> None:
     assert store.claim_alert(AlertRecord("kim", "s1", "<m1@wirewatch>", claimed_at=T0)) is True

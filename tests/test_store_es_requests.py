@@ -21,7 +21,7 @@ from elastic_transport import ApiResponseMeta, BaseNode, HttpHeaders, NodeConfig
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import Elasticsearch
 
-from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote
+from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
 from pipeline.store import SearchQuery, StoreWriteError
 from pipeline.store.elasticsearch import (
     INDICES,
@@ -246,10 +246,12 @@ def test_statement_kinds_and_times_are_put_additively_on_older_indices(es: Scrip
     store, node = es
     indices = current_indices(leave_out="kind")  # statements before issue 12 had no kind, published, occasion
     del indices["ww-articles-v2"]["mappings"]["properties"]["quote_kinds"]
+    del indices["ww-statement_reports-v1"]  # nor reports apart from their statements (issue 15)
     node.answer = lambda sent: (200, indices if sent.method == "GET" else {"acknowledged": True})
     assert store.ensure_indices() == {
         "articles": "up to date (ww-articles-v2)",
         "statements": "up to date (ww-statements-v1)",
+        "statement_reports": "created ww-statement_reports-v1",
     }
     mappings = {sent.path: sent.body for sent in node.sent if sent.path.endswith("/_mapping")}
     articles, statements = mappings["/ww-articles-v2/_mapping"], mappings["/ww-statements-v1/_mapping"]
@@ -1003,3 +1005,96 @@ def test_statements_by_speaker_match_any_hyphen_or_space_spelling(es: Scripted) 
         {"value": "Moon-Jae-In", "case_insensitive": True},
     ]
     assert speaker_filter["bool"]["minimum_should_match"] == 1
+
+
+# -- statements and their reports (issue 15) ----------------------------------
+V1_STATEMENT = {  # a statement document from before reports had an index of their own: it holds them
+    "id": "s1",
+    "speaker": "Kim Yo Jong",
+    "first_seen": "2020-07-10T06:00:00Z",
+    "updated": "2020-07-10T06:00:00Z",
+    "text": "no summit this year",
+    "quotes": [
+        {"text": "no summit this year", "article_id": "ap", "article_url": "https://example.org/ap", "source": "AP",
+         "title": "t", "published": "2020-07-10T06:00:00Z", "context": ""},
+    ],
+}  # fmt: skip
+
+
+def report_doc(article_id: str, position: int, attached: str = "2020-07-10T08:00:00Z") -> dict[str, Any]:
+    return {
+        "statement_id": "s1", "wording": "w", "reported": "2020-07-10T07:00:00Z", "attached": attached,
+        "position": position, "report_id": f"r-{article_id}", "text": "no summit this year",
+        "article_id": article_id, "article_url": f"https://example.org/{article_id}", "source": article_id.upper(),
+        "title": "t", "published": "2020-07-10T07:00:00Z", "context": "", "kind": "direct",
+        "fetched": None, "rule": "said",
+    }  # fmt: skip
+
+
+def test_a_statement_is_saved_as_its_reports_created_once_then_its_own_fields(es: Scripted) -> None:
+    store, node = es
+    stored = _key("s1", "ap", "no summit")
+    node.answer = lambda sent: (
+        bulk_answer(sent, lambda op, doc_id: 409 if doc_id == stored else 201)
+        if sent.path == "/_bulk"
+        else (201, {"_id": "s1", "result": "created"})
+    )
+    quotes = [
+        StatementQuote("no summit", "ap", "https://example.org/ap", "AP", "t", T0),
+        StatementQuote("no summit", "vice", "https://example.org/vice", "VICE", "t", None, "", "direct", T0),
+    ]
+    store.save_statement(Statement("s1", "Kim Yo Jong", T0, "no summit", quotes, updated=T0))
+    bulk, put = node.sent
+    assert (bulk.path, put.method, put.path) == ("/_bulk", "PUT", "/ww-statements/_doc/s1")
+    created = bulk_pairs(bulk)
+    assert [(op, meta["_index"], meta["_id"]) for op, meta, _ in created] == [
+        ("create", "ww-statement_reports", _key("s1", "ap", "no summit")),  # stored already (409): kept as it was
+        ("create", "ww-statement_reports", _key("s1", "vice", "no summit")),
+    ]
+    doc = created[1][2]
+    assert (doc["statement_id"], doc["wording"], doc["position"]) == ("s1", _key("s1", "no summit"), 1)
+    assert (doc["published"], doc["reported"], doc["report_id"]) == (None, "2020-07-10T06:00:00Z", created[1][1]["_id"])
+    assert "quotes" not in put.body and put.body["text"] == "no summit"
+
+
+def test_candidates_take_the_earliest_report_of_each_wording_from_collapse_and_the_article_s_own(
+    es: Scripted,
+) -> None:
+    store, node = es
+
+    def answer(sent: Sent) -> tuple[int, Any]:
+        if sent.path == "/ww-statements/_search":
+            return 200, {"hits": {"hits": [{"_source": V1_STATEMENT, "sort": [0, "s1"]}]}}
+        if "collapse" in sent.body:
+            return 200, {"hits": {"hits": [{"_source": report_doc("copy1", 3)}]}}
+        return 200, {"hits": {"hits": [{"_source": report_doc("mine", 0), "sort": ["r-mine"]}]}}
+
+    node.answer = answer
+    (found,) = store.statement_candidates("Kim Yo Jong", None, 50, "mine")
+    # the v1 document's own report first, then the others in the order they were attached
+    assert [quote.article_id for quote in found.quotes] == ["ap", "mine", "copy1"]
+    assert found.quotes[1].rule == "said" and found.quotes[0].rule is None
+    collapsed, own = [sent for sent in node.sent if sent.path == "/ww-statement_reports/_search"]
+    assert collapsed.body["collapse"] == {"field": "wording"}
+    assert collapsed.body["sort"] == [{"reported": {"order": "asc", "missing": "_last"}}, "article_id"]
+    assert collapsed.body["query"]["bool"]["filter"] == [{"terms": {"statement_id": ["s1"]}}]
+    assert (collapsed.body["from"], collapsed.body["size"]) == (0, 1000)
+    assert own.body["query"]["bool"]["filter"] == [
+        {"terms": {"statement_id": ["s1"]}},
+        {"term": {"article_id": "mine"}},
+    ]
+
+
+def test_a_listed_statement_shows_every_report_once_with_a_v1_document_s_own_first(es: Scripted) -> None:
+    store, node = es
+
+    def answer(sent: Sent) -> tuple[int, Any]:
+        if sent.path == "/ww-statements/_search":
+            return 200, {"hits": {"hits": [{"_source": V1_STATEMENT, "sort": [0, "s1"]}]}}
+        moved = report_doc("ap", 0, "2020-07-10T09:00:00Z")  # saved since: its report was moved out, once
+        docs = [report_doc("b", 1), moved, report_doc("a", 0)]
+        return 200, {"hits": {"hits": [{"_source": doc, "sort": [doc["report_id"]]} for doc in docs]}}
+
+    node.answer = answer
+    (listed,) = store.list_statements("Kim Yo Jong")
+    assert [quote.article_id for quote in listed.quotes] == ["ap", "a", "b"]

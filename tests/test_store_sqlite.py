@@ -70,7 +70,9 @@ def test_statements_stored_before_kinds_read_as_direct_published_when_first_seen
         pass
     quotes = (
         '[{"text": "no summit", "article_id": "a", "article_url": "u", "source": "VOA", "title": "t",'
-        ' "published": "2020-07-10T06:00:00.000000Z", "context": ""}]'
+        ' "published": "2020-07-10T06:00:00.000000Z", "context": ""},'
+        ' {"text": "no summit", "article_id": "b", "article_url": "v", "source": "AP", "title": "t",'
+        ' "published": "2020-07-10T05:00:00.000000Z", "context": ""}]'
     )
     with sqlite3.connect(tmp_path / "w.db") as raw:
         raw.execute(
@@ -83,7 +85,11 @@ def test_statements_stored_before_kinds_read_as_direct_published_when_first_seen
         old = store.get_statement("old")
         assert old is not None
         assert (old.kind, old.published, old.occasion) == ("direct", datetime(2020, 7, 10, 6, tzinfo=UTC), None)
-        assert [(quote.kind, quote.fetched, quote.rule) for quote in old.quotes] == [("direct", None, None)]
+        assert [(quote.kind, quote.fetched, quote.rule) for quote in old.quotes] == [("direct", None, None)] * 2
+        # the reports the row held, moved to their own table in order; matching reads the earliest of the wording
+        assert [quote.article_id for quote in old.quotes] == ["a", "b"]
+        (candidate,) = store.statement_candidates("Kim Yo Jong", None, 50, "c")
+        assert [quote.article_id for quote in candidate.quotes] == ["b"]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,10 @@
-"""The enrich stage's one entry point: entities, topics and attributed quotes of a text."""
+"""The enrich stage's one entry point: entities, topics and attributed quotes of a text.
+
+The analyser behind it (spaCy and the rule sets) is imported when `analyze` first runs, not with this module:
+with a worker pool only the workers analyse, and their forkserver loads it before any of them starts
+(`pipeline.worker_preload`). The main process of a cycle hands `analyze_job` over by name and gets `Analysis`
+records back, which needs this module and not the analyser, so it never loads spaCy (some 80 MiB of RSS).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.config import Config
-from pipeline.enrich.entities import PERSON, get_nlp, make_doc, mentions, to_entities
-from pipeline.enrich.full_text import detect as detect_full_text
-from pipeline.enrich.quotes import attribute, find_quote_spans
 from pipeline.enrich.topics import match_topics
 from pipeline.records import Entity, Quote
 
@@ -32,6 +35,10 @@ def analyze(text: str, config: Config, title: str = "", topics: bool = True) -> 
     """
     if not text or not text.strip():
         return Analysis(topics=match_topics(title, text, config.topics) if title and topics else [])
+    from pipeline.enrich.entities import PERSON, get_nlp, make_doc, mentions, to_entities
+    from pipeline.enrich.full_text import detect as detect_full_text
+    from pipeline.enrich.quotes import attribute, find_quote_spans
+
     body = text[:MAX_CHARS]
     nlp = get_nlp(config)
     doc = make_doc(nlp, body)

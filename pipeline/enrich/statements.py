@@ -418,7 +418,8 @@ def attach_statements(articles: list[Article], store: Store) -> StatementReport:
     for article in sorted(articles, key=lambda item: (article_time(item), item.id)):
         for group in _groups(article):
             since = article_time(article) - LOOKBACK
-            candidates = store.list_statements(speaker=group.speaker, since=since, limit=CANDIDATES)
+            # each with one report per wording and this article's own: bounded however many copies carried it
+            candidates = store.statement_candidates(group.speaker, since, CANDIDATES, article.id)
             matched = matcher.match(group, candidates)
             if matched is None and not group.makes_a_statement:
                 continue

@@ -188,16 +188,37 @@ class Store(ABC):
     # -- statements --------------------------------------------------------
     @abstractmethod
     def save_statement(self, statement: Statement) -> None:
-        """Upsert by id, quotes and all."""
+        """Upsert the statement by id, and add the reports it carries (`quotes`) to the ones stored.
+
+        A report is one wording (the quote's text) in one article, stored apart from the statement and never
+        rewritten or removed: a statement read with only some of its reports (`statement_candidates`) saves
+        without losing the others, and saving the same reports again changes nothing.
+        """
 
     @abstractmethod
-    def get_statement(self, statement_id: str) -> Statement | None: ...
+    def get_statement(self, statement_id: str) -> Statement | None:
+        """The statement with every report attached to it, in the order they were attached."""
 
     @abstractmethod
     def list_statements(
         self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
     ) -> list[Statement]:
-        """Newest first (by first_seen); `since` filters on first_seen, speaker case-insensitively."""
+        """Newest first (by first_seen), each with every report; `since` filters on first_seen, speaker
+        case-insensitively."""
+
+    @abstractmethod
+    def statement_candidates(
+        self, speaker: str, since: datetime | None, limit: int, article_id: str
+    ) -> list[Statement]:
+        """`list_statements(speaker, since, limit)`, each statement carrying a bounded set of its reports: the
+        earliest of each distinct wording (by publication time, else fetch time, then article id), and every
+        report from the article `article_id`, in the order they were attached.
+
+        That is all that matching one article against a speaker's statements reads (the words a statement was
+        carried in, its first report, whether this article is attached to it already), and it does not grow
+        with the number of copies that carried a statement: a wire story is reprinted dozens of times in the
+        same words.
+        """
 
     # -- alert ledger ------------------------------------------------------
     @abstractmethod

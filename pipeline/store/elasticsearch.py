@@ -38,7 +38,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -76,6 +76,7 @@ from pipeline.records import (
     StatementQuote,
     iso,
     speaker_spellings,
+    utcnow,
 )
 from pipeline.store.base import (
     DedupRecord,
@@ -257,6 +258,31 @@ class StatementDoc(_Strict):
     primary_url = Keyword(ignore_above=2048)
 
 
+class StatementReportDoc(_Strict):
+    """One report of a statement: one wording (the quote's text) in one article, a document of its own (issue 15).
+
+    Statement documents held every report, so one reprinted dozens of times grew with each copy and was read
+    whole at every match; v1 documents keep the reports they held (read with these, moved here when saved).
+    """
+
+    statement_id = Keyword()
+    wording = Keyword()  # the statement and the words: what matching collapses to one report each
+    reported = Date()  # published, else fetched: the earliest report of a wording is the one matching reads
+    attached = Date()  # when it was attached, and its place among the reports attached with it: their order
+    position = Integer()
+    report_id = Keyword()  # its document id, the sort's unique last key
+    text = Text(analyzer="english")
+    article_id = Keyword()
+    article_url = Keyword(ignore_above=2048)
+    source = Keyword()
+    title = Text(analyzer="english")
+    published = Date()
+    context = Text(analyzer="english")
+    kind = Keyword()
+    fetched = Date()
+    rule = Keyword()
+
+
 class AlertDoc(_Strict):
     rule = Keyword()
     statement_id = Keyword()
@@ -312,6 +338,7 @@ INDICES: tuple[IndexSpec, ...] = (
     IndexSpec("guids", 1, GuidDoc),
     IndexSpec("feeds", 1, FeedDoc),
     IndexSpec("statements", 1, StatementDoc),
+    IndexSpec("statement_reports", 1, StatementReportDoc),
     IndexSpec("alerts", 1, AlertDoc),
     IndexSpec("dedup", 1, DedupDoc),
     IndexSpec("topics", 2, TopicDoc),
@@ -565,16 +592,13 @@ def _feed(source: Mapping[str, Any]) -> FeedState:
 
 
 def _statement_source(statement: Statement) -> dict[str, Any]:
+    """The statement's own fields; its reports are documents of their own (`_report_source`)."""
     return {
         "id": statement.id,
         "speaker": statement.speaker,
         "first_seen": iso(statement.first_seen),
         "updated": iso(statement.updated),
         "text": statement.text,
-        "quotes": [
-            {**vars(quote), "published": iso(quote.published), "fetched": iso(quote.fetched)}
-            for quote in statement.quotes
-        ],
         "kind": statement.kind,
         "published": iso(statement.published),
         "occasion": statement.occasion.isoformat() if statement.occasion else None,
@@ -582,16 +606,49 @@ def _statement_source(statement: Statement) -> dict[str, Any]:
     }
 
 
-def _statement(source: Mapping[str, Any]) -> Statement:
+def _report_id(statement_id: str, quote: StatementQuote) -> str:
+    return _key(statement_id, quote.article_id, quote.text)
+
+
+def _report_source(statement_id: str, quote: StatementQuote, attached: str | None, position: int) -> dict[str, Any]:
+    return {
+        **vars(quote),
+        "published": iso(quote.published),
+        "fetched": iso(quote.fetched),
+        "statement_id": statement_id,
+        "wording": _key(statement_id, quote.text),
+        "reported": iso(quote.published or quote.fetched),
+        "attached": attached,
+        "position": position,
+        "report_id": _report_id(statement_id, quote),
+    }
+
+
+_REPORT_FIELDS = [item.name for item in fields(StatementQuote)]
+
+
+def _report(source: Mapping[str, Any]) -> StatementQuote:
+    """A report from its document, or from a v1 statement document's `quotes` (those may lack later fields)."""
+    found = {name: source[name] for name in _REPORT_FIELDS if name in source}
+    return StatementQuote(**{**found, "published": _dt(found.get("published")), "fetched": _dt(found.get("fetched"))})
+
+
+def _report_order(source: Mapping[str, Any]) -> tuple[str, int, str]:
+    """The order reports were attached in (their documents' `attached`, `position`, `report_id`)."""
+    return source["attached"] or "", source["position"], source["report_id"]
+
+
+def _statement(source: Mapping[str, Any], reports: list[StatementQuote]) -> Statement:
+    """A statement from its document and its report documents; a v1 document's own reports come first (they
+    were attached first), each once."""
+    held = [_report(item) for item in source.get("quotes", [])]
+    known = {(quote.article_id, quote.text) for quote in held}
     return Statement(
         id=source["id"],
         speaker=source["speaker"],
         first_seen=_dt(source["first_seen"]) or datetime.now(UTC),
         text=source["text"],
-        quotes=[
-            StatementQuote(**{**item, "published": _dt(item.get("published")), "fetched": _dt(item.get("fetched"))})
-            for item in source["quotes"]
-        ],
+        quotes=held + [quote for quote in reports if (quote.article_id, quote.text) not in known],
         updated=_dt(source.get("updated")) or datetime.now(UTC),
         kind=source.get("kind", "direct"),
         published=_dt(source.get("published") or source["first_seen"]),
@@ -1160,16 +1217,31 @@ class ElasticsearchStore(Store):
 
     # -- statements --------------------------------------------------------
     def save_statement(self, statement: Statement) -> None:
+        """The reports first (created once: one stored already keeps its place), then the statement, so a
+        statement is never found without the reports it was saved with."""
+        attached = iso(utcnow())
+        self._bulk(
+            "statement_reports",
+            (
+                {
+                    "_op_type": "create",
+                    "_id": _report_id(statement.id, quote),
+                    "_source": _report_source(statement.id, quote, attached, position),
+                }
+                for position, quote in enumerate(statement.quotes)
+            ),
+            expected=(409,),
+        )
         self.es.index(index=self.alias("statements"), id=statement.id, document=_statement_source(statement))
-        self._wrote("statements")
+        self._wrote("statements", "statement_reports")
 
     def get_statement(self, statement_id: str) -> Statement | None:
         found = self._get("statements", statement_id)
-        return _statement(found["_source"]) if found else None
+        if not found:
+            return None
+        return _statement(found["_source"], self._reports(Search().filter("term", statement_id=statement_id)))
 
-    def list_statements(
-        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
-    ) -> list[Statement]:
+    def _statement_sources(self, speaker: str | None, since: datetime | None, limit: int) -> list[dict[str, Any]]:
         search = Search().sort({"first_seen": {"order": "desc"}}, "id")
         if speaker:
             # any spelling of the name ("Moon Jae In" is "Moon Jae-in"), as SQLite matches it
@@ -1177,7 +1249,54 @@ class ElasticsearchStore(Store):
             search = search.filter(Q("bool", should=spellings, minimum_should_match=1))
         if since:
             search = search.filter("range", first_seen={"gte": iso(since)})
-        return [_statement(source) for source in self._all("statements", search, limit)]
+        return list(self._all("statements", search, limit))
+
+    def _reports(self, search: Search) -> list[StatementQuote]:
+        """Every report `search` finds, in the order attached."""
+        found = self._all("statement_reports", search.sort("attached", "position", "report_id"))
+        return [_report(source) for source in found]
+
+    def _with_reports(self, sources: list[dict[str, Any]], reports: list[dict[str, Any]]) -> list[Statement]:
+        by_statement: dict[str, list[StatementQuote]] = {source["id"]: [] for source in sources}
+        for report in sorted(reports, key=_report_order):
+            by_statement[report["statement_id"]].append(_report(report))
+        return [_statement(source, by_statement[source["id"]]) for source in sources]
+
+    def list_statements(
+        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[Statement]:
+        sources = self._statement_sources(speaker, since, limit)
+        if not sources:
+            return []
+        search = Search().filter("terms", statement_id=[source["id"] for source in sources])
+        return self._with_reports(sources, list(self._all("statement_reports", search.sort("report_id"))))
+
+    def statement_candidates(
+        self, speaker: str, since: datetime | None, limit: int, article_id: str
+    ) -> list[Statement]:
+        """The earliest report of each wording through `collapse` (the server picks them, however many copies
+        there are), paged with `from`, which collapse allows; then the article's own reports."""
+        sources = self._statement_sources(speaker, since, limit)
+        if not sources:
+            return []
+        of_these = Search().filter("terms", statement_id=[source["id"] for source in sources])
+        earliest = of_these.sort({"reported": {"order": "asc", "missing": "_last"}}, "article_id").collapse("wording")
+        reports = {report["report_id"]: report for report in self._collapsed(earliest)}
+        own = of_these.filter("term", article_id=article_id).sort("report_id")
+        reports.update((report["report_id"], report) for report in self._all("statement_reports", own))
+        return self._with_reports(sources, list(reports.values()))
+
+    def _collapsed(self, search: Search) -> Iterator[dict[str, Any]]:
+        self._fresh("statement_reports")
+        start = 0
+        while True:
+            body = {**search.to_dict(), "from": start, "size": PAGE}
+            hits = self.es.search(index=self.alias("statement_reports"), body=body)["hits"]["hits"]
+            for hit in hits:
+                yield hit["_source"]
+            if len(hits) < PAGE:
+                return
+            start += PAGE
 
     # -- alert ledger ------------------------------------------------------
     def _alert_id(self, record: AlertRecord) -> str:

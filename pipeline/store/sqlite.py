@@ -6,6 +6,7 @@ Schema changes are numbered migrations applied in order and recorded in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -215,7 +216,56 @@ MIGRATIONS: list[str] = [
     WHERE json_array_length(a.quotes) > 0
       AND NOT EXISTS (SELECT 1 FROM article_tags t WHERE t.article_id = a.id AND t.kind = 'quote_kind');
     """,
+    # A statement's reports in their own table (issue 15). The statement's row held every report (each copy's
+    # quote and paragraph), so a story reprinted dozens of times had a row that grew with every copy (762 KB for
+    # one at 800 pages), read whole whenever an article was matched against it. A report is one wording in one
+    # article (`wording`: the text's `wording_key`), attached once, in rowid order. `statement_wordings` names
+    # each wording's earliest report (by publication, else fetch time, then article id; a time that is missing
+    # sorts last), which is what matching reads: one report per wording, whatever the number of copies.
+    """
+    CREATE TABLE statement_reports (
+        statement_id TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        wording TEXT NOT NULL,
+        text TEXT NOT NULL,
+        article_url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        title TEXT NOT NULL,
+        published TEXT,
+        context TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        fetched TEXT,
+        rule TEXT,
+        UNIQUE (statement_id, article_id, wording)
+    );
+    CREATE TABLE statement_wordings (
+        statement_id TEXT NOT NULL,
+        wording TEXT NOT NULL,
+        first_report INTEGER NOT NULL,
+        first_order TEXT NOT NULL,
+        PRIMARY KEY (statement_id, wording)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER statement_reports_first AFTER INSERT ON statement_reports BEGIN
+        INSERT INTO statement_wordings (statement_id, wording, first_report, first_order)
+        VALUES (new.statement_id, new.wording, new.rowid,
+                coalesce(new.published, new.fetched, '~') || char(31) || new.article_id)
+        ON CONFLICT (statement_id, wording) DO UPDATE
+        SET first_report = excluded.first_report, first_order = excluded.first_order
+        WHERE excluded.first_order < statement_wordings.first_order;
+    END;
+    INSERT OR IGNORE INTO statement_reports (statement_id, article_id, wording, text, article_url, source, title,
+                                             published, context, kind, fetched, rule)
+    SELECT s.id, json_extract(q.value, '$.article_id'), wording_key(json_extract(q.value, '$.text')),
+           json_extract(q.value, '$.text'), json_extract(q.value, '$.article_url'), json_extract(q.value, '$.source'),
+           json_extract(q.value, '$.title'), json_extract(q.value, '$.published'),
+           coalesce(json_extract(q.value, '$.context'), ''), coalesce(json_extract(q.value, '$.kind'), 'direct'),
+           json_extract(q.value, '$.fetched'), json_extract(q.value, '$.rule')
+    FROM statements s, json_each(s.quotes) q ORDER BY s.rowid, q.key;
+    ALTER TABLE statements DROP COLUMN quotes;
+    """,
 ]
+
+_REPORT_COLUMNS = "article_id, text, article_url, source, title, published, context, kind, fetched, rule"
 
 _SNIPPET_TOKENS = 24
 _OPENING_CHARS = 200  # the snippet of a hit whose text did not match: its opening
@@ -239,6 +289,11 @@ def ts(value: datetime | None) -> str | None:
         return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     # The same text as strftime above, about 3x faster (three per entry added while polling).
     return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def wording_key(text: str) -> str:
+    """A report's words as a short key: one report per (statement, article, wording), however long the text."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def micros(value: datetime) -> int:
@@ -353,6 +408,7 @@ class SQLiteStore(Store):
         the write lock does not queue behind it."""
         if self.schema_version >= len(MIGRATIONS):
             return
+        self._db.create_function("wording_key", 1, wording_key, deterministic=True)
         with self._tx() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -794,38 +850,55 @@ class SQLiteStore(Store):
     def save_statement(self, statement: Statement) -> None:
         with self._tx() as db:
             db.execute(
-                """INSERT INTO statements (id, speaker, first_seen, updated, text, quotes, kind, published, occasion,
-                                          primary_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO statements (id, speaker, first_seen, updated, text, kind, published, occasion,
+                                          primary_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (id) DO UPDATE SET speaker=excluded.speaker, first_seen=excluded.first_seen,
                        kind=excluded.kind, published=excluded.published, occasion=excluded.occasion,
-                       primary_url=excluded.primary_url,
-                       updated=excluded.updated, text=excluded.text, quotes=excluded.quotes""",
+                       primary_url=excluded.primary_url, updated=excluded.updated, text=excluded.text""",
                 (
                     statement.id,
                     statement.speaker,
                     ts(statement.first_seen),
                     ts(statement.updated),
                     statement.text,
-                    json.dumps(
-                        [
-                            {**vars(quote), "published": ts(quote.published), "fetched": ts(quote.fetched)}
-                            for quote in statement.quotes
-                        ]
-                    ),
                     statement.kind,
                     ts(statement.published),
                     statement.occasion.isoformat() if statement.occasion else None,
                     statement.primary_url,
                 ),
             )
+            db.executemany(
+                f"""INSERT OR IGNORE INTO statement_reports (statement_id, wording, {_REPORT_COLUMNS})
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (
+                        statement.id,
+                        wording_key(quote.text),
+                        quote.article_id,
+                        quote.text,
+                        quote.article_url,
+                        quote.source,
+                        quote.title,
+                        ts(quote.published),
+                        quote.context,
+                        quote.kind,
+                        ts(quote.fetched),
+                        quote.rule,
+                    )
+                    for quote in statement.quotes
+                ],
+            )
 
     def get_statement(self, statement_id: str) -> Statement | None:
         row = self._db.execute("SELECT * FROM statements WHERE id = ?", (statement_id,)).fetchone()
-        return _statement_from_row(row) if row else None
+        if row is None:
+            return None
+        reports = self._db.execute(
+            f"SELECT {_REPORT_COLUMNS} FROM statement_reports WHERE statement_id = ? ORDER BY rowid", (statement_id,)
+        )
+        return _statement_from_row(row, [_report_from_row(report) for report in reports])
 
-    def list_statements(
-        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
-    ) -> list[Statement]:
+    def _statement_rows(self, speaker: str | None, since: datetime | None, limit: int) -> list[sqlite3.Row]:
         clauses: list[str] = ["1"]
         params: list[Any] = []
         if speaker:
@@ -835,11 +908,44 @@ class SQLiteStore(Store):
         if since:
             clauses.append("first_seen >= ?")
             params.append(ts(since))
-        rows = self._db.execute(
+        return self._db.execute(
             f"SELECT * FROM statements WHERE {' AND '.join(clauses)} ORDER BY first_seen DESC, id LIMIT ?",
             [*params, limit],
+        ).fetchall()
+
+    def _with_reports(self, rows: list[sqlite3.Row], reports: Iterable[sqlite3.Row]) -> list[Statement]:
+        """Statements from their rows, each with its reports among `reports` (rows in the order attached)."""
+        by_statement: dict[str, list[StatementQuote]] = {row["id"]: [] for row in rows}
+        for report in reports:
+            by_statement[report["statement_id"]].append(_report_from_row(report))
+        return [_statement_from_row(row, by_statement[row["id"]]) for row in rows]
+
+    def list_statements(
+        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[Statement]:
+        rows = self._statement_rows(speaker, since, limit)
+        reports = self._db.execute(
+            f"""SELECT statement_id, {_REPORT_COLUMNS} FROM statement_reports
+                WHERE statement_id IN (SELECT value FROM json_each(?)) ORDER BY rowid""",
+            (_json_strings(row["id"] for row in rows),),
         )
-        return [_statement_from_row(row) for row in rows]
+        return self._with_reports(rows, reports)
+
+    def statement_candidates(
+        self, speaker: str, since: datetime | None, limit: int, article_id: str
+    ) -> list[Statement]:
+        rows = self._statement_rows(speaker, since, limit)
+        ids = _json_strings(row["id"] for row in rows)
+        reports = self._db.execute(
+            f"""SELECT statement_id, {_REPORT_COLUMNS} FROM statement_reports WHERE rowid IN (
+                    SELECT first_report FROM statement_wordings WHERE statement_id IN (SELECT value FROM json_each(?))
+                    UNION
+                    SELECT rowid FROM statement_reports
+                    WHERE statement_id IN (SELECT value FROM json_each(?)) AND article_id = ?
+                ) ORDER BY rowid""",
+            (ids, ids, article_id),
+        )
+        return self._with_reports(rows, reports)
 
     # -- alert ledger ------------------------------------------------------
     def claim_alert(self, record: AlertRecord) -> bool:
@@ -968,17 +1074,28 @@ def _alert_from_row(row: sqlite3.Row) -> AlertRecord:
     )
 
 
-def _statement_from_row(row: sqlite3.Row) -> Statement:
-    quotes = [
-        StatementQuote(**{**item, "published": parse_ts(item["published"]), "fetched": parse_ts(item.get("fetched"))})
-        for item in json.loads(row["quotes"])
-    ]
+def _report_from_row(row: sqlite3.Row) -> StatementQuote:
+    return StatementQuote(
+        text=row["text"],
+        article_id=row["article_id"],
+        article_url=row["article_url"],
+        source=row["source"],
+        title=row["title"],
+        published=parse_ts(row["published"]),
+        context=row["context"],
+        kind=row["kind"],
+        fetched=parse_ts(row["fetched"]),
+        rule=row["rule"],
+    )
+
+
+def _statement_from_row(row: sqlite3.Row, reports: list[StatementQuote]) -> Statement:
     return Statement(
         id=row["id"],
         speaker=row["speaker"],
         first_seen=parse_ts(row["first_seen"]) or datetime.now(UTC),
         text=row["text"],
-        quotes=quotes,
+        quotes=reports,
         updated=parse_ts(row["updated"]) or datetime.now(UTC),
         kind=row["kind"],
         published=parse_ts(row["published"]),
