@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urljoin
 
 from pipeline.config import Config, FeedConfig
 from pipeline.feeds import FeedParseError, parse_feed
 from pipeline.records import Entry, FeedState, StageError, utcnow
 from pipeline.store import Store, StoreError, unavailable_errors
-from pipeline.urls import canonical_id, canonical_url
+from pipeline.urls import canonical_id, canonical_link
 from pipeline.web import FetchError, WebClient
 from pipeline.workers import WorkerDiedError, Workers
 
@@ -93,7 +92,7 @@ def entries_from_body(
             missing += 1
             continue
         try:
-            url = canonical_url(urljoin(final_url, link))
+            url = canonical_link(final_url, link)
         except ValueError as exc:  # a port that is not a number, a broken IPv6 literal: this item, not the feed
             unusable = unusable or f"{link!r}: {exc}"
             missing += 1

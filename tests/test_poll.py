@@ -9,8 +9,11 @@ import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.config import Config
 from pipeline.cycle import run_cycle
@@ -19,7 +22,7 @@ from pipeline.http11 import target_of
 from pipeline.poll import backoff_delay, poll_feed, poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
-from pipeline.urls import canonical_id, canonical_url, url_id
+from pipeline.urls import canonical_id, canonical_link, canonical_url, url_id
 from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after
 from pipeline.workers import Workers
 from tests.conftest import make_config
@@ -420,12 +423,55 @@ def test_an_item_whose_link_is_not_a_url_is_skipped_with_its_reason_and_the_othe
         ("http://[::1]:8080/x?b&a=1", "http://[::1]:8080/x?a=1&b="),
         ("https://[2001:DB8::1]/", "https://[2001:db8::1]/"),
         ("http://user:pw@example.com:8080", "http://user:pw@example.com:8080/"),
+        # a plain host, put together by hand: no query left after tracking parameters means no "?"
+        ("https://News.Example.ORG", "https://news.example.org/"),
+        ("http://example.com/a/b?utm_source=x&fbclid=1#top", "http://example.com/a/b"),
+        ("http://example.com/a/b?z=1&a=2", "http://example.com/a/b?a=2&z=1"),
+        ("http://example.com/a/b?", "http://example.com/a/b"),
+        ("http://example.com/%7Ea/b", "http://example.com/%7Ea/b"),
     ],
 )
 def test_canonical_urls_are_fixed_points_and_share_their_id(url, canonical):
     assert canonical_url(url) == canonical
     assert canonical_url(canonical) == canonical  # so a canonical URL is hashed as it is (canonical_id)
     assert url_id(url) == canonical_id(canonical) == url_id(canonical)
+
+
+@pytest.mark.parametrize(
+    ("base", "link", "canonical"),
+    [
+        ("http://feeds.example.com/world.xml", "https://Example.com/story?id=1#top", "https://example.com/story?id=1"),
+        ("http://feeds.example.com/world.xml", "/story/2", "http://feeds.example.com/story/2"),
+        ("http://feeds.example.com/a/world.xml", "story/3", "http://feeds.example.com/a/story/3"),
+        # urljoin drops an empty ;params when the schemes agree, and keeps it when they differ
+        ("http://feeds.example.com/world.xml", "http://example.com/story;", "http://example.com/story"),
+        ("https://feeds.example.com/world.xml", "http://example.com/story;", "http://example.com/story;"),
+        ("http://feeds.example.com/world.xml", "http:///story", "http://feeds.example.com/story"),
+        ("http://feeds.example.com/world.xml", "http://example.com/a\tb", "http://example.com/ab"),
+    ],
+)
+def test_links_are_joined_to_the_feed_url_then_canonical(base, link, canonical):
+    assert canonical_link(base, link) == canonical
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    base=st.sampled_from(["http://127.0.0.1:8/feeds/1.xml", "https://example.com/a/b;p?q#f", "http://h/"]),
+    scheme=st.sampled_from(["http://", "https://", "HTTP://", "//", ""]),
+    rest=st.text(alphabet="aZ09:/?#;@[]%.&=_- \t\n\x01\u00e9", max_size=30),
+)
+def test_a_link_is_canonical_as_urljoin_then_canonical_url_make_it(base, scheme, rest):
+    """`canonical_link` skips urljoin for links it cannot change; the outcome is urljoin's, a ValueError too."""
+    link = scheme + rest
+    try:
+        expected: str | type[ValueError] = canonical_url(urljoin(base, link))
+    except ValueError:
+        expected = ValueError
+    try:
+        got: str | type[ValueError] = canonical_link(base, link)
+    except ValueError:
+        got = ValueError
+    assert got == expected
 
 
 def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_poll(tmp_path, site, store):
