@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import signal
 import threading
 import time
 from datetime import timedelta
@@ -15,16 +17,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import Config
+from pipeline.config import Config, FeedConfig
 from pipeline.cycle import run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
+from pipeline.feeds import FeedParseError
 from pipeline.http11 import target_of
-from pipeline.poll import backoff_delay, poll_feed, poll_feeds
-from pipeline.records import FeedState, utcnow
+from pipeline.poll import BodyParser, backoff_delay, each_parsed, poll_feed, poll_feeds
+from pipeline.records import Entry, FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.urls import canonical_id, canonical_link, canonical_url, url_id
 from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after
-from pipeline.workers import Workers
+from pipeline.workers import WorkerDiedError, Workers
 from tests.conftest import make_config
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
@@ -503,3 +506,74 @@ def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_
     assert (second.not_modified, second.failed) == (1, 0)  # feed a answered 304: nothing parsed again
     third = asyncio.run(poll())
     assert (len(third.new_entries), third.not_modified, third.failed) == (0, 2, 0)  # again changes nothing
+
+
+def items_or_die(feed: FeedConfig, url: str, body: bytes, headers: dict[str, str]) -> tuple[list[Entry], str | None]:
+    """A stand-in for entries_from_body, run in the workers: b"die" kills its worker as a crash in a parser
+    would, b"bad" is not a feed, anything else is read as its own reason."""
+    if body == b"die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if body == b"bad":
+        raise FeedParseError("not a feed: bad")
+    return [], body.decode()
+
+
+class CountingWorkers(Workers):
+    """Workers that note how many bodies each job carries."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.jobs: list[int] = []
+
+    async def run(self, fn, *args):
+        self.jobs.append(len(args[1]) if fn is each_parsed else 1)
+        return await super().run(fn, *args)
+
+
+def parse_together(parser: BodyParser, bodies: list[bytes]) -> list[object]:
+    feed = FeedConfig(url="http://example.com/feed.xml")
+
+    async def parse(body: bytes) -> object:
+        try:
+            return await parser.parse((feed, feed.url, body, {}))
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            return exc
+
+    async def parse_all() -> list[object]:
+        return await asyncio.gather(*(parse(body) for body in bodies))
+
+    return asyncio.run(parse_all())
+
+
+def test_bodies_that_queue_for_the_workers_go_to_them_several_to_a_job():
+    pool = CountingWorkers()
+    try:
+        results = parse_together(BodyParser(pool, items_or_die), [f"feed {n}".encode() for n in range(40)])
+    finally:
+        pool.shutdown()
+    assert results == [([], f"feed {n}") for n in range(40)]
+    # three jobs in flight at once (two workers and one queued), one body each as they came; the other 37
+    # waited for the first job to finish and went 16 (BATCH_FEEDS) at a time
+    assert pool.jobs == [1, 1, 1, 16, 16, 5]
+
+
+def test_a_body_that_kills_its_worker_fails_only_its_feed_in_a_job_of_several():
+    pool = CountingWorkers()
+    bodies = [b"one", b"two", b"three", b"four", b"die", b"bad", b"five", b"six"]
+    try:
+        results = parse_together(BodyParser(pool, items_or_die), bodies)
+    finally:
+        pool.shutdown()
+    died, bad = results[4], results[5]
+    assert [result for n, result in enumerate(results) if n not in (4, 5)] == [
+        ([], "one"),
+        ([], "two"),
+        ([], "three"),
+        ([], "four"),
+        ([], "five"),
+        ([], "six"),
+    ]
+    assert isinstance(died, WorkerDiedError) and "items_or_die" in str(died)
+    assert isinstance(bad, FeedParseError) and str(bad) == "not a feed: bad"
+    # the job of the last five died twice (its worker, then its retry), and each of the five went alone
+    assert pool.jobs == [1, 1, 1, 5, 1, 1, 1, 1, 1]
