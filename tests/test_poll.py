@@ -18,11 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import Config, FeedConfig
-from pipeline.cycle import run_cycle
+from pipeline.cycle import poll_stage, run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
 from pipeline.feeds import FeedParseError
 from pipeline.http11 import target_of
-from pipeline.poll import BodyParser, backoff_delay, each_parsed, poll_feed, poll_feeds
+from pipeline.poll import BodyParser, PollReport, backoff_delay, each_parsed, poll_feed, poll_feeds
 from pipeline.records import Entry, FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.urls import canonical_id, canonical_link, canonical_url, url_id
@@ -614,3 +614,15 @@ def test_a_body_that_kills_its_worker_fails_only_its_feed_in_a_job_of_several():
     assert isinstance(bad, FeedParseError) and str(bad) == "not a feed: bad"
     # the job of the last five died twice (its worker, then its retry), and each of the five went alone
     assert pool.jobs == [1, 1, 1, 5, 1, 1, 1, 1, 1]
+
+
+def test_the_poll_stage_hands_back_its_report_without_formatting_it(tmp_path, site, store, monkeypatch):
+    """asyncio.run (3.11) formats the result of its main task as it ends: for a poll that is a repr of every
+    new entry, 0.6 s for 46,000 of them. The poll stage's coroutine returns nothing, so its report is not."""
+    formatted: list[str] = []
+    monkeypatch.setattr(PollReport, "__repr__", lambda report: formatted.append("report") or "PollReport(...)")
+    site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a", "http://example.com/b"), "application/rss+xml")
+    report = poll_stage(make_config(tmp_path, [{"url": site.url("/feed.xml")}]), store)
+    assert sorted(entry.url for entry in report.new_entries) == ["http://example.com/a", "http://example.com/b"]
+    assert (report.polled, report.failed) == (1, 0)
+    assert formatted == []
