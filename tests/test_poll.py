@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import Config, FeedConfig
+from pipeline.config import Config, FeedConfig, HttpUrl
 from pipeline.cycle import poll_stage, run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
 from pipeline.feeds import FeedParseError
@@ -568,7 +568,7 @@ class CountingWorkers(Workers):
 
 
 def parse_together(parser: BodyParser, bodies: list[bytes]) -> list[object]:
-    feed = FeedConfig(url="http://example.com/feed.xml")
+    feed = FeedConfig(url=HttpUrl.parse("http://example.com/feed.xml"))
 
     async def parse(body: bytes) -> object:
         try:
@@ -620,7 +620,12 @@ def test_the_poll_stage_hands_back_its_report_without_formatting_it(tmp_path, si
     """asyncio.run (3.11) formats the result of its main task as it ends: for a poll that is a repr of every
     new entry, 0.6 s for 46,000 of them. The poll stage's coroutine returns nothing, so its report is not."""
     formatted: list[str] = []
-    monkeypatch.setattr(PollReport, "__repr__", lambda report: formatted.append("report") or "PollReport(...)")
+
+    def noted_repr(report: PollReport) -> str:
+        formatted.append("report")
+        return "PollReport(...)"
+
+    monkeypatch.setattr(PollReport, "__repr__", noted_repr)
     site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a", "http://example.com/b"), "application/rss+xml")
     report = poll_stage(make_config(tmp_path, [{"url": site.url("/feed.xml")}]), store)
     assert sorted(entry.url for entry in report.new_entries) == ["http://example.com/a", "http://example.com/b"]
