@@ -351,22 +351,10 @@ def store_reads(reads: list[FeedRead], config: Config, store: Store, now: dateti
 SAVE_EVERY = 64
 
 
-def _store_batch(reads: list[FeedRead], config: Config, store: Store, now: datetime) -> None:
+def _save(reads: list[FeedRead], total: PollReport, config: Config, store: Store, now: datetime) -> None:
     store_reads(reads, config, store, now)
     with store_failures("saving the feeds' state"):
         store.save_feeds([read.state for read in reads])
-
-
-def _save(reads: list[FeedRead], total: PollReport, config: Config, store: Store, now: datetime) -> None:
-    _store_batch(reads, config, store, now)
-    for read in reads:
-        total.add(read.report)
-
-
-async def _save_in_thread(
-    reads: list[FeedRead], total: PollReport, config: Config, store: Store, now: datetime
-) -> None:
-    await asyncio.to_thread(_store_batch, reads, config, store, now)
     for read in reads:
         total.add(read.report)
 
@@ -381,13 +369,7 @@ async def poll_feeds(
     pool: Workers | None = None,
 ) -> PollReport:
     """Poll concurrently; entries and feed states are stored SAVE_EVERY feeds at a time, each feed's entries
-    before its state. A store failure stops the poll and leaves the feeds not yet saved as they were.
-
-    Each batch is stored in a thread, one batch at a time and in order, while the event loop goes on
-    fetching and handing bodies to the workers: stored on the event loop, the batches held it for a third
-    of a poll of changed feeds (SQLite's own work and a WAL checkpoint's writes; the store works in C
-    without the GIL), and meanwhile no feed was fetched and the workers ran out of bodies. The loop does not
-    use the store while a batch is being stored."""
+    before its state. A store failure stops the poll and leaves the feeds not yet saved as they were."""
     total = PollReport()
     with store_failures("reading the feeds' state"):
         known = store.get_feeds(feed.url for feed in feeds)
@@ -397,29 +379,19 @@ async def poll_feeds(
         for feed in feeds
     ]
     unsaved: list[FeedRead] = []
-    saving: asyncio.Future[None] | None = None
     try:
         for done, finished in enumerate(asyncio.as_completed(tasks), start=1):
             unsaved.append(await finished)
             if len(unsaved) >= SAVE_EVERY or done == len(tasks):
-                if saving is not None:  # the batch before is stored first (a StoreError stops the poll here)
-                    await asyncio.shield(saving)  # cancelling the poll must not leave its thread unwatched
-                saving = asyncio.ensure_future(_save_in_thread(unsaved, total, config, store, now))
+                _save(unsaved, total, config, store, now)
                 unsaved = []
             if progress:
                 progress("poll", done, len(feeds))
-        if saving is not None:
-            await asyncio.shield(saving)
     finally:
-        # A StoreError (or Ctrl-C) stops the batch: feeds still in flight are cancelled, not left running, and
-        # a batch being stored is let finish (its thread cannot be stopped) before the store is handed back.
+        # A StoreError (or Ctrl-C) stops the batch: feeds still in flight are cancelled, not left running.
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if parser is not None:
             parser.close()
-        if saving is not None:
-            await asyncio.wait([saving])
-            if not saving.cancelled():
-                saving.exception()  # raised above, or lost to the cancellation that stopped the poll
     return total

@@ -508,43 +508,6 @@ def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_
     assert (len(third.new_entries), third.not_modified, third.failed) == (0, 2, 0)  # again changes nothing
 
 
-class SlowSavingStore(SQLiteStore):
-    """Feed states take a while to save, in whatever thread saves them; it notes when they are saved."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.saving = threading.Event()
-        self.saved_feeds = 0
-
-    def save_feeds(self, states):
-        states = list(states)
-        self.saving.set()
-        time.sleep(0.5)
-        super().save_feeds(states)
-        self.saved_feeds += len(states)
-
-
-def test_a_poll_cancelled_while_a_batch_is_stored_returns_after_that_batch_is_stored(tmp_path, site):
-    """The batch is stored in a thread, which cannot be stopped: the cancelled poll waits for it before it gives
-    the store back, so nothing writes to the store after poll_feeds has returned."""
-    site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a"), "application/rss+xml")
-    config = make_config(tmp_path, [{"url": site.url("/feed.xml")}])
-
-    async def poll_then_cancel(store: SlowSavingStore) -> int:
-        async with WebClient(config.fetch) as client:
-            polling = asyncio.ensure_future(poll_feeds(config, store, client, utcnow(), list(config.feeds)))
-            while not store.saving.is_set():
-                await asyncio.sleep(0.01)
-            polling.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await polling
-            return store.saved_feeds  # read the moment poll_feeds has returned
-
-    with SlowSavingStore(tmp_path / "w.db") as store:
-        assert asyncio.run(poll_then_cancel(store)) == 1
-        assert [(state.url, state.entries_seen) for state in store.list_feeds()] == [(site.url("/feed.xml"), 1)]
-
-
 def items_or_die(feed: FeedConfig, url: str, body: bytes, headers: dict[str, str]) -> tuple[list[Entry], str | None]:
     """A stand-in for entries_from_body, run in the workers: b"die" kills its worker as a crash in a parser
     would, b"bad" is not a feed, anything else is read as its own reason."""
