@@ -144,7 +144,8 @@ class BodyParser:
     """Parses feed bodies in the worker pool, several bodies to a job once they queue up.
 
     Each job crosses to a worker and back through pickling, pipes and the executor's threads: a job per feed
-    cost the main process about 0.3-0.5 ms of CPU, a tenth of its work in a poll of 2,000 changed feeds.
+    cost the main process 0.3-0.5 ms of CPU (2,000 jobs of 60 kB in and 20 kB out, on a loaded host), a
+    tenth or more of its work in a poll of 2,000 changed feeds.
     At most `pool.size + 1` jobs are in flight (the workers never wait for the next one); bodies fetched
     meanwhile wait here, as they would have waited in the executor's queue, and go in the next job
     together. A body is never held back while a job slot is free. When a job of several bodies fails as
