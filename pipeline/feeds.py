@@ -8,13 +8,14 @@ bodies that are JSON are parsed here from the spec's `items` (`id`, `url`,
 from __future__ import annotations
 
 import calendar
+import functools
 import html
 import json
 import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -36,6 +37,21 @@ _XML_MEDIA_TYPES = frozenset({"application/xml", "application/xml-dtd", "applica
 # An <rss> without a version is read alike by feedparser (its version "rss"): the UOL feed is one.
 _RSS_VERSIONS = frozenset({"2.0", "0.91", "0.92", None})
 _TAG = re.compile(r"<[^>]+>")
+# An RFC 822 date as nearly every feed writes it: an optional English day name, a day, an English month, a year
+# of four digits from 1000 (parsedate_tz reads smaller years as two-digit ones), the time with seconds, UTC by
+# name or a numeric offset. "-0000" (no zone known) is left to parsedate_to_datetime.
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+_UTC_NAMES = frozenset({"GMT", "UT", "UTC", "Z", "+0000"})
+_PLAIN_RFC822 = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (" + "|".join(_MONTHS) + r") ([1-9]\d{3}) "
+    r"(\d\d):(\d\d):(\d\d) (GMT|UTC?|Z|\+\d{4}|-(?!0000)\d{4})",
+    re.ASCII,
+)
 
 
 class FeedParseError(Exception):
@@ -145,7 +161,11 @@ def _entry_text(entry: Any) -> str:
 
 
 def _text(element: Any) -> str:
-    return "".join(element.itertext()).strip()
+    """The element's text, its children's included. Most fields have no children: their text is read
+    directly, without starting an iterator."""
+    if len(element):
+        return "".join(element.itertext()).strip()
+    return (element.text or "").strip()
 
 
 def _last_children(element: Any) -> dict[Any, Any]:
@@ -166,8 +186,23 @@ def _has_dcterms(children: dict[Any, Any]) -> bool:
 
 
 def _rfc822(value: str) -> datetime | None:
+    """An RFC 822 date. The form nearly every feed writes ("Wed, 08 May 2019 14:40:32 GMT", or "+0100") is read
+    with one regular expression, five times faster than `parsedate_to_datetime`, to the same moment (checked
+    against it in tests/test_feeds.py); anything else goes to `parsedate_to_datetime`."""
+    plain = _PLAIN_RFC822.fullmatch(value)
+    if plain is not None:
+        day, month, year, hour, minute, second, zone = plain.groups()
+        offset = 0 if zone in _UTC_NAMES else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 60 + int(zone[3:]))
+        return datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second), tzinfo=_zone(offset)
+        ).astimezone(UTC)
     parsed = parsedate_to_datetime(value)
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(minutes: int) -> timezone:
+    return UTC if minutes == 0 else timezone(timedelta(minutes=minutes))
 
 
 def _feed_date(value: str, read: Callable[[str], datetime | None]) -> datetime | None:

@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urljoin
 
 from pipeline.config import Config, FeedConfig
 from pipeline.feeds import FeedParseError, parse_feed
 from pipeline.records import Entry, FeedState, StageError, utcnow
 from pipeline.store import Store, StoreError, unavailable_errors
-from pipeline.urls import canonical_id, canonical_url
+from pipeline.urls import canonical_id, canonical_link
 from pipeline.web import FetchError, WebClient
 from pipeline.workers import WorkerDiedError, Workers
 
@@ -93,7 +92,7 @@ def entries_from_body(
             missing += 1
             continue
         try:
-            url = canonical_url(urljoin(final_url, link))
+            url = canonical_link(final_url, link)
         except ValueError as exc:  # a port that is not a number, a broken IPv6 literal: this item, not the feed
             unusable = unusable or f"{link!r}: {exc}"
             missing += 1
@@ -120,6 +119,98 @@ def _skipped_reason(missing: int, unusable: str) -> str | None:
     return f"{missing} entries without a usable link skipped" + (f" (first unusable: {unusable})" if unusable else "")
 
 
+FeedBody = tuple[FeedConfig, str, bytes, dict[str, str]]  # entries_from_body's arguments
+ParsedBody = tuple[list[Entry], str | None]
+
+
+def each_parsed(parse: Callable[..., ParsedBody], bodies: list[FeedBody]) -> list[ParsedBody | Exception]:
+    """`parse` (entries_from_body) of several bodies, in one crossing to a worker and back; a body that fails
+    has its exception in its place, so it fails its own feed only."""
+    results: list[ParsedBody | Exception] = []
+    for body in bodies:
+        try:
+            results.append(parse(*body))
+        except Exception as exc:  # noqa: BLE001 - the feed's failure, handed back as its result
+            results.append(exc)
+    return results
+
+
+# Bodies that wait for a worker are sent to it together, up to this many and about this many bytes at a time.
+BATCH_FEEDS = 16
+BATCH_BYTES = 4_000_000
+
+
+class BodyParser:
+    """Parses feed bodies in the worker pool, several bodies to a job once they queue up.
+
+    Each job crosses to a worker and back through pickling, pipes and the executor's threads: a job per feed
+    cost the main process 0.3-0.5 ms of CPU (2,000 jobs of 60 kB in and 20 kB out, on a loaded host), a
+    tenth or more of its work in a poll of 2,000 changed feeds.
+    At most `pool.size + 1` jobs are in flight (the workers never wait for the next one); bodies fetched
+    meanwhile wait here, as they would have waited in the executor's queue, and go in the next job
+    together. A body is never held back while a job slot is free. When a job of several bodies fails as
+    a whole (its worker died twice), each of its bodies is parsed again in a job of its own, so only the
+    body that kills its worker fails, as before.
+    """
+
+    def __init__(self, pool: Workers, parse: Callable[..., ParsedBody] = entries_from_body) -> None:
+        self.pool = pool
+        self.parse_body = parse
+        self.limit = pool.size + 1
+        self._waiting: list[tuple[FeedBody, asyncio.Future[ParsedBody]]] = []
+        self._jobs: set[asyncio.Task[None]] = set()
+
+    async def parse(self, body: FeedBody) -> ParsedBody:
+        future: asyncio.Future[ParsedBody] = asyncio.get_running_loop().create_future()
+        self._waiting.append((body, future))
+        self._dispatch()
+        return await future
+
+    def close(self) -> None:
+        """Stop the jobs in flight (their feeds were cancelled or the poll is over)."""
+        for job in self._jobs:
+            job.cancel()
+
+    def _dispatch(self) -> None:
+        while self._waiting and len(self._jobs) < self.limit:
+            size, count = 0, 0
+            while count < len(self._waiting) and count < BATCH_FEEDS and (count == 0 or size < BATCH_BYTES):
+                size += len(self._waiting[count][0][2])
+                count += 1
+            batch, self._waiting = self._waiting[:count], self._waiting[count:]
+            job = asyncio.ensure_future(self._parse(batch))
+            self._jobs.add(job)
+            job.add_done_callback(self._finished)
+
+    def _finished(self, job: asyncio.Task[None]) -> None:
+        self._jobs.discard(job)
+        self._dispatch()
+
+    async def _parse(self, batch: list[tuple[FeedBody, asyncio.Future[ParsedBody]]]) -> None:
+        bodies = [body for body, _ in batch]
+        results: list[ParsedBody | BaseException]
+        try:
+            if len(bodies) == 1:
+                results = [await self.pool.run(self.parse_body, *bodies[0])]
+            else:
+                results = list(await self.pool.run(each_parsed, self.parse_body, bodies))
+        except Exception as exc:  # noqa: BLE001 - the feed's failure; for a job of several, each body alone
+            if len(bodies) == 1:
+                results = [exc]
+            else:
+                runs = (self.pool.run(self.parse_body, *body) for body in bodies)
+                results = await asyncio.gather(*runs, return_exceptions=True)
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():  # its feed was cancelled
+                continue
+            if isinstance(result, asyncio.CancelledError):
+                future.cancel()
+            elif isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
 @contextmanager
 def store_failures(action: str) -> Iterator[None]:
     """The store failing while polling (locked, unreachable, full) is the store's failure, never the feed's:
@@ -133,7 +224,7 @@ def store_failures(action: str) -> Iterator[None]:
 
 
 async def read_feed(
-    feed: FeedConfig, state: FeedState, client: WebClient, report: PollReport, pool: Workers | None
+    feed: FeedConfig, state: FeedState, client: WebClient, report: PollReport, parser: BodyParser | None
 ) -> list[Entry]:
     """Fetch and parse one feed; the entries it carries (none when unchanged). Updates `state`'s validators."""
     headers = {"Accept": FEED_ACCEPT}
@@ -151,10 +242,10 @@ async def read_feed(
         report.unchanged = 1
     else:
         body = (feed, response.url, response.body, dict(response.headers))
-        if pool is None:
+        if parser is None:
             entries, skipped = entries_from_body(*body)
         else:  # parsing is CPU work: the event loop goes on with other feeds meanwhile
-            entries, skipped = await pool.run(entries_from_body, *body)
+            entries, skipped = await parser.parse(body)
         if skipped:
             report.errors.append(StageError(feed.url, "poll", skipped))
     state.body_hash = body_hash
@@ -171,7 +262,8 @@ async def poll_feed(
     with store_failures("reading the feed's state"):
         state = store.get_feed(feed.url) or first_state(feed)
     report = PollReport()
-    _save([await read_state(feed, state, config, client, now, pool)], report, config, store, now)
+    parser = BodyParser(pool) if pool is not None else None
+    _save([await read_state(feed, state, config, client, now, parser)], report, config, store, now)
     return report
 
 
@@ -192,14 +284,14 @@ class FeedRead:
 
 
 async def read_state(
-    feed: FeedConfig, state: FeedState, config: Config, client: WebClient, now: datetime, pool: Workers | None
+    feed: FeedConfig, state: FeedState, config: Config, client: WebClient, now: datetime, parser: BodyParser | None
 ) -> FeedRead:
     """Fetch and parse one feed; a failure is recorded against the feed now, its entries are stored later."""
     read = FeedRead(feed, state, PollReport(polled=1), [], (state.etag, state.last_modified, state.body_hash))
     state.name = feed.label
     state.last_polled = now
     try:
-        read.entries = await read_feed(feed, state, client, read.report, pool)
+        read.entries = await read_feed(feed, state, client, read.report, parser)
     except Exception as exc:  # noqa: BLE001 - one feed's failure, whatever it is, must not end the cycle
         record_failure(read, exc, config, now)
     return read
@@ -282,8 +374,9 @@ async def poll_feeds(
     total = PollReport()
     with store_failures("reading the feeds' state"):
         known = store.get_feeds(feed.url for feed in feeds)
+    parser = BodyParser(pool) if pool is not None else None
     tasks = [
-        asyncio.ensure_future(read_state(feed, known.get(feed.url) or first_state(feed), config, client, now, pool))
+        asyncio.ensure_future(read_state(feed, known.get(feed.url) or first_state(feed), config, client, now, parser))
         for feed in feeds
     ]
     unsaved: list[FeedRead] = []
@@ -300,4 +393,6 @@ async def poll_feeds(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if parser is not None:
+            parser.close()
     return total

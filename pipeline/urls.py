@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid"}
+# A netloc holding none of these is its host alone: no user, no port, no IPv6 brackets, no zone.
+_NETLOC_PARTS = frozenset("@:[]%")
 
 
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, drop default ports, fragments and tracking parameters, sort the rest.
 
-    Raises ValueError for a URL `urlsplit` refuses (a port that is not a number, a bad IPv6 literal)."""
+    Raises ValueError for a URL `urlsplit` refuses (a port that is not a number, a bad IPv6 literal).
+
+    A netloc that is a plain host, with no query (most feed links), is put together by hand: `SplitResult`'s
+    host, port and user properties each split the netloc again, and with `urlunsplit` they were most of
+    the cost of a link (a worker canonicalises every item of every changed feed)."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
+    netloc = parts.netloc
+    if scheme and netloc and not _NETLOC_PARTS.intersection(netloc):
+        canonical = f"{scheme}://{netloc.lower()}{parts.path or '/'}"
+        query = _canonical_query(parts.query) if parts.query else ""
+        return f"{canonical}?{query}" if query else canonical
     host = (parts.hostname or "").lower()
     if ":" in host:  # an IPv6 literal keeps its brackets, or its port would run into the address
         host = f"[{host}]"
@@ -22,12 +33,36 @@ def canonical_url(url: str) -> str:
         host = f"{host}:{port}"
     if parts.username:
         host = f"{parts.username}{':' + parts.password if parts.password else ''}@{host}"
-    query = sorted(
-        (key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not key.lower().startswith("utm_") and key.lower() not in _TRACKING_PARAMS
+    return urlunsplit((scheme, host, parts.path or "/", _canonical_query(parts.query), ""))
+
+
+def _canonical_query(query: str) -> str:
+    """The query's parameters sorted, tracking ones dropped ("" when none is left)."""
+    return urlencode(
+        sorted(
+            (key, value)
+            for key, value in parse_qsl(query, keep_blank_values=True)
+            if not key.lower().startswith("utm_") and key.lower() not in _TRACKING_PARAMS
+        )
     )
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+
+
+def canonical_link(base: str, link: str) -> str:
+    """`canonical_url(urljoin(base, link))`: a feed item's link, which may be relative to the feed's URL.
+
+    A link that is already absolute, plainly written, is canonicalised without `urljoin`, which would split
+    it twice and put it back together to the same canonical URL. Only a link `urljoin` could change is
+    joined: one relative or with an empty host, one with a control character or whitespace it removes, and
+    one with a `;` (it drops an empty `;params` of the last path segment when the two schemes agree)."""
+    if (
+        link.startswith(("http://", "https://"))
+        and link[link.index("//") + 2 : link.index("//") + 3] not in ("", "/", "?", "#")
+        and ";" not in link
+        and link.isprintable()
+        and " " not in link
+    ):
+        return canonical_url(link)
+    return canonical_url(urljoin(base, link))
 
 
 def canonical_id(canonical: str) -> str:

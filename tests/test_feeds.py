@@ -5,12 +5,16 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.demo.server import StaticRoute
-from pipeline.feeds import FeedParseError, parse_common_feed, parse_feed, parse_with_feedparser
+from pipeline.feeds import FeedParseError, _rfc822, parse_common_feed, parse_feed, parse_with_feedparser
 from pipeline.poll import poll_feeds
 from pipeline.records import utcnow
 from pipeline.web import WebClient
@@ -144,3 +148,45 @@ def test_control_characters_are_repaired_not_mangled(name):
     parsed = parse_feed(body, {"content-type": "application/rss+xml"})
     assert parsed.bozo and "control characters" in (parsed.bozo_reason or "")
     assert [item.link for item in parsed.items] == links
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Wed, 08 May 2019 14:40:32 GMT", datetime(2019, 5, 8, 14, 40, 32, tzinfo=UTC)),
+        ("8 May 2019 14:40:32 +0000", datetime(2019, 5, 8, 14, 40, 32, tzinfo=UTC)),
+        ("Tue, 31 Dec 2019 23:30:00 -0530", datetime(2020, 1, 1, 5, 0, 0, tzinfo=UTC)),
+        ("Mon, 16 Dec 2019 01:15:00 +0100", datetime(2019, 12, 16, 0, 15, 0, tzinfo=UTC)),
+        ("Mon, 16 Dec 2019 01:15:00 -0000", datetime(2019, 12, 16, 1, 15, 0, tzinfo=UTC)),  # parsedate_to_datetime's
+        ("Mon, 16 Dec 2019 01:15 EST", datetime(2019, 12, 16, 6, 15, 0, tzinfo=UTC)),  # parsedate_to_datetime's
+    ],
+)
+def test_rss_dates_are_read_to_utc(value, expected):
+    item = parse_common_feed(
+        f'<rss version="2.0"><channel><title>t</title><item><title>a</title><link>http://example.com/a</link>'
+        f"<pubDate>{value}</pubDate></item></channel></rss>".encode(),
+        {"content-type": "application/rss+xml"},
+    ).items[0]
+    assert item.published == expected
+    assert item.published is not None and item.published.tzinfo is UTC
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    day=st.sampled_from(["Mon, ", "Sun, ", "mon, ", ""]),
+    date=st.from_regex(r"\A[0-9]{1,2} (Jan|Feb|May|Dec|may) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}\Z"),
+    zone=st.sampled_from(["GMT", "UT", "UTC", "Z", "+0000", "-0000", "+0100", "-0530", "+0090", "+2400", "EST"]),
+)
+def test_the_plain_rfc822_reading_agrees_with_parsedate_to_datetime(day, date, zone):
+    """The regular expression's reading of the common form is parsedate_to_datetime's, an error too."""
+    value = f"{day}{date} {zone}"
+    try:
+        parsed = parsedate_to_datetime(value)
+        expected: datetime | type[Exception] = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        expected = type(exc)
+    try:
+        got: datetime | type[Exception] | None = _rfc822(value)
+    except (ValueError, OverflowError) as exc:
+        got = type(exc)
+    assert got == expected
