@@ -8,8 +8,8 @@ In a cycle the steps overlap so that both cores stay busy: each page goes to
 a worker as soon as it has arrived, while later pages download, and the worker
 extracts and analyses it in one job (`page_work`), so the article is stored
 once, whole, and the enrich step has nothing left to do for it; batch n is
-enriched, deduped and grouped into statements while batch n+1 is fetched and
-extracted; the worker pool starts with the first feed body to parse, while
+indexed, enriched, deduped and grouped into statements while batch n+1 is
+fetched and extracted; the worker pool starts with the first feed body to parse, while
 the other feeds are still being polled (a poll of feeds that all answer 304
 starts it only if pages are due: starting it cost 2-3 s of CPU for nothing).
 The order guarantees do not move: an entry is marked done only after its
@@ -253,6 +253,62 @@ def matches_topics_in_python(store: Store) -> bool:
     return type(store).match_topics is Store.match_topics
 
 
+@dataclass
+class FetchedPages:
+    """A batch's pages, downloaded and extracted (and analysed, when asked), not yet stored."""
+
+    outcomes: list[tuple[Page, ExtractResult]] = field(default_factory=list)
+    analyses: dict[str, Analysis] = field(default_factory=dict)  # by entry id
+
+
+async def fetch_pages(
+    config: Config,
+    client: WebClient,
+    entries: list[Entry],
+    pool: Workers | None,
+    progress: Progress | None = None,
+    budget: ByteBudget | None = None,
+    analyse: bool = False,
+) -> FetchedPages:
+    """Fetch and extract a batch (each page extracted while later ones download), and analyse each page in the
+    same worker job with `analyse` and a pool; nothing is stored yet (`store_pages` does that)."""
+    budget = budget or ByteBudget(body_budget(config.fetch))
+    slots = asyncio.Semaphore(config.fetch.concurrency)
+    in_hand = asyncio.Semaphore(pages_in_hand(config.fetch, pool))
+    fetched = FetchedPages()
+    fetches = [fetch_and_extract(entry, client, config, pool, budget, slots, analyse, in_hand) for entry in entries]
+    for finished in asyncio.as_completed(fetches):
+        page, result, analysis = await finished
+        fetched.outcomes.append((page, result))
+        if analysis is not None:
+            fetched.analyses[page.entry.id] = analysis
+        if progress:
+            progress("fetch", len(fetched.outcomes), len(entries))
+    return fetched
+
+
+def store_pages(store: Store, fetched: FetchedPages, now: datetime) -> FetchReport:
+    """Index a fetched batch: articles (with their analysis where a worker made one), then their entries."""
+    outcome = build_articles(fetched.outcomes, now)
+    analyses = dict(fetched.analyses)
+    for article in outcome.articles:
+        analysis = analyses.get(article.id)
+        if analysis is not None and not article.from_feed:
+            article.entities, article.quotes, article.topics = analysis.entities, analysis.quotes, analysis.topics
+        else:
+            analyses.pop(article.id, None)
+    report = index_articles(store, outcome.articles, outcome.entries, now)
+    report.errors = outcome.errors + report.errors
+    report.analysed = set(analyses).intersection(report.article_ids)
+    return report
+
+
+def analyses_in_workers(store: Store, pool: Workers | None) -> bool:
+    """Whether pages are analysed in the same worker job as their extraction: with a pool, and a store that
+    matches topics in Python."""
+    return pool is not None and matches_topics_in_python(store)
+
+
 async def fetch_async(
     config: Config,
     store: Store,
@@ -270,31 +326,9 @@ async def fetch_async(
     worker job as its extraction, and its article stored once with entities, quotes and topics; the report's
     `analysed` says which, so the enrich step leaves them alone.
     """
-    budget = budget or ByteBudget(body_budget(config.fetch))
-    slots = asyncio.Semaphore(config.fetch.concurrency)
-    in_hand = asyncio.Semaphore(pages_in_hand(config.fetch, pool))
-    analyse = analyse and pool is not None and matches_topics_in_python(store)
-    outcomes: list[tuple[Page, ExtractResult]] = []
-    analyses: dict[str, Analysis] = {}
-    fetches = [fetch_and_extract(entry, client, config, pool, budget, slots, analyse, in_hand) for entry in entries]
-    for finished in asyncio.as_completed(fetches):
-        page, result, analysis = await finished
-        outcomes.append((page, result))
-        if analysis is not None:
-            analyses[page.entry.id] = analysis
-        if progress:
-            progress("fetch", len(outcomes), len(entries))
-    outcome = build_articles(outcomes, now)
-    for article in outcome.articles:
-        analysis = analyses.get(article.id)
-        if analysis is not None and not article.from_feed:
-            article.entities, article.quotes, article.topics = analysis.entities, analysis.quotes, analysis.topics
-        else:
-            analyses.pop(article.id, None)
-    report = index_articles(store, outcome.articles, outcome.entries, now)
-    report.errors = outcome.errors + report.errors
-    report.analysed = set(analyses).intersection(report.article_ids)
-    return report
+    analyse = analyse and analyses_in_workers(store, pool)
+    fetched = await fetch_pages(config, client, entries, pool, progress, budget, analyse)
+    return store_pages(store, fetched, now)
 
 
 def poll_stage(
@@ -492,6 +526,15 @@ async def finish_unprocessed_async(
     return finished
 
 
+def next_batch(store: Store, now: datetime, seen: set[str], unsaved: int) -> list[Entry]:
+    """The next batch of due entries, none of those already taken; `unsaved` entries of the batch before are
+    still due in the store (its pages are being indexed), so the query reaches past them."""
+    batch = [entry for entry in store.entries_due(now, BATCH_SIZE + unsaved) if entry.id not in seen]
+    batch = batch[:BATCH_SIZE]
+    seen.update(entry.id for entry in batch)
+    return batch
+
+
 async def fetch_and_process(
     config: Config,
     store: Store,
@@ -501,30 +544,51 @@ async def fetch_and_process(
     report: CycleReport,
     progress: Progress | None = None,
 ) -> None:
-    """Every due entry, a batch at a time, with batch n processed while batch n+1 is fetched and extracted.
+    """Every due entry, a batch at a time, so that the workers always have pages: as soon as batch n's pages
+    are extracted and analysed, batch n+1's downloads start and go to the workers, while the main process
+    indexes batch n (in a thread: the event loop goes on feeding the workers) and then dedupes it and groups
+    its statements. Indexing batch n used to run between the two batches, 0.25 s of a 200-page batch with the
+    workers idle.
 
-    At most two batches are in hand: the next fetch starts once the batch before the current one is done.
+    The order guarantees hold: batch n's entries are marked done only after its articles are stored; it is
+    deduped only after batch n-1's processing; a killed run leaves the entries of a batch not yet indexed
+    due, and its articles unprocessed until their statements ran. At most two batches are in hand: batch n+1
+    starts once batch n-1 is processed.
     """
     budget = ByteBudget(body_budget(config.fetch))
+    analyse = analyses_in_workers(store, pool)
     seen: set[str] = set()
     processing: list[asyncio.Task[None]] = []
+
+    def start(entries: list[Entry]) -> asyncio.Task[FetchedPages] | None:
+        if not entries:
+            return None
+        return asyncio.create_task(fetch_pages(config, client, entries, pool, progress, budget, analyse))
+
+    batch = next_batch(store, now, seen, 0)
+    fetching = start(batch)
     try:
-        while batch := [entry for entry in store.entries_due(now, BATCH_SIZE) if entry.id not in seen]:
-            seen.update(entry.id for entry in batch)
-            fetched = await fetch_async(config, store, client, now, batch, pool, progress, budget, analyse=True)
-            report.articles_indexed += fetched.indexed
-            report.errors += fetched.errors
+        while fetching is not None:
+            fetched = await fetching
+            if processing:
+                await processing[-1]  # batch n-1: done before batch n+1 comes in
+            upcoming = next_batch(store, now, seen, len(batch))
+            fetching = start(upcoming)  # the workers take batch n+1 while batch n is stored
+            stored = await asyncio.to_thread(store_pages, store, fetched, now)
+            report.articles_indexed += stored.indexed
+            report.errors += stored.errors
             previous = processing[-1] if processing else None
             processing.append(
                 asyncio.create_task(
-                    process_async(config, store, fetched.article_ids, report, pool, previous, fetched.analysed)
+                    process_async(config, store, stored.article_ids, report, pool, previous, stored.analysed)
                 )
             )
-            if previous is not None:
-                await previous
+            batch = upcoming
         if processing:
             await processing[-1]
     finally:
+        if fetching is not None:
+            fetching.cancel()
         for task in processing:
             task.cancel()
 

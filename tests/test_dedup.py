@@ -84,6 +84,9 @@ def test_normalise_strips_wire_furniture() -> None:
     )
     assert normalise(text) == "the senate passed the bill on friday a vote came late at night lawmakers went home"
     assert normalise("SEOUL, South Korea (AP) — North Korea's leader spoke.") == "north koreas leader spoke"
+    # a typographic apostrophe goes the same way as a straight one
+    expected = "the ministers aides said the talks would resume"
+    assert normalise("The minister’s aides said the talks would resume.") == expected
 
 
 def test_normalise_counts_words_across_any_whitespace_and_keeps_lines_apart() -> None:

@@ -191,3 +191,43 @@ def test_pages_of_the_next_batch_arrive_while_a_batch_is_deduped(tmp_path, site,
     assert report.articles_indexed == 4 and report.errors == []
     assert seen_during_dedupe[0] >= 3  # the first batch's 2 pages and at least one of the second's
     assert store.unprocessed_articles(utcnow(), 10) == []  # both batches deduped and grouped, in order
+
+
+def test_pages_of_the_next_batch_arrive_while_a_batch_is_indexed(tmp_path, site, store, monkeypatch):
+    """A batch is indexed off the event loop while the next batch downloads: the first batch's indexing waits
+    for a page of the second batch, which only the event loop can bring. Five pages in batches of two: each is
+    indexed once, and every batch deduped and grouped."""
+    import threading
+
+    from pipeline import cycle
+
+    monkeypatch.setattr(cycle, "BATCH_SIZE", 2)
+    paths = [f"/story{n}.html" for n in range(5)]
+    for n, path in enumerate(paths):
+        site.routes[path] = StaticRoute(page(f"Story {n}", PARAGRAPHS[n % 3 :] + PARAGRAPHS[: n % 3]).encode())
+    pages_done: list[int] = []
+    next_batch_arrived = threading.Event()
+    seen_while_indexing: list[int] = []
+    indexed: list[str] = []
+    index_articles = cycle.index_articles
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "fetch":
+            pages_done.append(done)
+            if len(pages_done) > 2:  # a page of the second batch
+                next_batch_arrived.set()
+
+    def waiting_index(store_, articles, entries, now):
+        if not seen_while_indexing:
+            next_batch_arrived.wait(timeout=60)  # a guard against a hang, not a measured time
+            seen_while_indexing.append(len(pages_done))
+        indexed.extend(article.url for article in articles)
+        return index_articles(store_, articles, entries, now)
+
+    monkeypatch.setattr(cycle, "index_articles", waiting_index)
+    report = run_cycle(configured(tmp_path, site, *paths), store, progress=progress)
+    assert report.articles_indexed == 5 and report.errors == []
+    assert seen_while_indexing[0] >= 3  # the first batch's 2 pages and at least one of the second's
+    assert sorted(indexed) == sorted(site.url(path) for path in paths)  # each page indexed once
+    assert store.entries_due(utcnow(), 10) == []
+    assert store.unprocessed_articles(utcnow(), 10) == []  # every batch deduped and grouped
