@@ -258,8 +258,9 @@ class StatementDoc(_Strict):
     primary_url = Keyword(ignore_above=2048)
 
 
-class StatementReportDoc(_Strict):
+class StatementReportDoc(_Strict, StatementQuoteDoc):
     """One report of a statement: one wording (the quote's text) in one article, a document of its own (issue 15).
+    Its report fields are `StatementQuoteDoc`'s, the same record that v1 statement documents hold inside.
 
     Statement documents held every report, so one reprinted dozens of times grew with each copy and was read
     whole at every match; v1 documents keep the reports they held (read with these, moved here when saved).
@@ -271,16 +272,6 @@ class StatementReportDoc(_Strict):
     attached = Date()  # when it was attached, and its place among the reports attached with it: their order
     position = Integer()
     report_id = Keyword()  # its document id, the sort's unique last key
-    text = Text(analyzer="english")
-    article_id = Keyword()
-    article_url = Keyword(ignore_above=2048)
-    source = Keyword()
-    title = Text(analyzer="english")
-    published = Date()
-    context = Text(analyzer="english")
-    kind = Keyword()
-    fetched = Date()
-    rule = Keyword()
 
 
 class AlertDoc(_Strict):
