@@ -100,9 +100,9 @@ def _iso_datetime(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: a moment past year 9999 or before year 1 in UTC
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def parse_json_feed(body: bytes) -> ParsedFeed:
@@ -211,7 +211,7 @@ def _feed_date(value: str, read: Callable[[str], datetime | None]) -> datetime |
     for the whole feed. The UOL feed's Portuguese dates are one: feedparser reads none of them either."""
     try:
         parsed = read(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "31 Dec 9999 23:00 -0500" is past year 9999 in UTC
         parsed = None
     if parsed is not None:
         return parsed

@@ -171,6 +171,44 @@ def test_rss_dates_are_read_to_utc(value, expected):
     assert item.published is not None and item.published.tzinfo is UTC
 
 
+_OUT_OF_RANGE_FEEDS = {
+    "rss": (
+        "application/rss+xml",
+        '<rss version="2.0"><channel><title>t</title>'
+        "<item><title>a</title><link>http://example.com/a</link>"
+        "<pubDate>Fri, 31 Dec 9999 23:00:00 -0500</pubDate></item>"
+        "<item><title>b</title><link>http://example.com/b</link>"
+        "<pubDate>Wed, 08 May 2019 14:40:32 GMT</pubDate></item>"
+        "</channel></rss>",
+    ),
+    "atom": (
+        "application/atom+xml",
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        '<entry><title>a</title><link href="http://example.com/a"/><id>a</id><updated>9999-12-31T23:00:00-05:00</updated></entry>'
+        '<entry><title>b</title><link href="http://example.com/b"/><id>b</id><updated>2019-05-08T14:40:32Z</updated></entry>'
+        "</feed>",
+    ),
+    "json": (
+        "application/feed+json",
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": ['
+        '{"id": "a", "url": "http://example.com/a", "date_published": "0001-01-01T00:30:00+01:00"},'
+        '{"id": "b", "url": "http://example.com/b", "date_published": "2019-05-08T14:40:32Z"}]}',
+    ),
+}
+
+
+@pytest.mark.parametrize("form", sorted(_OUT_OF_RANGE_FEEDS))
+def test_a_date_outside_the_calendar_in_utc_loses_only_that_date(form):
+    """Year 9999 at -05:00 is year 10000 in UTC (and year 1 at +01:00 is year 0): the item keeps its link with
+    no date, and the feed's other items are read as usual."""
+    content_type, body = _OUT_OF_RANGE_FEEDS[form]
+    items = parse_feed(body.encode(), {"content-type": content_type}).items
+    assert [(item.link, item.published) for item in items] == [
+        ("http://example.com/a", None),
+        ("http://example.com/b", datetime(2019, 5, 8, 14, 40, 32, tzinfo=UTC)),
+    ]
+
+
 @settings(max_examples=3000, deadline=None)
 @given(
     day=st.sampled_from(["Mon, ", "Sun, ", "mon, ", ""]),
