@@ -27,7 +27,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -49,6 +49,8 @@ class Workers:
     def __init__(self, size: int) -> None:
         self.size = size
         self._pool: ProcessPoolExecutor | None = None
+        # Done once `start`'s thread has spawned the workers (after the forkserver's imports).
+        self._spawned: Future[None] | None = None
         # One retry at a time, per event loop (a lock belongs to the loop it first waits in).
         self._retry_lock: asyncio.Lock | None = None
         self._retry_loop: asyncio.AbstractEventLoop | None = None
@@ -65,7 +67,8 @@ class Workers:
     def start(self) -> None:
         """Start the worker processes in the background: the forkserver imports the parsers, extractor and
         analyser while the caller's first downloads run, instead of after them."""
-        threading.Thread(target=_start, args=(self._executor(), self.size), daemon=True).start()
+        self._spawned = Future()
+        threading.Thread(target=_start, args=(self._executor(), self.size, self._spawned), daemon=True).start()
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         if self._pool is broken:
@@ -101,6 +104,11 @@ class Workers:
         that kills its worker again fails alone.
         """
         loop = asyncio.get_running_loop()
+        if self._spawned is not None and not self._spawned.done():
+            # Submitting while `start`'s thread spawns the workers waits for the executor's lock, which that thread
+            # holds until the forkserver has done its imports (4 s on an idle machine, over 10 at a load of 14): the
+            # event loop, and every download in flight, would stop that long, and their timeouts fire on waking.
+            await asyncio.wrap_future(self._spawned)
         pool = self._executor()
         try:
             return await loop.run_in_executor(pool, fn, *args)
@@ -152,12 +160,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _start(pool: ProcessPoolExecutor, size: int) -> None:
+def _start(pool: ProcessPoolExecutor, size: int, spawned: Future[None]) -> None:
     try:
         for _ in range(size):
             pool.submit(int)  # the pool spawns a worker for each job it cannot hand to an idle one
     except (RuntimeError, BrokenProcessPool):
-        return  # shut down or broken before its workers started: there is nothing to start
+        pass  # shut down or broken before its workers started: there is nothing to start
+    finally:
+        spawned.set_result(None)
 
 
 def _died(fn: Callable[..., object]) -> WorkerDiedError:

@@ -7,11 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 
 import pytest
 
+import pipeline.workers
 from pipeline.workers import WorkerDiedError, Workers
 
 
@@ -76,6 +79,37 @@ def test_async_job_that_kills_its_worker_fails_alone_among_jobs_in_flight(worker
 
     assert asyncio.run(scenario()) == [1, 4, "WorkerDiedError", 9, 16]
     assert asyncio.run(workers.run(square_or_die, 5)) == 25
+
+
+def test_a_job_submitted_while_the_workers_start_leaves_the_event_loop_running(
+    workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spawning the workers holds the executor's lock until the forkserver has imported the parsers and models
+    (seconds; over ten on a loaded machine). A job arriving meanwhile must wait on the loop, not for the lock,
+    or every download in flight stops and times out. The start below holds the lock until a coroutine on the
+    loop releases it: a blocked loop never does, and the start then gives up after 60 s and says so."""
+    holding, released = threading.Event(), threading.Event()
+    released_by_the_loop: list[bool] = []
+
+    def start_that_waits_for_the_loop(pool: ProcessPoolExecutor, size: int, spawned: Future[None]) -> None:
+        with pool._shutdown_lock:  # what spawning holds while the forkserver imports
+            holding.set()
+            released_by_the_loop.append(released.wait(timeout=60))
+        spawn_workers(pool, size, spawned)
+
+    spawn_workers = pipeline.workers._start
+    monkeypatch.setattr(pipeline.workers, "_start", start_that_waits_for_the_loop)
+
+    async def scenario() -> int:
+        job = asyncio.ensure_future(workers.run(square_or_die, 7))
+        await asyncio.sleep(0)  # the job goes as far as it can without the workers
+        released.set()
+        return await job
+
+    workers.start()
+    assert holding.wait(timeout=60)
+    assert asyncio.run(scenario()) == 49
+    assert released_by_the_loop == [True]
 
 
 CHILD = """
