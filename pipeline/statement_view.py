@@ -101,7 +101,12 @@ def statement_json(statement: Statement) -> dict[str, Any]:
 def carried_line(shown: dict[str, Any]) -> str:
     """How widely a statement (as `statement_json` shows it) was carried: the CLI and the demo say it alike."""
     outlets = len({outlet for quote in shown["quotes"] for outlet in quote["outlets"]})
-    return f"{len(shown['quotes'])} distinct quotes from {outlets} outlets, {len(shown['reports'])} reports"
+    quotes, reports = len(shown["quotes"]), len(shown["reports"])
+    return f"{_counted(quotes, 'distinct quote')} from {_counted(outlets, 'outlet')}, {_counted(reports, 'report')}"
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def tracked_statements(

@@ -63,4 +63,7 @@ def test_the_carried_line_counts_distinct_wordings_outlets_and_reports_and_times
     shown = statement_json(Statement("s1", "Kim Yo Jong", T0, "no summit this year", [voa, vice, other], updated=T0))
     # two wordings ("no summit this year" twice, once more from VICE), two outlets, two articles
     assert carried_line(shown) == "2 distinct quotes from 2 outlets, 2 reports"
+    assert carried_line(
+        statement_json(Statement("s2", "Kim Yo Jong", T0, "no summit this year", [voa], updated=T0))
+    ) == ("1 distinct quote from 1 outlet, 1 report")
     assert (shown["first_seen"], shown["reports"][0]["published"]) == ("2020-07-10T06:00:00Z", "2020-07-10T06:00:00Z")
