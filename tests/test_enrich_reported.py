@@ -391,6 +391,35 @@ REPORTED: list[tuple[str, list[Expected]]] = [
     # no clause reported: a phrase about the saying, a market figure
     ("Mayor Lena Ortiz said so during an interview with local radio.", []),
     ("Shares of the company added 0.4 per cent to close at $12.10 on Tuesday.", []),
+    # a cue learned from PolNeAR train (lexicon/learned_cues.tsv): its object is the content, to the first comma;
+    # a participle after the comma has the same speaker
+    (
+        "Mayor Tomas Reyes defended the transit budget, citing a sharp drop in fares.",
+        [
+            ("the transit budget", "Tomas Reyes", "Mayor Tomas Reyes", "indirect", "learned_cue_object"),
+            ("a sharp drop in fares", "Tomas Reyes", "Mayor Tomas Reyes", "indirect", "learned_cue_object"),
+        ],
+    ),
+    (
+        "Senator Lena Marsh criticized the new pipeline route through the valley.",
+        [
+            (
+                "the new pipeline route through the valley",
+                "Lena Marsh",
+                "Senator Lena Marsh",
+                "indirect",
+                "learned_cue_object",
+            )
+        ],
+    ),
+    # the preposition after the verb belongs to the cue; "was referring" is no passive
+    (
+        "Lena Marsh was referring to the budget office's latest forecast.",
+        [("the budget office's latest forecast", "Lena Marsh", "Lena Marsh", "indirect", "learned_cue_object")],
+    ),
+    # a passive's subject is the one talked about; a number after the verb is a price, not a statement
+    ("The pipeline route was criticized by several council members.", []),
+    ("Shares in the utility declined 4 per cent on Monday.", []),
 ]
 
 

@@ -97,9 +97,21 @@ def _claim_nouns() -> dict[str, tuple[tuple[str, ...], ...]]:
 
 
 CLAIM_NOUNS = _claim_nouns()
+
+
+def _learned_cues() -> frozenset[str]:
+    """The cue words learned from PolNeAR train that `learned_cue_object` reads: the rows of learned_cues.tsv that
+    bench/learn_cues.py kept (its last column "yes"; how and with which thresholds is in the file's header)."""
+    return frozenset(row[0].strip() for row in lexicon.rows("learned_cues.tsv") if lexicon.column(row, 6) == "yes")
+
+
+LEARNED_CUES = _learned_cues()
 # Any sentence that can hold reported speech has one of these words (in any case, as a whole word).
 _MAY_REPORT = (
-    frozenset(verb.lower() for verb in REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | frozenset(CLAIM_NOUNS)
+    frozenset(verb.lower() for verb in REPORTED_VERBS)
+    | frozenset(COMPLEMENT_VERBS)
+    | frozenset(CLAIM_NOUNS)
+    | LEARNED_CUES
 ) | {"according"}
 # A sentence opening with a capitalised name and a colon, which `name_colon_clause` reads ("Paul Ryan: …").
 _NAME_COLON = re.compile(r"[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3}: ")
@@ -595,6 +607,54 @@ def owner_noun_complement(sent: Sentence) -> Reported | None:
     return None
 
 
+def learned_cue_object(sent: Sentence) -> Reported | None:
+    """ "Sanders criticized the trade deal with China", "He cited a drop in crime", "…, citing the new figures": a
+    verb that PolNeAR's annotators mark as an attribution's cue most times it occurs in train (`learned_cues.tsv`,
+    derived by bench/learn_cues.py), whose content is its object; the speaker is its subject, as for the complement
+    verbs, and the content runs to the clause's first comma. A passive ("was criticized") is left alone: its
+    subject is the one talked about."""
+    ctx, items = sent.ctx, sent.items
+    for c, word in enumerate(sent.words):
+        if word not in LEARNED_CUES or c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
+            continue
+        if _passive(sent, c):
+            continue
+        a = _skip_time(sent, c + 1)
+        if sent.word(a) in PREPOSITIONS or sent.word(a) in {"about", "against", "over"}:
+            a += 1  # "referring to …", "railed against …": the preposition belongs to the cue
+        subject = _complement_subject(sent, c) if _learned_object(sent, a) else None
+        if subject is None:
+            continue
+        span = _content(sent, a, _complement_end(sent, a))
+        if span is not None:
+            cand = _speaker_of_utterance(ctx, subject)
+            return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
+    return None
+
+
+def _learned_object(sent: Sentence, a: int) -> bool:
+    """Whether an object opens at items[a]: a word that can open a clause or phrase, not "by" (a passive's agent:
+    "offered by the city") and not a number ("declined 1.2 per cent": a price, not a statement)."""
+    if _object_end(sent, a, None) is None or sent.word(a) == "by":
+        return False
+    return not sent.ctx.numbers[sent.items[a][1]]
+
+
+# Forms of "be" and "get" that make the participle after them a passive: "was criticized", "has been praised".
+_PASSIVE_AUXILIARIES = frozenset({"be", "been", "being", "is", "are", "was", "were", "get", "gets", "got"})
+
+
+def _passive(sent: Sentence, c: int) -> bool:
+    """Whether the verb at items[c] is a passive participle: a form of "be" before it, past adverbs ("was referring
+    to" is no passive)."""
+    if sent.word(c).endswith("ing"):
+        return False
+    k = c - 1
+    while k > 0 and sent.word(k).endswith("ly"):
+        k -= 1
+    return sent.word(k) in _PASSIVE_AUXILIARIES
+
+
 # Possessive pronouns that own a statement: "his claim", "their call".
 _POSSESSIVES = frozenset({"his", "her", "their", "its"})
 # How many lowercase words may stand between an owner and its noun ("Trump's repeated false claims").
@@ -686,10 +746,12 @@ def _infinitive(sent: Sentence, k: int) -> bool:
 
 def _complement_subject(sent: Sentence, c: int) -> Candidate | None:
     """The speaker of the complement verb at items[c]: the subject before it ("Trump has vowed"), the first
-    verb's after a coordinator ("… and vowed"), the clause's for a participle after a comma ("…, vowing")."""
+    verb's after a coordinator ("… and vowed"), the clause's for a participle after a comma ("…, vowing"), or the
+    speaker found earlier in the sentence when the participle follows what that speaker's attribution took."""
     ctx, items = sent.ctx, sent.items
     if sent.word(c).endswith("ing") and sent.word(c - 1) == ",":
-        return clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+        found = clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+        return found or sent.carried  # "X defended the plan, citing …": the sentence read again past X's hit
     if sent.word(c).endswith("ing") and items[c - 1][0] == "T" and items[c - 1][1] in ctx.ent_token:
         return None  # "a letter to Minister Marise Payne asking Australia to …": the letter asks, not the minister
     subject = _subject(sent, c)
@@ -784,6 +846,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     name_colon_clause,
     speaker_verb_complement,
     owner_noun_complement,
+    learned_cue_object,
 ]
 
 
