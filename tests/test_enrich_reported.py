@@ -417,6 +417,30 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         "Lena Marsh was referring to the budget office's latest forecast.",
         [("the budget office's latest forecast", "Lena Marsh", "Lena Marsh", "indirect", "learned_cue_object")],
     ),
+    # a learned cue's object may be short: what was praised is the content
+    (
+        "Mayor Tomas Reyes praised the firefighters.",
+        [("the firefighters", "Tomas Reyes", "Mayor Tomas Reyes", "indirect", "learned_cue_object")],
+    ),
+    # a reported question: its content starts at "whether" / "if", past the one asked
+    (
+        "Senator Lena Marsh asked whether the ferry subsidy would survive the budget.",
+        [
+            (
+                "whether the ferry subsidy would survive the budget",
+                "Lena Marsh",
+                "Senator Lena Marsh",
+                "indirect",
+                "speaker_verb_complement",
+            )
+        ],
+    ),
+    (
+        "Lena Marsh asked the minister if the ferry would run in winter.",
+        [("if the ferry would run in winter", "Lena Marsh", "Lena Marsh", "indirect", "speaker_verb_complement")],
+    ),
+    # the one asked is no speaker
+    ("Tomas Reyes was asked whether he would run again.", []),
     # a passive's subject is the one talked about; a number after the verb is a price, not a statement
     ("The pipeline route was criticized by several council members.", []),
     ("Shares in the utility declined 4 per cent on Monday.", []),

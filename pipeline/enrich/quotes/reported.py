@@ -261,7 +261,7 @@ def _clause_end(sent: Sentence, a: int) -> int:
     return len(items)
 
 
-def _content(sent: Sentence, a: int, b: int) -> tuple[int, int] | None:
+def _content(sent: Sentence, a: int, b: int, min_words: int = MIN_WORDS) -> tuple[int, int] | None:
     """The character span of items[a:b] as a reported clause, or None when it is not one.
 
     Leading "that" and punctuation and trailing punctuation are trimmed. A
@@ -276,7 +276,7 @@ def _content(sent: Sentence, a: int, b: int) -> tuple[int, int] | None:
 
     alphas, items = sent.ctx.alphas, sent.items
     words = sum(1 for k in range(a, b) if items[k][0] == "T" and alphas[items[k][1]])
-    if words < MIN_WORDS:
+    if words < min_words:
         return None
     return sent.start_of(a), sent.end_of(b - 1)
 
@@ -577,6 +577,8 @@ def speaker_verb_complement(sent: Sentence) -> Reported | None:
         patterns = COMPLEMENT_VERBS.get(word)
         if patterns is None or c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
             continue
+        if _passive(sent, c):
+            continue  # "was asked whether …", "was accused of …": the subject is the one addressed
         a = _skip_time(sent, c + 1)
         start = next((s for pattern in patterns if (s := _complement_start(sent, a, pattern)) is not None), None)
         subject = _complement_subject(sent, c) if start is not None else None
@@ -625,11 +627,14 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
         subject = _complement_subject(sent, c) if _learned_object(sent, a) else None
         if subject is None:
             continue
-        span = _content(sent, a, _complement_end(sent, a))
+        span = _content(sent, a, _complement_end(sent, a), MIN_LEARNED_WORDS)
         if span is not None:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
     return None
+
+
+MIN_LEARNED_WORDS = 1
 
 
 def _learned_object(sent: Sentence, a: int) -> bool:
@@ -684,6 +689,8 @@ def _owner(sent: Sentence, k: int) -> Candidate | None:
 MAX_OBJECT = 8
 # Words opening a complement that are not part of what was said: "called *for* a ban", "called *on* Congress to".
 _PARTICLES = frozenset({"for", "on", "about"})
+# Words opening a reported question ("asked whether …"), which is the content even after the one asked.
+_QUESTION_OPENERS = frozenset({"whether", "if"})
 # Words after "to" that show it is no infinitive: "pledged to the voters", "promised to them".
 _NOT_INFINITIVES = DETERMINERS | PRONOUNS | ADDRESSEES
 
@@ -706,6 +713,8 @@ def _complement_start(sent: Sentence, a: int, pattern: tuple[str, ...]) -> int |
             k += 1
         elif sent.word(k) != part or (part == "to" and not _infinitive(sent, k + 1)):
             return None
+        elif part in _QUESTION_OPENERS:
+            start, k = k, k + 1  # "asked the minister *whether …*": the question, not the one asked
         else:
             start = k + 1 if start is None and part in _PARTICLES else k if start is None else start
             k += 1
