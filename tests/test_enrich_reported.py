@@ -396,8 +396,8 @@ REPORTED: list[tuple[str, list[Expected]]] = [
     (
         "Mayor Tomas Reyes defended the transit budget, citing a sharp drop in fares.",
         [
-            ("the transit budget", "Tomas Reyes", "Mayor Tomas Reyes", "indirect", "learned_cue_object"),
-            ("a sharp drop in fares", "Tomas Reyes", "Mayor Tomas Reyes", "indirect", "learned_cue_object"),
+            ("the transit budget", "Tomas Reyes", "Mayor Tomas Reyes", "stance", "learned_cue_object"),
+            ("a sharp drop in fares", "Tomas Reyes", "Mayor Tomas Reyes", "stance", "learned_cue_object"),
         ],
     ),
     (
@@ -407,7 +407,7 @@ REPORTED: list[tuple[str, list[Expected]]] = [
                 "the new pipeline route through the valley",
                 "Lena Marsh",
                 "Senator Lena Marsh",
-                "indirect",
+                "stance",
                 "learned_cue_object",
             )
         ],
@@ -415,12 +415,12 @@ REPORTED: list[tuple[str, list[Expected]]] = [
     # the preposition after the verb belongs to the cue; "was referring" is no passive
     (
         "Lena Marsh was referring to the budget office's latest forecast.",
-        [("the budget office's latest forecast", "Lena Marsh", "Lena Marsh", "indirect", "learned_cue_object")],
+        [("the budget office's latest forecast", "Lena Marsh", "Lena Marsh", "stance", "learned_cue_object")],
     ),
     # a learned cue's object may be short: what was praised is the content
     (
         "Mayor Tomas Reyes praised the firefighters.",
-        [("the firefighters", "Tomas Reyes", "Mayor Tomas Reyes", "indirect", "learned_cue_object")],
+        [("the firefighters", "Tomas Reyes", "Mayor Tomas Reyes", "stance", "learned_cue_object")],
     ),
     # a reported question: its content starts at "whether" / "if", past the one asked
     (

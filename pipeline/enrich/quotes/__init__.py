@@ -15,7 +15,8 @@ The package, in reading order:
 `attribute()` runs the strategies on each quotation in order, keeps the first
 that finds a speaker, and records its name on the quote as `rule`; then the
 reported-speech strategies on each sentence. Every attribution carries its
-`kind`: "direct" (in quotation marks) or "indirect" (reported). Speakers of both
+`kind`: "direct" (in quotation marks), "indirect" (reported speech) or "stance" (an
+attitude or act attributed to a source, cued by no verb of saying). Speakers of all
 are resolved by one `Resolver`, in text order. Speakers are
 resolved only from what the article says (names, surnames, pronouns,
 configured descriptors); anything else stays `None` rather than guessed.
@@ -54,7 +55,7 @@ def attribute(
     doc: Doc, text: str, found: list[Mention], config: Config, spans: Sequence[QuoteSpan] | None = None
 ) -> list[Quote]:
     """Every quotation and reported statement in `text`, in text order, with its speaker (or None), speaker
-    mention, cue, kind ("direct" or "indirect") and the rule that fired."""
+    mention, cue, kind ("direct", "indirect" or "stance") and the rule that fired."""
     spans = list(spans) if spans is not None else find_quote_spans(text)
     ctx = Context(doc, text, spans, found, SpeakerIndex(tuple(config.speakers)))
     sentences = sentence_bounds(text, spans)
@@ -78,7 +79,7 @@ def attribute(
             continue
         quotes.append(_quote(text, span.start, span.end, attribution, resolved.get(qi), rules[qi], "direct"))
     for (r, rule), speaker in zip(reported, speakers[len(quoted) :], strict=True):
-        quotes.append(_quote(text, r.start, r.end, r.attribution, speaker, rule, "indirect"))
+        quotes.append(_quote(text, r.start, r.end, r.attribution, speaker, rule, r.kind))
     quotes.sort(key=lambda q: q.start)
     return quotes
 

@@ -99,13 +99,16 @@ def _claim_nouns() -> dict[str, tuple[tuple[str, ...], ...]]:
 CLAIM_NOUNS = _claim_nouns()
 
 
-def _learned_cues() -> frozenset[str]:
-    """The cue words learned from PolNeAR train that `learned_cue_object` reads: the rows of learned_cues.tsv that
-    bench/learn_cues.py kept (its last column "yes"; how and with which thresholds is in the file's header)."""
-    return frozenset(row[0].strip() for row in lexicon.rows("learned_cues.tsv") if lexicon.column(row, 6) == "yes")
+def _stance_weights() -> dict[str, float]:
+    """The linear model `learned_cue_object` scores its candidates with: feature name → weight
+    (stance_model.tsv, trained on PolNeAR train by bench/learn_stance.py; how, when and with which threshold is in
+    the file's header). Its "w=" rows name the cue words it reads."""
+    return {row[0]: float(lexicon.column(row, 1)) for row in lexicon.rows("stance_model.tsv")}
 
 
-LEARNED_CUES = _learned_cues()
+STANCE_WEIGHTS = _stance_weights()
+# The words `learned_cue_object` tries as a cue: those the model has a weight for.
+LEARNED_CUES = frozenset(feature[2:] for feature in STANCE_WEIGHTS if feature.startswith("w="))
 # Any sentence that can hold reported speech has one of these words (in any case, as a whole word).
 _MAY_REPORT = (
     frozenset(verb.lower() for verb in REPORTED_VERBS)
@@ -141,6 +144,10 @@ class Reported:
     attribution: Attribution
     start: int
     end: int
+    # "indirect" when the cue is a verb or noun of saying (the curated lists: reported_verbs.tsv,
+    # complement_verbs.tsv, claim_nouns.tsv, "according to"); "stance" when it is not (learned_cues.tsv: endorsed,
+    # criticized, declined …), which is kept but never makes a statement
+    kind: str = "indirect"
 
 
 @dataclass
@@ -611,10 +618,11 @@ def owner_noun_complement(sent: Sentence) -> Reported | None:
 
 def learned_cue_object(sent: Sentence) -> Reported | None:
     """ "Sanders criticized the trade deal with China", "He cited a drop in crime", "…, citing the new figures": a
-    verb that PolNeAR's annotators mark as an attribution's cue most times it occurs in train (`learned_cues.tsv`,
-    derived by bench/learn_cues.py), whose content is its object; the speaker is its subject, as for the complement
-    verbs, and the content runs to the clause's first comma. A passive ("was criticized") is left alone: its
-    subject is the one talked about."""
+    word PolNeAR's annotators mark as an attribution's cue in train, whose content is its object to the clause's
+    first comma and whose speaker is its subject (as for the complement verbs); each such candidate is kept when a
+    linear model trained on PolNeAR train scores it above its threshold (`stance_model.tsv`, bench/learn_stance.py).
+    None of these words is a curated verb of saying, so what it finds is a stance. A passive ("was criticized") is
+    left alone: its subject is the one talked about."""
     ctx, items = sent.ctx, sent.items
     for c, word in enumerate(sent.words):
         if word not in LEARNED_CUES or c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
@@ -622,16 +630,59 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
         if _passive(sent, c):
             continue
         a = _skip_time(sent, c + 1)
-        if sent.word(a) in PREPOSITIONS or sent.word(a) in {"about", "against", "over"}:
+        if sent.word(a) in _CUE_PARTICLES:
             a += 1  # "referring to …", "railed against …": the preposition belongs to the cue
         subject = _complement_subject(sent, c) if _learned_object(sent, a) else None
         if subject is None:
             continue
-        span = _content(sent, a, _complement_end(sent, a), MIN_LEARNED_WORDS)
-        if span is not None:
+        end = _complement_end(sent, a)
+        span = _content(sent, a, end, MIN_LEARNED_WORDS)
+        if span is not None and stance_score(stance_features(sent, c, a, end, subject)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
-            return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
+            return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
     return None
+
+
+# Prepositions that belong to a cue before its object: "referring to …", "railed against …".
+_CUE_PARTICLES = PREPOSITIONS | {"about", "against", "over"}
+
+
+def stance_score(features: list[str]) -> float:
+    """The model's score of one candidate: the sum of its features' weights (the bias and the threshold are
+    folded into the "bias" row, so a candidate is kept above 0)."""
+    weights = STANCE_WEIGHTS
+    return weights.get("bias", 0.0) + sum(weights.get(feature, 0.0) for feature in features)
+
+
+# Word classes the model's features name instead of the word itself, beside it.
+_AUXILIARIES = frozenset({"has", "have", "had", "is", "are", "was", "were", "will", "would", "could", "can", "may"})
+_OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron", PRONOUNS), ("to", frozenset({"to"})))
+
+
+def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate) -> list[str]:
+    """What the model knows of a candidate: its cue word, the words around it, the kind of its subject, where its
+    object opens and how long it runs. Bench/learn_stance.py trains on exactly these."""
+    word, before, opener, before_object = sent.word(c), sent.word(c - 1), sent.word(a), sent.word(a - 1)
+    opener_class = next((name for name, group in _OPENER_CLASSES if opener in group), "")
+    if not opener_class:
+        opener_class = "cap" if sent.items[a][0] == "T" and not sent.ctx.lowercase[sent.items[a][1]] else "other"
+    length = end - a
+    size = "1" if length <= 1 else "2" if length == 2 else "3-5" if length <= 5 else "6-12" if length <= 12 else "13+"
+    label = subject.mention.label if subject.mention is not None else ""
+    return [
+        f"w={word}",
+        f"suffix={word[-2:]}",
+        f"before={before if before in _AUXILIARIES or before in {',', 'and', 'not', 'to'} else 'other'}",
+        f"opener={opener}",
+        f"opener_class={opener_class}",
+        f"w_opener={word}|{opener_class}",
+        f"w_particle={word}|{before_object if before_object in _CUE_PARTICLES else ''}",
+        f"subject={subject.kind}{label}",
+        f"length={size}",
+        f"to_end={end >= len(sent.items) - 1}",
+        f"carried={sent.carried is not None}",
+        f"position={'first' if c <= 3 else 'later'}",
+    ]
 
 
 MIN_LEARNED_WORDS = 1
