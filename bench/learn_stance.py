@@ -252,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = fit(candidates, args.l2, args.epochs)
     for word in words:
         weights.setdefault(f"w={word}", 0.0)
+    weights.setdefault("w=*", 0.0)
     shown = " ".join(f"--{name.replace('_', '-')} {getattr(args, name)}" for name in sorted(vars(args)))
     facts = {
         "args": shown,

@@ -491,13 +491,14 @@ def _bench(name: str) -> ModuleType:
     return module
 
 
-# Measured with `python bench/bench_ggt.py`: all quotations F1 0.873; `python bench/bench_quotes.py`: PolNeAR dev
-# all attributions F1 0.679, source accuracy 0.931 (issue 12's third round; 0.662 before it). The floors sit a
+# Measured with `python bench/bench_ggt.py`: all quotations F1 0.874 (stance left out, as GGT annotates quotations
+# only); `python bench/bench_quotes.py`: PolNeAR dev all attributions F1 0.747, source accuracy 0.894 (issue 12's
+# stance round; 0.680 and 0.931 before it: stance attributions are found with more wrong sources). The floors sit a
 # little below, so small trades between rules do not fail the suite, and well above the figures before reported
-# speech (0.653 and 0.430).
+# speech (0.653 and 0.430); the source floor stays above the issue's 0.85.
 GGT_ALL_F1_FLOOR = 0.85
-POLNEAR_ALL_F1_FLOOR = 0.67
-POLNEAR_SOURCE_FLOOR = 0.90
+POLNEAR_ALL_F1_FLOOR = 0.73
+POLNEAR_SOURCE_FLOOR = 0.87
 
 
 def test_ggt_dev_all_quotations_floor() -> None:

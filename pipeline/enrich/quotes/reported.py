@@ -108,13 +108,17 @@ def _stance_weights() -> dict[str, float]:
 
 STANCE_WEIGHTS = _stance_weights()
 # The words `learned_cue_object` tries as a cue: those the model has a weight for.
-LEARNED_CUES = frozenset(feature[2:] for feature in STANCE_WEIGHTS if feature.startswith("w="))
+LEARNED_CUES = frozenset(feature[2:] for feature in STANCE_WEIGHTS if feature.startswith("w=") and feature != "w=*")
+# Pronouns after which any verb is tried as a cue ("they traded barbs", "who wants to unseat …"), past auxiliaries
+# and adverbs: the model scores the word by its ending and context when it has no weight of its own.
+_SUBJECT_PRONOUNS = frozenset({"he", "she", "they", "i", "we", "who"})
 # Any sentence that can hold reported speech has one of these words (in any case, as a whole word).
 _MAY_REPORT = (
     frozenset(verb.lower() for verb in REPORTED_VERBS)
     | frozenset(COMPLEMENT_VERBS)
     | frozenset(CLAIM_NOUNS)
     | LEARNED_CUES
+    | _SUBJECT_PRONOUNS
 ) | {"according"}
 # A sentence opening with a capitalised name and a colon, which `name_colon_clause` reads ("Paul Ryan: …").
 _NAME_COLON = re.compile(r"[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3}: ")
@@ -625,7 +629,9 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     left alone: its subject is the one talked about."""
     ctx, items = sent.ctx, sent.items
     for c, word in enumerate(sent.words):
-        if word not in LEARNED_CUES or c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
+        if c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
+            continue
+        if word not in LEARNED_CUES and not _after_pronoun(sent, c):
             continue
         if _passive(sent, c):
             continue
@@ -643,6 +649,24 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     return None
 
 
+# Words that are never the verb after such a pronoun: the curated words of saying (other rules read them) and the
+# words that open no verb phrase.
+_NOT_VERBS = (
+    frozenset(REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | DETERMINERS | PREPOSITIONS | PRONOUNS | COORDINATORS
+)
+
+
+def _after_pronoun(sent: Sentence, c: int) -> bool:
+    """Whether items[c] is a word that may be a verb right after a subject pronoun, past auxiliaries and adverbs."""
+    word = sent.words[c]
+    if word in _NOT_VERBS or word in _AUXILIARIES or not word.isalpha() or word.endswith("ly"):
+        return False
+    k = c - 1
+    while k > 0 and (sent.word(k) in _VERB_MODIFIERS or sent.word(k).endswith("ly")):
+        k -= 1
+    return sent.word(k) in _SUBJECT_PRONOUNS
+
+
 # Prepositions that belong to a cue before its object: "referring to …", "railed against …".
 _CUE_PARTICLES = PREPOSITIONS | {"about", "against", "over"}
 
@@ -656,6 +680,11 @@ def stance_score(features: list[str]) -> float:
 
 # Word classes the model's features name instead of the word itself, beside it.
 _AUXILIARIES = frozenset({"has", "have", "had", "is", "are", "was", "were", "will", "would", "could", "can", "may"})
+# What may stand between a subject and its verb: auxiliaries, their contractions, negation, adverbs of time.
+_VERB_MODIFIERS = _AUXILIARIES | frozenset(
+    {"do", "does", "did", "not", "n't", "n’t", "'s", "’s", "'d", "’d", "'ve", "’ve", "'ll", "’ll", "'re", "’re"}
+    | {"also", "still", "just", "never", "already", "even", "then", "should", "might", "must"}
+)
 _OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron", PRONOUNS), ("to", frozenset({"to"})))
 
 
@@ -670,7 +699,7 @@ def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate
     size = "1" if length <= 1 else "2" if length == 2 else "3-5" if length <= 5 else "6-12" if length <= 12 else "13+"
     label = subject.mention.label if subject.mention is not None else ""
     return [
-        f"w={word}",
+        f"w={word if word in LEARNED_CUES else '*'}",
         f"suffix={word[-2:]}",
         f"before={before if before in _AUXILIARIES or before in {',', 'and', 'not', 'to'} else 'other'}",
         f"opener={opener}",
