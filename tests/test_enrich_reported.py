@@ -391,8 +391,26 @@ REPORTED: list[tuple[str, list[Expected]]] = [
     # no clause reported: a phrase about the saying, a market figure
     ("Mayor Lena Ortiz said so during an interview with local radio.", []),
     ("Shares of the company added 0.4 per cent to close at $12.10 on Tuesday.", []),
-    # a cue learned from PolNeAR train (lexicon/learned_cues.tsv): its object is the content, to the first comma;
-    # a participle after the comma has the same speaker
+    # a stance: a cue word that is no verb of saying, scored by the model trained on PolNeAR train
+    # (lexicon/stance_model.tsv); its object is the content, to the first comma; a participle after the comma has
+    # the same speaker
+    (
+        "Kim Yo Jong declined to comment on the talks with Seoul on Tuesday.",
+        [("comment on the talks with Seoul on Tuesday", "Kim Yo Jong", "Kim Yo Jong", "stance", "learned_cue_object")],
+    ),
+    (
+        "Governor Ana Kovac endorsed Senator Paul Brandt on Monday.",
+        [("Senator Paul Brandt on Monday", "Ana Kovac", "Governor Ana Kovac", "stance", "learned_cue_object")],
+    ),
+    (
+        "Mayor Lena Ortiz criticized the council's plan to close the bridge.",
+        [("the council's plan to close the bridge", "Lena Ortiz", "Mayor Lena Ortiz", "stance", "learned_cue_object")],
+    ),
+    # a verb the model has no weight for, right after a subject pronoun: scored by its ending and context
+    (
+        "Opposition leader Marek Dolan walked out of the chamber. He wants a new vote on the budget before the summer.",
+        [("a new vote on the budget before the summer", "Marek Dolan", "He", "stance", "learned_cue_object")],
+    ),
     (
         "Mayor Tomas Reyes defended the transit budget, citing a sharp drop in fares.",
         [
