@@ -32,7 +32,7 @@ import datetime
 import math
 import re
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +153,9 @@ def collect(articles: list[Article], words: list[str]) -> tuple[list[Candidate],
         found += len(found_here)
         for features, span in seen:
             content = _lies_in(span, article.contents)
-            candidates.append(Candidate(n, features, content is not None, content is not None and id(content) not in found_here))
+            candidates.append(
+                Candidate(n, features, content is not None, content is not None and id(content) not in found_here)
+            )
     return candidates, predicted, right, found
 
 
@@ -171,10 +173,10 @@ def _found(content: Content, spans: Sequence[tuple[int, int]]) -> bool:
 
 def fit(candidates: Sequence[Candidate], l2: float, epochs: int) -> dict[str, float]:
     """Logistic regression by full-batch gradient descent with AdaGrad steps; weight 0 for features never seen."""
-    weights: dict[str, float] = Counter()
-    squares: dict[str, float] = Counter()
+    weights: defaultdict[str, float] = defaultdict(float)
+    squares: defaultdict[str, float] = defaultdict(float)
     for _ in range(epochs):
-        gradient: dict[str, float] = Counter()
+        gradient: defaultdict[str, float] = defaultdict(float)
         for cand in candidates:
             error = _probability(weights, cand.features) - cand.right
             for feature in ("bias", *cand.features):
@@ -248,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     words = tried_words(articles, args.min_heads, args.min_share)
     candidates, *base = collect(articles, words)
     gold = sum(len(a.contents) for a in articles)
-    threshold, estimate = best_threshold(candidates, cross_validated(candidates, args), (base[0], base[1], base[2]), gold)
+    threshold, estimate = best_threshold(
+        candidates, cross_validated(candidates, args), (base[0], base[1], base[2]), gold
+    )
     weights = fit(candidates, args.l2, args.epochs)
     for word in words:
         weights.setdefault(f"w={word}", 0.0)

@@ -216,7 +216,7 @@ STANCES = SampleArticle(
 
 
 def test_a_stance_of_a_tracked_speaker_is_no_statement_and_sends_no_email(tmp_path, site, store, smtp):
-    """"Kim Yo Jong declined to comment", "Kim Yo Jong endorsed the plan": kept as stance attributions, searchable,
+    """ "Kim Yo Jong declined to comment", "Kim Yo Jong endorsed the plan": kept as stance attributions, searchable,
     never a statement, so no email (the issue: no alert without a statement)."""
     analysed = analyze("\n\n".join(STANCES.paragraphs), make_config(tmp_path)).quotes
     assert [(quote.kind, quote.cue) for quote in analysed if quote.speaker == "Kim Yo Jong"] == [
