@@ -238,7 +238,7 @@ def write(weights: dict[str, float], threshold: float, facts: dict[str, Any]) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-heads", type=int, default=3)
-    parser.add_argument("--min-share", type=float, default=0.2)
+    parser.add_argument("--min-share", type=float, default=0.05)
     parser.add_argument("--l2", type=float, default=0.001)
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--folds", type=int, default=5)
