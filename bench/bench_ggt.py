@@ -315,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         f" and {run.repeated} annotated twice left out)"
     )
     print("\n".join(_report("direct quotes", run.direct)))
-    print("\n".join(_report("all quotations (direct + indirect), tracker metric: >30% cover, one-to-one", run.every)))
+    every = "all quotations (direct + indirect + full text), tracker metric: >30% cover, one-to-one"
+    print("\n".join(_report(every, run.every)))
     print("\n".join(_report("the same with stance attributions counted too (what stance costs GGT)", run.with_stance)))
     return 0
 
