@@ -307,7 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--entity", help="only articles naming this person, place or organisation")
     search.add_argument("--topic", help="only articles tagged with this topic")
     search.add_argument(
-        "--kind", choices=("direct", "indirect", "full_text"), help="only articles holding an attribution of this kind"
+        "--kind",
+        choices=("direct", "indirect", "full_text", "stance"),
+        help="only articles holding an attribution of this kind",
     )
     search.add_argument("--all", action="store_true", help="show every copy of a story, not one per cluster")
     search.set_defaults(handler=cmd_search)

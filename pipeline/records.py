@@ -76,7 +76,10 @@ class Quote:
     cue: str | None = None
     rule: str | None = None  # the attribution strategy that found the speaker (pipeline/enrich/quotes/strategies.py)
     # How the words are attributed: "direct" (in quotation marks), "indirect" (reported
-    # speech) or "full_text" (the article body is the speaker's own statement).
+    # speech, cued by a verb or noun of saying), "full_text" (the article body is the
+    # speaker's own statement) or "stance" (an attitude, position or act attributed to a
+    # source that is not an act of saying: "endorsed Sanders", "declined to comment";
+    # kept and searchable, never a statement).
     kind: str = "direct"
 
 

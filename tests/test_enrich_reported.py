@@ -391,6 +391,77 @@ REPORTED: list[tuple[str, list[Expected]]] = [
     # no clause reported: a phrase about the saying, a market figure
     ("Mayor Lena Ortiz said so during an interview with local radio.", []),
     ("Shares of the company added 0.4 per cent to close at $12.10 on Tuesday.", []),
+    # a stance: a cue word that is no verb of saying, scored by the model trained on PolNeAR train
+    # (lexicon/stance_model.tsv); its object is the content, to the first comma; a participle after the comma has
+    # the same speaker
+    (
+        "Kim Yo Jong declined to comment on the talks with Seoul on Tuesday.",
+        [("comment on the talks with Seoul on Tuesday", "Kim Yo Jong", "Kim Yo Jong", "stance", "learned_cue_object")],
+    ),
+    (
+        "Governor Ana Kovac endorsed Senator Paul Brandt on Monday.",
+        [("Senator Paul Brandt on Monday", "Ana Kovac", "Governor Ana Kovac", "stance", "learned_cue_object")],
+    ),
+    (
+        "Mayor Lena Ortiz criticized the council's plan to close the bridge.",
+        [("the council's plan to close the bridge", "Lena Ortiz", "Mayor Lena Ortiz", "stance", "learned_cue_object")],
+    ),
+    # a verb the model has no weight for, right after a subject pronoun: scored by its ending and context
+    (
+        "Opposition leader Marek Dolan walked out of the chamber. He wants a new vote on the budget before the summer.",
+        [("a new vote on the budget before the summer", "Marek Dolan", "He", "stance", "learned_cue_object")],
+    ),
+    (
+        "Mayor Tomas Reyes defended the transit budget, citing a sharp drop in fares.",
+        [
+            ("the transit budget", "Tomas Reyes", "Mayor Tomas Reyes", "stance", "learned_cue_object"),
+            ("a sharp drop in fares", "Tomas Reyes", "Mayor Tomas Reyes", "stance", "learned_cue_object"),
+        ],
+    ),
+    (
+        "Senator Lena Marsh criticized the new pipeline route through the valley.",
+        [
+            (
+                "the new pipeline route through the valley",
+                "Lena Marsh",
+                "Senator Lena Marsh",
+                "stance",
+                "learned_cue_object",
+            )
+        ],
+    ),
+    # the preposition after the verb belongs to the cue; "was referring" is no passive
+    (
+        "Lena Marsh was referring to the budget office's latest forecast.",
+        [("the budget office's latest forecast", "Lena Marsh", "Lena Marsh", "stance", "learned_cue_object")],
+    ),
+    # a learned cue's object may be short: what was praised is the content
+    (
+        "Mayor Tomas Reyes praised the firefighters.",
+        [("the firefighters", "Tomas Reyes", "Mayor Tomas Reyes", "stance", "learned_cue_object")],
+    ),
+    # a reported question: its content starts at "whether" / "if", past the one asked
+    (
+        "Senator Lena Marsh asked whether the ferry subsidy would survive the budget.",
+        [
+            (
+                "whether the ferry subsidy would survive the budget",
+                "Lena Marsh",
+                "Senator Lena Marsh",
+                "indirect",
+                "speaker_verb_complement",
+            )
+        ],
+    ),
+    (
+        "Lena Marsh asked the minister if the ferry would run in winter.",
+        [("if the ferry would run in winter", "Lena Marsh", "Lena Marsh", "indirect", "speaker_verb_complement")],
+    ),
+    # the one asked is no speaker
+    ("Tomas Reyes was asked whether he would run again.", []),
+    # a passive's subject is the one talked about; a number after the verb is a price, not a statement
+    ("The pipeline route was criticized by several council members.", []),
+    ("Shares in the utility declined 4 per cent on Monday.", []),
 ]
 
 
@@ -438,13 +509,14 @@ def _bench(name: str) -> ModuleType:
     return module
 
 
-# Measured with `python bench/bench_ggt.py`: all quotations F1 0.873; `python bench/bench_quotes.py`: PolNeAR dev
-# all attributions F1 0.679, source accuracy 0.931 (issue 12's third round; 0.662 before it). The floors sit a
+# Measured with `python bench/bench_ggt.py`: all quotations F1 0.874 (stance left out, as GGT annotates quotations
+# only); `python bench/bench_quotes.py`: PolNeAR dev all attributions F1 0.747, source accuracy 0.894 (issue 12's
+# stance round; 0.680 and 0.931 before it: stance attributions are found with more wrong sources). The floors sit a
 # little below, so small trades between rules do not fail the suite, and well above the figures before reported
-# speech (0.653 and 0.430).
+# speech (0.653 and 0.430); the source floor stays above the issue's 0.85.
 GGT_ALL_F1_FLOOR = 0.85
-POLNEAR_ALL_F1_FLOOR = 0.67
-POLNEAR_SOURCE_FLOOR = 0.90
+POLNEAR_ALL_F1_FLOOR = 0.73
+POLNEAR_SOURCE_FLOOR = 0.87
 
 
 def test_ggt_dev_all_quotations_floor() -> None:

@@ -102,6 +102,13 @@ def test_a_quote_that_is_the_headline_makes_no_statement() -> None:
     assert makes_a_statement(quote, STORY, "Kim Yo Jong: Such a reckless act cannot be overlooked") is False
 
 
+def test_a_stance_never_makes_a_statement() -> None:
+    """The same whole sentence makes one as an indirect attribution and none as a stance (an attitude or act)."""
+    sentence = "Such a reckless act cannot be overlooked,"
+    assert makes_a_statement(quote_of(sentence, "indirect"), STORY, "Seoul's drones") is True
+    assert makes_a_statement(quote_of(sentence, "stance"), STORY, "Seoul's drones") is False
+
+
 def test_the_occasion_is_the_weekday_named_beside_the_quote_else_the_day_published() -> None:
     published = datetime(2026, 3, 4, 9, tzinfo=UTC)  # a Wednesday
     article = Article("a", "u", "f", "VOA", "t", STORY, published=published)

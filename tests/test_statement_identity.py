@@ -198,3 +198,37 @@ def test_a_report_in_reported_speech_alone_is_linked_by_its_words(tmp_path, site
         assert run_cycle(config, store, force=True).alerts_sent == 0 and len(mailbox.messages) == 1
         (statement,) = store.list_statements(speaker="Kim Yo Jong")
         assert {quote.kind for quote in statement.quotes} == {"full_text", "indirect"}
+
+
+STANCES = SampleArticle(
+    "/herald/world/kim-yo-jong-silent-on-talks.html",
+    "Pacific Herald",
+    "Seoul waits for word from Pyongyang on the talks",
+    "Pacific Herald",
+    (
+        "Kim Yo Jong declined to comment on the talks with Seoul on Tuesday.",
+        "Kim Yo Jong endorsed the new agricultural plan at a party meeting earlier in the week.",
+        "The South's unification ministry said it would wait for a formal reply before planning another round.",
+    ),
+    timedelta(hours=2),
+    "wire",
+)
+
+
+def test_a_stance_of_a_tracked_speaker_is_no_statement_and_sends_no_email(tmp_path, site, store, smtp):
+    """ "Kim Yo Jong declined to comment", "Kim Yo Jong endorsed the plan": kept as stance attributions, searchable,
+    never a statement, so no email (the issue: no alert without a statement)."""
+    analysed = analyze("\n\n".join(STANCES.paragraphs), make_config(tmp_path)).quotes
+    assert [(quote.kind, quote.cue) for quote in analysed if quote.speaker == "Kim Yo Jong"] == [
+        ("stance", "declined"),
+        ("stance", "endorsed"),
+    ]
+    mailbox, port = smtp
+    config = alert_config(tmp_path, site, port)
+    serve_articles(site, [STANCES])
+    report = run_cycle(config, store)
+    assert report.articles_indexed == 1
+    assert report.statements_new == 1 and report.alerts_sent == 0  # the ministry's statement, not hers
+    assert store.list_statements(speaker="Kim Yo Jong") == []
+    assert run_cycle(config, store, force=True).alerts_sent == 0
+    assert mailbox.messages == []

@@ -361,6 +361,19 @@ def test_search_filters(newsroom: Store, query: SearchQuery, expected: set[str])
     assert result.total == len(expected)
 
 
+def test_search_keeps_articles_holding_a_stance_by_its_kind(store: Store) -> None:
+    """A stance ("declined to comment on the talks") is stored and found by `--kind stance`, and by no other kind."""
+    stance = replace(
+        article("stance", speaker=None),
+        quotes=[
+            Quote("comment on the talks", 20, 40, "Kim Yo Jong", 0, 11, "declined", "learned_cue_object", "stance")
+        ],
+    )
+    store.put_articles([stance, article("ap")])
+    assert {hit.id for hit in store.search(SearchQuery(kind="stance", collapse=False)).hits} == {"stance"}
+    assert {hit.id for hit in store.search(SearchQuery(kind="direct", collapse=False)).hits} == {"ap"}
+
+
 # -- dedup -------------------------------------------------------------------
 def test_dedup_candidates_share_band_keys_within_the_window(store: Store) -> None:
     old = T0 - timedelta(days=10)

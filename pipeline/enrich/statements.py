@@ -144,12 +144,14 @@ _CAPTION = re.compile(
 def makes_a_statement(quote: Quote, text: str, title: str) -> bool:
     """Whether an attribution is evidence of an act of speaking, not a headline, caption or scrap.
 
-    A full text is. A quote is when it runs to a few words and stands in a
+    A full text is; a stance never is. A quote is when it runs to a few words and stands in a
     sentence of the story: not a caption (a photo credit in its paragraph), not a
     heading (a short line without a full stop), not a repeat of the headline.
     """
     if quote.kind == "full_text":
         return True
+    if quote.kind == "stance":  # "declined to comment", "endorsed X": an attitude or act, not an act of speaking
+        return False
     if len(words(quote.text)) < MIN_STATEMENT_WORDS:
         return False
     paragraph = quote_context(text, quote)
@@ -335,7 +337,7 @@ def _groups(article: Article) -> list[Group]:
     by_speaker: dict[str, list[Quote]] = {}
     spelled: dict[str, str] = {}
     for quote in article.quotes:
-        if quote.speaker:
+        if quote.speaker and quote.kind != "stance":  # a stance is no statement, nor evidence of one
             key = speaker_key(quote.speaker)
             spelled.setdefault(key, quote.speaker)
             by_speaker.setdefault(key, []).append(quote)

@@ -27,7 +27,7 @@ class SearchQuery:
     speaker: str | None = None
     entity: str | None = None
     topic: str | None = None
-    # articles holding an attribution of this kind: "direct", "indirect" or "full_text"
+    # articles holding an attribution of this kind: "direct", "indirect", "full_text" or "stance"
     kind: str | None = None
     collapse: bool = True
     limit: int = 10

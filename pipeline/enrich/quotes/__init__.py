@@ -15,7 +15,8 @@ The package, in reading order:
 `attribute()` runs the strategies on each quotation in order, keeps the first
 that finds a speaker, and records its name on the quote as `rule`; then the
 reported-speech strategies on each sentence. Every attribution carries its
-`kind`: "direct" (in quotation marks) or "indirect" (reported). Speakers of both
+`kind`: "direct" (in quotation marks), "indirect" (reported speech) or "stance" (an
+attitude or act attributed to a source, cued by no verb of saying). Speakers of all
 are resolved by one `Resolver`, in text order. Speakers are
 resolved only from what the article says (names, surnames, pronouns,
 configured descriptors); anything else stays `None` rather than guessed.
@@ -54,19 +55,22 @@ def attribute(
     doc: Doc, text: str, found: list[Mention], config: Config, spans: Sequence[QuoteSpan] | None = None
 ) -> list[Quote]:
     """Every quotation and reported statement in `text`, in text order, with its speaker (or None), speaker
-    mention, cue, kind ("direct" or "indirect") and the rule that fired."""
+    mention, cue, kind ("direct", "indirect" or "stance") and the rule that fired."""
     spans = list(spans) if spans is not None else find_quote_spans(text)
     ctx = Context(doc, text, spans, found, SpeakerIndex(tuple(config.speakers)))
     sentences = sentence_bounds(text, spans)
     done, rules = _attribute_all(ctx, sentences)
     reported = find_reported(ctx, sentences, done)
-    _carry_reported_speakers(ctx, done, rules, [(r.start, r.end, r.attribution) for r, _ in reported])
+    speech = [(r.start, r.end, r.attribution) for r, _ in reported if r.kind != "stance"]
+    _carry_reported_speakers(ctx, done, rules, speech)
     # Quoted and reported speakers are resolved together, in text order, so "he said" can mean either.
     quoted = sorted(done)
     speakers = _resolve_all(
         ctx,
         [(spans[qi].outer_start, done[qi], None) for qi in quoted]
         + [(r.start, r.attribution, (r.start, r.end)) for r, _ in reported],
+        # a stance's source is resolved like any speaker but is never who a later "he said" means
+        {len(quoted) + n for n, (r, _) in enumerate(reported) if r.kind == "stance"},
     )
     resolved = dict(zip(quoted, speakers, strict=False))
     quotes: list[Quote] = []
@@ -78,7 +82,7 @@ def attribute(
             continue
         quotes.append(_quote(text, span.start, span.end, attribution, resolved.get(qi), rules[qi], "direct"))
     for (r, rule), speaker in zip(reported, speakers[len(quoted) :], strict=True):
-        quotes.append(_quote(text, r.start, r.end, r.attribution, speaker, rule, "indirect"))
+        quotes.append(_quote(text, r.start, r.end, r.attribution, speaker, rule, r.kind))
     quotes.sort(key=lambda q: q.start)
     return quotes
 
@@ -143,7 +147,7 @@ def _carry_reported_speakers(
 
 
 def _resolve_all(
-    ctx: Context, attributions: Sequence[tuple[int, Attribution, tuple[int, int] | None]]
+    ctx: Context, attributions: Sequence[tuple[int, Attribution, tuple[int, int] | None]], unrecorded: set[int]
 ) -> list[str | None]:
     """Each attribution's canonical speaker, in the order given.
 
@@ -151,7 +155,8 @@ def _resolve_all(
     "he added" can mean the last speaker, whether quoted or reported. Quotes
     that share one attribution share its resolution too (a pronoun resolved
     twice could pick up a speaker recorded in between). Beside each, the span of a reported clause (None for
-    a quote): a pronoun speaker is none of the people that clause names.
+    a quote): a pronoun speaker is none of the people that clause names. The attributions numbered in
+    `unrecorded` (stances) are resolved without becoming who a later pronoun points back to.
     """
     resolver = Resolver(ctx)
     descriptions = Descriptions()
@@ -174,7 +179,8 @@ def _resolve_all(
             speaker = resolver.resolve(candidate, attributions[n][2])
             group = candidate.kind == "pronoun" and ctx.text[candidate.start : candidate.end].lower() == "they"
             if speaker is not None and not group:  # a group is never who a later "he" or "she" means
-                bisect.insort(resolver.history, (candidate.start, speaker))
+                if n not in unrecorded:
+                    bisect.insort(resolver.history, (candidate.start, speaker))
             elif candidate.kind != "pronoun":
                 # "The ministry said", "a citizen wrote": a source no name in the article stands for, kept in
                 # its own words; never who a later "he said" means, so it stays out of the history

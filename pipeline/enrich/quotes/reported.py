@@ -97,9 +97,28 @@ def _claim_nouns() -> dict[str, tuple[tuple[str, ...], ...]]:
 
 
 CLAIM_NOUNS = _claim_nouns()
+
+
+def _stance_weights() -> dict[str, float]:
+    """The linear model `learned_cue_object` scores its candidates with: feature name → weight
+    (stance_model.tsv, trained on PolNeAR train by bench/learn_stance.py; how, when and with which threshold is in
+    the file's header). Its "w=" rows name the cue words it reads."""
+    return {row[0]: float(lexicon.column(row, 1)) for row in lexicon.rows("stance_model.tsv")}
+
+
+STANCE_WEIGHTS = _stance_weights()
+# The words `learned_cue_object` tries as a cue: those the model has a weight for.
+LEARNED_CUES = frozenset(feature[2:] for feature in STANCE_WEIGHTS if feature.startswith("w=") and feature != "w=*")
+# Pronouns after which any verb is tried as a cue ("they traded barbs", "who wants to unseat …"), past auxiliaries
+# and adverbs: the model scores the word by its ending and context when it has no weight of its own.
+_SUBJECT_PRONOUNS = frozenset({"he", "she", "they", "i", "we", "who"})
 # Any sentence that can hold reported speech has one of these words (in any case, as a whole word).
 _MAY_REPORT = (
-    frozenset(verb.lower() for verb in REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | frozenset(CLAIM_NOUNS)
+    frozenset(verb.lower() for verb in REPORTED_VERBS)
+    | frozenset(COMPLEMENT_VERBS)
+    | frozenset(CLAIM_NOUNS)
+    | LEARNED_CUES
+    | _SUBJECT_PRONOUNS
 ) | {"according"}
 # A sentence opening with a capitalised name and a colon, which `name_colon_clause` reads ("Paul Ryan: …").
 _NAME_COLON = re.compile(r"[A-Z][\w.’'-]*(?: [A-Z][\w.’'-]*){0,3}: ")
@@ -129,6 +148,10 @@ class Reported:
     attribution: Attribution
     start: int
     end: int
+    # "indirect" when the cue is a verb or noun of saying (the curated lists: reported_verbs.tsv,
+    # complement_verbs.tsv, claim_nouns.tsv, "according to"); "stance" when it is not (learned_cues.tsv: endorsed,
+    # criticized, declined …), which is kept but never makes a statement
+    kind: str = "indirect"
 
 
 @dataclass
@@ -249,7 +272,7 @@ def _clause_end(sent: Sentence, a: int) -> int:
     return len(items)
 
 
-def _content(sent: Sentence, a: int, b: int) -> tuple[int, int] | None:
+def _content(sent: Sentence, a: int, b: int, min_words: int = MIN_WORDS) -> tuple[int, int] | None:
     """The character span of items[a:b] as a reported clause, or None when it is not one.
 
     Leading "that" and punctuation and trailing punctuation are trimmed. A
@@ -264,7 +287,7 @@ def _content(sent: Sentence, a: int, b: int) -> tuple[int, int] | None:
 
     alphas, items = sent.ctx.alphas, sent.items
     words = sum(1 for k in range(a, b) if items[k][0] == "T" and alphas[items[k][1]])
-    if words < MIN_WORDS:
+    if words < min_words:
         return None
     return sent.start_of(a), sent.end_of(b - 1)
 
@@ -565,6 +588,8 @@ def speaker_verb_complement(sent: Sentence) -> Reported | None:
         patterns = COMPLEMENT_VERBS.get(word)
         if patterns is None or c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
             continue
+        if _passive(sent, c):
+            continue  # "was asked whether …", "was accused of …": the subject is the one addressed
         a = _skip_time(sent, c + 1)
         start = next((s for pattern in patterns if (s := _complement_start(sent, a, pattern)) is not None), None)
         subject = _complement_subject(sent, c) if start is not None else None
@@ -593,6 +618,126 @@ def owner_noun_complement(sent: Sentence) -> Reported | None:
         if span is not None:
             return Reported(Attribution(owner, token_text(ctx, items[k][1]), sent.start_of(k)), *span)
     return None
+
+
+def learned_cue_object(sent: Sentence) -> Reported | None:
+    """ "Sanders criticized the trade deal with China", "He cited a drop in crime", "…, citing the new figures": a
+    word PolNeAR's annotators mark as an attribution's cue in train, whose content is its object to the clause's
+    first comma and whose speaker is its subject (as for the complement verbs); each such candidate is kept when a
+    linear model trained on PolNeAR train scores it above its threshold (`stance_model.tsv`, bench/learn_stance.py).
+    None of these words is a curated verb of saying, so what it finds is a stance. A passive ("was criticized") is
+    left alone: its subject is the one talked about."""
+    ctx, items = sent.ctx, sent.items
+    for c, word in enumerate(sent.words):
+        if c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
+            continue
+        if word not in LEARNED_CUES and not _after_pronoun(sent, c):
+            continue
+        if _passive(sent, c):
+            continue
+        a = _skip_time(sent, c + 1)
+        if sent.word(a) in _CUE_PARTICLES:
+            a += 1  # "referring to …", "railed against …": the preposition belongs to the cue
+        subject = _complement_subject(sent, c) if _learned_object(sent, a) else None
+        if subject is None:
+            continue
+        end = _complement_end(sent, a)
+        span = _content(sent, a, end, MIN_LEARNED_WORDS)
+        if span is not None and stance_score(stance_features(sent, c, a, end, subject)) > 0:
+            cand = _speaker_of_utterance(ctx, subject)
+            return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
+    return None
+
+
+# Words that are never the verb after such a pronoun: the curated words of saying (other rules read them) and the
+# words that open no verb phrase.
+_NOT_VERBS = (
+    frozenset(REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | DETERMINERS | PREPOSITIONS | PRONOUNS | COORDINATORS
+)
+
+
+def _after_pronoun(sent: Sentence, c: int) -> bool:
+    """Whether items[c] is a word that may be a verb right after a subject pronoun, past auxiliaries and adverbs."""
+    word = sent.words[c]
+    if word in _NOT_VERBS or word in _AUXILIARIES or not word.isalpha() or word.endswith("ly"):
+        return False
+    k = c - 1
+    while k > 0 and (sent.word(k) in _VERB_MODIFIERS or sent.word(k).endswith("ly")):
+        k -= 1
+    return sent.word(k) in _SUBJECT_PRONOUNS
+
+
+# Prepositions that belong to a cue before its object: "referring to …", "railed against …".
+_CUE_PARTICLES = PREPOSITIONS | {"about", "against", "over"}
+
+
+def stance_score(features: list[str]) -> float:
+    """The model's score of one candidate: the sum of its features' weights (the bias and the threshold are
+    folded into the "bias" row, so a candidate is kept above 0)."""
+    weights = STANCE_WEIGHTS
+    return weights.get("bias", 0.0) + sum(weights.get(feature, 0.0) for feature in features)
+
+
+# Word classes the model's features name instead of the word itself, beside it.
+_AUXILIARIES = frozenset({"has", "have", "had", "is", "are", "was", "were", "will", "would", "could", "can", "may"})
+# What may stand between a subject and its verb: auxiliaries, their contractions, negation, adverbs of time.
+_VERB_MODIFIERS = _AUXILIARIES | frozenset(
+    {"do", "does", "did", "not", "n't", "n’t", "'s", "’s", "'d", "’d", "'ve", "’ve", "'ll", "’ll", "'re", "’re"}
+    | {"also", "still", "just", "never", "already", "even", "then", "should", "might", "must"}
+)
+_OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron", PRONOUNS), ("to", frozenset({"to"})))
+
+
+def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate) -> list[str]:
+    """What the model knows of a candidate: its cue word, the words around it, the kind of its subject, where its
+    object opens and how long it runs. Bench/learn_stance.py trains on exactly these."""
+    word, before, opener, before_object = sent.word(c), sent.word(c - 1), sent.word(a), sent.word(a - 1)
+    opener_class = next((name for name, group in _OPENER_CLASSES if opener in group), "")
+    if not opener_class:
+        opener_class = "cap" if sent.items[a][0] == "T" and not sent.ctx.lowercase[sent.items[a][1]] else "other"
+    length = end - a
+    size = "1" if length <= 1 else "2" if length == 2 else "3-5" if length <= 5 else "6-12" if length <= 12 else "13+"
+    label = subject.mention.label if subject.mention is not None else ""
+    return [
+        f"w={word if word in LEARNED_CUES else '*'}",
+        f"suffix={word[-2:]}",
+        f"before={before if before in _AUXILIARIES or before in {',', 'and', 'not', 'to'} else 'other'}",
+        f"opener={opener}",
+        f"opener_class={opener_class}",
+        f"w_opener={word}|{opener_class}",
+        f"w_particle={word}|{before_object if before_object in _CUE_PARTICLES else ''}",
+        f"subject={subject.kind}{label}",
+        f"length={size}",
+        f"to_end={end >= len(sent.items) - 1}",
+        f"carried={sent.carried is not None}",
+        f"position={'first' if c <= 3 else 'later'}",
+    ]
+
+
+MIN_LEARNED_WORDS = 1
+
+
+def _learned_object(sent: Sentence, a: int) -> bool:
+    """Whether an object opens at items[a]: a word that can open a clause or phrase, not "by" (a passive's agent:
+    "offered by the city") and not a number ("declined 1.2 per cent": a price, not a statement)."""
+    if _object_end(sent, a, None) is None or sent.word(a) == "by":
+        return False
+    return not sent.ctx.numbers[sent.items[a][1]]
+
+
+# Forms of "be" and "get" that make the participle after them a passive: "was criticized", "has been praised".
+_PASSIVE_AUXILIARIES = frozenset({"be", "been", "being", "is", "are", "was", "were", "get", "gets", "got"})
+
+
+def _passive(sent: Sentence, c: int) -> bool:
+    """Whether the verb at items[c] is a passive participle: a form of "be" before it, past adverbs ("was referring
+    to" is no passive)."""
+    if sent.word(c).endswith("ing"):
+        return False
+    k = c - 1
+    while k > 0 and sent.word(k).endswith("ly"):
+        k -= 1
+    return sent.word(k) in _PASSIVE_AUXILIARIES
 
 
 # Possessive pronouns that own a statement: "his claim", "their call".
@@ -624,6 +769,8 @@ def _owner(sent: Sentence, k: int) -> Candidate | None:
 MAX_OBJECT = 8
 # Words opening a complement that are not part of what was said: "called *for* a ban", "called *on* Congress to".
 _PARTICLES = frozenset({"for", "on", "about"})
+# Words opening a reported question ("asked whether …"), which is the content even after the one asked.
+_QUESTION_OPENERS = frozenset({"whether", "if"})
 # Words after "to" that show it is no infinitive: "pledged to the voters", "promised to them".
 _NOT_INFINITIVES = DETERMINERS | PRONOUNS | ADDRESSEES
 
@@ -646,6 +793,8 @@ def _complement_start(sent: Sentence, a: int, pattern: tuple[str, ...]) -> int |
             k += 1
         elif sent.word(k) != part or (part == "to" and not _infinitive(sent, k + 1)):
             return None
+        elif part in _QUESTION_OPENERS:
+            start, k = k, k + 1  # "asked the minister *whether …*": the question, not the one asked
         else:
             start = k + 1 if start is None and part in _PARTICLES else k if start is None else start
             k += 1
@@ -686,10 +835,12 @@ def _infinitive(sent: Sentence, k: int) -> bool:
 
 def _complement_subject(sent: Sentence, c: int) -> Candidate | None:
     """The speaker of the complement verb at items[c]: the subject before it ("Trump has vowed"), the first
-    verb's after a coordinator ("… and vowed"), the clause's for a participle after a comma ("…, vowing")."""
+    verb's after a coordinator ("… and vowed"), the clause's for a participle after a comma ("…, vowing"), or the
+    speaker found earlier in the sentence when the participle follows what that speaker's attribution took."""
     ctx, items = sent.ctx, sent.items
     if sent.word(c).endswith("ing") and sent.word(c - 1) == ",":
-        return clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+        found = clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+        return found or sent.carried  # "X defended the plan, citing …": the sentence read again past X's hit
     if sent.word(c).endswith("ing") and items[c - 1][0] == "T" and items[c - 1][1] in ctx.ent_token:
         return None  # "a letter to Minister Marise Payne asking Australia to …": the letter asks, not the minister
     subject = _subject(sent, c)
@@ -784,6 +935,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     name_colon_clause,
     speaker_verb_complement,
     owner_noun_complement,
+    learned_cue_object,
 ]
 
 
