@@ -48,7 +48,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +213,7 @@ class CycleRun:
     statements: list[tuple[int, float]]
     profile: str = ""
     rss_at_peak: tuple[int, ...] = ()  # each process's RSS at the summed peak, the main process first
+    own_peaks: dict[str, list[int]] = field(default_factory=dict)  # by role: each process's own largest RSS
 
 
 def _children(pid: int) -> list[int]:
@@ -261,6 +262,23 @@ def _rss(pid: int) -> int:
         return 0
 
 
+def _role(pid: int, main: int) -> str:
+    """What a process of the cycle is: the main process, the pool's forkserver, a worker (forked by the
+    forkserver), multiprocessing's resource tracker, or another child."""
+    try:
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "gone"
+    if pid == main:
+        return "main"
+    if b"resource_tracker" in command:
+        return "tracker"
+    if b"forkserver" in command:
+        return "forkserver" if parent == main else "worker"
+    return "other"
+
+
 def _pss(pid: int) -> int:
     """PSS shares each page among the processes mapping it (the workers share what the forkserver loaded); 0 for a
     process that has gone."""
@@ -279,11 +297,14 @@ class PeakMemory:
     RSS (one small read a process) is sampled every 20 ms; PSS, whose read makes the kernel walk every page
     of the process (4-5 ms of CPU for a 200 MiB one, on the cores the cycle needs), is read when the summed RSS
     reaches a new peak and otherwise every 200 ms. `at_peak` is each process's RSS at the RSS peak, the main
-    process first."""
+    process first; `own_peaks` each process's own largest RSS, whenever it was reached, by role (`_role`): a
+    process's growth shows there even when the summed peak fell at a moment it was small."""
 
     def __init__(self, skip: int | None) -> None:
         self.skip, self.peak, self.peak_pss = skip, 0, 0
         self.at_peak: list[int] = []
+        self._own: dict[int, int] = {}
+        self._roles: dict[int, str] = {}
         self._start = _process_tree(os.getpid(), skip)
         self._last: dict[int, float] = dict(self._start)
         self._sampling = 0.0
@@ -296,12 +317,23 @@ class PeakMemory:
             tree = _process_tree(os.getpid(), self.skip)
             self._last.update(tree)
             sizes = [_rss(pid) for pid in tree]
+            for pid, size in zip(tree, sizes, strict=True):
+                self._own[pid] = max(self._own.get(pid, 0), size)
+                if pid not in self._roles:
+                    self._roles[pid] = _role(pid, os.getpid())
             count += 1
             if sum(sizes) > self.peak:
                 self.peak, self.at_peak = sum(sizes), sizes
             if sum(sizes) >= self.peak or count % 10 == 0:
                 self.peak_pss = max(self.peak_pss, sum(_pss(pid) for pid in tree))
             self._sampling = time.thread_time()
+
+    @property
+    def own_peaks(self) -> dict[str, list[int]]:
+        by_role: dict[str, list[int]] = {}
+        for pid, size in self._own.items():
+            by_role.setdefault(self._roles.get(pid, "gone"), []).append(size)
+        return by_role
 
     @property
     def cpu_seconds(self) -> float:
@@ -361,6 +393,7 @@ def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages") -> 
             statements,
             text,
             tuple(memory.at_peak),
+            memory.own_peaks,
         )
     finally:
         cycle.dedupe_stage, cycle.statements_stage = stages
@@ -462,6 +495,10 @@ def report_memory(runs: range, kind: str = "pages", sizes: tuple[int, ...] = (54
             main, *others = (size / 2**20 for size in run.rss_at_peak)
             descendants = ", ".join(f"{size:.0f}" for size in others)
             print(f"  at the RSS peak: main {main:.0f} MiB, its descendants {descendants} MiB")
+            own = ", ".join(
+                f"{role} {' '.join(f'{size / 2**20:.0f}' for size in sizes)}" for role, sizes in run.own_peaks.items()
+            )
+            print(f"  each process's own peak RSS, MiB: {own}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,60 @@
+"""A cycle's threads share one C heap arena (`cycle.share_one_malloc_arena`), so each thread's freed memory is
+not kept apart in an arena of its own. Counted in a fresh interpreter with glibc's own report (`malloc_stats`)."""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Four threads that each allocate while the others are alive, then glibc's report of its arenas on stderr.
+THREADS = """
+import ctypes, sys, threading
+if sys.argv[1] == "shared":
+    from pipeline.cycle import share_one_malloc_arena
+    share_one_malloc_arena()
+if sys.argv[1] == "cycle":  # a whole (empty) cycle, as the CLI runs it
+    from pipeline.config import config_from_dict
+    from pipeline.cycle import run_cycle
+    from pipeline.store.sqlite import SQLiteStore
+    with SQLiteStore(sys.argv[2]) as store:
+        run_cycle(config_from_dict({"store": {"path": sys.argv[2]}, "feeds": []}), store)
+held, started = [], threading.Barrier(5)
+def allocate():
+    held.append([bytearray(4096) for _ in range(100)])  # above pymalloc's 512 bytes: from malloc
+    started.wait()
+threads = [threading.Thread(target=allocate) for _ in range(4)]
+for thread in threads:
+    thread.start()
+started.wait()
+for thread in threads:
+    thread.join()
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+def arenas(mode: str, *args: str) -> int:
+    done = subprocess.run([sys.executable, "-c", THREADS, mode, *args], capture_output=True, text=True, check=True)
+    return sum(line.startswith("Arena ") for line in done.stderr.splitlines())
+
+
+@pytest.fixture(autouse=True)
+def _glibc() -> None:
+    if not hasattr(ctypes.CDLL(None), "malloc_stats"):
+        pytest.skip("not glibc: there is no arena to share, and share_one_malloc_arena does nothing")
+
+
+def test_threads_of_a_cycle_share_one_arena() -> None:
+    assert arenas("shared") == 1
+
+
+def test_without_it_each_thread_has_an_arena_of_its_own() -> None:
+    # the case above is not 1 by chance: the main thread's arena plus one for each of the four threads
+    assert arenas("default") == 5
+
+
+def test_a_cycle_leaves_its_process_with_one_arena(tmp_path: Path) -> None:
+    assert arenas("cycle", str(tmp_path / "store.db")) == 1
