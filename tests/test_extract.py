@@ -385,7 +385,8 @@ AUTHOR_CASES = [
     ),
     (
         "discarded comments (an id starting with comments) take their author with them",
-        '<section id="comments-3"><span class="author">A Commenter</span></section><address rel="author">Lea Moss</address>',
+        '<section id="comments-3"><span class="author">A Commenter</span></section>'
+        '<address rel="author">Lea Moss</address>',
         "Lea Moss",
     ),
     (
