@@ -70,12 +70,9 @@ the same day, in which case that (converted to UTC) is used. A value at exactly
 from __future__ import annotations
 
 import codecs
-import hashlib
 import logging
 import re
 from collections.abc import Mapping
-from copy import deepcopy
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -83,10 +80,7 @@ import charset_normalizer
 import trafilatura
 from htmldate import extractors as htmldate_extractors
 from htmldate import find_date
-from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.htmlprocessing import prune_unwanted_nodes
-from trafilatura.json_metadata import normalize_authors
 from trafilatura.metadata import (
     examine_meta,
     extract_author,
@@ -96,9 +90,7 @@ from trafilatura.metadata import (
     extract_url,
 )
 from trafilatura.settings import DEFAULT_CONFIG, Document, set_date_params
-from trafilatura.utils import load_html, trim
-from trafilatura.xml import delete_element
-from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
+from trafilatura.utils import load_html
 
 # Defined with the other records, so that the main process can receive one from a worker without importing the
 # extractor (unpickling imports the module a class is defined in); named here too for the extractor's callers.
@@ -430,7 +422,7 @@ def page_metadata(tree: HtmlElement, url: str | None) -> Document:
     except Exception:  # trafilatura's JSON-LD reader has bugs; it catches them the same way
         LOGGER.debug("JSON-LD metadata failed on %s", url, exc_info=True)
     metadata.title = metadata.title or extract_title(tree)
-    metadata.author = metadata.author or author_fallback(tree)
+    metadata.author = metadata.author or extract_author(tree)
     metadata.url = metadata.url or extract_url(tree, url)
     date_params = set_date_params(DEFAULT_CONFIG.getboolean("DEFAULT", "EXTENSIVE_DATE_SEARCH"))
     metadata.date = find_date(tree, **{**date_params, "url": metadata.url})
@@ -450,215 +442,6 @@ def _sitename(tree: HtmlElement, metadata: Document) -> str | None:
         return sitename
     host = _SITE_HOST.match(metadata.url) if metadata.url else None
     return host[1] if host else None
-
-
-# ---------------------------------------------------------------------------
-# the author fallback
-
-
-@dataclass(frozen=True)
-class AttributeTest:
-    """An attribute's alternatives in an XPath predicate: `@a='x'` (`exactly`), `contains(@a, 'x')` (`containing`),
-    `re:test(@a, 'x')` (`searching`: lxml runs EXSLT's `re:test` as Python's `re.search`)."""
-
-    exactly: frozenset[str] = frozenset()
-    containing: tuple[str, ...] = ()
-    searching: re.Pattern[str] | None = None
-
-    def passes(self, value: str) -> bool:
-        if value in self.exactly or (self.searching is not None and self.searching.search(value) is not None):
-            return True
-        return any(part in value for part in self.containing)
-
-
-def _any_of(exactly: tuple[str, ...] = (), containing: tuple[str, ...] = (), searching: str = "") -> AttributeTest:
-    return AttributeTest(frozenset(exactly), containing, re.compile(searching) if searching else None)
-
-
-@dataclass(frozen=True)
-class ElementRule:
-    """One of trafilatura's author XPaths, as data: an element matches when its tag is in `tags` (any tag when
-    None) and an attribute of it matches that attribute's pattern (searched, as EXSLT's `re:test` does), or when
-    its tag is in `named`, or when it has a child element named `child[0]` whose text is `child[1]`."""
-
-    tags: frozenset[str] | None
-    attributes: tuple[tuple[str, AttributeTest], ...]
-    named: frozenset[str] = frozenset()
-    child: tuple[str, str] | None = None
-
-    def with_tag(self, tag: str) -> bool:
-        return self.tags is None or tag in self.tags
-
-
-class RuleSet:
-    """Rules evaluated together over each element, reading each of its attributes once. An element is a Python
-    object lxml makes on demand, so one pass for all the rules, looking only at the attributes an element has, is
-    what makes this cheaper than the XPaths; and a page repeats its attribute values (its classes above all), so
-    each distinct value is tested once a page (`seen`)."""
-
-    def __init__(self, rules: tuple[ElementRule, ...]) -> None:
-        self.rules = rules
-        self.by_attribute: dict[str, list[tuple[int, AttributeTest]]] = {}
-        self.named: dict[str, int] = {}
-        for index, rule in enumerate(rules):
-            for name, test in rule.attributes:
-                self.by_attribute.setdefault(name, []).append((1 << index, test))
-            for tag in rule.named:
-                self.named[tag] = self.named.get(tag, 0) | 1 << index
-        self.by_child = [(1 << index, rule.child) for index, rule in enumerate(rules) if rule.child]
-        self._with_tag: dict[str, int] = {}
-
-    def with_tag(self, tag: str) -> int:
-        """The rules an element with this tag may match by its attributes or children, as bits."""
-        bits = self._with_tag.get(tag)
-        if bits is None:
-            bits = sum(1 << index for index, rule in enumerate(self.rules) if rule.with_tag(tag))
-            self._with_tag[tag] = bits
-        return bits
-
-    def attribute_bits(self, name: str, value: str) -> int:
-        """The rules this attribute's value satisfies, whatever the element's tag."""
-        return sum(bit for bit, test in self.by_attribute.get(name, ()) if test.passes(value))
-
-    def matching(
-        self, element: HtmlElement, parents_of: Mapping[str, set[HtmlElement]], seen: dict[tuple[str, str], int]
-    ) -> int:
-        """The rules `element` matches, bit i for `rules[i]`. `parents_of` maps a tag to the elements with a child of
-        that tag (what a rule's `child` needs), so that no element's children are read for it; `seen` keeps each
-        attribute value's `attribute_bits` for the page."""
-        tag = element.tag
-        matched = 0
-        for item in element.items():
-            bits = seen.get(item)
-            if bits is None:
-                bits = seen[item] = self.attribute_bits(*item)
-            matched |= bits
-        for bit, (name, text) in self.by_child:
-            if element in parents_of[name] and any(
-                child.text_content() == text for child in element.iterchildren(name)
-            ):
-                matched |= bit
-        return self.named.get(tag, 0) | (matched & self.with_tag(tag)) if matched else self.named.get(tag, 0)
-
-
-# trafilatura 2.3.1's `AUTHOR_DISCARD_XPATHS[0]` (over the descendants of the page's root; the second is
-# `//time|//figure`, run as it is) and its three `AUTHOR_XPATHS`, in order. `AUTHOR_XPATHS_SHA256` is the hash of
-# the five expressions' text: a version of trafilatura that changes any of them makes `author_fallback` run
-# trafilatura's own `extract_author` instead.
-AUTHOR_DISCARD_RULE = ElementRule(
-    frozenset({"a", "div", "section", "span"}),
-    (
-        ("id", _any_of(exactly=("comments",), searching="^comments|comment-?list|ProductReviews")),
-        (
-            "class",
-            _any_of(
-                exactly=("comments", "title", "date"),
-                searching="^[Cc]omments|commentlist|comments-list|sidebar|is-hidden|quote|embedly-instagram|"
-                "article-(?:share|support)|print|category|meta-date|meta-reviewer",
-            ),
-        ),
-        ("data-component", _any_of(containing=("Figure",))),
-    ),
-)
-AUTHOR_RULES = (
-    ElementRule(
-        frozenset({"a", "address", "div", "link", "p", "span", "strong"}),
-        (
-            ("rel", _any_of(exactly=("author",))),
-            ("id", _any_of(exactly=("author",))),
-            ("class", _any_of(exactly=("author",), searching="author-?name|AuthorName|authorName")),
-            ("itemprop", _any_of(exactly=("author name",))),
-            ("data-testid", _any_of(exactly=("AuthorCard", "AuthorURL"))),
-        ),
-        named=frozenset({"author"}),
-        child=("rel", "me"),
-    ),
-    ElementRule(
-        frozenset({"a", "div", "h3", "h4", "p", "span"}),
-        (
-            (
-                "class",
-                _any_of(
-                    exactly=("byline", "username", "byl", "BBL"),
-                    searching="author|channel-name|zuozhe|bianji|xiaobian|submitted-by|posted-by|journalist-name",
-                ),
-            ),
-            ("itemprop", _any_of(containing=("author",))),
-            ("id", _any_of(searching="author|zuozhe|bianji|xiaobian")),
-        ),
-    ),
-    ElementRule(
-        None,
-        (
-            ("data-component", _any_of(containing=("Byline",))),
-            ("itemprop", _any_of(containing=("author",))),
-            ("id", _any_of(searching="[Aa]uthor")),
-            ("class", _any_of(searching="[Aa]uthor|screenname|writer|[Bb]yline")),
-        ),
-    ),
-)
-AUTHOR_XPATHS_SHA256 = "29298d1fa7279c607cd343aa1c4a80736b0596b305bfd93ea59b6de61624f264"
-# The longest author text trafilatura takes (`extract_author`'s `len_limit`).
-AUTHOR_MAX_CHARS = 120
-
-
-def _xpaths_digest() -> str:
-    expressions = [*AUTHOR_DISCARD_XPATHS, *AUTHOR_XPATHS]
-    return hashlib.sha256("\n".join(expression.path for expression in expressions).encode()).hexdigest()
-
-
-_RULES_ARE_TRAFILATURAS = _xpaths_digest() == AUTHOR_XPATHS_SHA256
-# The discard rule first (bit 0), then the author rules in their order.
-_AUTHOR_RULE_SET = RuleSet((AUTHOR_DISCARD_RULE, *AUTHOR_RULES))
-_CHILD_TAGS = {rule.child[0] for rule in _AUTHOR_RULE_SET.rules if rule.child}
-
-
-def author_fallback(tree: HtmlElement) -> str | None:
-    """trafilatura's `extract_author` (the byline of a page that declares no author), with its XPaths' predicates
-    evaluated in Python: the same author.
-
-    lxml runs each EXSLT `re:test` of those XPaths as a call back into Python, one per element and attribute it
-    tests (about 20,000 instructions each), so on the AEB pages the fallback cost 52.8 M instructions a page,
-    of which 80 % in the discard and author XPaths, each evaluated over the whole tree. Here one pass over the
-    elements finds both what to discard and the candidates of the three author rules; the discarded elements are
-    deleted as trafilatura deletes them (tails kept, then its `//time|//figure`), and the first candidate still in
-    the tree whose text fits is taken, rule by rule in trafilatura's order, each rule's in document order.
-    """
-    if not _RULES_ARE_TRAFILATURAS:
-        return extract_author(tree)
-    subtree = deepcopy(tree)
-    parents_of = {name: {child.getparent() for child in subtree.iter(name)} for name in _CHILD_TAGS}
-    discarded: list[HtmlElement] = []
-    candidates: list[list[HtmlElement]] = [[] for _ in AUTHOR_RULES]
-    seen: dict[tuple[str, str], int] = {}
-    for element in subtree.iter(etree.Element):
-        matched = _AUTHOR_RULE_SET.matching(element, parents_of, seen)
-        if not matched:
-            continue
-        if matched & 1 and element is not subtree:  # the discard rule; its XPath looks at the root's descendants
-            discarded.append(element)
-        for index, found in enumerate(candidates, start=1):
-            if matched & 1 << index:
-                found.append(element)
-    for element in discarded:
-        delete_element(element)
-    prune_unwanted_nodes(subtree, AUTHOR_DISCARD_XPATHS[1:])
-    for found in candidates:
-        for element in found:
-            if _detached(element, subtree):
-                continue  # inside what was discarded: the author XPaths, run after the discarding, never see it
-            content = trim(" ".join(element.itertext()))
-            if content and 2 < len(content) < AUTHOR_MAX_CHARS:
-                return normalize_authors(None, content)
-    return None
-
-
-def _detached(element: HtmlElement, root: HtmlElement) -> bool:
-    """Whether `element` was deleted from `root`'s tree, itself or with an ancestor."""
-    top = element
-    for top in element.iterancestors():  # noqa: B007 - the last one is wanted
-        pass
-    return top is not root
 
 
 def _comparable(line: str) -> str:

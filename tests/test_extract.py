@@ -8,13 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from lxml import html as lxml_html
-from trafilatura.metadata import extract_author
-from trafilatura.utils import load_html
 
 from bench import bench_extraction as bench
-from pipeline import extract as extract_module
-from pipeline.extract import Extracted, author_fallback, decode_html, extract, page_language, parse_published
+from pipeline.extract import Extracted, decode_html, extract, page_language, parse_published
 
 # Text with characters that differ between cp1252, latin-1, cp1250 and UTF-8:
 # curly quotes and the euro sign live in cp1252's 0x80-0x9F block.
@@ -352,89 +348,3 @@ def test_snippet_scoring() -> None:
     assert (scores.with_found, scores.with_total) == (1, 4)
     assert (scores.without_avoided, scores.without_total) == (2, 2)
     assert (scores.title_ok, scores.author_ok, scores.date_ok) == (1, 1, 1)
-
-
-# ---------------------------------------------------------------------------
-# the author fallback: trafilatura's `extract_author`, its XPaths evaluated in Python
-
-
-def _byline_page(body: str) -> str:
-    return f"<!DOCTYPE html><html><head><title>Harbour news</title></head><body>{body}</body></html>"
-
-
-AUTHOR_CASES = [
-    # (what the case shows, page body, the author trafilatura's extract_author finds)
-    (
-        "first rule: a class like author-name",
-        '<div><span class="post-author-name">Mara Quill</span></div><p class="byline">By Otto Lind</p>',
-        "Mara Quill",
-    ),
-    (
-        "first rule: an <author> element, whatever its attributes",
-        "<p>Text.</p><author>Ines Varga</author>",
-        "Ines Varga",
-    ),
-    ("first rule: an element with a child <rel> reading 'me'", "<p>Dana Holt<rel>me</rel></p>", "Dana Holt me"),
-    ("second rule when the first finds nothing", '<p class="byline">By Otto Lind</p>', "Otto Lind"),
-    ("second rule: an id holding bianji", '<h4 id="bianji-box">Chen Rui</h4>', "Chen Rui"),
-    ("third rule, any tag: a class holding Byline", '<section class="storyByline">Priya Nair</section>', "Priya Nair"),
-    (
-        "a byline inside a discarded sidebar is not taken; the next rule's is",
-        '<div class="sidebar"><span class="author">Sid Bar</span></div><p class="byline">By Ana Reyes</p>',
-        "Ana Reyes",
-    ),
-    (
-        "discarded comments (an id starting with comments) take their author with them",
-        '<section id="comments-3"><span class="author">A Commenter</span></section>'
-        '<address rel="author">Lea Moss</address>',
-        "Lea Moss",
-    ),
-    (
-        "<time> is removed before the byline's text is read, its tail kept",
-        '<div class="author-name">Tom <time>May 2</time>Field</div>',
-        "Tom Field",
-    ),
-    (
-        "a candidate of two characters is too short, the next is taken",
-        '<span class="author">Al</span><span class="author">Bo Li</span>',
-        "Bo Li",
-    ),
-    ("no candidate at all", "<p>Only text here.</p>", None),
-]
-
-
-@pytest.mark.parametrize(("case", "body", "expected"), AUTHOR_CASES, ids=[case[0] for case in AUTHOR_CASES])
-def test_author_fallback_finds_what_trafilatura_finds(case: str, body: str, expected: str | None) -> None:
-    tree = load_html(_byline_page(body))
-    assert author_fallback(tree) == expected
-    assert extract_author(tree) == expected  # the expected value is trafilatura's own reading too
-
-
-def test_author_fallback_leaves_the_page_tree_alone() -> None:
-    tree = load_html(_byline_page('<div class="sidebar"><span class="author">Sid Bar</span></div><time>May 2</time>'))
-    before = lxml_html.tostring(tree)
-    author_fallback(tree)
-    assert lxml_html.tostring(tree) == before
-
-
-def test_author_fallback_rules_are_the_installed_trafilaturas() -> None:
-    # the hash of trafilatura 2.3.1's author XPaths: another version runs trafilatura's own fallback instead
-    assert extract_module._RULES_ARE_TRAFILATURAS
-
-
-def test_author_fallback_equals_trafilaturas_on_every_real_page() -> None:
-    """All pages of both extraction sets: 181 AEB pages and every trafilatura_eval page (449 in all)."""
-    _require_data()
-    pages = [page.html for page in bench.load_aeb()] + [
-        decode_html(path.read_bytes(), None) for path in sorted((bench.TEVAL_DIR / "html").iterdir())
-    ]
-    differing = []
-    found = 0
-    for html in pages:
-        tree = load_html(html)
-        ours, theirs = author_fallback(tree), extract_author(tree)
-        found += ours is not None
-        if ours != theirs:
-            differing.append((ours, theirs))
-    assert (len(pages), differing) == (449, [])
-    assert found == 301  # pages where the fallback finds an author (counted with trafilatura's own, 26 November)
