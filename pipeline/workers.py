@@ -68,6 +68,9 @@ class Workers:
         """Start the worker processes in the background: the forkserver imports the parsers, extractor and
         analyser while the caller's first downloads run, instead of after them."""
         self._spawned = Future()
+        # Running from the start, so it cannot be cancelled: a job that waits for it and is cancelled cancels its own
+        # wait (asyncio.wrap_future), which would otherwise cancel this future and with it every other job's wait.
+        self._spawned.set_running_or_notify_cancel()
         threading.Thread(target=_start, args=(self._executor(), self.size, self._spawned), daemon=True).start()
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:

@@ -87,7 +87,8 @@ def test_a_job_submitted_while_the_workers_start_leaves_the_event_loop_running(
     """Spawning the workers holds the executor's lock until the forkserver has imported the parsers and models
     (seconds; over ten on a loaded machine). A job arriving meanwhile must wait on the loop, not for the lock,
     or every download in flight stops and times out. The start below holds the lock until a coroutine on the
-    loop releases it: a blocked loop never does, and the start then gives up after 60 s and says so."""
+    loop releases it: a blocked loop never does, and the start then gives up after 60 s and says so. A job given
+    up while it waits (its page's deadline passed) must not take the other waiting jobs with it."""
     holding, released = threading.Event(), threading.Event()
     released_by_the_loop: list[bool] = []
 
@@ -100,15 +101,18 @@ def test_a_job_submitted_while_the_workers_start_leaves_the_event_loop_running(
     spawn_workers = pipeline.workers._start
     monkeypatch.setattr(pipeline.workers, "_start", start_that_waits_for_the_loop)
 
-    async def scenario() -> int:
+    async def scenario() -> tuple[int, bool]:
         job = asyncio.ensure_future(workers.run(square_or_die, 7))
-        await asyncio.sleep(0)  # the job goes as far as it can without the workers
+        abandoned = asyncio.ensure_future(workers.run(square_or_die, 8))
+        await asyncio.sleep(0)  # both jobs go as far as they can without the workers
+        abandoned.cancel()
+        await asyncio.sleep(0)
         released.set()
-        return await job
+        return await job, abandoned.cancelled()
 
     workers.start()
     assert holding.wait(timeout=60)
-    assert asyncio.run(scenario()) == 49
+    assert asyncio.run(scenario()) == (49, True)
     assert released_by_the_loop == [True]
 
 
