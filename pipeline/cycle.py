@@ -290,16 +290,15 @@ async def fetch_pages(
 def store_pages(store: Store, fetched: FetchedPages, now: datetime) -> FetchReport:
     """Index a fetched batch: articles (with their analysis where a worker made one), then their entries."""
     outcome = build_articles(fetched.outcomes, now)
-    analyses = dict(fetched.analyses)
+    analysed: set[str] = set()
     for article in outcome.articles:
-        analysis = analyses.get(article.id)
+        analysis = fetched.analyses.get(article.id)
         if analysis is not None and not article.from_feed:
             article.entities, article.quotes, article.topics = analysis.entities, analysis.quotes, analysis.topics
-        else:
-            analyses.pop(article.id, None)
+            analysed.add(article.id)
     report = index_articles(store, outcome.articles, outcome.entries, now)
     report.errors = outcome.errors + report.errors
-    report.analysed = set(analyses).intersection(report.article_ids)
+    report.analysed = analysed.intersection(report.article_ids)
     return report
 
 
@@ -471,16 +470,17 @@ def release_memory(store: Store) -> None:
         _MALLOC_TRIM(0)
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
+def _glibc_function(name: str) -> Callable[..., int] | None:
+    """A function of glibc's allocator, or None where the C library has no such function."""
     try:
-        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+        function: Callable[..., int] = getattr(ctypes.CDLL(None), name)
     except (AttributeError, OSError):
         return None
-    return trim
+    return function
 
 
-_MALLOC_TRIM = _malloc_trim()
-
+_MALLOC_TRIM = _glibc_function("malloc_trim")
+_MALLOPT = _glibc_function("mallopt")
 # glibc's mallopt parameter for the most arenas the C heap may have (malloc.h).
 _M_ARENA_MAX = -8
 
@@ -495,11 +495,8 @@ def share_one_malloc_arena() -> None:
     121-143 with an arena per thread. The threads seldom allocate at the same moment (they take turns at the
     GIL; SQLite's allocations are the exception), so they seldom wait for the arena's lock. Only arenas made
     later are affected; elsewhere than glibc it does nothing."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError):
-        return
-    mallopt(_M_ARENA_MAX, 1)
+    if _MALLOPT is not None:
+        _MALLOPT(_M_ARENA_MAX, 1)
 
 
 def dedupe_and_group(config: Config, store: Store, article_ids: Sequence[str]) -> tuple[int, int]:
