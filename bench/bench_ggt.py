@@ -264,14 +264,17 @@ def score(articles: Iterable[Article], config: Config) -> Run:
         direct_pred = [q for q in quotes if kind_of(q) == "direct"]
         indirect = [g.span for g in article.quotes if not g.direct]
         score_figure(run.direct, article, direct_gold, direct_pred, "direct", indirect)
-        speech = [q for q in quotes if kind_of(q) != "stance"]
-        every = _outermost(speech)
-        run.every.nested += len(speech) - len(every)
-        score_figure(run.every, article, article.quotes, every, "all")
-        with_stance = _outermost(quotes)
-        run.with_stance.nested += len(quotes) - len(with_stance)
-        score_figure(run.with_stance, article, article.quotes, with_stance, "stance+")
+        score_quotations(run.every, article, [q for q in quotes if kind_of(q) != "stance"], "all")
+        score_quotations(run.with_stance, article, quotes, "stance+")
     return run
+
+
+def score_quotations(result: Score, article: Article, predicted: Sequence[Quote], label: str) -> None:
+    """An all-quotation figure: the direct quotes inside a predicted indirect attribution folded into it (counted
+    as `nested`), the rest scored against every gold quotation."""
+    outermost = _outermost(predicted)
+    result.nested += len(predicted) - len(outermost)
+    score_figure(result, article, article.quotes, outermost, label)
 
 
 def _outermost(quotes: Sequence[Quote]) -> list[Quote]:
