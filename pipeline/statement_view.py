@@ -32,6 +32,8 @@ def wordings(statement: Statement) -> list[Wording]:
     """Quotes counted once per wording (case, glyphs and punctuation aside), in first-seen order."""
     found: dict[str, Wording] = {}
     for quote in statement.quotes:
+        if _shown_within_a_reported_clause(quote, statement.quotes):
+            continue
         key = f"{quote.kind}\n{' '.join(words(quote.text))}"
         wording = found.setdefault(key, Wording(quote.text, quote.kind, quote.rule))
         if quote.source not in wording.outlets:
@@ -39,6 +41,21 @@ def wordings(statement: Statement) -> list[Wording]:
         if quote.article_url not in wording.article_urls:
             wording.article_urls.append(quote.article_url)
     return list(found.values())
+
+
+def _shown_within_a_reported_clause(quote: StatementQuote, quotes: list[StatementQuote]) -> bool:
+    """A quoted fragment of a reported clause in the same article ("she said the talks were 'over'")
+    is already shown, in its context, by that clause: listing it again on its own reads as a second
+    quote the speaker never made."""
+    if quote.kind != "direct":
+        return False
+    fragment = f" {' '.join(words(quote.text))} "
+    return any(
+        other.kind == "indirect"
+        and other.article_url == quote.article_url
+        and fragment in f" {' '.join(words(other.text))} "
+        for other in quotes
+    )
 
 
 def reports(statement: Statement) -> list[StatementQuote]:

@@ -67,3 +67,20 @@ def test_the_carried_line_counts_distinct_wordings_outlets_and_reports_and_times
         statement_json(Statement("s2", "Kim Yo Jong", T0, "no summit this year", [voa], updated=T0))
     ) == ("1 distinct quote from 1 outlet, 1 report")
     assert (shown["first_seen"], shown["reports"][0]["published"]) == ("2020-07-10T06:00:00Z", "2020-07-10T06:00:00Z")
+
+
+def test_a_quoted_fragment_is_shown_within_its_reported_clause_not_again_on_its_own() -> None:
+    clause = replace(quote("voa", T0, None, kind="indirect"), text='the talks were "over and done" for now')
+    fragment = replace(quote("voa", T0, None), text="over and done")
+    elsewhere = replace(quote("vice", T0, None), text="Over and done!", source="VICE")  # no clause there
+    partial_word = replace(quote("voa", T0, None), text="over and")  # a fragment of the clause too
+    not_inside = replace(quote("voa", T0, None), text="done for good")
+    statement = Statement("s1", "Kim Yo Jong", T0, "the talks were over", [fragment, clause, elsewhere,
+                          partial_word, not_inside], updated=T0)  # fmt: skip
+    shown = statement_json(statement)
+    assert [(q["text"], q["kind"], q["outlets"]) for q in shown["quotes"]] == [
+        ('the talks were "over and done" for now', "indirect", ["VOA"]),
+        ("Over and done!", "direct", ["VICE"]),
+        ("done for good", "direct", ["VOA"]),
+    ]
+    assert carried_line(shown) == "3 distinct quotes from 2 outlets, 2 reports"
