@@ -56,7 +56,7 @@ def canonical_link(base: str, link: str) -> str:
     one with a `;` (it drops an empty `;params` of the last path segment when the two schemes agree)."""
     if (
         link.startswith(("http://", "https://"))
-        and link[link.index("//") + 2 : link.index("//") + 3] not in ("", "/", "?", "#")
+        and link.partition("//")[2][:1] not in ("", "/", "?", "#")
         and ";" not in link
         and link.isprintable()
         and " " not in link
