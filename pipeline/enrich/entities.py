@@ -38,6 +38,7 @@ from spacy.attrs import (
     IS_STOP,
     IS_TITLE,
     IS_UPPER,
+    LIKE_EMAIL,
     LIKE_NUM,
     LIKE_URL,
     ORTH,
@@ -300,9 +301,6 @@ _ASCII_SHAPES = str.maketrans(
 _LONG_RUN = re.compile(r"(.)\1{4,}", re.DOTALL)
 
 
-def _four(run: re.Match[str]) -> str:
-    return run.group(1) * 4
-
 
 def _quick_shape(word_shape: LexAttr) -> LexAttr:
     """spaCy's `word_shape` (a character at a time, a fifth of what adding a word to the vocabulary costs), for an
@@ -313,7 +311,17 @@ def _quick_shape(word_shape: LexAttr) -> LexAttr:
         if not text.isascii() or len(text) >= 100:
             return word_shape(text)
         shape = text.translate(_ASCII_SHAPES)
-        return _LONG_RUN.sub(_four, shape) if len(shape) > 4 else shape
+        return _LONG_RUN.sub(r"\1\1\1\1", shape) if len(shape) > 4 else shape  # a template: no Python call a run
+
+    return quick
+
+
+def _quick_like_email(like_email: LexAttr) -> LexAttr:
+    """spaCy's `like_email`, a regex match that first reads the word's leading letters, answered False at once for
+    a word without "@", which its pattern needs."""
+
+    def quick(text: str) -> object:
+        return "@" in text and like_email(text)
 
     return quick
 
@@ -342,6 +350,8 @@ def _quick_lexeme_attrs(nlp: Language) -> None:
         getters[LIKE_URL] = _quick_like_url(getters[LIKE_URL])
     if getters.get(SHAPE) is base_attrs.word_shape:
         getters[SHAPE] = _quick_shape(base_attrs.word_shape)
+    if getters.get(LIKE_EMAIL) is base_attrs.like_email:
+        getters[LIKE_EMAIL] = _quick_like_email(base_attrs.like_email)
     if getters.get(IS_ASCII) is base_attrs.is_ascii:
         getters[IS_ASCII] = str.isascii  # what spaCy's loop over each character's code point answers
     for attr in _PUNCTUATION_ATTRS:
@@ -1150,8 +1160,15 @@ def _mark_page_furniture(text: str, found: list[Mention]) -> None:
     if not credit_spans and not captions:
         return
     for m in found:
-        m.credit = any(a <= m.start and m.end <= b for a, b in credit_spans)
-        m.caption = m.credit or any(a <= m.start and m.end <= b for a, b in captions)
+        m.credit = _inside_one(credit_spans, m.start, m.end)
+        m.caption = m.credit or _inside_one(captions, m.start, m.end)
+
+
+def _inside_one(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether text[start:end] lies inside one of `spans` (a regex's matches: in text order, not overlapping), by
+    the one span that can hold it, the last to start at or before `start`, rather than by trying each."""
+    k = bisect.bisect_right(spans, (start, sys.maxsize)) - 1
+    return k >= 0 and end <= spans[k][1]
 
 
 # What separates the parts of a name: spaces and hyphens.
@@ -1202,6 +1219,11 @@ def _resolve_names(found: list[Mention]) -> list[Mention]:
     ends = [(name, parts[0], parts[-1]) for name in full_names for parts in [name_parts(name)]]
     surnames = {last for _, _, last in ends}
     given = {first for _, first, _ in ends} & PLACE_GIVEN_NAMES
+    # the first full name (in `first_form`'s order) each word opens or ends, looked up once per bare name
+    holders: dict[str, str] = {}
+    for name, first, last in ends:
+        holders.setdefault(first, name)
+        holders.setdefault(last, name)
     for m in found:
         # "Cuban" after "Mark Cuban" is the man, not a nationality; "Jordan said" after "Jordan Stewart" the
         # captain, not the country
@@ -1216,10 +1238,9 @@ def _resolve_names(found: list[Mention]) -> list[Mention]:
         if m.label not in {PERSON, "NAME"}:
             resolved.append(m)
             continue
-        word = m.canonical.lower()
-        holders = [name for name, first, last in ends if word in (first, last)]
-        if holders:
-            m.canonical = holders[0]
+        holder = holders.get(m.canonical.lower())
+        if holder is not None:
+            m.canonical = holder
             m.label = PERSON
             resolved.append(m)
         elif m.label == PERSON or m.title:
