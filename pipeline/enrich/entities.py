@@ -299,19 +299,35 @@ _ASCII_SHAPES = str.maketrans(
 )
 # A run of five or more of one shape character, which `word_shape` cuts to four.
 _LONG_RUN = re.compile(r"(.)\1{4,}", re.DOTALL)
+# How many shapes' cut forms `_quick_shape` remembers before it starts again.
+_MAX_REMEMBERED_SHAPES = 20_000
+
+
+def _four(run: re.Match[str]) -> str:
+    return run.group(1) * 4
 
 
 
 def _quick_shape(word_shape: LexAttr) -> LexAttr:
     """spaCy's `word_shape` (a character at a time, a fifth of what adding a word to the vocabulary costs), for an
-    ASCII word under 100 characters as one table translation and, for the rare run of five or more, one
-    substitution; any other word goes to the original."""
+    ASCII word under 100 characters as one table translation and, for a shape of five or more characters, its
+    runs cut to four once per distinct shape (few words have a shape of their own: "Xxxxx", "xxxx", "dddd");
+    any other word goes to the original."""
+
+    remembered: dict[str, str] = {}
 
     def quick(text: str) -> object:
         if not text.isascii() or len(text) >= 100:
             return word_shape(text)
         shape = text.translate(_ASCII_SHAPES)
-        return _LONG_RUN.sub(r"\1\1\1\1", shape) if len(shape) > 4 else shape  # a template: no Python call a run
+        if len(shape) <= 4:
+            return shape
+        cut = remembered.get(shape)
+        if cut is None:
+            if len(remembered) >= _MAX_REMEMBERED_SHAPES:
+                remembered.clear()
+            cut = remembered[shape] = _LONG_RUN.sub(_four, shape)
+        return cut
 
     return quick
 
