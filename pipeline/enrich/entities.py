@@ -11,6 +11,7 @@ the analyst's speakers must always be found under their canonical names.
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import re
 import string
@@ -18,6 +19,7 @@ import sys
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import msgspec
 import spacy
@@ -37,6 +39,7 @@ from spacy.attrs import (
     IS_STOP,
     IS_TITLE,
     IS_UPPER,
+    LIKE_EMAIL,
     LIKE_NUM,
     LIKE_URL,
     ORTH,
@@ -297,6 +300,8 @@ _ASCII_SHAPES = str.maketrans(
 )
 # A run of five or more of one shape character, which `word_shape` cuts to four.
 _LONG_RUN = re.compile(r"(.)\1{4,}", re.DOTALL)
+# How many shapes' cut forms `_quick_shape` remembers before it starts again.
+_MAX_REMEMBERED_SHAPES = 20_000
 
 
 def _four(run: re.Match[str]) -> str:
@@ -305,14 +310,34 @@ def _four(run: re.Match[str]) -> str:
 
 def _quick_shape(word_shape: LexAttr) -> LexAttr:
     """spaCy's `word_shape` (a character at a time, a fifth of what adding a word to the vocabulary costs), for an
-    ASCII word under 100 characters as one table translation and, for the rare run of five or more, one
-    substitution; any other word goes to the original."""
+    ASCII word under 100 characters as one table translation and, for a shape of five or more characters, its
+    runs cut to four once per distinct shape (few words have a shape of their own: "Xxxxx", "xxxx", "dddd");
+    any other word goes to the original."""
+
+    remembered: dict[str, str] = {}
 
     def quick(text: str) -> object:
         if not text.isascii() or len(text) >= 100:
             return word_shape(text)
         shape = text.translate(_ASCII_SHAPES)
-        return _LONG_RUN.sub(_four, shape) if len(shape) > 4 else shape
+        if len(shape) <= 4:
+            return shape
+        cut = remembered.get(shape)
+        if cut is None:
+            if len(remembered) >= _MAX_REMEMBERED_SHAPES:
+                remembered.clear()
+            cut = remembered[shape] = _LONG_RUN.sub(_four, shape)
+        return cut
+
+    return quick
+
+
+def _quick_like_email(like_email: LexAttr) -> LexAttr:
+    """spaCy's `like_email`, a regex match that first reads the word's leading letters, answered False at once for
+    a word without "@", which its pattern needs."""
+
+    def quick(text: str) -> object:
+        return "@" in text and like_email(text)
 
     return quick
 
@@ -341,6 +366,8 @@ def _quick_lexeme_attrs(nlp: Language) -> None:
         getters[LIKE_URL] = _quick_like_url(getters[LIKE_URL])
     if getters.get(SHAPE) is base_attrs.word_shape:
         getters[SHAPE] = _quick_shape(base_attrs.word_shape)
+    if getters.get(LIKE_EMAIL) is base_attrs.like_email:
+        getters[LIKE_EMAIL] = _quick_like_email(base_attrs.like_email)
     if getters.get(IS_ASCII) is base_attrs.is_ascii:
         getters[IS_ASCII] = str.isascii  # what spaCy's loop over each character's code point answers
     for attr in _PUNCTUATION_ATTRS:
@@ -372,7 +399,9 @@ def _quick_suffix_search(nlp: Language) -> None:
     remembered: dict[str, re.Match[str] | None] = {}
 
     def quick(text: str) -> re.Match[str] | None:
-        if _NO_SUFFIX.fullmatch(text):
+        # ASCII letters only (most words) are a case of `_NO_SUFFIX` that two string methods tell, many times
+        # faster than the regex
+        if (text.isalpha() and text.isascii()) or _NO_SUFFIX.fullmatch(text):
             return None
         if text in remembered:
             return remembered[text]
@@ -580,7 +609,7 @@ class TokenTable:
         orths, self.starts, spacy_flags = doc.to_array([ORTH, IDX, SPACY]).T.tolist()
         self.orths: list[int] = orths
         words = _words_of(doc.vocab, set(orths))
-        columns = tuple(zip(*map(words.__getitem__, orths), strict=True)) or ((),) * 12
+        columns = _columns(list(map(words.__getitem__, orths))) or [()] * 12
         self.texts: Sequence[str] = columns[0]
         self.lowers: Sequence[str] = columns[1]
         self.ends = [a + n for a, n in zip(self.starts, columns[2], strict=True)]
@@ -614,6 +643,22 @@ def _words_of(vocab: Vocab, orths: set[int]) -> dict[int, WordFacts]:
         text, bits = lexeme.orth_, lexeme.flags  # every flag of the word, one bit each
         words[orth] = (text, lexeme.lower_, len(text), *[bits >> flag & 1 == 1 for flag in _WORD_FLAGS])
     return words
+
+
+def _columns(rows: list[WordFacts]) -> list[tuple[Any, ...]]:
+    """The columns of `rows`, by `zip(*rows)`, the cheapest transposition, with the cyclic collector paused.
+
+    `zip` makes an iterator per row, a few thousand objects of the collector's kind that all die when it returns:
+    counted while they live, they would set off collections of every young object (now and then of the whole
+    heap, 0.2 s), and once they are freed the collector's count is back where it was.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return list(zip(*rows, strict=True))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def token_table(doc: Doc) -> TokenTable:
@@ -1144,8 +1189,15 @@ def _mark_page_furniture(text: str, found: list[Mention]) -> None:
     if not credit_spans and not captions:
         return
     for m in found:
-        m.credit = any(a <= m.start and m.end <= b for a, b in credit_spans)
-        m.caption = m.credit or any(a <= m.start and m.end <= b for a, b in captions)
+        m.credit = _inside_one(credit_spans, m.start, m.end)
+        m.caption = m.credit or _inside_one(captions, m.start, m.end)
+
+
+def _inside_one(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether text[start:end] lies inside one of `spans` (a regex's matches: in text order, not overlapping), by
+    the one span that can hold it, the last to start at or before `start`, rather than by trying each."""
+    k = bisect.bisect_right(spans, (start, sys.maxsize)) - 1
+    return k >= 0 and end <= spans[k][1]
 
 
 # What separates the parts of a name: spaces and hyphens.
@@ -1196,6 +1248,11 @@ def _resolve_names(found: list[Mention]) -> list[Mention]:
     ends = [(name, parts[0], parts[-1]) for name in full_names for parts in [name_parts(name)]]
     surnames = {last for _, _, last in ends}
     given = {first for _, first, _ in ends} & PLACE_GIVEN_NAMES
+    # the first full name (in `first_form`'s order) each word opens or ends, looked up once per bare name
+    holders: dict[str, str] = {}
+    for name, first, last in ends:
+        holders.setdefault(first, name)
+        holders.setdefault(last, name)
     for m in found:
         # "Cuban" after "Mark Cuban" is the man, not a nationality; "Jordan said" after "Jordan Stewart" the
         # captain, not the country
@@ -1210,10 +1267,9 @@ def _resolve_names(found: list[Mention]) -> list[Mention]:
         if m.label not in {PERSON, "NAME"}:
             resolved.append(m)
             continue
-        word = m.canonical.lower()
-        holders = [name for name, first, last in ends if word in (first, last)]
-        if holders:
-            m.canonical = holders[0]
+        holder = holders.get(m.canonical.lower())
+        if holder is not None:
+            m.canonical = holder
             m.label = PERSON
             resolved.append(m)
         elif m.label == PERSON or m.title:

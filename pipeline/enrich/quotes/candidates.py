@@ -38,8 +38,13 @@ def is_adverb(ctx: Context, item: Item) -> bool:
     """ "also broadly called", "jokingly tells": a manner adverb sits between subject and verb."""
     if item[0] != "T":
         return False
-    token = ctx.doc[item[1]]
-    return token.is_lower and token.is_alpha and len(token.text) > 4 and token.lower_.endswith("ly")
+    i = item[1]
+    return (
+        ctx.lowercase[i]
+        and ctx.alphas[i]
+        and ctx.token_ends[i] - ctx.token_starts[i] > 4
+        and ctx.lowers[i].endswith("ly")
+    )
 
 
 def skip_adverbs(ctx: Context, items: Sequence[Item], j: int, lo: int) -> int:
@@ -81,14 +86,14 @@ def subject_before(ctx: Context, items: Sequence[Item], k: int, lo: int) -> Cand
         named = _named_apposition(ctx, items, p, j)
         if named is not None:
             return named
-        token = ctx.doc[items[p + 1][1]]
-        first = token.lower_
+        t = items[p + 1][1]
+        first = ctx.lowers[t]
         if opener != "(" and not (
             _party_and_state(ctx, items, p, j)
             or first in DETERMINERS
             or first in {"who", "whose", "which"}
-            or token.is_lower
-            or token.like_num
+            or ctx.lowercase[t]
+            or ctx.numbers[t]
             or first in TITLES
             or j - p <= 3
             or _describes(ctx, items, p + 1, j)
@@ -134,7 +139,7 @@ def _before_description(ctx: Context, items: Sequence[Item], j: int, lo: int) ->
     for p in range(j, max(lo + 1, j - 24), -1):
         if any(items[k][0] != "T" for k in (p, p - 1, p - 2)):
             return j
-        if lower(ctx, items[p - 1]) == "," and (lower(ctx, items[p]) in DETERMINERS or ctx.doc[items[p][1]].is_lower):
+        if lower(ctx, items[p - 1]) == "," and (lower(ctx, items[p]) in DETERMINERS or ctx.lowercase[items[p][1]]):
             named = ctx.ent_end.get(items[p - 2][1])
             if named is not None and named.label == PERSON:
                 return p - 2
@@ -165,7 +170,7 @@ def _named_apposition(ctx: Context, items: Sequence[Item], p: int, j: int) -> Ca
 def before_phrase(ctx: Context, items: Sequence[Item], j: int, lo: int) -> int:
     """ "Sanders in the past has criticized": step back over a short phrase between a speaker and the verb."""
     for p in range(j, max(lo, j - 4) - 1, -1):
-        if items[p][0] != "T" or ctx.doc[items[p][1]].is_punct:
+        if items[p][0] != "T" or ctx.puncts[items[p][1]]:
             return j
         if lower(ctx, items[p]) in {"in", "on", "at", "during", "over"} and p > lo and items[p - 1][0] == "T":
             speaker = ctx.ent_end.get(items[p - 1][1])
@@ -185,22 +190,22 @@ def _describes(ctx: Context, items: Sequence[Item], lo: int, hi: int) -> bool:
     """
     words = [lower(ctx, items[k]) for k in range(lo, hi)]
     owner = next((n for n, w in enumerate(words) if w in {"’s", "'s", "’", "'"}), None)
-    return owner is not None and any(ctx.doc[items[k][1]].is_lower for k in range(lo + owner + 1, hi))
+    return owner is not None and any(ctx.lowercase[items[k][1]] for k in range(lo + owner + 1, hi))
 
 
 def mention_ending(ctx: Context, items: Sequence[Item], j: int, lo: int) -> Candidate | None:
-    doc = ctx.doc
+    lowers = ctx.lowers
     t = items[j][1]
-    word = doc[t].lower_
+    word = lowers[t]
     if word in PRONOUNS:
         return token_candidate(ctx, t, t, "pronoun")
     mention = ctx.ent_end.get(t)
     if mention is not None and mention.label in {PERSON, ORG, GPE, NORP, "NAME"}:
         before = mention.tok_start - 1
-        attached = before >= 0 and doc[before].lower_ in _ATTACHING
+        attached = before >= 0 and lowers[before] in _ATTACHING
         if not attached:
             return token_candidate(ctx, mention.tok_start, t, "entity", mention)
-        person = ctx.ent_end.get(before - 1) if doc[before].lower_ in {"of", "from"} else None
+        person = ctx.ent_end.get(before - 1) if lowers[before] in {"of", "from"} else None
         if person is not None and person.label == PERSON:
             # "Sen. Marco Rubio of Florida"
             return token_candidate(ctx, person.tok_start, person.tok_end - 1, "entity", person)
@@ -208,8 +213,8 @@ def mention_ending(ctx: Context, items: Sequence[Item], j: int, lo: int) -> Cand
     first = j
     hops = 0
     while first >= lo and items[first][0] == "T" and j - first < 10:
-        token = doc[items[first][1]]
-        low = token.lower_
+        i = items[first][1]
+        low = lowers[i]
         if low in DETERMINERS:
             break
         if low in PREPOSITIONS and first < j:
@@ -220,8 +225,8 @@ def mention_ending(ctx: Context, items: Sequence[Item], j: int, lo: int) -> Cand
         elif (
             low in NP_BREAKS
             or low in CUES
-            or (token.is_punct and low not in {"’s", "'s", "-", "'", "’"})
-            or (token.like_num and not (first < j and lower(ctx, items[first + 1]) == "-"))  # "the 32-year-old"
+            or (ctx.puncts[i] and low not in {"’s", "'s", "-", "'", "’"})
+            or (ctx.numbers[i] and not (first < j and lower(ctx, items[first + 1]) == "-"))  # "the 32-year-old"
         ):
             first += 1
             break
@@ -229,7 +234,7 @@ def mention_ending(ctx: Context, items: Sequence[Item], j: int, lo: int) -> Cand
     first = _widen_to_description(ctx, items, max(first, lo), lo)
     while first <= j and lower(ctx, items[first]) in PREPOSITIONS:
         first += 1
-    if first > j or items[first][0] == "Q" or doc[items[j][1]].is_stop or doc[items[j][1]].is_punct:
+    if first > j or items[first][0] == "Q" or ctx.stops[t] or ctx.puncts[t]:
         return None
     return token_candidate(ctx, items[first][1], t, "np")
 
@@ -250,7 +255,7 @@ def _widen_to_description(ctx: Context, items: Sequence[Item], first: int, lo: i
             return k
         if word in UNNAMED_GROUPS and lower(ctx, items[k + 1]) == "familiar":
             return k  # "sources familiar with the talks", "people familiar with the plan"
-        if not ctx.doc[items[k][1]].is_lower or not word.replace("-", "").isalpha():
+        if not ctx.lowercase[items[k][1]] or not word.replace("-", "").isalpha():
             return first
     return first
 
@@ -327,7 +332,7 @@ def sentence_subject(ctx: Context, items: Sequence[Item], limit: int) -> Candida
     if start >= limit or items[start][0] != "T":
         return None
     t = items[start][1]
-    if ctx.doc[t].lower_ in PRONOUNS:
+    if ctx.lowers[t] in PRONOUNS:
         return token_candidate(ctx, t, t, "pronoun")
     mention = ctx.ent_token.get(t)
     if mention is not None and mention.tok_start == t:
@@ -343,23 +348,23 @@ def sentence_subject(ctx: Context, items: Sequence[Item], limit: int) -> Candida
             low in NP_BREAKS
             or low in CUES
             or (low in PREPOSITIONS and k > start)
-            or (ctx.doc[items[k][1]].is_punct and low != "-")
+            or (ctx.puncts[items[k][1]] and low != "-")
         ):
             break
     end = start
     while end + 1 < limit and items[end + 1][0] == "T" and end - start < 7:
-        token = ctx.doc[items[end + 1][1]]
-        low = token.lower_
+        nxt = items[end + 1][1]
+        low = ctx.lowers[nxt]
         if (
             low in NP_BREAKS
             or low in CUES
             or low in SKIPPABLE
-            or token.is_punct
-            or (token.is_lower and low.endswith("ed"))
+            or ctx.puncts[nxt]
+            or (ctx.lowercase[nxt] and low.endswith("ed"))
         ):
             break
         end += 1
-    if ctx.doc[t].lower_ not in DETERMINERS and not ctx.doc[t].is_title:
+    if ctx.lowers[t] not in DETERMINERS and not ctx.titles[t]:
         return None
     return token_candidate(ctx, t, items[end][1], "np")
 
@@ -370,7 +375,7 @@ def _after_dateline(ctx: Context, items: Sequence[Item], limit: int) -> int:
         word = lower(ctx, items[k])
         if word in {"—", "–", "--"}:
             return k + 1 if k > 0 else 0
-        if items[k][0] != "T" or (ctx.doc[items[k][1]].is_lower and ctx.doc[items[k][1]].is_alpha):
+        if items[k][0] != "T" or (ctx.lowercase[items[k][1]] and ctx.alphas[items[k][1]]):
             return 0
     return 0
 
@@ -378,7 +383,7 @@ def _after_dateline(ctx: Context, items: Sequence[Item], limit: int) -> int:
 def _opens_adverbial(ctx: Context, item: Item) -> bool:
     """ "In …,", "Hours later,", "Weighing in on the debate,": words that start a phrase before the subject."""
     word = lower(ctx, item)
-    return word in OPENING_WORDS or (word.endswith("ing") and len(word) > 5 and ctx.doc[item[1]].is_title)
+    return word in OPENING_WORDS or (word.endswith("ing") and len(word) > 5 and ctx.titles[item[1]])
 
 
 def _after_opening(ctx: Context, items: Sequence[Item], limit: int) -> int:
@@ -418,7 +423,7 @@ def with_subject(ctx: Context, items: Sequence[Item], limit: int) -> Candidate |
             if named is not None and named.label in {PERSON, "NAME"}:
                 return token_candidate(ctx, named.tok_start, named.tok_end - 1, "entity", named)
             return mention_ending(ctx, items, limit - 1, k + 1)
-        if items[k][0] != "T" or ctx.doc[items[k][1]].is_punct or word in NP_BREAKS or word in CUES:
+        if items[k][0] != "T" or ctx.puncts[items[k][1]] or word in NP_BREAKS or word in CUES:
             return None
     return None
 
@@ -451,4 +456,4 @@ def closing_speaker(ctx: Context, items: Sequence[Item], k: int) -> bool:
     after = k
     while after < len(items) and items[after][0] == "T" and items[after][1] < following.tok_end:
         after += 1
-    return after >= len(items) or items[after][0] == "Q" or ctx.doc[items[after][1]].is_punct
+    return after >= len(items) or items[after][0] == "Q" or ctx.puncts[items[after][1]]

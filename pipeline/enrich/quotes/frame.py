@@ -63,6 +63,8 @@ class Context:
     lowercase: Sequence[bool] = field(default_factory=list)
     puncts: Sequence[bool] = field(default_factory=list)
     numbers: Sequence[bool] = field(default_factory=list)
+    titles: Sequence[bool] = field(default_factory=list)  # is_title and is_stop, for the same reason
+    stops: Sequence[bool] = field(default_factory=list)
     quote_at: dict[int, int] = field(default_factory=dict)
     quote_starts: list[int] = field(default_factory=list)
     # Each (start, end) range's frame, built once: the direct-quote strategies and the reported-speech pass read
@@ -78,6 +80,8 @@ class Context:
         self.lowercase = table.is_lower
         self.puncts = table.is_punct
         self.numbers = table.like_num
+        self.titles = table.is_title
+        self.stops = table.is_stop
         self.lowers = table.lowers
         self.quote_at = {s.outer_start: n for n, s in enumerate(self.spans)}
         self.quote_starts = sorted(self.quote_at)

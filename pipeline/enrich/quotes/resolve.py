@@ -105,14 +105,13 @@ class Resolver:
         phrase = self.ctx.text[cand.start : cand.end]
         return (
             self._noun_phrase(phrase, cand.start)
-            or self.documents.author(cand.start, cand.end)
+            or self._documents().author(cand.start, cand.end)
             or self._named_next(phrase, cand.end)
         )
 
     def __post_init__(self) -> None:
         self.names = NameIndex(self.ctx.found)
         self._mention_starts = [m.start for m in self.ctx.found]
-        self.documents = Documents(self.ctx.text, self.ctx.found, self._name, self._speaker_between)
         self.persons: list[tuple[int, str]] = []
         self.genders: dict[str, str | None] = {}
         votes: dict[str, list[str]] = {}
@@ -140,6 +139,12 @@ class Resolver:
         people = {self._canonical(m) for m in self.ctx.found if m.label == PERSON}
         # names that only ever stand for a place, an organisation or a group: never "he" or "she"
         self.not_people = {m.canonical for m in self.ctx.found if m.label not in {PERSON, "NAME"}} - people
+
+    def _documents(self) -> Documents:
+        """The article's documents, answering through this resolver's names and history. Made for each question
+        rather than kept: kept, it would hold the resolver's own methods, a cycle that keeps the article's doc and
+        everything read from it alive until the collector runs (the collections were a tenth of the analysis)."""
+        return Documents(self.ctx.text, self.ctx.found, self._name, self._speaker_between)
 
     def _name(self, m: Mention) -> str:
         """A mention's canonical name as a source: a surname as the full name it is short for, an acronym spelled

@@ -25,7 +25,16 @@ from pipeline.enrich.quotes.candidates import (
     subject_before,
 )
 from pipeline.enrich.quotes.cues import cue_attribution, inverted, is_cue, speaker_of_cue
-from pipeline.enrich.quotes.frame import Attribution, Candidate, Context, Item, frame, lower, token_candidate
+from pipeline.enrich.quotes.frame import (
+    Attribution,
+    Candidate,
+    Context,
+    Item,
+    frame,
+    lower,
+    token_candidate,
+    token_text,
+)
 from pipeline.enrich.quotes.sources import SPEAKING_NOUNS, head_noun
 from pipeline.enrich.quotes.spans import QuoteSpan
 from pipeline.enrich.quotes.words import CUES, DETERMINERS, NAMING, NP_BREAKS
@@ -77,8 +86,8 @@ def dash_signature(site: Site) -> Attribution | None:
     ctx, items, d = site.ctx, site.items, site.q + 1
     if d + 1 >= len(items) or lower(ctx, items[d]) not in BYLINE_DASHES or items[d + 1][0] != "T":
         return None
-    dash = ctx.doc[items[d][1]]
-    return _signed_by(ctx, ctx.ent_start.get(items[d + 1][1]), dash.text, dash.idx)
+    dash = items[d][1]
+    return _signed_by(ctx, ctx.ent_start.get(items[d + 1][1]), token_text(ctx, dash), ctx.token_starts[dash])
 
 
 def _cue_right_after(site: Site) -> int | None:
@@ -144,36 +153,37 @@ def unknown_verb_after_quote(site: Site) -> Attribution | None:
     cand, k = _subject_opening(ctx, items, a)
     if cand is None or k + 1 >= n or items[k + 1][0] != "T":
         return None
-    verb = ctx.doc[items[k + 1][1]]
+    verb = items[k + 1][1]
     if (
-        verb.is_lower
-        and verb.is_alpha
-        and verb.lower_.endswith(("ed", "s"))
-        and verb.lower_ not in {"was", "is", "has", "does", "as", "his", "this", "its"}
+        ctx.lowercase[verb]
+        and ctx.alphas[verb]
+        and ctx.lowers[verb].endswith(("ed", "s"))
+        and ctx.lowers[verb] not in {"was", "is", "has", "does", "as", "his", "this", "its"}
     ):
-        return Attribution(cand, verb.text, verb.idx)
+        return Attribution(cand, token_text(ctx, verb), ctx.token_starts[verb])
     return None
 
 
 def _subject_opening(ctx: Context, items: Sequence[Item], a: int) -> tuple[Candidate | None, int]:
     """A person, "he"/"she" or a "the …" phrase opening the words at items[a], and the item it ends on."""
     n = len(items)
-    first = ctx.doc[items[a][1]]
-    mention = ctx.ent_token.get(items[a][1])
+    first = items[a][1]
+    mention = ctx.ent_token.get(first)
     k = a
-    if mention is not None and mention.label == PERSON and mention.tok_start == first.i:
+    if mention is not None and mention.label == PERSON and mention.tok_start == first:
         while k + 1 < n and items[k + 1][0] == "T" and items[k + 1][1] < mention.tok_end:
             k += 1
         return token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention), k
-    if first.lower_ in {"he", "she"}:
-        return token_candidate(ctx, first.i, first.i, "pronoun"), k
-    if first.lower_ in {"the", "a", "an"}:
+    if ctx.lowers[first] in {"he", "she"}:
+        return token_candidate(ctx, first, first, "pronoun"), k
+    if ctx.lowers[first] in {"the", "a", "an"}:
         while k + 1 < n and k - a < 6 and items[k + 1][0] == "T":
-            nxt = ctx.doc[items[k + 1][1]]
-            if nxt.is_punct or nxt.lower_ in NP_BREAKS or (nxt.is_lower and nxt.lower_.endswith("ed") and k > a):
+            nxt = items[k + 1][1]
+            low = ctx.lowers[nxt]
+            if ctx.puncts[nxt] or low in NP_BREAKS or (ctx.lowercase[nxt] and low.endswith("ed") and k > a):
                 break
             k += 1
-        return token_candidate(ctx, first.i, items[k][1], "np"), k
+        return token_candidate(ctx, first, items[k][1], "np"), k
     return None, k
 
 
@@ -233,7 +243,7 @@ def name_before_colon(site: Site) -> Attribution | None:
         subject: Candidate | None = token_candidate(ctx, named.tok_start, named.tok_end - 1, "entity", named)
     else:
         subject = sentence_subject(ctx, items, q - 1)
-    return Attribution(subject, ":", ctx.doc[items[q - 1][1]].idx) if subject is not None else None
+    return Attribution(subject, ":", ctx.token_starts[items[q - 1][1]]) if subject is not None else None
 
 
 def cue_later_in_sentence(site: Site) -> Attribution | None:
@@ -316,7 +326,7 @@ def colon_ending_previous_sentence(site: Site) -> Attribution | None:
     subject = sentence_subject(ctx, items, len(items) - 1)
     if subject is None or subject.kind == "np":
         return None
-    return Attribution(subject, ":", ctx.doc[items[-1][1]].idx)
+    return Attribution(subject, ":", ctx.token_starts[items[-1][1]])
 
 
 def continues_previous_quote(site: Site) -> Attribution | None:
@@ -401,7 +411,7 @@ def person_subject_without_cue(site: Site) -> Attribution | None:
     if subject.kind == "entity" and (subject.mention is None or subject.mention.label != PERSON):
         return None
     after = bisect.bisect_left(ctx.token_starts, subject.end)
-    if after < len(ctx.doc) and ctx.doc[after].lower_ in {"and", "&"}:
+    if after < len(ctx.lowers) and ctx.lowers[after] in {"and", "&"}:
         return None  # "Trump and Kim … signed a statement agreeing to “…”": nobody's own words
     return Attribution(subject, None)
 
