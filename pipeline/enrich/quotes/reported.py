@@ -148,9 +148,11 @@ class Reported:
     attribution: Attribution
     start: int
     end: int
-    # "indirect" when the cue is a verb or noun of saying (the curated lists: reported_verbs.tsv,
-    # complement_verbs.tsv, claim_nouns.tsv, "according to"); "stance" when it is not (learned_cues.tsv: endorsed,
-    # criticized, declined …), which is kept but never makes a statement
+    # "indirect" when a rule for a verb or noun of saying found it (the curated lists: reported_verbs.tsv,
+    # complement_verbs.tsv, claim_nouns.tsv, "according to"): the content is what was said; "stance" when the
+    # model (`learned_cue_object`) found it: an attitude or act (endorsed, criticized, declined …), or a word of
+    # saying with a noun phrase for its object ("denied the allegations", "shows Trump ahead"), which names what was
+    # said without saying it; a stance is kept but never makes a statement
     kind: str = "indirect"
 
 
@@ -625,7 +627,8 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     word PolNeAR's annotators mark as an attribution's cue in train, whose content is its object to the clause's
     first comma and whose speaker is its subject (as for the complement verbs); each such candidate is kept when a
     linear model trained on PolNeAR train scores it above its threshold (`stance_model.tsv`, bench/learn_stance.py).
-    None of these words is a curated verb of saying, so what it finds is a stance. A passive ("was criticized") is
+    The model also reads the curated words of saying, in the shapes their rules leave, but never a clause after one
+    (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A passive ("was criticized") is
     left alone: its subject is the one talked about."""
     ctx, items = sent.ctx, sent.items
     pronoun = not _SUBJECT_PRONOUNS.isdisjoint(sent.words)  # else no word can follow one
@@ -639,8 +642,8 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
         a = _skip_time(sent, c + 1)
         if sent.word(a) in _CUE_PARTICLES:
             a += 1  # "referring to …", "railed against …": the preposition belongs to the cue
-        if not _learned_object(sent, a):
-            continue
+        if not _learned_object(sent, a) or (word in REPORTED_VERBS and sent.word(a) in _CLAUSE_OPENERS):
+            continue  # a clause after a word of saying is reported speech, which the rules before this one read
         end = _complement_end(sent, a)
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
         if span is None or not _may_score_positive(sent, c, a, end):
@@ -650,6 +653,12 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
     return None
+
+
+# Words that open a clause rather than a noun phrase: after a curated word of saying, what follows them is what was
+# said ("has long said *that* …", "said *she* …"), reported speech, which the model leaves alone; a noun phrase
+# ("denied *the allegations*", "announced *his resignation*") names what was said without saying it: a stance.
+_CLAUSE_OPENERS = frozenset({"that", "there"}) | (PRONOUNS - {"you"})
 
 
 # The most any subject feature adds to a score; with the other features known, a candidate whose score would stay
