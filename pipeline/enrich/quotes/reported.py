@@ -646,13 +646,10 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
             continue  # a clause after a word of saying is reported speech, which the rules before this one read
         end = _complement_end(sent, a)
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
-        if span is None:
-            continue
-        features = _features(sent, c, a, end, "")
-        if stance_score(features) + _BEST_SUBJECT_WEIGHT <= -_SCORE_SLACK:
-            continue  # it cannot score above 0 whatever its subject: the subject, the dearest step, is not looked for
+        if span is None or not _may_score_positive(sent, c, a, end):
+            continue  # looking for the subject is the candidate's dearest step: only when it can matter
         subject = _complement_subject(sent, c)
-        if subject is not None and stance_score(stance_features(sent, c, a, end, subject, features)) > 0:
+        if subject is not None and stance_score(stance_features(sent, c, a, end, subject)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
     return None
@@ -671,10 +668,10 @@ _BEST_SUBJECT_WEIGHT = max([0.0, *(w for f, w in STANCE_WEIGHTS.items() if f.sta
 _SCORE_SLACK = 1e-9
 
 
-def _with_subject(features: list[str], subject: Candidate) -> list[str]:
-    """A candidate's features from `_features` with its subject's in its place (the list `stance_features` makes:
-    the same order, so the same sum)."""
-    return [*features[:_SUBJECT_SLOT], _subject_feature(subject), *features[_SUBJECT_SLOT + 1 :]]
+def _may_score_positive(sent: Sentence, c: int, a: int, end: int) -> bool:
+    """Whether the candidate can score above 0 whatever its subject: its score with no subject feature, plus the
+    best a subject feature weighs."""
+    return stance_score(_features(sent, c, a, end, "")) + _BEST_SUBJECT_WEIGHT > -_SCORE_SLACK
 
 
 # Words that are never the verb after such a pronoun: the curated words of saying (other rules read them) and the
@@ -716,18 +713,11 @@ _VERB_MODIFIERS = _AUXILIARIES | frozenset(
 _OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron", PRONOUNS), ("to", frozenset({"to"})))
 
 
-def stance_features(
-    sent: Sentence, c: int, a: int, end: int, subject: Candidate, without_subject: list[str] | None = None
-) -> list[str]:
+def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate) -> list[str]:
     """What the model knows of a candidate: its cue word, the words around it, the kind of its subject, where its
-    object opens and how long it runs (`without_subject`: the rest, when already made). Bench/learn_stance.py trains
-    on exactly these."""
-    return _with_subject(without_subject or _features(sent, c, a, end, ""), subject)
-
-
-def _subject_feature(subject: Candidate) -> str:
+    object opens and how long it runs. Bench/learn_stance.py trains on exactly these."""
     label = subject.mention.label if subject.mention is not None else ""
-    return f"subject={subject.kind}{label}"
+    return _features(sent, c, a, end, f"{subject.kind}{label}")
 
 
 def _features(sent: Sentence, c: int, a: int, end: int, subject: str) -> list[str]:
@@ -746,7 +736,7 @@ def _features(sent: Sentence, c: int, a: int, end: int, subject: str) -> list[st
         f"opener_class={opener_class}",
         f"w_opener={word}|{opener_class}",
         f"w_particle={word}|{before_object if before_object in _CUE_PARTICLES else ''}",
-        f"subject={subject}",  # `_SUBJECT_SLOT`
+        f"subject={subject}",
         f"length={size}",
         f"to_end={end >= len(sent.items) - 1}",
         f"carried={sent.carried is not None}",
@@ -754,8 +744,6 @@ def _features(sent: Sentence, c: int, a: int, end: int, subject: str) -> list[st
     ]
 
 
-# Where `_features` puts the subject's feature.
-_SUBJECT_SLOT = 7
 MIN_LEARNED_WORDS = 1
 
 
