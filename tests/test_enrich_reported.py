@@ -363,7 +363,12 @@ REPORTED: list[tuple[str, list[Expected]]] = [
     ),
     # no complement: "to" before a noun phrase is no infinitive; a verb in -ing right after a name is not that
     # person's (the letter asks, not the mayor it was sent to)
-    ("Ana Kovac pledged to the families of the victims.", []),
+    # (the stance model, which also tries the curated words of saying in the shapes their rules leave, reads the
+    # noun phrase after "pledged to" as a stance: never reported speech)
+    (
+        "Ana Kovac pledged to the families of the victims.",
+        [("the families of the victims", "Ana Kovac", "Ana Kovac", "stance", "learned_cue_object")],
+    ),
     ("Residents sent a letter to Mayor Lena Ortiz asking the city to repair the road.", []),
     # a noun naming a statement, owned by its speaker
     (
@@ -434,6 +439,12 @@ REPORTED: list[tuple[str, list[Expected]]] = [
     (
         "Lena Marsh was referring to the budget office's latest forecast.",
         [("the budget office's latest forecast", "Lena Marsh", "Lena Marsh", "stance", "learned_cue_object")],
+    ),
+    # a curated word of saying with a noun phrase after it, which no speech rule reads: the model's, a stance (what
+    # the poll shows is no one's words); its source is the poll, kept in the article's words
+    (
+        "The latest poll shows Ana Kovac ahead by six points.",
+        [("Ana Kovac ahead by six points", "The latest poll", "The latest poll", "stance", "learned_cue_object")],
     ),
     # a learned cue's object may be short: what was praised is the content
     (

@@ -148,9 +148,11 @@ class Reported:
     attribution: Attribution
     start: int
     end: int
-    # "indirect" when the cue is a verb or noun of saying (the curated lists: reported_verbs.tsv,
-    # complement_verbs.tsv, claim_nouns.tsv, "according to"); "stance" when it is not (learned_cues.tsv: endorsed,
-    # criticized, declined …), which is kept but never makes a statement
+    # "indirect" when a rule for a verb or noun of saying found it (the curated lists: reported_verbs.tsv,
+    # complement_verbs.tsv, claim_nouns.tsv, "according to"): the content is what was said; "stance" when the
+    # model (`learned_cue_object`) found it: an attitude or act (endorsed, criticized, declined …), or a word of
+    # saying with a noun phrase for its object ("denied the allegations", "shows Trump ahead"), which names what was
+    # said without saying it; a stance is kept but never makes a statement
     kind: str = "indirect"
 
 
@@ -625,28 +627,51 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     word PolNeAR's annotators mark as an attribution's cue in train, whose content is its object to the clause's
     first comma and whose speaker is its subject (as for the complement verbs); each such candidate is kept when a
     linear model trained on PolNeAR train scores it above its threshold (`stance_model.tsv`, bench/learn_stance.py).
-    None of these words is a curated verb of saying, so what it finds is a stance. A passive ("was criticized") is
+    The model also reads the curated words of saying, in the shapes their rules leave, but never a clause after one
+    (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A passive ("was criticized") is
     left alone: its subject is the one talked about."""
     ctx, items = sent.ctx, sent.items
+    pronoun = not _SUBJECT_PRONOUNS.isdisjoint(sent.words)  # else no word can follow one
     for c, word in enumerate(sent.words):
         if c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
             continue
-        if word not in LEARNED_CUES and not _after_pronoun(sent, c):
+        if word not in LEARNED_CUES and not (pronoun and _after_pronoun(sent, c)):
             continue
         if _passive(sent, c):
             continue
         a = _skip_time(sent, c + 1)
         if sent.word(a) in _CUE_PARTICLES:
             a += 1  # "referring to …", "railed against …": the preposition belongs to the cue
-        subject = _complement_subject(sent, c) if _learned_object(sent, a) else None
-        if subject is None:
-            continue
+        if not _learned_object(sent, a) or (word in REPORTED_VERBS and sent.word(a) in _CLAUSE_OPENERS):
+            continue  # a clause after a word of saying is reported speech, which the rules before this one read
         end = _complement_end(sent, a)
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
-        if span is not None and stance_score(stance_features(sent, c, a, end, subject)) > 0:
+        if span is None or not _may_score_positive(sent, c, a, end):
+            continue  # looking for the subject is the candidate's dearest step: only when it can matter
+        subject = _complement_subject(sent, c)
+        if subject is not None and stance_score(stance_features(sent, c, a, end, subject)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
     return None
+
+
+# Words that open a clause rather than a noun phrase: after a curated word of saying, what follows them is what was
+# said ("has long said *that* …", "said *she* …"), reported speech, which the model leaves alone; a noun phrase
+# ("denied *the allegations*", "announced *his resignation*") names what was said without saying it: a stance.
+_CLAUSE_OPENERS = frozenset({"that", "there"}) | (PRONOUNS - {"you"})
+
+
+# The most any subject feature adds to a score; with the other features known, a candidate whose score would stay
+# at or below 0 even with it is rejected before its subject is looked for (the same candidates are kept).
+_BEST_SUBJECT_WEIGHT = max([0.0, *(w for f, w in STANCE_WEIGHTS.items() if f.startswith("subject="))])
+# Float sums in another order may differ in their last bits: a bound this far below 0 is below it in any order.
+_SCORE_SLACK = 1e-9
+
+
+def _may_score_positive(sent: Sentence, c: int, a: int, end: int) -> bool:
+    """Whether the candidate can score above 0 whatever its subject: its score with no subject feature, plus the
+    best a subject feature weighs."""
+    return stance_score(_features(sent, c, a, end, "")) + _BEST_SUBJECT_WEIGHT > -_SCORE_SLACK
 
 
 # Words that are never the verb after such a pronoun: the curated words of saying (other rules read them) and the
@@ -691,13 +716,18 @@ _OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron",
 def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate) -> list[str]:
     """What the model knows of a candidate: its cue word, the words around it, the kind of its subject, where its
     object opens and how long it runs. Bench/learn_stance.py trains on exactly these."""
+    label = subject.mention.label if subject.mention is not None else ""
+    return _features(sent, c, a, end, f"{subject.kind}{label}")
+
+
+def _features(sent: Sentence, c: int, a: int, end: int, subject: str) -> list[str]:
+    """`stance_features` with the subject's kind given as a string ("" for none, which has no weight)."""
     word, before, opener, before_object = sent.word(c), sent.word(c - 1), sent.word(a), sent.word(a - 1)
     opener_class = next((name for name, group in _OPENER_CLASSES if opener in group), "")
     if not opener_class:
         opener_class = "cap" if sent.items[a][0] == "T" and not sent.ctx.lowercase[sent.items[a][1]] else "other"
     length = end - a
     size = "1" if length <= 1 else "2" if length == 2 else "3-5" if length <= 5 else "6-12" if length <= 12 else "13+"
-    label = subject.mention.label if subject.mention is not None else ""
     return [
         f"w={word if word in LEARNED_CUES else '*'}",
         f"suffix={word[-2:]}",
@@ -706,7 +736,7 @@ def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate
         f"opener_class={opener_class}",
         f"w_opener={word}|{opener_class}",
         f"w_particle={word}|{before_object if before_object in _CUE_PARTICLES else ''}",
-        f"subject={subject.kind}{label}",
+        f"subject={subject}",
         f"length={size}",
         f"to_end={end >= len(sent.items) - 1}",
         f"carried={sent.carried is not None}",
