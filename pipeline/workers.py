@@ -66,7 +66,10 @@ class Workers:
 
     def start(self) -> None:
         """Start the worker processes in the background: the forkserver imports the parsers, extractor and
-        analyser while the caller's first downloads run, instead of after them."""
+        analyser while the caller's first downloads run, instead of after them. Once started, a second call
+        does nothing."""
+        if self._spawned is not None:
+            return
         self._spawned = Future()
         # Running from the start, so it cannot be cancelled: a job that waits for it and is cancelled cancels its own
         # wait (asyncio.wrap_future), which would otherwise cancel this future and with it every other job's wait.
@@ -107,10 +110,15 @@ class Workers:
         that kills its worker again fails alone.
         """
         loop = asyncio.get_running_loop()
-        if self._spawned is not None and not self._spawned.done():
-            # Submitting while `start`'s thread spawns the workers waits for the executor's lock, which that thread
-            # holds until the forkserver has done its imports (4 s on an idle machine, over 10 at a load of 14): the
-            # event loop, and every download in flight, would stop that long, and their timeouts fire on waking.
+        # The first job starts the workers in the background if nobody has (`start`), and every job waits for
+        # them without blocking: submitting to an executor with no worker spawns one then and there, and
+        # submitting while `start`'s thread spawns them waits for the executor's lock, which that thread holds;
+        # either way until the forkserver has done its imports (3-5 s of a poll of 2,000 changed feeds, over 10
+        # at a load of 14). The event loop, and every download in flight, stopped that long (their timeouts
+        # fired on waking), where it can go on fetching the other feeds or pages meanwhile.
+        self.start()
+        assert self._spawned is not None
+        if not self._spawned.done():
             await asyncio.wrap_future(self._spawned)
         pool = self._executor()
         try:
@@ -131,6 +139,7 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+        self._spawned = None  # a later job starts the workers again
 
 
 PARENT_POLL_SECONDS = 1.0

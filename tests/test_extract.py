@@ -348,3 +348,28 @@ def test_snippet_scoring() -> None:
     assert (scores.with_found, scores.with_total) == (1, 4)
     assert (scores.without_avoided, scores.without_total) == (2, 2)
     assert (scores.title_ok, scores.author_ok, scores.date_ok) == (1, 1, 1)
+
+
+BYLINE_ONLY_PAGE = """<html lang="en"><head><title>Ferry service resumes | Harbour Times</title></head><body>
+<nav><form action="/search"><label for="q">Search</label><input id="q" name="q" type="text">
+<select name="section"><option>News</option></select><textarea name="tip">Send us a tip</textarea></form></nav>
+<article><h1>Ferry service resumes</h1>
+<div class="author-name">Maria Lopez</div>
+<p>The island ferry resumed its crossings on Tuesday morning after a week of storms kept it in port, the operator
+said, and the first boat left the harbour at seven with more than two hundred passengers on board.</p>
+<p>"We are glad to be back on the water," the captain told reporters on the quay, adding that the timetable would
+return to normal by the weekend once the second vessel had been inspected by the harbour authority.</p>
+</article>
+<section class="comments"><div class="author-name">A commenter</div><p>Finally!</p></section>
+</body></html>"""
+
+
+def test_author_from_a_byline_when_the_page_declares_none_and_form_fields_change_nothing():
+    """The byline fallback runs on the page's own tree after extraction (no copy of it), outside comments; the
+    parser gives form fields plain HTML elements (`use_c_element_lookup`)."""
+    result = extract(BYLINE_ONLY_PAGE, "https://harbour.example/2024/05/ferry.html")
+    assert result is not None
+    assert result.author == "Maria Lopez"
+    assert result.title == "Ferry service resumes"
+    assert result.text.startswith("The island ferry resumed its crossings on Tuesday morning")
+    assert "Send us a tip" not in result.text and "Finally!" not in result.text

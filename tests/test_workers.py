@@ -116,6 +116,36 @@ def test_a_job_submitted_while_the_workers_start_leaves_the_event_loop_running(
     assert released_by_the_loop == [True]
 
 
+def test_the_first_job_on_workers_nobody_started_starts_them_without_stopping_the_event_loop(
+    workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll hands its first feed body to workers that nobody has started: submitting to an executor with no
+    worker spawned one there and then, and the event loop, with every download in flight, stopped until the
+    forkserver had done its imports. The first job now starts them in the background; the start below spawns
+    the workers only once a coroutine on the loop has run meanwhile (a blocked loop never lets one run: the
+    start then gives up after 60 s and says so)."""
+    released = threading.Event()
+    released_by_the_loop: list[bool] = []
+
+    def start_that_waits_for_the_loop(pool: ProcessPoolExecutor, size: int, spawned: Future[None]) -> None:
+        released_by_the_loop.append(released.wait(timeout=60))
+        spawn_workers(pool, size, spawned)
+
+    spawn_workers = pipeline.workers._start
+    monkeypatch.setattr(pipeline.workers, "_start", start_that_waits_for_the_loop)
+
+    async def scenario() -> int:
+        job = asyncio.ensure_future(workers.run(square_or_die, 6))
+        await asyncio.sleep(0)  # the job goes as far as it can without the workers
+        released.set()
+        return await job
+
+    assert asyncio.run(scenario()) == 36
+    assert released_by_the_loop == [True]
+    assert asyncio.run(workers.run(square_or_die, 3)) == 9  # started once: the next job goes straight to them
+    assert released_by_the_loop == [True]
+
+
 CHILD = """
 import sys, time
 from multiprocessing import forkserver, resource_tracker
