@@ -646,8 +646,8 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
             continue  # a clause after a word of saying is reported speech, which the rules before this one read
         end = _complement_end(sent, a)
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
-        if span is None or not _may_score_positive(sent, c, a, end):
-            continue  # looking for the subject is the candidate's dearest step: only when it can matter
+        if span is None:
+            continue
         subject = _complement_subject(sent, c)
         if subject is not None and stance_score(stance_features(sent, c, a, end, subject)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
@@ -659,19 +659,6 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
 # said ("has long said *that* …", "said *she* …"), reported speech, which the model leaves alone; a noun phrase
 # ("denied *the allegations*", "announced *his resignation*") names what was said without saying it: a stance.
 _CLAUSE_OPENERS = frozenset({"that", "there"}) | (PRONOUNS - {"you"})
-
-
-# The most any subject feature adds to a score; with the other features known, a candidate whose score would stay
-# at or below 0 even with it is rejected before its subject is looked for (the same candidates are kept).
-_BEST_SUBJECT_WEIGHT = max([0.0, *(w for f, w in STANCE_WEIGHTS.items() if f.startswith("subject="))])
-# Float sums in another order may differ in their last bits: a bound this far below 0 is below it in any order.
-_SCORE_SLACK = 1e-9
-
-
-def _may_score_positive(sent: Sentence, c: int, a: int, end: int) -> bool:
-    """Whether the candidate can score above 0 whatever its subject: its score with no subject feature, plus the
-    best a subject feature weighs."""
-    return stance_score(_features(sent, c, a, end, "")) + _BEST_SUBJECT_WEIGHT > -_SCORE_SLACK
 
 
 # Words that are never the verb after such a pronoun: the curated words of saying (other rules read them) and the
@@ -716,18 +703,13 @@ _OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron",
 def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate) -> list[str]:
     """What the model knows of a candidate: its cue word, the words around it, the kind of its subject, where its
     object opens and how long it runs. Bench/learn_stance.py trains on exactly these."""
-    label = subject.mention.label if subject.mention is not None else ""
-    return _features(sent, c, a, end, f"{subject.kind}{label}")
-
-
-def _features(sent: Sentence, c: int, a: int, end: int, subject: str) -> list[str]:
-    """`stance_features` with the subject's kind given as a string ("" for none, which has no weight)."""
     word, before, opener, before_object = sent.word(c), sent.word(c - 1), sent.word(a), sent.word(a - 1)
     opener_class = next((name for name, group in _OPENER_CLASSES if opener in group), "")
     if not opener_class:
         opener_class = "cap" if sent.items[a][0] == "T" and not sent.ctx.lowercase[sent.items[a][1]] else "other"
     length = end - a
     size = "1" if length <= 1 else "2" if length == 2 else "3-5" if length <= 5 else "6-12" if length <= 12 else "13+"
+    label = subject.mention.label if subject.mention is not None else ""
     return [
         f"w={word if word in LEARNED_CUES else '*'}",
         f"suffix={word[-2:]}",
@@ -736,7 +718,7 @@ def _features(sent: Sentence, c: int, a: int, end: int, subject: str) -> list[st
         f"opener_class={opener_class}",
         f"w_opener={word}|{opener_class}",
         f"w_particle={word}|{before_object if before_object in _CUE_PARTICLES else ''}",
-        f"subject={subject}",
+        f"subject={subject.kind}{label}",
         f"length={size}",
         f"to_end={end >= len(sent.items) - 1}",
         f"carried={sent.carried is not None}",
