@@ -29,13 +29,18 @@ class Wording:
 
 
 def wordings(statement: Statement) -> list[Wording]:
-    """Quotes counted once per wording (case, glyphs and punctuation aside), in first-seen order."""
+    """Quotes counted once per wording (case, glyphs and punctuation aside), in first-seen order.
+
+    A quoted fragment of a reported clause in the same article ("she said the talks were 'over'") is already
+    shown, in its context, by that clause: listing it again on its own reads as a second quote the speaker
+    never made."""
+    clauses = _reported_clauses(statement.quotes)
     found: dict[str, Wording] = {}
     for quote in statement.quotes:
-        if _shown_within_a_reported_clause(quote, statement.quotes):
+        said = " ".join(words(quote.text))
+        if quote.kind == "direct" and any(f" {said} " in clause for clause in clauses.get(quote.article_url, ())):
             continue
-        key = f"{quote.kind}\n{' '.join(words(quote.text))}"
-        wording = found.setdefault(key, Wording(quote.text, quote.kind, quote.rule))
+        wording = found.setdefault(f"{quote.kind}\n{said}", Wording(quote.text, quote.kind, quote.rule))
         if quote.source not in wording.outlets:
             wording.outlets.append(quote.source)
         if quote.article_url not in wording.article_urls:
@@ -43,19 +48,14 @@ def wordings(statement: Statement) -> list[Wording]:
     return list(found.values())
 
 
-def _shown_within_a_reported_clause(quote: StatementQuote, quotes: list[StatementQuote]) -> bool:
-    """A quoted fragment of a reported clause in the same article ("she said the talks were 'over'")
-    is already shown, in its context, by that clause: listing it again on its own reads as a second
-    quote the speaker never made."""
-    if quote.kind != "direct":
-        return False
-    fragment = f" {' '.join(words(quote.text))} "
-    return any(
-        other.kind == "indirect"
-        and other.article_url == quote.article_url
-        and fragment in f" {' '.join(words(other.text))} "
-        for other in quotes
-    )
+def _reported_clauses(quotes: list[StatementQuote]) -> dict[str, list[str]]:
+    """Each article's reported clauses as their words, space-padded so a fragment matches whole words only;
+    made once per statement, not once per quote."""
+    clauses: dict[str, list[str]] = {}
+    for quote in quotes:
+        if quote.kind == "indirect":
+            clauses.setdefault(quote.article_url, []).append(f" {' '.join(words(quote.text))} ")
+    return clauses
 
 
 def reports(statement: Statement) -> list[StatementQuote]:
