@@ -56,6 +56,7 @@ class Or:
 Node = Term | Not | And | Or
 
 _WORD = re.compile(r"[^\W_]+")
+_WORD_CHARACTERS = re.compile(r"\w+")
 _LEXEME = re.compile(r'\s+|(?P<paren>[()])|"(?P<phrase>[^"]*)(?:"(?P<star>\*)?)?|(?P<bare>[^\s()"]+)')
 _OPERATORS = {"AND", "OR", "NOT"}
 
@@ -78,7 +79,10 @@ def _without_marks(run: re.Match[str]) -> str:
 
 def words(text: str) -> list[str]:
     """The tokens of a text as every store indexes them."""
-    return _WORD.findall(fold(text))
+    folded = fold(text)
+    # `\w` is `[^\W_]` and the underscore, and a class of one category is read faster than a class of two: in a
+    # text with no underscore (almost every article) it finds the same words
+    return _WORD.findall(folded) if "_" in folded else _WORD_CHARACTERS.findall(folded)
 
 
 # -- parsing -------------------------------------------------------------------

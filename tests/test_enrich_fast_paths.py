@@ -7,21 +7,28 @@ from __future__ import annotations
 
 import pytest
 from spacy.tokenizer import Tokenizer
+from spacy.tokens import Span
 
 from pipeline.config import Config
 from pipeline.enrich.entities import (
+    ORG,
+    PERSON,
     SpeakerIndex,
     _capitalised,
+    _Headlines,
     _LowerWords,
+    _page_furniture,
     doc_text,
     get_nlp,
     make_doc,
+    name_parts,
+    set_entities,
     token_table,
 )
 from pipeline.enrich.quotes import find_quote_spans
 from pipeline.enrich.quotes.frame import Context, frame, lower
 from pipeline.enrich.quotes.reported import Sentence, _may_report
-from pipeline.query import fold
+from pipeline.query import fold, words
 
 TEXT = "The minister said,“We will not   yield.” Then she left.\n"
 
@@ -252,3 +259,108 @@ def test_a_token_table_reads_each_tokens_text_offsets_and_flags() -> None:
 @pytest.mark.parametrize(("word", "expected"), [("Kovac", True), ("Ünïcode", False), ("“", False), ("$5", True)])
 def test_new_words_get_spacys_ascii_flag(word: str, expected: bool) -> None:
     assert get_nlp(Config()).vocab[word].is_ascii is expected
+
+
+@pytest.mark.parametrize(
+    ("word", "lower", "prefix", "suffix", "norm", "flags"),
+    [
+        # flags: is_alpha, is_digit, is_lower, is_space, is_title, is_upper
+        ("Kovac", "kovac", "K", "vac", "kovac", (True, False, False, False, True, False)),
+        ("2016", "2016", "2", "016", "2016", (False, True, False, False, False, False)),
+        ("’s", "’s", "’", "’s", "'s", (False, False, True, False, False, False)),  # the norm from spaCy's table
+        ("ÉTAT", "état", "É", "TAT", "état", (True, False, False, False, False, True)),
+        ("Hello-World", "hello-world", "H", "rld", "hello-world", (False, False, False, False, True, False)),
+        ("\u2003", "\u2003", "\u2003", "\u2003", "\u2003", (False, False, False, True, False, False)),
+    ],
+)
+def test_new_words_get_spacys_plain_attributes(
+    word: str, lower: str, prefix: str, suffix: str, norm: str, flags: tuple[bool, ...]
+) -> None:
+    lexeme = get_nlp(Config()).vocab[word]
+    assert (lexeme.lower_, lexeme.prefix_, lexeme.suffix_, lexeme.norm_) == (lower, prefix, suffix, norm)
+    assert (lexeme.is_alpha, lexeme.is_digit, lexeme.is_lower, lexeme.is_space, lexeme.is_title) == flags[:5]
+    assert lexeme.is_upper is flags[5]
+
+
+EXPECTED_ENTS = [("Ana Kovac", PERSON), ("Korean Central News Agency", ORG)]
+EXPECTED_IDS = ["", "", "", "", "", "", "Korean", "", "", "", "", "Seoul", ""]
+
+
+def test_entities_are_set_as_the_ents_setter_sets_them() -> None:
+    nlp = get_nlp(Config())
+    text = "Ana Kovac met officials of the Korean Central News Agency in Seoul."
+    by_setter, by_helper = nlp(text), nlp(text)  # the places ruler has set "Korean" and "Seoul" on both
+    by_setter.ents = [Span(by_setter, 0, 2, label=PERSON), Span(by_setter, 6, 10, label=ORG)]
+    set_entities(by_helper, [Span(by_helper, 0, 2, label=PERSON), Span(by_helper, 6, 10, label=ORG)])
+    expected_iob = ["B", "I", "O", "O", "O", "O", "B", "I", "I", "I", "O", "O", "O"]
+    expected_types = ["PERSON", "PERSON", "", "", "", "", "ORG", "ORG", "ORG", "ORG", "", "", ""]
+    for doc in (by_setter, by_helper):
+        assert [token.ent_iob_ for token in doc] == expected_iob
+        assert [token.ent_type_ for token in doc] == expected_types
+        assert [(ent.text, ent.label_) for ent in doc.ents] == [
+            ("Ana Kovac", PERSON),
+            ("Korean Central News Agency", ORG),
+        ]
+        # a token keeps the id the places ruler gave it when the span that takes it has none
+        assert [token.ent_id_ for token in doc] == EXPECTED_IDS
+
+
+def test_a_position_is_in_a_headline_when_its_line_is_title_case() -> None:
+    text = "Trump Wins The Nevada Caucus\nDonald Trump won the caucus on Tuesday, officials said.\n\nEnd Of Story Here"
+    headlines = _Headlines(text)
+    assert 0 in headlines and 6 in headlines  # "Trump", "Wins" on the Title Case first line
+    assert 29 not in headlines  # "Donald", on a line of mostly lower-case words
+    assert 28 not in headlines  # the line break itself
+    assert text.index("End") in headlines
+    assert len(text) not in headlines
+
+
+@pytest.mark.parametrize(
+    ("text", "credit_spans", "captions"),
+    [
+        (
+            "Kim said so. (AP Photo/Ahn Young-joon, File)\nBy Maria Chen\nThe talks went on.",
+            [(13, 44), (45, 58)],
+            [(0, 44)],
+        ),
+        (
+            "Photo: Jason Wu / Global News\nNo credit here (just brackets) today.\nCover: the summit",
+            [(0, 29)],
+            [(0, 29), (68, 85)],
+        ),
+        (
+            "The minister spoke on Monday. Quyen Cheng/THE CANADIAN PRESS\nImage courtesy of the ministry",
+            [(61, 91)],
+            [(0, 60)],
+        ),
+        ("A plain story with no credit and no caption.\n\nIt ends here.", [], []),
+    ],
+)
+def test_credits_and_captions_are_found_line_by_line(
+    text: str, credit_spans: list[tuple[int, int]], captions: list[tuple[int, int]]
+) -> None:
+    assert _page_furniture(text) == (credit_spans, captions)
+
+
+@pytest.mark.parametrize(
+    ("name", "parts"),
+    [
+        ("Jody Wilson-Raybould", ["jody", "wilson", "raybould"]),
+        ("Kim  Yo\u2010jong", ["kim", "yo", "jong"]),  # two spaces, a Unicode hyphen
+        ("George H. W. Bush", ["george", "h.", "w.", "bush"]),
+        ("-", []),
+    ],
+)
+def test_a_names_parts_are_split_at_spaces_and_hyphens(name: str, parts: list[str]) -> None:
+    assert name_parts(name) == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Café “Summit” in Hanoi, 2019", ["cafe", "summit", "in", "hanoi", "2019"]),
+        ("snake_case and Word_2", ["snake", "case", "and", "word", "2"]),  # an underscore separates words
+    ],
+)
+def test_words_are_runs_of_letters_and_digits(text: str, expected: list[str]) -> None:
+    assert words(text) == expected

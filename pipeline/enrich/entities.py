@@ -11,8 +11,10 @@ the analyst's speakers must always be found under their canonical names.
 from __future__ import annotations
 
 import bisect
+import functools
 import gc
 import json
+import operator
 import re
 import string
 import sys
@@ -30,6 +32,7 @@ from spacy.attrs import (
     IS_ASCII,
     IS_BRACKET,
     IS_CURRENCY,
+    IS_DIGIT,
     IS_LEFT_PUNCT,
     IS_LOWER,
     IS_PUNCT,
@@ -42,9 +45,13 @@ from spacy.attrs import (
     LIKE_EMAIL,
     LIKE_NUM,
     LIKE_URL,
+    LOWER,
+    NORM,
     ORTH,
+    PREFIX,
     SHAPE,
     SPACY,
+    SUFFIX,
 )
 from spacy.lang import lex_attrs as base_attrs
 from spacy.lang.en import lex_attrs as english_attrs
@@ -356,10 +363,44 @@ def _false_for_words(check: LexAttr) -> LexAttr:
 _PUNCTUATION_ATTRS = (IS_PUNCT, IS_QUOTE, IS_BRACKET, IS_LEFT_PUNCT, IS_RIGHT_PUNCT, IS_CURRENCY)
 
 
+# spaCy's lexical functions that only call one method of the word or slice it, each beside that method itself (or
+# `operator.itemgetter`): spaCy calls a function from C for each new word, and a Python function costs several times
+# the method it calls (a tenth of what adding a word to the vocabulary costs, for these nine).
+_PLAIN_ATTRS: dict[int, tuple[LexAttr, LexAttr]] = {
+    LOWER: (base_attrs.lower, str.lower),
+    PREFIX: (base_attrs.prefix, operator.itemgetter(0)),
+    SUFFIX: (base_attrs.suffix, operator.itemgetter(slice(-3, None))),
+    IS_ALPHA: (base_attrs.is_alpha, str.isalpha),
+    IS_DIGIT: (base_attrs.is_digit, str.isdigit),
+    IS_LOWER: (base_attrs.is_lower, str.islower),
+    IS_SPACE: (base_attrs.is_space, str.isspace),
+    IS_TITLE: (base_attrs.is_title, str.istitle),
+    IS_UPPER: (base_attrs.is_upper, str.isupper),
+}
+
+
+def _plain_norm(norm: LexAttr) -> LexAttr:
+    """spaCy's `NORM` getter, a partial of its lookup-then-`lower` function, with `str.lower` in place of spaCy's
+    `lower` (the same call without its Python frame); any other getter is left as it is."""
+    if (
+        isinstance(norm, functools.partial)
+        and norm.func is spacy.util._get_attr_unless_lookup
+        and norm.args[:1] == (base_attrs.lower,)
+        and not norm.keywords
+    ):
+        return functools.partial(norm.func, str.lower, *norm.args[1:])
+    return norm
+
+
 def _quick_lexeme_attrs(nlp: Language) -> None:
     """Every word the vocabulary has not seen yet runs each lexical attribute's function once: the slow ones get
     a shortcut that gives the same answers (spaCy's own functions only: a language's own one is left alone)."""
     getters: dict[int, LexAttr] = nlp.vocab.lex_attr_getters  # type: ignore[attr-defined]  # a Cython attribute
+    for attr, (spacy_function, method) in _PLAIN_ATTRS.items():
+        if getters.get(attr) is spacy_function:
+            getters[attr] = method
+    if NORM in getters:
+        getters[NORM] = _plain_norm(getters[NORM])
     if LIKE_NUM in getters and nlp.lang == "en":
         getters[LIKE_NUM] = _quick_like_num(getters[LIKE_NUM])
     if LIKE_URL in getters:
@@ -714,7 +755,7 @@ def label_names(doc: Doc) -> Doc:
     kept = list(doc.ents)
     speaker_tokens = {i for ent in kept if ent.ent_id_ and ent.label_ == PERSON for i in range(ent.start, ent.end)}
     lower_words = _LowerWords(doc)
-    headlines = _headlines(doc_text(doc))
+    headlines = _Headlines(doc_text(doc))
     t = token_table(doc)
     new: list[Span] = []
     end = 0
@@ -726,8 +767,20 @@ def label_names(doc: Doc) -> Doc:
             new.append(Span(doc, i, end, label=WORK))  # "a report titled Ready or Not" names a work, not its author
         elif not _lone_stop_word(t, i, end):
             new += _classify_run(doc, i, end, lower_words, headlines)
-    doc.ents = sorted(_drop_overlaps(_merge_with_rulers(doc, new, kept, speaker_tokens)), key=lambda s: s.start)
+    set_entities(doc, sorted(_drop_overlaps(_merge_with_rulers(doc, new, kept, speaker_tokens)), key=lambda s: s.start))
     return doc
+
+
+def set_entities(doc: Doc, entities: list[Span]) -> None:
+    """`doc.ents = entities`, the same annotation set by spaCy's `Doc.set_ents` in two calls: every token outside
+    any entity first (one span over the doc), then the entities, the rest left as it is.
+
+    The `ents` setter makes each entity's Span again and calls `set_ents` with default "outside", which reads the
+    enum member `SetEntsDefault.outside` from its class once for every token not in an entity: a thousand attribute
+    look-ups an article, about as much as the rest of labelling the names."""
+    if len(doc):
+        doc.set_ents([], outside=[doc[:]], default="unmodified")
+    doc.set_ents(entities, default="unmodified")
 
 
 def _lone_stop_word(t: TokenTable, start: int, end: int) -> bool:
@@ -884,9 +937,7 @@ def _drop_overlaps(spans: Iterable[Span]) -> list[Span]:
     return result
 
 
-def _classify_run(
-    doc: Doc, start: int, end: int, lower_words: Container[str], headlines: list[tuple[int, int]]
-) -> list[Span]:
+def _classify_run(doc: Doc, start: int, end: int, lower_words: Container[str], headlines: Container[int]) -> list[Span]:
     t = token_table(doc)
     lowers = t.lowers
     run = lowers[start:end]
@@ -931,7 +982,7 @@ def _classify_run(
         if t.is_upper[start] and len(t.texts[start]) >= 2 and t.is_alpha[start]:
             return [Span(doc, start, end, label=ORG)]
         return [Span(doc, start, end, label="NAME")]
-    if _in_lines(headlines, t.starts[start]):
+    if t.starts[start] in headlines:
         return [Span(doc, start, end, label="NAME")]
     if (
         end - start <= 4
@@ -993,24 +1044,40 @@ def _is_acronym(t: TokenTable, k: int) -> bool:
     )
 
 
-_LINE = re.compile(r"[^\n]+")
 _LATIN_WORD_INITIAL = re.compile(r"([A-Za-z])[\w'’-]*")
+# A line: a run of characters other than a line break.
+_LINE = re.compile(r"[^\n]+")
 
 
-def _in_lines(lines: list[tuple[int, int]], position: int) -> bool:
-    """Whether `position` lies in one of `lines` (in text order, not overlapping)."""
-    k = bisect.bisect_right(lines, (position, sys.maxsize)) - 1
-    return k >= 0 and position < lines[k][1]
+class _Headlines:
+    """The text's Title Case lines, where capitals say nothing about names, as a container of positions: a
+    position is in it when the line holding it (a run of characters other than a line break) is one.
+
+    Only runs of two or more capitalised words that no title, suffix or shape has labelled ask, so a line's
+    words are read only when such a run stands on it, and once; reading every line of every article first was
+    a tenth of labelling the names.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines: dict[int, bool] = {}  # whether the line starting at each offset is a headline
+
+    def __contains__(self, position: object) -> bool:
+        text = self.text
+        if not isinstance(position, int) or not 0 <= position < len(text) or text[position] == "\n":
+            return False
+        start = text.rfind("\n", 0, position) + 1
+        headline = self.lines.get(start)
+        if headline is None:
+            end = text.find("\n", position)
+            headline = self.lines[start] = _is_headline(text[start : end if end >= 0 else len(text)])
+        return headline
 
 
-def _headlines(text: str) -> list[tuple[int, int]]:
-    """Title Case lines, where capitals say nothing about names."""
-    lines = []
-    for match in _LINE.finditer(text):
-        initials = _LATIN_WORD_INITIAL.findall(match.group())  # each word's first letter
-        if len(initials) >= 4 and sum(map(str.isupper, initials)) >= 0.7 * len(initials):
-            lines.append((match.start(), match.end()))
-    return lines
+def _is_headline(line: str) -> bool:
+    """Four words or more, seven in ten of them capitalised."""
+    initials = _LATIN_WORD_INITIAL.findall(line)  # each word's first letter
+    return len(initials) >= 4 and sum(map(str.isupper, initials)) >= 0.7 * len(initials)
 
 
 def _strip_title(lowers: Sequence[str]) -> tuple[int, str | None]:
@@ -1077,7 +1144,7 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
         if label == "FAC":
             label = LOC
         ent_text = text[ent.start_char : ent.end_char]  # Span.text would join its tokens again
-        if ent_text.lower() in NOT_ENTITIES or _PARTY_STATE.fullmatch(ent_text):
+        if ent_text.lower() in NOT_ENTITIES or (ent_text[1:2] == "-" and _PARTY_STATE.fullmatch(ent_text)):
             continue
         if ent.ent_id_ and label == PERSON and index.by_name(ent.ent_id_):
             result.append(
@@ -1107,10 +1174,13 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
                 continue
             name_words = "".join(t.texts[j] + t.whitespace[j] for j in range(name_start, name_end))
             # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
-            name = _GLUED_POSSESSIVE.sub("", name_words.strip())
+            name = name_words.strip()
+            if name.endswith(_GLUED_POSSESSIVES):
+                name = name[:-2]
             # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name, nor is a
-            # party-state tag run into it ("D-Conn. Schumer")
-            name = _TITLE_TAIL_OR_PARTY.sub("", name)
+            # party-state tag run into it ("D-Conn. Schumer"); both open with a hyphen or a letter and a hyphen
+            if name[:1] in _HYPHENS or name[1:2] == "-":
+                name = _TITLE_TAIL_OR_PARTY.sub("", name)
             speaker = index.by_name(name)
             canonical = speaker.name if speaker else name
             # "Jody Wilson-Raybould" is a full name, "Wilson-Raybould" alone a surname
@@ -1137,8 +1207,10 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
     return _resolve_names(result)
 
 
-# "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off.
-_GLUED_POSSESSIVE = re.compile(r"[’'‘]s$")
+# "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off (a name's ending, tested with
+# `str.endswith` rather than a regex, once per name).
+_GLUED_POSSESSIVES = ("’s", "'s", "‘s")
+_HYPHENS = ("-", "‐")
 # "Sergeant-at-Arms Kevin Vickers", "D-Conn. Schumer": the rest of a hyphenated title, or a party-state tag, before a
 # name.
 _TITLE_TAIL_OR_PARTY = re.compile(r"^(?:(?:[-‐][\w.]+)+|[DRI]-[A-Z][A-Za-z.]*)\s+")
@@ -1182,10 +1254,38 @@ _CAPTION = re.compile(
 )
 
 
+# What a line opens with (past its spaces) when `_CREDIT`'s "by …"/"photo …"/"credit …"/"image …" line can match it:
+# those words' first letters in either case, and the two dotted and dotless i that match "i" under IGNORECASE.
+_CREDIT_LINE_OPENERS = frozenset("bBpPcCiIİı")
+# The same for `_CAPTION`'s "cover:"/"photo:"/"caption:"/"pictured:" line, which has no spaces before it.
+_CAPTION_LINE_OPENERS = frozenset("cCpP")
+
+
+def _page_furniture(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The spans of `_CREDIT`'s and `_CAPTION`'s matches in `text`, as `finditer` over the whole text finds them.
+
+    No match of either runs across a line break, so each line is searched on its own, and only a line holding
+    what each needs: a "/" or a credit's opening word (`_CREDIT`), a "/", a "(" or a caption's opening word
+    (`_CAPTION`, whose every branch spans the whole line). Most lines hold none of these; searching the whole
+    text tried both patterns' branches at every character, a tenth of labelling the names.
+    """
+    credit_spans: list[tuple[int, int]] = []
+    captions: list[tuple[int, int]] = []
+    for line in _LINE.finditer(text):
+        start, end = line.span()
+        slash = text.find("/", start, end) >= 0
+        if slash or line.group().lstrip()[:1] in _CREDIT_LINE_OPENERS:
+            credit_spans += [credit.span() for credit in _CREDIT.finditer(text, start, end)]
+        if slash or text.find("(", start, end) >= 0 or text[start] in _CAPTION_LINE_OPENERS:
+            caption = _CAPTION.match(text, start, end)
+            if caption is not None:
+                captions.append(caption.span())
+    return credit_spans, captions
+
+
 def _mark_page_furniture(text: str, found: list[Mention]) -> None:
     """Flag the names in bylines, photo credits and captions, which name people who are not speaking."""
-    credit_spans = [(m.start(), m.end()) for m in _CREDIT.finditer(text)]
-    captions = [(m.start(), m.end()) for m in _CAPTION.finditer(text)]
+    credit_spans, captions = _page_furniture(text)
     if not credit_spans and not captions:
         return
     for m in found:
@@ -1200,12 +1300,10 @@ def _inside_one(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     return k >= 0 and end <= spans[k][1]
 
 
-# What separates the parts of a name: spaces and hyphens.
-_NAME_BREAKS = re.compile(r"[\s\-‐]+")
-
-
 def name_parts(canonical: str) -> list[str]:
-    return [p.lower() for p in _NAME_BREAKS.split(canonical) if p]
+    """The lower-case parts of a name, split at spaces and hyphens (`[\\s\\-‐]+`, done with string methods: it runs
+    for every mention, several times)."""
+    return canonical.replace("-", " ").replace("‐", " ").lower().split()
 
 
 def _merge_key(canonical: str) -> str:
