@@ -428,11 +428,12 @@ _MAX_REMEMBERED_SUFFIXES = 50_000
 
 def _quick_suffix_search(nlp: Language) -> None:
     """The tokenizer asks the suffix rules about every new word, each time scanning the word for a match
-    of any of the rules at its end: a word `_NO_SUFFIX` describes is answered None (no suffix) at once.
+    of any of the rules at its end: a word of ASCII letters is answered None (no suffix) at once.
 
-    Any other chunk ("said,", "Trump.", "Kim's") has its answer remembered: spaCy stops caching a text's chunks
-    once one has met a special case ("Mr.", "don't"), so the same chunks come back article after article, and the
-    tokenizer reads only the length of the match, which depends on the chunk alone."""
+    Any other chunk has its answer remembered: None for a word `_NO_SUFFIX` describes ("re-elected", "Café"), the
+    rules' match for the others ("said,", "Trump.", "Kim's"). spaCy stops caching a text's chunks once one has met
+    a special case ("Mr.", "don't"), so the same chunks come back article after article, and the tokenizer reads
+    only the length of the match, which depends on the chunk alone."""
     tokenizer: Tokenizer = nlp.tokenizer
     search = tokenizer.suffix_search
     if search is None or nlp.lang != "en":
@@ -442,13 +443,13 @@ def _quick_suffix_search(nlp: Language) -> None:
     def quick(text: str) -> re.Match[str] | None:
         # ASCII letters only (most words) are a case of `_NO_SUFFIX` that two string methods tell, many times
         # faster than the regex
-        if (text.isalpha() and text.isascii()) or _NO_SUFFIX.fullmatch(text):
+        if text.isalpha() and text.isascii():
             return None
         if text in remembered:
             return remembered[text]
         if len(remembered) >= _MAX_REMEMBERED_SUFFIXES:
             remembered.clear()
-        found: re.Match[str] | None = search(text)
+        found: re.Match[str] | None = None if _NO_SUFFIX.fullmatch(text) else search(text)
         remembered[text] = found
         return found
 
@@ -950,7 +951,8 @@ def _classify_run(doc: Doc, start: int, end: int, lower_words: Container[str], h
             return [*spans, Span(doc, start + k, end, label=PERSON)]
     if start > 0 and _title_at(lowers[start - 1 : start], 0) and t.is_lower[start - 1]:
         return [Span(doc, start, end, label=PERSON)]
-    split = _org_then_name(doc, start, end) or _name_of_org(doc, start, end)
+    # both splits need three words or more ("Getty Images Kevin", "Pan of IG")
+    split = (_org_then_name(doc, start, end) or _name_of_org(doc, start, end)) if end - start >= 3 else []
     if split:
         return split
     while start < end and lowers[end - 1] in NOT_NAMES:
@@ -1026,7 +1028,8 @@ def _name_of_org(doc: Doc, start: int, end: int) -> list[Span]:
         return []
     if (
         not all(t.is_alpha[k] and t.is_title[k] for k in range(start, of))
-        or t.lowers[of - 1] in ORG_SUFFIXES | LOC_SUFFIXES
+        or t.lowers[of - 1] in ORG_SUFFIXES
+        or t.lowers[of - 1] in LOC_SUFFIXES
     ):
         return []
     if not (_is_acronym(t, of + 1) and of + 2 == end) and t.lowers[end - 1] not in ORG_SUFFIXES:
@@ -1137,74 +1140,66 @@ def mentions(doc: Doc, config: Config) -> list[Mention]:
     result: list[Mention] = []
     text = doc_text(doc)
     t = token_table(doc)
-    for ent in doc.ents:
+    for ent in doc.ents:  # each Span's properties are read once: every read goes through spaCy's C code
         label = ent.label_
-        if label not in {PERSON, ORG, GPE, NORP, LOC, "NAME", "FAC"}:
+        if label not in _MENTION_LABELS:
             continue
         if label == "FAC":
             label = LOC
-        ent_text = text[ent.start_char : ent.end_char]  # Span.text would join its tokens again
+        start_char, end_char, tok_start, tok_end = ent.start_char, ent.end_char, ent.start, ent.end
+        ent_text = text[start_char:end_char]  # Span.text would join its tokens again
         if ent_text.lower() in NOT_ENTITIES or (ent_text[1:2] == "-" and _PARTY_STATE.fullmatch(ent_text)):
             continue
-        if ent.ent_id_ and label == PERSON and index.by_name(ent.ent_id_):
+        ent_id = ent.ent_id_
+        if ent_id and label == PERSON and index.by_name(ent_id):
             result.append(
-                Mention(
-                    ent.start_char,
-                    ent.end_char,
-                    ent.start,
-                    ent.end,
-                    PERSON,
-                    ent_text,
-                    ent.ent_id_,
-                    speaker=True,
-                    full=True,
-                )
+                Mention(start_char, end_char, tok_start, tok_end, PERSON, ent_text, ent_id, speaker=True, full=True)
             )
-            continue
-        if label in {GPE, NORP} and ent.ent_id_:
-            result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent_text, ent.ent_id_))
-            continue
-        if label in {PERSON, "NAME"}:
-            k, title = _strip_title(t.lowers[ent.start : ent.end])
-            title = title or _preceding_title(t, ent.start)
-            name_start, name_end = ent.start + k, ent.end
-            while name_end > name_start and t.texts[name_end - 1] in {"’s", "'s", "‘s", "'", "’", "‘"}:
-                name_end -= 1
-            if name_end == name_start:
-                continue
-            name_words = "".join(t.texts[j] + t.whitespace[j] for j in range(name_start, name_end))
-            # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
-            name = name_words.strip()
-            if name.endswith(_GLUED_POSSESSIVES):
-                name = name[:-2]
-            # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name, nor is a
-            # party-state tag run into it ("D-Conn. Schumer"); both open with a hyphen or a letter and a hyphen
-            if name[:1] in _HYPHENS or name[1:2] == "-":
-                name = _TITLE_TAIL_OR_PARTY.sub("", name)
-            speaker = index.by_name(name)
-            canonical = speaker.name if speaker else name
-            # "Jody Wilson-Raybould" is a full name, "Wilson-Raybould" alone a surname
-            parts = [w for w in name.split() if w[0].isalpha()]
-            result.append(
-                Mention(
-                    ent.start_char,
-                    ent.end_char,
-                    ent.start,
-                    ent.end,
-                    label,
-                    ent_text,
-                    canonical,
-                    title,
-                    bool(speaker),
-                    len(parts) > 1 or bool(speaker),
-                )
-            )
-            continue
-        result.append(Mention(ent.start_char, ent.end_char, ent.start, ent.end, label, ent_text, ent_text))
+        elif label in _PLACE_LABELS and ent_id:
+            result.append(Mention(start_char, end_char, tok_start, tok_end, label, ent_text, ent_id))
+        elif label in _NAME_LABELS:
+            person = _person_mention(t, index, Mention(start_char, end_char, tok_start, tok_end, label, ent_text, ""))
+            if person is not None:
+                result.append(person)
+        else:
+            result.append(Mention(start_char, end_char, tok_start, tok_end, label, ent_text, ent_text))
     for m in result:
         _with_glued_particle(t, text, m)
     _mark_page_furniture(text, result)
     return _resolve_names(result)
+
+
+# The entity labels `mentions` keeps, the places' labels whose ruler gives a canonical name, and a person's.
+_MENTION_LABELS = frozenset({PERSON, ORG, GPE, NORP, LOC, "NAME", "FAC"})
+_PLACE_LABELS = frozenset({GPE, NORP})
+_NAME_LABELS = frozenset({PERSON, "NAME"})
+
+
+def _person_mention(t: TokenTable, index: SpeakerIndex, m: Mention) -> Mention | None:
+    """A person's or lone name's mention `m` with its canonical name, title, speaker and full-name flags; None
+    when nothing but titles and possessive marks is left of it."""
+    k, title = _strip_title(t.lowers[m.tok_start : m.tok_end])
+    m.title = title or _preceding_title(t, m.tok_start)
+    name_start, name_end = m.tok_start + k, m.tok_end
+    while name_end > name_start and t.texts[name_end - 1] in {"’s", "'s", "‘s", "'", "’", "‘"}:
+        name_end -= 1
+    if name_end == name_start:
+        return None
+    name_words = "".join(t.texts[j] + t.whitespace[j] for j in range(name_start, name_end))
+    # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off
+    name = name_words.strip()
+    if name.endswith(_GLUED_POSSESSIVES):
+        name = name[:-2]
+    # "Sergeant-at-Arms Kevin Vickers": the rest of a hyphenated title is no part of the name, nor is a
+    # party-state tag run into it ("D-Conn. Schumer"); both open with a hyphen or a letter and a hyphen
+    if name[:1] in _HYPHENS or name[1:2] == "-":
+        name = _TITLE_TAIL_OR_PARTY.sub("", name)
+    speaker = index.by_name(name)
+    m.canonical = speaker.name if speaker else name
+    m.speaker = bool(speaker)
+    # "Jody Wilson-Raybould" is a full name, "Wilson-Raybould" alone a surname
+    m.full = len([w for w in name.split() if w[0].isalpha()]) > 1 or bool(speaker)
+    return m
 
 
 # "Schumer‘s": a possessive glued on with a mark the tokenizer does not split off (a name's ending, tested with
