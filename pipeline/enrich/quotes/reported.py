@@ -238,7 +238,19 @@ def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
     i = sent.items[a][1]
     if sent.ctx.numbers[i] and sent.word(c) not in SAY_TELL:
         return False  # "added 0.4 per cent": a number, not a clause
+    if sent.word(a) == "her" and sent.word(c) not in ADDRESS_CUES:
+        return _possessive_her(sent, a)
     return sent.word(a) not in NOT_CLAUSE_OPENERS and not sent.ctx.puncts[i]
+
+
+def _possessive_her(sent: Sentence, a: int) -> bool:
+    """ "said her father had …": after a verb that takes no addressee, "her" before a lowercase word owns the
+    clause's subject; "told her", "said of her" stay no clause."""
+    k = a + 1
+    if k >= len(sent.items) or sent.items[k][0] != "T":
+        return False
+    i = sent.items[k][1]
+    return sent.ctx.lowercase[i] and sent.ctx.alphas[i] and sent.word(k) not in NOT_CLAUSE_OPENERS
 
 
 def _opens_apostrophe_quote(sent: Sentence, a: int) -> bool:
