@@ -580,7 +580,11 @@ def clause_then_verb_speaker(sent: Sentence) -> Reported | None:
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
     for c in sent.verbs_in(2, n - 1):
         comma = _comma_ending(sent, c - 1)
-        if comma is None or not _reporting_after(sent, c) or not closing_speaker(ctx, items, c + 1):
+        if comma is None or not _reporting_after(sent, c):
+            continue
+        # "…,'' said Mr. Burman of the Tax Policy Center": after apostrophe quote marks the verb is inverted whoever
+        # follows it; after a bare comma only a name that closes the clause is its speaker
+        if sent.word(c - 1) not in APOSTROPHE_QUOTES and not closing_speaker(ctx, items, c + 1):
             continue
         cand = mention_after(ctx, items, c + 1, n)
         span = _content(sent, _clause_start(sent, comma), comma)
