@@ -470,6 +470,48 @@ REPORTED: list[tuple[str, list[Expected]]] = [
     ),
     # the one asked is no speaker
     ("Tomas Reyes was asked whether he would run again.", []),
+    # "her" after a verb that takes no addressee owns the clause's subject; after "told" it is the one addressed
+    (
+        "The council met on Monday. Lena Marsh said her office had approved the ferry contract.",
+        [
+            (
+                "her office had approved the ferry contract",
+                "Lena Marsh",
+                "Lena Marsh",
+                "indirect",
+                "speaker_verb_clause",
+            )
+        ],
+    ),
+    ("The council met on Monday. Tomas Reyes told her about the ferry contract.", []),
+    # a speaker named where the clause opens, an age and a relative clause before the verb
+    (
+        "The council met on Monday. Lena Marsh, 34, who runs the bakery on Quay Street, said the new parking rules "
+        "would drive her customers away.",
+        [
+            (
+                "the new parking rules would drive her customers away",
+                "Lena Marsh",
+                "Lena Marsh",
+                "indirect",
+                "speaker_verb_clause",
+            )
+        ],
+    ),
+    # after a clause in apostrophe quote marks the verb is inverted, whatever phrase follows the speaker's name
+    (
+        "The council met on Monday. ''Nobody on this street was asked about the parking rules,'' said Ms. Marsh of "
+        "the Quay Street traders' association.",
+        [
+            (
+                "''Nobody on this street was asked about the parking rules",
+                "Marsh",
+                "Ms. Marsh",
+                "indirect",
+                "clause_then_verb_speaker",
+            )
+        ],
+    ),
     # a passive's subject is the one talked about; a number after the verb is a price, not a statement
     ("The pipeline route was criticized by several council members.", []),
     ("Shares in the utility declined 4 per cent on Monday.", []),

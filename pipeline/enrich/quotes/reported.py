@@ -238,7 +238,19 @@ def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
     i = sent.items[a][1]
     if sent.ctx.numbers[i] and sent.word(c) not in SAY_TELL:
         return False  # "added 0.4 per cent": a number, not a clause
+    if sent.word(a) == "her" and sent.word(c) not in ADDRESS_CUES:
+        return _possessive_her(sent, a)
     return sent.word(a) not in NOT_CLAUSE_OPENERS and not sent.ctx.puncts[i]
+
+
+def _possessive_her(sent: Sentence, a: int) -> bool:
+    """ "said her father had …": after a verb that takes no addressee, "her" before a lowercase word owns the
+    clause's subject; "told her", "said of her" stay no clause."""
+    k = a + 1
+    if k >= len(sent.items) or sent.items[k][0] != "T":
+        return False
+    i = sent.items[k][1]
+    return sent.ctx.lowercase[i] and sent.ctx.alphas[i] and sent.word(k) not in NOT_CLAUSE_OPENERS
 
 
 def _opens_apostrophe_quote(sent: Sentence, a: int) -> bool:
@@ -349,7 +361,7 @@ def _subject(sent: Sentence, c: int) -> Candidate | None:
     because "report" is itself a reporting verb."""
     found = subject_before(sent.ctx, sent.items, c, 0)
     if found is None:
-        found = _quantity_subject(sent, c)
+        found = _quantity_subject(sent, c) or _distant_subject(sent, c)
     if found is not None or c < 2 or sent.word(c - 1) not in UTTERANCES:
         return found
     first = c - 2
@@ -358,6 +370,38 @@ def _subject(sent: Sentence, c: int) -> Candidate | None:
     if sent.word(first) not in DETERMINERS or sent.items[first][0] != "T":
         return None
     return token_candidate(sent.ctx, sent.items[first][1], sent.items[c - 1][1], "np")
+
+
+# How many items a speaker's descriptions may take between the name and the verb ("Ana Kovac, 21, a junior from …").
+MAX_DESCRIPTION = 30
+
+
+def _distant_subject(sent: Sentence, c: int) -> Candidate | None:
+    """ "Ana Kovac, 21, a junior from Las Vegas, said …", "Tom Ruiz, 24, who was visiting from Ohio, told me …": a
+    person named where the clause opens, set off by a comma, with descriptions between the name and the verb at
+    items[c] (which `subject_before` reads one at a time and so loses at an age or a second relative clause)."""
+    if sent.word(c - 1) != ",":
+        return None
+    ctx, items = sent.ctx, sent.items
+    for j in range(min(c - 1, MAX_OPENING)):
+        if items[j][0] != "T":
+            return None
+        mention = ctx.ent_start.get(items[j][1])
+        if mention is None or (j > 0 and sent.word(j - 1) != ","):
+            continue
+        last = j + mention.tok_end - mention.tok_start
+        if mention.label != PERSON or sent.word(last) != "," or c - last > MAX_DESCRIPTION:
+            return None
+        if any(items[k][0] == "Q" or sent.word(k) in _DESCRIPTION_ENDS for k in range(last, c)):
+            return None
+        return token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+    return None
+
+
+# How far into the sentence the name may open (past "On Tuesday," or "In Iowa,").
+MAX_OPENING = 8
+# What a description between a name and its verb never holds: the end of a clause, or another reporting verb.
+_DESCRIPTION_ENDS = frozenset({";", ":", "said", "says", "told"})
 
 
 # A share of the people polled as a subject: "One in three said", "Almost half said", "56 percent of Democrats said",
@@ -536,7 +580,11 @@ def clause_then_verb_speaker(sent: Sentence) -> Reported | None:
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
     for c in sent.verbs_in(2, n - 1):
         comma = _comma_ending(sent, c - 1)
-        if comma is None or not _reporting_after(sent, c) or not closing_speaker(ctx, items, c + 1):
+        if comma is None or not _reporting_after(sent, c):
+            continue
+        # "…,'' said Mr. Burman of the Tax Policy Center": after apostrophe quote marks the verb is inverted whoever
+        # follows it; after a bare comma only a name that closes the clause is its speaker
+        if sent.word(c - 1) not in APOSTROPHE_QUOTES and not closing_speaker(ctx, items, c + 1):
             continue
         cand = mention_after(ctx, items, c + 1, n)
         span = _content(sent, _clause_start(sent, comma), comma)
