@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pipeline.budget import ByteBudget, feed_budget
-from pipeline.config import Config, FeedConfig, FetchConfig
+from pipeline.config import Config, FeedConfig
 from pipeline.feeds import FeedParseError, parse_feed
 from pipeline.records import Entry, FeedState, StageError, utcnow
 from pipeline.store import Store, StoreError, unavailable_errors
@@ -152,20 +151,11 @@ class BodyParser:
     together. A body is never held back while a job slot is free. When a job of several bodies fails as
     a whole (its worker died twice), each of its bodies is parsed again in a job of its own, so only the
     body that kills its worker fails, as before.
-
-    The bodies it parses are held from the start of their download to the end of their parse within a byte
-    budget (`feed_budget` of `fetch`): while the workers start, the event loop goes on fetching, and the bodies
-    waiting for them were bounded by nothing but the number of feeds.
     """
 
-    def __init__(
-        self, pool: Workers, parse: Callable[..., ParsedBody] = entries_from_body, fetch: FetchConfig | None = None
-    ) -> None:
+    def __init__(self, pool: Workers, parse: Callable[..., ParsedBody] = entries_from_body) -> None:
         self.pool = pool
         self.parse_body = parse
-        fetch = fetch or FetchConfig()
-        self.budget = ByteBudget(feed_budget(fetch, pool.size))
-        self.largest_body = fetch.max_bytes
         self.limit = pool.size + 1
         self._waiting: list[tuple[FeedBody, asyncio.Future[ParsedBody]]] = []
         self._jobs: set[asyncio.Task[None]] = set()
@@ -236,34 +226,13 @@ def store_failures(action: str) -> Iterator[None]:
 async def read_feed(
     feed: FeedConfig, state: FeedState, client: WebClient, report: PollReport, parser: BodyParser | None
 ) -> list[Entry]:
-    """Fetch and parse one feed; the entries it carries (none when unchanged). Updates `state`'s validators.
-
-    With a parser (the worker pool), the body is held within the parser's byte budget until it is parsed."""
-    if parser is None:
-        return await _fetch_and_parse(feed, state, client, report, None, _keep_all)
-    async with parser.budget.hold(parser.largest_body) as keep:
-        return await _fetch_and_parse(feed, state, client, report, parser, keep)
-
-
-def _keep_all(size: int) -> None:
-    """No budget to lower: a body parsed in this process is let go as soon as it is parsed."""
-
-
-async def _fetch_and_parse(
-    feed: FeedConfig,
-    state: FeedState,
-    client: WebClient,
-    report: PollReport,
-    parser: BodyParser | None,
-    keep: Callable[[int], None],
-) -> list[Entry]:
+    """Fetch and parse one feed; the entries it carries (none when unchanged). Updates `state`'s validators."""
     headers = {"Accept": FEED_ACCEPT}
     if state.etag:
         headers["If-None-Match"] = state.etag
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     response = await client.get(feed.url, headers)
-    keep(len(response.body))
     if response.status == 304:
         report.not_modified = 1
         return []
@@ -293,7 +262,7 @@ async def poll_feed(
     with store_failures("reading the feed's state"):
         state = store.get_feed(feed.url) or first_state(feed)
     report = PollReport()
-    parser = BodyParser(pool, fetch=config.fetch) if pool is not None else None
+    parser = BodyParser(pool) if pool is not None else None
     _save([await read_state(feed, state, config, client, now, parser)], report, config, store, now)
     return report
 
@@ -405,7 +374,7 @@ async def poll_feeds(
     total = PollReport()
     with store_failures("reading the feeds' state"):
         known = store.get_feeds(feed.url for feed in feeds)
-    parser = BodyParser(pool, fetch=config.fetch) if pool is not None else None
+    parser = BodyParser(pool) if pool is not None else None
     tasks = [
         asyncio.ensure_future(read_state(feed, known.get(feed.url) or first_state(feed), config, client, now, parser))
         for feed in feeds

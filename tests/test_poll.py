@@ -22,16 +22,7 @@ from pipeline.cycle import poll_stage, run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
 from pipeline.feeds import FeedParseError
 from pipeline.http11 import target_of
-from pipeline.poll import (
-    BodyParser,
-    PollReport,
-    backoff_delay,
-    each_parsed,
-    first_state,
-    poll_feed,
-    poll_feeds,
-    read_feed,
-)
+from pipeline.poll import BodyParser, PollReport, backoff_delay, each_parsed, poll_feed, poll_feeds
 from pipeline.records import Entry, FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.urls import canonical_id, canonical_link, canonical_url, url_id
@@ -603,62 +594,3 @@ def test_the_poll_stage_hands_back_its_report_without_formatting_it(tmp_path, si
     assert sorted(entry.url for entry in report.new_entries) == ["http://example.com/a", "http://example.com/b"]
     assert (report.polled, report.failed) == (1, 0)
     assert formatted == []
-
-
-def slowly_measured(feed: FeedConfig, url: str, body: bytes, headers: dict[str, str]) -> tuple[list[Entry], str]:
-    """A stand-in for entries_from_body, run in the workers, slower than the downloads: bodies queue for it."""
-    time.sleep(0.3)
-    return [], f"{len(body)} bytes"
-
-
-class PeakBudget:
-    """Notes the most bytes a parser's budget held at once (after each reservation is granted)."""
-
-    def __init__(self, parser: BodyParser) -> None:
-        self.peak = 0
-        budget = parser.budget
-        acquire = budget._acquire
-
-        async def noted(size: int) -> None:
-            await acquire(size)
-            self.peak = max(self.peak, budget.used)
-
-        budget._acquire = noted  # type: ignore[method-assign]
-
-
-def poll_bodies_slowly(
-    tmp_path: Path, site: SiteServer, pool: Workers, fetch: dict[str, object]
-) -> tuple[list[str | None], int]:
-    for n in range(20):
-        site.routes[f"/f{n}.xml"] = StaticRoute(b"x" * 600, "application/rss+xml")
-    config = make_config(tmp_path, [{"url": site.url(f"/f{n}.xml")} for n in range(20)], fetch=fetch)
-    parser = BodyParser(pool, slowly_measured, config.fetch)
-    noted = PeakBudget(parser)
-
-    async def poll() -> list[str | None]:
-        async with WebClient(config.fetch) as client:
-            reports = [PollReport() for _ in config.feeds]
-            reads = [
-                read_feed(feed, first_state(feed), client, report, parser)
-                for feed, report in zip(config.feeds, reports, strict=True)
-            ]
-            await asyncio.gather(*reads)
-            return [report.errors[0].reason for report in reports]
-
-    return asyncio.run(poll()), noted.peak
-
-
-def test_feed_bodies_waiting_for_the_workers_stay_within_the_polls_byte_budget(tmp_path, site):
-    pool = Workers(2)
-    try:
-        # 4 connections of at most 1,000 bytes, and (a ceiling far below any run's baseline) one body's worth
-        # waiting: 5,000 bytes at once, whatever the number of feeds
-        bounded, bounded_peak = poll_bodies_slowly(
-            tmp_path / "bounded", site, pool, {"max_bytes": 1000, "concurrency": 4, "memory_ceiling": 1}
-        )
-        free, free_peak = poll_bodies_slowly(tmp_path / "free", site, pool, {"max_bytes": 1000, "concurrency": 4})
-    finally:
-        pool.shutdown()
-    assert bounded == free == ["600 bytes"] * 20  # every body parsed, each once
-    assert bounded_peak <= 5000
-    assert free_peak > 5000  # with the default ceiling, bodies pile up while the workers take 0.3 s each
