@@ -129,6 +129,17 @@ def hanging_feed(request: BaseHTTPRequestHandler) -> None:
     time.sleep(20)
 
 
+def communicate_or_dump(run: subprocess.Popen[str]) -> tuple[str, str]:
+    """The run's output once it has ended; a run still going after a minute is failed with every thread's stack
+    (faulthandler dumps them on SIGABRT), so a rare hang on a loaded machine says where it waits."""
+    try:
+        return run.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        run.send_signal(signal.SIGABRT)
+        _, err = run.communicate(timeout=30)
+        pytest.fail(f"the run was still going a minute after the signal; its threads:\n{err}")
+
+
 @pytest.mark.parametrize(
     ("how", "code", "line"),
     [
@@ -152,13 +163,14 @@ def test_interrupting_a_run_prints_one_line_and_leaves_the_store_usable(tmp_path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     waited = 0.0
     while not site.hits.get("/hang.xml") and waited < 60:
         time.sleep(0.05)
         waited += 0.05
     run.send_signal(how)
-    out, err = run.communicate(timeout=60)
+    out, err = communicate_or_dump(run)
     assert (run.returncode, err, out) == (code, line, "")
     with sqlite3.connect(tmp_path / "w.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
