@@ -383,6 +383,36 @@ def test_feeds_on_one_host_use_every_slot_and_no_more_connections_than_slots(tmp
     assert len(ports) <= 6
 
 
+def test_a_poll_that_only_counts_its_new_entries_stores_them_all_and_holds_none(tmp_path, site, store):
+    """A cycle reads its new entries back from the store, so its poll counts them and keeps none in its report:
+    two feeds of three and two stories (one of them in both feeds, so one entry) make four new entries."""
+    site.routes["/a.xml"] = StaticRoute(
+        rss("http://example.com/1", "http://example.com/2", "http://example.com/3"), "application/rss+xml"
+    )
+    site.routes["/b.xml"] = StaticRoute(
+        rss("http://example.com/3", "http://example.com/4", guid_prefix="b"), "application/rss+xml"
+    )
+    feeds = [{"url": site.url("/a.xml"), "name": "A"}, {"url": site.url("/b.xml"), "name": "B"}]
+    config = make_config(tmp_path, feeds)
+
+    async def go(keep_entries: bool) -> PollReport:
+        async with WebClient(config.fetch) as client:
+            return await poll_feeds(config, store, client, utcnow(), list(config.feeds), keep_entries=keep_entries)
+
+    counted = asyncio.run(go(keep_entries=False))
+    assert (counted.polled, counted.failed, counted.entries_new, counted.new_entries) == (2, 0, 4, [])
+    assert store.count_entries() == 4
+    again = asyncio.run(go(keep_entries=True))  # every feed answers 304 now: nothing new either way
+    assert (again.not_modified, again.entries_new, again.new_entries) == (2, 0, [])
+
+
+def test_a_polls_kept_entries_and_its_count_agree(tmp_path, site, store):
+    site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a", "http://example.com/b"), "application/rss+xml")
+    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
+    assert report.entries_new == 2
+    assert sorted(entry.url for entry in report.new_entries) == ["http://example.com/a", "http://example.com/b"]
+
+
 def test_a_cycle_of_feeds_all_answering_304_starts_no_worker_processes(tmp_path, site, store, monkeypatch):
     """40 feeds due (enough for a worker pool), each answering 304 to the ETag it last sent: nothing to parse and
     no pages due, so no worker process is started (starting them cost 2-3 s of CPU, a third of such a cycle)."""
