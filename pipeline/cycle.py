@@ -627,9 +627,9 @@ async def run_cycle_async(
     try:
         await finish_unprocessed_async(config, store, started, report, pool)
         async with WebClient(config.fetch) as client:
-            polled = await poll_feeds(config, store, client, now, due, progress, pool)
+            polled = await poll_feeds(config, store, client, now, due, progress, pool, keep_entries=False)
             report.feeds_polled, report.feeds_failed = polled.polled, polled.failed
-            report.entries_new = len(polled.new_entries)
+            report.entries_new = polled.entries_new
             report.errors += polled.errors
             pages_due = len(store.entries_due(now, POOL_THRESHOLD))
             pool = pool or worker_pool(pages_due)
