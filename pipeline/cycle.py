@@ -58,6 +58,8 @@ from pipeline.web import WebClient
 from pipeline.workers import POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
 
 BATCH_SIZE = 200
+# The smallest batch `next_batch` cuts a cycle's tail into.
+MIN_TAIL_BATCH = 25
 
 
 @dataclass
@@ -545,9 +547,16 @@ async def finish_unprocessed_async(
 
 def next_batch(store: Store, now: datetime, seen: set[str], unsaved: int) -> list[Entry]:
     """The next batch of due entries, none of those already taken; `unsaved` entries of the batch before are
-    still due in the store (its pages are being indexed), so the query reaches past them."""
-    batch = [entry for entry in store.entries_due(now, BATCH_SIZE + unsaved) if entry.id not in seen]
-    batch = batch[:BATCH_SIZE]
+    still due in the store (its pages are being indexed), so the query reaches past them.
+
+    The last batch of a cycle is stored, deduped and grouped by the main process with no page left for the
+    workers, both idle meanwhile: 1.9-2.1 s of a 543-page bench cycle whose last batch had 143 pages (measured at
+    a load of 3-8, where the cycle took 55 s). So once fewer than two full batches are due, each batch takes half
+    of what is left, down to `MIN_TAIL_BATCH` (543 pages: 200, 172, 86, 43, 25, 17), and the batch the workers
+    wait for at the end is small (0.0-0.3 s of main process alone in the same runs)."""
+    due = [entry for entry in store.entries_due(now, 2 * BATCH_SIZE + unsaved) if entry.id not in seen]
+    size = BATCH_SIZE if len(due) >= 2 * BATCH_SIZE else min(BATCH_SIZE, max(MIN_TAIL_BATCH, (len(due) + 1) // 2))
+    batch = due[:size]
     seen.update(entry.id for entry in batch)
     return batch
 

@@ -6,9 +6,10 @@ import sqlite3
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 
+from pipeline import cycle
 from pipeline.cycle import BATCH_SIZE, fetch_stage, poll_stage, run_cycle
 from pipeline.demo.server import StaticRoute
-from pipeline.records import Article, utcnow
+from pipeline.records import Article, Entry, utcnow
 from tests.conftest import all_articles, make_config
 
 PARAGRAPHS = [
@@ -231,3 +232,33 @@ def test_pages_of_the_next_batch_arrive_while_a_batch_is_indexed(tmp_path, site,
     assert sorted(indexed) == sorted(site.url(path) for path in paths)  # each page indexed once
     assert store.entries_due(utcnow(), 10) == []
     assert store.unprocessed_articles(utcnow(), 10) == []  # every batch deduped and grouped
+
+
+def test_a_cycle_takes_full_batches_then_halves_what_is_left(store, monkeypatch):
+    """The last batch is the one the workers wait for (the main process stores, dedupes and groups it alone),
+    so the tail of a cycle comes in shrinking batches. As the cycle takes them: batch n+1 is asked for while
+    batch n is still due in the store (unsaved), and batch n-1 has been indexed."""
+    monkeypatch.setattr(cycle, "BATCH_SIZE", 8)
+    monkeypatch.setattr(cycle, "MIN_TAIL_BATCH", 2)
+    now = utcnow()
+    store.add_entries(
+        Entry(id=f"e{n:02}", feed_url="https://news.example/feed", url=f"https://news.example/{n}", discovered=now)
+        for n in range(27)
+    )
+    seen: set[str] = set()
+    sizes: list[int] = []
+    taken: list[Entry] = []  # batch n, still due while it is indexed
+    before: list[Entry] = []  # batch n-1, indexed before batch n+1 is asked for
+    while True:
+        for entry in before:
+            entry.status = "done"
+        store.save_entries(before)
+        batch = cycle.next_batch(store, now + timedelta(seconds=1), seen, len(taken))
+        if not batch:
+            break
+        before, taken = taken, batch
+        sizes.append(len(batch))
+    # left to take when each batch is asked for: 27 and 19 (two full batches or more: 8 each), then 11 (-> 6),
+    # 5 (-> 3), 2 (-> the smallest, 2), then none
+    assert sizes == [8, 8, 6, 3, 2]
+    assert len(seen) == 27
