@@ -370,6 +370,16 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         [("the families of the victims", "Ana Kovac", "Ana Kovac", "stance", "learned_cue_object")],
     ),
     ("Residents sent a letter to Mayor Lena Ortiz asking the city to repair the road.", []),
+    # a stance cue with no subject within reach takes the sentence's subject (main's code found nothing in either)
+    (
+        "Ana Kovac, whose campaign ended in March after a long and costly race against two rivals, went on to praise "
+        "the new harbour plan.",
+        [("the new harbour plan", "Ana Kovac", "Ana Kovac", "stance", "learned_cue_object")],
+    ),
+    (
+        "Others on the council went on to criticize the budget for its silence on flooding.",
+        [("the budget for its silence on flooding", None, "Others on the council", "stance", "learned_cue_object")],
+    ),
     # a noun naming a statement, owned by its speaker
     (
         "The court rejected Ana Kovac's claim that the harbour deal broke the law.",

@@ -677,7 +677,9 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     linear model trained on PolNeAR train scores it above its threshold (`stance_model.tsv`, bench/learn_stance.py).
     The model also reads the curated words of saying, in the shapes their rules leave, but never a clause after one
     (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A passive ("was criticized") is
-    left alone: its subject is the one talked about."""
+    left alone: its subject is the one talked about. When the verb has no subject of its own within reach ("Sanders,
+    after a week of rallies in three states, criticized …"), the sentence's subject is tried, and the model is told
+    so (its weights for such candidates are their own)."""
     ctx, items = sent.ctx, sent.items
     pronoun = not _SUBJECT_PRONOUNS.isdisjoint(sent.words)  # else no word can follow one
     for c, word in enumerate(sent.words):
@@ -696,8 +698,8 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
         if span is None:
             continue
-        subject = _complement_subject(sent, c)
-        if subject is not None and stance_score(stance_features(sent, c, a, end, subject)) > 0:
+        subject, distant = _stance_subject(sent, c)
+        if subject is not None and stance_score(stance_features(sent, c, a, end, subject, distant)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
     return None
@@ -714,6 +716,27 @@ _CLAUSE_OPENERS = frozenset({"that", "there"}) | (PRONOUNS - {"you"})
 _NOT_VERBS = (
     frozenset(REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | DETERMINERS | PREPOSITIONS | PRONOUNS | COORDINATORS
 )
+
+
+def _stance_subject(sent: Sentence, c: int) -> tuple[Candidate | None, bool]:
+    """The source of a stance cue at items[c] (`_complement_subject`), else the sentence's subject when the verb has
+    none within reach ("Sanders, after a week of rallies in three states, criticized …"); and whether it is that
+    distant one. A participle after a comma or a name gets none: `_complement_subject` has read its clause already,
+    or ruled it out ("a letter to Minister Payne asking …": the letter asks)."""
+    subject = _complement_subject(sent, c)
+    if subject is not None or _participle_with_own_subject(sent, c):
+        return subject, False
+    distant = sentence_subject(sent.ctx, sent.items, c)
+    return distant, distant is not None
+
+
+def _participle_with_own_subject(sent: Sentence, c: int) -> bool:
+    """ "…, vowing …", "a letter to Minister Payne asking …": a participle whose subject `_complement_subject` reads
+    (or rules out) from the words right before it."""
+    if not sent.word(c).endswith("ing"):
+        return False
+    before = sent.items[c - 1]
+    return sent.word(c - 1) == "," or (before[0] == "T" and before[1] in sent.ctx.ent_token)
 
 
 def _after_pronoun(sent: Sentence, c: int) -> bool:
@@ -748,7 +771,7 @@ _VERB_MODIFIERS = _AUXILIARIES | frozenset(
 _OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron", PRONOUNS), ("to", frozenset({"to"})))
 
 
-def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate) -> list[str]:
+def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate, distant: bool = False) -> list[str]:
     """What the model knows of a candidate: its cue word, the words around it, the kind of its subject, where its
     object opens and how long it runs. Bench/learn_stance.py trains on exactly these."""
     word, before, opener, before_object = sent.word(c), sent.word(c - 1), sent.word(a), sent.word(a - 1)
@@ -766,7 +789,7 @@ def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate
         f"opener_class={opener_class}",
         f"w_opener={word}|{opener_class}",
         f"w_particle={word}|{before_object if before_object in _CUE_PARTICLES else ''}",
-        f"subject={subject.kind}{label}",
+        f"subject={'sentence:' if distant else ''}{subject.kind}{label}",
         f"length={size}",
         f"to_end={end >= len(sent.items) - 1}",
         f"carried={sent.carried is not None}",
