@@ -522,6 +522,21 @@ REPORTED: list[tuple[str, list[Expected]]] = [
             )
         ],
     ),
+    # a Title Case headline (the article's first line): a short source, a verb of saying or a colon (indirect) or one
+    # of the model's words (stance, an adverb before it skipped), and the rest of the line; main's code found none
+    (
+        "Harbour Board: Ferry Contract Was Signed Too Early.\n\nThe board met on Monday.",
+        [("Ferry Contract Was Signed Too Early", "Harbour Board", "Harbour Board", "indirect", "headline_verb_clause")],
+    ),
+    (
+        "Ana Kovac Quietly Praises The New Quay\n\nThe mayor spoke.",
+        [("The New Quay", "Ana Kovac", "Ana Kovac", "stance", "headline_verb_clause")],
+    ),
+    # a first line in sentence case is the story's first sentence, read by the other rules
+    (
+        "Lena Marsh says the quay is unsafe\n\nMore text.",
+        [("the quay is unsafe", "Lena Marsh", "Lena Marsh", "indirect", "speaker_verb_clause")],
+    ),
     # a passive's subject is the one talked about; a number after the verb is a price, not a statement
     ("The pipeline route was criticized by several council members.", []),
     ("Shares in the utility declined 4 per cent on Monday.", []),

@@ -670,6 +670,60 @@ def owner_noun_complement(sent: Sentence) -> Reported | None:
     return None
 
 
+# The most words a headline may have; a longer first line is a sentence of the story.
+MAX_HEADLINE_WORDS = 25
+# The most items a headline's source may take before its verb ("Former Clinton Pollster", "France's Marine Le Pen").
+MAX_HEADLINE_SOURCE = 6
+
+
+def _headline(sent: Sentence) -> bool:
+    """Whether the sentence is the article's headline: the whole of its first line, above more text, short, in Title
+    Case (most words of four letters or more capitalised: a story's opening sentence is not)."""
+    ctx = sent.ctx
+    if not sent.items or ctx.text[: sent.start_of(0)].strip():
+        return False
+    line_end = ctx.text.find("\n", sent.start_of(0))
+    if line_end == -1:
+        return False  # a headline stands above a story
+    line = ctx.text[sent.start_of(0) : line_end]
+    if sent.end_of(len(sent.items) - 1) > line_end:
+        return False
+    long_words = [w for w in line.split() if len(w) >= 4 and w[0].isalpha()]
+    capitalised = sum(1 for w in long_words if w[0].isupper())
+    return len(line.split()) <= MAX_HEADLINE_WORDS and capitalised * 10 >= len(long_words) * 8
+
+
+def headline_verb_clause(sent: Sentence) -> Reported | None:
+    """ "Ana Kovac Says Harbour Tax Will Go", "Mayor: Ferry Contract Was Rigged", "Council Backs Kovac": a headline,
+    whose words are capitalised (the rules above read lowercase verbs only), with a short source, a verb of saying or
+    a colon (kind "indirect") or one of the model's words (kind "stance", unscored), and what follows to its end. A
+    headline attribution never makes a statement (statements.makes_a_statement: a heading is never one)."""
+    if not _headline(sent):
+        return None
+    ctx, items = sent.ctx, sent.items
+    for c in range(1, min(len(items) - 1, MAX_HEADLINE_SOURCE + 1)):
+        word = sent.word(c)
+        if items[c][0] != "T" or not (word == ":" or word in REPORTED_VERBS or word in LEARNED_CUES):
+            continue
+        if word.endswith("ly") or word in _VERB_MODIFIERS:
+            continue  # "Kovac Quietly Praises …": an adverb before the verb is no cue
+        if any(items[k][0] != "T" or ctx.puncts[items[k][1]] for k in range(c)):
+            return None
+        span = _content(sent, c + 1, len(items), 1)
+        if span is None:
+            return None
+        kind = "indirect" if word == ":" or word in REPORTED_VERBS else "stance"
+        last = c - 1
+        while last > 0 and (sent.word(last) in _VERB_MODIFIERS or sent.word(last).endswith("ly")):
+            last -= 1  # "Trump May Not Have Suggested …", "Obama Just Nominated …": the source ends before them
+        cand = token_candidate(ctx, items[0][1], items[last][1], "np")
+        mention = ctx.ent_start.get(items[0][1])
+        if mention is not None and mention.tok_end - 1 == items[last][1]:
+            cand = token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+        return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, kind)
+    return None
+
+
 def learned_cue_object(sent: Sentence) -> Reported | None:
     """ "Sanders criticized the trade deal with China", "He cited a drop in crime", "…, citing the new figures": a
     word PolNeAR's annotators mark as an attribution's cue in train, whose content is its object to the clause's
@@ -1018,6 +1072,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     name_colon_clause,
     speaker_verb_complement,
     owner_noun_complement,
+    headline_verb_clause,
     learned_cue_object,
 ]
 
