@@ -782,6 +782,8 @@ def _stance_subject(sent: Sentence, c: int) -> tuple[Candidate | None, bool]:
     if subject is not None or _participle_with_own_subject(sent, c):
         return subject, False
     distant = sentence_subject(sent.ctx, sent.items, c)
+    if distant is not None and sent.ctx.text[distant.start : distant.end].lower() in DETERMINERS:
+        return None, False  # "The remarks came days after envoys met … to discuss …": a bare "The" names no one
     return distant, distant is not None
 
 
