@@ -370,6 +370,18 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         [("the families of the victims", "Ana Kovac", "Ana Kovac", "stance", "learned_cue_object")],
     ),
     ("Residents sent a letter to Mayor Lena Ortiz asking the city to repair the road.", []),
+    # a stance cue with no subject within reach takes the sentence's subject (main's code found nothing in either)
+    (
+        "Ana Kovac, whose campaign ended in March after a long and costly race against two rivals, went on to praise "
+        "the new harbour plan.",
+        [("the new harbour plan", "Ana Kovac", "Ana Kovac", "stance", "learned_cue_object")],
+    ),
+    # ... but a sentence subject that is a bare determiner ("The" before a noun the reader stops at) names no one
+    ("The figures came a week after inspectors from the port visited the yard to review the safety plan.", []),
+    (
+        "Others on the council went on to criticize the budget for its silence on flooding.",
+        [("the budget for its silence on flooding", None, "Others on the council", "stance", "learned_cue_object")],
+    ),
     # a noun naming a statement, owned by its speaker
     (
         "The court rejected Ana Kovac's claim that the harbour deal broke the law.",
@@ -511,6 +523,21 @@ REPORTED: list[tuple[str, list[Expected]]] = [
                 "clause_then_verb_speaker",
             )
         ],
+    ),
+    # a Title Case headline (the article's first line): a short source, a verb of saying or a colon (indirect) or one
+    # of the model's words (stance, an adverb before it skipped), and the rest of the line; main's code found none
+    (
+        "Harbour Board: Ferry Contract Was Signed Too Early.\n\nThe board met on Monday.",
+        [("Ferry Contract Was Signed Too Early", "Harbour Board", "Harbour Board", "indirect", "headline_verb_clause")],
+    ),
+    (
+        "Ana Kovac Quietly Praises The New Quay\n\nThe mayor spoke.",
+        [("The New Quay", "Ana Kovac", "Ana Kovac", "stance", "headline_verb_clause")],
+    ),
+    # a first line in sentence case is the story's first sentence, read by the other rules
+    (
+        "Lena Marsh says the quay is unsafe\n\nMore text.",
+        [("the quay is unsafe", "Lena Marsh", "Lena Marsh", "indirect", "speaker_verb_clause")],
     ),
     # a passive's subject is the one talked about; a number after the verb is a price, not a statement
     ("The pipeline route was criticized by several council members.", []),

@@ -6,7 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from pipeline.config import Config
+from pipeline.enrich.analyze import analyze
+from pipeline.enrich.quotes.reported import headline_verb_clause
 from pipeline.enrich.statements import (
+    HEADLINE_RULE,
     Occasion,
     StatementReport,
     _groups,
@@ -100,6 +104,35 @@ def test_only_a_sentence_of_a_story_makes_a_statement(words: str, expected: bool
 def test_a_quote_that_is_the_headline_makes_no_statement() -> None:
     quote = quote_of("Such a reckless act cannot be overlooked,")
     assert makes_a_statement(quote, STORY, "Kim Yo Jong: Such a reckless act cannot be overlooked") is False
+
+
+def test_an_attribution_read_from_the_headline_never_makes_a_statement() -> None:
+    """The headline's attribution is found (PolNeAR annotates headlines), but only the story's own sentence of the
+    same words makes a statement, even with a full stop and more than fifteen words on the headline's line."""
+    text = (
+        "Kim Yo Jong Says Seoul Will Pay Dearly For The Drone Flights Over Pyongyang Last Week And Many Times "
+        "Before That.\n\n"
+        "Kim Yo Jong said Seoul will pay dearly for the drone flights over Pyongyang.\n"
+    )
+    quotes = analyze(text, Config()).quotes
+    found = [(q.text, q.speaker, q.kind, q.rule, makes_a_statement(q, text, "")) for q in quotes]
+    assert found == [
+        (
+            "Seoul Will Pay Dearly For The Drone Flights Over Pyongyang Last Week And Many Times Before That",
+            "Kim Yo Jong",
+            "indirect",
+            "headline_verb_clause",
+            False,
+        ),
+        (
+            "Seoul will pay dearly for the drone flights over Pyongyang",
+            "Kim Yo Jong",
+            "indirect",
+            "speaker_verb_clause",
+            True,
+        ),
+    ]
+    assert headline_verb_clause.__name__ == HEADLINE_RULE
 
 
 def test_a_stance_never_makes_a_statement() -> None:

@@ -141,16 +141,23 @@ _CAPTION = re.compile(
 )
 
 
+# The reported-speech rule that reads an article's headline ("Kim Yo Jong Says …": quotes/reported.py's
+# `headline_verb_clause`), named here as a string so that this module does not load the analyser.
+HEADLINE_RULE = "headline_verb_clause"
+
+
 def makes_a_statement(quote: Quote, text: str, title: str) -> bool:
     """Whether an attribution is evidence of an act of speaking, not a headline, caption or scrap.
 
-    A full text is; a stance never is. A quote is when it runs to a few words and stands in a
-    sentence of the story: not a caption (a photo credit in its paragraph), not a
+    A full text is; a stance never is, nor an attribution read from the headline. A quote is when it runs to a few
+    words and stands in a sentence of the story: not a caption (a photo credit in its paragraph), not a
     heading (a short line without a full stop), not a repeat of the headline.
     """
     if quote.kind == "full_text":
         return True
     if quote.kind == "stance":  # "declined to comment", "endorsed X": an attitude or act, not an act of speaking
+        return False
+    if quote.rule == HEADLINE_RULE:  # a headline's words are the outlet's summary, never the speaker's statement
         return False
     if len(words(quote.text)) < MIN_STATEMENT_WORDS:
         return False

@@ -670,6 +670,61 @@ def owner_noun_complement(sent: Sentence) -> Reported | None:
     return None
 
 
+# The most words a headline may have; a longer first line is a sentence of the story.
+MAX_HEADLINE_WORDS = 25
+# The most items a headline's source may take before its verb ("Former Clinton Pollster", "Jeb Bush Super PAC Chief")
+# (6 and 12 were measured on PolNeAR train: 9 finds 11 Contents more than 6, 12 none more than 9).
+MAX_HEADLINE_SOURCE = 9
+
+
+def _headline(sent: Sentence) -> bool:
+    """Whether the sentence is the article's headline: the whole of its first line, above more text, short, in Title
+    Case (most words of four letters or more capitalised: a story's opening sentence is not)."""
+    ctx = sent.ctx
+    if not sent.items or ctx.text[: sent.start_of(0)].strip():
+        return False
+    line_end = ctx.text.find("\n", sent.start_of(0))
+    if line_end == -1:
+        return False  # a headline stands above a story
+    line = ctx.text[sent.start_of(0) : line_end]
+    if sent.end_of(len(sent.items) - 1) > line_end:
+        return False
+    long_words = [w for w in line.split() if len(w) >= 4 and w[0].isalpha()]
+    capitalised = sum(1 for w in long_words if w[0].isupper())
+    return len(line.split()) <= MAX_HEADLINE_WORDS and capitalised * 10 >= len(long_words) * 8
+
+
+def headline_verb_clause(sent: Sentence) -> Reported | None:
+    """ "Ana Kovac Says Harbour Tax Will Go", "Mayor: Ferry Contract Was Rigged", "Council Backs Kovac": a headline,
+    whose words are capitalised (the rules above read lowercase verbs only), with a short source, a verb of saying or
+    a colon (kind "indirect") or one of the model's words (kind "stance", unscored), and what follows to its end. A
+    headline attribution never makes a statement (statements.makes_a_statement: a heading is never one)."""
+    if not _headline(sent):
+        return None
+    ctx, items = sent.ctx, sent.items
+    for c in range(1, min(len(items) - 1, MAX_HEADLINE_SOURCE + 1)):
+        word = sent.word(c)
+        if items[c][0] != "T" or not (word == ":" or word in REPORTED_VERBS or word in LEARNED_CUES):
+            continue
+        if word.endswith("ly") or word in _VERB_MODIFIERS:
+            continue  # "Kovac Quietly Praises …": an adverb before the verb is no cue
+        if any(items[k][0] != "T" or ctx.puncts[items[k][1]] for k in range(c)):
+            return None
+        span = _content(sent, c + 1, len(items), 1)
+        if span is None:
+            return None
+        kind = "indirect" if word == ":" or word in REPORTED_VERBS else "stance"
+        last = c - 1
+        while last > 0 and (sent.word(last) in _VERB_MODIFIERS or sent.word(last).endswith("ly")):
+            last -= 1  # "Trump May Not Have Suggested …", "Obama Just Nominated …": the source ends before them
+        cand = token_candidate(ctx, items[0][1], items[last][1], "np")
+        mention = ctx.ent_start.get(items[0][1])
+        if mention is not None and mention.tok_end - 1 == items[last][1]:
+            cand = token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
+        return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, kind)
+    return None
+
+
 def learned_cue_object(sent: Sentence) -> Reported | None:
     """ "Sanders criticized the trade deal with China", "He cited a drop in crime", "…, citing the new figures": a
     word PolNeAR's annotators mark as an attribution's cue in train, whose content is its object to the clause's
@@ -677,7 +732,9 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     linear model trained on PolNeAR train scores it above its threshold (`stance_model.tsv`, bench/learn_stance.py).
     The model also reads the curated words of saying, in the shapes their rules leave, but never a clause after one
     (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A passive ("was criticized") is
-    left alone: its subject is the one talked about."""
+    left alone: its subject is the one talked about. When the verb has no subject of its own within reach ("Sanders,
+    after a week of rallies in three states, criticized …"), the sentence's subject is tried, and the model is told
+    so (its weights for such candidates are their own)."""
     ctx, items = sent.ctx, sent.items
     pronoun = not _SUBJECT_PRONOUNS.isdisjoint(sent.words)  # else no word can follow one
     for c, word in enumerate(sent.words):
@@ -696,8 +753,8 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
         if span is None:
             continue
-        subject = _complement_subject(sent, c)
-        if subject is not None and stance_score(stance_features(sent, c, a, end, subject)) > 0:
+        subject, distant = _stance_subject(sent, c)
+        if subject is not None and stance_score(stance_features(sent, c, a, end, subject, distant)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
     return None
@@ -714,6 +771,29 @@ _CLAUSE_OPENERS = frozenset({"that", "there"}) | (PRONOUNS - {"you"})
 _NOT_VERBS = (
     frozenset(REPORTED_VERBS) | frozenset(COMPLEMENT_VERBS) | DETERMINERS | PREPOSITIONS | PRONOUNS | COORDINATORS
 )
+
+
+def _stance_subject(sent: Sentence, c: int) -> tuple[Candidate | None, bool]:
+    """The source of a stance cue at items[c] (`_complement_subject`), else the sentence's subject when the verb has
+    none within reach ("Sanders, after a week of rallies in three states, criticized …"); and whether it is that
+    distant one. A participle after a comma or a name gets none: `_complement_subject` has read its clause already,
+    or ruled it out ("a letter to Minister Payne asking …": the letter asks)."""
+    subject = _complement_subject(sent, c)
+    if subject is not None or _participle_with_own_subject(sent, c):
+        return subject, False
+    distant = sentence_subject(sent.ctx, sent.items, c)
+    if distant is not None and sent.ctx.text[distant.start : distant.end].lower() in DETERMINERS:
+        return None, False  # "The remarks came days after envoys met … to discuss …": a bare "The" names no one
+    return distant, distant is not None
+
+
+def _participle_with_own_subject(sent: Sentence, c: int) -> bool:
+    """ "…, vowing …", "a letter to Minister Payne asking …": a participle whose subject `_complement_subject` reads
+    (or rules out) from the words right before it."""
+    if not sent.word(c).endswith("ing"):
+        return False
+    before = sent.items[c - 1]
+    return sent.word(c - 1) == "," or (before[0] == "T" and before[1] in sent.ctx.ent_token)
 
 
 def _after_pronoun(sent: Sentence, c: int) -> bool:
@@ -748,7 +828,7 @@ _VERB_MODIFIERS = _AUXILIARIES | frozenset(
 _OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron", PRONOUNS), ("to", frozenset({"to"})))
 
 
-def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate) -> list[str]:
+def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate, distant: bool = False) -> list[str]:
     """What the model knows of a candidate: its cue word, the words around it, the kind of its subject, where its
     object opens and how long it runs. Bench/learn_stance.py trains on exactly these."""
     word, before, opener, before_object = sent.word(c), sent.word(c - 1), sent.word(a), sent.word(a - 1)
@@ -766,7 +846,7 @@ def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate
         f"opener_class={opener_class}",
         f"w_opener={word}|{opener_class}",
         f"w_particle={word}|{before_object if before_object in _CUE_PARTICLES else ''}",
-        f"subject={subject.kind}{label}",
+        f"subject={'sentence:' if distant else ''}{subject.kind}{label}",
         f"length={size}",
         f"to_end={end >= len(sent.items) - 1}",
         f"carried={sent.carried is not None}",
@@ -995,6 +1075,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     name_colon_clause,
     speaker_verb_complement,
     owner_noun_complement,
+    headline_verb_clause,
     learned_cue_object,
 ]
 
