@@ -525,7 +525,7 @@ REPORTED: list[tuple[str, list[Expected]]] = [
         ],
     ),
     # a Title Case headline (the article's first line): a short source, a verb of saying or a colon (indirect) or one
-    # of the model's words (stance, an adverb before it skipped), and the rest of the line; main's code found none
+    # of the model's words (stance, an adverb before it skipped), and the rest of the line
     (
         "Harbour Board: Ferry Contract Was Signed Too Early.\n\nThe board met on Monday.",
         [("Ferry Contract Was Signed Too Early", "Harbour Board", "Harbour Board", "indirect", "headline_verb_clause")],

@@ -677,21 +677,29 @@ MAX_HEADLINE_WORDS = 25
 MAX_HEADLINE_SOURCE = 9
 
 
+# A visible character: the first one in a text opens its first line.
+_VISIBLE = re.compile(r"\S")
+
+
 def _headline(sent: Sentence) -> bool:
     """Whether the sentence is the article's headline: the whole of its first line, above more text, short, in Title
     Case (most words of four letters or more capitalised: a story's opening sentence is not)."""
     ctx = sent.ctx
-    if not sent.items or ctx.text[: sent.start_of(0)].strip():
+    if not sent.items:
         return False
-    line_end = ctx.text.find("\n", sent.start_of(0))
+    start = sent.start_of(0)
+    first = _VISIBLE.search(ctx.text)  # reads only the spaces before the first line, however long the text
+    if first is not None and first.start() < start:
+        return False  # a visible character before it: not the first line
+    line_end = ctx.text.find("\n", start)
     if line_end == -1:
         return False  # a headline stands above a story
-    line = ctx.text[sent.start_of(0) : line_end]
     if sent.end_of(len(sent.items) - 1) > line_end:
         return False
-    long_words = [w for w in line.split() if len(w) >= 4 and w[0].isalpha()]
+    words = ctx.text[start:line_end].split()
+    long_words = [w for w in words if len(w) >= 4 and w[0].isalpha()]
     capitalised = sum(1 for w in long_words if w[0].isupper())
-    return len(line.split()) <= MAX_HEADLINE_WORDS and capitalised * 10 >= len(long_words) * 8
+    return len(words) <= MAX_HEADLINE_WORDS and capitalised * 10 >= len(long_words) * 8
 
 
 def headline_verb_clause(sent: Sentence) -> Reported | None:
