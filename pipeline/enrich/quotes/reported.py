@@ -233,6 +233,8 @@ def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
     """Whether items[a] can open the clause the verb at items[c] reports."""
     if after_that or _opens_apostrophe_quote(sent, a):
         return True
+    if REPORTED_VERBS.get(sent.word(c)) == "that" and _pronoun_clause(sent, a) and not _passive(sent, c):
+        return True
     if REPORTED_VERBS.get(sent.word(c)) != "bare" or a >= len(sent.items) or sent.items[a][0] != "T":
         return False
     i = sent.items[a][1]
@@ -241,6 +243,26 @@ def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
     if sent.word(a) == "her" and sent.word(c) not in ADDRESS_CUES:
         return _possessive_her(sent, a)
     return sent.word(a) not in NOT_CLAUSE_OPENERS and not sent.ctx.puncts[i]
+
+
+# Pronouns that can only be a subject: after "announced", "showed" or "denied" they open a clause, not an object.
+_SUBJECT_ONLY = frozenset({"he", "she", "they", "we", "i"})
+# Words after "it" that make it a clause's subject ("announced it would …", "denied it was …"): "announced it on
+# Tuesday", "found it difficult" keep "it" an object.
+_FINITE_AFTER_IT = frozenset(
+    {"is", "was", "will", "would", "has", "had", "could", "can", "may", "might", "did", "does"}
+)
+
+
+def _pronoun_clause(sent: Sentence, a: int) -> bool:
+    """ "announced she will resign", "new filings show it has less than …": after a verb that otherwise needs "that"
+    (the verb more often takes a noun), a subject pronoun and a verb open a clause all the same."""
+    following = sent.word(a + 1)
+    if sent.word(a) == "it":
+        return following in _FINITE_AFTER_IT
+    if sent.word(a) not in _SUBJECT_ONLY or not following.isalpha() or sent.items[a + 1][0] != "T":
+        return False
+    return sent.ctx.lowercase[sent.items[a + 1][1]] and following not in NOT_CLAUSE_OPENERS
 
 
 def _possessive_her(sent: Sentence, a: int) -> bool:
@@ -596,10 +618,11 @@ def clause_then_verb_speaker(sent: Sentence) -> Reported | None:
 def participle_clause(sent: Sentence) -> Reported | None:
     """ "The minister defended the plan, saying it would create jobs": the clause's subject is the speaker."""
     ctx, items = sent.ctx, sent.items
-    for c in sent.verbs_in(2, len(items) - 1):  # every participle is a reported verb
+    for c in sent.verbs_in(1, len(items) - 1):  # every participle is a reported verb
         if sent.word(c - 1) != "," or sent.word(c) not in PARTICIPLES:
             continue
         subject = clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+        subject = subject or _attribution_subject(sent, c - 2) or sent.carried
         a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
         if subject is None or not (after_that or _opens_clause(sent, c, a, False) or sent.word(c) == "saying"):
             continue
@@ -609,6 +632,14 @@ def participle_clause(sent: Sentence) -> Reported | None:
         if span is not None:
             return Reported(Attribution(subject, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
     return None
+
+
+def _attribution_subject(sent: Sentence, k: int) -> Candidate | None:
+    """The subject of a reporting verb at items[k] that closes what came before ("“…,” she said, adding that …"):
+    a participle after it reports for the same speaker."""
+    if k < 1 or not _reporting_after(sent, k):
+        return None
+    return subject_before(sent.ctx, sent.items, k, 0)
 
 
 def name_colon_clause(sent: Sentence) -> Reported | None:
