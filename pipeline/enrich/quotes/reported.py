@@ -530,6 +530,8 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
         a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
         if not _opens_clause(sent, c, a, after_that):
             continue  # "said: “…”" is a direct quote, "said during the interview" no clause
+        if not (after_that or _opens_apostrophe_quote(sent, a)) and _closes_quotation(sent, c):
+            continue  # "“…,” Bond said onstage Tuesday night": what follows is the attribution's tail
         found = speaker_of_cue(ctx, items, c, sent.done)
         subject = found.candidate if found is not None and found.candidate else _subject(sent, c)
         if sent.carried is not None and _coordinated(sent, c) and (subject is None or subject.start > sent.start_of(c)):
@@ -541,6 +543,26 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
     return None
+
+
+# How many items back from a verb the quotation it closes may end ("…,” the assailant, John McGraw, told …").
+MAX_CLOSING_SPEAKER = 10
+# Words between a quotation and a verb that show the verb is not the one closing it.
+_NOT_CLOSING = frozenset({".", ";", ":", "that", "but", "and", "while", "when", "as"})
+
+
+def _closes_quotation(sent: Sentence, c: int) -> bool:
+    """Whether the verb at items[c] closes a quotation just before its speaker ("“…,” Trump told Fox News host Sean
+    Hannity earlier this month", "…,'' Mr. Kosa told a plenary session"): what follows it is where and to whom, not a
+    reported clause."""
+    for k in range(c - 1, max(-1, c - 1 - MAX_CLOSING_SPEAKER), -1):
+        if sent.items[k][0] == "Q":
+            return sent.items[k][1] in sent.done  # a title in quotation marks is attributed to no one
+        if sent.word(k) in APOSTROPHE_QUOTES:
+            return True
+        if sent.word(k) in _NOT_CLOSING or sent.word(k) in REPORTED_VERBS:
+            return False
+    return False
 
 
 def _coordinated(sent: Sentence, c: int) -> bool:
