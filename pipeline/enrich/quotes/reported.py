@@ -698,7 +698,7 @@ def speaker_verb_complement(sent: Sentence) -> Reported | None:
         subject = _complement_subject(sent, c) if start is not None else None
         if start is None or subject is None:
             continue
-        span = _content(sent, start, _complement_end(sent, start))
+        span = _complement_content(sent, start)
         if span is not None:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
@@ -987,6 +987,10 @@ def _complement_start(sent: Sentence, a: int, pattern: tuple[str, ...]) -> int |
             if end is None:
                 return None
             start, k = k if start is None else start, end
+        elif part == "named":
+            if not _named_object(sent, k):
+                return None
+            start, k = k if start is None else start, k + 2  # "called *him divisive*"
         elif part == "to" and sent.word(k) == "not" and sent.word(k + 1) == "to":
             start, k = k if start is None else start, k + 1  # "vowed not to …", "urged voters not to …"
             if not _infinitive(sent, k + 1):
@@ -1000,6 +1004,35 @@ def _complement_start(sent: Sentence, a: int, pattern: tuple[str, ...]) -> int |
             start = k + 1 if start is None and part in _PARTICLES else k if start is None else start
             k += 1
     return start
+
+
+# Object pronouns after which a naming verb's predicate follows: "called *him* divisive".
+_NAMED_PRONOUNS = frozenset({"him", "her", "them", "it", "me", "us"})
+# Words after such a pronoun that make the verb no naming: "called him back", "called it quits".
+_NOT_PREDICATES = NOT_CLAUSE_OPENERS | TIME_WORDS | frozenset({"back", "up", "out", "off", "quits", "and", "or"})
+
+
+def _named_object(sent: Sentence, k: int) -> bool:
+    """ "called *him* a liar", "calling *them* rapists": an object pronoun at items[k], then a predicate that names
+    it (a lowercase word, a determiner or an apostrophe quotation), not a particle or a time ("called him back",
+    "called her on Tuesday")."""
+    if sent.word(k) not in _NAMED_PRONOUNS or k + 1 >= len(sent.items) or sent.items[k + 1][0] != "T":
+        return False
+    i = sent.items[k + 1][1]
+    following = sent.word(k + 1)
+    if following in APOSTROPHE_QUOTES:
+        return True
+    return sent.ctx.lowercase[i] and following.isalpha() and following not in _NOT_PREDICATES
+
+
+def _complement_content(sent: Sentence, start: int) -> tuple[int, int] | None:
+    """The span of a complement starting at items[start]; a naming ("called *him divisive* and …") ends at a
+    coordinator, where the sentence goes on, and its two words are content enough."""
+    end = _complement_end(sent, start)
+    if sent.word(start) not in _NAMED_PRONOUNS:
+        return _content(sent, start, end)
+    end = next((k for k in range(start + 2, end) if sent.word(k) in COORDINATORS), end)
+    return _content(sent, start, end, 2)
 
 
 def _complement_end(sent: Sentence, a: int) -> int:
