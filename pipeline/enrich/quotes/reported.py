@@ -576,18 +576,23 @@ def _coordinated(sent: Sentence, c: int) -> bool:
 def clause_then_speaker_verb(sent: Sentence) -> Reported | None:
     """ "The border will stay closed, the minister said (on Tuesday)." """
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
-    for c in reversed(sent.verbs_in(max(1, n - MAX_TAIL) + 1, n)):
+    tail = max(1, n - MAX_TAIL) + 1
+    # after apostrophe quote marks the verb may stand anywhere: "…,'' Mr. Ackman said at the time, adding that …"
+    first = 1 if not APOSTROPHE_QUOTES.isdisjoint(sent.words) else tail
+    for c in reversed(sent.verbs_in(first, n)):
         if not _reporting_after(sent, c):
             continue
         subject = _subject(sent, c)
         comma = _comma_before(sent, subject)
         # "…,'' Lael Brainard, a Fed governor, said in a speech last month.": the apostrophe quote marks say where
         # the clause ends, however long the speaker's apposition and what follows the verb
-        if not (_ends_attribution(sent, c) or (comma is not None and sent.word(comma + 1) in APOSTROPHE_QUOTES)):
+        quoted = comma is not None and sent.word(comma + 1) in APOSTROPHE_QUOTES
+        if not ((c >= tail and _ends_attribution(sent, c)) or quoted):
             continue
         if subject is None or comma is None:
             return None
-        span = _content(sent, _clause_start(sent, comma), comma)
+        # "''It's embarrassing,'' Mr. Rubel said.": the marks make two words a clause
+        span = _content(sent, _clause_start(sent, comma), comma, 2 if quoted else MIN_WORDS)
         if span is None:
             return None
         return Reported(
