@@ -624,6 +624,33 @@ def speaker_verb_inside_clause(sent: Sentence) -> Reported | None:
     return None
 
 
+# Past forms of saying that do not end in "-ed".
+_PAST_SAYING = frozenset({"said", "wrote", "told", "found", "showed", "shown"})
+
+
+def as_speaker_verb_clause(sent: Sentence) -> Reported | None:
+    """ "As the Times noted, the senator raised $1 million", "…, and as Comey noted, others could still be charged":
+    "as", a speaker and a reporting verb in the past set off by a comma before the clause they report."""
+    ctx, items, n = sent.ctx, sent.items, len(sent.items)
+    for c in sent.verbs_in(2, n - 2):
+        if not (_reporting_after(sent, c) and (sent.word(c).endswith("ed") or sent.word(c) in _PAST_SAYING)):
+            continue  # "As Ana Kovac reports, …" leads into a reporter's own segment; "as some hope, …" no one's words
+        comma = _skip_time(sent, c + 1)
+        subject = _subject(sent, c)
+        if sent.word(comma) != "," or subject is None:
+            continue
+        opener = next((k for k in range(c - 1, -1, -1) if sent.start_of(k) < subject.start), -1)
+        while opener > 0 and sent.word(opener) in _BEFORE_MENTION:
+            opener -= 1  # "As *the* Times noted"
+        if sent.word(opener) != "as" or sent.word(opener - 1) not in {"", ",", "and", "but"}:
+            continue
+        span = _content(sent, comma + 1, _clause_end(sent, comma + 1))
+        if span is not None:
+            cand = _speaker_of_utterance(ctx, subject)
+            return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
+    return None
+
+
 def clause_then_verb_speaker(sent: Sentence) -> Reported | None:
     """ "The border will stay closed, said Ana Kovac, the minister." """
     ctx, items, n = sent.ctx, sent.items, len(sent.items)
@@ -1168,6 +1195,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     according_to_closing,
     clause_then_verb_speaker,
     clause_then_speaker_verb,
+    as_speaker_verb_clause,
     speaker_verb_inside_clause,
     speaker_verb_clause,
     participle_clause,
