@@ -525,7 +525,7 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
     follows a cue (`speaker_of_cue`), then the clause it reports."""
     ctx, items = sent.ctx, sent.items
     for c in sent.verbs_in(1, len(items) - 1):
-        if sent.word(c).endswith("ing") or not _reporting(sent, c):
+        if (sent.word(c).endswith("ing") and not _progressive(sent, c)) or not _reporting(sent, c):
             continue
         a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
         if not _opens_clause(sent, c, a, after_that):
@@ -563,6 +563,19 @@ def _closes_quotation(sent: Sentence, c: int) -> bool:
         if sent.word(k) in _NOT_CLOSING or sent.word(k) in REPORTED_VERBS:
             return False
     return False
+
+
+# Forms of "be" that make a participle after them a progressive: "is saying", "’s been telling".
+_PROGRESSIVE_AUXILIARIES = frozenset({"is", "are", "was", "were", "been", "am", "'s", "’s", "'re", "’re"})
+
+
+def _progressive(sent: Sentence, c: int) -> bool:
+    """Whether the participle at items[c] is a progressive ("Capitalists are saying that's true", "he's now
+    suggesting that …"), past adverbs and "not": a finite verb, not a participle after a comma."""
+    k = c - 1
+    while k > 0 and (sent.word(k).endswith("ly") or sent.word(k) in {"now", "not", "also", "still", "already"}):
+        k -= 1
+    return sent.word(k) in _PROGRESSIVE_AUXILIARIES
 
 
 def _coordinated(sent: Sentence, c: int) -> bool:
