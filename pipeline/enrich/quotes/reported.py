@@ -779,25 +779,32 @@ MAX_HEADLINE_SOURCE = 9
 _VISIBLE = re.compile(r"\S")
 
 
-def _headline(sent: Sentence) -> bool:
-    """Whether the sentence is the article's headline: the whole of its first line, above more text, short, in Title
-    Case (most words of four letters or more capitalised: a story's opening sentence is not)."""
+def _headline(sent: Sentence) -> bool | None:
+    """Whether the sentence is the article's headline in Title Case (most words of four letters or more capitalised: a
+    story's opening sentence is not); False for a headline in sentence case, None when it is no headline: not the
+    whole of the first line, not above more text, or too long."""
     ctx = sent.ctx
     if not sent.items:
-        return False
+        return None
     start = sent.start_of(0)
     first = _VISIBLE.search(ctx.text)  # reads only the spaces before the first line, however long the text
     if first is not None and first.start() < start:
-        return False  # a visible character before it: not the first line
+        return None  # a visible character before it: not the first line
     line_end = ctx.text.find("\n", start)
     if line_end == -1:
-        return False  # a headline stands above a story
+        return None  # a headline stands above a story
     if sent.end_of(len(sent.items) - 1) > line_end:
-        return False
+        return None
     words = ctx.text[start:line_end].split()
+    if len(words) > MAX_HEADLINE_WORDS:
+        return None
     long_words = [w for w in words if len(w) >= 4 and w[0].isalpha()]
     capitalised = sum(1 for w in long_words if w[0].isupper())
-    return len(words) <= MAX_HEADLINE_WORDS and capitalised * 10 >= len(long_words) * 8
+    return capitalised * 10 >= len(long_words) * 8
+
+
+# The most items a sentence-case headline's source may take before its colon ("Clinton camp: …", "IG report: …").
+MAX_PLAIN_HEADLINE_SOURCE = 4
 
 
 def headline_verb_clause(sent: Sentence) -> Reported | None:
@@ -805,18 +812,21 @@ def headline_verb_clause(sent: Sentence) -> Reported | None:
     whose words are capitalised (the rules above read lowercase verbs only), with a short source, a verb of saying or
     a colon (kind "indirect") or one of the model's words (kind "stance", unscored), and what follows to its end. A
     headline attribution never makes a statement (statements.makes_a_statement: a heading is never one)."""
-    if not _headline(sent):
-        return None
+    title = _headline(sent)
+    if title is None or (not title and sent.word(0) in DETERMINERS):
+        return None  # "The Latest: …" names a running column, not who speaks
     ctx, items = sent.ctx, sent.items
-    for c in range(1, min(len(items) - 1, MAX_HEADLINE_SOURCE + 1)):
+    # in sentence case only "Source: …" is read ("Poll: Trump and Clinton hold narrow leads"): a lowercase verb is
+    # the rules' above, and a first line in sentence case may as well be the story's first sentence
+    for c in range(1, min(len(items) - 1, (MAX_HEADLINE_SOURCE if title else MAX_PLAIN_HEADLINE_SOURCE) + 1)):
         word = sent.word(c)
-        if items[c][0] != "T" or not (word == ":" or word in REPORTED_VERBS or word in LEARNED_CUES):
+        if items[c][0] != "T" or not (word == ":" or (title and (word in REPORTED_VERBS or word in LEARNED_CUES))):
             continue
         if word.endswith("ly") or word in _VERB_MODIFIERS:
             continue  # "Kovac Quietly Praises …": an adverb before the verb is no cue
         if any(items[k][0] != "T" or ctx.puncts[items[k][1]] for k in range(c)):
             return None
-        span = _content(sent, c + 1, len(items), 1)
+        span = _content(sent, c + 1, len(items), 1 if title else MIN_WORDS)
         if span is None:
             return None
         kind = "indirect" if word == ":" or word in REPORTED_VERBS else "stance"
