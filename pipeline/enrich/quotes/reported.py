@@ -841,6 +841,62 @@ def headline_verb_clause(sent: Sentence) -> Reported | None:
     return None
 
 
+# Words that open a passive's subject where the sentence goes on: its content starts after the last of them.
+_SUBJECT_STARTS = frozenset({",", ";", ":", "—", "–", "and", "but", "while", "because", "after", "as", "when", "if"})
+# How many items a passive's subject may take ("News of the PGA's move was first reported by …").
+MAX_PASSIVE_SUBJECT = 10
+
+
+def passive_agent_subject(sent: Sentence) -> Reported | None:
+    """ "News of the move was first reported by the Miami Herald", "Both attacks were claimed by the Islamic State",
+    "Her view is shared by Sen. Warren": a word PolNeAR marks as a cue (curated or the model's), in the passive, with
+    its agent after "by"; the agent is the source and the passive's subject what it said or took a stance on. Kind
+    "stance": the subject names what was said or judged, not the words (as "announced *his resignation*")."""
+    ctx, items, n = sent.ctx, sent.items, len(sent.items)
+    for c in range(1, n - 2):
+        word = sent.word(c)
+        if sent.word(c + 1) != "by" or not (word.endswith("ed") or word in _PAST_SAYING or word == "written"):
+            continue
+        if word in COMPLEMENT_VERBS or word in ADDRESS_CUES or not (word in REPORTED_VERBS or word in LEARNED_CUES):
+            continue  # "was asked by", "was told by": the subject is the one addressed, not what was said
+        auxiliary = _passive_auxiliary(sent, c)
+        agent = mention_after(ctx, items, c + 2, n) if auxiliary is not None else None
+        if auxiliary is None or agent is None:
+            continue
+        first = auxiliary - 1 if sent.word(auxiliary - 1) in _RELATIVES else auxiliary  # "…, which was claimed by"
+        while first > 0 and auxiliary - first < MAX_PASSIVE_SUBJECT and sent.word(first - 1) not in _SUBJECT_STARTS:
+            first -= 1
+        if sent.word(first) in _SUBJECT_STARTS or any(items[k][0] != "T" for k in range(first, auxiliary)):
+            continue
+        if any(sent.word(k) in _RELATIVES for k in range(first, auxiliary - 1)):
+            continue  # "a state so blue that its race will be …": the subject is no phrase of its own
+        span = _content(sent, first, auxiliary, 1)
+        if span is not None:
+            return Reported(Attribution(agent, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
+    return None
+
+
+def _passive_auxiliary(sent: Sentence, c: int) -> int | None:
+    """Where the auxiliaries of a passive participle at items[c] begin ("*was* first reported", "*has been* widely
+    shared"), past adverbs; None when no form of "be" stands before it."""
+    k = c - 1
+    while k > 0 and (sent.word(k).endswith("ly") or sent.word(k) in {"first", "later", "also", "since"}):
+        k -= 1
+    if sent.word(k) not in _PASSIVE_AUXILIARIES:
+        return None
+    while k > 0 and (sent.word(k - 1) in _PASSIVE_AUXILIARIES or sent.word(k - 1) in _MODALS):
+        k -= 1
+    return k
+
+
+# What may stand before a passive's "be": "*has* been", "*will* be", "*could not* be".
+_MODALS = frozenset(
+    {"has", "have", "had", "will", "would", "could", "can", "may", "should", "might", "must", "not", "also", "to"}
+)
+# Relative pronouns: a passive after one has it for its subject ("the attacks, which were claimed by …").
+_RELATIVES = frozenset({"which", "who", "that"})
+
+
 def learned_cue_object(sent: Sentence) -> Reported | None:
     """ "Sanders criticized the trade deal with China", "He cited a drop in crime", "…, citing the new figures": a
     word PolNeAR's annotators mark as an attribution's cue in train, whose content is its object to the clause's
@@ -1226,6 +1282,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     speaker_verb_complement,
     owner_noun_complement,
     headline_verb_clause,
+    passive_agent_subject,
     learned_cue_object,
 ]
 
