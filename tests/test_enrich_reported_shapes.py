@@ -14,10 +14,11 @@ import pytest
 from pipeline.config import Config
 from pipeline.enrich.analyze import analyze
 from pipeline.enrich.statements import makes_a_statement
+from tests.test_enrich_reported import Expected
+from tests.test_enrich_reported import test_reported_speech_table as reported_speech_as_expected
 
-# text -> every attribution expected in it, in text order:
+# text -> every attribution expected in it, in text order (as test_enrich_reported.py's table):
 # (content, speaker, the speaker mention as written, kind, rule).
-Expected = tuple[str, str | None, str | None, str, str]
 SHAPES: list[tuple[str, list[Expected]]] = [
     # a verb that otherwise needs "that" ("announced") takes a clause opened by a subject pronoun and a verb
     (
@@ -133,17 +134,7 @@ SHAPES: list[tuple[str, list[Expected]]] = [
 
 @pytest.mark.parametrize(("text", "expected"), SHAPES)
 def test_reported_shapes(text: str, expected: list[Expected]) -> None:
-    got = [
-        (
-            q.text,
-            q.speaker,
-            text[q.speaker_start : q.speaker_end] if q.speaker_start is not None else None,
-            q.kind,
-            q.rule,
-        )
-        for q in analyze(text, Config()).quotes
-    ]
-    assert got == expected
+    reported_speech_as_expected(text, expected)
 
 
 def test_a_sentence_case_headline_makes_no_statement() -> None:
