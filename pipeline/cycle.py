@@ -514,8 +514,9 @@ def dedupe_and_group(config: Config, store: Store, article_ids: Sequence[str]) -
     """Dedupe, then statements, for one batch: how many duplicates and how many new statements.
 
     The batch's articles are loaded once for both: the statements step reads each article's cluster, which
-    dedupe hands back (`DedupReport.label`) as it stores it. Loaded twice, the articles' entities and quotes were
-    decoded from JSON twice, about 2.3 s of a 543-page bench cycle's main process for the two loads."""
+    dedupe hands back (`DedupReport.label`) as it stores it. Loaded a second time, the articles' entities and
+    quotes were decoded from JSON again: 694 M instructions of the main process's dedupe and statements in a
+    543-page bench cycle (replayed under callgrind: 11,945 M → 11,251 M), about 0.2-0.5 ms of CPU an article."""
     articles = store.get_articles(article_ids)
     dedup = dedupe_articles(config, store, articles)
     dedup.label(articles)
