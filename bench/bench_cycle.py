@@ -359,10 +359,12 @@ class PeakMemory:
 
 
 def _timed(record: list[tuple[int, float]], stage: Callable[..., Any]) -> Callable[..., Any]:
-    def run(config: Config, store: Any, article_ids: Any) -> Any:
+    """The stage, timed; its last argument is the batch (its articles or their ids)."""
+
+    def run(*args: Any) -> Any:
         started = time.perf_counter()
-        result = stage(config, store, article_ids)
-        record.append((len(article_ids), time.perf_counter() - started))
+        result = stage(*args)
+        record.append((len(args[-1]), time.perf_counter() - started))
         return result
 
     return run
@@ -378,8 +380,8 @@ def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages", tim
     server = ChildServer(kind, pages)
     dedupe: list[tuple[int, float]] = []
     statements: list[tuple[int, float]] = []
-    stages = cycle.dedupe_stage, cycle.statements_stage
-    cycle.dedupe_stage, cycle.statements_stage = _timed(dedupe, stages[0]), _timed(statements, stages[1])
+    stages = cycle.dedupe_articles, cycle.group_statements
+    cycle.dedupe_articles, cycle.group_statements = _timed(dedupe, stages[0]), _timed(statements, stages[1])
     try:
         with tempfile.TemporaryDirectory() as directory:
             config = bench_config(Path(directory), [f"{server.base_url}/feeds/pages.xml"])
@@ -413,7 +415,7 @@ def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages", tim
             memory.own_peaks,
         )
     finally:
-        cycle.dedupe_stage, cycle.statements_stage = stages
+        cycle.dedupe_articles, cycle.group_statements = stages
         server.close()
 
 

@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import chain
@@ -74,6 +74,17 @@ class DedupReport:
     near: int = 0
     duplicates: int = 0  # folded into an earlier copy (exact + near)
     merged: int = 0  # clusters relabelled into another cluster
+    # What this call left in the store for the batch's articles, by article id: each folded article's cluster
+    # (merges included) and, for those it placed, the copy each folds into (None: none). The cycle hands both to
+    # the statements step with the articles it already loaded, instead of loading them from the store again.
+    cluster_of: dict[str, str] = field(default_factory=dict)
+    duplicate_of: dict[str, str | None] = field(default_factory=dict)
+
+    def label(self, articles: Iterable[Article]) -> None:
+        """Give these articles (loaded before `dedupe` ran) the cluster and original it stored for them."""
+        for article in articles:
+            article.cluster_id = self.cluster_of.get(article.id, article.cluster_id)
+            article.duplicate_of = self.duplicate_of.get(article.id, article.duplicate_of)
 
 
 # -- normalisation ---------------------------------------------------------
@@ -585,4 +596,6 @@ def dedupe(articles: list[Article], store: Store, window: timedelta, params: Par
             report.merged += len(placement.merged)
         clusters.add(me, found.band_keys, placement)
     clusters.write()
+    report.cluster_of = {article_id: clusters.cluster_of[article_id] for article_id in batch}
+    report.duplicate_of = clusters.duplicate_of
     return report

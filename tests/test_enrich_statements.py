@@ -48,6 +48,26 @@ def test_a_word_changed_in_a_long_quote_is_still_the_same_statement() -> None:
     assert same_statement(a, b)
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        # seven words, one changed: 6 of 7 matched in order, at least 0.85 of them
+        ("we will not talk to them again", "we will never talk to them again", True),
+        # six words, one changed: 5 of 6 matched, under 0.85 of them
+        ("we will not talk to them", "we will never talk to them", False),
+        # five words, one changed: under six words only the same words or containment count
+        ("we are very hopeful now", "we are very hopeful today", False),
+        # every word shared, in another order: only the longest run (4 of 8) matches in order
+        ("the talks were useful and we are hopeful", "we are hopeful and the talks were useful", False),
+        # one word dropped from eight: 7 of 7 matched
+        ("the talks were useful and we are hopeful", "the talks were useful and we are", True),
+    ],
+)
+def test_a_quote_reworded_is_the_same_statement_only_when_most_words_match_in_order(a: str, b: str, same: bool) -> None:
+    assert same_statement(a, b) is same
+    assert same_statement(b, a) is same
+
+
 def test_different_words_are_different_statements() -> None:
     assert not same_statement("It is my personal opinion", "We are not saying we are not going to denuclearize")
     assert not same_statement("", "anything")

@@ -173,7 +173,7 @@ def test_pages_of_the_next_batch_arrive_while_a_batch_is_deduped(tmp_path, site,
     pages_done: list[int] = []
     next_batch_arrived = threading.Event()
     seen_during_dedupe: list[int] = []
-    dedupe_stage = cycle.dedupe_stage
+    dedupe_articles = cycle.dedupe_articles
 
     def progress(stage: str, done: int, total: int) -> None:
         if stage == "fetch":
@@ -181,13 +181,13 @@ def test_pages_of_the_next_batch_arrive_while_a_batch_is_deduped(tmp_path, site,
             if len(pages_done) > 2:  # a page of the second batch
                 next_batch_arrived.set()
 
-    def waiting_dedupe(config, store_, article_ids):
+    def waiting_dedupe(config, store_, articles):
         if not seen_during_dedupe:
             next_batch_arrived.wait(timeout=60)  # a guard against a hang, not a measured time
             seen_during_dedupe.append(len(pages_done))
-        return dedupe_stage(config, store_, article_ids)
+        return dedupe_articles(config, store_, articles)
 
-    monkeypatch.setattr(cycle, "dedupe_stage", waiting_dedupe)
+    monkeypatch.setattr(cycle, "dedupe_articles", waiting_dedupe)
     report = run_cycle(configured(tmp_path, site, *paths), store, progress=progress)
     assert report.articles_indexed == 4 and report.errors == []
     assert seen_during_dedupe[0] >= 3  # the first batch's 2 pages and at least one of the second's

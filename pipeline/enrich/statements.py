@@ -13,9 +13,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 
 from pipeline.records import Article, Quote, Statement, StatementQuote, article_time, speaker_key, utcnow
@@ -25,6 +28,8 @@ from pipeline.store import Store
 # so containment alone does not make it the same statement.
 MIN_FRAGMENT_WORDS = 3
 SIMILAR = 0.85
+# Below this many words, only the same words or containment make two quotes one statement.
+MIN_SIMILAR_WORDS = 6
 
 
 def words(text: str) -> list[str]:
@@ -34,7 +39,16 @@ def words(text: str) -> list[str]:
 
 
 def same_statement(a: str, b: str) -> bool:
-    first, second = words(a), words(b)
+    """The same words, one quote inside the other, or at least `SIMILAR` of the shorter one's words matched in
+    order (a word changed, a comma moved) when it has `MIN_SIMILAR_WORDS` or more.
+
+    The order-preserving match (difflib's matching blocks) is computed only when the two quotes share enough
+    words at all, counted with repeats: that count bounds the matched words from above, and costs a fraction of
+    the match. A quote is compared with every wording of each candidate statement by its speaker, so most pairs
+    share little; and each quote's words are read once (`_statement_words`). The similarity ratio test the match
+    once also made is implied by this one (a ratio 2M/(la+lb) of at least `SIMILAR` needs M ≥ `SIMILAR` × the
+    shorter length), so the answer is the same."""
+    first, second = _statement_words(a), _statement_words(b)
     if not first or not second:
         return False
     if first == second:
@@ -42,15 +56,23 @@ def same_statement(a: str, b: str) -> bool:
     short, long = sorted((first, second), key=len)
     if len(short) >= MIN_FRAGMENT_WORDS and _contains(long, short):
         return True
+    if len(short) < MIN_SIMILAR_WORDS:
+        return False
+    needed = SIMILAR * len(short)
+    if (Counter(first) & Counter(second)).total() < needed:
+        return False
+    # A fragment quoted with a word changed ("we'd" for "we would") inside a longer quote, or a close rewording.
     matcher = SequenceMatcher(None, first, second, autojunk=False)
-    if len(short) >= 6 and matcher.ratio() >= SIMILAR:
-        return True
-    # A fragment quoted with a word changed ("we'd" for "we would") inside a longer quote.
-    matched = sum(block.size for block in matcher.get_matching_blocks())
-    return len(short) >= 6 and matched >= SIMILAR * len(short)
+    return sum(block.size for block in matcher.get_matching_blocks()) >= needed
 
 
-def _contains(long: list[str], short: list[str]) -> bool:
+@lru_cache(maxsize=4096)
+def _statement_words(text: str) -> tuple[str, ...]:
+    """`words`, kept for the quotes and wordings a batch compares again and again."""
+    return tuple(words(text))
+
+
+def _contains(long: Sequence[str], short: Sequence[str]) -> bool:
     joined = f" {' '.join(long)} "
     return f" {' '.join(short)} " in joined
 
