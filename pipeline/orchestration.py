@@ -130,13 +130,14 @@ def poll_batch(
     for url, reason in outcome.skipped.items():
         log.info("skipped %s: %s", url, reason)
     if polling:
-        outcome.report = poll_stage(config, store, now=now, force=True, feed_urls=polling)
+        # Only their number is reported and logged: the entries themselves wait in the store for the fetch tasks.
+        outcome.report = poll_stage(config, store, now=now, force=True, feed_urls=polling, keep_entries=False)
     report = outcome.report
     log.info(
         "polled %d feeds%s: %d new entries, %d not modified, %d unchanged, %d failed",
         report.polled,
         " (a retried task polls its feeds whatever their backoff)" if force and polling else "",
-        len(report.new_entries),
+        report.entries_new,
         report.not_modified,
         report.unchanged,
         report.failed,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from pipeline.alert import DeliveryError
-from pipeline.demo.server import SiteServer, serve
+from pipeline.demo.server import SiteServer, StaticRoute, serve
 from pipeline.demo.site import feed_urls, sample_routes
 from pipeline.orchestration import AlertsFailedError, FeedPollError, poll_batch, poll_plan, send_alerts
 from pipeline.poll import is_feed_due
@@ -80,7 +80,7 @@ def test_a_failing_feed_backs_off_is_skipped_with_its_reason_and_a_forced_poll_t
 
     sample.routes["/gone.xml"] = sample.routes[urlsplit(feed_urls(sample.base_url)[0][0]).path]
     outcome = poll_batch(config, store, [gone], now=later, until=later + SLOT, force=True)
-    assert outcome.report.polled == 1 and len(outcome.report.new_entries) >= 1
+    assert outcome.report.polled == 1 and outcome.report.entries_new >= 1
     state = store.get_feed(gone)
     assert state is not None and (state.failures, state.last_error) == (0, None)
 
@@ -121,3 +121,21 @@ def test_send_alerts_raises_after_recording_an_undelivered_alert(tmp_path: Path,
     [record] = store.list_alerts()
     assert (record.state, record.attempts) == ("failed", 3)  # one try and two in-run retries, then left for later
     assert record.next_attempt is not None and record.next_attempt > utcnow()
+
+
+def test_a_poll_task_counts_its_new_entries_without_keeping_them(tmp_path: Path, store: SQLiteStore) -> None:
+    """The Airflow poll task reports only how many entries are new (the fetch tasks read them from the store),
+    so its report holds none: a feed of three stories gives 3 the first time and 0 when forced again."""
+    items = "".join(
+        f"<item><title>Story {n}</title><link>http://example.com/{n}</link><guid>g{n}</guid></item>" for n in (1, 2, 3)
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+    with serve({"/three.xml": StaticRoute(body, "application/rss+xml")}) as server:
+        url = server.url("/three.xml")
+        config = make_config(tmp_path, [{"url": url, "interval": "5m"}])
+        first = poll_batch(config, store, [url], now=T0, until=T0 + SLOT)
+        assert (first.report.polled, first.report.entries_new, first.report.new_entries) == (1, 3, [])
+        assert store.count_entries("pending") == 3
+        again = poll_batch(config, store, [url], now=T0, until=T0 + SLOT, force=True)
+        assert (again.report.polled, again.report.not_modified, again.report.entries_new) == (1, 1, 0)
+        assert store.count_entries() == 3

@@ -72,7 +72,7 @@ def poll(feed_urls: Sequence[str]) -> int:
         outcome = poll_batch(config, store, feed_urls, until=slot_end(context), force=is_rerun(context))
     if not outcome.report.polled:
         raise AirflowSkipException("; ".join(f"{url}: {reason}" for url, reason in outcome.skipped.items()))
-    return len(outcome.report.new_entries)
+    return outcome.report.entries_new
 
 
 def announce(new_entries: Sequence[int]) -> int:
