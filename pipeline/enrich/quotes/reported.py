@@ -755,7 +755,8 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     ctx, items = sent.ctx, sent.items
     pronoun = not _SUBJECT_PRONOUNS.isdisjoint(sent.words)  # else no word can follow one
     for c, word in enumerate(sent.words):
-        if c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
+        owned = sent.word(c - 1) in _OWNER_MARKERS  # "his support for …", "Turkey's refusal to …"
+        if c == 0 or not ctx.lowercase[items[c][1]] or (sent.word(c - 1) in NOUN_MARKERS and not owned):
             continue
         if word not in LEARNED_CUES and not (pronoun and _after_pronoun(sent, c)):
             continue
@@ -766,11 +767,15 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
         if span is None:
             continue
-        subject, how = _stance_subject(sent, c)
+        subject, how = (_owner(sent, c), "owner") if owned else _stance_subject(sent, c)
         if subject is not None and stance_score(stance_features(sent, c, a, end, subject, how)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
     return None
+
+
+# What makes a cue word a noun with an owner, who is its source: "*his* support for …", "Turkey*'s* refusal to …".
+_OWNER_MARKERS = frozenset({"his", "her", "their", "its", "’s", "'s"})
 
 
 # Words that open a clause rather than a noun phrase: after a curated word of saying, what follows them is what was
