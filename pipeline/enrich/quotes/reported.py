@@ -760,7 +760,8 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
             continue
         if word not in LEARNED_CUES and not (pronoun and _after_pronoun(sent, c)):
             continue
-        a = _cue_particles(sent, _skip_time(sent, c + 1))
+        v = _verb_after_adverb(sent, c)  # "Trump largely eschewed politics": the object follows the verb
+        a = _cue_particles(sent, _skip_time(sent, v + 1))
         if not _learned_object(sent, a, word) or (word in REPORTED_VERBS and sent.word(a) in _CLAUSE_OPENERS):
             continue  # a clause after a word of saying is reported speech, which the rules before this one read
         end = _complement_end(sent, a)
@@ -770,8 +771,23 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
         subject, how = (_owner(sent, c), "owner") if owned else _stance_subject(sent, c)
         if subject is not None and stance_score(stance_features(sent, c, a, end, subject, how)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
-            return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
+            return Reported(Attribution(cand, token_text(ctx, items[v][1]), sent.start_of(v)), *span, "stance")
     return None
+
+
+def _verb_after_adverb(sent: Sentence, c: int) -> int:
+    """Where the verb of a cue that opens with an adverb stands ("has *repeatedly* threatened to …", "*quickly*
+    lined up behind …": PolNeAR's annotators mark the adverb as the cue's head, so the model has learnt it as a
+    word): the word after it when that can be a verb; else items[c] itself."""
+    word = sent.words[c]
+    if not (word.endswith("ly") or word in _VERB_MODIFIERS) or c + 1 >= len(sent.items):
+        return c
+    if sent.items[c + 1][0] != "T" or not sent.ctx.lowercase[sent.items[c + 1][1]]:
+        return c
+    following = sent.words[c + 1]
+    if not following.isalpha() or following in _NOT_VERBS or following in _AUXILIARIES or following.endswith("ly"):
+        return c
+    return c + 1
 
 
 # What makes a cue word a noun with an owner, who is its source: "*his* support for …", "Turkey*'s* refusal to …".
