@@ -942,7 +942,15 @@ def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate
         f"carried={sent.carried is not None}",
         f"position={'first' if c <= 3 else 'later'}",
         f"after_be={word if _passive(sent, c) else ''}",
+        f"gap={_subject_gap(sent, c, subject)}",
     ]
+
+
+def _subject_gap(sent: Sentence, c: int, subject: Candidate) -> str:
+    """How many items stand between a candidate's subject and its cue at items[c], in classes: a subject right
+    before its verb is more often the one PolNeAR marks than one read across descriptions or clauses."""
+    gap = sum(1 for k in range(c) if sent.start_of(k) >= subject.end)
+    return "0" if gap == 0 else "1-2" if gap <= 2 else "3-6" if gap <= 6 else "7+"
 
 
 MIN_LEARNED_WORDS = 1
