@@ -15,7 +15,7 @@ from pipeline.enrich.analyze import analyze
 
 # text -> every attribution expected in it, in text order:
 # (content, speaker, the speaker mention as written, kind, rule, cue).
-Expected = tuple[str, str | None, str | None, str, str, str]
+Expected = tuple[str, str | None, str | None, str, str | None, str | None]
 STANCES: list[tuple[str, list[Expected]]] = [
     # a relative "who" before the verb: the source is the phrase it stands for (no person: kept in its own words)
     (

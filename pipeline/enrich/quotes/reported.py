@@ -26,8 +26,8 @@ from pipeline.enrich.entities import PERSON, TITLES
 from pipeline.enrich.quotes.candidates import (
     clause_subject,
     closing_speaker,
-    mention_ending,
     mention_after,
+    mention_ending,
     sentence_subject,
     subject_before,
 )
@@ -748,10 +748,11 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     first comma and whose speaker is its subject (as for the complement verbs); each such candidate is kept when a
     linear model trained on PolNeAR train scores it above its threshold (`stance_model.tsv`, bench/learn_stance.py).
     The model also reads the curated words of saying, in the shapes their rules leave, but never a clause after one
-    (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A passive ("was criticized") is
-    left alone: its subject is the one talked about. When the verb has no subject of its own within reach ("Sanders,
-    after a week of rallies in three states, criticized …"), the sentence's subject is tried, and the model is told
-    so (its weights for such candidates are their own)."""
+    (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A cue after "be" is tried too, and
+    the model weighs it by its word (`after_be`): "are wary of …" is the subject's stance, "was criticized" is not.
+    A noun with an owner is a cue of its owner ("his support for …"). When the verb has no subject of its own within
+    reach, a relative's antecedent, a share of people, or the sentence's subject is tried (`_stance_subject`), and
+    the model is told which (its weights for such candidates are their own)."""
     ctx, items = sent.ctx, sent.items
     pronoun = not _SUBJECT_PRONOUNS.isdisjoint(sent.words)  # else no word can follow one
     for c, word in enumerate(sent.words):
