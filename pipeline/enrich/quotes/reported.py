@@ -748,8 +748,9 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     first comma and whose speaker is its subject (as for the complement verbs); each such candidate is kept when a
     linear model trained on PolNeAR train scores it above its threshold (`stance_model.tsv`, bench/learn_stance.py).
     The model also reads the curated words of saying, in the shapes their rules leave, but never a clause after one
-    (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A cue after "be" is tried too, and
-    the model weighs it by its word (`after_be`): "are wary of …" is the subject's stance, "was criticized" is not.
+    (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A cue after "be" is tried too (but
+    not a word of saying: "was asked whether …"), and the model weighs it by its word (`after_be`): "are wary of …"
+    is the subject's stance, "was criticized" is not.
     A noun with an owner is a cue of its owner ("his support for …"). When the verb has no subject of its own within
     reach, a relative's antecedent, a share of people, or the sentence's subject is tried (`_stance_subject`), and
     the model is told which (its weights for such candidates are their own)."""
@@ -760,6 +761,10 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
         if c == 0 or not ctx.lowercase[items[c][1]] or (sent.word(c - 1) in NOUN_MARKERS and not owned):
             continue
         if word not in LEARNED_CUES and not (pronoun and _after_pronoun(sent, c)):
+            continue
+        # "was asked whether …", "was told": a word of saying after "be" has the one addressed as its subject; other
+        # words after "be" ("are wary of", "was criticized") are the model's to weigh (`after_be`)
+        if (word in REPORTED_VERBS or word in COMPLEMENT_VERBS) and _passive(sent, c):
             continue
         v = _verb_after_adverb(sent, c)  # "Trump largely eschewed politics": the object follows the verb
         a = _cue_particles(sent, _skip_time(sent, v + 1))
