@@ -135,8 +135,8 @@ def collect(articles: list[Article], words: list[str]) -> tuple[list[Candidate],
     seen: list[tuple[list[str], tuple[int, int]]] = []
     features_of = reported.stance_features
 
-    def recording(sent: Any, c: int, a: int, end: int, subject: Any, distant: bool = False) -> list[str]:
-        features = features_of(sent, c, a, end, subject, distant)
+    def recording(sent: Any, c: int, a: int, end: int, subject: Any, how: str = "") -> list[str]:
+        features = features_of(sent, c, a, end, subject, how)
         span = reported._content(sent, a, end, reported.MIN_LEARNED_WORDS)
         if span is not None:
             seen.append((features, span))

@@ -27,6 +27,7 @@ from pipeline.enrich.quotes.candidates import (
     clause_subject,
     closing_speaker,
     mention_after,
+    mention_ending,
     sentence_subject,
     subject_before,
 )
@@ -437,17 +438,25 @@ _QUANTITY = re.compile(
 )
 # How many words a share subject may have ("56 percent of registered Democratic voters polled").
 MAX_QUANTITY_WORDS = 9
+# The shares a stance cue's subject may be besides those (PolNeAR marks them as its Source: "Most believe …", "Both
+# want …", "Others see …", "Neither man has spoken …", "some Democrats fear …"); the words of saying keep `_QUANTITY`.
+_STANCE_QUANTITY = re.compile(
+    rf"(?:{_QUANTITY.pattern})|(?:(?:all|both|some|others|neither|none|either|each|many|most|few|several)"
+    r"(?:\s+(?:of\s+)?[\w’'-]+(?:\s+[\w’'-]+){0,4})?)",
+    re.IGNORECASE,
+)
 
 
-def _quantity_subject(sent: Sentence, c: int) -> Candidate | None:
-    """A share of people opening the clause right before the verb at items[c] ("One in three said …")."""
+def _quantity_subject(sent: Sentence, c: int, pattern: re.Pattern[str] = _QUANTITY) -> Candidate | None:
+    """A share of people opening the clause right before the verb at items[c] ("One in three said …"), as
+    `pattern` reads shares."""
     first = c - 1
     while first > 0 and c - first < MAX_QUANTITY_WORDS and sent.word(first - 1) not in {",", ";", ":", ""}:
         first -= 1
     if first < 0 or first >= c or sent.items[first][0] != "T" or sent.items[c - 1][0] != "T":
         return None
     phrase = sent.ctx.text[sent.start_of(first) : sent.end_of(c - 1)]
-    if _QUANTITY.fullmatch(phrase) is None:
+    if pattern.fullmatch(phrase) is None:
         return None
     return token_candidate(sent.ctx, sent.items[first][1], sent.items[c - 1][1], "share")
 
@@ -904,33 +913,56 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
     first comma and whose speaker is its subject (as for the complement verbs); each such candidate is kept when a
     linear model trained on PolNeAR train scores it above its threshold (`stance_model.tsv`, bench/learn_stance.py).
     The model also reads the curated words of saying, in the shapes their rules leave, but never a clause after one
-    (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A passive ("was criticized") is
-    left alone: its subject is the one talked about. When the verb has no subject of its own within reach ("Sanders,
-    after a week of rallies in three states, criticized …"), the sentence's subject is tried, and the model is told
-    so (its weights for such candidates are their own)."""
+    (`_CLAUSE_OPENERS`: that is reported speech): what it finds is a stance. A cue after "be" is tried too (but
+    not a word of saying: "was asked whether …"), and the model weighs it by its word (`after_be`): "are wary of …"
+    is the subject's stance, "was criticized" is not.
+    A noun with an owner is a cue of its owner ("his support for …"). When the verb has no subject of its own within
+    reach, a relative's antecedent, a share of people, or the sentence's subject is tried (`_stance_subject`), and
+    the model is told which (its weights for such candidates are their own)."""
     ctx, items = sent.ctx, sent.items
     pronoun = not _SUBJECT_PRONOUNS.isdisjoint(sent.words)  # else no word can follow one
     for c, word in enumerate(sent.words):
-        if c == 0 or not ctx.lowercase[items[c][1]] or sent.word(c - 1) in NOUN_MARKERS:
+        owned = sent.word(c - 1) in _OWNER_MARKERS  # "his support for …", "Turkey's refusal to …"
+        if c == 0 or not ctx.lowercase[items[c][1]] or (sent.word(c - 1) in NOUN_MARKERS and not owned):
             continue
         if word not in LEARNED_CUES and not (pronoun and _after_pronoun(sent, c)):
             continue
-        if _passive(sent, c):
+        # "was asked whether …", "was told": a word of saying after "be" has the one addressed as its subject; other
+        # words after "be" ("are wary of", "was criticized") are the model's to weigh (`after_be`)
+        if (word in REPORTED_VERBS or word in COMPLEMENT_VERBS) and _passive(sent, c):
             continue
-        a = _skip_time(sent, c + 1)
-        if sent.word(a) in _CUE_PARTICLES:
-            a += 1  # "referring to …", "railed against …": the preposition belongs to the cue
-        if not _learned_object(sent, a) or (word in REPORTED_VERBS and sent.word(a) in _CLAUSE_OPENERS):
+        v = _verb_after_adverb(sent, c)  # "Trump largely eschewed politics": the object follows the verb
+        a = _cue_particles(sent, _skip_time(sent, v + 1))
+        if not _learned_object(sent, a, word) or (word in REPORTED_VERBS and sent.word(a) in _CLAUSE_OPENERS):
             continue  # a clause after a word of saying is reported speech, which the rules before this one read
         end = _complement_end(sent, a)
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
         if span is None:
             continue
-        subject, distant = _stance_subject(sent, c)
-        if subject is not None and stance_score(stance_features(sent, c, a, end, subject, distant)) > 0:
+        subject, how = (_owner(sent, c), "owner") if owned else _stance_subject(sent, c)
+        if subject is not None and stance_score(stance_features(sent, c, a, end, subject, how)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
-            return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, "stance")
+            return Reported(Attribution(cand, token_text(ctx, items[v][1]), sent.start_of(v)), *span, "stance")
     return None
+
+
+def _verb_after_adverb(sent: Sentence, c: int) -> int:
+    """Where the verb of a cue that opens with an adverb stands ("has *repeatedly* threatened to …", "*quickly*
+    lined up behind …": PolNeAR's annotators mark the adverb as the cue's head, so the model has learnt it as a
+    word): the word after it when that can be a verb; else items[c] itself."""
+    word = sent.words[c]
+    if not (word.endswith("ly") or word in _VERB_MODIFIERS) or c + 1 >= len(sent.items):
+        return c
+    if sent.items[c + 1][0] != "T" or not sent.ctx.lowercase[sent.items[c + 1][1]]:
+        return c
+    following = sent.words[c + 1]
+    if not following.isalpha() or following in _NOT_VERBS or following in _AUXILIARIES or following.endswith("ly"):
+        return c
+    return c + 1
+
+
+# What makes a cue word a noun with an owner, who is its source: "*his* support for …", "Turkey*'s* refusal to …".
+_OWNER_MARKERS = frozenset({"his", "her", "their", "its", "’s", "'s"})
 
 
 # Words that open a clause rather than a noun phrase: after a curated word of saying, what follows them is what was
@@ -946,18 +978,61 @@ _NOT_VERBS = (
 )
 
 
-def _stance_subject(sent: Sentence, c: int) -> tuple[Candidate | None, bool]:
-    """The source of a stance cue at items[c] (`_complement_subject`), else the sentence's subject when the verb has
-    none within reach ("Sanders, after a week of rallies in three states, criticized …"); and whether it is that
-    distant one. A participle after a comma or a name gets none: `_complement_subject` has read its clause already,
-    or ruled it out ("a letter to Minister Payne asking …": the letter asks)."""
+def _stance_subject(sent: Sentence, c: int) -> tuple[Candidate | None, str]:
+    """The source of a stance cue at items[c] and how it was found (`stance_features` tells the model): the cue's
+    own subject (`_complement_subject`, ""); the name a relative "who" or "which" right before the verb stands for
+    ("Republicans, who oppose the deal, …", "relative"); a share of people opening the clause ("Most believe …",
+    "Both want …", "share"); the speaker of a "said" the participle follows ("…,” he said, citing …", "said");
+    else the sentence's subject when the verb has none within reach ("Sanders, after a week of rallies in three
+    states, criticized …", "sentence"). A participle after a comma or a name gets none of the last: its own clause
+    has been read, or ruled out ("a letter to Minister Payne asking …": the letter asks)."""
     subject = _complement_subject(sent, c)
-    if subject is not None or _participle_with_own_subject(sent, c):
-        return subject, False
+    if subject is not None:
+        return subject, ""
+    relative = _relative_subject(sent, c)
+    if relative is not None:
+        return relative, "relative"
+    share = _quantity_subject(sent, c, _STANCE_QUANTITY)
+    if share is not None:
+        return share, "share"
+    if _participle_with_own_subject(sent, c):
+        said = _said_before(sent, c)
+        return said, "said" if said is not None else ""
     distant = sentence_subject(sent.ctx, sent.items, c)
     if distant is not None and sent.ctx.text[distant.start : distant.end].lower() in DETERMINERS:
-        return None, False  # "The remarks came days after envoys met … to discuss …": a bare "The" names no one
-    return distant, distant is not None
+        return None, ""  # "The remarks came days after envoys met … to discuss …": a bare "The" names no one
+    return distant, "sentence" if distant is not None else ""
+
+
+# Relative pronouns whose antecedent is the subject of the verb after them.
+_RELATIVES = frozenset({"who", "which", "whom"})
+
+
+def _relative_subject(sent: Sentence, c: int) -> Candidate | None:
+    """ "Elmendorf, who supports Clinton", "black voters, who overwhelmingly rejected …", "two Democrats, both of
+    whom opposed …": the phrase a relative pronoun before the verb at items[c] (past auxiliaries and adverbs)
+    stands for, which `subject_before` does not read through."""
+    k = c - 1
+    while k > 0 and (sent.word(k) in _VERB_MODIFIERS or sent.word(k).endswith("ly")):
+        k -= 1
+    if sent.word(k) not in _RELATIVES:
+        return None
+    if sent.word(k - 1) == "of" and k >= 3:
+        k -= 2  # "both of whom", "many of whom": the antecedent is before the share
+    j = k - 1
+    if sent.word(j) == ",":
+        j -= 1
+    if j < 0 or sent.items[j][0] != "T":
+        return None
+    return mention_ending(sent.ctx, sent.items, j, 0)
+
+
+def _said_before(sent: Sentence, c: int) -> Candidate | None:
+    """ "…,” he said, citing …", "…, Sanders continued, referring to …": the speaker of the verb of saying that
+    closes the clause before the participle at items[c]."""
+    if c < 3 or sent.word(c - 1) != "," or sent.word(c - 2) not in REPORTED_VERBS:
+        return None
+    return subject_before(sent.ctx, sent.items, c - 2, 0)
 
 
 def _participle_with_own_subject(sent: Sentence, c: int) -> bool:
@@ -980,8 +1055,21 @@ def _after_pronoun(sent: Sentence, c: int) -> bool:
     return sent.word(k) in _SUBJECT_PRONOUNS
 
 
-# Prepositions that belong to a cue before its object: "referring to …", "railed against …".
-_CUE_PARTICLES = PREPOSITIONS | {"about", "against", "over"}
+# Prepositions that belong to a cue before its object: "referring to …", "railed against …", "went after …".
+_CUE_PARTICLES = PREPOSITIONS | {"about", "against", "over", "after"}
+# Adverb particles of a phrasal cue, before its object or a preposition: "pointed out …", "laid out …", "lashed out
+# at …", "weighed in on …", "pushed back on …".
+_ADVERB_PARTICLES = frozenset({"out", "back", "in", "up", "down", "off"})
+
+
+def _cue_particles(sent: Sentence, a: int) -> int:
+    """Where a cue's object opens past the particles at items[a] that belong to the cue ("railed against …",
+    "lashed out at …", "pointed out …")."""
+    if sent.word(a) in _ADVERB_PARTICLES and sent.word(a + 1) in _CUE_PARTICLES:
+        return a + 2
+    if sent.word(a) in _CUE_PARTICLES or (sent.word(a) in _ADVERB_PARTICLES and sent.word(a) != "in"):
+        return a + 1
+    return a
 
 
 def stance_score(features: list[str]) -> float:
@@ -1001,7 +1089,7 @@ _VERB_MODIFIERS = _AUXILIARIES | frozenset(
 _OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron", PRONOUNS), ("to", frozenset({"to"})))
 
 
-def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate, distant: bool = False) -> list[str]:
+def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate, how: str = "") -> list[str]:
     """What the model knows of a candidate: its cue word, the words around it, the kind of its subject, where its
     object opens and how long it runs. Bench/learn_stance.py trains on exactly these."""
     word, before, opener, before_object = sent.word(c), sent.word(c - 1), sent.word(a), sent.word(a - 1)
@@ -1019,21 +1107,37 @@ def stance_features(sent: Sentence, c: int, a: int, end: int, subject: Candidate
         f"opener_class={opener_class}",
         f"w_opener={word}|{opener_class}",
         f"w_particle={word}|{before_object if before_object in _CUE_PARTICLES else ''}",
-        f"subject={'sentence:' if distant else ''}{subject.kind}{label}",
+        f"subject={how + ':' if how else ''}{subject.kind}{label}",
         f"length={size}",
         f"to_end={end >= len(sent.items) - 1}",
         f"carried={sent.carried is not None}",
         f"position={'first' if c <= 3 else 'later'}",
+        f"after_be={word if _passive(sent, c) else ''}",
+        f"gap={_subject_gap(sent, c, subject)}",
     ]
+
+
+def _subject_gap(sent: Sentence, c: int, subject: Candidate) -> str:
+    """How many items stand between a candidate's subject and its cue at items[c], in classes: a subject right
+    before its verb is more often the one PolNeAR marks than one read across descriptions or clauses."""
+    gap = sum(1 for k in range(c) if sent.start_of(k) >= subject.end)
+    return "0" if gap == 0 else "1-2" if gap <= 2 else "3-6" if gap <= 6 else "7+"
 
 
 MIN_LEARNED_WORDS = 1
 
 
-def _learned_object(sent: Sentence, a: int) -> bool:
-    """Whether an object opens at items[a]: a word that can open a clause or phrase, not "by" (a passive's agent:
-    "offered by the city") and not a number ("declined 1.2 per cent": a price, not a statement)."""
-    if _object_end(sent, a, None) is None or sent.word(a) == "by":
+# Object pronouns and "more" open a stance cue's object ("endorsed *her*", "see *him* as the stronger candidate",
+# "offering *more* dire warnings"), though after a word of saying they open no clause (`NOT_CLAUSE_OPENERS`).
+_OBJECT_OPENERS = frozenset({"him", "her", "them", "us", "me", "more"})
+
+
+def _learned_object(sent: Sentence, a: int, cue: str = "") -> bool:
+    """Whether an object opens at items[a] after the cue word `cue`: a word that can open a clause or phrase, not
+    "by" (a passive's agent: "offered by the city") and not a number ("declined 1.2 per cent": a price, not a
+    statement); an object pronoun too after a cue that is no word of saying."""
+    opens = sent.word(a) in _OBJECT_OPENERS and cue not in REPORTED_VERBS and cue not in COMPLEMENT_VERBS
+    if not opens and (_object_end(sent, a, None) is None or sent.word(a) == "by"):
         return False
     return not sent.ctx.numbers[sent.items[a][1]]
 
