@@ -873,12 +873,13 @@ def passive_agent_subject(sent: Sentence) -> Reported | None:
         agent = mention_after(ctx, items, c + 2, n) if auxiliary is not None else None
         if auxiliary is None or agent is None:
             continue
-        first = auxiliary - 1 if sent.word(auxiliary - 1) in _RELATIVES else auxiliary  # "…, which was claimed by"
+        # "…, which was claimed by": the relative pronoun opens the subject
+        first = auxiliary - 1 if sent.word(auxiliary - 1) in _PASSIVE_RELATIVES else auxiliary
         while first > 0 and auxiliary - first < MAX_PASSIVE_SUBJECT and sent.word(first - 1) not in _SUBJECT_STARTS:
             first -= 1
         if sent.word(first) in _SUBJECT_STARTS or any(items[k][0] != "T" for k in range(first, auxiliary)):
             continue
-        if any(sent.word(k) in _RELATIVES for k in range(first, auxiliary - 1)):
+        if any(sent.word(k) in _PASSIVE_RELATIVES for k in range(first, auxiliary - 1)):
             continue  # "a state so blue that its race will be …": the subject is no phrase of its own
         span = _content(sent, first, auxiliary, 1)
         if span is not None:
@@ -903,8 +904,9 @@ def _passive_auxiliary(sent: Sentence, c: int) -> int | None:
 _MODALS = frozenset(
     {"has", "have", "had", "will", "would", "could", "can", "may", "should", "might", "must", "not", "also", "to"}
 )
-# Relative pronouns: a passive after one has it for its subject ("the attacks, which were claimed by …").
-_RELATIVES = frozenset({"which", "who", "that"})
+# Relative pronouns: a passive after one has it for its subject ("the attacks, which were claimed by …"); one
+# inside the words before a passive ("so blue that its race …") leaves it no subject phrase of its own.
+_PASSIVE_RELATIVES = frozenset({"which", "who", "that"})
 
 
 def learned_cue_object(sent: Sentence) -> Reported | None:
