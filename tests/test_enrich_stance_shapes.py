@@ -50,9 +50,15 @@ STANCES: list[tuple[str, list[Expected]]] = [
     ),
 ]
 
-# Shapes that stay without a stance: a passive's agent ("by the mayor") is not what the subject thinks.
+# Shapes that stay without a stance: a passive's agent ("by the mayor") is not what the subject thinks; "out of"
+# names a place left, not an object (issue 12c: "out" opens no object, so "walked out of" is no phrasal cue); a
+# letter's request after the name it is sent to ("urging", "asking") is the letter's, not a stance of its senders
+# (issue 12c: a cue participle after a name inside the object rules the candidate out).
 NONE: list[str] = [
     "The harbour plan was criticized by the mayor.",
+    "Councillor Ana Kovac walked out of the meeting on Tuesday.",
+    "Parents wrote a letter to Governor Tomas Reyes urging the state to fund the new school.",
+    "Residents sent a petition to Mayor Lena Ortiz asking the council to reopen the library.",
 ]
 
 

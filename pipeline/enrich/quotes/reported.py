@@ -937,8 +937,8 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
             continue  # a clause after a word of saying is reported speech, which the rules before this one read
         end = _complement_end(sent, a)
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
-        if span is None:
-            continue
+        if span is None or any(_cue_after_name(sent, k) for k in range(a + 1, end)):
+            continue  # "sent a letter to Mayor Lena Ortiz asking …": the letter's request, not the senders' stance
         subject, how = (_owner(sent, c), "owner") if owned else _stance_subject(sent, c)
         if subject is not None and stance_score(stance_features(sent, c, a, end, subject, how)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
@@ -1065,6 +1065,8 @@ _ADVERB_PARTICLES = frozenset({"out", "back", "in", "up", "down", "off"})
 def _cue_particles(sent: Sentence, a: int) -> int:
     """Where a cue's object opens past the particles at items[a] that belong to the cue ("railed against …",
     "lashed out at …", "pointed out …")."""
+    if sent.word(a) == "out" and sent.word(a + 1) == "of":
+        return a  # "walked out of the chamber": a place left, no phrasal cue ("out" opens no object)
     if sent.word(a) in _ADVERB_PARTICLES and sent.word(a + 1) in _CUE_PARTICLES:
         return a + 2
     if sent.word(a) in _CUE_PARTICLES or (sent.word(a) in _ADVERB_PARTICLES and sent.word(a) != "in"):
@@ -1291,12 +1293,30 @@ def _complement_subject(sent: Sentence, c: int) -> Candidate | None:
     if sent.word(c).endswith("ing") and sent.word(c - 1) == ",":
         found = clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
         return found or sent.carried  # "X defended the plan, citing …": the sentence read again past X's hit
-    if sent.word(c).endswith("ing") and items[c - 1][0] == "T" and items[c - 1][1] in ctx.ent_token:
+    if _participle_after_name(sent, c):
         return None  # "a letter to Minister Marise Payne asking Australia to …": the letter asks, not the minister
     subject = _subject(sent, c)
     if subject is None and _coordinated(sent, c):
         subject = sent.carried or sentence_subject(ctx, items, c)
     return subject
+
+
+def _participle_after_name(sent: Sentence, k: int) -> bool:
+    """ "a letter to Mayor Lena Ortiz *asking* the city to …": a participle right after a name, whose subject is
+    the thing sent or written before the name, not the name and not the sentence's subject."""
+    before = sent.items[k - 1]
+    return sent.word(k).endswith("ing") and before[0] == "T" and before[1] in sent.ctx.ent_token
+
+
+def _cue_after_name(sent: Sentence, k: int) -> bool:
+    """A participle that is a cue of its own (a word of saying, a complement verb or a model word: "asking",
+    "urging") right after a name inside a stance cue's object: what follows is the request of the thing sent, not
+    a stance of the cue's subject. Other "-ing" words after a name ("criticized Clinton *during* the debate") are
+    no such cue."""
+    word = sent.word(k)
+    return (word in REPORTED_VERBS or word in COMPLEMENT_VERBS or word in LEARNED_CUES) and _participle_after_name(
+        sent, k
+    )
 
 
 def _person_opening(sent: Sentence, limit: int) -> Candidate | None:
