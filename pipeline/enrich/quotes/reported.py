@@ -1480,7 +1480,34 @@ def find_reported(
             )
             if hit is None:
                 break
+            before = _before_cue(sent, hit)
+            if before is not None:
+                found.append((before, learned_cue_object.__name__))
             found.append(hit)
             carried = hit[0].attribution.candidate
             items = [item for k, item in enumerate(items) if sent.start_of(k) >= hit[0].end]
     return found
+
+
+# The fewest items a stance can be read from: a subject, its cue and an object ("Clinton attacked Trump").
+MIN_STANCE_ITEMS = 3
+
+
+def _before_cue(sent: Sentence, hit: tuple[Reported, str]) -> Reported | None:
+    """ "Clinton attacked Trump, saying he would …": the stance model's reading (`learned_cue_object`, and it alone)
+    of the words before an earlier hit's cue and content, which the sentence loop never reads again once the hit
+    has taken the sentence. Only a stretch that ends as a clause does (at a comma or a coordinator), up to the
+    hit's cue ("Kovac, who praised the plan, said …") or else its speaker ("Kovac praised the plan, but Reyes
+    said …"); None when there is none or the hit is the model's own (it has read those words)."""
+    reported, rule = hit
+    if rule == learned_cue_object.__name__:
+        return None
+    cue = reported.attribution.cue_start
+    limit = min(reported.start, cue if cue is not None else reported.start)
+    speaker = reported.attribution.candidate
+    for end in (limit, min(limit, speaker.start) if speaker is not None else limit):
+        n = next((k for k in range(len(sent.items)) if sent.start_of(k) >= end), len(sent.items))
+        if n >= MIN_STANCE_ITEMS and (sent.word(n - 1) == "," or sent.word(n - 1) in COORDINATORS):
+            found = learned_cue_object(Sentence(sent.ctx, sent.items[:n], sent.done, sent.carried))
+            return found if found is not None and found.attribution.candidate is not None else None
+    return None
