@@ -71,13 +71,21 @@ def test_pages_are_stored_once_with_their_analysis_and_enrich_is_skipped(tmp_pat
     assert enriched == []  # every article came back analysed from its worker
     assert store.unprocessed_articles(utcnow(), 100) == []  # dedupe and statements ran on all of them
     statement = stored(store, "Story 0")
-    # her quotation, and the officials' reported speech ("saying they were still studying its wording")
-    assert [(q.speaker, q.kind) for q in statement.quotes] == [(KIM, "direct"), ("Officials", "indirect")]
+    # her quotation, the officials' stance ("declined to comment on the statement", read before the participle's
+    # hit since issue 12c) and their reported speech ("saying they were still studying its wording")
+    assert [(q.speaker, q.kind) for q in statement.quotes] == [
+        (KIM, "direct"),
+        ("Officials", "stance"),
+        ("Officials", "indirect"),
+    ]
     assert [entity.canonical for entity in statement.entities if entity.label == "PERSON"] == [KIM]
     # the built-in desks first ("talks", "Negotiations": diplomacy), then the configured topics
     assert statement.topics == ["diplomacy", "summits", "weapons"]
     assert stored(store, "Story 1").topics == ["diplomacy", "weapons"]
-    assert [(q.speaker, q.kind) for q in stored(store, "Story 1").quotes] == [("Officials", "indirect")]
+    assert [(q.speaker, q.kind) for q in stored(store, "Story 1").quotes] == [
+        ("Officials", "stance"),
+        ("Officials", "indirect"),
+    ]
 
 
 class PercolatingStore(SQLiteStore):
@@ -95,7 +103,11 @@ def test_a_store_that_matches_topics_itself_gets_them_from_the_enrich_step(tmp_p
         assert report.articles_indexed == POOL_THRESHOLD and report.errors == []
         statement = stored(store, "Story 0")
         assert statement.topics == ["matched by the store"]
-        assert [(q.speaker, q.kind) for q in statement.quotes] == [(KIM, "direct"), ("Officials", "indirect")]
+        assert [(q.speaker, q.kind) for q in statement.quotes] == [
+            (KIM, "direct"),
+            ("Officials", "stance"),
+            ("Officials", "indirect"),
+        ]
 
 
 def stored(store: SQLiteStore, title: str) -> Article:
@@ -132,6 +144,6 @@ def test_the_main_process_of_a_cycle_with_a_pool_loads_neither_spacy_nor_trafila
     done = subprocess.run([sys.executable, "-c", CYCLE_PROBE], capture_output=True, text=True, timeout=600, check=True)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {
         "indexed": POOL_THRESHOLD,
-        "quotes": [[KIM, "direct"], ["Officials", "indirect"]],  # analysed, in the workers
+        "quotes": [[KIM, "direct"], ["Officials", "stance"], ["Officials", "indirect"]],  # analysed, in the workers
         "loaded": [],
     }

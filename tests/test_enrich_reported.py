@@ -171,17 +171,18 @@ REPORTED: list[tuple[str, list[Expected]]] = [
             )
         ],
     ),
-    # a participle takes the subject of its clause
+    # a participle takes the subject of its clause (and, issue 12c, the stance model reads the clause before it)
     (
         "Finance Minister Ana Kovac defended the measure, saying it would protect pensions for a decade.",
         [
+            ("the measure", "Ana Kovac", "Minister Ana Kovac", "stance", "learned_cue_object"),
             (
                 "it would protect pensions for a decade",
                 "Ana Kovac",
                 "Minister Ana Kovac",
                 "indirect",
                 "participle_clause",
-            )
+            ),
         ],
     ),
     # a statement speaks for its owner

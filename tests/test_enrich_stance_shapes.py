@@ -48,11 +48,37 @@ STANCES: list[tuple[str, list[Expected]]] = [
         "Mayor Tomas Reyes has repeatedly attacked the transit board.",
         [("the transit board", "Tomas Reyes", "Mayor Tomas Reyes", "stance", "learned_cue_object", "attacked")],
     ),
+    # issue 12c: the words before a rule's hit are read by the stance model too ("saying" takes the sentence for
+    # `participle_clause`; main's code never read "attacked the transit board" before it)
+    (
+        "Mayor Tomas Reyes attacked the transit board, saying it had wasted money.",
+        [
+            ("the transit board", "Tomas Reyes", "Mayor Tomas Reyes", "stance", "learned_cue_object", "attacked"),
+            ("it had wasted money", "Tomas Reyes", "Mayor Tomas Reyes", "indirect", "participle_clause", "saying"),
+        ],
+    ),
+    # ... up to the hit's speaker when a coordinator ends the clause before it
+    (
+        "Governor Ana Kovac praised the harbour plan, but Mayor Tomas Reyes said that it would cost too much.",
+        [
+            ("the harbour plan", "Ana Kovac", "Governor Ana Kovac", "stance", "learned_cue_object", "praised"),
+            ("it would cost too much", "Tomas Reyes", "Mayor Tomas Reyes", "indirect", "speaker_verb_clause", "said"),
+        ],
+    ),
 ]
 
-# Shapes that stay without a stance: a passive's agent ("by the mayor") is not what the subject thinks.
+# Shapes that stay without a stance: a passive's agent ("by the mayor") is not what the subject thinks; "out of"
+# names a place left, not an object (issue 12c: "out" opens no object, so "walked out of" is no phrasal cue); a
+# letter's request after the name it is sent to ("urging", "asking") is the letter's, not a stance of its senders
+# (issue 12c: a cue participle after a name inside the object rules the candidate out).
 NONE: list[str] = [
     "The harbour plan was criticized by the mayor.",
+    "Councillor Ana Kovac walked out of the meeting on Tuesday.",
+    "Parents wrote a letter to Governor Tomas Reyes urging the state to fund the new school.",
+    "Residents sent a petition to Mayor Lena Ortiz asking the council to reopen the library.",
+    # the words before a hit's cue are read only when a clause of their own ends there (issue 12c): here the owner
+    # of "claim" would be cut from its noun
+    "The court rejected Ana Kovac's claim that the harbour deal broke the law.",
 ]
 
 

@@ -939,8 +939,8 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
             continue  # a clause after a word of saying is reported speech, which the rules before this one read
         end = _complement_end(sent, a)
         span = _content(sent, a, end, MIN_LEARNED_WORDS)
-        if span is None:
-            continue
+        if span is None or any(_cue_after_name(sent, k) for k in range(a + 1, end)):
+            continue  # "sent a letter to Mayor Lena Ortiz asking …": the letter's request, not the senders' stance
         subject, how = (_owner(sent, c), "owner") if owned else _stance_subject(sent, c)
         if subject is not None and stance_score(stance_features(sent, c, a, end, subject, how)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
@@ -1067,6 +1067,8 @@ _ADVERB_PARTICLES = frozenset({"out", "back", "in", "up", "down", "off"})
 def _cue_particles(sent: Sentence, a: int) -> int:
     """Where a cue's object opens past the particles at items[a] that belong to the cue ("railed against …",
     "lashed out at …", "pointed out …")."""
+    if sent.word(a) == "out" and sent.word(a + 1) == "of":
+        return a  # "walked out of the chamber": a place left, no phrasal cue ("out" opens no object)
     if sent.word(a) in _ADVERB_PARTICLES and sent.word(a + 1) in _CUE_PARTICLES:
         return a + 2
     if sent.word(a) in _CUE_PARTICLES or (sent.word(a) in _ADVERB_PARTICLES and sent.word(a) != "in"):
@@ -1293,12 +1295,30 @@ def _complement_subject(sent: Sentence, c: int) -> Candidate | None:
     if sent.word(c).endswith("ing") and sent.word(c - 1) == ",":
         found = clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
         return found or sent.carried  # "X defended the plan, citing …": the sentence read again past X's hit
-    if sent.word(c).endswith("ing") and items[c - 1][0] == "T" and items[c - 1][1] in ctx.ent_token:
+    if _participle_after_name(sent, c):
         return None  # "a letter to Minister Marise Payne asking Australia to …": the letter asks, not the minister
     subject = _subject(sent, c)
     if subject is None and _coordinated(sent, c):
         subject = sent.carried or sentence_subject(ctx, items, c)
     return subject
+
+
+def _participle_after_name(sent: Sentence, k: int) -> bool:
+    """ "a letter to Mayor Lena Ortiz *asking* the city to …": a participle right after a name, whose subject is
+    the thing sent or written before the name, not the name and not the sentence's subject."""
+    before = sent.items[k - 1]
+    return sent.word(k).endswith("ing") and before[0] == "T" and before[1] in sent.ctx.ent_token
+
+
+def _cue_after_name(sent: Sentence, k: int) -> bool:
+    """A participle that is a cue of its own (a word of saying, a complement verb or a model word: "asking",
+    "urging") right after a name inside a stance cue's object: what follows is the request of the thing sent, not
+    a stance of the cue's subject. Other "-ing" words after a name ("criticized Clinton *during* the debate") are
+    no such cue."""
+    word = sent.word(k)
+    return (word in REPORTED_VERBS or word in COMPLEMENT_VERBS or word in LEARNED_CUES) and _participle_after_name(
+        sent, k
+    )
 
 
 def _person_opening(sent: Sentence, limit: int) -> Candidate | None:
@@ -1462,7 +1482,34 @@ def find_reported(
             )
             if hit is None:
                 break
+            before = _before_cue(sent, hit)
+            if before is not None:
+                found.append((before, learned_cue_object.__name__))
             found.append(hit)
             carried = hit[0].attribution.candidate
             items = [item for k, item in enumerate(items) if sent.start_of(k) >= hit[0].end]
     return found
+
+
+# The fewest items a stance can be read from: a subject, its cue and an object ("Clinton attacked Trump").
+MIN_STANCE_ITEMS = 3
+
+
+def _before_cue(sent: Sentence, hit: tuple[Reported, str]) -> Reported | None:
+    """ "Clinton attacked Trump, saying he would …": the stance model's reading (`learned_cue_object`, and it alone)
+    of the words before an earlier hit's cue and content, which the sentence loop never reads again once the hit
+    has taken the sentence. Only a stretch that ends as a clause does (at a comma or a coordinator), up to the
+    hit's cue ("Kovac, who praised the plan, said …") or else its speaker ("Kovac praised the plan, but Reyes
+    said …"); None when there is none or the hit is the model's own (it has read those words)."""
+    reported, rule = hit
+    if rule == learned_cue_object.__name__:
+        return None
+    cue = reported.attribution.cue_start
+    limit = min(reported.start, cue if cue is not None else reported.start)
+    speaker = reported.attribution.candidate
+    for end in (limit, min(limit, speaker.start) if speaker is not None else limit):
+        n = next((k for k in range(len(sent.items)) if sent.start_of(k) >= end), len(sent.items))
+        if n >= MIN_STANCE_ITEMS and (sent.word(n - 1) == "," or sent.word(n - 1) in COORDINATORS):
+            found = learned_cue_object(Sentence(sent.ctx, sent.items[:n], sent.done, sent.carried))
+            return found if found is not None and found.attribution.candidate is not None else None
+    return None
