@@ -247,7 +247,7 @@ def _opens_clause(sent: Sentence, c: int, a: int, after_that: bool) -> bool:
 
 
 # Pronouns that can only be a subject: after "announced", "showed" or "denied" they open a clause, not an object.
-_SUBJECT_ONLY = frozenset({"he", "she", "they", "we", "i"})
+_SUBJECT_ONLY = _SUBJECT_PRONOUNS - {"who"}
 # Words after "it" that make it a clause's subject ("announced it would …", "denied it was …"): "announced it on
 # Tuesday", "found it difficult" keep "it" an object.
 _FINITE_AFTER_IT = frozenset(
@@ -576,15 +576,22 @@ def _closes_quotation(sent: Sentence, c: int) -> bool:
 
 # Forms of "be" that make a participle after them a progressive: "is saying", "’s been telling".
 _PROGRESSIVE_AUXILIARIES = frozenset({"is", "are", "was", "were", "been", "am", "'s", "’s", "'re", "’re"})
+# Words besides adverbs in "-ly" that may stand between a progressive's "be" and its participle ("he's *now* saying").
+_PROGRESSIVE_ADVERBS = frozenset({"now", "not", "also", "still", "already"})
+
+
+def _back_past(sent: Sentence, k: int, modifiers: frozenset[str] = frozenset()) -> int:
+    """The nearest item at or before items[k] that is neither an adverb in "-ly" nor one of `modifiers` (items[0] at
+    the latest): the word before a verb's modifiers, where its auxiliary, subject or relative pronoun stands."""
+    while k > 0 and (sent.word(k).endswith("ly") or sent.word(k) in modifiers):
+        k -= 1
+    return k
 
 
 def _progressive(sent: Sentence, c: int) -> bool:
     """Whether the participle at items[c] is a progressive ("Capitalists are saying that's true", "he's now
     suggesting that …"), past adverbs and "not": a finite verb, not a participle after a comma."""
-    k = c - 1
-    while k > 0 and (sent.word(k).endswith("ly") or sent.word(k) in {"now", "not", "also", "still", "already"}):
-        k -= 1
-    return sent.word(k) in _PROGRESSIVE_AUXILIARIES
+    return sent.word(_back_past(sent, c - 1, _PROGRESSIVE_ADVERBS)) in _PROGRESSIVE_AUXILIARIES
 
 
 def _coordinated(sent: Sentence, c: int) -> bool:
@@ -839,9 +846,8 @@ def headline_verb_clause(sent: Sentence) -> Reported | None:
         if span is None:
             return None
         kind = "indirect" if word == ":" or word in REPORTED_VERBS else "stance"
-        last = c - 1
-        while last > 0 and (sent.word(last) in _VERB_MODIFIERS or sent.word(last).endswith("ly")):
-            last -= 1  # "Trump May Not Have Suggested …", "Obama Just Nominated …": the source ends before them
+        # "Trump May Not Have Suggested …", "Obama Just Nominated …": the source ends before them
+        last = _back_past(sent, c - 1, _VERB_MODIFIERS)
         cand = token_candidate(ctx, items[0][1], items[last][1], "np")
         mention = ctx.ent_start.get(items[0][1])
         if mention is not None and mention.tok_end - 1 == items[last][1]:
@@ -890,9 +896,7 @@ def passive_agent_subject(sent: Sentence) -> Reported | None:
 def _passive_auxiliary(sent: Sentence, c: int) -> int | None:
     """Where the auxiliaries of a passive participle at items[c] begin ("*was* first reported", "*has been* widely
     shared"), past adverbs; None when no form of "be" stands before it."""
-    k = c - 1
-    while k > 0 and (sent.word(k).endswith("ly") or sent.word(k) in {"first", "later", "also", "since"}):
-        k -= 1
+    k = _back_past(sent, c - 1, _PASSIVE_ADVERBS)
     if sent.word(k) not in _PASSIVE_AUXILIARIES:
         return None
     while k > 0 and (sent.word(k - 1) in _PASSIVE_AUXILIARIES or sent.word(k - 1) in _MODALS):
@@ -900,6 +904,8 @@ def _passive_auxiliary(sent: Sentence, c: int) -> int | None:
     return k
 
 
+# Words besides adverbs in "-ly" that may stand between a passive's "be" and its participle ("was *first* reported").
+_PASSIVE_ADVERBS = frozenset({"first", "later", "also", "since"})
 # What may stand before a passive's "be": "*has* been", "*will* be", "*could not* be".
 _MODALS = frozenset(
     {"has", "have", "had", "will", "would", "could", "can", "may", "should", "might", "must", "not", "also", "to"}
@@ -963,10 +969,6 @@ def _verb_after_adverb(sent: Sentence, c: int) -> int:
     return c + 1
 
 
-# What makes a cue word a noun with an owner, who is its source: "*his* support for …", "Turkey*'s* refusal to …".
-_OWNER_MARKERS = frozenset({"his", "her", "their", "its", "’s", "'s"})
-
-
 # Words that open a clause rather than a noun phrase: after a curated word of saying, what follows them is what was
 # said ("has long said *that* …", "said *she* …"), reported speech, which the model leaves alone; a noun phrase
 # ("denied *the allegations*", "announced *his resignation*") names what was said without saying it: a stance.
@@ -1014,9 +1016,7 @@ def _relative_subject(sent: Sentence, c: int) -> Candidate | None:
     """ "Elmendorf, who supports Clinton", "black voters, who overwhelmingly rejected …", "two Democrats, both of
     whom opposed …": the phrase a relative pronoun before the verb at items[c] (past auxiliaries and adverbs)
     stands for, which `subject_before` does not read through."""
-    k = c - 1
-    while k > 0 and (sent.word(k) in _VERB_MODIFIERS or sent.word(k).endswith("ly")):
-        k -= 1
+    k = _back_past(sent, c - 1, _VERB_MODIFIERS)
     if sent.word(k) not in _RELATIVES:
         return None
     if sent.word(k - 1) == "of" and k >= 3:
@@ -1051,10 +1051,7 @@ def _after_pronoun(sent: Sentence, c: int) -> bool:
     word = sent.words[c]
     if word in _NOT_VERBS or word in _AUXILIARIES or not word.isalpha() or word.endswith("ly"):
         return False
-    k = c - 1
-    while k > 0 and (sent.word(k) in _VERB_MODIFIERS or sent.word(k).endswith("ly")):
-        k -= 1
-    return sent.word(k) in _SUBJECT_PRONOUNS
+    return sent.word(_back_past(sent, c - 1, _VERB_MODIFIERS)) in _SUBJECT_PRONOUNS
 
 
 # Prepositions that belong to a cue before its object: "referring to …", "railed against …", "went after …".
@@ -1131,9 +1128,11 @@ def _subject_gap(sent: Sentence, c: int, subject: Candidate) -> str:
 MIN_LEARNED_WORDS = 1
 
 
+# Personal pronouns that can only be an object (and "her", which may be one).
+_OBJECT_PRONOUNS = frozenset({"him", "her", "them", "us", "me"})
 # Object pronouns and "more" open a stance cue's object ("endorsed *her*", "see *him* as the stronger candidate",
 # "offering *more* dire warnings"), though after a word of saying they open no clause (`NOT_CLAUSE_OPENERS`).
-_OBJECT_OPENERS = frozenset({"him", "her", "them", "us", "me", "more"})
+_OBJECT_OPENERS = _OBJECT_PRONOUNS | {"more"}
 
 
 def _learned_object(sent: Sentence, a: int, cue: str = "") -> bool:
@@ -1155,14 +1154,13 @@ def _passive(sent: Sentence, c: int) -> bool:
     to" is no passive)."""
     if sent.word(c).endswith("ing"):
         return False
-    k = c - 1
-    while k > 0 and sent.word(k).endswith("ly"):
-        k -= 1
-    return sent.word(k) in _PASSIVE_AUXILIARIES
+    return sent.word(_back_past(sent, c - 1)) in _PASSIVE_AUXILIARIES
 
 
 # Possessive pronouns that own a statement: "his claim", "their call".
 _POSSESSIVES = frozenset({"his", "her", "their", "its"})
+# What makes a cue word a noun with an owner, who is its source: "*his* support for …", "Turkey*'s* refusal to …".
+_OWNER_MARKERS = _POSSESSIVES | {"’s", "'s"}
 # How many lowercase words may stand between an owner and its noun ("Trump's repeated false claims").
 MAX_NOUN_MODIFIERS = 2
 
@@ -1227,7 +1225,7 @@ def _complement_start(sent: Sentence, a: int, pattern: tuple[str, ...]) -> int |
 
 
 # Object pronouns after which a naming verb's predicate follows: "called *him* divisive".
-_NAMED_PRONOUNS = frozenset({"him", "her", "them", "it", "me", "us"})
+_NAMED_PRONOUNS = _OBJECT_PRONOUNS | {"it"}
 # Words after such a pronoun that make the verb no naming: "called him back", "called it quits".
 _NOT_PREDICATES = NOT_CLAUSE_OPENERS | TIME_WORDS | frozenset({"back", "up", "out", "off", "quits", "and", "or"})
 
