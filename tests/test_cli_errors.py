@@ -259,3 +259,26 @@ def test_run_verbose_lists_every_failure(tmp_path, site, capsys):
     assert main(["run", "--config", config, "--verbose"]) == 0
     lines = capsys.readouterr().out.splitlines()[1:]
     assert sorted(lines) == [f"  fetch: {link}: HTTP 404" for link in sorted(links)]
+
+
+@pytest.mark.parametrize(
+    ("imports", "expected"),
+    [
+        # A SQLite run never imports the Elasticsearch client, and naming the errors it could raise must not
+        # import it either: the import cost an interrupted run seconds between Ctrl-C and its exit on a loaded machine.
+        ("", "False | StoreError Error | StoreError OperationalError"),
+        (
+            "import elasticsearch; ",
+            "True | StoreError Error ApiError TransportError | StoreError OperationalError TransportError",
+        ),
+    ],
+)
+def test_the_store_errors_name_the_elasticsearch_client_only_once_it_is_imported(imports, expected):
+    probe = (
+        f"import sys; {imports}from pipeline.store import backend_errors, unavailable_errors; "
+        "names = lambda errors: ' '.join(error.__name__ for error in errors); "
+        "backend, unavailable = backend_errors(), unavailable_errors(); "
+        "print('elasticsearch' in sys.modules, names(backend), names(unavailable), sep=' | ')"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (0, expected + "\n", "")

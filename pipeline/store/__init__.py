@@ -9,6 +9,8 @@ for a store that is there but cannot be used now.
 from __future__ import annotations
 
 import sqlite3
+import sys
+from types import ModuleType
 
 from pipeline.config import ConfigError, StoreConfig
 from pipeline.store.base import (
@@ -40,12 +42,9 @@ __all__ = [
 def backend_errors() -> tuple[type[Exception], ...]:
     """What the backends raise when the store itself fails, for callers that must tell it from a bug."""
     errors: list[type[Exception]] = [StoreError, sqlite3.Error]
-    try:
-        from elasticsearch import ApiError, TransportError
-    except ImportError:  # the embedded default needs no Elasticsearch client
-        pass
-    else:
-        errors += [ApiError, TransportError]
+    client = _elasticsearch_client()
+    if client is not None:
+        errors += [client.ApiError, client.TransportError]
     return tuple(errors)
 
 
@@ -53,13 +52,17 @@ def unavailable_errors() -> tuple[type[Exception], ...]:
     """The store itself failing — locked, unreachable, full, read-only, gone — as opposed to refusing one
     document: what stops a run instead of being recorded against a feed or an article."""
     errors: list[type[Exception]] = [StoreError, sqlite3.OperationalError]
-    try:
-        from elasticsearch import TransportError  # connection refused, timed out, TLS
-    except ImportError:
-        pass
-    else:
-        errors.append(TransportError)
+    client = _elasticsearch_client()
+    if client is not None:
+        errors.append(client.TransportError)  # connection refused, timed out, TLS
     return tuple(errors)
+
+
+def _elasticsearch_client() -> ModuleType | None:
+    """The Elasticsearch client if this process has imported it, else None: none of its errors can have been
+    raised before it is imported, and importing it to name them cost an interrupted SQLite run seconds of a
+    loaded machine (over a second on a quiet one) between Ctrl-C and its exit."""
+    return sys.modules.get("elasticsearch")
 
 
 def open_store(config: StoreConfig) -> Store:
