@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import os
 import signal
@@ -409,6 +410,31 @@ def test_a_polls_count_of_new_entries_is_what_the_store_gained(tmp_path, site, s
     again = asyncio.run(go())  # every feed answers 304 now
     assert (again.not_modified, again.entries_new) == (2, 0)
     assert stored_urls(store) == expected
+
+
+def test_a_feeds_entries_are_let_go_once_they_are_stored(tmp_path, site, store):
+    """Once a feed's entries are in the store, nothing of the poll holds them, not even its finished task (a
+    poll of the bench's 2,000 changed feeds kept all 46,656 that way until it ended: 227 MiB of the bench
+    process's peak against 185). Counted when the poll reports the feed done, which is after it is stored."""
+    site.routes["/feed.xml"] = StaticRoute(
+        rss("http://example.com/1", "http://example.com/2", "http://example.com/3"), "application/rss+xml"
+    )
+    config = feed_config(tmp_path, site)
+    alive: list[int] = []
+
+    def count_entries(stage: str, done: int, total: int) -> None:
+        gc.collect()
+        alive.append(
+            sum(isinstance(thing, Entry) and thing.feed_url == site.url("/feed.xml") for thing in gc.get_objects())
+        )
+
+    async def go() -> PollReport:
+        async with WebClient(config.fetch) as client:
+            return await poll_feeds(config, store, client, utcnow(), list(config.feeds), progress=count_entries)
+
+    report = asyncio.run(go())
+    assert (report.entries_new, alive) == (3, [0])
+    assert stored_urls(store) == ["http://example.com/1", "http://example.com/2", "http://example.com/3"]
 
 
 def test_a_cycle_of_feeds_all_answering_304_starts_no_worker_processes(tmp_path, site, store, monkeypatch):
