@@ -425,7 +425,7 @@ def test_a_feeds_entries_are_let_go_once_they_are_stored(tmp_path, site, store):
     def count_entries(stage: str, done: int, total: int) -> None:
         gc.collect()
         alive.append(
-            sum(isinstance(thing, Entry) and thing.feed_url == site.url("/feed.xml") for thing in gc.get_objects())
+            sum(type(thing) is Entry and thing.feed_url == site.url("/feed.xml") for thing in gc.get_objects())
         )
 
     async def go() -> PollReport:
