@@ -189,9 +189,7 @@ def time_changed_feeds(feeds: int, variant: str, concurrency: int) -> tuple[floa
                     pool = worker_pool(feeds)
                     try:
                         async with WebClient(config.fetch) as client:
-                            result = await poll_feeds(
-                                config, store, client, utcnow(), list(config.feeds), pool=pool, keep_entries=False
-                            )
+                            result = await poll_feeds(config, store, client, utcnow(), list(config.feeds), pool=pool)
                     finally:
                         if pool:
                             pool.shutdown()

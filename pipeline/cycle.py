@@ -338,10 +338,9 @@ def poll_stage(
     now: datetime | None = None,
     force: bool = False,
     feed_urls: Sequence[str] | None = None,
-    keep_entries: bool = True,
 ) -> PollReport:
-    """Poll the due feeds (or only `feed_urls` among them); new entries go into the store. With `keep_entries`
-    False the report only counts them (`entries_new`), for a caller that needs no more than their number."""
+    """Poll the due feeds (or only `feed_urls` among them); new entries go into the store, and the report
+    counts them (`entries_new`)."""
     moment = now or utcnow()
     due = [feed for feed in feeds_due(config, store, moment, force) if feed_urls is None or feed.url in feed_urls]
 
@@ -349,7 +348,7 @@ def poll_stage(
 
     async def run() -> None:  # returns nothing: asyncio.run (3.11) formats its main task's result when it ends
         async with WebClient(config.fetch) as client:  # (a repr of every new entry, 0.6 s for 46,000 of them)
-            report.add(await poll_feeds(config, store, client, moment, due, keep_entries=keep_entries), keep_entries)
+            report.add(await poll_feeds(config, store, client, moment, due))
 
     asyncio.run(run())
     return report
@@ -654,7 +653,7 @@ async def run_cycle_async(
     try:
         await finish_unprocessed_async(config, store, started, report, pool)
         async with WebClient(config.fetch) as client:
-            polled = await poll_feeds(config, store, client, now, due, progress, pool, keep_entries=False)
+            polled = await poll_feeds(config, store, client, now, due, progress, pool)
             report.feeds_polled, report.feeds_failed = polled.polled, polled.failed
             report.entries_new = polled.entries_new
             report.errors += polled.errors

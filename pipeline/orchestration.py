@@ -131,7 +131,7 @@ def poll_batch(
         log.info("skipped %s: %s", url, reason)
     if polling:
         # Only their number is reported and logged: the entries themselves wait in the store for the fetch tasks.
-        outcome.report = poll_stage(config, store, now=now, force=True, feed_urls=polling, keep_entries=False)
+        outcome.report = poll_stage(config, store, now=now, force=True, feed_urls=polling)
     report = outcome.report
     log.info(
         "polled %d feeds%s: %d new entries, %d not modified, %d unchanged, %d failed",

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from pipeline.config import Config, config_from_dict
 from pipeline.demo.server import SiteServer, serve
-from pipeline.records import Article
+from pipeline.records import Article, utcnow
 from pipeline.store import SearchQuery, Store
 from pipeline.store.sqlite import SQLiteStore
 
@@ -91,6 +91,12 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
         yield mailbox, port
     finally:
         controller.stop()
+
+
+def stored_urls(store: Store) -> list[str]:
+    """The URLs of every entry in the store, sorted: a poll's report only counts its new entries, which wait here
+    (pending) for the fetch."""
+    return sorted(entry.url for entry in store.entries_due(utcnow()))
 
 
 def all_articles(store: Store) -> list[Article]:

@@ -74,7 +74,7 @@ def test_every_feed_polls_without_a_crash(tmp_path, site, store):
     failed = {state.name: state.last_error for state in states if state.failures}
     print(
         f"{len(files)} feeds polled: {len(files) - len(failed)} read, {len(failed)} refused with a reason, "
-        f"{len(report.new_entries)} entries"
+        f"{report.entries_new} entries"
     )
     assert report.polled == len(files) == len(states)
     assert all(reason for reason in failed.values())

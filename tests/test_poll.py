@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import os
 import signal
@@ -28,7 +29,7 @@ from pipeline.store.sqlite import SQLiteStore
 from pipeline.urls import canonical_id, canonical_link, canonical_url, url_id
 from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after
 from pipeline.workers import WorkerDiedError, Workers
-from tests.conftest import make_config
+from tests.conftest import make_config, stored_urls
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Test wire</title>
@@ -73,9 +74,10 @@ def test_second_poll_gets_304_and_costs_no_parsing(tmp_path, site, store):
     site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a"), "application/rss+xml")
     config = feed_config(tmp_path, site)
     first = poll_once(config, store, site.url("/feed.xml"))
+    assert first.entries_new == 1 and stored_urls(store) == ["http://example.com/a"]
     second = poll_once(config, store, site.url("/feed.xml"))
-    assert len(first.new_entries) == 1
-    assert second.not_modified == 1 and second.new_entries == []
+    assert second.not_modified == 1 and second.entries_new == 0
+    assert stored_urls(store) == ["http://example.com/a"]
     state = store.get_feed(site.url("/feed.xml"))
     assert state is not None and state.etag == site.routes["/feed.xml"].etag_value
     assert state.failures == 0 and state.last_success is not None
@@ -104,7 +106,7 @@ def test_an_etag_outside_ascii_goes_back_byte_for_byte(tmp_path, site, store):
     config = feed_config(tmp_path, site)
     first = poll_once(config, store, site.url("/feed.xml"))
     second = poll_once(config, store, site.url("/feed.xml"))
-    assert len(first.new_entries) == 1 and first.failed == 0
+    assert first.entries_new == 1 and first.failed == 0
     assert second.not_modified == 1 and second.failed == 0
     assert sent_back == [None, 'W/"caf\u00e9"']
 
@@ -126,9 +128,10 @@ def test_reused_etag_with_changed_body_is_still_read(tmp_path, site, store):
     # The server ignores If-None-Match and keeps its ETag though the feed changed.
     site.routes["/feed.xml"] = sticky_etag(rss("http://example.com/a", "http://example.com/b"))
     changed = poll_once(config, store, site.url("/feed.xml"))
+    assert changed.entries_new == 1 and stored_urls(store) == ["http://example.com/a", "http://example.com/b"]
     unchanged = poll_once(config, store, site.url("/feed.xml"))
-    assert [entry.url for entry in changed.new_entries] == ["http://example.com/b"]
-    assert unchanged.unchanged == 1 and unchanged.new_entries == []
+    assert unchanged.unchanged == 1 and unchanged.entries_new == 0
+    assert stored_urls(store) == ["http://example.com/a", "http://example.com/b"]
 
 
 @pytest.mark.parametrize("code", [404, 410, 500])
@@ -242,7 +245,7 @@ def test_xml_entity_bomb_does_not_expand(tmp_path, site, store):
 <item><title>Real story</title><link>http://example.com/real</link></item></channel></rss>"""
     site.routes["/feed.xml"] = StaticRoute(bomb.encode(), "application/rss+xml")
     report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
-    assert [entry.url for entry in report.new_entries] == ["http://example.com/real"]
+    assert report.entries_new == 1 and stored_urls(store) == ["http://example.com/real"]
 
 
 def test_malformed_xml_with_items_is_still_read(tmp_path, site, store):
@@ -251,8 +254,8 @@ def test_malformed_xml_with_items_is_still_read(tmp_path, site, store):
 <item><title>Two <b>bold</title><link>http://example.com/two</link></item>"""
     site.routes["/feed.xml"] = StaticRoute(broken, "application/rss+xml")
     report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
-    assert report.failed == 0
-    assert sorted(entry.url for entry in report.new_entries) == ["http://example.com/one", "http://example.com/two"]
+    assert report.failed == 0 and report.entries_new == 2
+    assert stored_urls(store) == ["http://example.com/one", "http://example.com/two"]
 
 
 def test_not_a_feed_is_a_recorded_failure(tmp_path, site, store):
@@ -298,7 +301,8 @@ def test_json_feed_is_read(tmp_path, site, store):
                  "date_published": "2020-07-10T08:00:00Z"}]}"""
     site.routes["/feed.xml"] = StaticRoute(body, "application/feed+json")
     report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
-    (entry,) = report.new_entries
+    assert report.entries_new == 1
+    (entry,) = store.entries_due(utcnow())
     assert (entry.url, entry.title, entry.summary) == ("http://example.com/j1", "Jay", "Body text.")
     assert entry.published is not None and entry.published.isoformat() == "2020-07-10T08:00:00+00:00"
 
@@ -383,9 +387,9 @@ def test_feeds_on_one_host_use_every_slot_and_no_more_connections_than_slots(tmp
     assert len(ports) <= 6
 
 
-def test_a_poll_that_only_counts_its_new_entries_stores_them_all_and_holds_none(tmp_path, site, store):
-    """A cycle reads its new entries back from the store, so its poll counts them and keeps none in its report:
-    two feeds of three and two stories (one of them in both feeds, so one entry) make four new entries."""
+def test_a_polls_count_of_new_entries_is_what_the_store_gained(tmp_path, site, store):
+    """A poll's report counts its new entries and holds none (whoever needs them reads them from the store): two
+    feeds of three and two stories, one story in both, make four entries; a second poll, all 304, none."""
     site.routes["/a.xml"] = StaticRoute(
         rss("http://example.com/1", "http://example.com/2", "http://example.com/3"), "application/rss+xml"
     )
@@ -395,22 +399,42 @@ def test_a_poll_that_only_counts_its_new_entries_stores_them_all_and_holds_none(
     feeds = [{"url": site.url("/a.xml"), "name": "A"}, {"url": site.url("/b.xml"), "name": "B"}]
     config = make_config(tmp_path, feeds)
 
-    async def go(keep_entries: bool) -> PollReport:
+    async def go() -> PollReport:
         async with WebClient(config.fetch) as client:
-            return await poll_feeds(config, store, client, utcnow(), list(config.feeds), keep_entries=keep_entries)
+            return await poll_feeds(config, store, client, utcnow(), list(config.feeds))
 
-    counted = asyncio.run(go(keep_entries=False))
-    assert (counted.polled, counted.failed, counted.entries_new, counted.new_entries) == (2, 0, 4, [])
-    assert store.count_entries() == 4
-    again = asyncio.run(go(keep_entries=True))  # every feed answers 304 now: nothing new either way
-    assert (again.not_modified, again.entries_new, again.new_entries) == (2, 0, [])
+    first = asyncio.run(go())
+    assert (first.polled, first.failed, first.entries_new) == (2, 0, 4)
+    expected = ["http://example.com/1", "http://example.com/2", "http://example.com/3", "http://example.com/4"]
+    assert stored_urls(store) == expected
+    again = asyncio.run(go())  # every feed answers 304 now
+    assert (again.not_modified, again.entries_new) == (2, 0)
+    assert stored_urls(store) == expected
 
 
-def test_a_polls_kept_entries_and_its_count_agree(tmp_path, site, store):
-    site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a", "http://example.com/b"), "application/rss+xml")
-    report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
-    assert report.entries_new == 2
-    assert sorted(entry.url for entry in report.new_entries) == ["http://example.com/a", "http://example.com/b"]
+def test_a_feeds_entries_are_let_go_once_they_are_stored(tmp_path, site, store):
+    """Once a feed's entries are in the store, nothing of the poll holds them, not even its finished task (a
+    poll of the bench's 2,000 changed feeds kept all 46,656 that way until it ended: 227 MiB of the bench
+    process's peak against 185). Counted when the poll reports the feed done, which is after it is stored."""
+    site.routes["/feed.xml"] = StaticRoute(
+        rss("http://example.com/1", "http://example.com/2", "http://example.com/3"), "application/rss+xml"
+    )
+    config = feed_config(tmp_path, site)
+    alive: list[int] = []
+
+    def count_entries(stage: str, done: int, total: int) -> None:
+        gc.collect()
+        alive.append(
+            sum(type(thing) is Entry and thing.feed_url == site.url("/feed.xml") for thing in gc.get_objects())
+        )
+
+    async def go() -> PollReport:
+        async with WebClient(config.fetch) as client:
+            return await poll_feeds(config, store, client, utcnow(), list(config.feeds), progress=count_entries)
+
+    report = asyncio.run(go())
+    assert (report.entries_new, alive) == (3, [0])
+    assert stored_urls(store) == ["http://example.com/1", "http://example.com/2", "http://example.com/3"]
 
 
 def test_a_cycle_of_feeds_all_answering_304_starts_no_worker_processes(tmp_path, site, store, monkeypatch):
@@ -440,7 +464,7 @@ def test_an_item_whose_link_is_not_a_url_is_skipped_with_its_reason_and_the_othe
         rss("http://example.com:abc/bad-port", "http://example.com/good"), "application/rss+xml"
     )
     report = poll_once(feed_config(tmp_path, site), store, site.url("/feed.xml"))
-    assert [entry.url for entry in report.new_entries] == ["http://example.com/good"]
+    assert report.entries_new == 1 and stored_urls(store) == ["http://example.com/good"]
     assert [error.reason for error in report.errors] == [
         "1 entries without a usable link skipped (first unusable: 'http://example.com:abc/bad-port': "
         "Port could not be cast to integer value as 'abc')"
@@ -523,7 +547,7 @@ def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_
             return await poll_feeds(config, store, client, utcnow(), list(config.feeds))
 
     first = asyncio.run(poll())
-    assert sorted(entry.url for entry in first.new_entries) == ["http://example.com/a1", "http://example.com/a2"]
+    assert first.entries_new == 2 and stored_urls(store) == ["http://example.com/a1", "http://example.com/a2"]
     assert [(error.url, error.reason) for error in first.errors] == [
         (site.url("/b.xml"), "unexpected IntegrityError: refused by the test trigger")
     ]
@@ -532,10 +556,12 @@ def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_
     assert (states[site.url("/b.xml")].failures, states[site.url("/b.xml")].body_hash) == (1, None)
     store._db.execute("DROP TRIGGER refuse")
     second = asyncio.run(poll())
-    assert [entry.url for entry in second.new_entries] == ["http://example.com/refused-b1"]
+    assert second.entries_new == 1
+    assert stored_urls(store) == ["http://example.com/a1", "http://example.com/a2", "http://example.com/refused-b1"]
     assert (second.not_modified, second.failed) == (1, 0)  # feed a answered 304: nothing parsed again
     third = asyncio.run(poll())
-    assert (len(third.new_entries), third.not_modified, third.failed) == (0, 2, 0)  # again changes nothing
+    assert (third.entries_new, third.not_modified, third.failed) == (0, 2, 0)  # again changes nothing
+    assert len(stored_urls(store)) == 3
 
 
 def items_or_die(feed: FeedConfig, url: str, body: bytes, headers: dict[str, str]) -> tuple[list[Entry], str | None]:
@@ -621,6 +647,6 @@ def test_the_poll_stage_hands_back_its_report_without_formatting_it(tmp_path, si
     monkeypatch.setattr(PollReport, "__repr__", noted_repr)
     site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a", "http://example.com/b"), "application/rss+xml")
     report = poll_stage(make_config(tmp_path, [{"url": site.url("/feed.xml")}]), store)
-    assert sorted(entry.url for entry in report.new_entries) == ["http://example.com/a", "http://example.com/b"]
+    assert report.entries_new == 2 and stored_urls(store) == ["http://example.com/a", "http://example.com/b"]
     assert (report.polled, report.failed) == (1, 0)
     assert formatted == []
