@@ -8,17 +8,12 @@ records back, which needs this module and not the analyser, so it never loads sp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pipeline.config import Config
 from pipeline.enrich.topics import match_topics
 from pipeline.records import Entity, Quote
-
-if TYPE_CHECKING:
-    from spacy.language import Language
-    from spacy.tokenizer import Tokenizer
 
 # Past this size an "article" is a data dump; the tail adds nothing an analyst needs
 # and would only slow the tokenizer down.
@@ -46,7 +41,6 @@ def analyze(text: str, config: Config, title: str = "", topics: bool = True) -> 
 
     body = text[:MAX_CHARS]
     nlp = get_nlp(config)
-    _CHUNKS.cache_new(nlp, body)
     doc = make_doc(nlp, body)
     found = mentions(doc, config)
     quotes = attribute(doc, body, found, config, find_quote_spans(body))
@@ -63,51 +57,6 @@ def analyze(text: str, config: Config, title: str = "", topics: bool = True) -> 
         quotes.append(full_text.quote(body))
     tags = match_topics(title, text, config.topics) if topics else []  # the whole text, as the store matches it
     return Analysis(entities, tags, quotes)
-
-
-# How many distinct chunks the tokenizer may keep split (spaCy's default is 10,000, which a worker passes within its
-# first 150 pages: 30,707 distinct chunks in the cycle bench's 181 pages), and `_ChunkCache` remembers.
-CHUNK_CACHE_SIZE = 50_000
-
-
-class _ChunkCache:
-    """Each whitespace-delimited chunk of a text split once by the tokenizer, and from then on read from its cache.
-
-    spaCy's tokenizer caches a chunk's split only until a chunk of the same text meets a special case ("Mr.",
-    "don't", "—"): from there to the text's end it splits every chunk afresh, article after article (in the cycle
-    bench, a third of a worker's chunk lookups). Before a text is tokenized, its chunks not seen before are
-    tokenized apart, in texts of their own that meet no special case, so spaCy caches them as it would have done
-    in place. The tokens are the same: a cached split is the one the chunk gives alone, which is what spaCy
-    itself relies on for the chunks it caches before a text's first special case. Only the caching changes.
-    Runs in the process that analyses (a worker): one tokenizer at a time, reset when the pipeline changes."""
-
-    def __init__(self) -> None:
-        self.tokenizer: object = None
-        self.seen: set[str] = set()
-        self.rules: Mapping[str, object] = {}
-
-    def cache_new(self, nlp: Language, text: str) -> None:
-        tokenizer: Tokenizer = nlp.tokenizer
-        if tokenizer is not self.tokenizer:
-            self.tokenizer, self.seen, self.rules = tokenizer, set(), tokenizer.rules or {}
-            tokenizer.max_cache_size = max(tokenizer.max_cache_size, CHUNK_CACHE_SIZE)
-        seen = self.seen
-        new = [chunk for chunk in dict.fromkeys(text.split()) if chunk not in seen]
-        if not new or len(seen) + len(new) > CHUNK_CACHE_SIZE:
-            return
-        seen.update(new)
-        # A word of ASCII letters and digits that is no special case itself meets none in its split (no prefix,
-        # suffix or infix rule opens one), so all such words go through in one text; any other chunk in a text of
-        # its own, so that one that meets a special case keeps no other from the cache.
-        plain = [chunk for chunk in new if chunk.isascii() and chunk.isalnum() and chunk not in self.rules]
-        if plain:
-            tokenizer(" ".join(plain))
-        for chunk in new:
-            if not (chunk.isascii() and chunk.isalnum()):
-                tokenizer(chunk)
-
-
-_CHUNKS = _ChunkCache()
 
 
 def analyze_job(job: tuple[str, str, Config]) -> Analysis:
