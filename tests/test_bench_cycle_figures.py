@@ -1,0 +1,34 @@
+"""The cycle bench's dedupe and statements figure: per article over the first batch and over the cycle's tail.
+
+Each case's expected value is worked out by hand beside it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.bench_cycle import TAIL_ARTICLES, per_article_us, tail_per_article_us
+
+
+@pytest.mark.parametrize(
+    ("batches", "expected"),
+    [
+        # from the end: 20 articles (0.3 s), then 100 (0.5 s): enough; 0.5 s / 100 = 5,000 us
+        ([(200, 1.0), (80, 0.2), (20, 0.3)], 5000.0),
+        # a last batch of 100 alone is enough: 0.2 s / 100 = 2,000 us
+        ([(200, 1.0), (100, 0.2)], 2000.0),
+        # fewer than 100 articles in the whole cycle: all of them, 0.4 s / 50 = 8,000 us
+        ([(30, 0.3), (20, 0.1)], 8000.0),
+        ([], 0.0),
+    ],
+)
+def test_the_tail_figure_takes_the_last_batches_until_they_hold_100_articles(
+    batches: list[tuple[int, float]], expected: float
+) -> None:
+    assert TAIL_ARTICLES == 100
+    assert tail_per_article_us(batches) == pytest.approx(expected)
+
+
+def test_the_first_batch_figure_is_per_article_of_each_batch() -> None:
+    # 1.0 s / 200 = 5,000 us; 0.2 s / 80 = 2,500 us; an empty batch gives no figure
+    assert per_article_us([(200, 1.0), (80, 0.2), (0, 0.1)]) == pytest.approx([5000.0, 2500.0])
