@@ -489,8 +489,8 @@ def according_to_opening(sent: Sentence) -> Reported | None:
     """ "According to the ministry, the talks will resume in May." """
     items, n = sent.items, len(sent.items)
     k = next((k for k in range(min(n, 4)) if sent.word(k) == "according" and sent.word(k + 1) == "to"), None)
-    if k is None:
-        return None
+    if k is None or sent.word(0) == ",":
+        return None  # ", according to X, a pollster": the rest of a sentence read again past a closing "according to"
     comma = next((j for j in range(k + 2, min(n, k + MAX_ACCORDING)) if sent.word(j) == ","), None)
     if comma is None:
         return None
@@ -547,11 +547,31 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
             subject = sent.carried  # "…, but added that he hoped it would be done quickly"
         if subject is None or subject.start >= sent.start_of(a):
             continue
-        span = _content(sent, a, _clause_end(sent, a))
+        span = _content(sent, a, _RULE_subordinate_end(sent, c, a, _clause_end(sent, a)))
         if span is not None:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
     return None
+
+
+# Conjunctions that open a subordinate clause ("While Kovac said …, the council …").
+_RULE_SUBORDINATORS = lexicon.words("subordinators.txt")
+
+
+def _RULE_subordinate_end(sent: Sentence, c: int, a: int, end: int) -> int:
+    """Where a clause reported by the verb at items[c] ends when the verb stands in a subordinate clause ("While
+    only 7 percent said they are undecided, 27 percent …", "When Sanders said at a rally that …, he …"): at the
+    first comma after items[a], where the main clause begins; else at `end`."""
+    k = c - 1
+    while k >= 0 and sent.word(k) not in _RULE_CLAUSE_STOPS:
+        if sent.word(k) in _RULE_SUBORDINATORS:
+            return next((j for j in range(a, end) if sent.word(j) == ","), end)
+        k -= 1
+    return end
+
+
+# What ends the stretch before a verb that a subordinating conjunction may open.
+_RULE_CLAUSE_STOPS = frozenset({",", ";", ":", "—", "–", "--", ""})
 
 
 # How many items back from a verb the quotation it closes may end ("…,” the assailant, John McGraw, told …").
@@ -637,20 +657,37 @@ def speaker_verb_inside_clause(sent: Sentence) -> Reported | None:
     for c in sent.verbs_in(2, n - 2):
         if not _reporting_after(sent, c):
             continue
-        a, _ = _skip_tail(sent, c + 1)
-        if sent.word(a) != "," or a + 1 >= n:
-            continue
+        a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
+        if sent.word(a) != "," or a + 1 >= n or after_that:
+            continue  # "Mr. Trump asserted that, abortion aside, …": a clause after "that", not an aside
         subject = _subject(sent, c)
         comma = _comma_before(sent, subject)
         if subject is None or comma is None:
             continue
-        end = _clause_end(sent, a + 1)
+        end = comma if _RULE_aside_ends(sent, a + 1) else _clause_end(sent, a + 1)
         span = _content(sent, _clause_start(sent, comma), end)
         if span is not None:
             return Reported(
                 Attribution(_speaker_of_utterance(ctx, subject), token_text(ctx, items[c][1]), sent.start_of(c)), *span
             )
     return None
+
+
+def _RULE_aside_ends(sent: Sentence, k: int) -> bool:
+    """Whether what follows an attribution set off by commas at items[k] is no rest of the clause it interrupts: a
+    participle other than "including" ("Sales were great, he said, *wiping* sweat off his face"; "…, Spicer said,
+    *adding* …") or a preposition of the occasion ("…, he said, *on* condition of anonymity"); the clause then ends
+    before the attribution."""
+    word = sent.word(k)
+    if k >= len(sent.items) or sent.items[k][0] != "T" or not sent.ctx.lowercase[sent.items[k][1]]:
+        return False
+    return (word.endswith("ing") and len(word) > 5 and word != "including") or word in _RULE_ASIDE_PREPOSITIONS
+
+
+# Prepositions that open a phrase about the saying after an aside ("…, he said, *on* condition of anonymity", "…, she
+# said, *before* leaving"); not "to", which goes on with the clause ("Nor does she have any plans, advisers say, *to*
+# take cues from …").
+_RULE_ASIDE_PREPOSITIONS = frozenset({"on", "before", "after", "during", "without", "despite", "at", "in"})
 
 
 # Past forms of saying that do not end in "-ed".
