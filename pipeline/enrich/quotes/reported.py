@@ -537,7 +537,7 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
         if (sent.word(c).endswith("ing") and not _progressive(sent, c)) or not _reporting(sent, c):
             continue
         a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
-        if not _opens_clause(sent, c, a, after_that):
+        if not _opens_clause(sent, c, a, after_that) or _RULE_passive_with_agent(sent, c, a):
             continue  # "said: “…”" is a direct quote, "said during the interview" no clause
         if not (after_that or _opens_apostrophe_quote(sent, a)) and _closes_quotation(sent, c):
             continue  # "“…,” Bond said onstage Tuesday night": what follows is the attribution's tail
@@ -552,6 +552,12 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
     return None
+
+
+def _RULE_passive_with_agent(sent: Sentence, c: int, a: int) -> bool:
+    """Whether the verb at items[c] is a passive with its agent at items[a] ("Both attacks were claimed *by* …", "is
+    explained *by* …"): what follows is who did it, not a reported clause (`passive_agent_subject` reads those)."""
+    return sent.word(a) == "by" and _passive(sent, c)
 
 
 # Conjunctions that open a subordinate clause ("While Kovac said …, the council …").
