@@ -883,7 +883,7 @@ def headline_verb_clause(sent: Sentence) -> Reported | None:
             continue
         if word.endswith("ly") or word in _VERB_MODIFIERS:
             continue  # "Kovac Quietly Praises …": an adverb before the verb is no cue
-        if any(items[k][0] != "T" or ctx.puncts[items[k][1]] for k in range(c)):
+        if any(items[k][0] != "T" or ctx.puncts[items[k][1]] for k in range(c)) or _RULE_headline_label(sent, c):
             return None
         span = _content(sent, c + 1, len(items), 1 if title else MIN_WORDS)
         if span is None:
@@ -897,6 +897,16 @@ def headline_verb_clause(sent: Sentence) -> Reported | None:
             cand = token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
         return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, kind)
     return None
+
+
+# Labels before a headline's colon that name the kind of item, not a source ("Breaking: …", "BYLINE: …").
+_RULE_HEADLINE_LABELS = lexicon.words("headline_labels.txt")
+
+
+def _RULE_headline_label(sent: Sentence, c: int) -> bool:
+    """Whether the words before a headline's colon at items[c] are a label ("Breaking: …", "Revealed: …"), not who
+    speaks."""
+    return sent.word(c) == ":" and " ".join(sent.words[:c]) in _RULE_HEADLINE_LABELS
 
 
 # Words that open a passive's subject where the sentence goes on: its content starts after the last of them.
