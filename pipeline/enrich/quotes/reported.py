@@ -537,7 +537,7 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
         if (sent.word(c).endswith("ing") and not _progressive(sent, c)) or not _reporting(sent, c):
             continue
         a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
-        if not _opens_clause(sent, c, a, after_that) or _RULE_passive_with_agent(sent, c, a):
+        if not _opens_clause(sent, c, a, after_that) or _rule_passive_with_agent(sent, c, a):
             continue  # "said: “…”" is a direct quote, "said during the interview" no clause
         if not (after_that or _opens_apostrophe_quote(sent, a)) and _closes_quotation(sent, c):
             continue  # "“…,” Bond said onstage Tuesday night": what follows is the attribution's tail
@@ -547,14 +547,14 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
             subject = sent.carried  # "…, but added that he hoped it would be done quickly"
         if subject is None or subject.start >= sent.start_of(a):
             continue
-        span = _content(sent, a, _RULE_subordinate_end(sent, c, a, _clause_end(sent, a)))
+        span = _content(sent, a, _rule_subordinate_end(sent, c, a, _clause_end(sent, a)))
         if span is not None:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
     return None
 
 
-def _RULE_passive_with_agent(sent: Sentence, c: int, a: int) -> bool:
+def _rule_passive_with_agent(sent: Sentence, c: int, a: int) -> bool:
     """Whether the verb at items[c] is a passive with its agent at items[a] ("Both attacks were claimed *by* …", "is
     explained *by* …"): what follows is who did it, not a reported clause (`passive_agent_subject` reads those)."""
     return sent.word(a) == "by" and _passive(sent, c)
@@ -564,7 +564,7 @@ def _RULE_passive_with_agent(sent: Sentence, c: int, a: int) -> bool:
 _RULE_SUBORDINATORS = lexicon.words("subordinators.txt")
 
 
-def _RULE_subordinate_end(sent: Sentence, c: int, a: int, end: int) -> int:
+def _rule_subordinate_end(sent: Sentence, c: int, a: int, end: int) -> int:
     """Where a clause reported by the verb at items[c] ends when the verb stands in a subordinate clause ("While
     only 7 percent said they are undecided, 27 percent …", "When Sanders said at a rally that …, he …"): at the
     first comma after items[a], where the main clause begins; else at `end`."""
@@ -670,7 +670,7 @@ def speaker_verb_inside_clause(sent: Sentence) -> Reported | None:
         comma = _comma_before(sent, subject)
         if subject is None or comma is None:
             continue
-        end = comma if _RULE_aside_ends(sent, a + 1) else _clause_end(sent, a + 1)
+        end = comma if _rule_aside_ends(sent, a + 1) else _clause_end(sent, a + 1)
         span = _content(sent, _clause_start(sent, comma), end)
         if span is not None:
             return Reported(
@@ -679,7 +679,7 @@ def speaker_verb_inside_clause(sent: Sentence) -> Reported | None:
     return None
 
 
-def _RULE_aside_ends(sent: Sentence, k: int) -> bool:
+def _rule_aside_ends(sent: Sentence, k: int) -> bool:
     """Whether what follows an attribution set off by commas at items[k] is no rest of the clause it interrupts: a
     participle other than "including" ("Sales were great, he said, *wiping* sweat off his face"; "…, Spicer said,
     *adding* …") or a preposition of the occasion ("…, he said, *on* condition of anonymity"); the clause then ends
@@ -883,7 +883,7 @@ def headline_verb_clause(sent: Sentence) -> Reported | None:
             continue
         if word.endswith("ly") or word in _VERB_MODIFIERS:
             continue  # "Kovac Quietly Praises …": an adverb before the verb is no cue
-        if any(items[k][0] != "T" or ctx.puncts[items[k][1]] for k in range(c)) or _RULE_headline_label(sent, c):
+        if any(items[k][0] != "T" or ctx.puncts[items[k][1]] for k in range(c)) or _rule_headline_label(sent, c):
             return None
         span = _content(sent, c + 1, len(items), 1 if title else MIN_WORDS)
         if span is None:
@@ -903,7 +903,7 @@ def headline_verb_clause(sent: Sentence) -> Reported | None:
 _RULE_HEADLINE_LABELS = lexicon.words("headline_labels.txt")
 
 
-def _RULE_headline_label(sent: Sentence, c: int) -> bool:
+def _rule_headline_label(sent: Sentence, c: int) -> bool:
     """Whether the words before a headline's colon at items[c] are a label ("Breaking: …", "Revealed: …"), not who
     speaks."""
     return sent.word(c) == ":" and " ".join(sent.words[:c]) in _RULE_HEADLINE_LABELS
