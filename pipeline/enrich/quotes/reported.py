@@ -760,6 +760,32 @@ def participle_clause(sent: Sentence) -> Reported | None:
     return None
 
 
+def participle_after_conjunction(sent: Sentence) -> Reported | None:
+    """ "She defended the plan while acknowledging that it would cost more", "He ended the debate by arguing that …",
+    "…, before predicting that …": a participle of saying after a conjunction or preposition (past adverbs: "while
+    *also* suggesting"), then "that"; its speaker is the clause's subject, as for a participle after a comma. Not a
+    participle of finding out or thinking ("after determining that …", `thinking_participles.txt`)."""
+    ctx, items = sent.ctx, sent.items
+    for c in sent.verbs_in(2, len(items) - 2):
+        if sent.word(c) not in PARTICIPLES or sent.word(c + 1) != "that" or sent.word(c) in _RULE_THINKING:
+            continue
+        if sent.word(_back_past(sent, c - 1)) not in _RULE_PARTICIPLE_OPENERS:
+            continue
+        subject = clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+        subject = subject or sent.carried  # "X vowed to …, while acknowledging that …", read again past X's hit
+        span = _content(sent, c + 2, _clause_end(sent, c + 2)) if subject is not None else None
+        if subject is not None and span is not None:
+            return Reported(Attribution(subject, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
+    return None
+
+
+# Conjunctions and prepositions before a participle of saying whose subject is the clause's: "while acknowledging
+# that", "by arguing that", "after insisting that".
+_RULE_PARTICIPLE_OPENERS = frozenset({"while", "by", "after", "before", "when", "since", "without", "despite"})
+# Participles of finding out or thinking ("after determining that …"): no one's words.
+_RULE_THINKING = lexicon.words("thinking_participles.txt")
+
+
 def _attribution_subject(sent: Sentence, k: int) -> Candidate | None:
     """The subject of a reporting verb at items[k] that closes what came before ("“…,” she said, adding that …"):
     a participle after it reports for the same speaker."""
@@ -1459,6 +1485,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     name_colon_clause,
     speaker_verb_complement,
     owner_noun_complement,
+    participle_after_conjunction,
     headline_verb_clause,
     passive_agent_subject,
     learned_cue_object,
