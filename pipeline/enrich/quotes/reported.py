@@ -545,6 +545,7 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
         subject = found.candidate if found is not None and found.candidate else _subject(sent, c)
         if sent.carried is not None and _coordinated(sent, c) and (subject is None or subject.start > sent.start_of(c)):
             subject = sent.carried  # "…, but added that he hoped it would be done quickly"
+        subject = subject or _rule_plural_subject(sent, c)
         if subject is None or subject.start >= sent.start_of(a):
             continue
         span = _content(sent, a, _rule_subordinate_end(sent, c, a, _clause_end(sent, a)))
@@ -558,6 +559,41 @@ def _rule_passive_with_agent(sent: Sentence, c: int, a: int) -> bool:
     """Whether the verb at items[c] is a passive with its agent at items[a] ("Both attacks were claimed *by* …", "is
     explained *by* …"): what follows is who did it, not a reported clause (`passive_agent_subject` reads those)."""
     return sent.word(a) == "by" and _passive(sent, c)
+
+
+def _rule_plural_subject(sent: Sentence, c: int) -> Candidate | None:
+    """ "Organizers of both conventions insist they will …", "Many Sanders supporters insist …", "…, while others say
+    …": a plain noun phrase with a plural head right before the verb at items[c] (past auxiliaries and adverbs),
+    which the name-led subject readers pass over; None when the phrase runs into punctuation, a quotation or a
+    word that ends a phrase within `MAX_PLURAL_SUBJECT` words."""
+    k = _back_past(sent, c - 1, _VERB_MODIFIERS)
+    head = sent.word(k)
+    if k == c or not head.isalpha() or not (head in _RULE_PLURAL_WORDS or _rule_plural(head)):
+        return None
+    first = k
+    while first > 0 and k - first < MAX_PLURAL_SUBJECT and sent.word(first - 1) not in _RULE_PHRASE_STOPS:
+        if sent.items[first - 1][0] != "T" or not sent.word(first - 1).replace("’s", "").replace("'s", "").isalpha():
+            return None
+        first -= 1
+    before = sent.word(first - 1)
+    if before in _RULE_NOT_BEFORE_SUBJECT or any(sent.word(j) in _RULE_NOT_IN_SUBJECT for j in range(first, k)):
+        return None  # "What the documents say is …", "higher than city reports say it is": no one's saying
+    return token_candidate(sent.ctx, sent.items[first][1], sent.items[k][1], "np")
+
+
+def _rule_plural(word: str) -> bool:
+    """A lowercase or capitalised word that reads as a plural noun ("supporters", "Democrats"), not "-ss" or "-us"."""
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ous"))
+
+
+# How many words a plain plural subject may have ("Organizers of both conventions").
+MAX_PLURAL_SUBJECT = 6
+# Heads of such a subject that do not end in "-s".
+_RULE_PLURAL_WORDS = frozenset({"another", "people", "police", "staff", "public"})
+_RULE_WH_WORDS = frozenset({"what", "how", "why", "whom", "whose"})
+# Words before such a phrase that make it no one's saying: "What the documents say is …", "higher than city reports
+# say it is".
+_RULE_NOT_BEFORE_SUBJECT = _RULE_WH_WORDS | {"than"}
 
 
 # Conjunctions that open a subordinate clause ("While Kovac said …, the council …").
@@ -1470,6 +1506,12 @@ def _comma_before(sent: Sentence, subject: Candidate | None) -> int | None:
             k -= 1
     comma = _comma_ending(sent, k) if k >= 1 else None
     return comma if comma is not None and comma >= 1 else None
+
+
+# Words before a plain subject that end the search for its start.
+_RULE_PHRASE_STOPS = _SUBJECT_STARTS | frozenset({"", "that", "who", "which", "than", "to", "with", "where", "while"})
+# Words that are never inside such a subject: verbs, pronouns and words of saying ("the figures he cited show …").
+_RULE_NOT_IN_SUBJECT = PRONOUNS | _AUXILIARIES | frozenset(REPORTED_VERBS) | NOT_CLAUSE_OPENERS | _RULE_WH_WORDS
 
 
 # The order is the precedence within a sentence: the first strategy that finds an attribution wins.
