@@ -149,6 +149,32 @@ MORE: list[tuple[str, list[Expected]]] = [
         "Ana Kovac said that by June the ferry would be running again.",
         [("by June the ferry would be running again", "Ana Kovac", "Ana Kovac", "indirect", "speaker_verb_clause")],
     ),
+    # a participle of saying after a conjunction or preposition, then "that": the clause's subject speaks
+    (
+        "Ana Kovac defended the harbour tax while acknowledging that it would cost families more.",
+        [("it would cost families more", "Ana Kovac", "Ana Kovac", "indirect", "participle_after_conjunction")],
+    ),
+    (
+        "Marek Dolan ended the debate by arguing that the ferry contract had been rigged.",
+        [
+            (
+                "the ferry contract had been rigged",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "participle_after_conjunction",
+            )
+        ],
+    ),
+    # … but not a participle of finding out or thinking
+    ("The council dropped its objection after determining that the harbour tax was legal.", []),
+    # a plain noun phrase with a plural head before a verb of saying is its speaker, kept in the article's words
+    (
+        "Some islanders backed the plan, while others argue that the ferry should stay public.",
+        [("the ferry should stay public", None, "others", "indirect", "speaker_verb_clause")],
+    ),
+    # … but not after "than": a comparison, no one's saying
+    ("The harbour debt is higher than city reports say it is in the budget papers.", []),
     # a label before a headline's colon names the kind of item, not a source
     ("Breaking: Harbour Board Backs New Ferry Contract\nThe harbour board met on Monday evening.", []),
     ("BYLINE: Ana Kovac\nThe harbour board met on Monday evening.", []),

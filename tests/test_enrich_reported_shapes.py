@@ -20,6 +20,20 @@ from tests.test_enrich_reported import test_reported_speech_table as reported_sp
 # text -> every attribution expected in it, in text order (as test_enrich_reported.py's table):
 # (content, speaker, the speaker mention as written, kind, rule).
 SHAPES: list[tuple[str, list[Expected]]] = [
+    # a participle of saying after a conjunction, then "that" (issue 12b's round of 27 November; more cases in
+    # test_enrich_reported_more.py)
+    (
+        "Marek Dolan ended the debate by arguing that the ferry contract had been rigged.",
+        [
+            (
+                "the ferry contract had been rigged",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "participle_after_conjunction",
+            )
+        ],
+    ),
     # a verb that otherwise needs "that" ("announced") takes a clause opened by a subject pronoun and a verb
     (
         "The harbour board met on Monday. Finance Minister Ana Kovac announced she will step down as chair in June.",
