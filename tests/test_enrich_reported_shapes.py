@@ -23,16 +23,8 @@ SHAPES: list[tuple[str, list[Expected]]] = [
     # a participle of saying after a conjunction, then "that" (issue 12b's round of 27 November; more cases in
     # test_enrich_reported_more.py)
     (
-        "Marek Dolan ended the debate by arguing that the ferry contract had been rigged.",
-        [
-            (
-                "the ferry contract had been rigged",
-                "Marek Dolan",
-                "Marek Dolan",
-                "indirect",
-                "participle_after_conjunction",
-            )
-        ],
+        "Ana Kovac closed the meeting before insisting that the ferry would run on time.",
+        [("the ferry would run on time", "Ana Kovac", "Ana Kovac", "indirect", "participle_after_conjunction")],
     ),
     # a verb that otherwise needs "that" ("announced") takes a clause opened by a subject pronoun and a verb
     (
