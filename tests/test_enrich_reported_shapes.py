@@ -20,6 +20,12 @@ from tests.test_enrich_reported import test_reported_speech_table as reported_sp
 # text -> every attribution expected in it, in text order (as test_enrich_reported.py's table):
 # (content, speaker, the speaker mention as written, kind, rule).
 SHAPES: list[tuple[str, list[Expected]]] = [
+    # a participle of saying after a conjunction, then "that" (issue 12b's round of 27 November; more cases in
+    # test_enrich_reported_more.py)
+    (
+        "Ana Kovac closed the meeting before insisting that the ferry would run on time.",
+        [("the ferry would run on time", "Ana Kovac", "Ana Kovac", "indirect", "participle_after_conjunction")],
+    ),
     # a verb that otherwise needs "that" ("announced") takes a clause opened by a subject pronoun and a verb
     (
         "The harbour board met on Monday. Finance Minister Ana Kovac announced she will step down as chair in June.",

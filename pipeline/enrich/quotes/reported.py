@@ -489,8 +489,8 @@ def according_to_opening(sent: Sentence) -> Reported | None:
     """ "According to the ministry, the talks will resume in May." """
     items, n = sent.items, len(sent.items)
     k = next((k for k in range(min(n, 4)) if sent.word(k) == "according" and sent.word(k + 1) == "to"), None)
-    if k is None:
-        return None
+    if k is None or sent.word(0) == ",":
+        return None  # ", according to X, a pollster": the rest of a sentence read again past a closing "according to"
     comma = next((j for j in range(k + 2, min(n, k + MAX_ACCORDING)) if sent.word(j) == ","), None)
     if comma is None:
         return None
@@ -537,7 +537,7 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
         if (sent.word(c).endswith("ing") and not _progressive(sent, c)) or not _reporting(sent, c):
             continue
         a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
-        if not _opens_clause(sent, c, a, after_that):
+        if not _opens_clause(sent, c, a, after_that) or _rule_passive_with_agent(sent, c, a):
             continue  # "said: “…”" is a direct quote, "said during the interview" no clause
         if not (after_that or _opens_apostrophe_quote(sent, a)) and _closes_quotation(sent, c):
             continue  # "“…,” Bond said onstage Tuesday night": what follows is the attribution's tail
@@ -545,13 +545,75 @@ def speaker_verb_clause(sent: Sentence) -> Reported | None:
         subject = found.candidate if found is not None and found.candidate else _subject(sent, c)
         if sent.carried is not None and _coordinated(sent, c) and (subject is None or subject.start > sent.start_of(c)):
             subject = sent.carried  # "…, but added that he hoped it would be done quickly"
+        subject = subject or _rule_plural_subject(sent, c)
         if subject is None or subject.start >= sent.start_of(a):
             continue
-        span = _content(sent, a, _clause_end(sent, a))
+        span = _content(sent, a, _rule_subordinate_end(sent, c, a, _clause_end(sent, a)))
         if span is not None:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
     return None
+
+
+def _rule_passive_with_agent(sent: Sentence, c: int, a: int) -> bool:
+    """Whether the verb at items[c] is a passive with its agent at items[a] ("Both attacks were claimed *by* …", "is
+    explained *by* …"): what follows is who did it, not a reported clause (`passive_agent_subject` reads those)."""
+    return sent.word(a) == "by" and _passive(sent, c)
+
+
+def _rule_plural_subject(sent: Sentence, c: int) -> Candidate | None:
+    """ "Organizers of both conventions insist they will …", "Many Sanders supporters insist …", "…, while others say
+    …": a plain noun phrase with a plural head right before the verb at items[c] (past auxiliaries and adverbs),
+    which the name-led subject readers pass over; None when the phrase runs into punctuation, a quotation or a
+    word that ends a phrase within `MAX_PLURAL_SUBJECT` words."""
+    k = _back_past(sent, c - 1, _VERB_MODIFIERS)
+    head = sent.word(k)
+    if k == c or not head.isalpha() or not (head in _RULE_PLURAL_WORDS or _rule_plural(head)):
+        return None
+    first = k
+    while first > 0 and k - first < MAX_PLURAL_SUBJECT and sent.word(first - 1) not in _RULE_PHRASE_STOPS:
+        if sent.items[first - 1][0] != "T" or not sent.word(first - 1).replace("’s", "").replace("'s", "").isalpha():
+            return None
+        first -= 1
+    before = sent.word(first - 1)
+    if before in _RULE_NOT_BEFORE_SUBJECT or any(sent.word(j) in _RULE_NOT_IN_SUBJECT for j in range(first, k)):
+        return None  # "What the documents say is …", "higher than city reports say it is": no one's saying
+    return token_candidate(sent.ctx, sent.items[first][1], sent.items[k][1], "np")
+
+
+def _rule_plural(word: str) -> bool:
+    """A lowercase or capitalised word that reads as a plural noun ("supporters", "Democrats"), not "-ss" or "-us"."""
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ous"))
+
+
+# How many words a plain plural subject may have ("Organizers of both conventions").
+MAX_PLURAL_SUBJECT = 6
+# Heads of such a subject that do not end in "-s".
+_RULE_PLURAL_WORDS = frozenset({"another", "people", "police", "staff", "public"})
+_RULE_WH_WORDS = frozenset({"what", "how", "why", "whom", "whose"})
+# Words before such a phrase that make it no one's saying: "What the documents say is …", "higher than city reports
+# say it is".
+_RULE_NOT_BEFORE_SUBJECT = _RULE_WH_WORDS | {"than"}
+
+
+# Conjunctions that open a subordinate clause ("While Kovac said …, the council …").
+_RULE_SUBORDINATORS = lexicon.words("subordinators.txt")
+
+
+def _rule_subordinate_end(sent: Sentence, c: int, a: int, end: int) -> int:
+    """Where a clause reported by the verb at items[c] ends when the verb stands in a subordinate clause ("While
+    only 7 percent said they are undecided, 27 percent …", "When Sanders said at a rally that …, he …"): at the
+    first comma after items[a], where the main clause begins; else at `end`."""
+    k = c - 1
+    while k >= 0 and sent.word(k) not in _RULE_CLAUSE_STOPS:
+        if sent.word(k) in _RULE_SUBORDINATORS:
+            return next((j for j in range(a, end) if sent.word(j) == ","), end)
+        k -= 1
+    return end
+
+
+# What ends the stretch before a verb that a subordinating conjunction may open.
+_RULE_CLAUSE_STOPS = frozenset({",", ";", ":", "—", "–", "--", ""})
 
 
 # How many items back from a verb the quotation it closes may end ("…,” the assailant, John McGraw, told …").
@@ -637,20 +699,37 @@ def speaker_verb_inside_clause(sent: Sentence) -> Reported | None:
     for c in sent.verbs_in(2, n - 2):
         if not _reporting_after(sent, c):
             continue
-        a, _ = _skip_tail(sent, c + 1)
-        if sent.word(a) != "," or a + 1 >= n:
-            continue
+        a, after_that = _skip_tail(sent, _skip_addressee(sent, c, c + 1))
+        if sent.word(a) != "," or a + 1 >= n or after_that:
+            continue  # "Mr. Trump asserted that, abortion aside, …": a clause after "that", not an aside
         subject = _subject(sent, c)
         comma = _comma_before(sent, subject)
         if subject is None or comma is None:
             continue
-        end = _clause_end(sent, a + 1)
+        end = comma if _rule_aside_ends(sent, a + 1) else _clause_end(sent, a + 1)
         span = _content(sent, _clause_start(sent, comma), end)
         if span is not None:
             return Reported(
                 Attribution(_speaker_of_utterance(ctx, subject), token_text(ctx, items[c][1]), sent.start_of(c)), *span
             )
     return None
+
+
+def _rule_aside_ends(sent: Sentence, k: int) -> bool:
+    """Whether what follows an attribution set off by commas at items[k] is no rest of the clause it interrupts: a
+    participle other than "including" ("Sales were great, he said, *wiping* sweat off his face"; "…, Spicer said,
+    *adding* …") or a preposition of the occasion ("…, he said, *on* condition of anonymity"); the clause then ends
+    before the attribution."""
+    word = sent.word(k)
+    if k >= len(sent.items) or sent.items[k][0] != "T" or not sent.ctx.lowercase[sent.items[k][1]]:
+        return False
+    return (word.endswith("ing") and len(word) > 5 and word != "including") or word in _RULE_ASIDE_PREPOSITIONS
+
+
+# Prepositions that open a phrase about the saying after an aside ("…, he said, *on* condition of anonymity", "…, she
+# said, *before* leaving"); not "to", which goes on with the clause ("Nor does she have any plans, advisers say, *to*
+# take cues from …").
+_RULE_ASIDE_PREPOSITIONS = frozenset({"on", "before", "after", "during", "without", "despite", "at", "in"})
 
 
 # Past forms of saying that do not end in "-ed".
@@ -715,6 +794,32 @@ def participle_clause(sent: Sentence) -> Reported | None:
         if span is not None:
             return Reported(Attribution(subject, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
     return None
+
+
+def participle_after_conjunction(sent: Sentence) -> Reported | None:
+    """ "She defended the plan while acknowledging that it would cost more", "He ended the debate by arguing that …",
+    "…, before predicting that …": a participle of saying after a conjunction or preposition (past adverbs: "while
+    *also* suggesting"), then "that"; its speaker is the clause's subject, as for a participle after a comma. Not a
+    participle of finding out or thinking ("after determining that …", `thinking_participles.txt`)."""
+    ctx, items = sent.ctx, sent.items
+    for c in sent.verbs_in(2, len(items) - 2):
+        if sent.word(c) not in PARTICIPLES or sent.word(c + 1) != "that" or sent.word(c) in _RULE_THINKING:
+            continue
+        if sent.word(_back_past(sent, c - 1)) not in _RULE_PARTICIPLE_OPENERS:
+            continue
+        subject = clause_subject(ctx, items, c) or _person_opening(sent, c) or sentence_subject(ctx, items, c)
+        subject = subject or sent.carried  # "X vowed to …, while acknowledging that …", read again past X's hit
+        span = _content(sent, c + 2, _clause_end(sent, c + 2)) if subject is not None else None
+        if subject is not None and span is not None:
+            return Reported(Attribution(subject, token_text(ctx, items[c][1]), sent.start_of(c)), *span)
+    return None
+
+
+# Conjunctions and prepositions before a participle of saying whose subject is the clause's: "while acknowledging
+# that", "by arguing that", "after insisting that".
+_RULE_PARTICIPLE_OPENERS = frozenset({"while", "by", "after", "before", "when", "since", "without", "despite"})
+# Participles of finding out or thinking ("after determining that …"): no one's words.
+_RULE_THINKING = lexicon.words("thinking_participles.txt")
 
 
 def _attribution_subject(sent: Sentence, k: int) -> Candidate | None:
@@ -840,7 +945,7 @@ def headline_verb_clause(sent: Sentence) -> Reported | None:
             continue
         if word.endswith("ly") or word in _VERB_MODIFIERS:
             continue  # "Kovac Quietly Praises …": an adverb before the verb is no cue
-        if any(items[k][0] != "T" or ctx.puncts[items[k][1]] for k in range(c)):
+        if any(items[k][0] != "T" or ctx.puncts[items[k][1]] for k in range(c)) or _rule_headline_label(sent, c):
             return None
         span = _content(sent, c + 1, len(items), 1 if title else MIN_WORDS)
         if span is None:
@@ -854,6 +959,16 @@ def headline_verb_clause(sent: Sentence) -> Reported | None:
             cand = token_candidate(ctx, mention.tok_start, mention.tok_end - 1, "entity", mention)
         return Reported(Attribution(cand, token_text(ctx, items[c][1]), sent.start_of(c)), *span, kind)
     return None
+
+
+# Labels before a headline's colon that name the kind of item, not a source ("Breaking: …", "BYLINE: …").
+_RULE_HEADLINE_LABELS = lexicon.words("headline_labels.txt")
+
+
+def _rule_headline_label(sent: Sentence, c: int) -> bool:
+    """Whether the words before a headline's colon at items[c] are a label ("Breaking: …", "Revealed: …"), not who
+    speaks."""
+    return sent.word(c) == ":" and " ".join(sent.words[:c]) in _RULE_HEADLINE_LABELS
 
 
 # Words that open a passive's subject where the sentence goes on: its content starts after the last of them.
@@ -1393,6 +1508,12 @@ def _comma_before(sent: Sentence, subject: Candidate | None) -> int | None:
     return comma if comma is not None and comma >= 1 else None
 
 
+# Words before a plain subject that end the search for its start.
+_RULE_PHRASE_STOPS = _SUBJECT_STARTS | frozenset({"", "that", "who", "which", "than", "to", "with", "where", "while"})
+# Words that are never inside such a subject: verbs, pronouns and words of saying ("the figures he cited show …").
+_RULE_NOT_IN_SUBJECT = PRONOUNS | _AUXILIARIES | frozenset(REPORTED_VERBS) | NOT_CLAUSE_OPENERS | _RULE_WH_WORDS
+
+
 # The order is the precedence within a sentence: the first strategy that finds an attribution wins.
 REPORTED_STRATEGIES: list[ReportedStrategy] = [
     according_to_opening,
@@ -1406,6 +1527,7 @@ REPORTED_STRATEGIES: list[ReportedStrategy] = [
     name_colon_clause,
     speaker_verb_complement,
     owner_noun_complement,
+    participle_after_conjunction,
     headline_verb_clause,
     passive_agent_subject,
     learned_cue_object,
