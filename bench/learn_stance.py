@@ -123,6 +123,8 @@ class Candidate:
     features: list[str]
     right: bool
     new: bool
+    # which gold Content it lies in (its article, its index there), or None: several candidates may find one Content
+    content: tuple[int, int] | None = None
 
 
 def collect(articles: list[Article], words: list[str]) -> tuple[list[Candidate], int, int, int]:
@@ -160,8 +162,9 @@ def collect(articles: list[Article], words: list[str]) -> tuple[list[Candidate],
         found += len(found_here)
         for features, span in seen:
             content = _lies_in(span, article.contents)
+            key = (n, article.contents.index(content)) if content is not None else None
             candidates.append(
-                Candidate(n, features, content is not None, content is not None and id(content) not in found_here)
+                Candidate(n, features, content is not None, content is not None and id(content) not in found_here, key)
             )
     return candidates, predicted, right, found
 
@@ -219,9 +222,8 @@ def best_threshold(
     best = (1.0, _f1(right, predicted, found, gold))
     for threshold in [n / 100 for n in range(5, 96)]:
         kept = [c for c, s in zip(candidates, scores, strict=True) if s >= threshold]
-        estimate = _f1(
-            right + sum(c.right for c in kept), predicted + len(kept), found + sum(c.new for c in kept), gold
-        )
+        new = {c.content for c in kept if c.new}  # a Content two kept candidates find is found once
+        estimate = _f1(right + sum(c.right for c in kept), predicted + len(kept), found + len(new), gold)
         if estimate > best[1]:
             best = (threshold, estimate)
     return best

@@ -1063,6 +1063,9 @@ def learned_cue_object(sent: Sentence) -> Reported | None:
         if span is None or any(_cue_after_name(sent, k) for k in range(a + 1, end)):
             continue  # "sent a letter to Mayor Lena Ortiz asking …": the letter's request, not the senders' stance
         subject, how = (_owner(sent, c), "owner") if owned else _stance_subject(sent, c)
+        if how == "reduced":  # "Democrats supporting Clinton have pointed to …": the phrase is the clause's subject
+            end = next((k for k in range(a + 1, end) if sent.word(k) in _STANCE_FINITE), end)
+            span = _content(sent, a, end, MIN_LEARNED_WORDS) or span
         if subject is not None and stance_score(stance_features(sent, c, a, end, subject, how)) > 0:
             cand = _speaker_of_utterance(ctx, subject)
             return Reported(Attribution(cand, token_text(ctx, items[v][1]), sent.start_of(v)), *span, "stance")
@@ -1114,6 +1117,9 @@ def _stance_subject(sent: Sentence, c: int) -> tuple[Candidate | None, str]:
     share = _quantity_subject(sent, c, _STANCE_QUANTITY)
     if share is not None:
         return share, "share"
+    reduced = _stance_reduced_relative(sent, c)
+    if reduced is not None:
+        return reduced, "reduced"
     if _participle_with_own_subject(sent, c):
         said = _said_before(sent, c)
         return said, "said" if said is not None else ""
@@ -1121,6 +1127,26 @@ def _stance_subject(sent: Sentence, c: int) -> tuple[Candidate | None, str]:
     if distant is not None and sent.ctx.text[distant.start : distant.end].lower() in DETERMINERS:
         return None, ""  # "The remarks came days after envoys met … to discuss …": a bare "The" names no one
     return distant, "sentence" if distant is not None else ""
+
+
+# What the word before a participle is when the participle does not qualify a noun phrase ending there: "is
+# backing", "by backing", "and supporting", "the backing".
+_STANCE_NOT_NOUNS = NOUN_MARKERS | PREPOSITIONS | DETERMINERS | COORDINATORS | PRONOUNS | _SUBJECT_PRONOUNS
+
+
+def _stance_reduced_relative(sent: Sentence, c: int) -> Candidate | None:
+    """ "a super PAC *backing* Jeb Bush", "Democrats *supporting* Mrs. Clinton": a participle right after a noun
+    phrase (no comma between, not a person's name: "a letter to Mayor Ortiz asking …" is the letter's request)
+    qualifies it, and that phrase is the stance's source."""
+    if not sent.word(c).endswith("ing") or c < 1 or sent.items[c - 1][0] != "T":
+        return None
+    before = sent.word(c - 1)
+    if not before.isalpha() or before in _STANCE_NOT_NOUNS or before in _VERB_MODIFIERS or before.endswith("ly"):
+        return None
+    mention = sent.ctx.ent_token.get(sent.items[c - 1][1])
+    if mention is not None and mention.label == PERSON:
+        return None
+    return mention_ending(sent.ctx, sent.items, c - 1, 0)
 
 
 # Relative pronouns whose antecedent is the subject of the verb after them.
@@ -1202,6 +1228,9 @@ _VERB_MODIFIERS = _AUXILIARIES | frozenset(
     {"do", "does", "did", "not", "n't", "n’t", "'s", "’s", "'d", "’d", "'ve", "’ve", "'ll", "’ll", "'re", "’re"}
     | {"also", "still", "just", "never", "already", "even", "then", "should", "might", "must"}
 )
+# Words that end the object of a participle qualifying a noun phrase: the verb of the clause that phrase opens, or
+# a relative clause of the object's own ("a Democrat supporting Clinton *who* is trying …").
+_STANCE_FINITE = _AUXILIARIES | frozenset(REPORTED_VERBS) | {"who", "which", "that"}
 _OPENER_CLASSES = (("that", frozenset({"that"})), ("det", DETERMINERS), ("pron", PRONOUNS), ("to", frozenset({"to"})))
 
 
@@ -1618,7 +1647,7 @@ MIN_STANCE_ITEMS = 3
 def _before_cue(sent: Sentence, hit: tuple[Reported, str]) -> Reported | None:
     """ "Clinton attacked Trump, saying he would …": the stance model's reading (`learned_cue_object`, and it alone)
     of the words before an earlier hit's cue and content, which the sentence loop never reads again once the hit
-    has taken the sentence. Only a stretch that ends as a clause does (at a comma or a coordinator), up to the
+    has taken the sentence. Only a stretch that ends as a clause does (`_stance_stretch_end`), up to the
     hit's cue ("Kovac, who praised the plan, said …") or else its speaker ("Kovac praised the plan, but Reyes
     said …"); None when there is none or the hit is the model's own (it has read those words)."""
     reported, rule = hit
@@ -1628,8 +1657,32 @@ def _before_cue(sent: Sentence, hit: tuple[Reported, str]) -> Reported | None:
     limit = min(reported.start, cue if cue is not None else reported.start)
     speaker = reported.attribution.candidate
     for end in (limit, min(limit, speaker.start) if speaker is not None else limit):
-        n = next((k for k in range(len(sent.items)) if sent.start_of(k) >= end), len(sent.items))
-        if n >= MIN_STANCE_ITEMS and (sent.word(n - 1) == "," or sent.word(n - 1) in COORDINATORS):
+        n = _stance_stretch_end(
+            sent, next((k for k in range(len(sent.items)) if sent.start_of(k) >= end), len(sent.items))
+        )
+        if n is not None:
             found = learned_cue_object(Sentence(sent.ctx, sent.items[:n], sent.done, sent.carried))
             return found if found is not None and found.attribution.candidate is not None else None
     return None
+
+
+# Words that end the stretch before a hit as a clause, besides a comma and a coordinator: a subordinator or a
+# relative whose clause the hit is ("… his Iowa win over Trump *as* he urges …", "… the delegate system, *which* he
+# said …"); the stretch is read without it.
+_STANCE_STRETCH_LINKS = frozenset(
+    {"as", "when", "while", "after", "because", "since", "before", "until", "though", "although", "whereas"}
+    | {"which", "who", "whom", "where"}
+)
+
+
+def _stance_stretch_end(sent: Sentence, n: int) -> int | None:
+    """How many of the items before a hit (the first `n`) the stance model reads (`_before_cue`): all of them when
+    they end as a clause does, at a comma or a coordinator ("Clinton attacked Trump, saying …"); all but the last
+    when that is a subordinator or a relative ("attacked Trump as he said …"); None when the stretch ends inside
+    a phrase ("The court rejected Ana Kovac's claim that …") or holds too few items."""
+    last = sent.word(n - 1)
+    if last in _STANCE_STRETCH_LINKS:
+        n -= 1
+    elif last != "," and last not in COORDINATORS:
+        return None
+    return n if n >= MIN_STANCE_ITEMS else None
