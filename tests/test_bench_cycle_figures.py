@@ -13,7 +13,7 @@ from bench.bench_cycle import TAIL_ARTICLES, per_article_us, tail_per_article_us
 @pytest.mark.parametrize(
     ("batches", "expected"),
     [
-        # from the end: 20 articles (0.3 s), then 100 (0.5 s): enough; 0.5 s / 100 = 5,000 us
+        # from the end: 20 articles (0.3 s), then 80 more (0.2 s): 100 articles in 0.5 s; 0.5 s / 100 = 5,000 us
         ([(200, 1.0), (80, 0.2), (20, 0.3)], 5000.0),
         # a last batch of 100 alone is enough: 0.2 s / 100 = 2,000 us
         ([(200, 1.0), (100, 0.2)], 2000.0),

@@ -1668,11 +1668,9 @@ def _before_cue(sent: Sentence, hit: tuple[Reported, str]) -> Reported | None:
 
 # Words that end the stretch before a hit as a clause, besides a comma and a coordinator: a subordinator or a
 # relative whose clause the hit is ("… his Iowa win over Trump *as* he urges …", "… the delegate system, *which* he
-# said …"); the stretch is read without it.
-_STANCE_STRETCH_LINKS = frozenset(
-    {"as", "when", "while", "after", "because", "since", "before", "until", "though", "although", "whereas"}
-    | {"which", "who", "whom", "where"}
-)
+# said …"); the stretch is read without it. Not a condition ("if", "unless", "once"): the model was trained without
+# those (one more right train prediction with them, not retrained for).
+_STANCE_STRETCH_LINKS = (_RULE_SUBORDINATORS - {"if", "unless", "once"}) | {"which", "who", "whom", "where"}
 
 
 def _stance_stretch_end(sent: Sentence, n: int) -> int | None:
