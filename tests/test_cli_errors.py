@@ -129,6 +129,25 @@ def hanging_feed(request: BaseHTTPRequestHandler) -> None:
     time.sleep(20)
 
 
+def start_as_at_a_terminal(command: list[str]) -> subprocess.Popen[str]:
+    """The command started with SIGINT at its default, as a terminal's foreground job has it. A suite run as a
+    background job of a non-interactive shell (`make test &` in a script) ignores SIGINT, as the shell sets it,
+    and every child inherits that: Python then keeps SIGINT ignored, and the run went on to the end of its
+    cycle while the test waited (the dumps of two CI runs, 27 November). Setting the default for the moment
+    of the start, in this thread, gives the run what a user's terminal gives it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        return subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def communicate_or_dump(run: subprocess.Popen[str]) -> tuple[str, str]:
     """The run's output once it has ended; a run still going after a minute is failed with every thread's stack
     (faulthandler dumps them on SIGABRT), so a rare hang on a loaded machine says where it waits."""
@@ -158,13 +177,7 @@ def test_interrupting_a_run_prints_one_line_and_leaves_the_store_usable(tmp_path
             "fetch": {"allow_networks": ["127.0.0.0/8"], "timeout": "60s"},
         },
     )
-    run = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "run", "--config", config],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
-    )
+    run = start_as_at_a_terminal([sys.executable, "-m", "pipeline.cli", "run", "--config", config])
     waited = 0.0
     while not site.hits.get("/hang.xml") and waited < 60:
         time.sleep(0.05)
