@@ -636,8 +636,9 @@ def test_a_body_that_kills_its_worker_fails_only_its_feed_in_a_job_of_several():
 
 
 def test_the_poll_stage_hands_back_its_report_without_formatting_it(tmp_path, site, store, monkeypatch):
-    """asyncio.run (3.11) formats the result of its main task as it ends: for a poll that is a repr of every
-    new entry, 0.6 s for 46,000 of them. The poll stage's coroutine returns nothing, so its report is not."""
+    """asyncio.run (3.11) formats the result of its main task as it ends: for a poll that was once a repr of every
+    new entry, 0.6 s for 46,000 of them, and is still one of every feed error. The poll stage's coroutine returns
+    nothing, so its report is not formatted."""
     formatted: list[str] = []
 
     def noted_repr(report: PollReport) -> str:
