@@ -447,12 +447,14 @@ _STANCE_QUANTITY = re.compile(
 )
 
 
+# What the word before a share of people is when the share opens its clause.
+_QUANTITY_STOPS = frozenset({",", ";", ":", ""})
+
+
 def _quantity_subject(sent: Sentence, c: int, pattern: re.Pattern[str] = _QUANTITY) -> Candidate | None:
     """A share of people opening the clause right before the verb at items[c] ("One in three said …"), as
     `pattern` reads shares."""
-    first = c - 1
-    while first > 0 and c - first < MAX_QUANTITY_WORDS and sent.word(first - 1) not in {",", ";", ":", ""}:
-        first -= 1
+    first = _phrase_start(sent, c - 1, c, MAX_QUANTITY_WORDS, _QUANTITY_STOPS)
     if first < 0 or first >= c or sent.items[first][0] != "T" or sent.items[c - 1][0] != "T":
         return None
     phrase = sent.ctx.text[sent.start_of(first) : sent.end_of(c - 1)]
@@ -570,11 +572,12 @@ def _rule_plural_subject(sent: Sentence, c: int) -> Candidate | None:
     head = sent.word(k)
     if k == c or not head.isalpha() or not (head in _RULE_PLURAL_WORDS or _rule_plural(head)):
         return None
-    first = k
-    while first > 0 and k - first < MAX_PLURAL_SUBJECT and sent.word(first - 1) not in _RULE_PHRASE_STOPS:
-        if sent.items[first - 1][0] != "T" or not sent.word(first - 1).replace("’s", "").replace("'s", "").isalpha():
-            return None
-        first -= 1
+    first = _phrase_start(sent, k, k, MAX_PLURAL_SUBJECT, _RULE_PHRASE_STOPS)
+    if any(
+        sent.items[j][0] != "T" or not sent.word(j).replace("’s", "").replace("'s", "").isalpha()
+        for j in range(first, k)
+    ):
+        return None
     before = sent.word(first - 1)
     if before in _RULE_NOT_BEFORE_SUBJECT or any(sent.word(j) in _RULE_NOT_IN_SUBJECT for j in range(first, k)):
         return None  # "What the documents say is …", "higher than city reports say it is": no one's saying
@@ -648,6 +651,15 @@ def _back_past(sent: Sentence, k: int, modifiers: frozenset[str] = frozenset()) 
     while k > 0 and (sent.word(k).endswith("ly") or sent.word(k) in modifiers):
         k -= 1
     return k
+
+
+def _phrase_start(sent: Sentence, first: int, end: int, most: int, stops: frozenset[str]) -> int:
+    """Where a phrase that ends before items[end] and reaches back at least to items[first] starts: walked back
+    while the word before it is none of `stops`, the phrase taking at most `most` items (items[0] at the
+    latest). The subject readers' shared walk: a share ("One in three"), a passive's subject, a plural subject."""
+    while first > 0 and end - first < most and sent.word(first - 1) not in stops:
+        first -= 1
+    return first
 
 
 def _progressive(sent: Sentence, c: int) -> bool:
@@ -996,8 +1008,7 @@ def passive_agent_subject(sent: Sentence) -> Reported | None:
             continue
         # "…, which was claimed by": the relative pronoun opens the subject
         first = auxiliary - 1 if sent.word(auxiliary - 1) in _PASSIVE_RELATIVES else auxiliary
-        while first > 0 and auxiliary - first < MAX_PASSIVE_SUBJECT and sent.word(first - 1) not in _SUBJECT_STARTS:
-            first -= 1
+        first = _phrase_start(sent, first, auxiliary, MAX_PASSIVE_SUBJECT, _SUBJECT_STARTS)
         if sent.word(first) in _SUBJECT_STARTS or any(items[k][0] != "T" for k in range(first, auxiliary)):
             continue
         if any(sent.word(k) in _PASSIVE_RELATIVES for k in range(first, auxiliary - 1)):
@@ -1670,7 +1681,7 @@ def _before_cue(sent: Sentence, hit: tuple[Reported, str]) -> Reported | None:
 # relative whose clause the hit is ("… his Iowa win over Trump *as* he urges …", "… the delegate system, *which* he
 # said …"); the stretch is read without it. Not a condition ("if", "unless", "once"): the model was trained without
 # those (one more right train prediction with them, not retrained for).
-_STANCE_STRETCH_LINKS = (_RULE_SUBORDINATORS - {"if", "unless", "once"}) | {"which", "who", "whom", "where"}
+_STANCE_STRETCH_LINKS = (_RULE_SUBORDINATORS - {"if", "unless", "once"}) | _RELATIVES | {"where"}
 
 
 def _stance_stretch_end(sent: Sentence, n: int) -> int | None:
