@@ -407,11 +407,16 @@ def test_a_5_minute_feed_is_polled_in_each_of_three_consecutive_5_minute_slots(
     dags: dict[str, DAG], tmp_path: Path, site: SiteServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each slot's run sees the feed's next poll still ahead by the clock (so polling "when due" would skip
-    it), but falling before the slot ends: it is polled in every slot."""
+    it), but falling before the slot ends: it is polled in every slot.
+
+    The slots start at the next 5-minute boundary, not the current one: a feed polled at t is next due at
+    t + 5 min, which falls before the second slot's end whenever the first poll happens before that
+    boundary plus 5 minutes. From the current slot, a run started a second before a boundary failed.
+    """
     url, _ = feed_urls(site.base_url)[0]
     monkeypatch.setenv("AIRFLOW_VAR_WIREWATCH_CONFIG", str(write_config(tmp_path, [url])))
     path = urlsplit(url).path
-    base = slot_start(utcnow())
+    base = slot_start(utcnow()) + timedelta(minutes=5)
     polls = []
     for slot in range(3):
         start = base + timedelta(minutes=5 * slot)
@@ -426,7 +431,7 @@ def test_a_5_minute_feed_is_polled_in_each_of_three_consecutive_5_minute_slots(
         polls.append(site.hits[path])
     assert polls == [1, 2, 3]
 
-    # The slot before the first: its end has passed the feed's next poll by, so the run maps no poll at all.
+    # The slot before the first ends before the feed's next poll, so the run maps no poll at all.
     earlier = base - timedelta(minutes=5)
     run = dags["wirewatch_poll"].test(run_after=earlier, logical_date=earlier)
     assert states(run)["poll"] == [TaskInstanceState.SKIPPED]
