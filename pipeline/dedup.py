@@ -504,7 +504,8 @@ class _Clusters:
             return _Placement(me.id, None, [])
         ordered = sorted(clusters, key=self.root_order)
         cluster = ordered[0]
-        if self.root_order(me.id) < self.root_order(cluster):
+        # `me` is not a member yet: its own order is at hand, where `root_order` would load it from the store.
+        if (me.time, me.id) < self.root_order(cluster):
             cluster, original = me.id, None  # an earlier copy arriving late becomes the root
         return _Placement(cluster, original, [other for other in ordered if other != cluster])
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from pipeline.dedup import DEFAULT, Fingerprint, dedupe, fingerprint, fingerprints, normalise
+from pipeline.dedup import DEFAULT, MAX_VERIFIED, Fingerprint, dedupe, fingerprint, fingerprints, normalise
 from pipeline.records import Article
 from pipeline.store.sqlite import SQLiteStore
 
@@ -215,6 +216,88 @@ def test_an_earlier_copy_arriving_late_becomes_the_root(store: SQLiteStore) -> N
     saved = run(store, [article("voa", VOA, 0)])
     assert saved["voa"].cluster_id == "voa" and saved["voa"].duplicate_of is None
     assert store.get_articles(["copy"])[0].cluster_id == "voa"
+
+
+# One story in ten copies, more than the root and MAX_VERIFIED others: six trims, each another outlet's headline and
+# length, then three exact copies (only chrome added). A trim holds the band keys its cluster lacked, so the later
+# trims share keys with five or six earlier members (trim4: trim2 9, trim3 7, trim1 2, voa 1, trim0 1; trim5: trim4 6,
+# trim2 5, trim3 3, trim1 2, trim0 2, voa 1) and only the root and the three sharing most are verified.
+TRIM_HEADLINES = [
+    ("Kim's sister says no Trump summit this year", 17),
+    ("North Korea rules out another summit with Trump before US election", 15),
+    ("N. Korea: summit 'not useful' unless US changes approach", 13),
+    ("Kim Yo Jong dismisses talk of a new summit with Trump", 11),
+    ("North Korean leader's sister rejects summit talk", 10),
+    ("Pyongyang says talks with Washington are not useful now", 9),
+]
+STORY = [
+    article("voa", VOA, 0, "voa"),
+    *(
+        article(f"trim{n}", wire_copy(headline, keep, ["Advertisement"], ["Read more: world news"]), 10 + 10 * n)
+        for n, (headline, keep) in enumerate(TRIM_HEADLINES)
+    ),
+    *(
+        article(f"exact{n}", text, 100 + 10 * n, f"outlet{n}")
+        for n, text in enumerate(
+            ["Share this article\n\n" + VOA + "\n\nAdvertisement", "Menu\n\n" + VOA, VOA + "\n\nFollow us on Twitter"]
+        )
+    ),
+]
+# Each copy's original: the earlier member it shares most band keys with among those that verify; an exact copy
+# shares every key with the root and none with the other copies (they hold none of the root's keys).
+STORY_ORIGINALS = {
+    "voa": None,
+    "trim0": "voa",
+    "trim1": "voa",  # voa 12 keys, trim0 10
+    "trim2": "voa",  # 4 each with voa, trim0 and trim1: the earliest
+    "trim3": "trim2",
+    "trim4": "trim2",
+    "trim5": "trim4",
+    "exact0": "voa",
+    "exact1": "voa",
+    "exact2": "voa",
+}
+
+
+@pytest.mark.parametrize("one_batch", [True, False])
+def test_a_story_with_more_copies_than_the_bound_folds_into_one_cluster(store: SQLiteStore, one_batch: bool) -> None:
+    assert MAX_VERIFIED == 3  # the scenario's trim4 and trim5 have five and six members to choose from
+    if one_batch:
+        saved = run(store, STORY)
+    else:
+        saved = {}
+        for item in STORY:
+            saved |= run(store, [item])
+    assert {found.id: found.cluster_id for found in saved.values()} == dict.fromkeys(STORY_ORIGINALS, "voa")
+    assert {found.id: found.duplicate_of for found in saved.values()} == STORY_ORIGINALS
+
+
+class CountingStore(SQLiteStore):
+    """A real SQLite store that records the ids of every article loaded back from it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.loaded: list[str] = []
+
+    def get_articles(self, ids: Iterable[str]) -> list[Article]:
+        wanted = list(ids)
+        self.loaded.extend(wanted)
+        return super().get_articles(wanted)
+
+
+def test_exact_copies_are_placed_without_loading_any_article(tmp_path: Path) -> None:
+    """An exact copy is verified by its hash against the root it shares band keys with, and its own time comes with
+    the batch: nothing is read back from the store, however many copies the story already has."""
+    store = CountingStore(tmp_path / "wirewatch.db")
+    run(store, [STORY[0]])
+    copies = STORY[-3:]
+    store.put_articles(copies)
+    store.loaded.clear()
+    dedupe(copies[:1], store, WEEK)
+    dedupe(copies[1:], store, WEEK)
+    assert store.loaded == []
+    saved = store.get_articles(item.id for item in copies)
+    assert [(found.cluster_id, found.duplicate_of) for found in saved] == [("voa", "voa")] * 3
 
 
 # Band keys of the two sample stories as the per-article code before batch fingerprinting computed them: stored keys
