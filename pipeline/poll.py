@@ -140,6 +140,10 @@ def each_parsed(parse: Callable[..., ParsedBody], bodies: list[FeedBody]) -> lis
 # Bodies that wait for a worker are sent to it together, up to this many and about this many bytes at a time.
 BATCH_FEEDS = 16
 BATCH_BYTES = 4_000_000
+# Jobs in flight beyond one per worker, per worker. The event loop dispatches the next job only between its own
+# steps, and storing 64 feeds' entries (`SAVE_EVERY`) holds it for tens of ms, about as long as a job of 16 feeds
+# runs: with one job queued in all, a worker finished its job and its neighbour's queued one meanwhile and waited.
+JOBS_QUEUED_PER_WORKER = 2
 
 
 class BodyParser:
@@ -148,17 +152,17 @@ class BodyParser:
     Each job crosses to a worker and back through pickling, pipes and the executor's threads: a job per feed
     cost the main process 0.3-0.5 ms of CPU (2,000 jobs of 60 kB in and 20 kB out, on a loaded host), a
     tenth or more of its work in a poll of 2,000 changed feeds.
-    At most `pool.size + 1` jobs are in flight (the workers never wait for the next one); bodies fetched
-    meanwhile wait here, as they would have waited in the executor's queue, and go in the next job
-    together. A body is never held back while a job slot is free. When a job of several bodies fails as
-    a whole (its worker died twice), each of its bodies is parsed again in a job of its own, so only the
-    body that kills its worker fails, as before.
+    At most `pool.size * (1 + JOBS_QUEUED_PER_WORKER) + 1` jobs are in flight, so the workers do not wait for
+    the next one while the event loop stores entries; bodies fetched meanwhile wait here, as they would have
+    waited in the executor's queue, and go in the next job together. A body is never held back while a job
+    slot is free. When a job of several bodies fails as a whole (its worker died twice), each of its bodies
+    is parsed again in a job of its own, so only the body that kills its worker fails, as before.
     """
 
     def __init__(self, pool: Workers, parse: Callable[..., ParsedBody] = entries_from_body) -> None:
         self.pool = pool
         self.parse_body = parse
-        self.limit = pool.size + 1
+        self.limit = pool.size * (1 + JOBS_QUEUED_PER_WORKER) + 1
         self._waiting: list[tuple[FeedBody, asyncio.Future[ParsedBody]]] = []
         self._jobs: set[asyncio.Task[None]] = set()
 

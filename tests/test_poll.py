@@ -608,31 +608,36 @@ def test_bodies_that_queue_for_the_workers_go_to_them_several_to_a_job():
     finally:
         pool.shutdown()
     assert results == [([], f"feed {n}") for n in range(40)]
-    # three jobs in flight at once (two workers and one queued), one body each as they came; the other 37
-    # waited for the first job to finish and went 16 (BATCH_FEEDS) at a time
-    assert pool.jobs == [1, 1, 1, 16, 16, 5]
+    # seven jobs in flight at once (two workers, each with its job and two queued, and one more), one body each
+    # as they came; the other 33 waited for the first job to finish and went 16 (BATCH_FEEDS) at a time
+    assert pool.jobs == [1, 1, 1, 1, 1, 1, 1, 16, 16, 1]
 
 
 def test_a_body_that_kills_its_worker_fails_only_its_feed_in_a_job_of_several():
     pool = CountingWorkers()
-    bodies = [b"one", b"two", b"three", b"four", b"die", b"bad", b"five", b"six"]
+    # the first seven fill the jobs in flight, one body each; the other five wait and go in one job
+    bodies = [b"one", b"two", b"three", b"four", b"five", b"six", b"seven", b"eight", b"die", b"bad", b"nine", b"ten"]
     try:
         results = parse_together(BodyParser(pool, items_or_die), bodies)
     finally:
         pool.shutdown()
-    died, bad = results[4], results[5]
-    assert [result for n, result in enumerate(results) if n not in (4, 5)] == [
+    died, bad = results[8], results[9]
+    assert [result for n, result in enumerate(results) if n not in (8, 9)] == [
         ([], "one"),
         ([], "two"),
         ([], "three"),
         ([], "four"),
         ([], "five"),
         ([], "six"),
+        ([], "seven"),
+        ([], "eight"),
+        ([], "nine"),
+        ([], "ten"),
     ]
     assert isinstance(died, WorkerDiedError) and "items_or_die" in str(died)
     assert isinstance(bad, FeedParseError) and str(bad) == "not a feed: bad"
     # the job of the last five died twice (its worker, then its retry), and each of the five went alone
-    assert pool.jobs == [1, 1, 1, 5, 1, 1, 1, 1, 1]
+    assert pool.jobs == [1, 1, 1, 1, 1, 1, 1, 5, 1, 1, 1, 1, 1]
 
 
 def test_the_poll_stage_hands_back_its_report_without_formatting_it(tmp_path, site, store, monkeypatch):
