@@ -670,10 +670,7 @@ def _progressive(sent: Sentence, c: int) -> bool:
 
 def _coordinated(sent: Sentence, c: int) -> bool:
     """Whether the verb at items[c] follows a coordinator, past adverbs: "but added", "and also said"."""
-    k = c - 1
-    while k >= 0 and sent.word(k).endswith("ly"):
-        k -= 1
-    return k >= 0 and sent.word(k) in COORDINATORS
+    return sent.word(_back_past(sent, c - 1)) in COORDINATORS
 
 
 def clause_then_speaker_verb(sent: Sentence) -> Reported | None:
