@@ -306,7 +306,24 @@ def _clause_end(sent: Sentence, a: int) -> int:
         following = sent.word(k + 1)
         if word == "," and (following in CLAUSE_BREAKS or following in PARTICIPLES):
             return k
+        if word in _RULE_REPORT_COORDINATORS and _rule_reports_again(sent, k + 1):
+            return k
     return len(items)
+
+
+# Coordinators before which a second verb of saying starts a report of its own ("… and added", "… but insists").
+_RULE_REPORT_COORDINATORS = frozenset({"and", "but"})
+
+
+def _rule_reports_again(sent: Sentence, k: int) -> bool:
+    """Whether a finite verb of saying stands at items[k], past adverbs ("also", "later", "-ly"): after a
+    coordinator it is the speaker's next report, read again with the speaker carried, not part of this clause."""
+    while sent.word(k).endswith("ly") or sent.word(k) in _RULE_AGAIN_ADVERBS:
+        k += 1
+    return not sent.word(k).endswith("ing") and _reporting(sent, k)
+
+
+_RULE_AGAIN_ADVERBS = frozenset({"also", "later", "then", "now"})
 
 
 def _content(sent: Sentence, a: int, b: int, min_words: int = MIN_WORDS) -> tuple[int, int] | None:
@@ -331,9 +348,12 @@ def _content(sent: Sentence, a: int, b: int, min_words: int = MIN_WORDS) -> tupl
 
 def _skip_tail(sent: Sentence, a: int) -> tuple[int, bool]:
     """Past "on Tuesday", "last week", "earlier" after a verb, or up to a "that" if one comes soon
-    ("said in a statement that"); and whether it was a "that"."""
+    ("said in a statement that"), but not past a second report ("said the border would close and added that");
+    and whether it was a "that"."""
     for k in range(a, min(len(sent.items), a + 10)):
         if sent.items[k][0] == "Q" or sent.word(k) in {",", ".", ";", ":"}:
+            break
+        if sent.word(k) in _RULE_REPORT_COORDINATORS and _rule_reports_again(sent, k + 1):
             break
         if sent.word(k) == "that":
             return k + 1, True
