@@ -68,7 +68,7 @@ def is_cue(ctx: Context, items: Sequence[Item], k: int, before: bool = False, fa
         return False
     if k > 0 and lower(ctx, items[k - 1]) in NOUN_PREPOSITIONS and not word.endswith("ing"):
         return False  # "said via email that", "in response": after a preposition the word is a noun
-    if word in {"states", "state"} and (before or far) and not _states_subject(ctx, items, k):
+    if word in {"states", "state"} and (before or far) and not states_subject(ctx, items, k):
         return False  # "swing states that …", "Rust Belt states": the noun, not the verb
     if word in NAMING and _names_a_thing(ctx, items, k):
         return False
@@ -90,7 +90,7 @@ def _rule_verb_before_clause(ctx: Context, items: Sequence[Item], k: int) -> boo
 _RULE_CLAUSE_SUBJECTS = frozenset({"he", "she", "they", "we", "i", "it", "there"})
 
 
-def _states_subject(ctx: Context, items: Sequence[Item], k: int) -> bool:
+def states_subject(ctx: Context, items: Sequence[Item], k: int) -> bool:
     """ "states" is a verb after a subject that can state something: a pronoun, a person or organisation, or a
     word for a source or document ("the ad states", "a spokesperson states"); after anything else ("swing",
     "Western", "Rust Belt") it is the plural noun."""
