@@ -46,6 +46,24 @@ CASES: list[tuple[str, list[Expected]]] = [
             )
         ],
     ),
+    # a "that" past other words after the verb, before a finite verb, is a relative pronoun: the clause starts
+    # after the verb; a "that" before the clause's subject still opens it ("said in a statement that …")
+    (
+        "Ana Kovac said she had backed a plan that would close the pier.",
+        [
+            (
+                "she had backed a plan that would close the pier",
+                "Ana Kovac",
+                "Ana Kovac",
+                "indirect",
+                "speaker_verb_clause",
+            )
+        ],
+    ),
+    (
+        "Ana Kovac said in a statement that the pier would close in May.",
+        [("the pier would close in May", "Ana Kovac", "Ana Kovac", "indirect", "speaker_verb_clause")],
+    ),
     # a form that is never a noun, before a subject pronoun, is the verb after a plain noun phrase
     (
         "Harbour workers insist they will meet their financial targets.",

@@ -355,9 +355,17 @@ def _skip_tail(sent: Sentence, a: int) -> tuple[int, bool]:
             break
         if sent.word(k) in _RULE_REPORT_COORDINATORS and _rule_reports_again(sent, k + 1):
             break
+        if sent.word(k) == "that" and k > a and sent.word(k + 1) in _RULE_RELATIVE_VERBS:
+            break  # "said in a documentary that showed …", "a report that could …": a relative clause's "that"
         if sent.word(k) == "that":
             return k + 1, True
     return _skip_time(sent, a), False
+
+
+# Finite verbs right after a "that" that stands past other words after the verb: the "that" is a relative pronoun.
+_RULE_RELATIVE_VERBS = frozenset(
+    {"is", "was", "are", "were", "will", "would", "could", "can", "may", "might", "has", "have", "had", "should"}
+)
 
 
 def _skip_time(sent: Sentence, k: int) -> int:
