@@ -61,6 +61,18 @@ CASES: list[tuple[str, list[Expected]]] = [
         ],
     ),
     (
+        "Marek Dolan said he had seen a report that showed the pier was unsafe.",
+        [
+            (
+                "he had seen a report that showed the pier was unsafe",
+                "Marek Dolan",
+                "Marek Dolan",
+                "indirect",
+                "speaker_verb_clause",
+            )
+        ],
+    ),
+    (
         "Ana Kovac said in a statement that the pier would close in May.",
         [("the pier would close in May", "Ana Kovac", "Ana Kovac", "indirect", "speaker_verb_clause")],
     ),

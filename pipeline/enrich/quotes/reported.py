@@ -348,21 +348,28 @@ def _content(sent: Sentence, a: int, b: int, min_words: int = MIN_WORDS) -> tupl
 
 def _skip_tail(sent: Sentence, a: int) -> tuple[int, bool]:
     """Past "on Tuesday", "last week", "earlier" after a verb, or up to a "that" if one comes soon
-    ("said in a statement that"), but not past a second report ("said the border would close and added that");
-    and whether it was a "that"."""
+    ("said in a statement that"), but not past a second report ("said the border would close and added that") nor
+    to a relative "that" ("said she backed a plan that would …"); and whether it was a "that"."""
     for k in range(a, min(len(sent.items), a + 10)):
         if sent.items[k][0] == "Q" or sent.word(k) in {",", ".", ";", ":"}:
             break
         if sent.word(k) in _RULE_REPORT_COORDINATORS and _rule_reports_again(sent, k + 1):
             break
-        if sent.word(k) == "that" and k > a and sent.word(k + 1) in _RULE_RELATIVE_VERBS:
-            break  # "said in a documentary that showed …", "a report that could …": a relative clause's "that"
+        if k > a and _rule_relative_that(sent, k):
+            break
         if sent.word(k) == "that":
             return k + 1, True
     return _skip_time(sent, a), False
 
 
-# Finite verbs right after a "that" that stands past other words after the verb: the "that" is a relative pronoun.
+def _rule_relative_that(sent: Sentence, k: int) -> bool:
+    """Whether items[k] is a relative "that" with a verb right after it ("a plan that would close …", "a documentary
+    that showed …"): past other words after a verb of saying, such a "that" opens no reported clause."""
+    following = sent.word(k + 1)
+    return sent.word(k) == "that" and (following in _RULE_RELATIVE_VERBS or following.endswith("ed"))
+
+
+# Finite verbs that make a "that" right before them a relative pronoun (besides past forms in "-ed").
 _RULE_RELATIVE_VERBS = frozenset(
     {"is", "was", "are", "were", "will", "would", "could", "can", "may", "might", "has", "have", "had", "should"}
 )
