@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline.enrich import lexicon
 from pipeline.enrich.entities import ORG, PERSON
 from pipeline.enrich.quotes.candidates import (
     before_phrase,
@@ -33,6 +34,9 @@ from pipeline.enrich.quotes.words import (
     SPELLED_CUES,
 )
 
+# Forms that are never nouns ("insist", "argues"): the verb before its clause, whatever stands before it.
+_RULE_NEVER_NOUNS = lexicon.words("never_nouns.txt")
+
 # Prepositions after which a cue word is a noun ("via email", "in response", "on record"); "to" opens an
 # infinitive ("to say"), and a gerund after any preposition ("after saying") is still a verb.
 NOUN_PREPOSITIONS = frozenset({"via", "in", "on", "at", "for", "from", "of", "with", "by", "without", "after"})
@@ -57,13 +61,14 @@ def is_cue(ctx: Context, items: Sequence[Item], k: int, before: bool = False, fa
         return following == PHRASE_CUES[word]
     if word in PARTICLE_CUES and following != PARTICLE_CUES[word]:
         return False
-    if (before or far) and not (word in SPELLED_CUES or word.endswith(("ed", "ing"))) and _reads_as_noun(ctx, items, k):
+    trusted = word in SPELLED_CUES or word.endswith(("ed", "ing")) or _rule_verb_before_clause(ctx, items, k)
+    if (before or far) and not trusted and _reads_as_noun(ctx, items, k):
         return False
     if k > 0 and lower(ctx, items[k - 1]) in NOUN_MARKERS:
         return False
     if k > 0 and lower(ctx, items[k - 1]) in NOUN_PREPOSITIONS and not word.endswith("ing"):
         return False  # "said via email that", "in response": after a preposition the word is a noun
-    if word in {"states", "state"} and (before or far) and not _states_subject(ctx, items, k):
+    if word in {"states", "state"} and (before or far) and not states_subject(ctx, items, k):
         return False  # "swing states that …", "Rust Belt states": the noun, not the verb
     if word in NAMING and _names_a_thing(ctx, items, k):
         return False
@@ -73,7 +78,19 @@ def is_cue(ctx: Context, items: Sequence[Item], k: int, before: bool = False, fa
     )
 
 
-def _states_subject(ctx: Context, items: Sequence[Item], k: int) -> bool:
+def _rule_verb_before_clause(ctx: Context, items: Sequence[Item], k: int) -> bool:
+    """ "Organizers of both conventions insist they …", "Critics argue it is …": a form that is never a noun, then a
+    subject pronoun opening its clause, is the verb whatever stands before it (a noun that often is a verb can head
+    a relative clause without "that": "the calls they made")."""
+    following = lower(ctx, items[k + 1]) if k + 1 < len(items) and items[k + 1][0] == "T" else ""
+    return following in _RULE_CLAUSE_SUBJECTS and lower(ctx, items[k]) in _RULE_NEVER_NOUNS
+
+
+# Subject pronouns that open a clause after a verb of saying.
+_RULE_CLAUSE_SUBJECTS = frozenset({"he", "she", "they", "we", "i", "it", "there"})
+
+
+def states_subject(ctx: Context, items: Sequence[Item], k: int) -> bool:
     """ "states" is a verb after a subject that can state something: a pronoun, a person or organisation, or a
     word for a source or document ("the ad states", "a spokesperson states"); after anything else ("swing",
     "Western", "Rust Belt") it is the plural noun."""

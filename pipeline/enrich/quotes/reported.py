@@ -31,7 +31,7 @@ from pipeline.enrich.quotes.candidates import (
     sentence_subject,
     subject_before,
 )
-from pipeline.enrich.quotes.cues import is_cue, speaker_of_cue
+from pipeline.enrich.quotes.cues import is_cue, speaker_of_cue, states_subject
 from pipeline.enrich.quotes.frame import (
     Attribution,
     Candidate,
@@ -306,7 +306,24 @@ def _clause_end(sent: Sentence, a: int) -> int:
         following = sent.word(k + 1)
         if word == "," and (following in CLAUSE_BREAKS or following in PARTICIPLES):
             return k
+        if word in _RULE_REPORT_COORDINATORS and _rule_reports_again(sent, k + 1):
+            return k
     return len(items)
+
+
+# Coordinators before which a second verb of saying starts a report of its own ("… and added", "… but insists").
+_RULE_REPORT_COORDINATORS = frozenset({"and", "but"})
+
+
+def _rule_reports_again(sent: Sentence, k: int) -> bool:
+    """Whether a finite verb of saying stands at items[k], past adverbs ("also", "later", "-ly"): after a
+    coordinator it is the speaker's next report, read again with the speaker carried, not part of this clause."""
+    while sent.word(k).endswith("ly") or sent.word(k) in _RULE_AGAIN_ADVERBS:
+        k += 1
+    return not sent.word(k).endswith("ing") and _reporting(sent, k)
+
+
+_RULE_AGAIN_ADVERBS = frozenset({"also", "later", "then", "now"})
 
 
 def _content(sent: Sentence, a: int, b: int, min_words: int = MIN_WORDS) -> tuple[int, int] | None:
@@ -331,13 +348,31 @@ def _content(sent: Sentence, a: int, b: int, min_words: int = MIN_WORDS) -> tupl
 
 def _skip_tail(sent: Sentence, a: int) -> tuple[int, bool]:
     """Past "on Tuesday", "last week", "earlier" after a verb, or up to a "that" if one comes soon
-    ("said in a statement that"); and whether it was a "that"."""
+    ("said in a statement that"), but not past a second report ("said the border would close and added that") nor
+    to a relative "that" ("said she backed a plan that would …"); and whether it was a "that"."""
     for k in range(a, min(len(sent.items), a + 10)):
         if sent.items[k][0] == "Q" or sent.word(k) in {",", ".", ";", ":"}:
+            break
+        if sent.word(k) in _RULE_REPORT_COORDINATORS and _rule_reports_again(sent, k + 1):
+            break
+        if k > a and _rule_relative_that(sent, k):
             break
         if sent.word(k) == "that":
             return k + 1, True
     return _skip_time(sent, a), False
+
+
+def _rule_relative_that(sent: Sentence, k: int) -> bool:
+    """Whether items[k] is a relative "that" with a verb right after it ("a plan that would close …", "a documentary
+    that showed …"): past other words after a verb of saying, such a "that" opens no reported clause."""
+    following = sent.word(k + 1)
+    return sent.word(k) == "that" and (following in _RULE_RELATIVE_VERBS or following.endswith("ed"))
+
+
+# Finite verbs that make a "that" right before them a relative pronoun (besides past forms in "-ed").
+_RULE_RELATIVE_VERBS = frozenset(
+    {"is", "was", "are", "were", "will", "would", "could", "can", "may", "might", "has", "have", "had", "should"}
+)
 
 
 def _skip_time(sent: Sentence, k: int) -> int:
@@ -670,10 +705,7 @@ def _progressive(sent: Sentence, c: int) -> bool:
 
 def _coordinated(sent: Sentence, c: int) -> bool:
     """Whether the verb at items[c] follows a coordinator, past adverbs: "but added", "and also said"."""
-    k = c - 1
-    while k >= 0 and sent.word(k).endswith("ly"):
-        k -= 1
-    return k >= 0 and sent.word(k) in COORDINATORS
+    return sent.word(_back_past(sent, c - 1)) in COORDINATORS
 
 
 def clause_then_speaker_verb(sent: Sentence) -> Reported | None:
@@ -1490,7 +1522,13 @@ def _reporting_after(sent: Sentence, c: int) -> bool:
     word = sent.word(c)
     if word not in REPORTED_VERBS or sent.items[c][0] != "T":
         return False
+    if word in _RULE_STATE_FORMS and not states_subject(sent.ctx, sent.items, c):
+        return False  # "Rust Belt states that …", "Michigan, a trade-sensitive state, where …": the noun
     return is_cue(sent.ctx, sent.items, c) if word in CUES else sent.ctx.lowercase[sent.items[c][1]]
+
+
+# Forms of "state" that are more often the noun: the verb needs a subject that can state something before it.
+_RULE_STATE_FORMS = frozenset({"state", "states"})
 
 
 # How far from the sentence's end the verb of a closing attribution may stand ("…,'' she told an audience at …").
