@@ -37,6 +37,9 @@ from pipeline.enrich.quotes.words import (
 # Forms that are never nouns ("insist", "argues"): the verb before its clause, whatever stands before it.
 _RULE_NEVER_NOUNS = lexicon.words("never_nouns.txt")
 
+# Forms of "state", more often the noun ("swing states"): the verb needs a subject that can state something.
+STATE_FORMS = frozenset({"state", "states"})
+
 # Prepositions after which a cue word is a noun ("via email", "in response", "on record"); "to" opens an
 # infinitive ("to say"), and a gerund after any preposition ("after saying") is still a verb.
 NOUN_PREPOSITIONS = frozenset({"via", "in", "on", "at", "for", "from", "of", "with", "by", "without", "after"})
@@ -68,7 +71,7 @@ def is_cue(ctx: Context, items: Sequence[Item], k: int, before: bool = False, fa
         return False
     if k > 0 and lower(ctx, items[k - 1]) in NOUN_PREPOSITIONS and not word.endswith("ing"):
         return False  # "said via email that", "in response": after a preposition the word is a noun
-    if word in {"states", "state"} and (before or far) and not states_subject(ctx, items, k):
+    if word in STATE_FORMS and (before or far) and not states_subject(ctx, items, k):
         return False  # "swing states that …", "Rust Belt states": the noun, not the verb
     if word in NAMING and _names_a_thing(ctx, items, k):
         return False

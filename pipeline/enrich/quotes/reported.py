@@ -31,7 +31,7 @@ from pipeline.enrich.quotes.candidates import (
     sentence_subject,
     subject_before,
 )
-from pipeline.enrich.quotes.cues import is_cue, speaker_of_cue, states_subject
+from pipeline.enrich.quotes.cues import STATE_FORMS, is_cue, speaker_of_cue, states_subject
 from pipeline.enrich.quotes.frame import (
     Attribution,
     Candidate,
@@ -1522,13 +1522,9 @@ def _reporting_after(sent: Sentence, c: int) -> bool:
     word = sent.word(c)
     if word not in REPORTED_VERBS or sent.items[c][0] != "T":
         return False
-    if word in _RULE_STATE_FORMS and not states_subject(sent.ctx, sent.items, c):
+    if word in STATE_FORMS and not states_subject(sent.ctx, sent.items, c):
         return False  # "Rust Belt states that …", "Michigan, a trade-sensitive state, where …": the noun
     return is_cue(sent.ctx, sent.items, c) if word in CUES else sent.ctx.lowercase[sent.items[c][1]]
-
-
-# Forms of "state" that are more often the noun: the verb needs a subject that can state something before it.
-_RULE_STATE_FORMS = frozenset({"state", "states"})
 
 
 # How far from the sentence's end the verb of a closing attribution may stand ("…,'' she told an audience at …").
