@@ -369,12 +369,6 @@ def _rule_relative_that(sent: Sentence, k: int) -> bool:
     return sent.word(k) == "that" and (following in _RULE_RELATIVE_VERBS or following.endswith("ed"))
 
 
-# Finite verbs that make a "that" right before them a relative pronoun (besides past forms in "-ed").
-_RULE_RELATIVE_VERBS = frozenset(
-    {"is", "was", "are", "were", "will", "would", "could", "can", "may", "might", "has", "have", "had", "should"}
-)
-
-
 def _skip_time(sent: Sentence, k: int) -> int:
     """Past "on Tuesday", "last week", "earlier" at items[k]."""
     while k < len(sent.items):
@@ -1266,6 +1260,8 @@ def stance_score(features: list[str]) -> float:
 
 # Word classes the model's features name instead of the word itself, beside it.
 _AUXILIARIES = frozenset({"has", "have", "had", "is", "are", "was", "were", "will", "would", "could", "can", "may"})
+# Finite verbs that make a "that" right before them a relative pronoun (besides past forms in "-ed").
+_RULE_RELATIVE_VERBS = _AUXILIARIES | {"might", "should"}
 # What may stand between a subject and its verb: auxiliaries, their contractions, negation, adverbs of time.
 _VERB_MODIFIERS = _AUXILIARIES | frozenset(
     {"do", "does", "did", "not", "n't", "n’t", "'s", "’s", "'d", "’d", "'ve", "’ve", "'ll", "’ll", "'re", "’re"}
