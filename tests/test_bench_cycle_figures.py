@@ -32,3 +32,30 @@ def test_the_tail_figure_takes_the_last_batches_until_they_hold_100_articles(
 def test_the_first_batch_figure_is_per_article_of_each_batch() -> None:
     # 1.0 s / 200 = 5,000 us; 0.2 s / 80 = 2,500 us; an empty batch gives no figure
     assert per_article_us([(200, 1.0), (80, 0.2), (0, 0.1)]) == pytest.approx([5000.0, 2500.0])
+
+
+def test_the_yardstick_gets_trafilatura_as_it_ships() -> None:
+    """Our extractor puts a screen before trafilatura's pattern of invalid XML characters and a C lookup on its
+    parser; the yardstick's workers (forked from the same forkserver) get trafilatura's own back."""
+    from lxml.html import HtmlElement, InputElement
+    from trafilatura import utils
+
+    from bench.bench_cycle import trafilatura_as_shipped
+    from pipeline.extract import ScreenedPattern, screen_invalid_xml_chars, use_c_element_lookup
+
+    field = "<html><body><form><input name='q'></form></body></html>"
+    assert isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
+    assert type(utils.load_html(field).find(".//input")) is HtmlElement  # our C lookup: no form-field classes
+    try:
+        trafilatura_as_shipped()
+        assert not isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
+        assert (
+            utils.INVALID_XML_CHARS.pattern == "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]"
+        )  # trafilatura 2.3.1's
+        assert type(utils.load_html(field).find(".//input")) is InputElement  # lxml.html's own lookup
+        trafilatura_as_shipped()  # a second call changes nothing
+        assert not isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
+    finally:  # this test's process goes on extracting as the workers do
+        screen_invalid_xml_chars()
+        use_c_element_lookup()
+    assert isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)

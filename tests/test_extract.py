@@ -373,3 +373,99 @@ def test_author_from_a_byline_when_the_page_declares_none_and_form_fields_change
     assert result.title == "Ferry service resumes"
     assert result.text.startswith("The island ferry resumed its crossings on Tuesday morning")
     assert "Send us a tip" not in result.text and "Finally!" not in result.text
+
+
+# ---------------------------------------------------------------------------
+# the screen before trafilatura's INVALID_XML_CHARS
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ("<p>plain ASCII, with a tab\tand\r\na newline</p>", False),  # tab, CR and LF are allowed in XML
+        ("<p>“curly” quotes, a euro sign € and a CJK 漢字</p>", False),
+        ("<p>an emoji 🗞 outside the BMP</p>", False),
+        ("<p>a lone surrogate \ud800 is not one of them</p>", False),
+        ("<p>U+FFFD \ufffd is allowed</p>", False),
+        ("<p>a NUL \x00</p>", True),
+        ("<p>a backspace \x08</p>", True),
+        ("<p>a vertical tab \x0b</p>", True),
+        ("<p>a form feed \x0c</p>", True),
+        ("<p>an escape \x1b in “curly” text</p>", True),
+        ("<p>a unit separator \x1f</p>", True),
+        ("<p>a DEL \x7f is allowed</p>", False),  # the pattern stops at U+001F
+        ("<p>U+FFFE \ufffe</p>", True),
+        ("<p>U+FFFF \uffff</p>", True),
+    ],
+)
+def test_the_screen_finds_exactly_what_trafilaturas_pattern_deletes(text: str, holds: bool) -> None:
+    from trafilatura import utils as trafilatura_utils
+
+    from pipeline.extract import ScreenedPattern, holds_invalid_xml_chars
+
+    assert holds_invalid_xml_chars(text) is holds
+    screened = trafilatura_utils.INVALID_XML_CHARS
+    assert isinstance(screened, ScreenedPattern)  # in place since `pipeline.extract` was imported
+    assert (screened.original.search(text) is not None) is holds  # trafilatura's own pattern agrees
+    assert screened.sub("", text) == screened.original.sub("", text)
+
+
+def test_a_page_with_control_characters_is_extracted_without_them() -> None:
+    """The screened pattern still deletes what trafilatura's deletes, so the parser never sees a form feed."""
+    body = (
+        "The harbour reopened on Wednesday\x0c after the storm, the port authority said, and the first ferries left"
+        " at seven with more than two hundred passengers on board, their crews glad to be back on the water after"
+        " a week in port. The timetable returns to normal by the weekend once the second vessel is inspected."
+    )
+    result = extract(_page(body), "https://harbour.example/2024/05/harbour.html")
+    assert result is not None
+    assert "Wednesday after the storm" in result.text
+    assert "\x0c" not in result.text
+
+
+@pytest.mark.parametrize(
+    ("script", "minified"),
+    [
+        ('{ "a" : 1 ,\n  "b": [ 2, 3 ] }', '{"a":1,"b":[2,3]}'),
+        ('{"headline": "Harbour  reopens\tat seven"}', '{"headline":"Harbour  reopens\tat seven"}'),  # kept in strings
+        ('{"q": "she said \\"no way\\" twice" }', '{"q":"she said \\"no way\\" twice"}'),  # escaped quotes
+        ('{"empty": "" , "path": "a\\\\b" }', '{"empty":"","path":"a\\\\b"}'),
+        ("\n\t  \n", ""),
+        ('{"cut": "unterminated  string', '{"cut":"unterminatedstring'),  # no closing quote: not a literal
+    ],
+)
+def test_json_ld_is_minified_as_trafilaturas_pattern_minifies_it(script: str, minified: str) -> None:
+    from trafilatura import metadata as trafilatura_metadata
+
+    from pipeline.extract import SplitJoinPattern
+
+    pattern = trafilatura_metadata.JSON_MINIFY
+    assert isinstance(pattern, SplitJoinPattern)  # in place since `pipeline.extract` was imported
+    assert pattern.sub(r"\1", script) == minified
+    assert pattern.original.sub(r"\1", script) == minified  # trafilatura's own pattern agrees
+    assert pattern.sub("", script) == pattern.original.sub("", script)  # another replacement: the pattern's own
+
+
+def test_a_published_time_from_json_ld_spread_over_lines() -> None:
+    """JSON-LD laid out over many lines still gives its headline, author, publisher and full timestamp."""
+    head = """<script type="application/ld+json">
+    {
+      "@context" : "https://schema.org",
+      "@type" : "NewsArticle",
+      "headline" : "Harbour reopens",
+      "datePublished" : "2024-05-07T09:30:00+02:00",
+      "author" : { "@type" : "Person", "name" : "Maria Lopez" },
+      "publisher" : { "@type" : "Organization", "name" : "Harbour Times" }
+    }
+    </script>"""
+    body = (
+        "The harbour reopened on Wednesday after the storm, the port authority said, and the first ferries left"
+        " at seven with more than two hundred passengers on board, their crews glad to be back on the water after"
+        " a week in port. The timetable returns to normal by the weekend once the second vessel is inspected."
+    )
+    result = extract(_page(body, head), "https://harbour.example/2024/05/harbour.html")
+    assert result is not None
+    assert result.title == "Harbour reopens"  # the JSON-LD headline, not the page's <title>
+    assert result.author == "Maria Lopez"
+    assert result.sitename == "Harbour Times"
+    assert result.published == datetime(2024, 5, 7, 7, 30, tzinfo=UTC)
