@@ -18,12 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import Config, FeedConfig, HttpUrl
+from pipeline.config import Config
 from pipeline.cycle import poll_stage, run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
-from pipeline.feeds import FeedParseError
+from pipeline.feeds import FeedParseError, each_parsed
 from pipeline.http11 import target_of
-from pipeline.poll import BodyParser, PollReport, backoff_delay, each_parsed, poll_feed, poll_feeds
+from pipeline.poll import BodyParser, PollReport, backoff_delay, poll_feed, poll_feeds
 from pipeline.records import Entry, FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.urls import canonical_id, canonical_link, canonical_url, url_id
@@ -564,7 +564,9 @@ def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_
     assert len(stored_urls(store)) == 3
 
 
-def items_or_die(feed: FeedConfig, url: str, body: bytes, headers: dict[str, str]) -> tuple[list[Entry], str | None]:
+def items_or_die(
+    feed_url: str, name: str | None, url: str, body: bytes, headers: dict[str, str]
+) -> tuple[list[Entry], str | None]:
     """A stand-in for entries_from_body, run in the workers: b"die" kills its worker as a crash in a parser
     would, b"bad" is not a feed, anything else is read as its own reason."""
     if body == b"die":
@@ -587,11 +589,11 @@ class CountingWorkers(Workers):
 
 
 def parse_together(parser: BodyParser, bodies: list[bytes]) -> list[object]:
-    feed = FeedConfig(url=HttpUrl.parse("http://example.com/feed.xml"))
+    feed = "http://example.com/feed.xml"
 
     async def parse(body: bytes) -> object:
         try:
-            return await parser.parse((feed, feed.url, body, {}))
+            return await parser.parse((feed, None, feed, body, {}))
         except Exception as exc:  # noqa: BLE001 - the outcome under test
             return exc
 

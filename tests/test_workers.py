@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import pytest
 
 import pipeline.workers
-from pipeline.workers import WorkerDiedError, Workers
+from pipeline.workers import FEEDS, PAGES, WorkerDiedError, Workers
 
 
 def square_or_die(n: int) -> int:
@@ -82,6 +82,30 @@ def test_a_worker_collects_garbage_but_not_what_its_forkserver_loaded(workers: W
     assert enabled
     # the parsers, extractor and analyser are about 250,000 objects, frozen before the worker was forked
     assert frozen > 100_000
+
+
+def what_was_loaded() -> tuple[bool, bool, bool, int]:
+    """Whether this process has the feed parser, spaCy and trafilatura, and its parent (a worker's forkserver)."""
+    return "pipeline.feeds" in sys.modules, "spacy" in sys.modules, "trafilatura" in sys.modules, os.getppid()
+
+
+def test_a_feed_pool_and_a_page_pool_fork_their_workers_from_forkservers_of_their_own_preloads() -> None:
+    """A poll's workers only parse feeds: their forkserver imports the feed parser alone (0.25 s, where the pages'
+    spaCy, trafilatura and tables take 3.4 s of CPU before the first worker exists). Both pools can be up at once,
+    each with its own forkserver."""
+    feeds, pages = Workers(2, FEEDS), Workers(2, PAGES)
+    try:
+        feed_worker = asyncio.run(feeds.run(what_was_loaded))
+        page_worker = asyncio.run(pages.run(what_was_loaded))
+        feed_worker_again = asyncio.run(feeds.run(what_was_loaded))
+    finally:
+        feeds.shutdown()
+        pages.shutdown()
+    assert feed_worker[:3] == (True, False, False)
+    assert page_worker[:3] == (True, True, True)
+    assert feed_worker_again[:3] == (True, False, False)
+    assert feed_worker[3] != page_worker[3]  # two forkservers
+    assert feed_worker_again[3] == feed_worker[3]
 
 
 def test_async_job_that_kills_its_worker_fails_alone_among_jobs_in_flight(workers: Workers) -> None:
@@ -161,15 +185,15 @@ def test_the_first_job_on_workers_nobody_started_starts_them_without_stopping_th
 
 CHILD = """
 import sys, time
-from multiprocessing import forkserver, resource_tracker
-from pipeline.workers import Workers
+from multiprocessing import resource_tracker
+from pipeline.workers import Workers, _forkserver
 
 workers = Workers(2)
 # The pool spawns its second worker only for a job that finds no idle one, so quick jobs on a loaded machine can
 # all go to the first: jobs that sleep (two chunks of two) keep the first busy until the second exists.
 while len(workers._executor()._processes) < 2:
     assert workers.map(time.sleep, [0.1] * 4) == [None] * 4
-helpers = [*workers._executor()._processes, forkserver._forkserver._forkserver_pid]
+helpers = [*workers._executor()._processes, _forkserver(workers.preload)._forkserver_pid]
 helpers.append(resource_tracker._resource_tracker._pid)
 print(" ".join(map(str, helpers)), flush=True)
 time.sleep(600)
