@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin
 
 import pytest
 from hypothesis import given, settings
@@ -529,6 +529,18 @@ def test_a_link_is_canonical_as_urljoin_then_canonical_url_make_it(base, scheme,
     except ValueError:
         got = ValueError
     assert got == expected
+
+
+@settings(max_examples=3000, deadline=None)
+@given(query=st.text(alphabet="aZ09_.~-=&%+;/\u00e9", max_size=30) | st.sampled_from(["utm_source=x&b=1&A=2"]))
+def test_a_query_is_canonical_as_parse_qsl_then_urlencode_make_it(query):
+    """A plainly written query is split by hand; the outcome is the standard library's decoding and quoting."""
+    tracking = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid"}  # and every utm_ parameter
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept = [(name, value) for name, value in pairs if not (name.lower().startswith("utm_") or name.lower() in tracking)]
+    expected = f"http://example.com/p?{urlencode(sorted(kept))}" if kept else "http://example.com/p"
+    assert canonical_link("http://feeds.example.com/", f"http://example.com/p?{query}") == expected
+    assert canonical_url(f"http://example.com/p?{query}") == expected
 
 
 def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_poll(tmp_path, site, store):
