@@ -195,10 +195,17 @@ class _PreloadPopen(popen_forkserver.Popen):
     which sends its pid back on the status pipe."""
 
     def _launch(self, process_obj: _PreloadProcess) -> None:
+        # Without the parent's main module: multiprocessing has each new process run it again (as `__mp_main__`) for
+        # jobs defined there, and ours are all in `pipeline`. A worker of a poll under `python -m bench.bench_cycle`
+        # imported the cycle, the store and the web client that way, 0.3 s of CPU and 31 MiB of RSS each; a page
+        # worker 4 MiB more than its forkserver had loaded (the CLI's main module does the same).
+        preparation = spawn.get_preparation_data(process_obj.name)
+        preparation.pop("init_main_from_name", None)
+        preparation.pop("init_main_from_path", None)
         message = io.BytesIO()
         context.set_spawning_popen(self)  # the process's pipes and locks pickle as fds handed over by the server
         try:
-            reduction.dump(spawn.get_preparation_data(process_obj.name), message)
+            reduction.dump(preparation, message)
             reduction.dump(process_obj, message)
         finally:
             context.set_spawning_popen(None)
