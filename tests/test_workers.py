@@ -108,6 +108,21 @@ def test_a_feed_pool_and_a_page_pool_fork_their_workers_from_forkservers_of_thei
     assert feed_worker_again[3] == feed_worker[3]
 
 
+def test_a_pool_can_stop_its_forkserver_and_a_later_pool_starts_a_new_one() -> None:
+    """A cycle's poll stops the feed forkserver when it is done, so that it does not sit through the page phase."""
+    first = Workers(2, FEEDS)
+    forkserver = asyncio.run(first.run(what_was_loaded))[3]
+    first.shutdown(stop_forkserver=True)
+    assert not running(forkserver)
+    second = Workers(2, FEEDS)
+    try:
+        again = asyncio.run(second.run(what_was_loaded))
+    finally:
+        second.shutdown()
+    assert again[:3] == (True, False, False)
+    assert again[3] != forkserver and running(again[3])
+
+
 def main_module_file() -> str | None:
     """The file of this process's main module: a worker that ran its parent's main script again has it."""
     return getattr(sys.modules["__main__"], "__file__", None)
