@@ -662,7 +662,7 @@ async def run_cycle_async(
                 polled = await poll_feeds(config, store, client, now, due, progress, feed_pool)
             finally:
                 if feed_pool:
-                    feed_pool.shutdown()
+                    feed_pool.shutdown(stop_forkserver=True)
             report.feeds_polled, report.feeds_failed = polled.polled, polled.failed
             report.entries_new = polled.entries_new
             report.errors += polled.errors
