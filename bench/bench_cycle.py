@@ -59,7 +59,7 @@ from pipeline.poll import poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.web import WebClient
-from pipeline.workers import worker_pool
+from pipeline.workers import FEEDS, worker_pool
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL_FEEDS = DATA / "feeds" / "real"
@@ -186,7 +186,7 @@ def time_changed_feeds(feeds: int, variant: str, concurrency: int) -> tuple[floa
             with SQLiteStore(config.store.path) as store:
 
                 async def poll() -> int:
-                    pool = worker_pool(feeds)
+                    pool = worker_pool(feeds, FEEDS)
                     try:
                         async with WebClient(config.fetch) as client:
                             result = await poll_feeds(config, store, client, utcnow(), list(config.feeds), pool=pool)

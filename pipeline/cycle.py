@@ -55,7 +55,7 @@ from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
 from pipeline.store import Store, StoreWriteError, unavailable_errors
 from pipeline.web import WebClient
-from pipeline.workers import POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
+from pipeline.workers import FEEDS, POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
 
 BATCH_SIZE = 200
 # The smallest batch `next_batch` cuts a cycle's tail into.
@@ -655,7 +655,14 @@ async def run_cycle_async(
     try:
         await finish_unprocessed_async(config, store, started, report, pool)
         async with WebClient(config.fetch) as client:
-            polled = await poll_feeds(config, store, client, now, due, progress, pool)
+            # The poll's workers only parse feeds: a pool whose forkserver imports the feed parser alone has them
+            # up in a fraction of a second, where the pages' pool takes seconds of spaCy and trafilatura first.
+            feed_pool = worker_pool(len(due), FEEDS)
+            try:
+                polled = await poll_feeds(config, store, client, now, due, progress, feed_pool)
+            finally:
+                if feed_pool:
+                    feed_pool.shutdown(stop_forkserver=True)
             report.feeds_polled, report.feeds_failed = polled.polled, polled.failed
             report.entries_new = polled.entries_new
             report.errors += polled.errors

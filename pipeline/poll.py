@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.config import Config, FeedConfig
-from pipeline.feeds import FeedParseError, parse_feed
-from pipeline.records import Entry, FeedState, StageError, utcnow
+from pipeline.feeds import FeedBody, FeedParseError, ParsedBody, each_parsed, entries_from_body
+from pipeline.records import Entry, FeedState, StageError
 from pipeline.store import Store, StoreError, unavailable_errors
-from pipeline.urls import canonical_id, canonical_link
 from pipeline.web import FetchError, WebClient
 from pipeline.workers import WorkerDiedError, Workers
 
@@ -78,65 +77,6 @@ def feeds_due(
     return [feed for feed in config.feeds if is_feed_due(states.get(feed.url), now, until)]
 
 
-def entries_from_body(
-    feed: FeedConfig, final_url: str, body: bytes, headers: dict[str, str]
-) -> tuple[list[Entry], str | None]:
-    """Entries of one feed body, and why items were skipped if any were (no usable link). Plain values in
-    and out, so a process pool can run it."""
-    parsed = parse_feed(body, headers)
-    source = feed.name or parsed.title or feed.url
-    discovered = utcnow()
-    entries: list[Entry] = []
-    missing, unusable = 0, ""
-    for item in parsed.items:
-        link = item.link or (item.guid if item.guid and item.guid.startswith(("http://", "https://")) else None)
-        if not link:
-            missing += 1
-            continue
-        try:
-            url = canonical_link(final_url, link)
-        except ValueError as exc:  # a port that is not a number, a broken IPv6 literal: this item, not the feed
-            unusable = unusable or f"{link!r}: {exc}"
-            missing += 1
-            continue
-        entries.append(
-            Entry(
-                id=canonical_id(url),
-                feed_url=feed.url,
-                url=url,
-                guid=item.guid,
-                title=item.title,
-                summary=item.summary,
-                published=item.published,
-                source=source,
-                discovered=discovered,
-            )
-        )
-    return entries, _skipped_reason(missing, unusable)
-
-
-def _skipped_reason(missing: int, unusable: str) -> str | None:
-    if not missing:
-        return None
-    return f"{missing} entries without a usable link skipped" + (f" (first unusable: {unusable})" if unusable else "")
-
-
-FeedBody = tuple[FeedConfig, str, bytes, dict[str, str]]  # entries_from_body's arguments
-ParsedBody = tuple[list[Entry], str | None]
-
-
-def each_parsed(parse: Callable[..., ParsedBody], bodies: list[FeedBody]) -> list[ParsedBody | Exception]:
-    """`parse` (entries_from_body) of several bodies, in one crossing to a worker and back; a body that fails
-    has its exception in its place, so it fails its own feed only."""
-    results: list[ParsedBody | Exception] = []
-    for body in bodies:
-        try:
-            results.append(parse(*body))
-        except Exception as exc:  # noqa: BLE001 - the feed's failure, handed back as its result
-            results.append(exc)
-    return results
-
-
 # Bodies that wait for a worker are sent to it together, up to this many and about this many bytes at a time.
 BATCH_FEEDS = 16
 BATCH_BYTES = 4_000_000
@@ -181,7 +121,7 @@ class BodyParser:
         while self._waiting and len(self._jobs) < self.limit:
             size, count = 0, 0
             while count < len(self._waiting) and count < BATCH_FEEDS and (count == 0 or size < BATCH_BYTES):
-                size += len(self._waiting[count][0][2])
+                size += len(self._waiting[count][0][3])
                 count += 1
             batch, self._waiting = self._waiting[:count], self._waiting[count:]
             job = asyncio.ensure_future(self._parse(batch))
@@ -247,7 +187,7 @@ async def read_feed(
     if body_hash == state.body_hash:
         report.unchanged = 1
     else:
-        body = (feed, response.url, response.body, dict(response.headers))
+        body = (feed.url, feed.name, response.url, response.body, dict(response.headers))
         if parser is None:
             entries, skipped = entries_from_body(*body)
         else:  # parsing is CPU work: the event loop goes on with other feeds meanwhile

@@ -20,7 +20,7 @@ whole process group, and it is the parent's to handle (it shuts the pool down).
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import io
 import os
 import select
 import signal
@@ -29,9 +29,17 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn, util
 from typing import Any, TypeVar
 
 POOL_THRESHOLD = 40
+
+# What a pool's forkserver imports, and builds, before it forks a worker: each worker has it from its first job.
+# Pages need the parsers, the extractor and the analyser with their tables (`pipeline.worker_preload`: 3.4 s of
+# CPU on a quiet host). A poll's workers only parse feeds: with the pages' preload its first body waited those
+# seconds for workers whose tables it never uses.
+PAGES = ("pipeline.worker_preload",)
+FEEDS = ("pipeline.workers", "pipeline.feeds")
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -42,12 +50,14 @@ class WorkerDiedError(Exception):
 
 
 class Workers:
-    """Workers come from a forkserver that has imported the parsers, extractor and analyser once and built the
-    extractor's tables (`pipeline.worker_preload`), so no worker builds them again, and the pool never forks a
-    parent that holds the event loop's threads."""
+    """Workers come from a forkserver that has imported what they run once (`preload`: for pages, the parsers,
+    extractor and analyser, and the extractor's tables, `pipeline.worker_preload`), so no worker builds it again,
+    and the pool never forks a parent that holds the event loop's threads. Pools of one preload share its
+    forkserver; pools of another have their own, so a poll's pool and a cycle's page pool can be up at once."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, preload: tuple[str, ...] = PAGES) -> None:
         self.size = size
+        self.preload = preload
         self._pool: ProcessPoolExecutor | None = None
         # Done once `start`'s thread has spawned the workers (after the forkserver's imports).
         self._spawned: Future[None] | None = None
@@ -57,10 +67,11 @@ class Workers:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["pipeline.worker_preload"])
             self._pool = ProcessPoolExecutor(
-                max_workers=self.size, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
+                max_workers=self.size,
+                mp_context=_PreloadContext(self.preload),
+                initializer=watch_parent,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
@@ -135,11 +146,82 @@ class Workers:
                 self._replace(pool)
         raise _died(fn)
 
-    def shutdown(self) -> None:
+    def shutdown(self, stop_forkserver: bool = False) -> None:
+        """End the workers; with `stop_forkserver`, their forkserver too (no other pool of this preload may be up).
+
+        A cycle's poll stops the feed forkserver once it is done with it: otherwise it stays, idle, through the page
+        phase (33 MiB of RSS, 8 of PSS). A later pool of the same preload starts a new one."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
         self._spawned = None  # a later job starts the workers again
+        if stop_forkserver:
+            _forkserver(self.preload)._stop()  # type: ignore[attr-defined]  # multiprocessing's own stop, for its tests
+
+
+_forkservers: dict[tuple[str, ...], forkserver.ForkServer] = {}
+_forkservers_lock = threading.Lock()
+
+
+def _forkserver(preload: tuple[str, ...]) -> forkserver.ForkServer:
+    """The forkserver that has imported `preload` (started with its first worker; it lives as long as this
+    process, as multiprocessing's own one does). multiprocessing keeps one forkserver a process, with one preload."""
+    with _forkservers_lock:
+        server = _forkservers.get(preload)
+        if server is None:
+            server = _forkservers[preload] = forkserver.ForkServer()
+            server.set_forkserver_preload(list(preload))
+        return server
+
+
+class _PreloadContext(context.ForkServerContext):
+    """multiprocessing's forkserver start method, with processes forked by the forkserver of `preload`."""
+
+    def __init__(self, preload: tuple[str, ...]) -> None:
+        self.preload = preload
+
+    # A method where multiprocessing has a class: each process it makes is told its preload.
+    def Process(self, *args: Any, **kwargs: Any) -> _PreloadProcess:  # type: ignore[override]  # noqa: N802
+        process = _PreloadProcess(*args, **kwargs)
+        process.preload = self.preload
+        return process
+
+
+class _PreloadProcess(context.ForkServerProcess):
+    preload: tuple[str, ...] = PAGES
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> _PreloadPopen:  # noqa: N802 - multiprocessing's name
+        return _PreloadPopen(process_obj)
+
+
+class _PreloadPopen(popen_forkserver.Popen):
+    """Starts a process as `popen_forkserver.Popen` does, from the forkserver of its preload rather than the
+    module's single one: the process's pickled preparation data and object go to a child that the server forks,
+    which sends its pid back on the status pipe."""
+
+    def _launch(self, process_obj: _PreloadProcess) -> None:
+        # Without the parent's main module: multiprocessing has each new process run it again (as `__mp_main__`) for
+        # jobs defined there, and ours are all in `pipeline`. A worker of a poll under `python -m bench.bench_cycle`
+        # imported the cycle, the store and the web client that way, 0.3 s of CPU and 31 MiB of RSS each; a page
+        # worker 4 MiB more than its forkserver had loaded (the CLI's main module does the same).
+        preparation = spawn.get_preparation_data(process_obj.name)
+        preparation.pop("init_main_from_name", None)
+        preparation.pop("init_main_from_path", None)
+        message = io.BytesIO()
+        context.set_spawning_popen(self)  # the process's pipes and locks pickle as fds handed over by the server
+        try:
+            reduction.dump(preparation, message)
+            reduction.dump(process_obj, message)
+        finally:
+            context.set_spawning_popen(None)
+        fds = self._fds  # type: ignore[attr-defined]  # the fds the process's pickling handed over
+        self.sentinel, data = _forkserver(process_obj.preload).connect_to_new_process(fds)
+        # The child reads whether its parent lives from the data pipe's write end: this copy stays open with us.
+        self.finalizer = util.Finalize(self, util.close_fds, (os.dup(data), self.sentinel))  # type: ignore[attr-defined]
+        with open(data, "wb", closefd=True) as pipe:
+            pipe.write(message.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
 
 
 PARENT_POLL_SECONDS = 1.0
@@ -186,9 +268,9 @@ def _died(fn: Callable[..., object]) -> WorkerDiedError:
     return WorkerDiedError(f"the worker process running {fn.__name__} died (crashed or was killed)")
 
 
-def worker_pool(jobs_expected: int) -> Workers | None:
+def worker_pool(jobs_expected: int, preload: tuple[str, ...] = PAGES) -> Workers | None:
     """Workers when there are two cores and enough work to repay starting them."""
     size = min(os.cpu_count() or 1, 4)
     if size < 2 or jobs_expected < POOL_THRESHOLD:
         return None
-    return Workers(size)
+    return Workers(size, preload)

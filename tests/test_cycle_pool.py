@@ -9,9 +9,10 @@ from collections.abc import Mapping
 
 from pipeline import cycle
 from pipeline.demo.server import StaticRoute
+from pipeline.poll import poll_feeds
 from pipeline.records import Article, utcnow
 from pipeline.store.sqlite import SQLiteStore
-from pipeline.workers import POOL_THRESHOLD
+from pipeline.workers import FEEDS, PAGES, POOL_THRESHOLD
 from tests.conftest import make_config
 
 KIM = "Kim Yo Jong"
@@ -83,6 +84,41 @@ def test_pages_are_stored_once_with_their_analysis_and_enrich_is_skipped(tmp_pat
     assert statement.topics == ["diplomacy", "summits", "weapons"]
     assert stored(store, "Story 1").topics == ["diplomacy", "weapons"]
     assert [(q.speaker, q.kind) for q in stored(store, "Story 1").quotes] == [
+        ("Officials", "stance"),
+        ("Officials", "indirect"),
+    ]
+
+
+def test_a_cycle_parses_its_feeds_in_a_feed_pool_and_its_pages_in_the_page_pool(tmp_path, site, store, monkeypatch):
+    """Forty feeds of one story each: the poll's workers come from a forkserver that loaded the feed parser alone,
+    the pages' from the one that loaded the extractor and analyser."""
+    paths = serve_pages(site, POOL_THRESHOLD)
+    feeds = []
+    for number, path in enumerate(paths.values()):
+        item = f"<item><title>Story {number}</title><link>{site.url(path)}</link><guid>g{number}</guid></item>"
+        feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>F{number}</title>{item}</channel></rss>'
+        site.routes[f"/feed{number}.xml"] = StaticRoute(feed.encode(), "application/rss+xml")
+        feeds.append({"url": site.url(f"/feed{number}.xml")})
+    config = make_config(tmp_path, feeds, fetch=PATIENT)
+    pools: list[tuple[str, tuple[str, ...] | None]] = []
+    fetch_and_process = cycle.fetch_and_process
+
+    async def recording_poll(config_, store_, client, now, due, progress=None, pool=None):
+        pools.append(("poll", pool.preload if pool else None))
+        return await poll_feeds(config_, store_, client, now, due, progress, pool)
+
+    async def recording_fetch(config_, store_, client, now, pool, report, progress=None):
+        pools.append(("pages", pool.preload if pool else None))
+        return await fetch_and_process(config_, store_, client, now, pool, report, progress)
+
+    monkeypatch.setattr(cycle, "poll_feeds", recording_poll)
+    monkeypatch.setattr(cycle, "fetch_and_process", recording_fetch)
+    report = cycle.run_cycle(config, store)
+    assert (report.feeds_polled, report.entries_new, report.articles_indexed) == (40, 40, 40)
+    assert report.errors == []
+    assert pools == [("poll", FEEDS), ("pages", PAGES)]
+    assert [(q.speaker, q.kind) for q in stored(store, "Story 0").quotes] == [
+        (KIM, "direct"),
         ("Officials", "stance"),
         ("Officials", "indirect"),
     ]

@@ -12,18 +12,18 @@ import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import Config, FeedConfig, HttpUrl
+from pipeline.config import Config
 from pipeline.cycle import poll_stage, run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
-from pipeline.feeds import FeedParseError
+from pipeline.feeds import FeedParseError, each_parsed
 from pipeline.http11 import target_of
-from pipeline.poll import BodyParser, PollReport, backoff_delay, each_parsed, poll_feed, poll_feeds
+from pipeline.poll import BodyParser, PollReport, backoff_delay, poll_feed, poll_feeds
 from pipeline.records import Entry, FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.urls import canonical_id, canonical_link, canonical_url, url_id
@@ -531,6 +531,18 @@ def test_a_link_is_canonical_as_urljoin_then_canonical_url_make_it(base, scheme,
     assert got == expected
 
 
+@settings(max_examples=3000, deadline=None)
+@given(query=st.text(alphabet="aZ09_.~-=&%+;/\u00e9", max_size=30) | st.sampled_from(["utm_source=x&b=1&A=2"]))
+def test_a_query_is_canonical_as_parse_qsl_then_urlencode_make_it(query):
+    """A plainly written query is split by hand; the outcome is the standard library's decoding and quoting."""
+    tracking = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid"}  # and every utm_ parameter
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept = [(name, value) for name, value in pairs if not (name.lower().startswith("utm_") or name.lower() in tracking)]
+    expected = f"http://example.com/p?{urlencode(sorted(kept))}" if kept else "http://example.com/p"
+    assert canonical_link("http://feeds.example.com/", f"http://example.com/p?{query}") == expected
+    assert canonical_url(f"http://example.com/p?{query}") == expected
+
+
 def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_poll(tmp_path, site, store):
     """Feeds are stored several at a time; a refusal of one feed's data (here a real SQLite trigger) lands
     on that feed alone, and its body is not remembered as read, so the next poll stores its entries."""
@@ -564,7 +576,9 @@ def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_
     assert len(stored_urls(store)) == 3
 
 
-def items_or_die(feed: FeedConfig, url: str, body: bytes, headers: dict[str, str]) -> tuple[list[Entry], str | None]:
+def items_or_die(
+    feed_url: str, name: str | None, url: str, body: bytes, headers: dict[str, str]
+) -> tuple[list[Entry], str | None]:
     """A stand-in for entries_from_body, run in the workers: b"die" kills its worker as a crash in a parser
     would, b"bad" is not a feed, anything else is read as its own reason."""
     if body == b"die":
@@ -587,11 +601,11 @@ class CountingWorkers(Workers):
 
 
 def parse_together(parser: BodyParser, bodies: list[bytes]) -> list[object]:
-    feed = FeedConfig(url=HttpUrl.parse("http://example.com/feed.xml"))
+    feed = "http://example.com/feed.xml"
 
     async def parse(body: bytes) -> object:
         try:
-            return await parser.parse((feed, feed.url, body, {}))
+            return await parser.parse((feed, None, feed, body, {}))
         except Exception as exc:  # noqa: BLE001 - the outcome under test
             return exc
 

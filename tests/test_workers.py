@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 import pytest
 
 import pipeline.workers
-from pipeline.workers import WorkerDiedError, Workers
+from pipeline.workers import FEEDS, PAGES, WorkerDiedError, Workers
 
 
 def square_or_die(n: int) -> int:
@@ -82,6 +82,74 @@ def test_a_worker_collects_garbage_but_not_what_its_forkserver_loaded(workers: W
     assert enabled
     # the parsers, extractor and analyser are about 250,000 objects, frozen before the worker was forked
     assert frozen > 100_000
+
+
+def what_was_loaded() -> tuple[bool, bool, bool, int]:
+    """Whether this process has the feed parser, spaCy and trafilatura, and its parent (a worker's forkserver)."""
+    return "pipeline.feeds" in sys.modules, "spacy" in sys.modules, "trafilatura" in sys.modules, os.getppid()
+
+
+def test_a_feed_pool_and_a_page_pool_fork_their_workers_from_forkservers_of_their_own_preloads() -> None:
+    """A poll's workers only parse feeds: their forkserver imports the feed parser alone (0.25 s, where the pages'
+    spaCy, trafilatura and tables take 3.4 s of CPU before the first worker exists). Both pools can be up at once,
+    each with its own forkserver."""
+    feeds, pages = Workers(2, FEEDS), Workers(2, PAGES)
+    try:
+        feed_worker = asyncio.run(feeds.run(what_was_loaded))
+        page_worker = asyncio.run(pages.run(what_was_loaded))
+        feed_worker_again = asyncio.run(feeds.run(what_was_loaded))
+    finally:
+        feeds.shutdown()
+        pages.shutdown()
+    assert feed_worker[:3] == (True, False, False)
+    assert page_worker[:3] == (True, True, True)
+    assert feed_worker_again[:3] == (True, False, False)
+    assert feed_worker[3] != page_worker[3]  # two forkservers
+    assert feed_worker_again[3] == feed_worker[3]
+
+
+def test_a_pool_can_stop_its_forkserver_and_a_later_pool_starts_a_new_one() -> None:
+    """A cycle's poll stops the feed forkserver when it is done, so that it does not sit through the page phase."""
+    first = Workers(2, FEEDS)
+    forkserver = asyncio.run(first.run(what_was_loaded))[3]
+    first.shutdown(stop_forkserver=True)
+    assert not running(forkserver)
+    second = Workers(2, FEEDS)
+    try:
+        again = asyncio.run(second.run(what_was_loaded))
+    finally:
+        second.shutdown()
+    assert again[:3] == (True, False, False)
+    assert again[3] != forkserver and running(again[3])
+
+
+def main_module_file() -> str | None:
+    """The file of this process's main module: a worker that ran its parent's main script again has it."""
+    return getattr(sys.modules["__main__"], "__file__", None)
+
+
+MAIN_SCRIPT = """
+import asyncio, os, sys
+sys.path.insert(0, os.getcwd())
+from pipeline.workers import FEEDS, PAGES, Workers
+from tests.test_workers import main_module_file
+
+if __name__ == "__main__":
+    for preload in (FEEDS, PAGES):
+        workers = Workers(2, preload)
+        print(asyncio.run(workers.run(main_module_file)))
+        workers.shutdown()
+"""
+
+
+def test_workers_do_not_run_their_parents_main_script_again(tmp_path) -> None:
+    """multiprocessing has each new process import the parent's main module again, for jobs defined there; the
+    workers' jobs are all in `pipeline`, and a poll's worker under the polling bench imported the cycle, the store
+    and the web client that way (0.3 s of CPU, 31 MiB)."""
+    script = tmp_path / "main_script.py"
+    script.write_text(MAIN_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, check=True)
+    assert done.stdout.split() == ["None", "None"]  # the forkserver's main (python -c), not the script
 
 
 def test_async_job_that_kills_its_worker_fails_alone_among_jobs_in_flight(workers: Workers) -> None:
@@ -161,15 +229,15 @@ def test_the_first_job_on_workers_nobody_started_starts_them_without_stopping_th
 
 CHILD = """
 import sys, time
-from multiprocessing import forkserver, resource_tracker
-from pipeline.workers import Workers
+from multiprocessing import resource_tracker
+from pipeline.workers import Workers, _forkserver
 
 workers = Workers(2)
 # The pool spawns its second worker only for a job that finds no idle one, so quick jobs on a loaded machine can
 # all go to the first: jobs that sleep (two chunks of two) keep the first busy until the second exists.
 while len(workers._executor()._processes) < 2:
     assert workers.map(time.sleep, [0.1] * 4) == [None] * 4
-helpers = [*workers._executor()._processes, forkserver._forkserver._forkserver_pid]
+helpers = [*workers._executor()._processes, _forkserver(workers.preload)._forkserver_pid]
 helpers.append(resource_tracker._resource_tracker._pid)
 print(" ".join(map(str, helpers)), flush=True)
 time.sleep(600)
