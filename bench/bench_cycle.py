@@ -212,6 +212,7 @@ class CycleRun:
     cpu_seconds: float
     dedupe: list[tuple[int, float]]  # per batch: articles, seconds
     statements: list[tuple[int, float]]
+    main_cpu_seconds: float = 0.0  # of `cpu_seconds`, the cycle's main process's (the sampler's own excepted)
     profile: str = ""
     rss_at_peak: tuple[int, ...] = ()  # each process's RSS at the summed peak, the main process first
     own_peaks: dict[str, list[int]] = field(default_factory=dict)  # by role: each process's own largest RSS
@@ -349,6 +350,13 @@ class PeakMemory:
         spent = sum(seconds - self._start.get(pid, 0.0) for pid, seconds in self._last.items())
         return spent - self._sampling
 
+    @property
+    def main_cpu_seconds(self) -> float:
+        """This process's share of `cpu_seconds`: where the cycle stores, dedupes and groups its batches and runs
+        its event loop, apart from the workers' extraction and analysis."""
+        me = os.getpid()
+        return self._last.get(me, 0.0) - self._start.get(me, 0.0) - self._sampling
+
     def __enter__(self) -> PeakMemory:
         self._thread.start()
         return self
@@ -413,6 +421,7 @@ def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages", tim
             memory.cpu_seconds,
             dedupe,
             statements,
+            memory.main_cpu_seconds,
             text,
             tuple(memory.at_peak),
             memory.own_peaks,
@@ -508,6 +517,7 @@ def report_cycle(pages: int, runs: range, profile: bool) -> None:
         floor_cpu.append(cpu)
     ratios = [rate / floor for rate, floor in zip(rates, floors, strict=True)]
     cycle_cpu = [run.cpu_seconds / run.indexed for run in cycles]
+    main_cpu = [run.main_cpu_seconds / run.indexed * 1e3 for run in cycles]
     print(f"whole cycle over {pages} real pages: {spread(rates)} pages/s (indexed {cycles[0].indexed})")
     print(f"trafilatura.extract (defaults) alone, two processes, same pages: {spread(floors)} pages/s")
     print(f"  cycle / trafilatura-in-two-processes, round by round: {spread(ratios, 2)}")
@@ -516,6 +526,7 @@ def report_cycle(pages: int, runs: range, profile: bool) -> None:
         f"{spread([c * 1e3 for c in floor_cpu], 0)} ms; trafilatura/cycle "
         f"{spread([f / c for f, c in zip(floor_cpu, cycle_cpu, strict=True)], 2)}"
     )
+    print(f"  of it the main process (event loop, storing, dedupe, statements): {spread(main_cpu, 1)} ms a page")
     for name, batches in (
         ("dedupe", [run.dedupe for run in cycles]),
         ("statements", [run.statements for run in cycles]),

@@ -429,9 +429,14 @@ def statements_stage(config: Config, store: Store, article_ids: Sequence[str]) -
 
 
 def group_statements(store: Store, articles: list[Article], article_ids: Sequence[str]) -> StatementReport:
-    """`statements_stage` on articles in hand, with their clusters as dedupe stored them."""
-    report = attach_statements(articles, store)
-    store.mark_processed(article_ids)
+    """`statements_stage` on articles in hand, with their clusters as dedupe stored them.
+
+    The batch's statements and its mark as processed are one transaction (`Store.transaction`): a run killed
+    before the commit leaves neither, so the next run groups the articles again, and finds what a whole run would
+    have found (grouping is the same however often it runs)."""
+    with store.transaction():
+        report = attach_statements(articles, store)
+        store.mark_processed(article_ids)
     return report
 
 

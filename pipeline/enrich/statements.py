@@ -15,10 +15,10 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from difflib import SequenceMatcher
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pipeline.records import Article, Quote, Statement, StatementQuote, article_time, speaker_key, utcnow
@@ -184,11 +184,11 @@ def makes_a_statement(quote: Quote, text: str, title: str) -> bool:
     if len(words(quote.text)) < MIN_STATEMENT_WORDS:
         return False
     paragraph = quote_context(text, quote)
-    if _CAPTION.search(paragraph):
-        return False
+    # Each test can only say no, so the cheap ones go first: the caption pattern is most of the function's cost.
     heading = len(paragraph.split()) < 15 and not paragraph.rstrip(" \"”'’").endswith((".", "!", "?"))
-    in_title = bool(title) and " ".join(words(quote.text)) in " ".join(words(title))
-    return not heading and not in_title
+    if heading or (bool(title) and " ".join(words(quote.text)) in " ".join(words(title))):
+        return False
+    return not _CAPTION.search(paragraph)
 
 
 # -- the occasion ------------------------------------------------------------------
@@ -262,9 +262,15 @@ class Group:
     def full_text(self) -> Quote | None:
         return next((quote for quote in self.quotes if quote.kind == "full_text"), None)
 
+    @cached_property
+    def strong(self) -> list[str]:
+        """The texts of the attributions that make a statement (`makes_a_statement`), read once for both the
+        question whether the group makes one and the new statement's wording."""
+        return [q.text for q in self.quotes if makes_a_statement(q, self.article.text, self.article.title)]
+
     @property
     def makes_a_statement(self) -> bool:
-        return any(makes_a_statement(q, self.article.text, self.article.title) for q in self.quotes)
+        return bool(self.strong)
 
 
 @dataclass
@@ -381,8 +387,7 @@ def _fetched(article: Article) -> datetime:
 
 def _new_statement(group: Group) -> Statement:
     full = group.full_text
-    strong = [q.text for q in group.quotes if makes_a_statement(q, group.article.text, group.article.title)]
-    text = full.text if full is not None else best_quote(strong)
+    text = full.text if full is not None else best_quote(group.strong)
     return Statement(
         statement_key(group.speaker, text, group.occasion.day),
         group.speaker,
@@ -459,7 +464,9 @@ def attach_statements(articles: list[Article], store: Store) -> StatementReport:
             if matched and not added:
                 continue
             _absorb(statement, group, added)
-            store.save_statement(statement)
+            # Only the reports added: the others were read from the store, where saving them again changes nothing
+            # (`Store.save_statement`) but cost a timestamp, a wording key and an ignored insert each.
+            store.save_statement(replace(statement, quotes=added))
             matcher.forget(statement.id)
             (report.updated if matched else report.new).append(statement.id)
     return report

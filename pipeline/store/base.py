@@ -9,7 +9,8 @@ workers without changing the outcome. Both backends pass one contract suite
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
@@ -260,6 +261,12 @@ class Store(ABC):
         return [name for name, rule in rules.items() if compile_query(rule)(document)]
 
     # -- lifecycle ---------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The writes made inside committed together, or none of them if it raises (SQLite: one transaction).
+        A backend without transactions (Elasticsearch) writes each as it comes, as outside; nothing by default."""
+        yield
+
     def release_memory(self) -> None:
         """Give back the caches the store filled (a long run calls it between batches); nothing by default."""
         return
