@@ -444,9 +444,11 @@ def trafilatura_as_shipped() -> None:
     """Give trafilatura's parser back lxml.html's own element class lookup, and `load_html` its own pattern of
     invalid XML characters.
 
-    The yardstick's workers come from the cycle's forkserver (one per process), which imported our extractor,
-    and that sets a faster lookup on trafilatura's module-level parser and a screen before that pattern
-    (`extract.ScreenedPattern`, which keeps trafilatura's as `original`); the yardstick is trafilatura as it ships."""
+    The yardstick's workers come from multiprocessing's own forkserver, which preloads this bench's main module;
+    the cycle's pools have forkservers of their own (`workers.PAGES`), so today nothing there imports our
+    extractor. Importing it sets a faster lookup on trafilatura's module-level parser and a screen before that
+    pattern (`extract.ScreenedPattern`, which keeps trafilatura's as `original`): undone here, so that the
+    yardstick stays trafilatura as it ships whatever a later change preloads."""
     from lxml.html import HtmlElementClassLookup
     from trafilatura import utils
 
