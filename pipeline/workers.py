@@ -26,7 +26,7 @@ import select
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn, util
@@ -41,7 +41,6 @@ POOL_THRESHOLD = 40
 PAGES = ("pipeline.worker_preload",)
 FEEDS = ("pipeline.workers", "pipeline.feeds")
 
-Job = TypeVar("Job")
 Result = TypeVar("Result")
 
 
@@ -91,27 +90,6 @@ class Workers:
         if self._pool is broken:
             broken.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-
-    def map(self, fn: Callable[[Job], Result], jobs: Sequence[Job]) -> list[Result | WorkerDiedError]:
-        """Results in the order of `jobs`; a job whose worker died has a WorkerDiedError in its place."""
-        pool = self._executor()
-        results: list[Result | WorkerDiedError] = []
-        try:
-            for result in pool.map(fn, jobs, chunksize=2):
-                results.append(result)
-        except BrokenProcessPool:
-            # map hands results back in order, so those already here were not interrupted
-            self._replace(pool)
-            results += [self._alone(fn, job) for job in jobs[len(results) :]]
-        return results
-
-    def _alone(self, fn: Callable[[Job], Result], job: Job) -> Result | WorkerDiedError:
-        pool = self._executor()
-        try:
-            return pool.submit(fn, job).result()
-        except BrokenProcessPool:
-            self._replace(pool)
-            return _died(fn)
 
     async def run(self, fn: Callable[..., Result], *args: Any) -> Result:
         """`fn(*args)` in a worker, for the event loop.

@@ -38,16 +38,24 @@ def workers() -> Iterator[Workers]:
     pool.shutdown()
 
 
-def test_results_come_back_in_order(workers: Workers) -> None:
-    assert workers.map(square_or_die, list(range(20))) == [n * n for n in range(20)]
+def test_each_job_gets_its_own_result(workers: Workers) -> None:
+    async def scenario() -> list[int]:
+        return list(await asyncio.gather(*(workers.run(square_or_die, n) for n in range(8))))
+
+    assert asyncio.run(scenario()) == [0, 1, 4, 9, 16, 25, 36, 49]
 
 
-def test_a_job_that_kills_its_worker_fails_alone(workers: Workers) -> None:
-    results = workers.map(square_or_die, [1, 2, -1, 3, 4])
+def test_a_job_that_kills_its_worker_fails_alone_and_names_its_function(workers: Workers) -> None:
+    async def scenario() -> list[int | BaseException]:
+        return list(
+            await asyncio.gather(*(workers.run(square_or_die, n) for n in (1, 2, -1, 3, 4)), return_exceptions=True)
+        )
+
+    results = asyncio.run(scenario())
     assert [r for n, r in enumerate(results) if n != 2] == [1, 4, 9, 16]
     assert isinstance(results[2], WorkerDiedError)
     assert "square_or_die" in str(results[2])
-    assert workers.map(square_or_die, [5, 6]) == [25, 36]
+    assert asyncio.run(workers.run(square_or_die, 6)) == 36
 
 
 def tables_built_ahead() -> tuple[bool, int, int, int]:
@@ -228,15 +236,21 @@ def test_the_first_job_on_workers_nobody_started_starts_them_without_stopping_th
 
 
 CHILD = """
-import sys, time
+import asyncio, sys, time
 from multiprocessing import resource_tracker
 from pipeline.workers import Workers, _forkserver
 
 workers = Workers(2)
+
+
+async def four_sleeps():
+    return await asyncio.gather(*(workers.run(time.sleep, 0.1) for _ in range(4)))
+
+
 # The pool spawns its second worker only for a job that finds no idle one, so quick jobs on a loaded machine can
-# all go to the first: jobs that sleep (two chunks of two) keep the first busy until the second exists.
+# all go to the first: jobs that sleep, four at once, keep the first busy until the second exists.
 while len(workers._executor()._processes) < 2:
-    assert workers.map(time.sleep, [0.1] * 4) == [None] * 4
+    assert asyncio.run(four_sleeps()) == [None] * 4
 helpers = [*workers._executor()._processes, _forkserver(workers.preload)._forkserver_pid]
 helpers.append(resource_tracker._resource_tracker._pid)
 print(" ".join(map(str, helpers)), flush=True)
