@@ -656,7 +656,9 @@ async def run_cycle_async(
     report = CycleReport()
     share_one_malloc_arena()  # before the pool's threads and those that store and process batches allocate
     due = feeds_due(config, store, now, force)
-    pool = worker_pool(max(len(due), len(store.entries_due(now, POOL_THRESHOLD))))
+    # The pages' pool, sized by the pages due: the poll has a pool of its own, so a poll of many feeds that finds
+    # few new pages no longer starts the pages' workers (seconds of spaCy and trafilatura) for those few.
+    pool = worker_pool(len(store.entries_due(now, POOL_THRESHOLD)))
     try:
         await finish_unprocessed_async(config, store, started, report, pool)
         async with WebClient(config.fetch) as client:

@@ -89,17 +89,19 @@ def test_pages_are_stored_once_with_their_analysis_and_enrich_is_skipped(tmp_pat
     ]
 
 
-def test_a_cycle_parses_its_feeds_in_a_feed_pool_and_its_pages_in_the_page_pool(tmp_path, site, store, monkeypatch):
-    """Forty feeds of one story each: the poll's workers come from a forkserver that loaded the feed parser alone,
-    the pages' from the one that loaded the extractor and analyser."""
-    paths = serve_pages(site, POOL_THRESHOLD)
+def feeds_of_one_story_each(site, stories: list[str]) -> list[dict[str, str]]:
+    """A feed per story path, its one item linking to that story (the same path may serve several feeds)."""
     feeds = []
-    for number, path in enumerate(paths.values()):
+    for number, path in enumerate(stories):
         item = f"<item><title>Story {number}</title><link>{site.url(path)}</link><guid>g{number}</guid></item>"
         feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>F{number}</title>{item}</channel></rss>'
         site.routes[f"/feed{number}.xml"] = StaticRoute(feed.encode(), "application/rss+xml")
         feeds.append({"url": site.url(f"/feed{number}.xml")})
-    config = make_config(tmp_path, feeds, fetch=PATIENT)
+    return feeds
+
+
+def pools_used(monkeypatch) -> list[tuple[str, tuple[str, ...] | None]]:
+    """What each of a cycle's poll and page phase is given to run in: a pool's preload, or None for no pool."""
     pools: list[tuple[str, tuple[str, ...] | None]] = []
     fetch_and_process = cycle.fetch_and_process
 
@@ -113,11 +115,38 @@ def test_a_cycle_parses_its_feeds_in_a_feed_pool_and_its_pages_in_the_page_pool(
 
     monkeypatch.setattr(cycle, "poll_feeds", recording_poll)
     monkeypatch.setattr(cycle, "fetch_and_process", recording_fetch)
+    return pools
+
+
+def test_a_cycle_parses_its_feeds_in_a_feed_pool_and_its_pages_in_the_page_pool(tmp_path, site, store, monkeypatch):
+    """Forty feeds of one story each: the poll's workers come from a forkserver that loaded the feed parser alone,
+    the pages' from the one that loaded the extractor and analyser."""
+    paths = serve_pages(site, POOL_THRESHOLD)
+    config = make_config(tmp_path, feeds_of_one_story_each(site, list(paths.values())), fetch=PATIENT)
+    pools = pools_used(monkeypatch)
     report = cycle.run_cycle(config, store)
     assert (report.feeds_polled, report.entries_new, report.articles_indexed) == (40, 40, 40)
     assert report.errors == []
     assert pools == [("poll", FEEDS), ("pages", PAGES)]
     assert [(q.speaker, q.kind) for q in stored(store, "Story 0").quotes] == [
+        (KIM, "direct"),
+        ("Officials", "stance"),
+        ("Officials", "indirect"),
+    ]
+
+
+def test_a_poll_of_many_feeds_that_finds_few_pages_starts_no_page_pool(tmp_path, site, store, monkeypatch):
+    """Forty feeds, all of one story: the poll needs its pool, the one page does not repay the pages' workers
+    (seconds of spaCy and trafilatura before the first page), so it is fetched and analysed in the main process."""
+    paths = serve_pages(site, 1)
+    config = make_config(tmp_path, feeds_of_one_story_each(site, list(paths.values()) * POOL_THRESHOLD), fetch=PATIENT)
+    pools = pools_used(monkeypatch)
+    report = cycle.run_cycle(config, store)
+    assert (report.feeds_polled, report.entries_new, report.articles_indexed) == (40, 1, 1)
+    assert report.errors == []
+    assert pools == [("poll", FEEDS), ("pages", None)]
+    (article,) = store.get_articles([row["id"] for row in store._db.execute("SELECT id FROM articles")])
+    assert [(q.speaker, q.kind) for q in article.quotes] == [
         (KIM, "direct"),
         ("Officials", "stance"),
         ("Officials", "indirect"),
