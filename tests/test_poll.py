@@ -617,39 +617,24 @@ def parse_together(parser: BodyParser, bodies: list[bytes]) -> list[object]:
 
 
 def test_an_entry_crosses_to_the_main_process_as_its_fields_in_order():
-    entry = Entry(
-        id="e1",
-        feed_url="https://example.org/rss",
-        url="https://example.org/a",
-        guid="g1",
-        title="Summit",
-        summary="No summit this year.",
-        published=datetime(2020, 7, 10, 9, 0, tzinfo=UTC),
-        source="Example",
-        status="failed",
-        attempts=2,
-        last_error="HTTP 503",
-        next_attempt=datetime(2020, 7, 10, 10, 0, tzinfo=UTC),
-        discovered=datetime(2020, 7, 10, 9, 1, tzinfo=UTC),
+    fields = (
+        "e1",
+        "https://example.org/rss",
+        "https://example.org/a",
+        "g1",
+        "Summit",
+        "No summit this year.",
+        datetime(2020, 7, 10, 9, 0, tzinfo=UTC),
+        "Example",
+        "failed",
+        2,
+        "HTTP 503",
+        datetime(2020, 7, 10, 10, 0, tzinfo=UTC),
+        datetime(2020, 7, 10, 9, 1, tzinfo=UTC),
     )
-    assert entry.__reduce__() == (
-        Entry,
-        (
-            "e1",
-            "https://example.org/rss",
-            "https://example.org/a",
-            "g1",
-            "Summit",
-            "No summit this year.",
-            datetime(2020, 7, 10, 9, 0, tzinfo=UTC),
-            "Example",
-            "failed",
-            2,
-            "HTTP 503",
-            datetime(2020, 7, 10, 10, 0, tzinfo=UTC),
-            datetime(2020, 7, 10, 9, 1, tzinfo=UTC),
-        ),
-    )
+    entry = Entry(*fields)
+    assert (entry.guid, entry.attempts, entry.discovered) == ("g1", 2, datetime(2020, 7, 10, 9, 1, tzinfo=UTC))
+    assert entry.__reduce__() == (Entry, fields)
     back = pickle.loads(pickle.dumps(entry))
     assert back == entry
     assert back is not entry
