@@ -270,7 +270,7 @@ def store_reads(reads: list[FeedRead], config: Config, store: Store, now: dateti
     entries = [entry for read in pending for entry in read.entries]
     try:
         with store_failures("storing new entries"):
-            added = {id(entry) for entry in store.add_entries(entries)} if entries else set()
+            added = set(map(id, store.add_entries(entries))) if entries else set()
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001 - the store refused some feed's data; find whose
@@ -281,7 +281,7 @@ def store_reads(reads: list[FeedRead], config: Config, store: Store, now: dateti
             store_reads([read], config, store, now)
         return
     for read in pending:
-        read.report.entries_new = sum(id(entry) in added for entry in read.entries)  # the same objects
+        read.report.entries_new = sum(map(added.__contains__, map(id, read.entries)))  # the same objects
         read.entries = []
         state = read.state
         state.entries_seen += read.report.entries_new

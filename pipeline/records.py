@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
+from operator import attrgetter
+from typing import Any
 
 
 def iso(value: datetime | None) -> str | None:
@@ -54,6 +56,16 @@ class Entry:
     last_error: str | None = None
     next_attempt: datetime | None = None
     discovered: datetime = field(default_factory=utcnow)
+
+    def __reduce__(self) -> tuple[type[Entry], tuple[Any, ...]]:
+        """Pickled as its fields in order, rebuilt by its constructor. A poll's workers send back every entry of
+        every changed feed (46,656 for the bench's 2,000 feeds); pickle's default for a dataclass (a bare object,
+        then its attribute dict set) took the main process twice as long to unpickle."""
+        return (type(self), _entry_fields(self))
+
+
+# An entry's fields in the constructor's order, read in one call.
+_entry_fields = attrgetter(*(item.name for item in fields(Entry)))
 
 
 @dataclass

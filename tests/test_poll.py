@@ -6,10 +6,11 @@ import asyncio
 import gc
 import gzip
 import os
+import pickle
 import signal
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urljoin
@@ -613,6 +614,30 @@ def parse_together(parser: BodyParser, bodies: list[bytes]) -> list[object]:
         return await asyncio.gather(*(parse(body) for body in bodies))
 
     return asyncio.run(parse_all())
+
+
+def test_an_entry_crosses_to_the_main_process_as_its_fields_in_order():
+    fields = (
+        "e1",
+        "https://example.org/rss",
+        "https://example.org/a",
+        "g1",
+        "Summit",
+        "No summit this year.",
+        datetime(2020, 7, 10, 9, 0, tzinfo=UTC),
+        "Example",
+        "failed",
+        2,
+        "HTTP 503",
+        datetime(2020, 7, 10, 10, 0, tzinfo=UTC),
+        datetime(2020, 7, 10, 9, 1, tzinfo=UTC),
+    )
+    entry = Entry(*fields)
+    assert (entry.guid, entry.attempts, entry.discovered) == ("g1", 2, datetime(2020, 7, 10, 9, 1, tzinfo=UTC))
+    assert entry.__reduce__() == (Entry, fields)
+    back = pickle.loads(pickle.dumps(entry))
+    assert back == entry
+    assert back is not entry
 
 
 def test_bodies_that_queue_for_the_workers_go_to_them_several_to_a_job():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.records import Article, Quote
 from pipeline.store import DedupRecord, SearchQuery
@@ -179,3 +181,25 @@ def test_articles_stored_before_attribution_kinds_are_found_by_kind_direct(tmp_p
     with SQLiteStore(tmp_path / "w.db") as store:
         assert [hit.id for hit in store.search(SearchQuery(kind="direct", collapse=False)).hits] == ["quoted"]
         assert store.search(SearchQuery(text="summit", kind="indirect")).total == 0
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (datetime(2020, 7, 10, 9, 5, 3, tzinfo=UTC), "2020-07-10T09:05:03.000000Z"),
+        (datetime(2020, 7, 10, 9, 5, 3, 42, tzinfo=UTC), "2020-07-10T09:05:03.000042Z"),
+        (datetime(2021, 1, 1, 8, 30, tzinfo=timezone(timedelta(hours=9))), "2020-12-31T23:30:00.000000Z"),
+        (datetime(2020, 7, 10, 23, 59, 59, 999999), "2020-07-10T23:59:59.999999Z"),  # naive: taken as UTC
+        (datetime(999, 1, 2, tzinfo=UTC), "999-01-02T00:00:00.000000Z"),  # strftime's unpadded year, as before
+        (None, None),
+    ],
+)
+def test_times_are_stored_as_fixed_width_utc_text(moment, text):
+    assert backend.ts(moment) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1000, 1, 1), timezones=st.just(UTC)))
+def test_stored_times_read_as_the_standard_librarys_strftime_writes_them(moment):
+    # `ts` builds the text by hand for speed; strftime is the format it must keep writing.
+    assert backend.ts(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -286,9 +286,17 @@ def ts(value: datetime | None) -> str | None:
         value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     if value.year < 1000:  # strftime's %Y does not pad these; kept as it always wrote them
         return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    # The same text as strftime above, several times faster (three per entry added while polling): a UTC
-    # time's ISO form ends in "+00:00", which becomes the "Z".
-    return value.isoformat(timespec="microseconds")[:-6] + "Z"
+    # The same text as strftime above, put together from a table of two-digit numbers: a poll writes one for
+    # every entry it adds (46,656 for the bench's 2,000 changed feeds), and `isoformat`, which formats through
+    # C's printf, took 2-3 times as long.
+    two = _TWO_DIGITS
+    return (
+        f"{value.year}-{two[value.month]}-{two[value.day]}"
+        f"T{two[value.hour]}:{two[value.minute]}:{two[value.second]}.{value.microsecond:06d}Z"
+    )
+
+
+_TWO_DIGITS = tuple(f"{number:02d}" for number in range(100))
 
 
 def wording_key(text: str) -> str:
@@ -354,12 +362,13 @@ def _entry_from_row(row: sqlite3.Row) -> Entry:
 
 def _entry_rows(entries: list[Entry]) -> Iterator[tuple[Any, ...]]:
     """New entries as rows of `entries`. The entries of one feed body share one `discovered` moment, which is
-    formatted once for them all."""
+    formatted once for them all; a time that is not set (a new entry's `next_attempt`) costs no call."""
     discovered: datetime | None = None
     discovered_text: str | None = None
     for entry in entries:
         if entry.discovered is not discovered:
             discovered, discovered_text = entry.discovered, ts(entry.discovered)
+        published, next_attempt = entry.published, entry.next_attempt
         yield (
             entry.id,
             entry.feed_url,
@@ -367,12 +376,12 @@ def _entry_rows(entries: list[Entry]) -> Iterator[tuple[Any, ...]]:
             entry.guid,
             entry.title,
             entry.summary,
-            ts(entry.published),
+            None if published is None else ts(published),
             entry.source,
             entry.status,
             entry.attempts,
             entry.last_error,
-            ts(entry.next_attempt),
+            None if next_attempt is None else ts(next_attempt),
             discovered_text,
         )
 
