@@ -8,9 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.metadata import extract_metainfo
+from trafilatura.utils import load_html
+from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
 from bench import bench_extraction as bench
-from pipeline.extract import Extracted, decode_html, extract, page_language, parse_published
+from pipeline import extract as extract_module
+from pipeline.extract import ElementRules, Extracted, RuleSet, decode_html, extract, page_language, parse_published
 
 # Text with characters that differ between cp1252, latin-1, cp1250 and UTF-8:
 # curly quotes and the euro sign live in cp1252's 0x80-0x9F block.
@@ -373,6 +378,85 @@ def test_author_from_a_byline_when_the_page_declares_none_and_form_fields_change
     assert result.title == "Ferry service resumes"
     assert result.text.startswith("The island ferry resumed its crossings on Tuesday morning")
     assert "Send us a tip" not in result.text and "Finally!" not in result.text
+
+
+# ---------------------------------------------------------------------------
+# trafilatura's byline search, read (`ElementRules`, `RuleSet`)
+
+# A byline of each of trafilatura's three expressions, the last one first in the page; one inside reader comments
+# and one in a figure (both pruned first); a date inside the first expression's byline, pruned with its tail kept.
+BYLINES_PAGE = """<html><head><title>t</title></head><body>
+<div class="writer-box">Sam Third</div>
+<section class="comments"><span class="author">Ann Commenter</span></section>
+<figure><span class="author">Photo Person</span></figure>
+<p class="byline">Bo Second</p>
+<span class="author">Jo <time>Tuesday</time>First, Oslo</span>
+</body></html>"""
+
+
+def _by_rules(html: str) -> str | None:
+    tree = load_html(html)
+    assert extract_module._AUTHOR_DISCARD_RULES is not None and extract_module._AUTHOR_RULES is not None
+    return extract_module._author_by_rules(tree, extract_module._AUTHOR_DISCARD_RULES, extract_module._AUTHOR_RULES)
+
+
+def _by_lxml(html: str) -> str | None:
+    return extract_metainfo(prune_unwanted_nodes(load_html(html), AUTHOR_DISCARD_XPATHS), AUTHOR_XPATHS, len_limit=120)
+
+
+def test_byline_rules_take_the_first_expression_outside_comments_dates_and_figures() -> None:
+    """trafilatura's first expression wins over bylines earlier in the page; a date inside it goes, its tail stays
+    (joined to the text before it, as `delete_element` joins it)."""
+    assert _by_rules(BYLINES_PAGE) == "Jo First, Oslo"
+    assert _by_lxml(BYLINES_PAGE) == "Jo First, Oslo"
+
+
+def test_byline_rules_fall_to_the_later_expressions_in_their_order() -> None:
+    without_first = BYLINES_PAGE.replace('<span class="author">Jo', '<span class="note">Jo')
+    assert _by_rules(without_first) == "Bo Second"
+    assert _by_rules(without_first.replace('class="byline"', 'class="lede"')) == "Sam Third"
+
+
+def test_byline_rules_read_a_child_term_and_an_author_element() -> None:
+    """`rel='me'` asks for a child element `rel` whose text is "me"; `//author` for an element of that name."""
+    child = "<html><body><div><p>x</p></div><span><rel>me</rel>Kim Lee</span></body></html>"
+    assert _by_rules(child) == "me Kim Lee"
+    assert _by_lxml(child) == "me Kim Lee"
+    element = "<html><body><div><p>x</p></div><author>Lee Park</author></body></html>"
+    assert _by_rules(element) == "Lee Park"
+
+
+def test_element_rules_read_only_the_forms_they_answer_exactly() -> None:
+    assert all(ElementRules.read(xpath.path) is not None for xpath in AUTHOR_XPATHS + AUTHOR_DISCARD_XPATHS)
+    for unread in (
+        "//div/p",
+        "//*[starts-with(@id, 'x')]",
+        "//*[re:test(@class, 'x', 'i')]",
+        "//*[re:test(@id|@class, 'x')]",
+        "//*[@a='x' and @b='y']",
+        "//*[contains(@class, '')]",  # holds without the attribute, which `RuleSet` never asks about
+        "//*[not(@class)]",
+    ):
+        assert ElementRules.read(unread) is None, unread
+
+
+def test_element_rules_select_what_lxml_selects_on_real_pages() -> None:
+    """Each of trafilatura's byline expressions, read, selects the elements lxml selects, in its order, on the
+    449 pages of both extraction data sets; and the byline found is lxml's."""
+    _require_data()
+    htmls = [page.html for page in bench.load_aeb()]
+    htmls += [decode_html(path.read_bytes(), None) for path in sorted((bench.TEVAL_DIR / "html").iterdir())]
+    assert len(htmls) == 449
+    expressions = AUTHOR_DISCARD_XPATHS + AUTHOR_XPATHS
+    rules = [RuleSet([rule]) for rule in (ElementRules.read(xpath.path) for xpath in expressions) if rule]
+    assert len(rules) == len(expressions)
+    for html in htmls:
+        tree = load_html(html)
+        if tree is None:
+            continue
+        for xpath, rule in zip(expressions, rules, strict=True):
+            assert rule.select(tree)[0] == xpath(tree)
+        assert _by_rules(html) == _by_lxml(html)
 
 
 # ---------------------------------------------------------------------------
