@@ -44,6 +44,7 @@ import multiprocessing
 import os
 import pstats
 import re
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -252,6 +253,7 @@ class CycleRun:
     profile: str = ""
     rss_at_peak: tuple[int, ...] = ()  # each process's RSS at the summed peak, the main process first
     own_peaks: dict[str, list[int]] = field(default_factory=dict)  # by role: each process's own largest RSS
+    batches: list[list[str]] = field(default_factory=list)  # each batch's article ids, as the statements step got them
 
 
 def _children(pid: int) -> list[int]:
@@ -403,15 +405,20 @@ class PeakMemory:
         self._last.update(_process_tree(os.getpid(), self.skip))
 
 
-def _timed(record: list[tuple[int, float]], stage: Callable[..., Any]) -> Callable[..., Any]:
+def _timed(
+    record: list[tuple[int, float]], stage: Callable[..., Any], batches: list[list[str]] | None = None
+) -> Callable[..., Any]:
     """The stage, timed by the CPU of the thread that runs it (the cycle's processing thread); its last argument is
-    the batch (its articles or their ids). Wall time counted the waits for the GIL, which the event loop and the
-    store's thread hold in turn, and on a loaded host those moved a small batch's figure by half."""
+    the batch (its articles or their ids), which `batches` keeps when given. Wall time counted the waits for the
+    GIL, which the event loop and the store's thread hold in turn, and on a loaded host those moved a small batch's
+    figure by half."""
 
     def run(*args: Any) -> Any:
         started = time.thread_time()
         result = stage(*args)
         record.append((len(args[-1]), time.thread_time() - started))
+        if batches is not None:
+            batches.append(list(args[-1]))
         return result
 
     return run
@@ -422,13 +429,18 @@ def _timed(record: list[tuple[int, float]], stage: Callable[..., Any]) -> Callab
 TIMING_INTERVAL = 0.1
 
 
-def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages", timing: bool = False) -> CycleRun:
-    """One cycle over `pages` pages; `timing` samples memory as lightly as the time figures need (no PSS)."""
+def time_whole_cycle(
+    pages: int, profile: bool = False, kind: str = "pages", timing: bool = False, keep: Path | None = None
+) -> CycleRun:
+    """One cycle over `pages` pages; `timing` samples memory as lightly as the time figures need (no PSS); `keep`
+    is where a copy of the cycle's database is written at its end (`bench.bench_flatness` replays it)."""
     server = ChildServer(kind, pages)
     dedupe: list[tuple[int, float]] = []
     statements: list[tuple[int, float]] = []
+    batches: list[list[str]] = []
     stages = cycle.dedupe_articles, cycle.group_statements
-    cycle.dedupe_articles, cycle.group_statements = _timed(dedupe, stages[0]), _timed(statements, stages[1])
+    cycle.dedupe_articles = _timed(dedupe, stages[0])
+    cycle.group_statements = _timed(statements, stages[1], batches)
     try:
         with tempfile.TemporaryDirectory() as directory:
             config = bench_config(Path(directory), [f"{server.base_url}/feeds/pages.xml"])
@@ -447,6 +459,9 @@ def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages", tim
                 elapsed = time.perf_counter() - started
             with SQLiteStore(config.store.path) as store:
                 assert store.get_entries([page_id(0)]), "the pages' entries are not keyed by path (port_free_ids)"
+            if keep is not None:
+                with contextlib.closing(sqlite3.connect(config.store.path)) as db:
+                    db.execute("VACUUM INTO ?", (str(keep),))
         text = ""
         if profiler:
             out = io.StringIO()
@@ -464,6 +479,7 @@ def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages", tim
             text,
             tuple(memory.at_peak),
             memory.own_peaks,
+            batches,
         )
     finally:
         cycle.dedupe_articles, cycle.group_statements = stages

@@ -93,3 +93,16 @@ def test_the_bench_keys_its_pages_by_path_whatever_the_servers_port(port: int, p
     assert entries[0].url == f"{base_url}/pages/3.html"  # still fetched from the server
     entries, _ = entries_from_body(feed_url, None, feed_url, _page_feed(base_url), {})
     assert entries[0].id == product_id  # outside the bench, the whole URL is keyed, as before
+
+
+def test_the_replayed_parts_are_the_first_batch_and_the_last_batches_holding_100_articles() -> None:
+    from bench.bench_flatness import parts
+
+    batches = [["a"] * 200, ["b"] * 200, ["c"] * 100, ["d"] * 50, ["e"] * 25, ["f"] * 25]
+    chosen = parts(batches)
+    assert chosen.first.batches == [["a"] * 200]
+    # from the end: 25 + 25 + 50 = 100 articles, so the last three batches; the store before them has the first three
+    assert chosen.last.batches == [["d"] * 50, ["e"] * 25, ["f"] * 25]
+    assert chosen.last_alone.batches == chosen.last.batches
+    assert (chosen.last.state, chosen.last_alone.state) == ("before last", "cleared")
+    assert chosen.before_last == [["a"] * 200, ["b"] * 200, ["c"] * 100]
