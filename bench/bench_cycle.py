@@ -27,13 +27,16 @@ Everything polls with the product's defaults (`fetch.concurrency` 16) except
 the per-host limit: the server answers on 127.0.0.1, one host, so the per-host
 limit is raised to the global one (the figure is for many feeds across many
 hosts, not for hammering one). The server runs in a child process, so its work
-does not share the GIL with the pipeline's.
+does not share the GIL with the pipeline's. The pages' entries are keyed by their
+path, not by the server's port (`port_free_ids`), so that two runs of the same code
+make the same batches and the same originals.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gzip
 import io
@@ -41,23 +44,26 @@ import multiprocessing
 import os
 import pstats
 import re
+import sqlite3
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-from pipeline import cycle
+from pipeline import cycle, feeds
 from pipeline.config import Config, config_from_dict
 from pipeline.demo.server import StaticRoute, serve
 from pipeline.poll import poll_feeds
 from pipeline.records import FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
+from pipeline.urls import canonical_id
 from pipeline.web import WebClient
 from pipeline.workers import FEEDS, worker_pool
 
@@ -129,6 +135,37 @@ def _serve_child(kind: str, count: int, variant: str, port_queue: Any, stop: Any
         server.routes.update(routes)
         port_queue.put(server.base_url)
         stop.wait()
+
+
+# The origin the bench's pages are keyed under (`port_free_ids`): a name that is never served (RFC 2606's .invalid).
+PAGES_ORIGIN = "http://pages.bench.invalid"
+
+
+@contextlib.contextmanager
+def port_free_ids(base_url: str) -> Iterator[None]:
+    """Entries (and so articles) of the loopback server's pages keyed by their path, not by their whole URL.
+
+    An entry's id hashes its canonical URL, which holds the server's port, new each run. The copies of one page
+    tie on their times, and dedup and statements break a tie by id: so which copy was a story's original, and which
+    pages made up each batch (entries are taken in id order), changed from run to run of the same code. Hashed as
+    `PAGES_ORIGIN` + path, the ids are the same every run. The URLs stay as they are (the pages are fetched from
+    the server), and any other URL is keyed as the product keys it. The patch reaches the feed parser in this
+    process only: the cycle bench polls one feed, which is parsed here (a feed pool starts from `POOL_THRESHOLD`
+    feeds); `time_whole_cycle` checks that the stored ids are the path-based ones."""
+    prefix = base_url + "/"
+
+    def keyed(canonical: str) -> str:
+        return canonical_id(
+            PAGES_ORIGIN + canonical.removeprefix(base_url) if canonical.startswith(prefix) else canonical
+        )
+
+    with mock.patch.object(feeds, "canonical_id", keyed):
+        yield
+
+
+def page_id(number: int) -> str:
+    """The id `port_free_ids` gives the bench's page `number`."""
+    return canonical_id(f"{PAGES_ORIGIN}/pages/{number}.html")
 
 
 class ChildServer:
@@ -219,6 +256,7 @@ class CycleRun:
     profile: str = ""
     rss_at_peak: tuple[int, ...] = ()  # each process's RSS at the summed peak, the main process first
     own_peaks: dict[str, list[int]] = field(default_factory=dict)  # by role: each process's own largest RSS
+    batches: list[list[str]] = field(default_factory=list)  # each batch's article ids, as the statements step got them
 
 
 def _children(pid: int) -> list[int]:
@@ -370,15 +408,20 @@ class PeakMemory:
         self._last.update(_process_tree(os.getpid(), self.skip))
 
 
-def _timed(record: list[tuple[int, float]], stage: Callable[..., Any]) -> Callable[..., Any]:
+def _timed(
+    record: list[tuple[int, float]], stage: Callable[..., Any], batches: list[list[str]] | None = None
+) -> Callable[..., Any]:
     """The stage, timed by the CPU of the thread that runs it (the cycle's processing thread); its last argument is
-    the batch (its articles or their ids). Wall time counted the waits for the GIL, which the event loop and the
-    store's thread hold in turn, and on a loaded host those moved a small batch's figure by half."""
+    the batch (its articles or their ids), which `batches` keeps when given. Wall time counted the waits for the
+    GIL, which the event loop and the store's thread hold in turn, and on a loaded host those moved a small batch's
+    figure by half."""
 
     def run(*args: Any) -> Any:
         started = time.thread_time()
         result = stage(*args)
         record.append((len(args[-1]), time.thread_time() - started))
+        if batches is not None:
+            batches.append(list(args[-1]))
         return result
 
     return run
@@ -389,18 +432,24 @@ def _timed(record: list[tuple[int, float]], stage: Callable[..., Any]) -> Callab
 TIMING_INTERVAL = 0.1
 
 
-def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages", timing: bool = False) -> CycleRun:
-    """One cycle over `pages` pages; `timing` samples memory as lightly as the time figures need (no PSS)."""
+def time_whole_cycle(
+    pages: int, profile: bool = False, kind: str = "pages", timing: bool = False, keep: Path | None = None
+) -> CycleRun:
+    """One cycle over `pages` pages; `timing` samples memory as lightly as the time figures need (no PSS); `keep`
+    is where a copy of the cycle's database is written at its end (`bench.bench_flatness` replays it)."""
     server = ChildServer(kind, pages)
     dedupe: list[tuple[int, float]] = []
     statements: list[tuple[int, float]] = []
+    batches: list[list[str]] = []
     stages = cycle.dedupe_articles, cycle.group_statements
-    cycle.dedupe_articles, cycle.group_statements = _timed(dedupe, stages[0]), _timed(statements, stages[1])
+    cycle.dedupe_articles = _timed(dedupe, stages[0])
+    cycle.group_statements = _timed(statements, stages[1], batches)
     try:
         with tempfile.TemporaryDirectory() as directory:
             config = bench_config(Path(directory), [f"{server.base_url}/feeds/pages.xml"])
             with (
                 SQLiteStore(config.store.path) as store,
+                port_free_ids(server.base_url),
                 PeakMemory(server.process.pid, pss=not timing, interval=TIMING_INTERVAL if timing else 0.02) as memory,
             ):
                 profiler = cProfile.Profile() if profile else None
@@ -411,6 +460,11 @@ def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages", tim
                 if profiler:
                     profiler.disable()
                 elapsed = time.perf_counter() - started
+            with SQLiteStore(config.store.path) as store:
+                assert store.get_entries([page_id(0)]), "the pages' entries are not keyed by path (port_free_ids)"
+            if keep is not None:
+                with contextlib.closing(sqlite3.connect(config.store.path)) as db:
+                    db.execute("VACUUM INTO ?", (str(keep),))
         text = ""
         if profiler:
             out = io.StringIO()
@@ -428,6 +482,7 @@ def time_whole_cycle(pages: int, profile: bool = False, kind: str = "pages", tim
             text,
             tuple(memory.at_peak),
             memory.own_peaks,
+            batches,
         )
     finally:
         cycle.dedupe_articles, cycle.group_statements = stages

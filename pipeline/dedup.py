@@ -350,9 +350,23 @@ def shingle_set(text: str, params: Params = DEFAULT) -> np.ndarray:
     return _shingle_texts([normalise(text).split()], params.shingle).unique
 
 
+# Texts fingerprinted together at most: their words are all in memory at once (a Python string each), and a cycle's
+# batch of 200 articles made dedupe the main process's peak (about +9 MiB RSS in a diagnostic 2,000-page cycle).
+# Sketching 50 at a time gives each text the same fingerprint (each text's shingles and signature are its own).
+FINGERPRINT_CHUNK = 50
+
+
 def fingerprints(texts: list[str], params: Params = DEFAULT) -> list[Fingerprint | None]:
     """None for texts too short to fold safely: a one-line stub or a paywall notice
-    matches too many unrelated pages to be evidence of a copy. The texts are sketched together."""
+    matches too many unrelated pages to be evidence of a copy. The texts are sketched together,
+    `FINGERPRINT_CHUNK` at a time."""
+    found: list[Fingerprint | None] = []
+    for start in range(0, len(texts), FINGERPRINT_CHUNK):
+        found += _fingerprints(texts[start : start + FINGERPRINT_CHUNK], params)
+    return found
+
+
+def _fingerprints(texts: list[str], params: Params) -> list[Fingerprint | None]:
     normalised = [normalise(text) for text in texts]
     word_lists = [text.split() for text in normalised]
     long_enough = [i for i, words in enumerate(word_lists) if len(words) >= params.min_words]
