@@ -223,8 +223,12 @@ def _shingle_texts(word_lists: list[list[str]], size: int) -> _Shingled:
     """64-bit hashes of the word `size`-grams of every text, computed over all texts in a few vector
     operations (numpy's cost per call, not per element, dominates texts of a few hundred words)."""
     lengths = np.array([len(words) for words in word_lists], dtype=np.int64)
+    return _shingle_ids(_word_ids(list(chain.from_iterable(word_lists))), lengths, size)
+
+
+def _shingle_ids(ids: np.ndarray, lengths: np.ndarray, size: int) -> _Shingled:
+    """`_shingle_texts` over the texts' word ids, concatenated (`lengths` words each)."""
     counts = np.maximum(lengths - size + 1, 0)
-    ids = _word_ids(list(chain.from_iterable(word_lists)))
     width = max(len(ids) - size + 1, 0)
     combined = ids[:width].copy()
     for offset in range(1, size):
@@ -232,12 +236,12 @@ def _shingle_texts(word_lists: list[list[str]], size: int) -> _Shingled:
     word_starts = np.cumsum(lengths) - lengths
     ordered = _finalise(combined)[_spans(word_starts, counts)]
     ordered_starts = np.concatenate(([0], np.cumsum(counts)))
-    owner = np.repeat(np.arange(len(word_lists)), counts)
+    owner = np.repeat(np.arange(len(lengths)), counts)
     order = np.lexsort((ordered, owner))
     values, owners = ordered[order], owner[order]
     first = np.ones(len(values), dtype=bool)
     first[1:] = (values[1:] != values[:-1]) | (owners[1:] != owners[:-1])
-    unique_starts = np.searchsorted(owners[first], np.arange(len(word_lists) + 1))
+    unique_starts = np.searchsorted(owners[first], np.arange(len(lengths) + 1))
     return _Shingled(ordered, ordered_starts, values[first], unique_starts)
 
 
@@ -327,7 +331,10 @@ def sketches(word_lists: list[list[str]], params: Params = DEFAULT) -> list[tupl
     words, computed for all the texts together."""
     if not word_lists:
         return []
-    shingled = _shingle_texts(word_lists, params.shingle)
+    return _sketched(_shingle_texts(word_lists, params.shingle), params)
+
+
+def _sketched(shingled: _Shingled, params: Params) -> list[tuple[np.ndarray, tuple[str, ...]]]:
     keys = band_keys_of(signatures(shingled.unique, shingled.unique_starts, params), params)
     if params.lede_bands:
         starts = shingled.ordered_starts[:-1]
@@ -337,7 +344,7 @@ def sketches(word_lists: list[list[str]], params: Params = DEFAULT) -> list[tupl
         ledes = band_keys_of(lede_sigs, params, params.bands)
         keys = [whole + opening for whole, opening in zip(keys, ledes, strict=True)]
     unique, bounds = shingled.unique, shingled.unique_starts
-    return [(unique[bounds[i] : bounds[i + 1]], keys[i]) for i in range(len(word_lists))]
+    return [(unique[bounds[i] : bounds[i + 1]], keys[i]) for i in range(len(keys))]
 
 
 def sketch(words: list[str], params: Params = DEFAULT) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -350,30 +357,29 @@ def shingle_set(text: str, params: Params = DEFAULT) -> np.ndarray:
     return _shingle_texts([normalise(text).split()], params.shingle).unique
 
 
-# Texts fingerprinted together at most: their words are all in memory at once (a Python string each), and a cycle's
-# batch of 200 articles made dedupe the main process's peak (about +9 MiB RSS in a diagnostic 2,000-page cycle).
-# Sketching 50 at a time gives each text the same fingerprint (each text's shingles and signature are its own).
-FINGERPRINT_CHUNK = 50
-
-
 def fingerprints(texts: list[str], params: Params = DEFAULT) -> list[Fingerprint | None]:
     """None for texts too short to fold safely: a one-line stub or a paywall notice
-    matches too many unrelated pages to be evidence of a copy. The texts are sketched together,
-    `FINGERPRINT_CHUNK` at a time."""
-    found: list[Fingerprint | None] = []
-    for start in range(0, len(texts), FINGERPRINT_CHUNK):
-        found += _fingerprints(texts[start : start + FINGERPRINT_CHUNK], params)
-    return found
+    matches too many unrelated pages to be evidence of a copy. The texts are sketched together.
 
-
-def _fingerprints(texts: list[str], params: Params) -> list[Fingerprint | None]:
-    normalised = [normalise(text) for text in texts]
-    word_lists = [text.split() for text in normalised]
-    long_enough = [i for i, words in enumerate(word_lists) if len(words) >= params.min_words]
+    Each text's words become their 64-bit ids as soon as it is split: a cycle's batch of 200 articles held all its
+    words as Python strings at once (about 160,000), the main process's peak; their ids take 8 bytes a word."""
     found: list[Fingerprint | None] = [None] * len(texts)
-    sketched = sketches([word_lists[i] for i in long_enough], params)
-    for i, (shingles, keys) in zip(long_enough, sketched, strict=True):
-        found[i] = Fingerprint(body_hash(normalised[i]), shingles, keys)
+    long_enough: list[int] = []
+    hashes: list[str] = []
+    ids: list[np.ndarray] = []
+    for i, text in enumerate(texts):
+        normalised = normalise(text)
+        words = normalised.split()
+        if len(words) >= params.min_words:
+            long_enough.append(i)
+            hashes.append(body_hash(normalised))
+            ids.append(_word_ids(words))
+    if not ids:
+        return found
+    lengths = np.array([len(text_ids) for text_ids in ids], dtype=np.int64)
+    sketched = _sketched(_shingle_ids(np.concatenate(ids), lengths, params.shingle), params)
+    for i, body, (shingles, keys) in zip(long_enough, hashes, sketched, strict=True):
+        found[i] = Fingerprint(body, shingles, keys)
     return found
 
 
