@@ -795,7 +795,8 @@ def _rule_sets(rules: list[ElementRules] | None, together: bool) -> list[RuleSet
 # The discarding expressions are asked one after the other, as each deletes what it selects before the next.
 _AUTHOR_DISCARD_RULES = _rule_sets(_read_all([xpath.path for xpath in AUTHOR_DISCARD_XPATHS]), together=False)
 _AUTHOR_RULES = _rule_sets(_read_all([xpath.path for xpath in AUTHOR_XPATHS]), together=True)
-# `extract_author`'s bounds on a byline's length
+# The bounds on a byline's length: `extract_metainfo`'s own lower bound, and the upper one `extract_author` gives it;
+# both paths of `_author_from_markup` use them.
 _AUTHOR_MIN_CHARS, _AUTHOR_MAX_CHARS = 2, 120
 
 
@@ -826,7 +827,8 @@ def _author_from_markup(tree: HtmlElement) -> str | None:
     trafilatura's expressions are read by `ElementRules` when they can be (`_author_by_rules`), in one walk of
     the tree instead of five; any that cannot be read are left to lxml, as `extract_author` runs them."""
     if _AUTHOR_DISCARD_RULES is None or _AUTHOR_RULES is None:
-        author = extract_metainfo(prune_unwanted_nodes(tree, AUTHOR_DISCARD_XPATHS), AUTHOR_XPATHS, len_limit=120)
+        pruned = prune_unwanted_nodes(tree, AUTHOR_DISCARD_XPATHS)
+        author = extract_metainfo(pruned, AUTHOR_XPATHS, len_limit=_AUTHOR_MAX_CHARS)
     else:
         author = _author_by_rules(tree, _AUTHOR_DISCARD_RULES, _AUTHOR_RULES)
     if not author:
