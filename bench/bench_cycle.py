@@ -1,6 +1,7 @@
 """Cycle speed and memory on real feeds and pages, served from a loopback server in its own process.
 
 Run:  .venv/bin/python -m bench.bench_cycle [--feeds 2000] [--pages 543] [--runs 3] [--profile]
+      .venv/bin/python -m bench.bench_cycle --only polling --runs 1 [--known]    # 304s and changed feeds
       .venv/bin/python -m bench.bench_cycle --only cycle --pages 2000 --runs 1   # dedupe/statements per batch
       .venv/bin/python -m bench.bench_cycle --only memory                        # peak memory, 543 and 2,000 pages
 
@@ -10,6 +11,8 @@ Figures, each the median of `--runs` runs (min–max beside it):
 2. N feeds whose bodies all changed: feeds/s through fetch + parse + new entries.
    The bodies are the 20 real news feeds of ../shared/data/feeds/real,
    replicated under N paths with their item links rewritten to be unique.
+   With `--known`, also N changed feeds whose entries are all stored already
+   (polled once, then every body changed by a byte), as a real feed's mostly are.
 3. The whole cycle (poll + fetch + extract + index + enrich + dedupe + statements)
    over the 181 real article pages of the extraction benchmark, replicated to
    `--pages`, against `trafilatura.extract` with its defaults alone in a pool of
@@ -90,14 +93,15 @@ def page_bodies() -> list[bytes]:
     return [gzip.decompress(path.read_bytes()) for path in sorted(PAGES.glob("*.html.gz"))]
 
 
-def feed_routes(count: int, variant: str) -> dict[str, StaticRoute]:
-    """`count` feeds; item links rewritten per feed and variant so every body and entry is new."""
+def feed_routes(count: int, variant: str, touched: bool = False) -> dict[str, StaticRoute]:
+    """`count` feeds; item links rewritten per feed and variant so every body and entry is new. `touched`: each body
+    ends with one more newline, so it hashes anew (and its ETag changes) while every item stays the same."""
     bodies = real_feed_bodies()
     routes = {}
     for number in range(count):
         content_type, body = bodies[number % len(bodies)]
         body = _LINK.sub(rb"\g<1>\g<2>" + f"{variant}{number}.".encode(), body)
-        routes[f"/feeds/{number}.xml"] = StaticRoute(body, content_type)
+        routes[f"/feeds/{number}.xml"] = StaticRoute(body + b"\n" if touched else body, content_type)
     return routes
 
 
@@ -123,7 +127,7 @@ def page_routes(count: int, kind: str = "pages") -> dict[str, StaticRoute]:
     return routes
 
 
-def _serve_child(kind: str, count: int, variant: str, port_queue: Any, stop: Any) -> None:
+def _serve_child(kind: str, count: int, variant: str, port_queue: Any, stop: Any, touch: Any) -> None:
     routes = feed_routes(count, variant) if kind == "feeds" else page_routes(count, kind)
     with serve({}) as server:
         if kind != "feeds":
@@ -134,7 +138,11 @@ def _serve_child(kind: str, count: int, variant: str, port_queue: Any, stop: Any
             )
         server.routes.update(routes)
         port_queue.put(server.base_url)
-        stop.wait()
+        while not stop.wait(0.05):
+            if touch.is_set() and kind == "feeds":  # `ChildServer.touch`: the same feeds, every body changed
+                server.routes.update(feed_routes(count, variant, touched=True))
+                touch.clear()
+                port_queue.put("touched")
 
 
 # The origin the bench's pages are keyed under (`port_free_ids`): a name that is never served (RFC 2606's .invalid).
@@ -171,11 +179,19 @@ def page_id(number: int) -> str:
 class ChildServer:
     def __init__(self, kind: str, count: int, variant: str = "v") -> None:
         context = multiprocessing.get_context("spawn")
-        queue = context.Queue()
+        self.queue = context.Queue()
         self.stop = context.Event()
-        self.process = context.Process(target=_serve_child, args=(kind, count, variant, queue, self.stop))
+        self.touched = context.Event()
+        self.process = context.Process(
+            target=_serve_child, args=(kind, count, variant, self.queue, self.stop, self.touched)
+        )
         self.process.start()
-        self.base_url: str = queue.get(timeout=120)
+        self.base_url: str = self.queue.get(timeout=120)
+
+    def touch(self) -> None:
+        """Serve every feed's body with one more newline from now on (`feed_routes`' `touched`)."""
+        self.touched.set()
+        assert self.queue.get(timeout=120) == "touched"
 
     def close(self) -> None:
         self.stop.set()
@@ -212,9 +228,13 @@ def time_304_cycle(feeds: int) -> float:
         server.close()
 
 
-def time_changed_feeds(feeds: int, variant: str, concurrency: int) -> tuple[float, int, float]:
+def time_changed_feeds(feeds: int, variant: str, concurrency: int, known: bool = False) -> tuple[float, int, float]:
     """Poll stage alone, as `run_cycle` runs it (parsing in the worker pool, new entries counted and not kept in
     the report, since a cycle reads them back from the store): every body is new, so all are parsed.
+
+    `known`: the timed poll is the second. The first stores every entry; then every body changes by a byte (a new
+    hash and ETag, the same items), so the timed poll parses every body and finds every entry already stored, as a
+    real feed's entries mostly are.
 
     Seconds, new entries, and the main process's CPU seconds (all its threads): the workers have CPU to spare
     while the main process fetches, stores and unpickles, so its CPU is what limits the rate."""
@@ -233,9 +253,12 @@ def time_changed_feeds(feeds: int, variant: str, concurrency: int) -> tuple[floa
                     finally:
                         if pool:
                             pool.shutdown()
-                    assert result.failed == 0, result.errors[:3]
+                    assert result.failed == 0 and result.unchanged == 0, result.errors[:3]
                     return result.entries_new
 
+                if known:
+                    asyncio.run(poll())
+                    server.touch()
                 started, cpu = time.perf_counter(), time.process_time()
                 entries = asyncio.run(poll())
                 return time.perf_counter() - started, entries, time.process_time() - cpu
@@ -552,14 +575,21 @@ def tail_per_article_us(batches: list[tuple[int, float]]) -> float:
     return seconds / count * 1e6 if count else 0.0
 
 
-def report_polling(feeds: int, runs: range) -> None:
+def report_polling(feeds: int, runs: range, known: bool = False) -> None:
     not_modified = [time_304_cycle(feeds) for _ in runs]
     print(f"{feeds} feeds answering 304: cycle {spread(not_modified, 2)} s")
     changed = [time_changed_feeds(feeds, f"r{run}-", 16) for run in runs]
+    print_changed(f"{feeds} changed feeds, 16 connections", feeds, changed)
+    if known:
+        known_runs = [time_changed_feeds(feeds, "k-", 16, known=True) for _ in runs]
+        print_changed(f"{feeds} changed feeds, every entry known", feeds, known_runs)
+
+
+def print_changed(what: str, feeds: int, changed: list[tuple[float, int, float]]) -> None:
     rates = [feeds / elapsed for elapsed, _, _ in changed]
     main_ms = [cpu / feeds * 1000 for _, _, cpu in changed]
     print(
-        f"{feeds} changed feeds, 16 connections: {spread(rates, 0)} feeds/s, {changed[0][1]:,} new entries, "
+        f"{what}: {spread(rates, 0)} feeds/s, {changed[0][1]:,} new entries, "
         f"main process {spread(main_ms, 2)} ms of CPU a feed"
     )
 
@@ -636,13 +666,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("polling", "cycle", "memory", "heavy"))
     parser.add_argument("--heavy-pages", type=int, default=60)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one whole cycle")
+    parser.add_argument("--known", action="store_true", help="polling: also changed feeds whose entries are stored")
     args = parser.parse_args(argv)
     if not REAL_FEEDS.exists() or not PAGES.exists():
         print(f"skipped: {DATA} is absent (the real feeds and pages live beside the repo on dev and CI machines)")
         return 0
     runs = range(args.runs)
     if args.only in (None, "polling"):
-        report_polling(args.feeds, runs)
+        report_polling(args.feeds, runs, args.known)
     if args.only in (None, "cycle"):
         report_cycle(args.pages, runs, args.profile)
     if args.only in (None, "memory"):

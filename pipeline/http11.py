@@ -1,4 +1,4 @@
-"""HTTP/1.1 connections over asyncio streams, with h11 for the protocol: the request path under `web.WebClient`.
+"""HTTP/1.1 connections over asyncio streams, parsed by llhttp (httptools): the request path under `web.WebClient`.
 
 Why not httpx's own stack: on this project's 2-core machine a conditional GET cost
 1.2-2.9 ms of client CPU through httpx (its client layer, httpcore's pool, which
@@ -6,9 +6,12 @@ walks its connections and asks each idle one through anyio whether its server hu
 up, and anyio's cancel scopes around every read and write), against 0.23-0.28 ms
 for h11 over asyncio streams, the same 2,000 loopback 304s with 16 in flight,
 measured in turn. A poll of 2,000 feeds is mostly that cost. h11 (the protocol
-library httpcore itself uses) still parses every byte: framing, chunked bodies,
-read-until-close bodies, 1xx responses, malformed responses refused. httpx keeps
-the rest: its TLS context (certifi's CA bundle, `SSL_CERT_FILE`) and its URL model
+library httpcore itself uses) was this module's parser until its pure-Python
+events were most of what was left of a request's cost (about 0.5 ms of the main
+process's 2.4 ms a changed feed); llhttp, Node's parser in C, now parses every
+byte: framing, chunked bodies, read-until-close bodies, 1xx responses,
+malformed responses refused, as h11 did (see `Connection`). httpx keeps the
+rest: its TLS context (certifi's CA bundle, `SSL_CERT_FILE`) and its URL model
 for URLs that are not plain ASCII (IDNA hosts, percent-encoding).
 
 What httpx's client did and this does not: proxies named in the environment
@@ -18,7 +21,7 @@ between feeds).
 
 `Connections` keeps at most `limit` sockets open, idle ones included, and hands an
 idle one back only while it is younger than `KEEPALIVE` and its server has not
-closed it. What this module raises is `OSError`, `ssl.SSLError`, `h11.ProtocolError`
+closed it. What this module raises is `OSError`, `ssl.SSLError`, `ProtocolError`
 or `TimeoutError` (connecting); `web` turns them into reasons.
 """
 
@@ -26,22 +29,26 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-import h11
+import httptools
 import httpx
 
 # Idle connections older than this are closed, not reused: servers drop idle keep-alive connections after
 # 5-15 s, and a request sent on one they just dropped is lost (httpx's default is 5 s too).
 KEEPALIVE = 5.0
-# What one read asks the socket for, and the largest response head accepted (httpcore's values).
-_READ_BYTES = 65_536
+# The largest response head accepted (httpcore's value).
 _MAX_HEAD_BYTES = 100 * 1024
+# Body bytes received and not yet taken by `Connection.body` beyond which the socket is not read.
+_BUFFERED_BYTES = 1 << 20
+# The most `Connection.body` hands on at a time: what one read of the socket gave before, so a body's checks (its
+# size, its compression ratio) look at it in the steps they always did.
+_BODY_PIECE = 65_536
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -85,81 +92,245 @@ def target_of(url: str) -> Target:
     return Target(scheme, host, port, host_header, path.encode("ascii"), authorization)
 
 
-@dataclass(eq=False)
-class Connection:
-    origin: tuple[str, str, int]
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    protocol: h11.Connection = field(
-        default_factory=lambda: h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
-    )
-    idle_since: float = 0.0
-    reused: bool = False
+class ProtocolError(Exception):
+    """The server broke HTTP/1.1 (a malformed or cut-short response), or a request header cannot be sent as one."""
+
+
+# A response's head: its status and its headers, names in lower case, a repeated header's values joined by commas,
+# Latin-1, so every byte round-trips (an ETag is sent back exactly as it came).
+Head = tuple[int, dict[str, str]]
+
+# h11's rules for what a request may send: a token for a name; a value of no NUL and no white space but single
+# spaces and tabs inside it (so no CR or LF: a header cannot be split into two).
+_HEADER_NAME = re.compile(rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
+_HEADER_VALUE = re.compile(rb"(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
+
+
+class Connection(asyncio.Protocol):
+    """One socket, as an asyncio protocol whose received bytes go straight to the parser of its responses.
+
+    llhttp (through httptools) parses the bytes in C and calls back the `on_*` methods: a response costs a few
+    Python calls, where h11 ran its state machine and built an event object for each step, and no stream sits
+    between the socket and the parser (an `asyncio.StreamReader` copied every read out of its buffer and moved
+    what was left). What h11 gave this module is kept here: 1xx responses skipped, chunked, sized and
+    read-until-close bodies, a response cut short or malformed refused (`ProtocolError`, one line), a head over
+    `_MAX_HEAD_BYTES` refused, and reuse only after an exchange that went to its end on a connection its server
+    keeps open. Where llhttp is stricter than h11 by default, it is told to read as h11 did: chunked framing over
+    a Content-Length beside it, lines ended by a bare LF, spaces after a chunk's size.
+
+    Bytes arrive whenever the event loop reads the socket; `send` and `body` wait for what they need. A body
+    piling up faster than `body` hands it on (more than `_BUFFERED_BYTES`) pauses the socket's reading.
+    """
+
+    def __init__(self, origin: tuple[str, str, int]) -> None:
+        self.origin = origin
+        self.idle_since = 0.0
+        self.reused = False
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.parser.set_dangerous_leniencies(
+            lenient_chunked_length=True, lenient_optional_cr_before_lf=True, lenient_spaces_after_chunk_size=True
+        )
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiter: asyncio.Future[None] | None = None
+        self.server_closed = False  # EOF or the connection lost
+        self.paused = False
+        self._start()
+
+    def _start(self) -> None:
+        """A new response to read: its status and headers once its head is complete, body pieces not yet handed
+        on, where it is, and what went wrong (raised to whoever waits)."""
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.pieces: list[bytes] = []
+        self.buffered = 0
+        self.head_bytes = 0
+        self.head_done = False
+        self.done = False
+        # The server keeps the connection open after this response (HTTP/1.1, no `Connection: close`), and sent
+        # nothing past its end.
+        self.keep_alive = False
+        self.error: BaseException | None = None
 
     def usable(self, now: float) -> bool:
         """Idle, recent, and its server has not hung up (EOF seen by the event loop)."""
-        return now - self.idle_since < KEEPALIVE and not self.reader.at_eof() and not self.writer.transport.is_closing()
+        transport = self.transport
+        return (
+            now - self.idle_since < KEEPALIVE
+            and not self.server_closed
+            and transport is not None
+            and not transport.is_closing()
+        )
 
     def finished(self) -> bool:
-        """The request and its response both went to their end, so the next one may follow on this connection."""
-        return self.protocol.our_state is h11.DONE and self.protocol.their_state is h11.DONE
+        """The response went to its end and the server keeps the connection, so the next request may follow on it."""
+        return self.done and self.keep_alive and self.error is None
 
     def close(self) -> None:
-        self.writer.close()
+        if self.transport is not None:
+            self.transport.close()
 
-    async def send(self, target: Target, headers: list[tuple[str, str]]) -> h11.Response:
+    async def send(self, target: Target, headers: list[tuple[str, str]]) -> Head:
         """Send a GET and return the response's head (1xx responses skipped)."""
-        request = h11.Request(method="GET", target=target.target, headers=[encode_header(*pair) for pair in headers])
-        self.writer.write((self.protocol.send(request) or b"") + (self.protocol.send(h11.EndOfMessage()) or b""))
-        await self.writer.drain()
-        while True:
-            event = await self._next_event()
-            if isinstance(event, h11.Response):
-                return event
-            if not isinstance(event, h11.InformationalResponse):
-                raise h11.RemoteProtocolError(f"unexpected {type(event).__name__} before the response")
+        request = request_bytes(target, headers)
+        self._start()
+        if self.server_closed or self.transport is None or self.transport.is_closing():
+            raise ProtocolError("server closed the connection")
+        self.transport.write(request)
+        while not self.head_done:
+            await self._wait()
+        return self.status, self.headers
 
     async def body(self) -> AsyncIterator[bytes]:
         """The response body as it arrives, without undoing any Content-Encoding."""
         while True:
-            event = await self._next_event()
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage):
+            if self.pieces:
+                pieces, self.pieces, self.buffered = self.pieces, [], 0
+                if self.paused and self.transport is not None:
+                    self.paused = False
+                    self.transport.resume_reading()
+                data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                if len(data) <= _BODY_PIECE:
+                    yield data
+                else:
+                    for start in range(0, len(data), _BODY_PIECE):
+                        yield data[start : start + _BODY_PIECE]
+            elif self.done:
                 return
             else:
-                raise h11.RemoteProtocolError(f"unexpected {type(event).__name__} in the body")
+                await self._wait()
 
-    async def _next_event(self) -> h11.Event:
-        while True:
-            event = self.protocol.next_event()
-            if event is h11.NEED_DATA:
-                self.protocol.receive_data(await self.reader.read(_READ_BYTES))
-            elif isinstance(event, h11.ConnectionClosed) or not isinstance(event, h11.Event):
-                # PAUSED cannot come while a response is read; a close before its end is the server's fault.
-                raise h11.RemoteProtocolError("server closed the connection")
+    async def _wait(self) -> None:
+        """Until the parser has more (or something went wrong, which is raised)."""
+        if self.error is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.error is not None:
+            raise self.error
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _fail(self, error: BaseException) -> None:
+        if self.error is None and not self.done:
+            self.error = error
+        self._wake()
+
+    # -- asyncio's calls, as the socket's events come --
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.error is not None:
+            return
+        try:
+            self.parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            # Past the response's end (bytes nobody asked for), the response stands and the connection is not reused.
+            self.keep_alive = False
+            if isinstance(exc.__context__, ProtocolError):  # raised by a callback below
+                self._fail(exc.__context__)
             else:
-                return event
+                self._fail(ProtocolError(f"malformed response: {exc or type(exc).__name__}"))
+            return
+        if not self.head_done:
+            self.head_bytes += len(data)
+            if self.head_bytes > _MAX_HEAD_BYTES:
+                self._fail(ProtocolError(f"response head over {_MAX_HEAD_BYTES:,} bytes"))
+                return
+        if self.buffered > _BUFFERED_BYTES and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.server_closed = True
+        self._closed()
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server_closed = True
+        if exc is not None:
+            self._fail(exc)  # an OSError or an ssl.SSLError: the socket's own failure
+        else:
+            self._closed()
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def _closed(self) -> None:
+        """The server closed the connection: the end of a body read until close, else a response cut short."""
+        if self.done:
+            return
+        if self.head_done and "content-length" not in self.headers and "transfer-encoding" not in self.headers:
+            self.done = True
+            self._wake()
+        elif self.head_done:
+            self._fail(ProtocolError("server closed the connection before the end of the body"))
+        else:
+            self._fail(ProtocolError("server closed the connection"))
+
+    # -- the parser's callbacks (llhttp calls them from `feed_data`) --
+    def on_message_begin(self) -> None:
+        if self.done:  # a second response nobody asked for
+            self.keep_alive = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.head_done:  # a trailer after a chunked body: not a header of the response (nor in h11)
+            return
+        key = name.decode("latin-1").lower()
+        text = value.rstrip(b" \t").decode("latin-1")  # llhttp strips the leading white space, h11 both
+        headers = self.headers
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:  # informational: the response follows
+            self.headers = {}
+            return
+        if status < 100 or status == 101:  # 101: a switch of protocols never asked for
+            raise ProtocolError(f"unexpected status {status}")
+        coding = self.headers.get("transfer-encoding")
+        if coding is not None and coding.strip().lower() != "chunked":
+            raise ProtocolError(f"unsupported Transfer-Encoding {coding!r}")
+        self.status, self.head_done = status, True
+
+    def on_body(self, body: bytes) -> None:
+        self.pieces.append(body)
+        self.buffered += len(body)
+
+    def on_message_complete(self) -> None:
+        if self.head_done and not self.done:
+            self.done = True
+            self.keep_alive = self.parser.should_keep_alive() and self.parser.get_http_version() == "1.1"
+
+
+def request_bytes(target: Target, headers: list[tuple[str, str]]) -> bytes:
+    """A GET's head as HTTP/1.1 puts it on the wire, headers in the order given, as h11 wrote it. A header that
+    could not be sent as one (a CR or LF in its value, a name that is not a token) is refused."""
+    lines = [b"GET ", target.target, b" HTTP/1.1\r\n"]
+    for pair in headers:
+        name, value = encode_header(*pair)
+        if not _HEADER_NAME.fullmatch(name):
+            raise ProtocolError(f"illegal header name {name!r}")
+        if not _HEADER_VALUE.fullmatch(value):
+            raise ProtocolError(f"illegal header value {value!r}")
+        lines += (name, b": ", value, b"\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)
 
 
 def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
-    """Latin-1, the inverse of `decode_headers`, so a validator goes back as the bytes it came as (h11 itself
-    encodes text as ASCII only). A value that is not Latin-1 (an ETag stored by an older version) goes as UTF-8."""
+    """Latin-1, the inverse of how `Connection` reads headers, so a validator goes back as the bytes it came as.
+    A value that is not Latin-1 (an ETag stored by an older version) goes as UTF-8."""
     try:
         return name.encode("latin-1"), value.encode("latin-1")
     except UnicodeEncodeError:
         return name.encode("latin-1"), value.encode("utf-8")
-
-
-def decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Lower-case names; a repeated header's values joined by commas; Latin-1, so every byte round-trips
-    (an ETag is sent back exactly as it came)."""
-    headers: dict[str, str] = {}
-    for name, value in raw:
-        key = name.decode("latin-1")
-        text = value.decode("latin-1")
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-    return headers
 
 
 class Connections:
@@ -192,20 +363,23 @@ class Connections:
         self.open += 1
         try:
             async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    target.host, target.port, ssl=tls, server_hostname=target.host if tls else None
+                _, connection = await asyncio.get_running_loop().create_connection(
+                    lambda: Connection(target.origin),
+                    target.host,
+                    target.port,
+                    ssl=tls,
+                    server_hostname=target.host if tls else None,
                 )
         except BaseException:
             self.open -= 1
             raise
-        return Connection(target.origin, reader, writer)
+        return connection
 
     def give_back(self, connection: Connection) -> None:
         """Keep the connection for the next request to its origin if its exchange went to the end, else close it."""
         if not connection.finished():
             self.discard(connection)
             return
-        connection.protocol.start_next_cycle()
         connection.idle_since = time.monotonic()
         self._idle.setdefault(connection.origin, []).append(connection)
 
@@ -224,5 +398,4 @@ class Connections:
         for connection in idle:
             self.discard(connection)
         for connection in idle:
-            with contextlib.suppress(OSError, ssl.SSLError):
-                await connection.writer.wait_closed()
+            await connection.lost

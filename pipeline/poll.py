@@ -318,6 +318,11 @@ async def poll_feeds(
     """Poll concurrently; entries and feed states are stored SAVE_EVERY feeds at a time, each feed's entries
     before its state. A store failure stops the poll and leaves the feeds not yet saved as they were.
 
+    Each save runs in a thread, one at a time and in the order the feeds finished, while the event loop goes on
+    with the downloads: a save held the loop for tens of ms of SQLite's work, and a WAL checkpoint (its writes
+    and fsyncs) for longer, with every download in flight stopped meanwhile. A failed save's StoreError is
+    raised when the next one is due or at the end. `progress` counts the feeds stored, as each save ends.
+
     The report counts the new entries (`entries_new`) and holds none of them: they are in the store."""
     total = PollReport()
     with store_failures("reading the feeds' state"):
@@ -328,19 +333,31 @@ async def poll_feeds(
         for feed in feeds
     ]
     unsaved: list[FeedRead] = []
+    saving: asyncio.Future[None] | None = None
+    stored = 0  # feeds stored once `saving` ends, reported to `progress` then
+
+    async def saved() -> None:
+        if saving is not None:
+            await asyncio.shield(saving)
+            if progress:
+                progress("poll", stored, len(feeds))
+
     try:
         for done, finished in enumerate(asyncio.as_completed(tasks), start=1):
             unsaved.append(await finished)
             if len(unsaved) >= SAVE_EVERY or done == len(tasks):
-                _save(unsaved, total, config, store, now)
-                unsaved = []
-            if progress:
-                progress("poll", done, len(feeds))
+                await saved()
+                saving = asyncio.ensure_future(asyncio.to_thread(_save, unsaved, total, config, store, now))
+                stored, unsaved = done, []
+        await saved()
     finally:
-        # A StoreError (or Ctrl-C) stops the batch: feeds still in flight are cancelled, not left running.
+        # A StoreError (or Ctrl-C) stops the batch: feeds still in flight are cancelled, not left running, and a
+        # save under way goes to its end (a thread cannot be stopped) before the poll returns.
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if saving is not None and not saving.done():
+            await asyncio.wait([saving])
         if parser is not None:
             parser.close()
     return total

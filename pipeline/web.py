@@ -14,7 +14,7 @@ The deadline of a request starts when it holds its connection slots, not when
 it is asked for: a feed queued behind forty others on one host is not slow.
 Waiting for a slot has its own, longer limit (`fetch.slot_wait`).
 
-Requests go out through `http11` (h11 over asyncio streams) rather than httpx's
+Requests go out through `http11` (llhttp over asyncio streams) rather than httpx's
 client: through httpx a conditional GET cost several times the CPU, and a poll of
 thousands of feeds is mostly that cost (figures in `http11`'s docstring). The
 `fetch.concurrency` global slots are the connections: a request holds one before
@@ -36,11 +36,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
-import h11
 import httpx
 
 from pipeline.config import FetchConfig
-from pipeline.http11 import Connection, Connections, Target, decode_headers, target_of
+from pipeline.http11 import Connection, Connections, Head, ProtocolError, Target, target_of
 
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -218,7 +217,7 @@ async def _drain(connection: Connection, status: int, headers: dict[str, str]) -
 
 
 # Failures of the connection itself: the server hung up, refused, reset, or broke the protocol.
-_CONNECTION_ERRORS = (OSError, ssl.SSLError, h11.ProtocolError)
+_CONNECTION_ERRORS = (OSError, ssl.SSLError, ProtocolError)
 
 
 class WebClient:
@@ -333,7 +332,7 @@ class WebClient:
         finally:
             self.connections.give_back(connection)
 
-    async def _send(self, target: Target, headers: list[tuple[str, str]]) -> tuple[Connection, h11.Response]:
+    async def _send(self, target: Target, headers: list[tuple[str, str]]) -> tuple[Connection, Head]:
         """Send the request; on a kept connection its server dropped meanwhile, once more on a new one (a GET
         is safe to repeat, and nothing of the response had come)."""
         connection = await self.connections.take(target)
@@ -354,10 +353,9 @@ class WebClient:
             raise
 
     async def _receive(
-        self, connection: Connection, head: h11.Response, url: str, accept_types: frozenset[str] | None
+        self, connection: Connection, head: Head, url: str, accept_types: frozenset[str] | None
     ) -> Response:
-        status = head.status_code
-        headers = decode_headers(list(head.headers))
+        status, headers = head
         if status in _REDIRECT_STATUSES or status == 304:
             await _drain(connection, status, headers)
             return Response(url, status, headers, b"")

@@ -438,6 +438,39 @@ def test_a_feeds_entries_are_let_go_once_they_are_stored(tmp_path, site, store):
     assert stored_urls(store) == ["http://example.com/1", "http://example.com/2", "http://example.com/3"]
 
 
+class LoopWatchingStore(SQLiteStore):
+    """A real store that, on each save of the feeds' states, asks the event loop to run a callback and waits up to
+    5 s for it: whether the loop went on while the save ran."""
+
+    loop: asyncio.AbstractEventLoop
+    loop_ran: list[bool]
+
+    def save_feeds(self, states):
+        ran = threading.Event()
+        self.loop.call_soon_threadsafe(ran.set)
+        self.loop_ran.append(ran.wait(5))
+        super().save_feeds(states)
+
+
+def test_the_event_loop_goes_on_while_a_poll_stores_its_feeds(tmp_path, site):
+    """Feeds are stored in a thread: a save (SQLite's inserts, a WAL checkpoint's writes and fsyncs) no longer
+    holds every download in flight."""
+    site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/1", "http://example.com/2"), "application/rss+xml")
+    config = feed_config(tmp_path, site)
+    with LoopWatchingStore(tmp_path / "watched.db") as store:
+        store.loop_ran = []
+
+        async def go() -> PollReport:
+            store.loop = asyncio.get_running_loop()
+            async with WebClient(config.fetch) as client:
+                return await poll_feeds(config, store, client, utcnow(), list(config.feeds))
+
+        report = asyncio.run(go())
+        assert (report.entries_new, store.loop_ran) == (2, [True])
+        state = store.get_feed(site.url("/feed.xml"))
+        assert state is not None and state.entries_seen == 2
+
+
 def test_a_cycle_of_feeds_all_answering_304_starts_no_worker_processes(tmp_path, site, store, monkeypatch):
     """40 feeds due (enough for a worker pool), each answering 304 to the ETag it last sent: nothing to parse and
     no pages due, so no worker process is started (starting them cost 2-3 s of CPU, a third of such a cycle)."""

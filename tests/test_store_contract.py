@@ -195,6 +195,11 @@ def test_add_entries_skips_known_ids_and_known_guids_within_a_feed(store: Store)
     assert store.add_entries([entry("e1", "g1")]) == []
     assert store.add_entries([entry("e8", "g-other")]) == []  # e1's copy above claimed the GUID g-other
     assert store.count_entries() == 5
+    # An entry passed over for its known GUID hides neither its id's being new nor its being known from the next.
+    passed_over = [entry("e9", "g1"), entry("e9", "g9"), entry("e2", "g1"), entry("e2", "g10")]
+    assert [item.id for item in store.add_entries(passed_over)] == ["e9"]
+    assert store.add_entries([entry("e11", "g10")]) == []  # e2's copy claimed g10 although e2 was known
+    assert store.count_entries() == 6
 
 
 def test_entries_due_are_pending_or_failed_past_their_backoff(store: Store) -> None:

@@ -533,7 +533,10 @@ class SQLiteStore(Store):
         """The GUIDs and ids already known are looked up in bulk and the new rows written with `executemany`:
         two statements per entry were most of the store's time in a poll of changed feeds. The outcome is
         the one-by-one rule's: an entry whose GUID its feed already has, or whose id is known (from this
-        batch too), is not new; a new GUID is claimed even when its entry's id is known."""
+        batch too), is not new; a new GUID is claimed even when its entry's id is known.
+
+        An entry whose GUID is known is passed over before its id matters, so only the other entries' ids are
+        looked up: a changed feed's entries are mostly ones already stored, under their GUIDs."""
         batch = list(entries)
         if not batch:
             return []
@@ -541,7 +544,8 @@ class SQLiteStore(Store):
         claims: list[tuple[str, str, str]] = []
         with self._tx() as db:
             known_guids = self._known_guids(batch)
-            known_ids = self._known_ids([entry.id for entry in batch])
+            unclaimed = [entry.id for entry in batch if (entry.feed_url, entry.guid) not in known_guids]
+            known_ids = self._known_ids(unclaimed)
             for entry in batch:
                 if entry.guid is not None:
                     if (entry.feed_url, entry.guid) in known_guids:
@@ -567,12 +571,13 @@ class SQLiteStore(Store):
                 by_feed.setdefault(entry.feed_url, []).append(entry.guid)
         known: set[tuple[str, str]] = set()
         for feed_url, guids in by_feed.items():
-            rows = self._rows_in("SELECT guid FROM feed_guids WHERE feed_url = ? AND guid IN ({})", guids, feed_url)
-            known.update((feed_url, row[0]) for row in rows)
+            # The feed's URL comes back with each GUID from SQLite: the rows are the set's pairs as they are.
+            sql = "SELECT ?, guid FROM feed_guids WHERE feed_url = ? AND guid IN ({})"
+            known.update(self._rows_in(sql, guids, feed_url, feed_url, plain=True))
         return known
 
     def _known_ids(self, ids: list[str]) -> set[str]:
-        return {row[0] for row in self._rows_in("SELECT id FROM entries WHERE id IN ({})", ids)}
+        return {row[0] for row in self._rows_in("SELECT id FROM entries WHERE id IN ({})", ids, plain=True)}
 
     def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:
         rows = self._db.execute(
@@ -589,13 +594,17 @@ class SQLiteStore(Store):
         found = {row["id"]: row for row in self._rows_in(f"SELECT * FROM {table} WHERE id IN ({{}})", wanted)}
         return [found[key] for key in wanted if key in found]
 
-    def _rows_in(self, sql: str, values: Iterable[str], *before: Any) -> Iterator[sqlite3.Row]:
+    def _rows_in(self, sql: str, values: Iterable[str], *before: Any, plain: bool = False) -> Iterator[Any]:
         """The rows of `sql`, whose one `IN ({})` list takes the distinct `values` (after the parameters
-        `before`), asked in chunks under SQLite's limit on variables."""
+        `before`), asked in chunks under SQLite's limit on variables. `plain`: as tuples, not `sqlite3.Row`s,
+        for the lookups of known GUIDs and ids, which read a poll's every stored entry and no column by name."""
         distinct = list(dict.fromkeys(values))
+        cursor = self._db.cursor()
+        if plain:
+            cursor.row_factory = None
         for start in range(0, len(distinct), 500):
             chunk = distinct[start : start + 500]
-            yield from self._db.execute(sql.format(",".join("?" * len(chunk))), [*before, *chunk])
+            yield from cursor.execute(sql.format(",".join("?" * len(chunk))), [*before, *chunk])
 
     def get_entries(self, ids: Iterable[str]) -> list[Entry]:
         return [_entry_from_row(row) for row in self._rows_by_id("entries", ids)]
