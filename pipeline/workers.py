@@ -15,6 +15,12 @@ included): each watches its parent through a pidfd (or, where there is none,
 by polling its pid) and exits the moment it is gone, so no worker, forkserver
 or resource tracker is left behind. Workers ignore SIGINT: Ctrl-C reaches the
 whole process group, and it is the parent's to handle (it shuts the pool down).
+
+A page worker is replaced by a fresh fork of its forkserver once it has done `JOBS_PER_WORKER` jobs: what a
+worker keeps from the pages it has seen (spaCy's vocabulary and string store, its tokenizer's cache, the word
+facts of `pipeline.enrich.entities`, the extractor's caches, the C heap's free pages) grows with the distinct
+pages it meets and is never given back, so a long cycle's workers grew without bound; a replacement starts
+again from what the forkserver preloaded.
 """
 
 from __future__ import annotations
@@ -41,6 +47,11 @@ POOL_THRESHOLD = 40
 PAGES = ("pipeline.worker_preload",)
 FEEDS = ("pipeline.workers", "pipeline.feeds")
 
+# How many jobs a worker of a preload does before a fresh fork of its forkserver replaces it (none: never). A page
+# worker grows with the distinct pages it meets (spaCy's string store alone 2,800 → 32,000 strings over the bench's
+# 181 pages); a poll's workers live for one poll.
+JOBS_PER_WORKER: dict[tuple[str, ...], int] = {PAGES: 250}
+
 Result = TypeVar("Result")
 
 
@@ -54,9 +65,10 @@ class Workers:
     and the pool never forks a parent that holds the event loop's threads. Pools of one preload share its
     forkserver; pools of another have their own, so a poll's pool and a cycle's page pool can be up at once."""
 
-    def __init__(self, size: int, preload: tuple[str, ...] = PAGES) -> None:
+    def __init__(self, size: int, preload: tuple[str, ...] = PAGES, jobs_per_worker: int | None = None) -> None:
         self.size = size
         self.preload = preload
+        self.jobs_per_worker = jobs_per_worker  # a worker is replaced after this many jobs (None: never)
         self._pool: ProcessPoolExecutor | None = None
         # Done once `start`'s thread has spawned the workers (after the forkserver's imports).
         self._spawned: Future[None] | None = None
@@ -66,11 +78,12 @@ class Workers:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
+            self._pool = _ReplacingExecutor(
                 max_workers=self.size,
                 mp_context=_PreloadContext(self.preload),
                 initializer=watch_parent,
                 initargs=(os.getpid(),),
+                max_tasks_per_child=self.jobs_per_worker,
             )
         return self._pool
 
@@ -135,6 +148,21 @@ class Workers:
         self._spawned = None  # a later job starts the workers again
         if stop_forkserver:
             _forkserver(self.preload)._stop()  # type: ignore[attr-defined]  # multiprocessing's own stop, for its tests
+
+
+class _ReplacingExecutor(ProcessPoolExecutor):
+    """A process pool that replaces a worker gone after its `max_tasks_per_child` jobs whenever it has fewer
+    workers than its size.
+
+    Python 3.11's own replacement first takes a token from a semaphore that counts finished jobs, not idle
+    workers: with jobs queued it can take one left by a worker that has since exited, start no replacement, and
+    once every worker has gone the queued jobs wait for ever (CPython gh-115634, fixed upstream by the same
+    rule as here). A pool's workers all start at once anyway (`Workers.start`), so starting one whenever the pool
+    is short changes nothing else."""
+
+    def _adjust_process_count(self) -> None:
+        if len(self._processes) < self._max_workers:  # type: ignore[attr-defined]  # the pool's size
+            self._spawn_process()  # type: ignore[attr-defined]  # multiprocessing's own start of one worker
 
 
 _forkservers: dict[tuple[str, ...], forkserver.ForkServer] = {}
@@ -251,4 +279,4 @@ def worker_pool(jobs_expected: int, preload: tuple[str, ...] = PAGES) -> Workers
     size = min(os.cpu_count() or 1, 4)
     if size < 2 or jobs_expected < POOL_THRESHOLD:
         return None
-    return Workers(size, preload)
+    return Workers(size, preload, JOBS_PER_WORKER.get(preload))

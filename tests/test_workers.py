@@ -131,6 +131,41 @@ def test_a_pool_can_stop_its_forkserver_and_a_later_pool_starts_a_new_one() -> N
     assert again[3] != forkserver and running(again[3])
 
 
+def own_pid(_: int) -> int:
+    return os.getpid()
+
+
+REPLACING_SCRIPT = """
+import asyncio, os, sys
+sys.path.insert(0, os.getcwd())
+from pipeline.workers import FEEDS, Workers
+from tests.test_workers import own_pid
+
+async def scenario(workers):
+    return await asyncio.gather(*(workers.run(own_pid, n) for n in range(10)))
+
+if __name__ == "__main__":
+    workers = Workers(1, FEEDS, jobs_per_worker=2)
+    print(*asyncio.run(scenario(workers)))
+    workers.shutdown()
+"""
+
+
+def test_a_worker_is_replaced_after_its_jobs_and_every_queued_job_still_runs(tmp_path) -> None:
+    """A page worker grows with the pages it meets, so after `jobs_per_worker` jobs a fresh fork replaces it. With
+    more jobs queued than one worker's share, Python 3.11's own replacement could start none and leave the queue
+    waiting for ever (CPython gh-115634): one worker, two jobs each, ten jobs in flight at once. In a process of
+    its own, so that a pool that hangs fails the test (and ends with its parent) instead of hanging the suite."""
+    script = tmp_path / "replacing.py"
+    script.write_text(REPLACING_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True)
+    pids = done.stdout.split()
+    assert len(pids) == 10
+    # no worker did more than two jobs (the first did one less: starting the pool hands it an empty job)
+    assert max(pids.count(pid) for pid in pids) == 2
+    assert len(set(pids)) == 6  # the empty job and ten, two a worker
+
+
 def main_module_file() -> str | None:
     """The file of this process's main module: a worker that ran its parent's main script again has it."""
     return getattr(sys.modules["__main__"], "__file__", None)
