@@ -32,13 +32,14 @@ def _freeze_what_is_loaded() -> None:
 
 gc.disable()
 try:
-    from pipeline import extract, page_work, poll
+    from pipeline import extract, page_work
     from pipeline.enrich import analyze, entities, full_text, quotes
 
     # What the workers run, loaded here so that the forkserver has it: named for the import's sake. `analyze` and
     # `fetch.extract_body` import the analyser and the extractor only when they first run (so that the main
-    # process does not load them), hence the modules behind them here by name.
-    PRELOADED = (analyze, entities, extract, full_text, page_work, poll, quotes)
+    # process does not load them), hence the modules behind them here by name. Not the feed parser: a poll's
+    # feeds go to a pool of their own (`workers.FEEDS`); nor the web client, which only the main process uses.
+    PRELOADED = (analyze, entities, extract, full_text, page_work, quotes)
 
     try:
         extract.warm_up()
