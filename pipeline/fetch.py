@@ -12,10 +12,13 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pipeline.records import Article, Entry, Extracted, StageError
-from pipeline.web import FetchError, Response, WebClient
 from pipeline.workers import WorkerDiedError, Workers
+
+if TYPE_CHECKING:  # the web client is imported where a page is fetched (`fetch_page`): see there
+    from pipeline.web import FetchError, Response, WebClient
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 MAX_ATTEMPTS = 8
@@ -39,6 +42,13 @@ class FetchOutcome:
 
 
 async def fetch_page(entry: Entry, client: WebClient) -> Page:
+    """The entry's page, or the reason it could not be fetched.
+
+    The web client (httpx, h11: 450 M instructions of imports) is imported here, not with this module: the
+    page workers import this module for `extract_body`, and their forkserver imported it before any of them
+    could take a page. Only the main process fetches, and it has the client loaded already (`client`)."""
+    from pipeline.web import FetchError
+
     try:
         return Page(entry, await client.get(entry.url, accept_types=HTML_TYPES), None)
     except FetchError as exc:

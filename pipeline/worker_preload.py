@@ -17,10 +17,54 @@ could have been freed.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
 
 LOGGER = logging.getLogger(__name__)
+
+# spaCy's command line, which its package imports for the one name `spacy.info`.
+_SPACY_CLI = "spacy.cli"
+_SPACY_CLI_INFO = "spacy.cli.info"
+
+
+def _spacy_info(*args: Any, **kwargs: Any) -> Any:
+    """`spacy.info` as spaCy has it, its command line imported on the first call."""
+    from spacy.cli.info import info
+
+    return info(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def _spacy_without_its_cli() -> Iterator[None]:
+    """spaCy imported without its command line: `spacy/__init__.py` imports `spacy.cli` (typer, rich, jinja2,
+    weasel, httpx: about 390 modules, 0.4 s of CPU of the forkserver's preload, while the workers wait for it) to
+    name `spacy.info`, and the workers never run a spaCy command.
+
+    While spaCy is imported, `spacy.cli` and `spacy.cli.info` are stand-ins in `sys.modules`, the second holding
+    `_spacy_info`; once it is in, they leave, so a later `import spacy.cli` imports the real one, and
+    `spacy.info()` answers as spaCy's own does. With spaCy already imported there is nothing to spare."""
+    if "spacy" in sys.modules:
+        yield
+        return
+    package = types.ModuleType(_SPACY_CLI)
+    package.__path__ = []
+    info = types.ModuleType(_SPACY_CLI_INFO)
+    info.info = _spacy_info  # type: ignore[attr-defined]  # the one name spaCy's package takes from it
+    sys.modules[_SPACY_CLI], sys.modules[_SPACY_CLI_INFO] = package, info
+    try:
+        yield
+    finally:
+        for name, stand_in in ((_SPACY_CLI, package), (_SPACY_CLI_INFO, info)):
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+        spacy = sys.modules.get("spacy")
+        if getattr(spacy, "cli", None) is package:
+            delattr(spacy, "cli")
 
 
 def _freeze_what_is_loaded() -> None:
@@ -32,13 +76,15 @@ def _freeze_what_is_loaded() -> None:
 
 gc.disable()
 try:
-    from pipeline import extract, page_work, poll
-    from pipeline.enrich import analyze, entities, full_text, quotes
+    with _spacy_without_its_cli():
+        from pipeline import extract, page_work
+        from pipeline.enrich import analyze, entities, full_text, quotes
 
     # What the workers run, loaded here so that the forkserver has it: named for the import's sake. `analyze` and
     # `fetch.extract_body` import the analyser and the extractor only when they first run (so that the main
-    # process does not load them), hence the modules behind them here by name.
-    PRELOADED = (analyze, entities, extract, full_text, page_work, poll, quotes)
+    # process does not load them), hence the modules behind them here by name. Not the feed parser: a poll's
+    # feeds go to a pool of their own (`workers.FEEDS`); nor the web client, which only the main process uses.
+    PRELOADED = (analyze, entities, extract, full_text, page_work, quotes)
 
     try:
         extract.warm_up()

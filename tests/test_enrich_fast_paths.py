@@ -364,3 +364,19 @@ def test_a_names_parts_are_split_at_spaces_and_hyphens(name: str, parts: list[st
 )
 def test_words_are_runs_of_letters_and_digits(text: str, expected: list[str]) -> None:
     assert words(text) == expected
+
+
+def test_the_rule_pipeline_has_spacys_english_special_cases_loaded_once_at_the_end() -> None:
+    # Built without its special cases and given them after its own changes (`_EnglishCasesLater`): the same cases
+    # as spaCy's blank English, but for the three whitespace ones, with their splits and norms.
+    nlp = get_nlp(Config())
+    tokenizer: Tokenizer = nlp.tokenizer
+    assert len(tokenizer.rules or {}) == 1344  # spaCy 3.8's 1,347 English cases less " ", "\t" and "\n"
+    doc = nlp.make_doc("Mr. Kim didn't go to the U.S. on Jan. 5, y'all said.\n\nHe's gonna ask.")
+    assert [token.text for token in doc] == [
+        "Mr.", "Kim", "did", "n't", "go", "to", "the", "U.S.", "on", "Jan.", "5", ",", "y'", "all", "said", ".",
+        "\n\n", "He", "'s", "gon", "na", "ask", ".",
+    ]  # fmt: skip
+    assert [token.norm_ for token in doc][2:4] == ["do", "not"]
+    assert [token.norm_ for token in doc][9] == "January"
+    assert [token.norm_ for token in doc][19:21] == ["going", "to"]

@@ -110,10 +110,50 @@ def test_a_feed_pool_and_a_page_pool_fork_their_workers_from_forkservers_of_thei
         feeds.shutdown()
         pages.shutdown()
     assert feed_worker[:3] == (True, False, False)
-    assert page_worker[:3] == (True, True, True)
+    assert page_worker[:3] == (False, True, True)  # pages only: the feed parser is the feed pool's
     assert feed_worker_again[:3] == (True, False, False)
     assert feed_worker[3] != page_worker[3]  # two forkservers
     assert feed_worker_again[3] == feed_worker[3]
+
+
+def what_is_loaded_of(names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if name in sys.modules]
+
+
+# What a page worker never uses: the feed parser, the web client, and spaCy's command line with what it imports.
+NOT_FOR_PAGES = ("pipeline.feeds", "feedparser", "pipeline.poll", "pipeline.web", "h11", "spacy.cli", "typer", "httpx")
+
+
+def test_a_page_worker_has_the_extractor_and_analyser_but_not_the_feed_parser_web_client_or_spacys_cli() -> None:
+    """The pages' forkserver imports only what a page job runs, before any worker can take a page."""
+    pages = Workers(2, PAGES)
+    try:
+        loaded = asyncio.run(pages.run(what_is_loaded_of, ("pipeline.extract", "pipeline.enrich.entities", "spacy")))
+        lacking = asyncio.run(pages.run(what_is_loaded_of, NOT_FOR_PAGES))
+    finally:
+        pages.shutdown()
+    assert loaded == ["pipeline.extract", "pipeline.enrich.entities", "spacy"]
+    assert lacking == []
+
+
+SPACY_AFTER_PRELOAD = """
+import json, sys
+import pipeline.worker_preload
+import spacy
+before = "spacy.cli" in sys.modules
+version = spacy.info()["spacy_version"]
+import spacy.cli
+print(json.dumps([before, version == spacy.__version__, hasattr(spacy.cli, "download")]))
+"""
+
+
+def test_spacy_info_and_its_cli_still_import_after_the_preload_left_them_out() -> None:
+    """In a fresh interpreter, as in the forkserver: spaCy's command line was not imported with spaCy, and
+    `spacy.info()` and `import spacy.cli` then import the real one."""
+    done = subprocess.run(
+        [sys.executable, "-c", SPACY_AFTER_PRELOAD], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.split("\n")[-2] == "[false, true, true]"
 
 
 def test_a_pool_can_stop_its_forkserver_and_a_later_pool_starts_a_new_one() -> None:
