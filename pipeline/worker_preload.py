@@ -17,12 +17,10 @@ could have been freed.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import sys
 import types
-from collections.abc import Iterator
 from typing import Any
 
 LOGGER = logging.getLogger(__name__)
@@ -39,17 +37,17 @@ def _spacy_info(*args: Any, **kwargs: Any) -> Any:
     return info(*args, **kwargs)
 
 
-@contextlib.contextmanager
-def _spacy_without_its_cli() -> Iterator[None]:
+def _import_spacy_without_its_cli() -> None:
     """spaCy imported without its command line: `spacy/__init__.py` imports `spacy.cli` (typer, rich, jinja2,
     weasel, httpx: about 390 modules, 0.4 s of CPU of the forkserver's preload, while the workers wait for it) to
     name `spacy.info`, and the workers never run a spaCy command.
 
     While spaCy is imported, `spacy.cli` and `spacy.cli.info` are stand-ins in `sys.modules`, the second holding
     `_spacy_info`; once it is in, they leave, so a later `import spacy.cli` imports the real one, and
-    `spacy.info()` answers as spaCy's own does. With spaCy already imported there is nothing to spare."""
+    `spacy.info()` answers as spaCy's own does. This leans on how spaCy's package imports its command line
+    (spaCy 3.7-3.8): a spaCy that takes more from it fails to import past the stand-ins, and is then imported
+    whole, as without this, with one warning."""
     if "spacy" in sys.modules:
-        yield
         return
     package = types.ModuleType(_SPACY_CLI)
     package.__path__ = []
@@ -57,14 +55,16 @@ def _spacy_without_its_cli() -> Iterator[None]:
     info.info = _spacy_info  # type: ignore[attr-defined]  # the one name spaCy's package takes from it
     sys.modules[_SPACY_CLI], sys.modules[_SPACY_CLI_INFO] = package, info
     try:
-        yield
+        import spacy  # noqa: F401  # the import this function exists for
+    except ImportError:
+        LOGGER.warning("spaCy takes more than `info` from its command line; the workers import it whole", exc_info=True)
     finally:
         for name, stand_in in ((_SPACY_CLI, package), (_SPACY_CLI_INFO, info)):
             if sys.modules.get(name) is stand_in:
                 del sys.modules[name]
-        spacy = sys.modules.get("spacy")
-        if getattr(spacy, "cli", None) is package:
-            delattr(spacy, "cli")
+        spacy_package = sys.modules.get("spacy")
+        if getattr(spacy_package, "cli", None) is package:
+            delattr(spacy_package, "cli")
 
 
 def _freeze_what_is_loaded() -> None:
@@ -76,9 +76,9 @@ def _freeze_what_is_loaded() -> None:
 
 gc.disable()
 try:
-    with _spacy_without_its_cli():
-        from pipeline import extract, page_work
-        from pipeline.enrich import analyze, entities, full_text, quotes
+    _import_spacy_without_its_cli()
+    from pipeline import extract, page_work
+    from pipeline.enrich import analyze, entities, full_text, quotes
 
     # What the workers run, loaded here so that the forkserver has it: named for the import's sake. `analyze` and
     # `fetch.extract_body` import the analyser and the extractor only when they first run (so that the main

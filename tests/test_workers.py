@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -154,6 +155,42 @@ def test_spacy_info_and_its_cli_still_import_after_the_preload_left_them_out() -
         [sys.executable, "-c", SPACY_AFTER_PRELOAD], capture_output=True, text=True, timeout=300, check=True
     )
     assert done.stdout.split("\n")[-2] == "[false, true, true]"
+
+
+# A spaCy whose package takes more from its command line than `info` (a later spaCy might): the stand-ins cannot
+# give it that, so the preload imports it whole. The rest of the preload then fails on this skeleton's lack of
+# everything else, which the script passes over.
+SPACY_TAKING_MORE = {
+    "spacy/__init__.py": "from .cli.info import info\nfrom .cli import app\n",
+    "spacy/cli/__init__.py": "app = 'the command line'\n",
+    "spacy/cli/info.py": "def info():\n    return {}\n",
+}
+PRELOAD_WITH_SKELETON = """
+import sys
+sys.path.insert(0, sys.argv[1])
+try:
+    import pipeline.worker_preload
+except ImportError:
+    pass
+import spacy
+print(spacy.app, "spacy.cli" in sys.modules)
+"""
+
+
+def test_a_spacy_that_takes_more_from_its_cli_is_imported_whole_with_one_warning(tmp_path: Path) -> None:
+    for name, text in SPACY_TAKING_MORE.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    done = subprocess.run(
+        [sys.executable, "-c", PRELOAD_WITH_SKELETON, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert done.stdout.split("\n")[-2] == "the command line True"
+    assert "spaCy takes more than `info` from its command line" in done.stderr
 
 
 def test_a_pool_can_stop_its_forkserver_and_a_later_pool_starts_a_new_one() -> None:
