@@ -1,4 +1,4 @@
-"""HTTP/1.1 connections over asyncio streams, parsed by llhttp (httptools): the request path under `web.WebClient`.
+"""HTTP/1.1 connections as asyncio protocols, parsed by llhttp (httptools): the request path under `web.WebClient`.
 
 Why not httpx's own stack: on this project's 2-core machine a conditional GET cost
 1.2-2.9 ms of client CPU through httpx (its client layer, httpcore's pool, which
