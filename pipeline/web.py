@@ -14,7 +14,7 @@ The deadline of a request starts when it holds its connection slots, not when
 it is asked for: a feed queued behind forty others on one host is not slow.
 Waiting for a slot has its own, longer limit (`fetch.slot_wait`).
 
-Requests go out through `http11` (llhttp over asyncio streams) rather than httpx's
+Requests go out through `http11` (llhttp on an asyncio protocol) rather than httpx's
 client: through httpx a conditional GET cost several times the CPU, and a poll of
 thousands of feeds is mostly that cost (figures in `http11`'s docstring). The
 `fetch.concurrency` global slots are the connections: a request holds one before
