@@ -386,7 +386,7 @@ def _entry_rows(entries: list[Entry], retries: bool) -> Iterator[tuple[Any, ...]
 
     `retries`: with each entry's `last_error` and `next_attempt` (`_ENTRY_COLUMNS`); without (`_NEW_ENTRY_COLUMNS`),
     they are left to their default, NULL. A poll's new entries have neither, and CPython's sqlite3 binds a None by
-    looking for an adapter first: two an entry were 3.6 % of a poll's saves' instructions."""
+    looking for an adapter first: two an entry were 8 % of the instructions of a 2,000-feed poll's SQLite calls."""
     discovered: datetime | None = None
     discovered_text: str | None = None
     for entry in entries:
