@@ -356,8 +356,13 @@ async def poll_feeds(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if saving is not None and not saving.done():
-            await asyncio.wait([saving])
+        if saving is not None:
+            if not saving.done():
+                await asyncio.wait([saving])
+            if not saving.cancelled():
+                # Retrieved here when another exception ends the poll first (that one is raised): a failed save
+                # never awaited would be logged by asyncio as "exception was never retrieved".
+                saving.exception()
         if parser is not None:
             parser.close()
     return total

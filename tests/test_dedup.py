@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from pipeline import dedup
 from pipeline.dedup import DEFAULT, MAX_VERIFIED, Fingerprint, dedupe, fingerprint, fingerprints, normalise
 from pipeline.records import Article
 from pipeline.store.sqlite import SQLiteStore
@@ -324,3 +326,20 @@ def test_a_batch_is_fingerprinted_as_each_text_alone() -> None:
     assert keys_summary(batch[4]) == VICE_KEYS
     assert keys_summary(fingerprint(VOA)) == VOA_KEYS and keys_summary(fingerprint(long_text)) == long_keys
     assert batch[0] is not None and batch[0].body_hash == "fce2738d2e2fcb692ffd82ebfa33749e"
+
+
+def test_word_hashes_are_kept_up_to_their_bound_then_started_afresh_with_the_same_values(monkeypatch):
+    """The word-hash cache holds at most its bound (a process's life of real feeds would otherwise keep every word it
+    met); starting afresh changes no hash, since each is blake2b of the word."""
+    monkeypatch.setattr(dedup, "_WORD_IDS", {})
+    monkeypatch.setattr(dedup, "_WORD_CACHE", 3)
+
+    def blake(word: str) -> int:
+        return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+    first = dedup._word_ids(["summit", "talks", "summit"])
+    assert sorted(dedup._WORD_IDS) == ["summit", "talks"]
+    second = dedup._word_ids(["kim", "jong", "summit"])  # two held and two new words: more than 3, so afresh
+    assert sorted(dedup._WORD_IDS) == ["jong", "kim", "summit"]
+    assert [int(value) for value in first] == [blake("summit"), blake("talks"), blake("summit")]
+    assert [int(value) for value in second] == [blake("kim"), blake("jong"), blake("summit")]

@@ -8,6 +8,7 @@ import gzip
 import os
 import pickle
 import signal
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline import poll
 from pipeline.config import Config
 from pipeline.cycle import poll_stage, run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
@@ -469,6 +471,52 @@ def test_the_event_loop_goes_on_while_a_poll_stores_its_feeds(tmp_path, site):
         assert (report.entries_new, store.loop_ran) == (2, [True])
         state = store.get_feed(site.url("/feed.xml"))
         assert state is not None and state.entries_seen == 2
+
+
+class CancellingStore(SQLiteStore):
+    """A real store whose save of the feeds' states fails as a locked SQLite does, after asking the event loop to
+    cancel the poll (as Ctrl-C would): the poll then ends with another exception than the save's."""
+
+    loop: asyncio.AbstractEventLoop
+    poll: asyncio.Future[PollReport]
+
+    def save_feeds(self, states):
+        self.loop.call_soon_threadsafe(self.poll.cancel)
+        raise sqlite3.OperationalError("database is locked")
+
+
+def test_a_failed_save_is_not_logged_as_never_retrieved_when_a_cancel_ends_the_poll(tmp_path, site, monkeypatch):
+    """One feed a save: the quick feed's save fails in its thread while the poll waits for the slow feed, and
+    the poll is cancelled meanwhile. The cancel is what the poll raises; the save's StoreError is retrieved, so
+    asyncio logs nothing about it."""
+
+    def slow(request: BaseHTTPRequestHandler) -> None:
+        body = rss("http://example.com/slow")
+        request.send_response(200)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        time.sleep(1)
+        request.wfile.write(body)
+
+    monkeypatch.setattr(poll, "SAVE_EVERY", 1)
+    site.routes["/feed.xml"] = StaticRoute(rss("http://example.com/a"), "application/rss+xml")
+    site.routes["/slow.xml"] = slow
+    config = make_config(tmp_path, [{"url": site.url("/feed.xml")}, {"url": site.url("/slow.xml")}])
+    logged: list[str] = []
+
+    async def go() -> None:
+        store.loop = asyncio.get_running_loop()
+        store.loop.set_exception_handler(lambda _loop, context: logged.append(context["message"]))
+        async with WebClient(config.fetch) as client:
+            store.poll = asyncio.ensure_future(poll_feeds(config, store, client, utcnow(), list(config.feeds)))
+            with pytest.raises(asyncio.CancelledError):
+                await store.poll
+        del store.poll
+        gc.collect()
+
+    with CancellingStore(tmp_path / "cancelled.db") as store:
+        asyncio.run(go())
+    assert logged == []
 
 
 def test_a_cycle_of_feeds_all_answering_304_starts_no_worker_processes(tmp_path, site, store, monkeypatch):

@@ -202,6 +202,23 @@ def test_add_entries_skips_known_ids_and_known_guids_within_a_feed(store: Store)
     assert store.count_entries() == 6
 
 
+def test_an_entry_added_with_its_last_error_keeps_it_beside_new_ones(store: Store) -> None:
+    """A batch with one entry that failed before (its error and next attempt) stores both; the new entries in the
+    same batch, and in a batch of new entries alone, have neither."""
+    failed = replace(entry("e1"), status="failed", attempts=2, last_error="HTTP 503", next_attempt=T0 + timedelta(1))
+    assert [item.id for item in store.add_entries([entry("e0"), failed])] == ["e0", "e1"]
+    assert [item.id for item in store.add_entries([entry("e2", minutes=5)])] == ["e2"]
+    rows = [
+        (item.status, item.attempts, item.last_error, item.next_attempt)
+        for item in store.get_entries(["e0", "e1", "e2"])
+    ]
+    assert rows == [
+        ("pending", 0, None, None),
+        ("failed", 2, "HTTP 503", datetime(2020, 7, 11, 6, tzinfo=UTC)),
+        ("pending", 0, None, None),
+    ]
+
+
 def test_entries_due_are_pending_or_failed_past_their_backoff(store: Store) -> None:
     store.add_entries([entry(f"e{n}", minutes=n) for n in range(4)])
     assert [item.id for item in store.entries_due(T0)] == ["e0", "e1", "e2", "e3"]

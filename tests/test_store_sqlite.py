@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.records import Article, Quote
+from pipeline.records import Article, Entry, Quote
 from pipeline.store import DedupRecord, SearchQuery
 from pipeline.store import sqlite as backend
 from pipeline.store.sqlite import SQLiteStore
@@ -181,6 +181,48 @@ def test_articles_stored_before_attribution_kinds_are_found_by_kind_direct(tmp_p
     with SQLiteStore(tmp_path / "w.db") as store:
         assert [hit.id for hit in store.search(SearchQuery(kind="direct", collapse=False)).hits] == ["quoted"]
         assert store.search(SearchQuery(text="summit", kind="indirect")).total == 0
+
+
+def test_guids_claimed_before_feed_numbers_are_kept_under_their_feeds_number(tmp_path, monkeypatch):
+    """The GUIDs a store of schema 7 holds (keyed by the feed's URL) move to their feed's number, every one; a GUID
+    a feed claimed stays claimed by that feed only, and a feed first seen after the migration gets a number too."""
+    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:7])
+    with SQLiteStore(tmp_path / "w.db"):
+        pass
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        raw.executemany(
+            "INSERT INTO feed_guids (feed_url, guid, entry_id) VALUES (?, ?, ?)",
+            [("http://b.example/feed", "g1", "e-b1"), ("http://a.example/feed", "g1", "e-a1"),
+             ("http://a.example/feed", "g2", "e-a2")],
+        )  # fmt: skip
+    monkeypatch.undo()
+    with SQLiteStore(tmp_path / "w.db") as store:
+        assert store.schema_version == 8
+        rows = store._db.execute(
+            "SELECT k.url, g.guid, g.entry_id FROM feed_guids g JOIN feed_keys k ON k.id = g.feed ORDER BY 1, 2"
+        ).fetchall()
+        assert [tuple(row) for row in rows] == [
+            ("http://a.example/feed", "g1", "e-a1"),
+            ("http://a.example/feed", "g2", "e-a2"),
+            ("http://b.example/feed", "g1", "e-b1"),
+        ]
+        added = store.add_entries(
+            [
+                Entry(id="e-a1-again", feed_url="http://a.example/feed", url="http://a.example/1b", guid="g1"),
+                Entry(id="e-a3", feed_url="http://a.example/feed", url="http://a.example/3", guid="g3"),
+                Entry(id="e-b2", feed_url="http://b.example/feed", url="http://b.example/2", guid="g2"),
+                Entry(id="e-c1", feed_url="http://c.example/feed", url="http://c.example/1", guid="g1"),
+                Entry(id="e-c1-again", feed_url="http://c.example/feed", url="http://c.example/1b", guid="g1"),
+            ]
+        )
+        assert [entry.id for entry in added] == ["e-a3", "e-b2", "e-c1"]
+        keys = store._db.execute("SELECT url, id FROM feed_keys ORDER BY id").fetchall()
+        assert [tuple(row) for row in keys] == [
+            ("http://a.example/feed", 1),
+            ("http://b.example/feed", 2),
+            ("http://c.example/feed", 3),
+        ]
+        assert store.add_entries([Entry(id="e-c1-later", feed_url="http://c.example/feed", url="x", guid="g1")]) == []
 
 
 @pytest.mark.parametrize(
