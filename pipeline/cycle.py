@@ -41,21 +41,23 @@ from pipeline.enrich.analyze import Analysis, analyze_job
 from pipeline.enrich.statements import StatementReport, attach_statements
 from pipeline.enrich.topics import topic_queries
 from pipeline.fetch import (
+    ExtractJob,
     ExtractResult,
     Page,
     Progress,
     build_articles,
+    extract_body,
     extract_page,
     fetch_page,
     is_due,
     retry_delay,
 )
-from pipeline.page_work import extract_and_analyse
+from pipeline.page_work import analyse_extracted, extract_and_analyse
 from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
 from pipeline.store import Store, StoreWriteError, unavailable_errors
 from pipeline.web import WebClient
-from pipeline.workers import FEEDS, POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
+from pipeline.workers import EXTRACTION, FEEDS, POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
 
 BATCH_SIZE = 200
 # The smallest batch `next_batch` cuts a cycle's tail into.
@@ -193,6 +195,54 @@ class ByteBudget:
             self._release(held)
 
 
+class EarlyExtraction:
+    """One worker that extracts pages while the page pool's forkserver is still loading (`Workers.ready`).
+
+    That load (spaCy, the extractor and the rule pipeline's base, about 2 s of CPU on a quiet host) runs on one
+    core while the other had nothing to do but the first downloads. This worker's forkserver imports the
+    extractor alone (`workers.EXTRACTION`), a fraction of that, so it extracts the first pages meanwhile, and the
+    page workers only analyse them (`page_work.analyse_extracted`), as they would have in the one job. Once the
+    page pool is up, every page goes to it as before, and this worker and its forkserver end with its last job.
+    """
+
+    # Jobs handed to the worker at once: one running and one pickled and waiting, so it does not idle between
+    # pages, while the pages behind them wait here, free to go to the page pool the moment it is up.
+    IN_FLIGHT = 2
+
+    def __init__(self, pages: Workers) -> None:
+        self.pages = pages
+        self.pool: Workers | None = Workers(1, EXTRACTION)
+        self.pool.start()
+        self._slots = asyncio.Semaphore(self.IN_FLIGHT)
+        self._running = 0
+
+    async def extract(self, job: ExtractJob) -> ExtractResult | None:
+        """The page extracted here, or None when it is the page pool's to take (up by now, or this worker died)."""
+        async with self._slots:
+            if self.pool is None or self.pages.ready:
+                self._end_when_idle()
+                return None
+            self._running += 1
+            try:
+                return await self.pool.run(extract_body, job)
+            except WorkerDiedError:
+                return None
+            finally:
+                self._running -= 1
+                if self.pages.ready:
+                    self._end_when_idle()
+
+    def _end_when_idle(self) -> None:
+        if not self._running:
+            self.close()
+
+    def close(self) -> None:
+        """End the worker and its forkserver (a job still running is waited for)."""
+        if self.pool is not None:
+            self.pool.shutdown(stop_forkserver=True)
+            self.pool = None
+
+
 async def fetch_and_extract(
     entry: Entry,
     client: WebClient,
@@ -202,6 +252,7 @@ async def fetch_and_extract(
     slots: asyncio.Semaphore,
     analyse: bool = False,
     in_hand: asyncio.Semaphore | None = None,
+    early: EarlyExtraction | None = None,
 ) -> tuple[Page, ExtractResult, Analysis | None]:
     """One page, fetched and then extracted at once (and analysed, with `analyse` and a pool); its body is
     dropped before the budget is released.
@@ -215,7 +266,7 @@ async def fetch_and_extract(
             page = await fetch_page(entry, client)
         keep(len(page.response.body) if page.response else 0)
         if analyse and pool is not None and page.response is not None:
-            result, analysis = await _extract_and_analyse(page, config, pool)
+            result, analysis = await _extract_and_analyse(page, config, pool, early)
         else:
             result, analysis = await extract_page(page, config.fetch.min_text_chars, pool), None
     return Page(page.entry, None, page.error), result, analysis
@@ -236,17 +287,36 @@ def pages_in_hand(fetch: FetchConfig, pool: Workers | None) -> int:
     return fetch.concurrency + QUEUED_PER_WORKER * (pool.size if pool else 1)
 
 
-async def _extract_and_analyse(page: Page, config: Config, pool: Workers) -> tuple[ExtractResult, Analysis | None]:
+async def _extract_and_analyse(
+    page: Page, config: Config, pool: Workers, early: EarlyExtraction | None = None
+) -> tuple[ExtractResult, Analysis | None]:
     """Both in one worker job; if that job kills its worker (twice), the page is extracted alone, so a page
-    whose analysis kills workers is still indexed, and the enrich step reports its analysis as it always did."""
+    whose analysis kills workers is still indexed, and the enrich step reports its analysis as it always did.
+
+    While the page pool is still loading, `early` may extract the page first; the analysis then follows in the
+    page pool, and an analysis that kills its worker leaves the article to the enrich step in the same way."""
     assert page.response is not None
     response = page.response
     extraction = (response.body, response.headers.get("content-type"), response.url, config.fetch.min_text_chars)
+    extracted = await early.extract(extraction) if early is not None else None
+    if extracted is not None:
+        return extracted, await _analyse_extracted(extracted, page.entry.title, config, pool)
     try:
         work = await pool.run(extract_and_analyse, (extraction, page.entry.title, config))
     except WorkerDiedError:
         return await extract_page(page, config.fetch.min_text_chars, pool), None
     return (work.extracted, work.reason), work.analysis
+
+
+async def _analyse_extracted(
+    extracted: ExtractResult, entry_title: str, config: Config, pool: Workers
+) -> Analysis | None:
+    if extracted[0] is None:
+        return None
+    try:
+        return await pool.run(analyse_extracted, (extracted[0], entry_title, config))
+    except WorkerDiedError:
+        return None
 
 
 def matches_topics_in_python(store: Store) -> bool:
@@ -271,14 +341,18 @@ async def fetch_pages(
     progress: Progress | None = None,
     budget: ByteBudget | None = None,
     analyse: bool = False,
+    early: EarlyExtraction | None = None,
 ) -> FetchedPages:
     """Fetch and extract a batch (each page extracted while later ones download), and analyse each page in the
-    same worker job with `analyse` and a pool; nothing is stored yet (`store_pages` does that)."""
+    same worker job with `analyse` and a pool (extracted by `early` first while the pool loads); nothing is stored
+    yet (`store_pages` does that)."""
     budget = budget or ByteBudget(body_budget(config.fetch))
     slots = asyncio.Semaphore(config.fetch.concurrency)
     in_hand = asyncio.Semaphore(pages_in_hand(config.fetch, pool))
     fetched = FetchedPages()
-    fetches = [fetch_and_extract(entry, client, config, pool, budget, slots, analyse, in_hand) for entry in entries]
+    fetches = [
+        fetch_and_extract(entry, client, config, pool, budget, slots, analyse, in_hand, early) for entry in entries
+    ]
     for finished in asyncio.as_completed(fetches):
         page, result, analysis = await finished
         fetched.outcomes.append((page, result))
@@ -597,6 +671,7 @@ async def fetch_and_process(
     pool: Workers | None,
     report: CycleReport,
     progress: Progress | None = None,
+    early: EarlyExtraction | None = None,
 ) -> None:
     """Every due entry, a batch at a time, so that the workers always have pages: as soon as batch n's pages
     are extracted and analysed, batch n+1's downloads start and go to the workers, while the main process
@@ -617,7 +692,7 @@ async def fetch_and_process(
     def start(entries: list[Entry]) -> asyncio.Task[FetchedPages] | None:
         if not entries:
             return None
-        return asyncio.create_task(fetch_pages(config, client, entries, pool, progress, budget, analyse))
+        return asyncio.create_task(fetch_pages(config, client, entries, pool, progress, budget, analyse, early))
 
     batch = next_batch(store, now, seen, 0)
     fetching = start(batch)
@@ -645,6 +720,8 @@ async def fetch_and_process(
             fetching.cancel()
         for task in processing:
             task.cancel()
+        if early is not None:
+            early.close()
 
 
 async def run_cycle_async(
@@ -679,9 +756,12 @@ async def run_cycle_async(
             report.errors += polled.errors
             pages_due = len(store.entries_due(now, POOL_THRESHOLD))
             pool = pool or worker_pool(pages_due)
+            early = None
             if pool and pages_due:
                 pool.start()  # its workers come up while the first pages download
-            await fetch_and_process(config, store, client, now, pool, report, progress)
+                if not pool.ready and analyses_in_workers(store, pool):
+                    early = EarlyExtraction(pool)  # and the first pages are extracted meanwhile
+            await fetch_and_process(config, store, client, now, pool, report, progress, early)
     finally:
         if pool:
             pool.shutdown()

@@ -46,6 +46,9 @@ POOL_THRESHOLD = 40
 # seconds for workers whose tables it never uses.
 PAGES = ("pipeline.worker_preload",)
 FEEDS = ("pipeline.workers", "pipeline.feeds")
+# The extractor alone, for the one worker that extracts a cycle's first pages while the pages' forkserver is still
+# loading spaCy (`cycle.EarlyExtraction`): its forkserver is up in a fraction of that time.
+EXTRACTION = ("pipeline.workers", "pipeline.fetch", "pipeline.extract")
 
 # How many jobs a worker of a preload does before a fresh fork of its forkserver replaces it (none: never). A page
 # worker grows with the distinct pages it meets (spaCy's string store alone 2,800 → 32,000 strings over the bench's
@@ -98,6 +101,11 @@ class Workers:
         # wait (asyncio.wrap_future), which would otherwise cancel this future and with it every other job's wait.
         self._spawned.set_running_or_notify_cancel()
         threading.Thread(target=_start, args=(self._executor(), self.size, self._spawned), daemon=True).start()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the workers are up: started, and their forkserver done with its preload."""
+        return self._spawned is not None and self._spawned.done()
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         if self._pool is broken:
