@@ -11,7 +11,8 @@ once, whole, and the enrich step has nothing left to do for it; batch n is
 indexed, enriched, deduped and grouped into statements while batch n+1 is
 fetched and extracted; the worker pool starts with the first feed body to parse, while
 the other feeds are still being polled (a poll of feeds that all answer 304
-starts it only if pages are due: starting it cost 2-3 s of CPU for nothing).
+starts it only if pages are due: starting it cost 2-3 s of CPU for nothing), and while its forkserver loads
+spaCy, a light worker with the extractor alone extracts the first pages on the other core (`EarlyExtraction`).
 The order guarantees do not move: an entry is marked done only after its
 article is stored (a crash costs a re-fetch, never a loss), a batch is deduped
 only after every earlier batch (dedup sees every earlier article), and an
@@ -203,6 +204,7 @@ class EarlyExtraction:
     extractor alone (`workers.EXTRACTION`), a fraction of that, so it extracts the first pages meanwhile, and the
     page workers only analyse them (`page_work.analyse_extracted`), as they would have in the one job. Once the
     page pool is up, every page goes to it as before, and this worker and its forkserver end with its last job.
+    A cycle uses it where pages are analysed in the workers (`analyses_in_workers`), the store the bench measures.
     """
 
     # Jobs handed to the worker at once: one running and one pickled and waiting, so it does not idle between
