@@ -262,16 +262,27 @@ async def fetch_and_extract(
     A request starts only when a connection is free (`slots`), so its deadline is not spent queueing behind
     the rest of the batch while the workers, and the processing of the batch before, take their time; and only
     when fewer than `in_hand` pages are downloading or waiting for a worker (`pages_in_hand`).
+
+    A page the `early` worker extracted leaves `in_hand` and the budget before its analysis: it holds its
+    article alone, no body, and the pages behind it download for that worker meanwhile. Held until the page
+    pool was up, the first 24 pages (`pages_in_hand`) stopped every download and left that worker idle.
     """
+    early_result: ExtractResult | None = None
     async with in_hand or contextlib.nullcontext(), budget.hold(config.fetch.max_bytes) as keep:
         async with slots:
             page = await fetch_page(entry, client)
         keep(len(page.response.body) if page.response else 0)
         if analyse and pool is not None and page.response is not None:
-            result, analysis = await _extract_and_analyse(page, config, pool, early)
+            early_result = await early.extract(_extraction(page, config)) if early is not None else None
+            if early_result is None:
+                result, analysis = await _extract_and_analyse(page, config, pool)
         else:
             result, analysis = await extract_page(page, config.fetch.min_text_chars, pool), None
-    return Page(page.entry, None, page.error), result, analysis
+        page = Page(page.entry, None, page.error)  # the body goes before the budget is released
+    if early_result is not None:
+        assert pool is not None
+        result, analysis = early_result, await _analyse_extracted(early_result, entry.title, config, pool)
+    return page, result, analysis
 
 
 # Pages a worker may have waiting for it, beyond those downloading: enough that it never waits for a download.
@@ -289,22 +300,17 @@ def pages_in_hand(fetch: FetchConfig, pool: Workers | None) -> int:
     return fetch.concurrency + QUEUED_PER_WORKER * (pool.size if pool else 1)
 
 
-async def _extract_and_analyse(
-    page: Page, config: Config, pool: Workers, early: EarlyExtraction | None = None
-) -> tuple[ExtractResult, Analysis | None]:
-    """Both in one worker job; if that job kills its worker (twice), the page is extracted alone, so a page
-    whose analysis kills workers is still indexed, and the enrich step reports its analysis as it always did.
-
-    While the page pool is still loading, `early` may extract the page first; the analysis then follows in the
-    page pool, and an analysis that kills its worker leaves the article to the enrich step in the same way."""
+def _extraction(page: Page, config: Config) -> ExtractJob:
     assert page.response is not None
     response = page.response
-    extraction = (response.body, response.headers.get("content-type"), response.url, config.fetch.min_text_chars)
-    extracted = await early.extract(extraction) if early is not None else None
-    if extracted is not None:
-        return extracted, await _analyse_extracted(extracted, page.entry.title, config, pool)
+    return response.body, response.headers.get("content-type"), response.url, config.fetch.min_text_chars
+
+
+async def _extract_and_analyse(page: Page, config: Config, pool: Workers) -> tuple[ExtractResult, Analysis | None]:
+    """Both in one worker job; if that job kills its worker (twice), the page is extracted alone, so a page
+    whose analysis kills workers is still indexed, and the enrich step reports its analysis as it always did."""
     try:
-        work = await pool.run(extract_and_analyse, (extraction, page.entry.title, config))
+        work = await pool.run(extract_and_analyse, (_extraction(page, config), page.entry.title, config))
     except WorkerDiedError:
         return await extract_page(page, config.fetch.min_text_chars, pool), None
     return (work.extracted, work.reason), work.analysis
@@ -313,6 +319,8 @@ async def _extract_and_analyse(
 async def _analyse_extracted(
     extracted: ExtractResult, entry_title: str, config: Config, pool: Workers
 ) -> Analysis | None:
+    """The page pool's analysis of an article the early worker extracted; one that kills its worker is left to
+    the enrich step, as after `_extract_and_analyse`."""
     if extracted[0] is None:
         return None
     try:
