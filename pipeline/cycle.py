@@ -208,7 +208,8 @@ class EarlyExtraction:
 
     It ends once the page pool's first worker is up, before the second starts (`make_way`, the page pool's
     `first_up`): the two of them and the page pool's forkserver and workers at once held 612 MiB of RSS summed in
-    a 543-page bench cycle, 39 MiB past the cycle's own peak; the page workers take every page from then on.
+    a 543-page bench cycle, more than the cycle's own peak later (598-602 the same hour); the page workers take
+    every page from then on.
     """
 
     # Jobs handed to the worker at once: one running and one pickled and waiting, so it does not idle between

@@ -92,6 +92,7 @@ class Workers:
 
     @property
     def started(self) -> bool:
+        """Whether `start` has run: a pool started without `first_up` (a job started it) will not call one."""
         return self._spawned is not None
 
     def start(self, first_up: Callable[[], None] | None = None) -> None:
