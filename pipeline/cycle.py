@@ -11,7 +11,8 @@ once, whole, and the enrich step has nothing left to do for it; batch n is
 indexed, enriched, deduped and grouped into statements while batch n+1 is
 fetched and extracted; the worker pool starts with the first feed body to parse, while
 the other feeds are still being polled (a poll of feeds that all answer 304
-starts it only if pages are due: starting it cost 2-3 s of CPU for nothing).
+starts it only if pages are due: starting it cost 2-3 s of CPU for nothing), and while its forkserver loads
+spaCy, a light worker with the extractor alone extracts the first pages on the other core (`EarlyExtraction`).
 The order guarantees do not move: an entry is marked done only after its
 article is stored (a crash costs a re-fetch, never a loss), a batch is deduped
 only after every earlier batch (dedup sees every earlier article), and an
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence, Set
 from contextlib import asynccontextmanager
@@ -41,21 +43,23 @@ from pipeline.enrich.analyze import Analysis, analyze_job
 from pipeline.enrich.statements import StatementReport, attach_statements
 from pipeline.enrich.topics import topic_queries
 from pipeline.fetch import (
+    ExtractJob,
     ExtractResult,
     Page,
     Progress,
     build_articles,
+    extract_body,
     extract_page,
     fetch_page,
     is_due,
     retry_delay,
 )
-from pipeline.page_work import extract_and_analyse
+from pipeline.page_work import analyse_extracted, extract_and_analyse
 from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
 from pipeline.store import Store, StoreWriteError, unavailable_errors
 from pipeline.web import WebClient
-from pipeline.workers import FEEDS, POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
+from pipeline.workers import EXTRACTION, FEEDS, POOL_THRESHOLD, WorkerDiedError, Workers, worker_pool
 
 BATCH_SIZE = 200
 # The smallest batch `next_batch` cuts a cycle's tail into.
@@ -193,6 +197,66 @@ class ByteBudget:
             self._release(held)
 
 
+class EarlyExtraction:
+    """One worker that extracts pages while the page pool's forkserver is still loading.
+
+    That load (spaCy, the extractor and the rule pipeline's base, about 2 s of CPU on a quiet host) runs on one
+    core while the other had nothing to do but the first downloads. This worker's forkserver imports the
+    extractor alone (`workers.EXTRACTION`), a fraction of that, so it extracts the first pages meanwhile, and the
+    page workers only analyse them (`page_work.analyse_extracted`), as they would have in the one job. A cycle
+    uses it where pages are analysed in the workers (`analyses_in_workers`), the store the bench measures.
+
+    It ends once the page pool's first worker is up, before the second starts (`make_way`, the page pool's
+    `first_up`): the two of them and the page pool's forkserver and workers at once held 612 MiB of RSS summed in
+    a 543-page bench cycle, more than the cycle's own peak later (598-602 the same hour); the page workers take
+    every page from then on.
+    """
+
+    # Jobs handed to the worker at once: one running and one pickled and waiting, so it does not idle between
+    # pages, while the pages behind them wait here, free to go to the page pool the moment it is up.
+    IN_FLIGHT = 2
+    # How long the page pool's starting thread waits for the event loop to stop handing pages here: a loop that
+    # no longer runs (the cycle ended first) leaves the worker to `close`.
+    HANDOVER_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        self.pool: Workers | None = Workers(1, EXTRACTION)
+        self.pool.start()
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(self.IN_FLIGHT)
+        self._handed_over = threading.Event()  # set in the event loop: no page goes to this worker any more
+        self._closing = threading.Lock()
+
+    async def extract(self, job: ExtractJob) -> ExtractResult | None:
+        """The page extracted here, or None when it is the page pool's to take (this worker ended, or died)."""
+        async with self._slots:
+            if self.pool is not None and not self._handed_over.is_set():
+                await self.pool.wait_ready()
+            # Checked with no wait before the job is handed over, so `make_way` cannot end the pool in between.
+            if self.pool is None or self._handed_over.is_set():
+                return None
+            try:
+                return await self.pool.run(extract_body, job)
+            except WorkerDiedError:
+                return None
+
+    def make_way(self) -> None:
+        """In the page pool's starting thread, its first worker up: end this worker, its jobs in flight done."""
+        try:
+            self._loop.call_soon_threadsafe(self._handed_over.set)
+        except RuntimeError:  # the loop is closed: the cycle has ended, and `close` with it
+            return
+        if self._handed_over.wait(self.HANDOVER_SECONDS):
+            self.close()
+
+    def close(self) -> None:
+        """End the worker and its forkserver (a job in flight is waited for)."""
+        with self._closing:
+            if self.pool is not None:
+                self.pool.shutdown(stop_forkserver=True)
+                self.pool = None
+
+
 async def fetch_and_extract(
     entry: Entry,
     client: WebClient,
@@ -202,6 +266,7 @@ async def fetch_and_extract(
     slots: asyncio.Semaphore,
     analyse: bool = False,
     in_hand: asyncio.Semaphore | None = None,
+    early: EarlyExtraction | None = None,
 ) -> tuple[Page, ExtractResult, Analysis | None]:
     """One page, fetched and then extracted at once (and analysed, with `analyse` and a pool); its body is
     dropped before the budget is released.
@@ -209,16 +274,27 @@ async def fetch_and_extract(
     A request starts only when a connection is free (`slots`), so its deadline is not spent queueing behind
     the rest of the batch while the workers, and the processing of the batch before, take their time; and only
     when fewer than `in_hand` pages are downloading or waiting for a worker (`pages_in_hand`).
+
+    A page the `early` worker extracted leaves `in_hand` and the budget before its analysis: it holds its
+    article alone, no body, and the pages behind it download for that worker meanwhile. Held until the page
+    pool was up, the first 24 pages (`pages_in_hand`) stopped every download and left that worker idle.
     """
+    early_result: ExtractResult | None = None
     async with in_hand or contextlib.nullcontext(), budget.hold(config.fetch.max_bytes) as keep:
         async with slots:
             page = await fetch_page(entry, client)
         keep(len(page.response.body) if page.response else 0)
         if analyse and pool is not None and page.response is not None:
-            result, analysis = await _extract_and_analyse(page, config, pool)
+            early_result = await early.extract(_extraction(page, config)) if early is not None else None
+            if early_result is None:
+                result, analysis = await _extract_and_analyse(page, config, pool)
         else:
             result, analysis = await extract_page(page, config.fetch.min_text_chars, pool), None
-    return Page(page.entry, None, page.error), result, analysis
+        page = Page(page.entry, None, page.error)  # the body goes before the budget is released
+    if early_result is not None:
+        assert pool is not None
+        result, analysis = early_result, await _analyse_extracted(early_result, entry.title, config, pool)
+    return page, result, analysis
 
 
 # Pages a worker may have waiting for it, beyond those downloading: enough that it never waits for a download.
@@ -236,17 +312,33 @@ def pages_in_hand(fetch: FetchConfig, pool: Workers | None) -> int:
     return fetch.concurrency + QUEUED_PER_WORKER * (pool.size if pool else 1)
 
 
+def _extraction(page: Page, config: Config) -> ExtractJob:
+    assert page.response is not None
+    response = page.response
+    return response.body, response.headers.get("content-type"), response.url, config.fetch.min_text_chars
+
+
 async def _extract_and_analyse(page: Page, config: Config, pool: Workers) -> tuple[ExtractResult, Analysis | None]:
     """Both in one worker job; if that job kills its worker (twice), the page is extracted alone, so a page
     whose analysis kills workers is still indexed, and the enrich step reports its analysis as it always did."""
-    assert page.response is not None
-    response = page.response
-    extraction = (response.body, response.headers.get("content-type"), response.url, config.fetch.min_text_chars)
     try:
-        work = await pool.run(extract_and_analyse, (extraction, page.entry.title, config))
+        work = await pool.run(extract_and_analyse, (_extraction(page, config), page.entry.title, config))
     except WorkerDiedError:
         return await extract_page(page, config.fetch.min_text_chars, pool), None
     return (work.extracted, work.reason), work.analysis
+
+
+async def _analyse_extracted(
+    extracted: ExtractResult, entry_title: str, config: Config, pool: Workers
+) -> Analysis | None:
+    """The page pool's analysis of an article the early worker extracted; one that kills its worker is left to
+    the enrich step, as after `_extract_and_analyse`."""
+    if extracted[0] is None:
+        return None
+    try:
+        return await pool.run(analyse_extracted, (extracted[0], entry_title, config))
+    except WorkerDiedError:
+        return None
 
 
 def matches_topics_in_python(store: Store) -> bool:
@@ -271,14 +363,18 @@ async def fetch_pages(
     progress: Progress | None = None,
     budget: ByteBudget | None = None,
     analyse: bool = False,
+    early: EarlyExtraction | None = None,
 ) -> FetchedPages:
     """Fetch and extract a batch (each page extracted while later ones download), and analyse each page in the
-    same worker job with `analyse` and a pool; nothing is stored yet (`store_pages` does that)."""
+    same worker job with `analyse` and a pool (extracted by `early` first while the pool loads); nothing is stored
+    yet (`store_pages` does that)."""
     budget = budget or ByteBudget(body_budget(config.fetch))
     slots = asyncio.Semaphore(config.fetch.concurrency)
     in_hand = asyncio.Semaphore(pages_in_hand(config.fetch, pool))
     fetched = FetchedPages()
-    fetches = [fetch_and_extract(entry, client, config, pool, budget, slots, analyse, in_hand) for entry in entries]
+    fetches = [
+        fetch_and_extract(entry, client, config, pool, budget, slots, analyse, in_hand, early) for entry in entries
+    ]
     for finished in asyncio.as_completed(fetches):
         page, result, analysis = await finished
         fetched.outcomes.append((page, result))
@@ -597,6 +693,7 @@ async def fetch_and_process(
     pool: Workers | None,
     report: CycleReport,
     progress: Progress | None = None,
+    early: EarlyExtraction | None = None,
 ) -> None:
     """Every due entry, a batch at a time, so that the workers always have pages: as soon as batch n's pages
     are extracted and analysed, batch n+1's downloads start and go to the workers, while the main process
@@ -617,7 +714,7 @@ async def fetch_and_process(
     def start(entries: list[Entry]) -> asyncio.Task[FetchedPages] | None:
         if not entries:
             return None
-        return asyncio.create_task(fetch_pages(config, client, entries, pool, progress, budget, analyse))
+        return asyncio.create_task(fetch_pages(config, client, entries, pool, progress, budget, analyse, early))
 
     batch = next_batch(store, now, seen, 0)
     fetching = start(batch)
@@ -645,6 +742,8 @@ async def fetch_and_process(
             fetching.cancel()
         for task in processing:
             task.cancel()
+        if early is not None:
+            early.close()
 
 
 async def run_cycle_async(
@@ -679,9 +778,12 @@ async def run_cycle_async(
             report.errors += polled.errors
             pages_due = len(store.entries_due(now, POOL_THRESHOLD))
             pool = pool or worker_pool(pages_due)
+            early = None
             if pool and pages_due:
-                pool.start()  # its workers come up while the first pages download
-            await fetch_and_process(config, store, client, now, pool, report, progress)
+                if not pool.started and analyses_in_workers(store, pool):
+                    early = EarlyExtraction()  # the first pages are extracted while the page pool loads
+                pool.start(early.make_way if early else None)  # its workers come up while the first pages download
+            await fetch_and_process(config, store, client, now, pool, report, progress, early)
     finally:
         if pool:
             pool.shutdown()

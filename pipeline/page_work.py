@@ -36,8 +36,23 @@ def extract_and_analyse(job: PageJob) -> PageWork:
     extracted, reason = extract_body(extract_job)
     if extracted is None:
         return PageWork(None, reason, None)
+    return PageWork(extracted, reason, _analysis(extracted, entry_title, config))
+
+
+# An article extracted elsewhere (a worker of the cycle's first seconds, whose forkserver loads no analyser), the
+# entry's title, and the config.
+AnalysisJob = tuple[Extracted, str, Config]
+
+
+def analyse_extracted(job: AnalysisJob) -> Analysis | None:
+    """The second half of `extract_and_analyse`, for an article extracted by another worker: the same analysis,
+    so the article is stored as one job would have stored it."""
+    extracted, entry_title, config = job
+    return _analysis(extracted, entry_title, config)
+
+
+def _analysis(extracted: Extracted, entry_title: str, config: Config) -> Analysis | None:
     try:
-        analysis = analyze(extracted.text, config, article_title(entry_title, extracted))
+        return analyze(extracted.text, config, article_title(entry_title, extracted))
     except Exception:  # noqa: BLE001 - the enrich step analyses this article again and reports the error itself
-        analysis = None
-    return PageWork(extracted, reason, analysis)
+        return None

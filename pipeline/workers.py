@@ -46,6 +46,9 @@ POOL_THRESHOLD = 40
 # seconds for workers whose tables it never uses.
 PAGES = ("pipeline.worker_preload",)
 FEEDS = ("pipeline.workers", "pipeline.feeds")
+# The extractor alone, for the one worker that extracts a cycle's first pages while the pages' forkserver is still
+# loading spaCy (`cycle.EarlyExtraction`): its forkserver is up in a fraction of that time.
+EXTRACTION = ("pipeline.workers", "pipeline.fetch", "pipeline.extract")
 
 # How many jobs a worker of a preload does before a fresh fork of its forkserver replaces it (none: never). A page
 # worker grows with the distinct pages it meets (spaCy's string store alone 2,800 → 32,000 strings over the bench's
@@ -87,17 +90,37 @@ class Workers:
             )
         return self._pool
 
-    def start(self) -> None:
+    @property
+    def started(self) -> bool:
+        """Whether `start` has run: a pool started without `first_up` (a job started it) will not call one."""
+        return self._spawned is not None
+
+    def start(self, first_up: Callable[[], None] | None = None) -> None:
         """Start the worker processes in the background: the forkserver imports the parsers, extractor and
         analyser while the caller's first downloads run, instead of after them. Once started, a second call
-        does nothing."""
+        does nothing. `first_up` runs in the starting thread once the first worker is up, before the next
+        starts (`cycle.EarlyExtraction` ends its own worker there)."""
         if self._spawned is not None:
             return
         self._spawned = Future()
         # Running from the start, so it cannot be cancelled: a job that waits for it and is cancelled cancels its own
         # wait (asyncio.wrap_future), which would otherwise cancel this future and with it every other job's wait.
         self._spawned.set_running_or_notify_cancel()
-        threading.Thread(target=_start, args=(self._executor(), self.size, self._spawned), daemon=True).start()
+        threading.Thread(
+            target=_start, args=(self._executor(), self.size, self._spawned, first_up), daemon=True
+        ).start()
+
+    async def wait_ready(self) -> None:
+        """Start the workers if nobody has, and wait for them without blocking the event loop (see `run`)."""
+        self.start()
+        assert self._spawned is not None
+        if not self._spawned.done():
+            await asyncio.wrap_future(self._spawned)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the workers are up: started, and their forkserver done with its preload."""
+        return self._spawned is not None and self._spawned.done()
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         if self._pool is broken:
@@ -118,10 +141,7 @@ class Workers:
         # either way until the forkserver has done its imports (3-5 s of a poll of 2,000 changed feeds, over 10
         # at a load of 14). The event loop, and every download in flight, stopped that long (their timeouts
         # fired on waking), where it can go on fetching the other feeds or pages meanwhile.
-        self.start()
-        assert self._spawned is not None
-        if not self._spawned.done():
-            await asyncio.wrap_future(self._spawned)
+        await self.wait_ready()
         pool = self._executor()
         try:
             return await loop.run_in_executor(pool, fn, *args)
@@ -260,10 +280,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _start(pool: ProcessPoolExecutor, size: int, spawned: Future[None]) -> None:
+def _start(
+    pool: ProcessPoolExecutor, size: int, spawned: Future[None], first_up: Callable[[], None] | None = None
+) -> None:
     try:
-        for _ in range(size):
+        for started in range(size):
             pool.submit(int)  # the pool spawns a worker for each job it cannot hand to an idle one
+            if started == 0 and first_up is not None:
+                first_up()
     except (RuntimeError, BrokenProcessPool):
         pass  # shut down or broken before its workers started: there is nothing to start
     finally:

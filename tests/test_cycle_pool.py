@@ -109,9 +109,9 @@ def pools_used(monkeypatch) -> list[tuple[str, tuple[str, ...] | None]]:
         pools.append(("poll", pool.preload if pool else None))
         return await poll_feeds(config_, store_, client, now, due, progress, pool)
 
-    async def recording_fetch(config_, store_, client, now, pool, report, progress=None):
+    async def recording_fetch(config_, store_, client, now, pool, report, progress=None, early=None):
         pools.append(("pages", pool.preload if pool else None))
-        return await fetch_and_process(config_, store_, client, now, pool, report, progress)
+        return await fetch_and_process(config_, store_, client, now, pool, report, progress, early)
 
     monkeypatch.setattr(cycle, "poll_feeds", recording_poll)
     monkeypatch.setattr(cycle, "fetch_and_process", recording_fetch)

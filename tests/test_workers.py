@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
@@ -293,11 +293,13 @@ def test_a_job_submitted_while_the_workers_start_leaves_the_event_loop_running(
     holding, released = threading.Event(), threading.Event()
     released_by_the_loop: list[bool] = []
 
-    def start_that_waits_for_the_loop(pool: ProcessPoolExecutor, size: int, spawned: Future[None]) -> None:
+    def start_that_waits_for_the_loop(
+        pool: ProcessPoolExecutor, size: int, spawned: Future[None], first_up: Callable[[], None] | None
+    ) -> None:
         with pool._shutdown_lock:  # what spawning holds while the forkserver imports
             holding.set()
             released_by_the_loop.append(released.wait(timeout=60))
-        spawn_workers(pool, size, spawned)
+        spawn_workers(pool, size, spawned, first_up)
 
     spawn_workers = pipeline.workers._start
     monkeypatch.setattr(pipeline.workers, "_start", start_that_waits_for_the_loop)
@@ -328,9 +330,11 @@ def test_the_first_job_on_workers_nobody_started_starts_them_without_stopping_th
     released = threading.Event()
     released_by_the_loop: list[bool] = []
 
-    def start_that_waits_for_the_loop(pool: ProcessPoolExecutor, size: int, spawned: Future[None]) -> None:
+    def start_that_waits_for_the_loop(
+        pool: ProcessPoolExecutor, size: int, spawned: Future[None], first_up: Callable[[], None] | None
+    ) -> None:
         released_by_the_loop.append(released.wait(timeout=60))
-        spawn_workers(pool, size, spawned)
+        spawn_workers(pool, size, spawned, first_up)
 
     spawn_workers = pipeline.workers._start
     monkeypatch.setattr(pipeline.workers, "_start", start_that_waits_for_the_loop)
