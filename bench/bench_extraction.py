@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import re
 import statistics
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.extract import TRAFILATURA_OPTIONS, Extracted, decode_html, extract, extract_with
+from pipeline.extract import TRAFILATURA_OPTIONS, Extracted, decode_html, extract, extract_with, warm_up
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 AEB_DIR = DATA_DIR / "extraction" / "article_extraction_benchmark"
@@ -270,6 +271,17 @@ def pages_per_second(
     return statistics.median(rates)
 
 
+def count_run(pages: Sequence[GoldPage]) -> str:
+    """Extract each page once after `warm_up`, as a worker does, and say what came out: run under callgrind, the
+    count is the extractor's instructions (the rest of the process is the same in any two codes compared), and the
+    digest shows whether the two codes extracted the same records."""
+    warm_up()
+    digest = hashlib.sha256()
+    for page in pages:
+        digest.update(repr(extract(page.html, page.url)).encode())
+    return f"{len(pages)} AEB pages extracted once; records digest {digest.hexdigest()[:16]}"
+
+
 # ---------------------------------------------------------------------------
 # main
 
@@ -282,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="40 + 20 pages, 1 speed run: for development")
     parser.add_argument("--runs", type=int, default=3, help="speed runs to take the median of (default 3)")
+    parser.add_argument(
+        "--count", type=int, metavar="N", help="only extract the first N AEB pages once, for an instruction count"
+    )
     args = parser.parse_args(argv)
 
     reason = data_missing_reason()
@@ -289,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipping extraction benchmark: {reason}")
         return 0
 
+    if args.count is not None:
+        print(count_run(load_aeb(args.count)))
+        return 0
     runs = 1 if args.quick else args.runs
     aeb = load_aeb(40 if args.quick else None)
     english = load_english_eval(20 if args.quick else None)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from lxml.etree import XPath
+from lxml.html import HtmlElement
+from trafilatura import settings as trafilatura_settings
+from trafilatura import xpaths as trafilatura_xpaths
 from trafilatura.htmlprocessing import prune_unwanted_nodes
 from trafilatura.metadata import extract_metainfo
 from trafilatura.utils import load_html
@@ -553,3 +559,134 @@ def test_a_published_time_from_json_ld_spread_over_lines() -> None:
     assert result.author == "Maria Lopez"
     assert result.sitename == "Harbour Times"
     assert result.published == datetime(2024, 5, 7, 7, 30, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------
+# trafilatura's XPath expressions, rewritten (`by_tag`, `screened`)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "strings"),
+    [
+        # one string a branch: the longer of a branch's runs of literal characters
+        ("mvp-post-add-(?:box|wrap)|infinite-?scroll", {"mvp-post-add-", "infinite"}),
+        # a class and a lookahead stand for nothing; the run after the class does
+        ("^[Cc]omment(?!ary)|(?:article|post)-comments", {"omment", "-comments"}),
+        ("^(?:[Cc]omment(?!ary)|comol)", {"omment", "comol"}),
+        ("(?:share)+-bar", {"share"}),  # a repeat of at least once needs its body
+        ("x?y?", None),  # may match the empty string
+        ("[a-z]+", None),
+        ("news|[0-9]+", None),  # one branch needs no string, so the alternation needs none
+        ("(?i)comment", None),  # case-insensitive: a screen by `contains` would miss "Comment"
+        ("(?i:comment)s", {"s"}),
+    ],
+)
+def test_the_strings_every_match_of_a_pattern_holds(pattern: str, strings: set[str] | None) -> None:
+    assert extract_module.required_strings(pattern) == strings
+
+
+def test_a_tag_step_is_written_as_a_union_unless_a_predicate_counts_positions() -> None:
+    assert extract_module.by_tag(".//*[self::div or self::section][@id='x']") == "(.//div|.//section)[@id='x']"
+    assert (
+        extract_module.by_tag(".//*[self::div or self::main][@id='x'][1]")
+        == ".//*[self::div or self::main][@id='x'][1]"
+    )
+    assert extract_module.by_tag(".//*[@id][self::div]") == ".//*[@id][self::div]"
+
+
+def test_a_regular_expression_is_screened_once_by_its_strings_or_else_by_its_attributes() -> None:
+    screened = extract_module.screened("//*[re:test(@id|@class, '^comment')]")
+    assert screened == (
+        "//*[((contains(@id, 'comment') or contains(@class, 'comment')) and re:test(@id|@class, '^comment'))]"
+    )
+    assert extract_module.screened(screened) == screened
+    # five strings, or a case-insensitive test: screened by the attribute being there at all
+    assert extract_module.screened("//*[re:test(@id, 'a1|b2|c3|d4|e5')]") == (
+        "//*[((@id) and re:test(@id, 'a1|b2|c3|d4|e5'))]"
+    )
+    assert (
+        extract_module.screened("//*[re:test(@id, 'comment', 'i')]") == "//*[((@id) and re:test(@id, 'comment', 'i'))]"
+    )
+    empty = "//*[re:test(@id, 'x?')]"  # matches an absent attribute's empty string: no screen holds
+    assert extract_module.screened(empty) == empty
+
+
+# A page with something for each of trafilatura's rewritten expressions to select: comment sections and lists by
+# id and class (one a "commentary", which they must not take), an infinite-scroll container with and without an
+# <h1>, share buttons, a teaser, an article body, a cookie banner (matched whatever its case) and a footer.
+XPATHS_PAGE = """<html><head><title>t</title></head><body>
+<main><article class="post-body"><h1>Harbour reopens</h1><p>The harbour reopened on Wednesday.</p>
+<div class="infinite-scroll"><h1>Next story</h1><p>More.</p></div>
+<div id="infinitescroll-wrap"><p>Appended.</p></div>
+<section class="mvp-post-add-box"><h1>Another</h1></section>
+<div class="elementor-share-buttons"><a href="#">Share</a></div>
+<div class="commentary"><p>Our view.</p></div></article></main>
+<ul class="comment-list"><li>One</li></ul><ol id="comments"><li>Two</li></ol><ol class="steps"><li>Three</li></ol>
+<section id="comment-form"><p>Leave a reply</p></section><div class="article-comments"><p>Nice</p></div>
+<div id="disqus_thread"></div><div class="teaser"><p>Read next</p></div>
+<div class="Comments">Four</div><details class="comment-box">Five</details>
+<div class="Cookie-Notice">We use cookies</div><footer><p>Contact</p></footer>
+</body></html>"""
+
+
+def _fresh(name: str) -> ModuleType:
+    """A new copy of module `name`, run from its source; the one imported stays as it is."""
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _as_shipped() -> dict[str, tuple[list[XPath], list[XPath]]]:
+    """trafilatura's lists of expressions and its page measure's cleaning, each as its modules write it (their
+    source run again: `pipeline.extract` rewrote the modules' own in place) and as the extractor has it now."""
+    xpaths = vars(_fresh("trafilatura.xpaths"))
+    pairs = {
+        name: (shipped, getattr(trafilatura_xpaths, name))
+        for name, shipped in xpaths.items()
+        if isinstance(shipped, list) and shipped and isinstance(shipped[0], XPath)
+    }
+    basic_clean = _fresh("trafilatura.settings").BASIC_CLEAN_XPATH
+    pairs["BASIC_CLEAN_XPATH"] = ([basic_clean], [extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH])
+    return pairs
+
+
+def _selections(trees: list[HtmlElement]) -> list[tuple[str, int, list[HtmlElement], list[HtmlElement]]]:
+    found = []
+    for name, (shipped, rewritten) in _as_shipped().items():
+        for k, (original, faster) in enumerate(zip(shipped, rewritten, strict=True)):
+            found += [(name, k, original(tree), faster(tree)) for tree in trees]
+    return found
+
+
+def test_the_rewritten_expressions_select_what_trafilaturas_select() -> None:
+    rewritten = {
+        name for name, (shipped, now) in _as_shipped().items() if [x.path for x in shipped] != [x.path for x in now]
+    }
+    assert {"RAW_TREE_PRUNE_XPATH", "REMOVE_COMMENTS_AND_LISTS_XPATH", "OVERALL_DISCARD_XPATH"} <= rewritten
+    assert "BASIC_CLEAN_XPATH" in rewritten
+    assert trafilatura_settings.BASIC_CLEAN_XPATH is extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH
+    assert not rewritten & {"AUTHOR_XPATHS", "AUTHOR_DISCARD_XPATHS"}  # `ElementRules` reads those as written
+    selections = _selections([load_html(XPATHS_PAGE)])
+    for name, k, original, faster in selections:
+        assert faster == original, (name, k)
+    selected = {(name, k): [e.get("class") or e.get("id") for e in found] for name, k, found, _ in selections}
+    assert selected["RAW_TREE_PRUNE_XPATH", 0] == ["infinitescroll-wrap", "mvp-post-add-box"]
+    assert selected["RAW_TREE_PRUNE_XPATH", 1] == ["elementor-share-buttons"]
+    assert selected["BASIC_CLEAN_XPATH", 0] == ["Cookie-Notice", None]  # and the page's footer
+    assert selected["REMOVE_COMMENTS_AND_LISTS_XPATH", 0] == [
+        "comment-list",
+        "comments",
+        "comment-form",
+        "article-comments",
+        "disqus_thread",
+        "Comments",
+        "comment-box",
+    ]
+
+
+def test_the_rewritten_expressions_select_what_trafilaturas_select_on_real_pages() -> None:
+    _require_data()
+    for name, k, original, faster in _selections([load_html(page.html) for page in bench.load_aeb(20)]):
+        assert faster == original, (name, k)
