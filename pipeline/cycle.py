@@ -50,6 +50,7 @@ from pipeline.fetch import (
     build_articles,
     extract_body,
     extract_page,
+    extraction_job,
     fetch_page,
     is_due,
     retry_delay,
@@ -285,9 +286,10 @@ async def fetch_and_extract(
             page = await fetch_page(entry, client)
         keep(len(page.response.body) if page.response else 0)
         if analyse and pool is not None and page.response is not None:
-            early_result = await early.extract(_extraction(page, config)) if early is not None else None
+            job = extraction_job(page.response, config.fetch.min_text_chars)
+            early_result = await early.extract(job) if early is not None else None
             if early_result is None:
-                result, analysis = await _extract_and_analyse(page, config, pool)
+                result, analysis = await _extract_and_analyse(page, job, config, pool)
         else:
             result, analysis = await extract_page(page, config.fetch.min_text_chars, pool), None
         page = Page(page.entry, None, page.error)  # the body goes before the budget is released
@@ -312,17 +314,14 @@ def pages_in_hand(fetch: FetchConfig, pool: Workers | None) -> int:
     return fetch.concurrency + QUEUED_PER_WORKER * (pool.size if pool else 1)
 
 
-def _extraction(page: Page, config: Config) -> ExtractJob:
-    assert page.response is not None
-    response = page.response
-    return response.body, response.headers.get("content-type"), response.url, config.fetch.min_text_chars
-
-
-async def _extract_and_analyse(page: Page, config: Config, pool: Workers) -> tuple[ExtractResult, Analysis | None]:
-    """Both in one worker job; if that job kills its worker (twice), the page is extracted alone, so a page
-    whose analysis kills workers is still indexed, and the enrich step reports its analysis as it always did."""
+async def _extract_and_analyse(
+    page: Page, job: ExtractJob, config: Config, pool: Workers
+) -> tuple[ExtractResult, Analysis | None]:
+    """Both in one worker job (`job`, the page's extraction); if that job kills its worker (twice), the page is
+    extracted alone, so a page whose analysis kills workers is still indexed, and the enrich step reports its
+    analysis as it always did."""
     try:
-        work = await pool.run(extract_and_analyse, (_extraction(page, config), page.entry.title, config))
+        work = await pool.run(extract_and_analyse, (job, page.entry.title, config))
     except WorkerDiedError:
         return await extract_page(page, config.fetch.min_text_chars, pool), None
     return (work.extracted, work.reason), work.analysis

@@ -103,6 +103,12 @@ ExtractJob = tuple[bytes, str | None, str, int]
 ExtractResult = tuple[Extracted | None, str | None]
 
 
+def extraction_job(response: Response, min_text_chars: int) -> ExtractJob:
+    """What a worker extracts a fetched page from: its body, its declared content type, the URL it came from (after
+    redirects) and the least text that makes an article."""
+    return response.body, response.headers.get("content-type"), response.url, min_text_chars
+
+
 def extract_body(job: ExtractJob) -> ExtractResult:
     """The extracted article, or why the page gave none; picklable both ways for a process pool.
 
@@ -130,7 +136,7 @@ async def extract_page(page: Page, min_text_chars: int, pool: Workers | None) ->
     response = page.response
     if response is None:
         return None, page.error.reason if page.error else "no response"
-    job = (response.body, response.headers.get("content-type"), response.url, min_text_chars)
+    job = extraction_job(response, min_text_chars)
     if pool is None:
         return await asyncio.to_thread(extract_body, job)
     try:

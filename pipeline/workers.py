@@ -113,8 +113,8 @@ class Workers:
     async def wait_ready(self) -> None:
         """Start the workers if nobody has, and wait for them without blocking the event loop (see `run`)."""
         self.start()
-        assert self._spawned is not None
-        if not self._spawned.done():
+        if not self.ready:
+            assert self._spawned is not None
             await asyncio.wrap_future(self._spawned)
 
     @property
