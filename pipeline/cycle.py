@@ -725,6 +725,7 @@ async def fetch_and_process(
             upcoming = next_batch(store, now, seen, len(batch))
             fetching = start(upcoming)  # the workers take batch n+1 while batch n is stored
             stored = await asyncio.to_thread(store_pages, store, fetched, now)
+            del fetched  # stored: batch n's texts and analyses are not held through its processing and n+1's fetch
             report.articles_indexed += stored.indexed
             report.errors += stored.errors
             previous = processing[-1] if processing else None

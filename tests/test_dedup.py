@@ -328,6 +328,20 @@ def test_a_batch_is_fingerprinted_as_each_text_alone() -> None:
     assert batch[0] is not None and batch[0].body_hash == "fce2738d2e2fcb692ffd82ebfa33749e"
 
 
+def test_a_batch_larger_than_one_pass_is_fingerprinted_as_each_text_alone(monkeypatch) -> None:
+    """Sketched two texts a pass: VOA and VICE land in different passes, a short text between, and each keeps the
+    keys it has alone."""
+    monkeypatch.setattr(dedup, "SKETCHED_AT_ONCE", 2)
+    batch = fingerprints([VOA, "Too short to fold.", VICE, VOA, VICE])
+    assert [keys_summary(found) for found in (batch[0], batch[2], batch[3], batch[4])] == [
+        VOA_KEYS,
+        VICE_KEYS,
+        VOA_KEYS,
+        VICE_KEYS,
+    ]
+    assert batch[1] is None
+
+
 def test_word_hashes_are_kept_up_to_their_bound_then_started_afresh_with_the_same_values(monkeypatch):
     """The word-hash cache holds at most its bound (a process's life of real feeds would otherwise keep every word it
     met); starting afresh changes no hash, since each is blake2b of the word."""
