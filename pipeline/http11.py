@@ -68,9 +68,17 @@ class Target:
         return (self.scheme, self.host, self.port)
 
 
+class RefusedURLError(ValueError):
+    """A URL that names no http(s) host: refused as such (`web` reports it as the address guard's refusal), not as
+    a malformed URL."""
+
+
 def target_of(url: str) -> Target:
     """Split a URL. Plain printable ASCII URLs (nearly all) are split by `urlsplit`; others go through httpx's
-    URL model, which IDNA-encodes the host and percent-encodes the path and query as httpx would send them."""
+    URL model, which IDNA-encodes the host and percent-encodes the path and query as httpx would send them.
+
+    Raises `RefusedURLError` for a scheme other than http(s) or a URL without a host, ValueError (or UnicodeError)
+    for one that cannot be split."""
     if not (url.isascii() and url.isprintable()) or " " in url:
         try:
             url = str(httpx.URL(url))
@@ -78,9 +86,11 @@ def target_of(url: str) -> Target:
             raise ValueError(str(exc)) from None
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise RefusedURLError(f"refused scheme {parts.scheme!r}")
     host = (parts.hostname or "").lower()
-    if scheme not in _DEFAULT_PORTS or not host:
-        raise ValueError(f"not an http(s) URL with a host: {url!r}")
+    if not host:
+        raise RefusedURLError("URL has no host")
     port = parts.port or _DEFAULT_PORTS[scheme]
     shown = f"[{host}]" if ":" in host else host
     host_header = shown if port == _DEFAULT_PORTS[scheme] else f"{shown}:{port}"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
 import ssl
@@ -34,12 +35,12 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
 from pipeline.config import FetchConfig
-from pipeline.http11 import Connection, Connections, Head, ProtocolError, Target, target_of
+from pipeline.http11 import Connection, Connections, Head, ProtocolError, RefusedURLError, Target, target_of
 
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
@@ -104,14 +105,11 @@ class AddressGuard:
             return True
         return address.is_global and not address.is_multicast
 
-    async def check(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"}:
-            raise FetchError(f"refused scheme {parts.scheme!r}", transient=False)
-        host = parts.hostname
-        if not host:
-            raise FetchError("URL has no host", transient=False)
-        for address in await self._addresses(host, parts.port or (443 if parts.scheme == "https" else 80)):
+    async def check(self, target: Target) -> None:
+        """Refuse the target unless every address its host may reach is permitted (`target_of` has refused
+        schemes other than http(s) and URLs without a host)."""
+        host = target.host
+        for address in await self._addresses(host, target.port):
             if not self.permits(address):
                 raise FetchError(
                     f"refused {host}: {address} is not a public address (add it to fetch.allow_networks)",
@@ -123,15 +121,35 @@ class AddressGuard:
         """The addresses a connection to `host` may reach. An address written in the URL is itself: asking the
         resolver, in a thread, cost a thread hop per request (most of the guard's time in a poll of 2,000
         feeds on 127.0.0.1)."""
-        try:
-            return [ipaddress.ip_address(host)]
-        except ValueError:
-            pass
+        written = _written_address(host)
+        if written is not None:
+            return [written]
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise FetchError(f"cannot resolve {host}: {exc.strerror}", transient=True) from None
         return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+@functools.lru_cache(maxsize=1024)
+def _written_address(host: str) -> IPAddress | None:
+    """The address a host written as one is (None for a name): read once per host, since the feeds of one server
+    name it again and again, and `ipaddress` reads an address in pure Python."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def request_target(url: str) -> Target:
+    """Where a request for `url` goes (`http11.target_of`), with its refusal as a FetchError: a scheme other than
+    http(s) or no host as the address guard's, a URL that cannot be split as a bad URL."""
+    try:
+        return target_of(url)
+    except RefusedURLError as exc:
+        raise FetchError(str(exc), transient=False) from None
+    except (ValueError, UnicodeError) as exc:
+        raise FetchError(f"bad URL: {exc}", transient=False) from None
 
 
 class BoundedDecoder:
@@ -251,8 +269,7 @@ class WebClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.connections.aclose()
 
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
+    def _host_slot(self, host: str) -> asyncio.Semaphore:
         slot = self._host_slots.get(host)
         if slot is None:
             slot = self._host_slots[host] = asyncio.Semaphore(self.config.per_host)
@@ -269,15 +286,19 @@ class WebClient:
         The deadline (`fetch.timeout`) counts the time spent resolving, connecting and
         reading, across every hop; time queued for a connection slot is not counted
         but is limited on its own by `fetch.slot_wait`.
+
+        Each hop's URL is split once (`request_target`), for its host's slot, the guard and the request: split
+        for each of them, and again by the properties each read, a URL was split about ten times.
         """
         budget = self.config.timeout.total_seconds()
         for _hop in range(self.config.max_redirects + 1):
-            async with self._slot(url):
+            target = request_target(url)
+            async with self._slot(target.host):
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(budget):
-                        await self.guard.check(url)
-                        response = await self._get_once(url, headers or {}, accept_types)
+                        await self.guard.check(target)
+                        response = await self._get_once(target, url, headers or {}, accept_types)
                 except TimeoutError:
                     raise FetchError(
                         f"timed out after {self.config.timeout.total_seconds():g}s", transient=True
@@ -292,11 +313,11 @@ class WebClient:
         raise FetchError(f"more than {self.config.max_redirects} redirects", transient=False)
 
     @contextlib.asynccontextmanager
-    async def _slot(self, url: str) -> AsyncIterator[None]:
+    async def _slot(self, host: str) -> AsyncIterator[None]:
         """The host's slot first, then a global one: a request queued for a busy host holds no global slot."""
         wait = self.config.slot_wait.total_seconds()
         acquired: list[asyncio.Semaphore] = []
-        slots = (self._host_slot(url), self._slots)
+        slots = (self._host_slot(host), self._slots)
         try:
             try:
                 # No timer when both are free (the common case): acquiring them then does not wait.
@@ -311,11 +332,9 @@ class WebClient:
             for slot in acquired:
                 slot.release()
 
-    async def _get_once(self, url: str, headers: dict[str, str], accept_types: frozenset[str] | None) -> Response:
-        try:
-            target = target_of(url)
-        except (ValueError, UnicodeError) as exc:
-            raise FetchError(f"bad URL: {exc}", transient=False) from None
+    async def _get_once(
+        self, target: Target, url: str, headers: dict[str, str], accept_types: frozenset[str] | None
+    ) -> Response:
         request_headers = [("Host", target.host_header), *self._headers, *headers.items()]
         if target.authorization:
             request_headers.append(("Authorization", target.authorization))
@@ -326,7 +345,7 @@ class WebClient:
         except _CONNECTION_ERRORS as exc:
             raise FetchError(f"connection failed: {exc or type(exc).__name__}", transient=True) from None
         try:
-            return await self._receive(connection, head, str(url), accept_types)
+            return await self._receive(connection, head, url, accept_types)
         except _CONNECTION_ERRORS as exc:
             raise FetchError(f"connection failed: {exc or type(exc).__name__}", transient=True) from None
         finally:

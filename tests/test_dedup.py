@@ -103,6 +103,19 @@ def test_normalise_counts_words_across_any_whitespace_and_keeps_lines_apart() ->
     assert normalise(text) == "ministers met in geneva officials said it was koreas turn to answer the proposal"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Caf\u0065\u0301\u00a0au lait\n\u0301ok", "Caf\u00e9 au lait\n\u0301ok"),  # a mark after a line feed stays
+        ("\ufb01ne\u3000day\nplain line\n\u00bd cup", "fine day\nplain line\n1\u20442 cup"),  # compatibility forms
+        ("\u1100\n\u1161", "\u1100\n\u1161"),  # Hangul jamo on two lines do not join into one syllable
+        ("plain ASCII\nlines", "plain ASCII\nlines"),
+    ],
+)
+def test_nfkc_by_line_is_nfkc_of_the_whole_text(text: str, expected: str) -> None:
+    assert dedup._nfkc(text) == expected
+
+
 @pytest.mark.parametrize("one_batch", [True, False])
 def test_wire_copies_fold_into_the_earliest_and_vice_stays_apart(store: SQLiteStore, one_batch: bool) -> None:
     voa = article("voa", VOA, 0, "voa")

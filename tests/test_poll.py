@@ -7,6 +7,7 @@ import gc
 import gzip
 import os
 import pickle
+import re
 import signal
 import sqlite3
 import threading
@@ -30,7 +31,7 @@ from pipeline.poll import BodyParser, PollReport, backoff_delay, poll_feed, poll
 from pipeline.records import Entry, FeedState, utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.urls import canonical_id, canonical_link, canonical_url, url_id
-from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after
+from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after, request_target
 from pipeline.workers import WorkerDiedError, Workers
 from tests.conftest import make_config, stored_urls
 
@@ -291,11 +292,25 @@ def test_redirect_into_a_private_range_is_refused(tmp_path, site, store):
 )
 def test_addresses_written_or_resolved_are_both_checked(url, reason):
     async def check(guard: AddressGuard) -> None:
-        await guard.check(url)
+        await guard.check(target_of(url))
 
     with pytest.raises(FetchError, match=f"^{reason} \\(add it to fetch.allow_networks\\)$"):
         asyncio.run(check(AddressGuard([])))
     asyncio.run(check(AddressGuard(["10.0.0.0/8", "::1/128", "127.0.0.0/8"])))  # allowed: no error
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://a.example/feed.xml", "refused scheme 'ftp'"),  # a redirect's Location may name any scheme
+        ("http:///feed.xml", "URL has no host"),
+        ("http://[::1/feed.xml", "bad URL: Invalid IPv6 URL"),
+        ("http://a.example:port/feed.xml", "bad URL: Port could not be cast to integer value as 'port'"),
+    ],
+)
+def test_a_url_that_names_no_http_host_is_refused_with_its_reason(url, reason):
+    with pytest.raises(FetchError, match=f"^{re.escape(reason)}$"):
+        request_target(url)
 
 
 def test_json_feed_is_read(tmp_path, site, store):
