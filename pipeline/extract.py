@@ -474,9 +474,6 @@ def _outside_quotes(text: str, separator: str) -> list[str] | None:
     return parts
 
 
-# an expression's regular-expression branches, screened by the page's attribute values
-
-
 def _groups(text: str) -> list[str] | None:
     """The insides of the bracketed groups `text` is made of (`[a][b]`), or None when it is not made of them."""
     groups, depth, quoted, start = [], 0, False, 0
@@ -496,6 +493,9 @@ def _groups(text: str) -> list[str] | None:
             return None
     return None if depth or quoted else groups
 
+
+# ---------------------------------------------------------------------------
+# an expression's regular-expression branches, screened by the page's attribute values
 
 # A branch of a union that selects elements by their attributes' values alone: `.//*[re:test(@a, 'p', 'i') or ...]`.
 _VALUE_BRANCH = re.compile(r"\.//\*\[(.*)\]", re.DOTALL)
