@@ -10,9 +10,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import trafilatura
 from lxml.etree import XPath
 from lxml.html import HtmlElement
+from trafilatura import core as trafilatura_core
 from trafilatura import settings as trafilatura_settings
+from trafilatura import utils as trafilatura_utils
 from trafilatura import xpaths as trafilatura_xpaths
 from trafilatura.htmlprocessing import prune_unwanted_nodes
 from trafilatura.metadata import extract_metainfo
@@ -594,6 +597,31 @@ def test_a_tag_step_is_written_as_a_union_unless_a_predicate_counts_positions() 
     assert extract_module.by_tag(".//*[@id][self::div]") == ".//*[@id][self::div]"
 
 
+def test_the_first_element_of_a_tag_step_is_taken_from_the_union() -> None:
+    assert extract_module.by_tag("(.//*[self::div or self::main][@id='x'])[1]") == "((.//div|.//main)[@id='x'])[1]"
+    # the parenthesis closes before the end: a union of two firsts, kept
+    assert extract_module.by_tag("(.//*[self::div][@id='x'])[1]|(.//main)[1]") == (
+        "(.//*[self::div][@id='x'])[1]|(.//main)[1]"
+    )
+    assert extract_module.first_only(".//*[self::div or self::main][@id='x'][1]") == (
+        "(.//*[self::div or self::main][@id='x'])[1]"
+    )
+    assert extract_module.first_only(".//*[self::div][@id='x'][2]") == ".//*[self::div][@id='x'][2]"
+    assert extract_module.first_only(".//*[self::div][@id='x']/p[1]") == ".//*[self::div][@id='x']/p[1]"
+    assert extract_module.first_only(".//*[self::div][position() > 1][1]") == ".//*[self::div][position() > 1][1]"
+
+
+def test_an_expression_read_for_its_first_element_selects_that_element_alone() -> None:
+    # two elements each the first of its parent's children to match: trafilatura's expression selects both
+    tree = load_html(
+        '<html><body><div class="post"><p>One</p></div><section><div class="entry"><p>Two</p></div></section>'
+        "</body></html>"
+    )
+    shipped = _fresh("trafilatura.xpaths").BODY_XPATH[0]
+    assert [e.get("class") for e in shipped(tree)] == ["post", "entry"]
+    assert [e.get("class") for e in trafilatura_xpaths.BODY_XPATH[0](tree)] == ["post"]
+
+
 def test_a_regular_expression_is_screened_once_by_its_strings_or_else_by_its_attributes() -> None:
     screened = extract_module.screened("//*[re:test(@id|@class, '^comment')]")
     assert screened == (
@@ -653,10 +681,13 @@ def _as_shipped() -> dict[str, tuple[list[XPath], list[XPath]]]:
 
 
 def _selections(trees: list[HtmlElement]) -> list[tuple[str, int, list[HtmlElement], list[HtmlElement]]]:
+    """What each expression selects as shipped and as rewritten; of a list read for its first element only
+    (`first_only`), that element."""
     found = []
     for name, (shipped, rewritten) in _as_shipped().items():
+        upto = 1 if name in extract_module._READ_FOR_FIRST else None
         for k, (original, faster) in enumerate(zip(shipped, rewritten, strict=True)):
-            found += [(name, k, original(tree), faster(tree)) for tree in trees]
+            found += [(name, k, original(tree)[:upto], faster(tree)[:upto]) for tree in trees]
     return found
 
 
@@ -690,3 +721,183 @@ def test_the_rewritten_expressions_select_what_trafilaturas_select_on_real_pages
     _require_data()
     for name, k, original, faster in _selections([load_html(page.html) for page in bench.load_aeb(20)]):
         assert faster == original, (name, k)
+
+
+# ---------------------------------------------------------------------------
+# the page measure's cleaning, screened by the page's attribute values (`ValueScreenedXPath`)
+
+# A page whose class and id values hold no cookie banner's name: the screened cleaning runs the other branches alone.
+NO_BANNER_PAGE = """<html><head><title>t</title><style>p {}</style></head><body>
+<div class="article"><p>The harbour reopened.</p><script>var a;</script><aside><p>Related</p></aside></div>
+<div id="site-footer"><p>About</p></div><template><p>x</p></template><svg></svg><footer><p>Contact</p></footer>
+</body></html>"""
+
+
+def _tree(html: str) -> HtmlElement:
+    tree = load_html(html)
+    assert tree is not None
+    return tree
+
+
+def _shipped_basic_clean() -> XPath:
+    cleaning: XPath = _fresh("trafilatura.settings").BASIC_CLEAN_XPATH
+    return cleaning
+
+
+def test_the_page_measures_cleaning_reads_its_value_branch_and_keeps_the_others() -> None:
+    cleaning = extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH
+    assert isinstance(cleaning, extract_module.ValueScreenedXPath)
+    assert trafilatura_settings.BASIC_CLEAN_XPATH is cleaning
+    assert cleaning.rest is not None
+    assert cleaning.rest.path == (
+        ".//aside|.//div[contains(@class|@id, 'footer')]|.//fencedframe|.//footer|.//script|.//style|.//svg|.//template"
+    )
+    assert [(values.path, len(patterns)) for values, patterns in cleaning.tests] == [(".//@class", 1), (".//@id", 1)]
+    assert cleaning.path != _shipped_basic_clean().path  # the whole expression, as `faster` rewrote it
+    extract_module.use_faster_xpaths()  # a second time changes nothing
+    assert extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH is cleaning
+
+
+@pytest.mark.parametrize(
+    ("page", "selected"),
+    [
+        # no banner's name anywhere: the seven other branches select, in document order
+        (NO_BANNER_PAGE, ["style", "script", "aside", "div", "template", "svg", "footer"]),
+        # a banner's name in an id, in any case: the whole expression selects it too
+        (
+            NO_BANNER_PAGE.replace('id="site-footer"', 'id="OneTrust-Banner"'),
+            ["style", "script", "aside", "div", "template", "svg", "footer"],
+        ),
+        (
+            NO_BANNER_PAGE.replace('class="article"', 'class="CookieBar"'),
+            ["style", "div", "script", "aside", "div", "template", "svg", "footer"],
+        ),
+    ],
+)
+def test_the_screened_cleaning_selects_what_trafilaturas_selects(page: str, selected: list[str]) -> None:
+    tree = _tree(page)
+    found = extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH(tree)
+    assert found == _shipped_basic_clean()(tree)
+    assert [element.tag for element in found] == selected
+
+
+def test_an_expression_without_a_value_branch_or_with_an_empty_match_is_not_screened() -> None:
+    assert extract_module.ValueScreenedXPath.read(XPath(".//script|.//style"), XPath(".//script|.//style")) is None
+    mixed = XPath(".//*[@id='x' or re:test(@class, 'ad')]", namespaces={"re": "http://exslt.org/regular-expressions"})
+    assert extract_module.ValueScreenedXPath.read(mixed, mixed) is None  # a branch with another term is not read
+    empty = XPath(".//p|.//*[re:test(@id, 'x?')]", namespaces={"re": "http://exslt.org/regular-expressions"})
+    assert extract_module.ValueScreenedXPath.read(empty, empty) is None  # it would select elements without an id
+
+
+def test_an_expression_of_value_branches_alone_selects_nothing_without_a_match() -> None:
+    only = XPath(".//*[re:test(@class, 'banner', 'i')]", namespaces={"re": "http://exslt.org/regular-expressions"})
+    screened = extract_module.ValueScreenedXPath.read(only, only)
+    assert screened is not None and screened.rest is None
+    assert screened(_tree(NO_BANNER_PAGE)) == []
+    banner = _tree(NO_BANNER_PAGE.replace('class="article"', 'class="top BANNER"'))
+    assert [element.get("class") for element in screened(banner)] == ["top BANNER"]
+
+
+def test_the_screened_cleaning_selects_what_trafilaturas_selects_on_real_pages() -> None:
+    _require_data()
+    shipped, screened = _shipped_basic_clean(), extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH
+    whole = 0
+    for page in bench.load_aeb():
+        tree = _tree(page.html)
+        values = {*tree.xpath(".//@class"), *tree.xpath(".//@id")}
+        whole += any(
+            pattern.search(value) for value in values for _, patterns in screened.tests for pattern in patterns
+        )
+        assert screened(tree) == shipped(tree), page.url
+    assert whole == 10  # of the 181 pages, those whose cleaning runs whole
+
+
+# ---------------------------------------------------------------------------
+# a parsed page handed over to `bare_extraction` (`HandedOver`)
+
+# A page with an infinite-scroll container, which trafilatura prunes from the tree it extracts from.
+HANDED_OVER_PAGE = """<html><head><title>Harbour reopens</title></head><body><article>
+<p>The harbour reopened on Wednesday after the storm, the port authority said in a statement to reporters.</p>
+<p>Ships queued outside the breakwater for most of the morning before the first one was let in at noon.</p>
+<div class="infinite-scroll"><p>Next story: the bridge.</p></div></article></body></html>"""
+
+
+def test_a_tree_handed_over_is_extracted_from_as_it_is_and_gives_the_same_text() -> None:
+    kept, handed = _tree(HANDED_OVER_PAGE), _tree(HANDED_OVER_PAGE)
+    given = trafilatura.bare_extraction(kept, deduplicate=False, **extract_module.TRAFILATURA_OPTIONS)
+    taken = trafilatura.bare_extraction(
+        extract_module.HandedOver(handed), deduplicate=False, **extract_module.TRAFILATURA_OPTIONS
+    )
+    assert (
+        getattr(taken, "text", None)
+        == getattr(given, "text", None)
+        == (
+            "The harbour reopened on Wednesday after the storm, the port authority said in a statement to reporters.\n"
+            "Ships queued outside the breakwater for most of the morning before the first one was let in at noon."
+        )
+    )
+    assert kept.find(".//div") is not None  # given a tree, trafilatura extracted from a copy
+    assert handed.find(".//div") is None  # handed over, from the tree itself, which it pruned
+
+
+def test_anything_else_loads_as_trafilatura_loads_it() -> None:
+    assert vars(trafilatura_core)["load_html"] is extract_module.load_handed_over
+    tree = _tree(HANDED_OVER_PAGE)
+    assert extract_module.load_handed_over(tree) is tree
+    loaded = extract_module.load_handed_over(HANDED_OVER_PAGE)
+    assert loaded is not None and loaded.findtext(".//title") == "Harbour reopens"
+    assert extract_module.load_handed_over("") is None
+
+
+def test_a_byline_is_found_on_the_page_as_parsed_when_the_page_declares_no_author() -> None:
+    page = HANDED_OVER_PAGE.replace("<article>", '<article><p class="byline">By Ana Ruiz</p>')
+    extracted = extract(page, "https://news.example/harbour")
+    assert extracted is not None
+    assert extracted.author == "Ana Ruiz"
+    declared = page.replace("<title>", '<meta name="author" content="Sam Lee"><title>')
+    assert extract(declared, "https://news.example/harbour").author == "Sam Lee"  # type: ignore[union-attr]
+
+
+def test_a_tree_handed_over_gives_trafilaturas_text_on_real_pages() -> None:
+    _require_data()
+    for page in bench.load_aeb(30):
+        given = trafilatura.bare_extraction(
+            load_html(page.html), deduplicate=False, **extract_module.TRAFILATURA_OPTIONS
+        )
+        taken = trafilatura.bare_extraction(
+            extract_module.HandedOver(load_html(page.html)), deduplicate=False, **extract_module.TRAFILATURA_OPTIONS
+        )
+        assert getattr(taken, "text", None) == getattr(given, "text", None), page.url
+
+
+# ---------------------------------------------------------------------------
+# the screen before trafilatura's remove_control_characters (`ScreenedRemoval`)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "removed"),
+    [
+        ("one line", True, "one line"),
+        ("two\n  lines\r\n", True, "two\n  lines\r\n"),  # line breaks are spaces: kept, and the string as it is
+        ("tab\tand\u00a0no-break space", True, "tab\tand\u00a0no-break space"),
+        ("bell\x07 and\nbreak", False, "bell and\nbreak"),  # a control character is deleted, the break kept
+        ("zero\u200bwidth", False, "zerowidth"),  # a format character: neither printable nor a space
+        ("", True, ""),
+    ],
+)
+def test_remove_control_characters_is_screened_and_gives_trafilaturas_result(
+    text: str, kept: bool, removed: str
+) -> None:
+    screened_removal = extract_module.trafilatura_baseline.remove_control_characters
+    assert isinstance(screened_removal, extract_module.ScreenedRemoval)
+    assert extract_module.keeps_every_character(text) is kept
+    assert screened_removal(text) == removed
+    assert screened_removal.original(text) == removed  # trafilatura's own
+
+
+def test_remove_control_characters_is_screened_wherever_trafilatura_looks_it_up() -> None:
+    screened_removal = extract_module.trafilatura_baseline.remove_control_characters
+    assert trafilatura_utils.remove_control_characters is screened_removal
+    extract_module.screen_control_characters()  # a second time changes nothing
+    assert trafilatura_utils.remove_control_characters is screened_removal
+    assert trafilatura_utils.line_processing("a\x07b\n") == "ab"
