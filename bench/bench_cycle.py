@@ -528,7 +528,7 @@ def trafilatura_as_shipped() -> None:
     The yardstick's workers come from multiprocessing's own forkserver, which preloads this bench's main module;
     the cycle's pools have forkservers of their own (`workers.PAGES`), so today nothing there imports our
     extractor. Importing it sets a faster lookup on trafilatura's module-level parser and a screen before that
-    pattern (`extract.ScreenedPattern`, which keeps trafilatura's as `original`): undone here, so that the
+    pattern (`trafilatura_patches.ScreenedPattern`, which keeps trafilatura's as `original`): undone here, so that the
     yardstick stays trafilatura as it ships whatever a later change preloads."""
     from lxml.html import HtmlElementClassLookup
     from trafilatura import utils

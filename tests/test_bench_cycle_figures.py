@@ -41,7 +41,7 @@ def test_the_yardstick_gets_trafilatura_as_it_ships() -> None:
     from trafilatura import utils
 
     from bench.bench_cycle import trafilatura_as_shipped
-    from pipeline.extract import ScreenedPattern, screen_invalid_xml_chars, use_c_element_lookup
+    from pipeline.trafilatura_patches import ScreenedPattern, screen_invalid_xml_chars, use_c_element_lookup
 
     field = "<html><body><form><input name='q'></form></body></html>"
     assert isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)

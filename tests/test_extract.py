@@ -24,6 +24,7 @@ from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
 
 from bench import bench_extraction as bench
 from pipeline import extract as extract_module
+from pipeline import trafilatura_patches
 from pipeline.extract import ElementRules, Extracted, RuleSet, decode_html, extract, page_language, parse_published
 
 # Text with characters that differ between cp1252, latin-1, cp1250 and UTF-8:
@@ -494,7 +495,7 @@ def test_element_rules_select_what_lxml_selects_on_real_pages() -> None:
 def test_the_screen_finds_exactly_what_trafilaturas_pattern_deletes(text: str, holds: bool) -> None:
     from trafilatura import utils as trafilatura_utils
 
-    from pipeline.extract import ScreenedPattern, holds_invalid_xml_chars
+    from pipeline.trafilatura_patches import ScreenedPattern, holds_invalid_xml_chars
 
     assert holds_invalid_xml_chars(text) is holds
     screened = trafilatura_utils.INVALID_XML_CHARS
@@ -530,7 +531,7 @@ def test_a_page_with_control_characters_is_extracted_without_them() -> None:
 def test_json_ld_is_minified_as_trafilaturas_pattern_minifies_it(script: str, minified: str) -> None:
     from trafilatura import metadata as trafilatura_metadata
 
-    from pipeline.extract import SplitJoinPattern
+    from pipeline.trafilatura_patches import SplitJoinPattern
 
     pattern = trafilatura_metadata.JSON_MINIFY
     assert isinstance(pattern, SplitJoinPattern)  # in place since `pipeline.extract` was imported
@@ -585,30 +586,30 @@ def test_a_published_time_from_json_ld_spread_over_lines() -> None:
     ],
 )
 def test_the_strings_every_match_of_a_pattern_holds(pattern: str, strings: set[str] | None) -> None:
-    assert extract_module.required_strings(pattern) == strings
+    assert trafilatura_patches.required_strings(pattern) == strings
 
 
 def test_a_tag_step_is_written_as_a_union_unless_a_predicate_counts_positions() -> None:
-    assert extract_module.by_tag(".//*[self::div or self::section][@id='x']") == "(.//div|.//section)[@id='x']"
+    assert trafilatura_patches.by_tag(".//*[self::div or self::section][@id='x']") == "(.//div|.//section)[@id='x']"
     assert (
-        extract_module.by_tag(".//*[self::div or self::main][@id='x'][1]")
+        trafilatura_patches.by_tag(".//*[self::div or self::main][@id='x'][1]")
         == ".//*[self::div or self::main][@id='x'][1]"
     )
-    assert extract_module.by_tag(".//*[@id][self::div]") == ".//*[@id][self::div]"
+    assert trafilatura_patches.by_tag(".//*[@id][self::div]") == ".//*[@id][self::div]"
 
 
 def test_the_first_element_of_a_tag_step_is_taken_from_the_union() -> None:
-    assert extract_module.by_tag("(.//*[self::div or self::main][@id='x'])[1]") == "((.//div|.//main)[@id='x'])[1]"
+    assert trafilatura_patches.by_tag("(.//*[self::div or self::main][@id='x'])[1]") == "((.//div|.//main)[@id='x'])[1]"
     # the parenthesis closes before the end: a union of two firsts, kept
-    assert extract_module.by_tag("(.//*[self::div][@id='x'])[1]|(.//main)[1]") == (
+    assert trafilatura_patches.by_tag("(.//*[self::div][@id='x'])[1]|(.//main)[1]") == (
         "(.//*[self::div][@id='x'])[1]|(.//main)[1]"
     )
-    assert extract_module.first_only(".//*[self::div or self::main][@id='x'][1]") == (
+    assert trafilatura_patches.first_only(".//*[self::div or self::main][@id='x'][1]") == (
         "(.//*[self::div or self::main][@id='x'])[1]"
     )
-    assert extract_module.first_only(".//*[self::div][@id='x'][2]") == ".//*[self::div][@id='x'][2]"
-    assert extract_module.first_only(".//*[self::div][@id='x']/p[1]") == ".//*[self::div][@id='x']/p[1]"
-    assert extract_module.first_only(".//*[self::div][position() > 1][1]") == ".//*[self::div][position() > 1][1]"
+    assert trafilatura_patches.first_only(".//*[self::div][@id='x'][2]") == ".//*[self::div][@id='x'][2]"
+    assert trafilatura_patches.first_only(".//*[self::div][@id='x']/p[1]") == ".//*[self::div][@id='x']/p[1]"
+    assert trafilatura_patches.first_only(".//*[self::div][position() > 1][1]") == ".//*[self::div][position() > 1][1]"
 
 
 def test_an_expression_read_for_its_first_element_selects_that_element_alone() -> None:
@@ -623,20 +624,21 @@ def test_an_expression_read_for_its_first_element_selects_that_element_alone() -
 
 
 def test_a_regular_expression_is_screened_once_by_its_strings_or_else_by_its_attributes() -> None:
-    screened = extract_module.screened("//*[re:test(@id|@class, '^comment')]")
+    screened = trafilatura_patches.screened("//*[re:test(@id|@class, '^comment')]")
     assert screened == (
         "//*[((contains(@id, 'comment') or contains(@class, 'comment')) and re:test(@id|@class, '^comment'))]"
     )
-    assert extract_module.screened(screened) == screened
+    assert trafilatura_patches.screened(screened) == screened
     # five strings, or a case-insensitive test: screened by the attribute being there at all
-    assert extract_module.screened("//*[re:test(@id, 'a1|b2|c3|d4|e5')]") == (
+    assert trafilatura_patches.screened("//*[re:test(@id, 'a1|b2|c3|d4|e5')]") == (
         "//*[((@id) and re:test(@id, 'a1|b2|c3|d4|e5'))]"
     )
     assert (
-        extract_module.screened("//*[re:test(@id, 'comment', 'i')]") == "//*[((@id) and re:test(@id, 'comment', 'i'))]"
+        trafilatura_patches.screened("//*[re:test(@id, 'comment', 'i')]")
+        == "//*[((@id) and re:test(@id, 'comment', 'i'))]"
     )
     empty = "//*[re:test(@id, 'x?')]"  # matches an absent attribute's empty string: no screen holds
-    assert extract_module.screened(empty) == empty
+    assert trafilatura_patches.screened(empty) == empty
 
 
 # A page with something for each of trafilatura's rewritten expressions to select: comment sections and lists by
@@ -676,7 +678,7 @@ def _as_shipped() -> dict[str, tuple[list[XPath], list[XPath]]]:
         if isinstance(shipped, list) and shipped and isinstance(shipped[0], XPath)
     }
     basic_clean = _fresh("trafilatura.settings").BASIC_CLEAN_XPATH
-    pairs["BASIC_CLEAN_XPATH"] = ([basic_clean], [extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH])
+    pairs["BASIC_CLEAN_XPATH"] = ([basic_clean], [trafilatura_patches.trafilatura_baseline.BASIC_CLEAN_XPATH])
     return pairs
 
 
@@ -685,7 +687,7 @@ def _selections(trees: list[HtmlElement]) -> list[tuple[str, int, list[HtmlEleme
     (`first_only`), that element."""
     found = []
     for name, (shipped, rewritten) in _as_shipped().items():
-        upto = 1 if name in extract_module._READ_FOR_FIRST else None
+        upto = 1 if name in trafilatura_patches._READ_FOR_FIRST else None
         for k, (original, faster) in enumerate(zip(shipped, rewritten, strict=True)):
             found += [(name, k, original(tree)[:upto], faster(tree)[:upto]) for tree in trees]
     return found
@@ -697,7 +699,7 @@ def test_the_rewritten_expressions_select_what_trafilaturas_select() -> None:
     }
     assert {"RAW_TREE_PRUNE_XPATH", "REMOVE_COMMENTS_AND_LISTS_XPATH", "OVERALL_DISCARD_XPATH"} <= rewritten
     assert "BASIC_CLEAN_XPATH" in rewritten
-    assert trafilatura_settings.BASIC_CLEAN_XPATH is extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH
+    assert trafilatura_settings.BASIC_CLEAN_XPATH is trafilatura_patches.trafilatura_baseline.BASIC_CLEAN_XPATH
     assert not rewritten & {"AUTHOR_XPATHS", "AUTHOR_DISCARD_XPATHS"}  # `ElementRules` reads those as written
     selections = _selections([load_html(XPATHS_PAGE)])
     for name, k, original, faster in selections:
@@ -745,8 +747,8 @@ def _shipped_basic_clean() -> XPath:
 
 
 def test_the_page_measures_cleaning_reads_its_value_branch_and_keeps_the_others() -> None:
-    cleaning = extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH
-    assert isinstance(cleaning, extract_module.ValueScreenedXPath)
+    cleaning = trafilatura_patches.trafilatura_baseline.BASIC_CLEAN_XPATH
+    assert isinstance(cleaning, trafilatura_patches.ValueScreenedXPath)
     assert trafilatura_settings.BASIC_CLEAN_XPATH is cleaning
     assert cleaning.rest is not None
     assert cleaning.rest.path == (
@@ -754,8 +756,8 @@ def test_the_page_measures_cleaning_reads_its_value_branch_and_keeps_the_others(
     )
     assert [(values.path, len(patterns)) for values, patterns in cleaning.tests] == [(".//@class", 1), (".//@id", 1)]
     assert cleaning.path != _shipped_basic_clean().path  # the whole expression, as `faster` rewrote it
-    extract_module.use_faster_xpaths()  # a second time changes nothing
-    assert extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH is cleaning
+    trafilatura_patches.use_faster_xpaths()  # a second time changes nothing
+    assert trafilatura_patches.trafilatura_baseline.BASIC_CLEAN_XPATH is cleaning
 
 
 @pytest.mark.parametrize(
@@ -776,22 +778,22 @@ def test_the_page_measures_cleaning_reads_its_value_branch_and_keeps_the_others(
 )
 def test_the_screened_cleaning_selects_what_trafilaturas_selects(page: str, selected: list[str]) -> None:
     tree = _tree(page)
-    found = extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH(tree)
+    found = trafilatura_patches.trafilatura_baseline.BASIC_CLEAN_XPATH(tree)
     assert found == _shipped_basic_clean()(tree)
     assert [element.tag for element in found] == selected
 
 
 def test_an_expression_without_a_value_branch_or_with_an_empty_match_is_not_screened() -> None:
-    assert extract_module.ValueScreenedXPath.read(XPath(".//script|.//style"), XPath(".//script|.//style")) is None
+    assert trafilatura_patches.ValueScreenedXPath.read(XPath(".//script|.//style"), XPath(".//script|.//style")) is None
     mixed = XPath(".//*[@id='x' or re:test(@class, 'ad')]", namespaces={"re": "http://exslt.org/regular-expressions"})
-    assert extract_module.ValueScreenedXPath.read(mixed, mixed) is None  # a branch with another term is not read
+    assert trafilatura_patches.ValueScreenedXPath.read(mixed, mixed) is None  # a branch with another term is not read
     empty = XPath(".//p|.//*[re:test(@id, 'x?')]", namespaces={"re": "http://exslt.org/regular-expressions"})
-    assert extract_module.ValueScreenedXPath.read(empty, empty) is None  # it would select elements without an id
+    assert trafilatura_patches.ValueScreenedXPath.read(empty, empty) is None  # it would select elements without an id
 
 
 def test_an_expression_of_value_branches_alone_selects_nothing_without_a_match() -> None:
     only = XPath(".//*[re:test(@class, 'banner', 'i')]", namespaces={"re": "http://exslt.org/regular-expressions"})
-    screened = extract_module.ValueScreenedXPath.read(only, only)
+    screened = trafilatura_patches.ValueScreenedXPath.read(only, only)
     assert screened is not None and screened.rest is None
     assert screened(_tree(NO_BANNER_PAGE)) == []
     banner = _tree(NO_BANNER_PAGE.replace('class="article"', 'class="top BANNER"'))
@@ -800,7 +802,7 @@ def test_an_expression_of_value_branches_alone_selects_nothing_without_a_match()
 
 def test_the_screened_cleaning_selects_what_trafilaturas_selects_on_real_pages() -> None:
     _require_data()
-    shipped, screened = _shipped_basic_clean(), extract_module.trafilatura_baseline.BASIC_CLEAN_XPATH
+    shipped, screened = _shipped_basic_clean(), trafilatura_patches.trafilatura_baseline.BASIC_CLEAN_XPATH
     whole = 0
     for page in bench.load_aeb():
         tree = _tree(page.html)
@@ -826,7 +828,7 @@ def test_a_tree_handed_over_is_extracted_from_as_it_is_and_gives_the_same_text()
     kept, handed = _tree(HANDED_OVER_PAGE), _tree(HANDED_OVER_PAGE)
     given = trafilatura.bare_extraction(kept, deduplicate=False, **extract_module.TRAFILATURA_OPTIONS)
     taken = trafilatura.bare_extraction(
-        extract_module.HandedOver(handed), deduplicate=False, **extract_module.TRAFILATURA_OPTIONS
+        trafilatura_patches.HandedOver(handed), deduplicate=False, **extract_module.TRAFILATURA_OPTIONS
     )
     assert (
         getattr(taken, "text", None)
@@ -841,12 +843,12 @@ def test_a_tree_handed_over_is_extracted_from_as_it_is_and_gives_the_same_text()
 
 
 def test_anything_else_loads_as_trafilatura_loads_it() -> None:
-    assert vars(trafilatura_core)["load_html"] is extract_module.load_handed_over
+    assert vars(trafilatura_core)["load_html"] is trafilatura_patches.load_handed_over
     tree = _tree(HANDED_OVER_PAGE)
-    assert extract_module.load_handed_over(tree) is tree
-    loaded = extract_module.load_handed_over(HANDED_OVER_PAGE)
+    assert trafilatura_patches.load_handed_over(tree) is tree
+    loaded = trafilatura_patches.load_handed_over(HANDED_OVER_PAGE)
     assert loaded is not None and loaded.findtext(".//title") == "Harbour reopens"
-    assert extract_module.load_handed_over("") is None
+    assert trafilatura_patches.load_handed_over("") is None
 
 
 def test_a_byline_is_found_on_the_page_as_parsed_when_the_page_declares_no_author() -> None:
@@ -865,7 +867,9 @@ def test_a_tree_handed_over_gives_trafilaturas_text_on_real_pages() -> None:
             load_html(page.html), deduplicate=False, **extract_module.TRAFILATURA_OPTIONS
         )
         taken = trafilatura.bare_extraction(
-            extract_module.HandedOver(load_html(page.html)), deduplicate=False, **extract_module.TRAFILATURA_OPTIONS
+            trafilatura_patches.HandedOver(load_html(page.html)),
+            deduplicate=False,
+            **extract_module.TRAFILATURA_OPTIONS,
         )
         assert getattr(taken, "text", None) == getattr(given, "text", None), page.url
 
@@ -888,16 +892,16 @@ def test_a_tree_handed_over_gives_trafilaturas_text_on_real_pages() -> None:
 def test_remove_control_characters_is_screened_and_gives_trafilaturas_result(
     text: str, kept: bool, removed: str
 ) -> None:
-    screened_removal = extract_module.trafilatura_baseline.remove_control_characters
-    assert isinstance(screened_removal, extract_module.ScreenedRemoval)
-    assert extract_module.keeps_every_character(text) is kept
+    screened_removal = trafilatura_patches.trafilatura_baseline.remove_control_characters
+    assert isinstance(screened_removal, trafilatura_patches.ScreenedRemoval)
+    assert trafilatura_patches.keeps_every_character(text) is kept
     assert screened_removal(text) == removed
     assert screened_removal.original(text) == removed  # trafilatura's own
 
 
 def test_remove_control_characters_is_screened_wherever_trafilatura_looks_it_up() -> None:
-    screened_removal = extract_module.trafilatura_baseline.remove_control_characters
+    screened_removal = trafilatura_patches.trafilatura_baseline.remove_control_characters
     assert trafilatura_utils.remove_control_characters is screened_removal
-    extract_module.screen_control_characters()  # a second time changes nothing
+    trafilatura_patches.screen_control_characters()  # a second time changes nothing
     assert trafilatura_utils.remove_control_characters is screened_removal
     assert trafilatura_utils.line_processing("a\x07b\n") == "ab"
