@@ -551,19 +551,15 @@ def page_htmls(pages: int) -> list[str]:
 
 
 def trafilatura_as_shipped() -> None:
-    """Give trafilatura's parser back lxml.html's own element class lookup, and `load_html` its own pattern of
-    invalid XML characters.
+    """Undo our patches of trafilatura (`trafilatura_patches.as_shipped`) in a yardstick worker that has them.
 
     The yardstick's workers come from multiprocessing's own forkserver, which preloads this bench's main module;
     the cycle's pools have forkservers of their own (`workers.PAGES`), so today nothing there imports our
-    extractor. Importing it sets a faster lookup on trafilatura's module-level parser and a screen before that
-    pattern (`trafilatura_patches.ScreenedPattern`, which keeps trafilatura's as `original`): undone here, so that the
-    yardstick stays trafilatura as it ships whatever a later change preloads."""
-    from lxml.html import HtmlElementClassLookup
-    from trafilatura import utils
-
-    utils.HTML_PARSER.set_element_class_lookup(HtmlElementClassLookup())
-    utils.INVALID_XML_CHARS = getattr(utils.INVALID_XML_CHARS, "original", utils.INVALID_XML_CHARS)
+    extractor, and there is nothing to undo. Should a later change preload it, the yardstick stays trafilatura as
+    it ships; a worker without the patches is not made to import them only to undo them."""
+    patches = sys.modules.get("pipeline.trafilatura_patches")
+    if patches is not None:
+        patches.as_shipped()
 
 
 def time_trafilatura_two_processes(htmls: list[str]) -> tuple[float, float]:

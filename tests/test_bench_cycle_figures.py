@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,31 +40,59 @@ def test_the_first_batch_figure_is_per_article_of_each_batch() -> None:
     assert per_article_us([(200, 1.0), (80, 0.2), (0, 0.1)]) == pytest.approx([5000.0, 2500.0])
 
 
+def _shipped_xpaths() -> dict[str, list[str]]:
+    """trafilatura's lists of XPath expressions as its source file writes them, loaded apart from the module our
+    patches rewrite in place."""
+    import importlib.util
+
+    from trafilatura import xpaths
+
+    spec = importlib.util.spec_from_file_location("shipped_xpaths", xpaths.__file__)
+    assert spec is not None and spec.loader is not None
+    shipped = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shipped)
+    return {name: [x.path for x in value] for name, value in vars(shipped).items() if isinstance(value, list)}
+
+
+def _current_xpaths() -> dict[str, list[str]]:
+    from trafilatura import xpaths
+
+    return {name: [x.path for x in value] for name, value in vars(xpaths).items() if isinstance(value, list)}
+
+
 def test_the_yardstick_gets_trafilatura_as_it_ships() -> None:
-    """Our extractor puts a screen before trafilatura's pattern of invalid XML characters and a C lookup on its
-    parser; the yardstick's workers (forked from the same forkserver) get trafilatura's own back."""
+    """Our extractor patches trafilatura in place (`pipeline.trafilatura_patches`); the yardstick's workers (forked
+    from the same forkserver) get every piece of trafilatura's own back, and a second undo changes nothing."""
     from lxml.html import HtmlElement, InputElement
-    from trafilatura import utils
+    from trafilatura import core, metadata, settings, utils
 
     from bench.bench_cycle import trafilatura_as_shipped
-    from pipeline.trafilatura_patches import ScreenedPattern, screen_invalid_xml_chars, use_c_element_lookup
+    from pipeline.trafilatura_patches import ScreenedPattern, patch_trafilatura
 
     field = "<html><body><form><input name='q'></form></body></html>"
+    baseline_module = sys.modules["trafilatura.baseline"]
     assert isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
     assert type(utils.load_html(field).find(".//input")) is HtmlElement  # our C lookup: no form-field classes
+    assert core.load_html is not utils.load_html  # the handed-over tree
+    assert _current_xpaths() != _shipped_xpaths()  # rewritten
     try:
-        trafilatura_as_shipped()
-        assert not isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
-        assert (
-            utils.INVALID_XML_CHARS.pattern == "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]"
-        )  # trafilatura 2.3.1's
-        assert type(utils.load_html(field).find(".//input")) is InputElement  # lxml.html's own lookup
-        trafilatura_as_shipped()  # a second call changes nothing
-        assert not isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
+        for _ in range(2):
+            trafilatura_as_shipped()
+            # trafilatura 2.3.1's pattern, as utils.py writes it
+            assert utils.INVALID_XML_CHARS.pattern == "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]"
+            assert type(utils.load_html(field).find(".//input")) is InputElement  # lxml.html's own lookup
+            assert core.load_html is utils.load_html
+            assert metadata.JSON_MINIFY.pattern == r'("(?:\\.|[^"\\])*")|\s'  # as metadata.py writes it
+            assert baseline_module.remove_control_characters is utils.remove_control_characters
+            assert utils.remove_control_characters.__module__ == "trafilatura.utils"
+            assert baseline_module.BASIC_CLEAN_XPATH is settings.BASIC_CLEAN_XPATH
+            assert settings.BASIC_CLEAN_XPATH.path.startswith(".//aside")  # as settings.py writes it
+            assert _current_xpaths() == _shipped_xpaths()
     finally:  # this test's process goes on extracting as the workers do
-        screen_invalid_xml_chars()
-        use_c_element_lookup()
+        patch_trafilatura()
     assert isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
+    assert core.load_html is not utils.load_html
+    assert _current_xpaths() != _shipped_xpaths()
 
 
 def _page_feed(base_url: str) -> bytes:
