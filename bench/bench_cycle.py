@@ -4,6 +4,7 @@ Run:  .venv/bin/python -m bench.bench_cycle [--feeds 2000] [--pages 543] [--runs
       .venv/bin/python -m bench.bench_cycle --only polling --runs 1 [--known]    # 304s and changed feeds
       .venv/bin/python -m bench.bench_cycle --only cycle --pages 2000 --runs 1   # dedupe/statements per batch
       .venv/bin/python -m bench.bench_cycle --only memory                        # peak memory, 543 and 2,000 pages
+      .venv/bin/python -m bench.bench_cycle --only instructions --pages 543     # the main process, under callgrind
 
 Figures, each the median of `--runs` runs (min–max beside it):
 
@@ -25,6 +26,10 @@ Figures, each the median of `--runs` runs (min–max beside it):
    server is not counted) at 543 and 2,000 pages, and (`--only heavy`) over
    `--heavy-pages` real pages padded to 9.5 MB each, under the default 1 GB
    `fetch.memory_ceiling`.
+5. (`--only instructions`) The main process's instructions in one whole cycle over `--pages` pages, a page and
+   by step, counted by callgrind (valgrind) while the server and the workers run outside it (`report_instructions`):
+   CPU time a page scatters by as much as the differences between two codes; a count does not. About 7 minutes of
+   one core at 543 pages on a quiet host; the statements, originals and reports it stored are printed beside it.
 
 Everything polls with the product's defaults (`fetch.concurrency` 16) except
 the per-host limit: the server answers on 127.0.0.1, one host, so the per-host
@@ -41,14 +46,19 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import functools
 import gzip
+import hashlib
 import io
+import itertools
+import json
 import multiprocessing
 import os
 import pstats
 import re
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -198,8 +208,8 @@ class ChildServer:
         self.process.join(timeout=10)
 
 
-def bench_config(directory: Path, feed_urls: list[str], concurrency: int = 16) -> Config:
-    fetch = {"allow_networks": ["127.0.0.0/8"], "concurrency": concurrency, "per_host": concurrency, "timeout": "60s"}
+def bench_config(directory: Path, feed_urls: list[str], concurrency: int = 16, timeout: str = "60s") -> Config:
+    fetch = {"allow_networks": ["127.0.0.0/8"], "concurrency": concurrency, "per_host": concurrency, "timeout": timeout}
     return config_from_dict(
         {
             "store": {"path": str(directory / "bench.db")},
@@ -280,6 +290,7 @@ class CycleRun:
     rss_at_peak: tuple[int, ...] = ()  # each process's RSS at the summed peak, the main process first
     own_peaks: dict[str, list[int]] = field(default_factory=dict)  # by role: each process's own largest RSS
     batches: list[list[str]] = field(default_factory=list)  # each batch's article ids, as the statements step got them
+    outcome: str = ""  # what the cycle stored (`stored_outcome`)
 
 
 def _children(pid: int) -> list[int]:
@@ -450,6 +461,22 @@ def _timed(
     return run
 
 
+def stored_outcome(database: Path) -> str:
+    """What a cycle decided, which a speed change must leave as it was: its statements, its originals (articles that
+    copy no earlier one), its statements' reports, and a digest of the clusters and of the reports.
+
+    Articles are named by id, which `port_free_ids` keys by the page's path, so two runs of one code read the same."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        statements = db.execute("SELECT count(*) FROM statements").fetchone()[0]
+        originals = db.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NULL").fetchone()[0]
+        clusters = db.execute("SELECT id, cluster_id, duplicate_of FROM articles ORDER BY id").fetchall()
+        reports = db.execute(
+            "SELECT statement_id, article_id, wording FROM statement_reports ORDER BY 1, 2, 3"
+        ).fetchall()
+    digest = hashlib.sha256(repr((clusters, reports)).encode()).hexdigest()[:12]
+    return f"{statements} statements, {originals} originals, {len(reports):,} reports (clusters and reports {digest})"
+
+
 # How the cycle's timed runs, and trafilatura's beside them, sample their processes: RSS only, every 100 ms (see
 # `PeakMemory`); the memory figures keep the defaults.
 TIMING_INTERVAL = 0.1
@@ -485,6 +512,7 @@ def time_whole_cycle(
                 elapsed = time.perf_counter() - started
             with SQLiteStore(config.store.path) as store:
                 assert store.get_entries([page_id(0)]), "the pages' entries are not keyed by path (port_free_ids)"
+            outcome = stored_outcome(Path(config.store.path))
             if keep is not None:
                 with contextlib.closing(sqlite3.connect(config.store.path)) as db:
                     db.execute("VACUUM INTO ?", (str(keep),))
@@ -506,6 +534,7 @@ def time_whole_cycle(
             tuple(memory.at_peak),
             memory.own_peaks,
             batches,
+            outcome,
         )
     finally:
         cycle.dedupe_articles, cycle.group_statements = stages
@@ -522,19 +551,15 @@ def page_htmls(pages: int) -> list[str]:
 
 
 def trafilatura_as_shipped() -> None:
-    """Give trafilatura's parser back lxml.html's own element class lookup, and `load_html` its own pattern of
-    invalid XML characters.
+    """Undo our patches of trafilatura (`trafilatura_patches.as_shipped`) in a yardstick worker that has them.
 
     The yardstick's workers come from multiprocessing's own forkserver, which preloads this bench's main module;
     the cycle's pools have forkservers of their own (`workers.PAGES`), so today nothing there imports our
-    extractor. Importing it sets a faster lookup on trafilatura's module-level parser and a screen before that
-    pattern (`trafilatura_patches.ScreenedPattern`, which keeps trafilatura's as `original`): undone here, so that the
-    yardstick stays trafilatura as it ships whatever a later change preloads."""
-    from lxml.html import HtmlElementClassLookup
-    from trafilatura import utils
-
-    utils.HTML_PARSER.set_element_class_lookup(HtmlElementClassLookup())
-    utils.INVALID_XML_CHARS = getattr(utils.INVALID_XML_CHARS, "original", utils.INVALID_XML_CHARS)
+    extractor, and there is nothing to undo. Should a later change preload it, the yardstick stays trafilatura as
+    it ships; a worker without the patches is not made to import them only to undo them."""
+    patches = sys.modules.get("pipeline.trafilatura_patches")
+    if patches is not None:
+        patches.as_shipped()
 
 
 def time_trafilatura_two_processes(htmls: list[str]) -> tuple[float, float]:
@@ -621,6 +646,8 @@ def report_cycle(pages: int, runs: range, profile: bool) -> None:
         f"{spread([f / c for f, c in zip(floor_cpu, cycle_cpu, strict=True)], 2)}"
     )
     print(f"  of it the main process (event loop, storing, dedupe, statements): {spread(main_cpu, 1)} ms a page")
+    outcomes = sorted({run.outcome for run in cycles})
+    print(f"  stored: {' | '.join(outcomes)}" + ("" if len(outcomes) == 1 else " (the runs differ)"))
     for name, batches in (
         ("dedupe", [run.dedupe for run in cycles]),
         ("statements", [run.statements for run in cycles]),
@@ -658,16 +685,185 @@ def report_memory(runs: range, kind: str = "pages", sizes: tuple[int, ...] = (54
             print(f"  each process's own peak RSS, MiB: {own}")
 
 
+# The main process's instructions in one whole cycle (`--only instructions`), counted by callgrind while the page
+# server (a process of the outer bench) and the workers (exec'd by their forkservers, which callgrind does not follow:
+# `--trace-children=no`) run at full speed outside it. Two libc calls that nothing else in a cycle's main process
+# makes mark where the cycle starts and ends: callgrind writes out its counts before each (`--dump-before`) and
+# starts again from zero, so the dump the second writes holds the cycle's instructions alone, of every thread of the
+# process, and none of start-up's or the imports'.
+START_MARK, END_MARK = "getppid", "getpgrp"
+# Under callgrind the main process runs some 50 times slower while the server and workers do not: a page's deadline
+# and the connect timeout (`WebClient.CONNECT_SECONDS`) are lengthened so that no request times out (a failed page
+# would change the work counted).
+COUNT_TIMEOUT, COUNT_CONNECT_SECONDS = "1h", 3600.0
+
+
+def _in_call_tracing(work: Callable[[], Any]) -> Any:
+    return sys.call_tracing(work, ())
+
+
+def _kept(results: list[Any], work: Callable[[], Any], answer: bool) -> bool:
+    """`work`'s result kept in `results`, and `answer` for a predicate that must let its one item through."""
+    results.append(work())
+    return answer
+
+
+def _in_filterfalse(work: Callable[[], Any]) -> Any:
+    results: list[Any] = []
+    next(itertools.filterfalse(lambda _: _kept(results, work, False), [0]))
+    return results[0]
+
+
+def _in_takewhile(work: Callable[[], Any]) -> Any:
+    results: list[Any] = []
+    next(itertools.takewhile(lambda _: _kept(results, work, True), [0]))
+    return results[0]
+
+
+def _in_starmap(work: Callable[[], Any]) -> Any:
+    return next(itertools.starmap(work, [()]))
+
+
+def _in_reduce(work: Callable[[], Any]) -> Any:
+    return functools.reduce(lambda _first, _second: work(), [0, 0])
+
+
+# The cycle's steps the count breaks out (functions of `pipeline.cycle`), each run inside a C function of CPython that
+# calls it once and that nothing else in a cycle's main process calls: callgrind's inclusive count of that function
+# is the step's, whichever thread runs it and whatever the other threads do meanwhile (a Python function has no
+# name of its own in callgrind's count; the interpreter's C functions do).
+COUNTED_STEPS: dict[str, tuple[str, Callable[[Callable[[], Any]], Any]]] = {
+    "store_pages": ("sys_call_tracing", _in_call_tracing),
+    "dedupe_and_group": ("filterfalse_next", _in_filterfalse),
+    "dedupe_articles": ("takewhile_next", _in_takewhile),
+    "group_statements": ("starmap_next", _in_starmap),
+    "release_memory": ("functools_reduce", _in_reduce),
+}
+# C functions whose inclusive count is a part of the main process's work. `python -m` runs the bench's module with
+# `exec`, so `builtin_exec` holds everything the process's main thread does: the event loop (the poll, the HTTP
+# client, asyncio, handing the pages to the workers), not the threads that store, dedupe and group, pickle or unpickle.
+EVENT_LOOP = "builtin_exec"
+COUNTED_CALLS = {
+    "the event loop's thread": EVENT_LOOP,
+    "unpickling the workers' results": "_pickle_loads",
+    "pickling the workers' jobs": "_pickle_Pickler_dump",
+    "SQLite (within the steps above and the poll's)": "sqlite3_step",
+}
+_INCLUSIVE = re.compile(r"^\s*([\d,]+) \([^)]*\)\s+\S*:(\w+)(?: |$)", re.MULTILINE)
+_TRIGGER = re.compile(r"^desc: Trigger: (.*)$", re.MULTILINE)
+
+
+def _counted(name: str, step: Callable[..., Any]) -> Callable[..., Any]:
+    run_inside = COUNTED_STEPS[name][1]
+
+    def step_inside(*args: Any) -> Any:
+        return run_inside(lambda: step(*args))
+
+    return step_inside
+
+
+def count_cycle(base_url: str) -> None:
+    """Run under callgrind by `report_instructions`: one whole cycle over the pages of the server at `base_url`
+    between the two marks, each of `COUNTED_STEPS` inside its C function; prints what it indexed and stored (JSON)."""
+    with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as patches:
+        for name in COUNTED_STEPS:
+            patches.enter_context(mock.patch.object(cycle, name, _counted(name, getattr(cycle, name))))
+        patches.enter_context(mock.patch.object(WebClient, "CONNECT_SECONDS", COUNT_CONNECT_SECONDS))
+        config = bench_config(Path(directory), [f"{base_url}/feeds/pages.xml"], timeout=COUNT_TIMEOUT)
+        with SQLiteStore(config.store.path) as store, port_free_ids(base_url):
+            os.getppid()  # START_MARK
+            report = cycle.run_cycle(config, store)
+            os.getpgrp()  # END_MARK
+        outcome = stored_outcome(Path(config.store.path))
+    print(json.dumps({"indexed": report.articles_indexed, "errors": len(report.errors), "outcome": outcome}))
+
+
+def cycle_dump(directory: Path) -> Path:
+    """The dump written at `END_MARK`, checked to be the second of exactly two marks (a third call of either mark
+    in the cycle would cut the count short)."""
+    triggers = {dump: _TRIGGER.search(dump.read_text(errors="replace")) for dump in directory.glob("callgrind.*")}
+    marks = sorted(str(found.group(1)) for found in triggers.values() if found and "--dump-before" in found.group(1))
+    assert marks == [f"--dump-before={END_MARK}", f"--dump-before={START_MARK}"], marks
+    return next(dump for dump, found in triggers.items() if found and found.group(1).endswith(END_MARK))
+
+
+def inclusive_counts(dump: Path) -> dict[str, int]:
+    """Each C function's inclusive instructions in `dump`, by name (`parse_inclusive`)."""
+    annotated = subprocess.run(
+        ["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(dump)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return parse_inclusive(annotated)
+
+
+def parse_inclusive(annotated: str) -> dict[str, int]:
+    """`callgrind_annotate --inclusive=yes`'s lines, by function name; a function that inlining splits over several
+    source files is listed once for each, each line counting the calls below it, so the largest is kept."""
+    counts: dict[str, int] = {}
+    for count, name in _INCLUSIVE.findall(annotated):
+        counts[name] = max(counts.get(name, 0), int(count.replace(",", "")))
+    return counts
+
+
+def report_instructions(pages: int) -> None:
+    """The main process's instructions in one whole cycle over `pages` pages, a page, and by step."""
+    server = ChildServer("pages", pages)
+    try:
+        with tempfile.TemporaryDirectory() as directory:
+            command = [
+                "valgrind",
+                "--tool=callgrind",
+                "--trace-children=no",
+                f"--callgrind-out-file={directory}/callgrind.%p",
+                f"--dump-before={START_MARK}",
+                f"--dump-before={END_MARK}",
+                sys.executable,
+                "-m",
+                "bench.bench_cycle",
+                "--count-against",
+                server.base_url,
+            ]
+            env = {**os.environ, "PYTHONHASHSEED": "0"}
+            done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+            assert done.returncode == 0, done.stderr[-3000:]
+            dump = cycle_dump(Path(directory))
+            total = int(re.findall(r"^totals:\s*(\d+)", dump.read_text(), re.MULTILINE)[-1])
+            counts = inclusive_counts(dump)
+    finally:
+        server.close()
+    counted = json.loads(done.stdout.splitlines()[-1])
+    indexed = counted["indexed"]
+    print(
+        f"main process, whole cycle over {pages} pages (callgrind, PYTHONHASHSEED=0): {total / 1e6:,.1f} M "
+        f"instructions, {total / indexed / 1e6:.3f} M a page (indexed {indexed}, {counted['errors']} errors)"
+    )
+    print(f"  stored: {counted['outcome']}")
+    for name, (function, _) in COUNTED_STEPS.items():
+        print(f"  {name} ({function}): {counts.get(function, 0) / indexed / 1e6:.3f} M a page")
+    for what, function in COUNTED_CALLS.items():
+        print(f"  {what} ({function}): {counts.get(function, 0) / indexed / 1e6:.3f} M a page")
+    parts = ("sys_call_tracing", "filterfalse_next", EVENT_LOOP, "_pickle_loads", "_pickle_Pickler_dump")
+    rest = total - sum(counts.get(function, 0) for function in parts)
+    print(f"  the other threads (the pool's management, hand-offs): {rest / indexed / 1e6:.3f} M a page")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--pages", type=int, default=543)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=("polling", "cycle", "memory", "heavy"))
+    parser.add_argument("--only", choices=("polling", "cycle", "memory", "heavy", "instructions"))
     parser.add_argument("--heavy-pages", type=int, default=60)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one whole cycle")
     parser.add_argument("--known", action="store_true", help="polling: also changed feeds whose entries are stored")
+    # The callgrind child of `--only instructions`: the server's address.
+    parser.add_argument("--count-against", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.count_against:
+        count_cycle(args.count_against)
+        return 0
     if not REAL_FEEDS.exists() or not PAGES.exists():
         print(f"skipped: {DATA} is absent (the real feeds and pages live beside the repo on dev and CI machines)")
         return 0
@@ -680,6 +876,8 @@ def main(argv: list[str] | None = None) -> int:
         report_memory(runs)
     if args.only in (None, "heavy"):
         report_memory(runs, "heavy", (args.heavy_pages,))
+    if args.only == "instructions":
+        report_instructions(args.pages)
     return 0
 
 

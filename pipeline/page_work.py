@@ -9,7 +9,10 @@ topics the way `analyze` does (in Python, as `Store.match_topics` does), never f
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.reduction import ForkingPickler
 
 from pipeline.config import Config
 from pipeline.enrich.analyze import Analysis, analyze
@@ -56,3 +59,28 @@ def _analysis(extracted: Extracted, entry_title: str, config: Config) -> Analysi
         return analyze(extracted.text, config, article_title(entry_title, extracted))
     except Exception:  # noqa: BLE001 - the enrich step analyses this article again and reports the error itself
         return None
+
+
+class _LastConfig:
+    """The last `Config` a job carried to a worker, and one pickle of it (one tuple, replaced whole: the pools'
+    feeder threads may pickle jobs at the same time)."""
+
+    pickled: tuple[Config, bytes] | None = None
+
+
+def _config_pickled_once(config: Config) -> tuple[Callable[[bytes], Config], tuple[bytes]]:
+    """How a worker's job carries the cycle's `Config`: as the bytes of one pickle of it, made for the first job
+    that carries this Config and reused for every job after; the worker unpickles the same Config from them.
+
+    Every job of a cycle carries the same Config, and the pool's pickler rebuilt it for each (its feeds, topics,
+    speakers and nested sections: 0.5 M instructions of the main process a page, nearly all of what pickling a
+    page's job cost, the page's body being one copy of its bytes; counted in a whole bench cycle,
+    `bench.bench_cycle --only instructions`)."""
+    pickled = _LastConfig.pickled
+    if pickled is None or pickled[0] is not config:
+        pickled = _LastConfig.pickled = (config, pickle.dumps(config, pickle.HIGHEST_PROTOCOL))
+    return pickle.loads, (pickled[1],)
+
+
+# Only the pickler of the pools' pipes (multiprocessing's), not every pickle of a Config.
+ForkingPickler.register(Config, _config_pickled_once)

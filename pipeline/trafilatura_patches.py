@@ -2,14 +2,16 @@
 
 A worker's extraction is most of a cycle's CPU, and most of that is trafilatura's own work on a page: its parser's
 element lookup, its regular expressions over the whole page, its XPath expressions, its copies of the tree. Each
-function here replaces one such piece where trafilatura looks it up, keeps trafilatura's own as `original` where
-something may want it back (the cycle bench's yardstick), and says what it saves and why the output cannot change;
-the tests compare each with trafilatura's own. Importing `pipeline.extract` imports this module, so every process
-that extracts has them all.
+function here replaces one such piece where trafilatura looks it up, and says what it saves and why the output
+cannot change; the tests compare each with trafilatura's own. Importing `pipeline.extract` imports this module, so
+every process that extracts has them all (`patch_trafilatura`). Every patch keeps what it replaced, so that
+`as_shipped` can give a process trafilatura as it ships: the cycle bench's yardstick runs `trafilatura.extract` in
+workers that may come from a process that imported this module.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections.abc import Callable, Mapping, MutableSequence
@@ -18,13 +20,34 @@ from re import _parser as sre_parser  # type: ignore[attr-defined]  # the stdlib
 from typing import Any
 
 from lxml import etree
-from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HtmlProcessingInstruction
+from lxml.html import HtmlComment, HtmlElement, HtmlElementClassLookup, HtmlEntity, HtmlProcessingInstruction
 from trafilatura import core as trafilatura_core
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura import settings as trafilatura_settings
 from trafilatura import utils as trafilatura_utils
 from trafilatura import xpaths as trafilatura_xpaths
 from trafilatura.utils import HTML_PARSER, load_html
+
+# How to put back what each patch replaced, in the order the patches were applied (`as_shipped`).
+_UNDO: list[Callable[[], None]] = []
+
+
+def _replace(owner: Any, name: str, value: Any) -> None:
+    """`owner.name = value` (a module's attribute), keeping the value it had for `as_shipped`."""
+    before = getattr(owner, name)
+    _UNDO.append(lambda: setattr(owner, name, before))
+    setattr(owner, name, value)
+
+
+def as_shipped() -> None:
+    """Undo every patch of this module, the latest first: trafilatura as it ships. `patch_trafilatura` applies them
+    again."""
+    while _UNDO:
+        _UNDO.pop()()
+
+
+def _lxml_html_lookup() -> None:
+    HTML_PARSER.set_element_class_lookup(HtmlElementClassLookup())
 
 
 def use_c_element_lookup() -> None:
@@ -35,14 +58,12 @@ def use_c_element_lookup() -> None:
     times a page, 4.6 % of `extract`'s instructions (callgrind, 40 AEB pages). What it adds over this one is
     a class per form field (FormElement, InputElement, ...), whose form-handling methods neither trafilatura
     nor htmldate calls: the output is the same on the 449 pages of both extraction data sets."""
+    _UNDO.append(_lxml_html_lookup)
     HTML_PARSER.set_element_class_lookup(
         etree.ElementDefaultClassLookup(
             element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
         )
     )
-
-
-use_c_element_lookup()
 
 
 # The control characters trafilatura's `INVALID_XML_CHARS` deletes (C0 controls but tab, newline and carriage
@@ -58,8 +79,8 @@ class ScreenedPattern:
     a character-class regex over the whole page, 1.45 ms a page on the 181 AEB pages (173 kB on average), where
     none of the pages holds one of those characters. Encoding the page to UTF-8 and deleting the control bytes
     with `bytes.translate` tells the same in 0.3 ms; only a page that holds one goes through the regex, so the
-    page trafilatura parses is the same string. `original` is trafilatura's own pattern (the cycle bench gives
-    it back to its trafilatura yardstick)."""
+    page trafilatura parses is the same string. `original` is trafilatura's own pattern, which the screen
+    hands the rare page on to."""
 
     def __init__(self, original: re.Pattern[str]) -> None:
         self.original = original
@@ -80,10 +101,7 @@ def screen_invalid_xml_chars() -> None:
     """Put `ScreenedPattern` in place of trafilatura's `INVALID_XML_CHARS` (once; the only reader is
     `repair_faulty_html`, which looks the name up at each call)."""
     if not isinstance(trafilatura_utils.INVALID_XML_CHARS, ScreenedPattern):
-        trafilatura_utils.INVALID_XML_CHARS = ScreenedPattern(trafilatura_utils.INVALID_XML_CHARS)  # type: ignore[assignment]  # read for .sub only
-
-
-screen_invalid_xml_chars()
+        _replace(trafilatura_utils, "INVALID_XML_CHARS", ScreenedPattern(trafilatura_utils.INVALID_XML_CHARS))
 
 
 def keeps_every_character(string: str) -> bool:
@@ -112,8 +130,8 @@ def screen_control_characters() -> None:
     `utils` (`line_processing`) and `baseline`, which imported it by name (once)."""
     if not isinstance(trafilatura_utils.remove_control_characters, ScreenedRemoval):
         screened_removal = ScreenedRemoval(trafilatura_utils.remove_control_characters)
-        trafilatura_utils.remove_control_characters = screened_removal
-        setattr(trafilatura_baseline, "remove_control_characters", screened_removal)  # noqa: B010 - found by name
+        _replace(trafilatura_utils, "remove_control_characters", screened_removal)
+        _replace(trafilatura_baseline, "remove_control_characters", screened_removal)
 
 
 class SplitJoinPattern:
@@ -138,10 +156,7 @@ def split_json_minify() -> None:
     """Put `SplitJoinPattern` in place of trafilatura's `JSON_MINIFY` (once; `extract_meta_json`, its only reader,
     looks the name up at each call). The yardstick's `trafilatura.extract` reads no metadata, so it never runs it."""
     if not isinstance(trafilatura_metadata.JSON_MINIFY, SplitJoinPattern):
-        trafilatura_metadata.JSON_MINIFY = SplitJoinPattern(trafilatura_metadata.JSON_MINIFY)  # type: ignore[assignment]  # read for .sub only
-
-
-split_json_minify()
+        _replace(trafilatura_metadata, "JSON_MINIFY", SplitJoinPattern(trafilatura_metadata.JSON_MINIFY))
 
 
 # ---------------------------------------------------------------------------
@@ -314,6 +329,7 @@ def make_faster(expressions: MutableSequence[Any], first: bool = False) -> None:
     for i, expression in enumerate(expressions):
         if isinstance(expression, etree.XPath):
             expressions[i] = faster(expression, first)
+            _UNDO.append(functools.partial(expressions.__setitem__, i, expression))
 
 
 def outside_quotes(text: str, separator: str) -> list[str] | None:
@@ -446,12 +462,8 @@ def use_faster_xpaths() -> None:
     if trafilatura_baseline.BASIC_CLEAN_XPATH is basic_clean and not isinstance(basic_clean, ValueScreenedXPath):
         rewritten = faster(basic_clean)
         cleaning = ValueScreenedXPath.read(basic_clean, rewritten) or rewritten
-        trafilatura_settings.BASIC_CLEAN_XPATH = cleaning
-        setattr(trafilatura_baseline, "BASIC_CLEAN_XPATH", cleaning)  # noqa: B010 - a module found by name
-
-
-use_faster_xpaths()
-screen_control_characters()
+        _replace(trafilatura_settings, "BASIC_CLEAN_XPATH", cleaning)
+        _replace(trafilatura_baseline, "BASIC_CLEAN_XPATH", cleaning)
 
 
 class HandedOver:
@@ -479,7 +491,17 @@ def load_handed_over(htmlobject: Any, max_size: int | None = None) -> HtmlElemen
 def hand_over_trees() -> None:
     """Put `load_handed_over` in place of `load_html` where `bare_extraction` looks it up (once)."""
     if vars(trafilatura_core)["load_html"] is load_html:
-        setattr(trafilatura_core, "load_html", load_handed_over)  # noqa: B010 - a name the module imported
+        _replace(trafilatura_core, "load_html", load_handed_over)
 
 
-hand_over_trees()
+def patch_trafilatura() -> None:
+    """Every patch of this module (each applied once, however often this runs); done at import."""
+    use_c_element_lookup()
+    screen_invalid_xml_chars()
+    split_json_minify()
+    use_faster_xpaths()
+    screen_control_characters()
+    hand_over_trees()
+
+
+patch_trafilatura()

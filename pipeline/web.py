@@ -245,11 +245,17 @@ class WebClient:
     (`fetch.concurrency`), so no request waits inside the connection layer.
     """
 
+    # The longest a connection may take to open, within the request's deadline (`fetch.timeout`). A class
+    # attribute, so that a run under an instruction counter, whose process goes some 50 times slower, can lengthen
+    # it (`bench.bench_cycle --only instructions`): on loopback a connect is instant, but the event loop may get to
+    # it late.
+    CONNECT_SECONDS = 10.0
+
     def __init__(self, config: FetchConfig) -> None:
         self.config = config
         self.guard = AddressGuard(config.allow_networks)
         seconds = config.timeout.total_seconds()
-        self.connections = Connections(config.concurrency, min(seconds, 10.0), self._tls_context)
+        self.connections = Connections(config.concurrency, min(seconds, self.CONNECT_SECONDS), self._tls_context)
         self._tls: ssl.SSLContext | None = None
         self._headers = [("User-Agent", config.user_agent), ("Accept-Encoding", "gzip, deflate")]
         self._slots = asyncio.Semaphore(config.concurrency)

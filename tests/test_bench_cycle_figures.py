@@ -5,6 +5,12 @@ Each case's expected value is worked out by hand beside it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import sqlite3
+import sys
+from pathlib import Path
+
 import pytest
 
 from bench.bench_cycle import TAIL_ARTICLES, per_article_us, tail_per_article_us
@@ -34,31 +40,59 @@ def test_the_first_batch_figure_is_per_article_of_each_batch() -> None:
     assert per_article_us([(200, 1.0), (80, 0.2), (0, 0.1)]) == pytest.approx([5000.0, 2500.0])
 
 
+def _shipped_xpaths() -> dict[str, list[str]]:
+    """trafilatura's lists of XPath expressions as its source file writes them, loaded apart from the module our
+    patches rewrite in place."""
+    import importlib.util
+
+    from trafilatura import xpaths
+
+    spec = importlib.util.spec_from_file_location("shipped_xpaths", xpaths.__file__)
+    assert spec is not None and spec.loader is not None
+    shipped = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shipped)
+    return {name: [x.path for x in value] for name, value in vars(shipped).items() if isinstance(value, list)}
+
+
+def _current_xpaths() -> dict[str, list[str]]:
+    from trafilatura import xpaths
+
+    return {name: [x.path for x in value] for name, value in vars(xpaths).items() if isinstance(value, list)}
+
+
 def test_the_yardstick_gets_trafilatura_as_it_ships() -> None:
-    """Our extractor puts a screen before trafilatura's pattern of invalid XML characters and a C lookup on its
-    parser; the yardstick's workers (forked from the same forkserver) get trafilatura's own back."""
+    """Our extractor patches trafilatura in place (`pipeline.trafilatura_patches`); the yardstick's workers (forked
+    from the same forkserver) get every piece of trafilatura's own back, and a second undo changes nothing."""
     from lxml.html import HtmlElement, InputElement
-    from trafilatura import utils
+    from trafilatura import core, metadata, settings, utils
 
     from bench.bench_cycle import trafilatura_as_shipped
-    from pipeline.trafilatura_patches import ScreenedPattern, screen_invalid_xml_chars, use_c_element_lookup
+    from pipeline.trafilatura_patches import ScreenedPattern, patch_trafilatura
 
     field = "<html><body><form><input name='q'></form></body></html>"
+    baseline_module = sys.modules["trafilatura.baseline"]
     assert isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
     assert type(utils.load_html(field).find(".//input")) is HtmlElement  # our C lookup: no form-field classes
+    assert core.load_html is not utils.load_html  # the handed-over tree
+    assert _current_xpaths() != _shipped_xpaths()  # rewritten
     try:
-        trafilatura_as_shipped()
-        assert not isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
-        assert (
-            utils.INVALID_XML_CHARS.pattern == "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]"
-        )  # trafilatura 2.3.1's
-        assert type(utils.load_html(field).find(".//input")) is InputElement  # lxml.html's own lookup
-        trafilatura_as_shipped()  # a second call changes nothing
-        assert not isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
+        for _ in range(2):
+            trafilatura_as_shipped()
+            # trafilatura 2.3.1's pattern, as utils.py writes it
+            assert utils.INVALID_XML_CHARS.pattern == "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\ufffe\\uffff]"
+            assert type(utils.load_html(field).find(".//input")) is InputElement  # lxml.html's own lookup
+            assert core.load_html is utils.load_html
+            assert metadata.JSON_MINIFY.pattern == r'("(?:\\.|[^"\\])*")|\s'  # as metadata.py writes it
+            assert baseline_module.remove_control_characters is utils.remove_control_characters
+            assert utils.remove_control_characters.__module__ == "trafilatura.utils"
+            assert baseline_module.BASIC_CLEAN_XPATH is settings.BASIC_CLEAN_XPATH
+            assert settings.BASIC_CLEAN_XPATH.path.startswith(".//aside")  # as settings.py writes it
+            assert _current_xpaths() == _shipped_xpaths()
     finally:  # this test's process goes on extracting as the workers do
-        screen_invalid_xml_chars()
-        use_c_element_lookup()
+        patch_trafilatura()
     assert isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)
+    assert core.load_html is not utils.load_html
+    assert _current_xpaths() != _shipped_xpaths()
 
 
 def _page_feed(base_url: str) -> bytes:
@@ -106,3 +140,113 @@ def test_the_replayed_parts_are_the_first_batch_and_the_last_batches_holding_100
     assert chosen.last_alone.batches == chosen.last.batches
     assert (chosen.last.state, chosen.last_alone.state) == ("before last", "cleared")
     assert chosen.before_last == [["a"] * 200, ["b"] * 200, ["c"] * 100]
+
+
+@pytest.mark.parametrize("step", ["store_pages", "dedupe_and_group", "dedupe_articles", "group_statements"])
+def test_a_counted_step_runs_once_inside_its_marker_and_hands_back_what_it_returned(step: str) -> None:
+    """`--only instructions` runs each step inside a C function of CPython that calls it once: the step must run
+    exactly once, with its arguments, and its result and its exceptions must come back unchanged."""
+    from bench.bench_cycle import _counted
+
+    calls: list[tuple[object, ...]] = []
+
+    def stage(*args: object) -> str:
+        calls.append(args)
+        return "stored"
+
+    assert _counted(step, stage)("store", ["a1", "a2"]) == "stored"
+    assert calls == [("store", ["a1", "a2"])]
+
+    def failing(*_: object) -> None:
+        raise ValueError("store went away")
+
+    with pytest.raises(ValueError, match="store went away"):
+        _counted(step, failing)()
+
+
+def test_release_memory_counted_returns_none_as_it_does_in_the_cycle() -> None:
+    from bench.bench_cycle import _counted
+
+    seen: list[str] = []
+    assert _counted("release_memory", seen.append)("store") is None
+    assert seen == ["store"]
+
+
+def test_each_counted_step_has_a_marker_of_its_own() -> None:
+    """Two steps under one C function would add up in one inclusive count."""
+    from bench.bench_cycle import COUNTED_STEPS
+
+    markers = [function for function, _ in COUNTED_STEPS.values()]
+    assert sorted(markers) == [
+        "filterfalse_next",
+        "functools_reduce",
+        "starmap_next",
+        "sys_call_tracing",
+        "takewhile_next",
+    ]
+
+
+def test_inclusive_counts_keep_the_largest_line_of_a_function_split_by_inlining() -> None:
+    from bench.bench_cycle import parse_inclusive
+
+    annotated = (
+        "1,411,967,141 (100.0%)  PROGRAM TOTALS\n"
+        "  297,690,655 (21.08%)  /b/Python/clinic/sysmodule.c.h:sys_call_tracing [/lib/libpython3.11.so]\n"
+        "  297,690,625 (21.08%)  /b/Python/sysmodule.c:sys_call_tracing\n"
+        "  296,251,856 (20.98%)  ???:sqlite3_step [/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6]\n"
+        "   14,399,661 ( 1.02%)  ???:sqlite3_step'2 [/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6]\n"
+    )
+    # the recursion's own line (sqlite3_step'2) is not the function's total, and is left out
+    assert parse_inclusive(annotated) == {"sys_call_tracing": 297_690_655, "sqlite3_step": 296_251_856}
+
+
+def test_the_cycles_dump_is_the_one_written_at_the_end_mark(tmp_path: Path) -> None:
+    from bench.bench_cycle import cycle_dump
+
+    for name, trigger in [
+        ("callgrind.7.1", "--dump-before=getppid"),
+        ("callgrind.7.2", "--dump-before=getpgrp"),
+        ("callgrind.7", "Program termination"),
+    ]:
+        (tmp_path / name).write_text(f"version: 1\ndesc: Trigger: {trigger}\ntotals: 5\n")
+    assert cycle_dump(tmp_path) == tmp_path / "callgrind.7.2"
+    # a third mark (something in the cycle called getppid) would cut the count short: refused
+    (tmp_path / "callgrind.7.3").write_text("desc: Trigger: --dump-before=getppid\ntotals: 5\n")
+    with pytest.raises(AssertionError):
+        cycle_dump(tmp_path)
+
+
+def test_the_stored_outcome_counts_statements_originals_and_reports(tmp_path: Path) -> None:
+    from bench.bench_cycle import stored_outcome
+
+    database = tmp_path / "cycle.db"
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.execute("CREATE TABLE statements (id TEXT)")
+        db.execute("CREATE TABLE articles (id TEXT, cluster_id TEXT, duplicate_of TEXT)")
+        db.execute("CREATE TABLE statement_reports (statement_id TEXT, article_id TEXT, wording TEXT)")
+        db.executemany("INSERT INTO statements VALUES (?)", [("s1",), ("s2",)])
+        db.executemany("INSERT INTO articles VALUES (?, ?, ?)", [("b", "a", "a"), ("a", "a", None), ("c", "c", None)])
+        db.executemany(
+            "INSERT INTO statement_reports VALUES (?, ?, ?)", [("s2", "c", "w"), ("s1", "a", "x"), ("s1", "b", "x")]
+        )
+    # two originals (a, c: duplicate_of empty); the digest is of the rows in id order, written out here
+    rows = (
+        [("a", "a", None), ("b", "a", "a"), ("c", "c", None)],
+        [("s1", "a", "x"), ("s1", "b", "x"), ("s2", "c", "w")],
+    )
+    digest = hashlib.sha256(repr(rows).encode()).hexdigest()[:12]
+    assert stored_outcome(database) == f"2 statements, 2 originals, 3 reports (clusters and reports {digest})"
+
+
+def test_a_clients_connect_timeout_is_the_shorter_of_its_deadline_and_the_class_limit() -> None:
+    from unittest import mock
+
+    from pipeline.config import config_from_dict
+    from pipeline.web import WebClient
+
+    fetch = config_from_dict({"fetch": {"timeout": "60s"}}).fetch
+    assert WebClient(fetch).connections.connect_timeout == 10.0  # the product's limit
+    with mock.patch.object(WebClient, "CONNECT_SECONDS", 3600.0):  # as `--only instructions` lengthens it
+        assert WebClient(fetch).connections.connect_timeout == 60.0  # now the deadline is the shorter
+    short = config_from_dict({"fetch": {"timeout": "4s"}}).fetch
+    assert WebClient(short).connections.connect_timeout == 4.0
