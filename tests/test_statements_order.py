@@ -40,7 +40,8 @@ ECONOMY = "The economy grew faster than we expected in the first quarter."
 
 def said(article_id: str, hours: float, speaker: str, quotes: list[str], cluster: str) -> Article:
     """A report quoting `speaker`, each quote in a paragraph of its own, published `hours` after Monday 00:00."""
-    paragraphs, found = [], []
+    paragraphs: list[str] = []
+    found: list[Quote] = []
     for quote in quotes:
         paragraph = f'"{quote}" {speaker} told reporters in the capital after meeting senior party officials.'
         offset = sum(len(p) + 1 for p in paragraphs) + 1
