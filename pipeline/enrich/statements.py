@@ -396,8 +396,12 @@ def _groups(article: Article, only: str | None = None) -> list[Group]:
     ]
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _fetched(article: Article) -> datetime:
-    return article.fetched if article.fetched.tzinfo else article.fetched.replace(tzinfo=UTC)
+    return _aware(article.fetched)
 
 
 def _new_statement(group: Group) -> Statement:
@@ -493,7 +497,11 @@ class Grouping:
         matched = self.matcher.match(group, candidates)
         if matched is None and not group.makes_a_statement:
             return
-        statement = matched[0] if matched else _new_statement(group)
+        self.join(group, matched[0] if matched else _new_statement(group), matched is not None)
+
+    def join(self, group: Group, statement: Statement, matched: bool) -> None:
+        """The group's reports attached to `statement` (one it matched, or the one it makes), and saved."""
+        article = group.article
         self.placed[article.id] = statement.id
         added = _reports(group, statement)
         if matched and not added:
@@ -505,6 +513,46 @@ class Grouping:
         self.matcher.forget(statement.id)
         made = not matched and all(gone.statement_id != statement.id for gone in self.removed)
         (self.report.new if made else self.report.updated).append(statement.id)
+
+    def unchanged_joins(self, groups: list[Group], grouped: list[tuple[datetime, str]]) -> list[Statement] | None:
+        """For the speaker's groups in hand that stand before some of `grouped` (its grouped articles after the
+        batch's start), the statement each joins with nothing later changed, in their order; None when any might
+        change something later, and the speaker's later articles have to be rewound.
+
+        Why joining is then exact: a late group with no full text that joins, by `same_words`, a statement that had
+        a report before it, when each of its quote texts is already a wording that statement had before it (or the
+        statement's text was already a full text), adds only reports. The statement's kind, text, id and occasion
+        (set by its opener or a full text), its first report (`same_occasion`'s), its first publication
+        (`_newest_first`'s order), its first fetch (the store's candidate order; checked) and its set of wordings
+        (`same_words`') are what they were, so every later group is matched as it was; and a late group does not
+        join a statement opened after it. Which statement it joins one pass in time order would have it join is
+        read from the statements as they stood before it: `_before`."""
+        last = max(grouped)
+        late = [group for group in groups if _position(group.article) < last]
+        if not late or any(group.full_text is not None for group in late):
+            return None if late else []
+        later = self.store.statements_reporting(late[0].speaker, [article_id for _, article_id in grouped])
+        joins: list[Statement] = []
+        for group in late:
+            target = self._unchanged_join(group, {statement.id: statement for statement in later})
+            if target is None:
+                return None
+            joins.append(target)
+        return joins
+
+    def _unchanged_join(self, group: Group, later: dict[str, Statement]) -> Statement | None:
+        """The statement `group` joins with nothing later changed (`unchanged_joins`), else None."""
+        texts = {quote.text for quote in group.quotes}
+        if not any(_statement_words(text) for text in texts):
+            return None
+        before = _before(self.store, group, later)
+        if before is None:
+            return None
+        target = next((view for view in _newest_first(before) if self.matcher.same_words(group, view)), None)
+        if target is None or not (target.kind == "full_text" or texts <= {q.text for q in target.quotes}):
+            return None
+        stored = later.get(target.id, target)  # a view of a statement in `later` has only its earlier reports
+        return stored if _fetched(group.article) >= _aware(stored.first_seen) else None
 
     def rewind(self, speaker: str, start: tuple[datetime, str], grouped: list[tuple[datetime, str]]) -> list[Group]:
         """Undo what grouping did for `speaker` after `start`, and return the groups to group again.
@@ -560,6 +608,36 @@ class Grouping:
                 self.store.claim_alert(replace(claim, statement_id=target))
 
 
+def _before(store: Store, group: Group, later: dict[str, Statement]) -> list[Statement] | None:
+    """The group's candidates as they stood before it, in one pass in time order: each statement with its reports
+    that stand before it, its first fetch and first publication theirs. `later` are the speaker's statements that
+    hold reports of its later grouped articles, with all their reports; the others' reports all stand before it
+    (else None). None too when a candidate's kind or text might have been another before it (a full text that
+    joined after it), or when the store's bound on candidates might have cut some."""
+    position, since = _position(group.article), article_time(group.article) - LOOKBACK
+    listed = store.statement_candidates(group.speaker, since, CANDIDATES, group.article.id)
+    views: list[Statement] = []
+    for statement in listed:
+        if statement.id not in later:
+            if any(_report_order(quote) >= position for quote in statement.quotes):
+                return None
+            views.append(statement)
+    for statement in later.values():
+        kept = [quote for quote in statement.quotes if _report_order(quote) < position]
+        if not kept or any(quote.fetched is None for quote in kept):
+            if kept:
+                return None
+            continue
+        if statement.kind == "full_text" and not any(quote.kind == "full_text" for quote in kept):
+            return None
+        first_seen = min(_aware(quote.fetched) for quote in kept if quote.fetched is not None)
+        if first_seen >= since:
+            views.append(
+                replace(statement, quotes=kept, first_seen=first_seen, published=min(map(_report_order, kept))[0])
+            )
+    return views if len(listed) < CANDIDATES and len(views) < CANDIDATES else None
+
+
 def _grouped_after(
     store: Store, by_speaker: dict[str, list[Group]], starts: dict[str, tuple[datetime, str]], in_hand: set[str]
 ) -> dict[str, list[tuple[datetime, str]]]:
@@ -608,9 +686,14 @@ def attach_statements(articles: list[Article], store: Store) -> StatementReport:
     starts = {key: min(_position(group.article) for group in groups) for key, groups in by_speaker.items()}
     grouped = _grouped_after(store, by_speaker, starts, {article.id for article in articles})
     for key in sorted(by_speaker):
-        groups = by_speaker[key]
-        groups += grouping.rewind(groups[0].speaker, starts[key], grouped.get(key, []))
-        for group in sorted(groups, key=lambda group: _position(group.article)):
+        groups = sorted(by_speaker[key], key=lambda group: _position(group.article))
+        joins = grouping.unchanged_joins(groups, grouped[key]) if key in grouped else []
+        if joins is None:
+            groups += grouping.rewind(groups[0].speaker, starts[key], grouped[key])
+            joins = []
+        for group, statement in zip(groups, joins, strict=False):
+            grouping.join(group, statement, matched=True)
+        for group in sorted(groups[len(joins) :], key=lambda group: _position(group.article)):
             grouping.attach(group)
     grouping.carry_claims()
     return grouping.report
