@@ -22,7 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.cycle import group_statements
-from pipeline.records import AlertRecord, Article, Quote, Statement
+from pipeline.enrich.statements import LOOKBACK, Grouping, Matcher, _groups
+from pipeline.records import AlertRecord, Article, Quote, Statement, article_time
 from pipeline.store.sqlite import SQLiteStore
 
 MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
@@ -229,3 +230,49 @@ def test_a_rewind_reaches_only_as_far_as_the_lookback(hours: int) -> None:
         statements = grouped(store, [[grouped_first], [late]])
         expected = {frozenset({"late", "grouped"})} if hours == 0 else {frozenset({"late"})}
         assert {frozenset(q.article_id for q in s.quotes) for s in statements} == expected
+
+
+def late_joins(batches: list[list[Article]], late: Article) -> list[Statement] | None:
+    """What `Grouping.unchanged_joins` says of `late` (Kim's group) once `batches` are grouped: the statements its
+    group joins with nothing later changed, or None when the later articles have to be rewound."""
+    with fresh_store() as store:
+        grouped(store, batches)
+        store.put_articles([late])
+        (group,) = _groups(late)
+        later = store.speaker_articles([KIM], article_time(late), article_time(late) + LOOKBACK)
+        return Grouping(store, Matcher(store)).unchanged_joins([group], [(moment, i) for _, moment, i in later])
+
+
+def test_a_late_copy_of_a_wording_joins_its_statement_without_a_rewind_and_as_in_one_batch() -> None:
+    """The usual late wire copy: published after the statement's first report and before a later statement of
+    the speaker's, quoting only words the statement had already. It joins that statement and nothing later is
+    regrouped; the statements, ids too, are those of one batch."""
+    opener = said("opener", 9, KIM, [SANCTIONS], "sanctions")
+    other = said("other", 12, KIM, [SUMMIT], "summit")
+    copy = said("copy", 10, KIM, [SANCTIONS], "sanctions")
+    joins = late_joins([[opener], [other]], copy)
+    assert joins is not None
+    assert [{q.article_id for q in statement.quotes} for statement in joins] == [{"opener"}]
+    with fresh_store() as store:
+        in_one = {frozenset(q.article_id for q in s.quotes): s.id for s in grouped(store, [[opener, other, copy]])}
+    with fresh_store() as store:
+        statements = grouped(store, [[opener], [other], [copy]])
+        assert outcome(statements) == {
+            frozenset({"opener", "copy"}): (KIM, "direct", SANCTIONS),
+            frozenset({"other"}): (KIM, "direct", SUMMIT),
+        }
+        assert {frozenset(q.article_id for q in s.quotes): s.id for s in statements} == in_one
+
+
+def test_a_late_copy_bringing_a_new_wording_rewinds_what_stands_after_it() -> None:
+    """A late copy that adds a wording ("gangster-like act") can change what a later group joins: the scrap
+    grouped before it joined nothing, and after it, in one pass, joins the statement by that wording. So the later
+    articles are rewound, and the scrap joins."""
+    opener = said("opener", 9, KIM, [SANCTIONS], "sanctions")
+    scrap = said("scrap", 12, KIM, ["gangster-like act"], "sanctions")
+    copy = said("copy", 10, KIM, [SANCTIONS, "gangster-like act"], "sanctions")
+    assert late_joins([[opener], [scrap]], copy) is None
+    with fresh_store() as store:
+        assert outcome(grouped(store, [[opener], [scrap], [copy]])) == {
+            frozenset({"opener", "copy", "scrap"}): (KIM, "direct", SANCTIONS)
+        }
