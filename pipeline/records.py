@@ -148,11 +148,12 @@ class StatementQuote:
 class Statement:
     """One act of speaking (one speaker, one occasion), however many articles carry it.
 
-    `id` never changes once given. `first_seen` is when wirewatch first saw it,
-    `published` when its first source published it; `occasion` is the day it was
-    made. `kind` is "full_text" once the statement's own text is known (then
-    `text` is that text and `primary_url` where it was published), else the kind
-    of the attributions that carried it.
+    `id` is made from its first report (`statements.statement_key`), so the same articles give the same id in
+    any batching; a report published earlier that arrives later can open it instead, and then the statement has
+    that report's id (`statements.Grouping.carry_claims` keeps its alerts). `first_seen` is when wirewatch first
+    saw it, `published` when its first source published it; `occasion` is the day it was made. `kind` is
+    "full_text" once the statement's own text is known (then `text` is that text and `primary_url` where it was
+    published), else the kind of the attributions that carried it.
     """
 
     id: str

@@ -158,6 +158,9 @@ def test_each_statement_once_its_reprint_and_reports_never(tmp_path, site, store
 
 
 def test_a_primary_text_arriving_after_its_report_joins_it_and_sends_nothing(tmp_path, site, store, smtp):
+    """The primary text, published before its report, arrives a cycle later: the statement becomes the one both
+    make when they arrive together (the primary's, with its id), and the alert claimed for the report's statement
+    is carried to it, so the analyst gets no second email."""
     mailbox, port = smtp
     config = alert_config(tmp_path, site, port)
     serve_articles(site, [SECONDARY])
@@ -168,7 +171,13 @@ def test_a_primary_text_arriving_after_its_report_joins_it_and_sends_nothing(tmp
     serve_articles(site, [SECONDARY, PRIMARY])
     assert run_cycle(config, store, force=True).alerts_sent == 0 and len(mailbox.messages) == 1
     (joined,) = store.list_statements(speaker="Kim Yo Jong")
-    assert joined.id == reported.id  # statement ids never change
+    (tmp_path / "together").mkdir()
+    with SQLiteStore(tmp_path / "together" / "wirewatch.db") as together:  # both articles in one cycle
+        run_cycle(alert_config(tmp_path / "together", site, port), together)
+        (both,) = together.list_statements(speaker="Kim Yo Jong")
+    assert joined.id == both.id != reported.id  # the id the two articles give together, whatever order they came in
+    carried = {alert.statement_id: alert.message_id for alert in store.list_alerts()}
+    assert carried == {reported.id: carried[reported.id], joined.id: carried[reported.id]}  # one message, two claims
     assert (joined.kind, joined.primary_url) == ("full_text", f"{site.base_url}{PRIMARY.path}")
     assert joined.published is not None and joined.published < reported.published  # its first source's time
     assert joined.first_seen == reported.first_seen  # when wirewatch first saw it

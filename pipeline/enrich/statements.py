@@ -21,7 +21,16 @@ from difflib import SequenceMatcher
 from functools import cached_property, lru_cache
 from typing import Any
 
-from pipeline.records import Article, Quote, Statement, StatementQuote, article_time, speaker_key, utcnow
+from pipeline.records import (
+    AlertRecord,
+    Article,
+    Quote,
+    Statement,
+    StatementQuote,
+    article_time,
+    speaker_key,
+    utcnow,
+)
 from pipeline.store import Store
 
 # A fragment this short ("good", "very hopeful") recurs across unrelated quotes,
@@ -32,10 +41,15 @@ SIMILAR = 0.85
 MIN_SIMILAR_WORDS = 6
 
 
+# Compiled once: `re.findall` with a pattern string looks it up in re's cache on every call (2,656 of a call's
+# 31,942 instructions on a ten-word sentence, counted by callgrind), and grouping calls `words` thousands of times.
+_WORD = re.compile(r"[\w]+(?:'[\w]+)*")
+
+
 def words(text: str) -> list[str]:
     """Lower-cased words with quote glyphs, dashes and punctuation dropped."""
     text = unicodedata.normalize("NFKC", text).lower().replace("’", "'").replace("‘", "'")
-    return re.findall(r"[\w]+(?:'[\w]+)*", text)
+    return _WORD.findall(text)
 
 
 def same_statement(a: str, b: str) -> bool:
@@ -366,23 +380,28 @@ def _report_order(quote: StatementQuote) -> tuple[datetime, str]:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC), quote.article_id)
 
 
-def _groups(article: Article) -> list[Group]:
+def _groups(article: Article, only: str | None = None) -> list[Group]:
     """One group per speaker, spellings of one name ("Moon Jae In", "Moon Jae-in") being one speaker, named as
-    the article first spells it."""
+    the article first spells it; `only` (a `speaker_key`) keeps that speaker's alone, before its occasion is read."""
     by_speaker: dict[str, list[Quote]] = {}
     spelled: dict[str, str] = {}
     for quote in article.quotes:
         if quote.speaker and quote.kind != "stance":  # a stance is no statement, nor evidence of one
             key = speaker_key(quote.speaker)
-            spelled.setdefault(key, quote.speaker)
-            by_speaker.setdefault(key, []).append(quote)
+            if only is None or key == only:
+                spelled.setdefault(key, quote.speaker)
+                by_speaker.setdefault(key, []).append(quote)
     return [
         Group(spelled[key], article, quotes, occasion_of(article, quotes)) for key, quotes in sorted(by_speaker.items())
     ]
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _fetched(article: Article) -> datetime:
-    return article.fetched if article.fetched.tzinfo else article.fetched.replace(tzinfo=UTC)
+    return _aware(article.fetched)
 
 
 def _new_statement(group: Group) -> Statement:
@@ -437,6 +456,212 @@ def _absorb(statement: Statement, group: Group, added: list[StatementQuote]) -> 
     statement.updated = utcnow()
 
 
+def _position(article: Article) -> tuple[datetime, str]:
+    """Where an article stands in the one order grouping follows, whatever order the articles arrive in."""
+    return (article_time(article), article.id)
+
+
+def _newest_first(candidates: list[Statement]) -> list[Statement]:
+    """The candidates by when their first report appeared, newest first. The store orders them by when wirewatch
+    first fetched one, which depends on how the articles were batched; and which comes first decides the statement
+    a group joins when it matches two."""
+    return sorted(candidates, key=lambda statement: (statement.published or statement.first_seen, statement.id))[::-1]
+
+
+@dataclass
+class Removed:
+    """A statement a rewind removed: its reports' articles (earliest first), and the alert claims it held."""
+
+    statement_id: str
+    articles: list[str]
+    claims: list[AlertRecord]
+
+
+@dataclass
+class Grouping:
+    """One call's grouping: what it reports, which statement each article's group joined or made, and the
+    statements rewinds removed, until their claims are carried to where their reports went."""
+
+    store: Store
+    matcher: Matcher
+    report: StatementReport = field(default_factory=StatementReport)
+    placed: dict[str, str] = field(default_factory=dict)
+    removed: list[Removed] = field(default_factory=list)
+
+    def attach(self, group: Group) -> None:
+        """The group joins the statement it reports among its speaker's candidates, else makes one (or none)."""
+        article = group.article
+        since = article_time(article) - LOOKBACK
+        # each with one report per wording and this article's own: bounded however many copies carried it
+        candidates = _newest_first(self.store.statement_candidates(group.speaker, since, CANDIDATES, article.id))
+        matched = self.matcher.match(group, candidates)
+        if matched is None and not group.makes_a_statement:
+            return
+        self.join(group, matched[0] if matched else _new_statement(group), matched is not None)
+
+    def join(self, group: Group, statement: Statement, matched: bool) -> None:
+        """The group's reports attached to `statement` (one it matched, or the one it makes), and saved."""
+        article = group.article
+        self.placed[article.id] = statement.id
+        added = _reports(group, statement)
+        if matched and not added:
+            return
+        _absorb(statement, group, added)
+        # Only the reports added: the others were read from the store, where saving them again changes nothing
+        # (`Store.save_statement`) but cost a timestamp, a wording key and an ignored insert each.
+        self.store.save_statement(replace(statement, quotes=added))
+        self.matcher.forget(statement.id)
+        made = not matched and all(gone.statement_id != statement.id for gone in self.removed)
+        (self.report.new if made else self.report.updated).append(statement.id)
+
+    def unchanged_joins(self, groups: list[Group], grouped: list[tuple[datetime, str]]) -> list[Statement] | None:
+        """For the speaker's groups in hand that stand before some of `grouped` (its grouped articles after the
+        batch's start), the statement each joins with nothing later changed, in their order; None when any might
+        change something later, and the speaker's later articles have to be rewound.
+
+        Why joining is then exact: a late group with no full text that joins, by `same_words`, a statement that had
+        a report before it, when each of its quote texts is already a wording that statement had before it (or the
+        statement's text was already a full text), adds only reports. The statement's kind, text, id and occasion
+        (set by its opener or a full text), its first report (`same_occasion`'s), its first publication
+        (`_newest_first`'s order), its first fetch (the store's candidate order; checked) and its set of wordings
+        (`same_words`') are what they were, so every later group is matched as it was; and a late group does not
+        join a statement opened after it. Which statement it joins one pass in time order would have it join is
+        read from the statements as they stood before it: `_before`."""
+        last = max(grouped)
+        late = [group for group in groups if _position(group.article) < last]
+        if not late or any(group.full_text is not None for group in late):
+            return None if late else []
+        later = self.store.statements_reporting(late[0].speaker, [article_id for _, article_id in grouped])
+        joins: list[Statement] = []
+        for group in late:
+            target = self._unchanged_join(group, {statement.id: statement for statement in later})
+            if target is None:
+                return None
+            joins.append(target)
+        return joins
+
+    def _unchanged_join(self, group: Group, later: dict[str, Statement]) -> Statement | None:
+        """The statement `group` joins with nothing later changed (`unchanged_joins`), else None."""
+        texts = {quote.text for quote in group.quotes}
+        if not any(_statement_words(text) for text in texts):
+            return None
+        before = _before(self.store, group, later)
+        if before is None:
+            return None
+        target = next((view for view in _newest_first(before) if self.matcher.same_words(group, view)), None)
+        if target is None or not (target.kind == "full_text" or texts <= {q.text for q in target.quotes}):
+            return None
+        stored = later.get(target.id, target)  # a view of a statement in `later` has only its earlier reports
+        return stored if _fetched(group.article) >= _aware(stored.first_seen) else None
+
+    def rewind(self, speaker: str, start: tuple[datetime, str], grouped: list[tuple[datetime, str]]) -> list[Group]:
+        """Undo what grouping did for `speaker` after `start`, and return the groups to group again.
+
+        `grouped` are the speaker's grouped articles that stand after `start` (within `LOOKBACK`): they were
+        grouped before the article at `start` arrived, and had it come first, their statements could be opened,
+        joined and worded otherwise. Each statement holding a report of theirs is removed and made again from its
+        reports that stand before `start` (the same opener, so the same id); their groups, those that joined
+        nothing too, are returned, to be grouped again in order with the ones in hand."""
+        if not grouped:
+            return []
+        later = self.store.get_articles([article_id for _, article_id in grouped])
+        key = speaker_key(speaker)
+        affected = self.store.statements_reporting(speaker, [article.id for article in later])
+        claims = self.store.delete_statements([statement.id for statement in affected])
+        before = {q.article_id for statement in affected for q in statement.quotes if _report_order(q) < start}
+        earlier = self.store.get_articles(sorted(before))
+        for statement in affected:
+            self.matcher.forget(statement.id)
+            reported = [q.article_id for q in sorted(statement.quotes, key=_report_order)]
+            self.removed.append(
+                Removed(statement.id, reported, [claim for claim in claims if claim.statement_id == statement.id])
+            )
+            own = set(reported)
+            groups = [group for article in earlier if article.id in own for group in _groups(article, key)]
+            if groups:
+                self._restore(sorted(groups, key=lambda group: _position(group.article)))
+        return [group for article in later for group in _groups(article, key)]
+
+    def _restore(self, groups: list[Group]) -> None:
+        """A statement as the groups that stand before a rewind's start made it: the first opened it (so its id
+        is the one it had), each later one joined it."""
+        statement = _new_statement(groups[0])
+        statement.quotes = _reports(groups[0], statement)
+        for group in groups[1:]:
+            _absorb(statement, group, _reports(group, statement))
+        self.store.save_statement(statement)
+        self.placed.update((group.article.id, statement.id) for group in groups)
+
+    def carry_claims(self) -> None:
+        """An alert claimed for a statement that a rewind removed and did not make again (its opener now joins an
+        earlier statement) is claimed, as it stands (sent, pending or failed, with its Message-ID), for the
+        statement its earliest report now belongs to: the analyst was told about that statement already, and
+        `alert.alert_stage` finds the claim and sends nothing for it."""
+        made = set(self.placed.values())
+        for gone in self.removed:
+            if gone.statement_id in made:
+                continue
+            target = next((self.placed[i] for i in gone.articles if i in self.placed), None)
+            if target is None:  # none of its reports joins a statement now: nothing to alert about
+                continue
+            for claim in gone.claims:
+                self.store.claim_alert(replace(claim, statement_id=target))
+
+
+def _before(store: Store, group: Group, later: dict[str, Statement]) -> list[Statement] | None:
+    """The group's candidates as they stood before it, in one pass in time order: each statement with its reports
+    that stand before it, its first fetch and first publication theirs. `later` are the speaker's statements that
+    hold reports of its later grouped articles, with all their reports; the others' reports all stand before it
+    (else None). None too when a candidate's kind or text might have been another before it (a full text that
+    joined after it), or when the store's bound on candidates might have cut some."""
+    position, since = _position(group.article), article_time(group.article) - LOOKBACK
+    listed = store.statement_candidates(group.speaker, since, CANDIDATES, group.article.id)
+    views: list[Statement] = []
+    for statement in listed:
+        if statement.id not in later:
+            if any(_report_order(quote) >= position for quote in statement.quotes):
+                return None
+            views.append(statement)
+    for statement in later.values():
+        kept = [quote for quote in statement.quotes if _report_order(quote) < position]
+        if not kept or any(quote.fetched is None for quote in kept):
+            if kept:
+                return None
+            continue
+        if statement.kind == "full_text" and not any(quote.kind == "full_text" for quote in kept):
+            return None
+        first_seen = min(_aware(quote.fetched) for quote in kept if quote.fetched is not None)
+        if first_seen >= since:
+            views.append(
+                replace(statement, quotes=kept, first_seen=first_seen, published=min(map(_report_order, kept))[0])
+            )
+    return views if len(listed) < CANDIDATES and len(views) < CANDIDATES else None
+
+
+def _grouped_after(
+    store: Store, by_speaker: dict[str, list[Group]], starts: dict[str, tuple[datetime, str]], in_hand: set[str]
+) -> dict[str, list[tuple[datetime, str]]]:
+    """By speaker, the grouped articles (not those in hand) that stand after the speaker's first one in hand, within
+    `LOOKBACK` of it: one query for the batch."""
+    if not starts:
+        return {}
+    since, until = min(starts.values())[0], max(starts.values())[0] + LOOKBACK
+    grouped: dict[str, list[tuple[datetime, str]]] = {}
+    speakers = [groups[0].speaker for groups in by_speaker.values()]
+    for speaker, appeared, article_id in store.speaker_articles(speakers, since, until):
+        key = speaker_key(speaker)
+        start = starts.get(key)
+        if (
+            start is None
+            or article_id in in_hand
+            or not start < (appeared, article_id)
+            or appeared > start[0] + LOOKBACK
+        ):
+            continue
+        grouped.setdefault(key, []).append((appeared, article_id))
+    return grouped
+
+
 def attach_statements(articles: list[Article], store: Store) -> StatementReport:
     """Give every speaker's attributions in each article a statement: the one they report, or a new one.
 
@@ -448,25 +673,27 @@ def attach_statements(articles: list[Article], store: Store) -> StatementReport:
     Otherwise they make a new statement, if any of them is a statement at all (a
     headline fragment, a caption or a scrap never is). Running it again over the
     same articles changes nothing.
+
+    Articles are grouped in the order they appeared (`_position`), each speaker's apart (no statement is two
+    speakers'), and what that order gives does not depend on how they were batched: a speaker's articles that
+    stand after this batch's first one and were grouped already are grouped again after it (`Grouping.rewind`).
     """
-    report = StatementReport()
-    matcher = Matcher(store)
-    for article in sorted(articles, key=lambda item: (article_time(item), item.id)):
+    grouping = Grouping(store, Matcher(store))
+    by_speaker: dict[str, list[Group]] = {}
+    for article in articles:
         for group in _groups(article):
-            since = article_time(article) - LOOKBACK
-            # each with one report per wording and this article's own: bounded however many copies carried it
-            candidates = store.statement_candidates(group.speaker, since, CANDIDATES, article.id)
-            matched = matcher.match(group, candidates)
-            if matched is None and not group.makes_a_statement:
-                continue
-            statement = matched[0] if matched else _new_statement(group)
-            added = _reports(group, statement)
-            if matched and not added:
-                continue
-            _absorb(statement, group, added)
-            # Only the reports added: the others were read from the store, where saving them again changes nothing
-            # (`Store.save_statement`) but cost a timestamp, a wording key and an ignored insert each.
-            store.save_statement(replace(statement, quotes=added))
-            matcher.forget(statement.id)
-            (report.updated if matched else report.new).append(statement.id)
-    return report
+            by_speaker.setdefault(speaker_key(group.speaker), []).append(group)
+    starts = {key: min(_position(group.article) for group in groups) for key, groups in by_speaker.items()}
+    grouped = _grouped_after(store, by_speaker, starts, {article.id for article in articles})
+    for key in sorted(by_speaker):
+        groups = sorted(by_speaker[key], key=lambda group: _position(group.article))
+        joins = grouping.unchanged_joins(groups, grouped[key]) if key in grouped else []
+        if joins is None:
+            groups += grouping.rewind(groups[0].speaker, starts[key], grouped[key])
+            joins = []
+        for group, statement in zip(groups, joins, strict=False):
+            grouping.join(group, statement, matched=True)
+        for group in sorted(groups[len(joins) :], key=lambda group: _position(group.article)):
+            grouping.attach(group)
+    grouping.carry_claims()
+    return grouping.report

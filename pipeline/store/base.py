@@ -221,6 +221,27 @@ class Store(ABC):
         same words.
         """
 
+    @abstractmethod
+    def speaker_articles(
+        self, speakers: Iterable[str], since: datetime, until: datetime
+    ) -> list[tuple[str, datetime, str]]:
+        """The processed articles (their statements grouped) carrying an attribution to any of `speakers` (any
+        spelling, any case) that appeared (published, else fetched) from `since` to `until`, both included: the
+        speaker as the article names them, when the article appeared and its id, one row for each.
+
+        What statement grouping replays when an article arrives after later ones by the same speaker were grouped:
+        they include attributions that joined no statement, which no statement records."""
+
+    @abstractmethod
+    def statements_reporting(self, speaker: str, article_ids: Iterable[str]) -> list[Statement]:
+        """`speaker`'s statements (any spelling) holding a report from any of these articles, each with every
+        report, in the order they were attached."""
+
+    @abstractmethod
+    def delete_statements(self, statement_ids: Iterable[str]) -> list[AlertRecord]:
+        """Remove these statements and their reports; the claims the alert ledger holds for them stay, and are
+        returned, so that grouping can carry them to whichever statement their reports join instead."""
+
     # -- alert ledger ------------------------------------------------------
     @abstractmethod
     def claim_alert(self, record: AlertRecord) -> bool:

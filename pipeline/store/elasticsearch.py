@@ -75,6 +75,7 @@ from pipeline.records import (
     Statement,
     StatementQuote,
     iso,
+    speaker_key,
     speaker_spellings,
     utcnow,
 )
@@ -366,6 +367,13 @@ def _dt(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _appeared(source: Mapping[str, Any]) -> datetime:
+    """When an article appeared, as `article_time` reads it: published, else fetched."""
+    appeared = _dt(source.get("published") or source["fetched"])
+    assert appeared is not None  # every article has its fetch time
+    return appeared
 
 
 def _field_paths(mapping: Mapping[str, Any], prefix: str = "") -> set[str]:
@@ -1276,6 +1284,51 @@ class ElasticsearchStore(Store):
         own = of_these.filter("term", article_id=article_id).sort("report_id")
         reports.update((report["report_id"], report) for report in self._all("statement_reports", own))
         return self._with_reports(sources, list(reports.values()))
+
+    def speaker_articles(
+        self, speakers: Iterable[str], since: datetime, until: datetime
+    ) -> list[tuple[str, datetime, str]]:
+        bounds = {"gte": iso(since), "lte": iso(until)}
+        published = Q("range", published=bounds)
+        unpublished = Q("bool", must_not=[Q("exists", field="published")], filter=[Q("range", fetched=bounds)])
+        names = {spelling for speaker in speakers for spelling in speaker_spellings(speaker)}
+        spellings = [_ci_term("speakers", spelling) for spelling in sorted(names)]
+        search = (
+            Search()
+            .filter(Q("bool", should=spellings, minimum_should_match=1))
+            .filter(published | unpublished)
+            .filter("term", processed=True)
+            .sort("id")
+            .source(["id", "published", "fetched", "speakers"])
+        )
+        folded = {speaker_key(name) for name in names}
+        return sorted(
+            (speaker, _appeared(source), source["id"])
+            for source in self._all("articles", search)
+            for speaker in source["speakers"]
+            if speaker_key(speaker) in folded
+        )
+
+    def statements_reporting(self, speaker: str, article_ids: Iterable[str]) -> list[Statement]:
+        reporting = Search().filter("terms", article_id=list(article_ids)).sort("report_id").source(["statement_id"])
+        ids = sorted({report["statement_id"] for report in self._all("statement_reports", reporting)})
+        if not ids:
+            return []
+        spellings = [_ci_term("speaker", spelling) for spelling in speaker_spellings(speaker)]
+        chosen = Search().filter("terms", id=ids).filter(Q("bool", should=spellings, minimum_should_match=1))
+        sources = list(self._all("statements", chosen.sort("id")))
+        search = Search().filter("terms", statement_id=[source["id"] for source in sources])
+        return self._with_reports(sources, list(self._all("statement_reports", search.sort("report_id"))))
+
+    def delete_statements(self, statement_ids: Iterable[str]) -> list[AlertRecord]:
+        ids = list(statement_ids)
+        self._fresh("statements", "statement_reports")
+        for kind, field in (("statement_reports", "statement_id"), ("statements", "id")):
+            self.es.delete_by_query(
+                index=self.alias(kind), query={"terms": {field: ids}}, conflicts="proceed", refresh=True
+            )
+        claims = Search().filter("terms", statement_id=ids).sort("rule", "statement_id")
+        return [_alert(source) for source in self._all("alerts", claims)]
 
     def _collapsed(self, search: Search) -> Iterator[dict[str, Any]]:
         self._fresh("statement_reports")

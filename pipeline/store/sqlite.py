@@ -1025,6 +1025,58 @@ class SQLiteStore(Store):
         )
         return self._with_reports(rows, reports)
 
+    def speaker_articles(
+        self, speakers: Iterable[str], since: datetime, until: datetime
+    ) -> list[tuple[str, datetime, str]]:
+        """Through the tags' key (kind, value), one lookup a name: each speaker's spellings as written,
+        title-cased, upper- and lower-cased, since a case-blind comparison would read every speaker's tags (the
+        key is case-sensitive)."""
+        names = sorted(
+            {
+                form
+                for speaker in speakers
+                for name in speaker_spellings(speaker)
+                for form in (name, name.title(), name.upper(), name.lower())
+            }
+        )
+        rows = self._db.execute(
+            """SELECT DISTINCT t.value, coalesce(a.published, a.fetched), a.id
+               FROM article_tags t JOIN articles a ON a.id = t.article_id
+               WHERE t.kind = 'speaker' AND t.value IN (SELECT value FROM json_each(?))
+                 AND a.processed = 1 AND coalesce(a.published, a.fetched) BETWEEN ? AND ?""",
+            (_json_strings(names), ts(since), ts(until)),
+        )
+        return sorted((speaker, _from_ts(appeared), article_id) for speaker, appeared, article_id in rows)
+
+    def statements_reporting(self, speaker: str, article_ids: Iterable[str]) -> list[Statement]:
+        spellings = speaker_spellings(speaker)
+        rows = self._db.execute(
+            f"""SELECT * FROM statements WHERE speaker IN ({", ".join("?" for _ in spellings)}) AND id IN (
+                    SELECT statement_id FROM statement_reports
+                    WHERE statement_id = statements.id AND article_id IN (SELECT value FROM json_each(?)))
+                ORDER BY id""",
+            [*spellings, _json_strings(article_ids)],
+        ).fetchall()
+        reports = self._db.execute(
+            f"""SELECT statement_id, {_REPORT_COLUMNS} FROM statement_reports
+                WHERE statement_id IN (SELECT value FROM json_each(?)) ORDER BY rowid""",
+            (_json_strings(row["id"] for row in rows),),
+        )
+        return self._with_reports(rows, reports)
+
+    def delete_statements(self, statement_ids: Iterable[str]) -> list[AlertRecord]:
+        ids = _json_strings(statement_ids)
+        with self._tx() as db:
+            for table, column in (("statement_wordings", "statement_id"), ("statement_reports", "statement_id")):
+                db.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT value FROM json_each(?))", (ids,))
+            db.execute("DELETE FROM statements WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+            claims = db.execute(
+                """SELECT * FROM alert_ledger WHERE statement_id IN (SELECT value FROM json_each(?))
+                   ORDER BY rule, statement_id""",
+                (ids,),
+            )
+            return [_alert_from_row(row) for row in claims]
+
     # -- alert ledger ------------------------------------------------------
     def claim_alert(self, record: AlertRecord) -> bool:
         with self._tx() as db:
