@@ -634,3 +634,53 @@ def test_reviving_a_dead_alert_is_a_compare_and_set(store: Store) -> None:
     store.claim_alert(sent)
     store.update_alert(replace(sent, state="sent", sent_at=T0))
     assert store.revive_alert(replace(sent), later) is False  # sent is final
+
+
+def test_a_speakers_grouped_articles_are_found_in_any_spelling_within_their_time_window(store: Store) -> None:
+    """What statement grouping regroups when an article arrives late: the processed articles naming the speaker,
+    hyphenated, spaced or upper-cased, in the window, both ends included; an unprocessed one is not grouped yet."""
+    store.put_articles(
+        [
+            article("yonhap", speaker="Moon Jae-in"),
+            article("shout", speaker="MOON JAE IN", published=T0 + timedelta(hours=2)),
+            article("late", speaker="Moon Jae-in", published=T0 + timedelta(hours=5)),
+            article("voa", speaker="Kim Yo Jong", published=T0 + timedelta(hours=1)),
+            article("waiting", speaker="Moon Jae-in", published=T0 + timedelta(hours=1)),
+        ]
+    )
+    store.mark_processed(["yonhap", "shout", "late", "voa"])
+    assert store.speaker_articles(["Moon Jae In"], T0, T0 + timedelta(hours=2)) == [
+        ("MOON JAE IN", T0 + timedelta(hours=2), "shout"),
+        ("Moon Jae-in", T0, "yonhap"),
+    ]
+    assert store.speaker_articles(
+        ["Moon Jae-in", "Kim Yo Jong"], T0 + timedelta(minutes=1), T0 + timedelta(hours=5)
+    ) == [
+        ("Kim Yo Jong", T0 + timedelta(hours=1), "voa"),
+        ("MOON JAE IN", T0 + timedelta(hours=2), "shout"),
+        ("Moon Jae-in", T0 + timedelta(hours=5), "late"),
+    ]
+    assert store.speaker_articles(["Nobody"], T0, T0 + timedelta(days=1)) == []
+
+
+def test_statements_reporting_articles_are_removed_with_their_reports_and_their_claims_returned(store: Store) -> None:
+    """A rewind reads the speaker's statements holding reports of its later articles, removes them, and gets back
+    the alert claims they held (kept in the ledger) to carry to wherever their reports go."""
+    store.save_statement(statement("s1", "Moon Jae-in", T0, "yonhap", "shout"))
+    store.save_statement(statement("s2", "Moon Jae In", T0 + timedelta(hours=1), "late"))
+    store.save_statement(statement("s3", "Kim Yo Jong", T0, "shout"))
+    store.claim_alert(AlertRecord("speaker:Moon Jae-in", "s1", "<s1@wirewatch>"))
+
+    reporting = store.statements_reporting("moon jae in", ["shout", "late"])
+    assert [(item.id, [quote.article_id for quote in item.quotes]) for item in reporting] == [
+        ("s1", ["yonhap", "shout"]),  # every report, in the order attached, not only the articles asked for
+        ("s2", ["late"]),
+    ]
+    assert store.statements_reporting("Moon Jae-in", ["voa"]) == []
+
+    (claim,) = store.delete_statements(["s1", "s2"])
+    assert (claim.rule, claim.statement_id, claim.message_id) == ("speaker:Moon Jae-in", "s1", "<s1@wirewatch>")
+    assert [item.id for item in store.list_statements()] == ["s3"]
+    assert store.statements_reporting("Moon Jae-in", ["shout", "late"]) == []
+    assert store.claim_alert(AlertRecord("speaker:Moon Jae-in", "s1", "<again@wirewatch>")) is False  # kept
+    assert store.delete_statements(["s1"]) == [claim]  # nothing left to remove; the claim still stands

@@ -1098,3 +1098,60 @@ def test_a_listed_statement_shows_every_report_once_with_a_v1_document_s_own_fir
     node.answer = answer
     (listed,) = store.list_statements("Kim Yo Jong")
     assert [quote.article_id for quote in listed.quotes] == ["ap", "a", "b"]
+
+
+# -- regrouping a speaker's later articles (statements independent of batching) ------------------------------
+def test_a_speakers_grouped_articles_are_one_paged_search_over_every_spelling_case_blind(es: Scripted) -> None:
+    store, node = es
+    hits = [
+        {"_source": {"id": "a1", "published": None, "fetched": "2020-07-10T07:00:00Z", "speakers": ["MOON JAE-IN"]},
+         "sort": ["a1"]},
+        {"_source": {"id": "a2", "published": "2020-07-10T06:30:00Z", "fetched": "2020-07-10T09:00:00Z",
+                     "speakers": ["Kim Yo Jong", "Moon Jae In"]}, "sort": ["a2"]},
+    ]  # fmt: skip
+    node.answer = lambda sent: (200, {"hits": {"hits": hits}})
+    found = store.speaker_articles(["Moon Jae-in"], T0, T0 + timedelta(hours=5))
+    assert found == [  # the speaker as each article names them; Kim Yo Jong, also named in a2, is not asked for
+        ("MOON JAE-IN", T0 + timedelta(hours=1), "a1"),  # no publication time: its fetch time
+        ("Moon Jae In", T0 + timedelta(minutes=30), "a2"),
+    ]
+    (sent,) = node.sent
+    assert sent.path == "/ww-articles/_search"
+    spellings, window, processed = sent.body["query"]["bool"]["filter"]
+    assert [term["term"]["speakers"] for term in spellings["bool"]["should"]] == [
+        {"value": "Moon Jae in", "case_insensitive": True},
+        {"value": "Moon Jae-in", "case_insensitive": True},
+        {"value": "Moon-Jae in", "case_insensitive": True},
+        {"value": "Moon-Jae-in", "case_insensitive": True},
+    ]
+    bounds = {"gte": "2020-07-10T06:00:00Z", "lte": "2020-07-10T11:00:00Z"}
+    published = {"range": {"published": bounds}}
+    unpublished = {
+        "bool": {"must_not": [{"exists": {"field": "published"}}], "filter": [{"range": {"fetched": bounds}}]}
+    }
+    assert window["bool"]["should"] in ([published, unpublished], [unpublished, published])  # either order
+    assert processed == {"term": {"processed": True}}
+    assert sent.body["sort"] == ["id"] and sent.body["_source"] == ["id", "published", "fetched", "speakers"]
+
+
+def test_removing_statements_deletes_reports_then_statements_and_reads_back_their_claims(es: Scripted) -> None:
+    store, node = es
+    claim = {"rule": "speaker:Kim Yo Jong", "statement_id": "s1", "message_id": "<m@wirewatch>", "state": "sent",
+             "claimed_at": "2020-07-10T06:00:00Z", "attempts": 1}  # fmt: skip
+    node.answer = lambda sent: (
+        (200, {"hits": {"hits": [{"_source": claim, "_seq_no": 4, "_primary_term": 1, "sort": ["r", "s1"]}]}})
+        if sent.path.endswith("/_search")
+        else (200, {"deleted": 1, "failures": []})
+    )
+    (found,) = store.delete_statements(["s1", "s2"])
+    assert (found.rule, found.statement_id, found.message_id, found.state) == (
+        "speaker:Kim Yo Jong", "s1", "<m@wirewatch>", "sent"
+    )  # fmt: skip
+    reports, statements, claims = node.sent
+    assert [(sent.path, sent.body["query"]) for sent in (reports, statements)] == [
+        ("/ww-statement_reports/_delete_by_query", {"terms": {"statement_id": ["s1", "s2"]}}),
+        ("/ww-statements/_delete_by_query", {"terms": {"id": ["s1", "s2"]}}),
+    ]
+    assert reports.params == {"conflicts": "proceed", "refresh": "true"}
+    assert claims.path == "/ww-alerts/_search"
+    assert claims.body["query"]["bool"]["filter"] == [{"terms": {"statement_id": ["s1", "s2"]}}]

@@ -197,7 +197,7 @@ def test_guids_claimed_before_feed_numbers_are_kept_under_their_feeds_number(tmp
         )  # fmt: skip
     monkeypatch.undo()
     with SQLiteStore(tmp_path / "w.db") as store:
-        assert store.schema_version == 8
+        assert store.schema_version == 9
         rows = store._db.execute(
             "SELECT k.url, g.guid, g.entry_id FROM feed_guids g JOIN feed_keys k ON k.id = g.feed ORDER BY 1, 2"
         ).fetchall()
