@@ -221,10 +221,14 @@ def _name_parts(name: str) -> list[str]:
     return name.replace("‐", "-").replace("-", " ").split()
 
 
+def aware(moment: datetime) -> datetime:
+    """A time that compares with any other: a naive one is taken as UTC, as every store writes them."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def article_time(article: Article) -> datetime:
     """When an article appeared: its publication time, else when we fetched it."""
-    moment = article.published or article.fetched
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware(article.published or article.fetched)
 
 
 @dataclass

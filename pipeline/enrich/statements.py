@@ -28,6 +28,7 @@ from pipeline.records import (
     Statement,
     StatementQuote,
     article_time,
+    aware,
     speaker_key,
     utcnow,
 )
@@ -376,8 +377,7 @@ class Matcher:
 
 
 def _report_order(quote: StatementQuote) -> tuple[datetime, str]:
-    moment = quote.published or quote.fetched or datetime.max.replace(tzinfo=UTC)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC), quote.article_id)
+    return (aware(quote.published or quote.fetched or datetime.max.replace(tzinfo=UTC)), quote.article_id)
 
 
 def _groups(article: Article, only: str | None = None) -> list[Group]:
@@ -396,12 +396,8 @@ def _groups(article: Article, only: str | None = None) -> list[Group]:
     ]
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _fetched(article: Article) -> datetime:
-    return _aware(article.fetched)
+    return aware(article.fetched)
 
 
 def _new_statement(group: Group) -> Statement:
@@ -529,12 +525,15 @@ class Grouping:
         read from the statements as they stood before it: `_before`."""
         last = max(grouped)
         late = [group for group in groups if _position(group.article) < last]
-        if not late or any(group.full_text is not None for group in late):
-            return None if late else []
-        later = self.store.statements_reporting(late[0].speaker, [article_id for _, article_id in grouped])
+        if not late:
+            return []
+        if any(group.full_text is not None for group in late):
+            return None
+        reporting = self.store.statements_reporting(late[0].speaker, [article_id for _, article_id in grouped])
+        later = {statement.id: statement for statement in reporting}
         joins: list[Statement] = []
         for group in late:
-            target = self._unchanged_join(group, {statement.id: statement for statement in later})
+            target = self._unchanged_join(group, later)
             if target is None:
                 return None
             joins.append(target)
@@ -552,7 +551,7 @@ class Grouping:
         if target is None or not (target.kind == "full_text" or texts <= {q.text for q in target.quotes}):
             return None
         stored = later.get(target.id, target)  # a view of a statement in `later` has only its earlier reports
-        return stored if _fetched(group.article) >= _aware(stored.first_seen) else None
+        return stored if _fetched(group.article) >= aware(stored.first_seen) else None
 
     def rewind(self, speaker: str, start: tuple[datetime, str], grouped: list[tuple[datetime, str]]) -> list[Group]:
         """Undo what grouping did for `speaker` after `start`, and return the groups to group again.
@@ -630,7 +629,7 @@ def _before(store: Store, group: Group, later: dict[str, Statement]) -> list[Sta
             continue
         if statement.kind == "full_text" and not any(quote.kind == "full_text" for quote in kept):
             return None
-        first_seen = min(_aware(quote.fetched) for quote in kept if quote.fetched is not None)
+        first_seen = min(aware(quote.fetched) for quote in kept if quote.fetched is not None)
         if first_seen >= since:
             views.append(
                 replace(statement, quotes=kept, first_seen=first_seen, published=min(map(_report_order, kept))[0])

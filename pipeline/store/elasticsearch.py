@@ -1261,14 +1261,17 @@ class ElasticsearchStore(Store):
             by_statement[report["statement_id"]].append(_report(report))
         return [_statement(source, by_statement[source["id"]]) for source in sources]
 
-    def list_statements(
-        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
-    ) -> list[Statement]:
-        sources = self._statement_sources(speaker, since, limit)
+    def _with_every_report(self, sources: list[dict[str, Any]]) -> list[Statement]:
+        """These statements, each with every report of its own in the order attached."""
         if not sources:
             return []
         search = Search().filter("terms", statement_id=[source["id"] for source in sources])
         return self._with_reports(sources, list(self._all("statement_reports", search.sort("report_id"))))
+
+    def list_statements(
+        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[Statement]:
+        return self._with_every_report(self._statement_sources(speaker, since, limit))
 
     def statement_candidates(
         self, speaker: str, since: datetime | None, limit: int, article_id: str
@@ -1316,9 +1319,7 @@ class ElasticsearchStore(Store):
             return []
         spellings = [_ci_term("speaker", spelling) for spelling in speaker_spellings(speaker)]
         chosen = Search().filter("terms", id=ids).filter(Q("bool", should=spellings, minimum_should_match=1))
-        sources = list(self._all("statements", chosen.sort("id")))
-        search = Search().filter("terms", statement_id=[source["id"] for source in sources])
-        return self._with_reports(sources, list(self._all("statement_reports", search.sort("report_id"))))
+        return self._with_every_report(list(self._all("statements", chosen.sort("id"))))
 
     def delete_statements(self, statement_ids: Iterable[str]) -> list[AlertRecord]:
         ids = list(statement_ids)

@@ -1002,16 +1002,19 @@ class SQLiteStore(Store):
             by_statement[report["statement_id"]].append(_report_from_row(report))
         return [_statement_from_row(row, by_statement[row["id"]]) for row in rows]
 
-    def list_statements(
-        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
-    ) -> list[Statement]:
-        rows = self._statement_rows(speaker, since, limit)
+    def _with_every_report(self, rows: list[sqlite3.Row]) -> list[Statement]:
+        """Statements from their rows, each with every report of its own in the order attached."""
         reports = self._db.execute(
             f"""SELECT statement_id, {_REPORT_COLUMNS} FROM statement_reports
                 WHERE statement_id IN (SELECT value FROM json_each(?)) ORDER BY rowid""",
             (_json_strings(row["id"] for row in rows),),
         )
         return self._with_reports(rows, reports)
+
+    def list_statements(
+        self, speaker: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[Statement]:
+        return self._with_every_report(self._statement_rows(speaker, since, limit))
 
     def statement_candidates(
         self, speaker: str, since: datetime | None, limit: int, article_id: str
@@ -1056,18 +1059,13 @@ class SQLiteStore(Store):
                 ORDER BY id""",
             [*spellings, _json_strings(article_ids)],
         ).fetchall()
-        reports = self._db.execute(
-            f"""SELECT statement_id, {_REPORT_COLUMNS} FROM statement_reports
-                WHERE statement_id IN (SELECT value FROM json_each(?)) ORDER BY rowid""",
-            (_json_strings(row["id"] for row in rows),),
-        )
-        return self._with_reports(rows, reports)
+        return self._with_every_report(rows)
 
     def delete_statements(self, statement_ids: Iterable[str]) -> list[AlertRecord]:
         ids = _json_strings(statement_ids)
         with self._tx() as db:
-            for table, column in (("statement_wordings", "statement_id"), ("statement_reports", "statement_id")):
-                db.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT value FROM json_each(?))", (ids,))
+            for table in ("statement_wordings", "statement_reports"):
+                db.execute(f"DELETE FROM {table} WHERE statement_id IN (SELECT value FROM json_each(?))", (ids,))
             db.execute("DELETE FROM statements WHERE id IN (SELECT value FROM json_each(?))", (ids,))
             claims = db.execute(
                 """SELECT * FROM alert_ledger WHERE statement_id IN (SELECT value FROM json_each(?))
