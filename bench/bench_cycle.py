@@ -473,8 +473,15 @@ def stored_outcome(database: Path) -> str:
         reports = db.execute(
             "SELECT statement_id, article_id, wording FROM statement_reports ORDER BY 1, 2, 3"
         ).fetchall()
-    digest = hashlib.sha256(repr((clusters, reports)).encode()).hexdigest()[:12]
-    return f"{statements} statements, {originals} originals, {len(reports):,} reports (clusters and reports {digest})"
+    return (
+        f"{statements} statements, {originals} originals, {len(reports):,} reports "
+        f"(clusters and reports {digest((clusters, reports))})"
+    )
+
+
+def digest(rows: Any) -> str:
+    """A short fingerprint of what a run stored, to tell two runs' outcomes apart at a glance."""
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:12]
 
 
 # How the cycle's timed runs, and trafilatura's beside them, sample their processes: RSS only, every 100 ms (see
@@ -751,6 +758,7 @@ COUNTED_CALLS = {
 }
 _INCLUSIVE = re.compile(r"^\s*([\d,]+) \([^)]*\)\s+\S*:(\w+)(?: |$)", re.MULTILINE)
 _TRIGGER = re.compile(r"^desc: Trigger: (.*)$", re.MULTILINE)
+_TOTALS = re.compile(r"^totals:\s*(\d+)", re.MULTILINE)
 
 
 def _counted(name: str, step: Callable[..., Any]) -> Callable[..., Any]:
@@ -785,6 +793,13 @@ def cycle_dump(directory: Path) -> Path:
     marks = sorted(str(found.group(1)) for found in triggers.values() if found and "--dump-before" in found.group(1))
     assert marks == [f"--dump-before={END_MARK}", f"--dump-before={START_MARK}"], marks
     return next(dump for dump, found in triggers.items() if found and found.group(1).endswith(END_MARK))
+
+
+def callgrind_total(dump: Path) -> int:
+    """The instructions a callgrind dump counted in all (its `totals:` line)."""
+    found = _TOTALS.search(dump.read_text())
+    assert found, f"no totals in {dump}"
+    return int(found.group(1))
 
 
 def inclusive_counts(dump: Path) -> dict[str, int]:
@@ -829,7 +844,7 @@ def report_instructions(pages: int) -> None:
             done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
             assert done.returncode == 0, done.stderr[-3000:]
             dump = cycle_dump(Path(directory))
-            total = int(re.findall(r"^totals:\s*(\d+)", dump.read_text(), re.MULTILINE)[-1])
+            total = callgrind_total(dump)
             counts = inclusive_counts(dump)
     finally:
         server.close()

@@ -32,10 +32,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
-import hashlib
 import json
 import os
-import re
 import resource
 import shutil
 import sqlite3
@@ -49,7 +47,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from bench.bench_cycle import DATA, TAIL_ARTICLES, spread, time_whole_cycle
+from bench.bench_cycle import DATA, TAIL_ARTICLES, callgrind_total, digest, spread, time_whole_cycle
 from pipeline import cycle
 from pipeline.config import Config
 from pipeline.store.sqlite import SQLiteStore
@@ -60,7 +58,6 @@ BATCHES = "batches.json"
 _DERIVED_TABLES = ("dedup", "band_keys", "statements", "statement_reports", "statement_wordings", "alert_ledger")
 # The C function `counted` runs a part inside, which callgrind is told to count within (`--toggle-collect`).
 MARKER = "qsort_r"
-_TOTALS = re.compile(r"^totals:\s*(\d+)", re.MULTILINE)
 
 
 def build(directory: Path, pages: int) -> None:
@@ -212,13 +209,9 @@ def outcome(path: Path) -> str:
     clusters = len({cluster for _, cluster, _ in named})
     duplicates = sum(bool(original) for *_, original in named)
     return (
-        f"{duplicates} duplicates, {clusters} clusters (hash {_digest(named)}), {statements} statements "
-        f"(with their reports, hash {_digest(said)})"
+        f"{duplicates} duplicates, {clusters} clusters (hash {digest(named)}), {statements} statements "
+        f"(with their reports, hash {digest(said)})"
     )
-
-
-def _digest(rows: list[Any]) -> str:
-    return hashlib.sha256(repr(rows).encode()).hexdigest()[:12]
 
 
 def _sizes(batches: list[list[str]]) -> str:
@@ -308,19 +301,13 @@ def count_parts(store: Path, start: dict[str, Path], dumps: Path) -> None:
 
     def dumped(work: Callable[[], Any], call: Call) -> Any:
         result = counted(work)
-        call.cost = _total(max(dumps.parent.glob(dumps.name + ".*"), key=lambda dump: int(dump.suffix[1:])))
+        call.cost = callgrind_total(max(dumps.parent.glob(dumps.name + ".*"), key=lambda dump: int(dump.suffix[1:])))
         return result
 
     for part in chosen:
         with copy_of(start[part.state]) as path:
             for call in replay(path, part.batches, dumped):
                 print(json.dumps([part.name, call.stage, call.articles, call.cost]))
-
-
-def _total(dump: Path) -> int:
-    found = _TOTALS.search(dump.read_text())
-    assert found, f"no totals in {dump}"
-    return int(found.group(1))
 
 
 def report_instructions(store: Path, chosen: Parts) -> None:
