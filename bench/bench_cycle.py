@@ -25,7 +25,8 @@ Figures, each the median of `--runs` runs (min–max beside it):
    and PSS summed, which counts them once; sampled every 20 ms; the loopback
    server is not counted) at 543 and 2,000 pages, and (`--only heavy`) over
    `--heavy-pages` real pages padded to 9.5 MB each, under the default 1 GB
-   `fetch.memory_ceiling`.
+   `fetch.memory_ceiling`. Each cycle runs in a fresh process, as a product
+   cycle does, the sizes taking turns run by run.
 5. (`--only instructions`) The main process's instructions in one whole cycle over `--pages` pages, a page and
    by step, counted by callgrind (valgrind) while the server and the workers run outside it (`report_instructions`):
    CPU time a page scatters by as much as the differences between two codes; a count does not. About 7 minutes of
@@ -65,7 +66,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -341,7 +342,9 @@ def _rss(pid: int) -> int:
 
 def _role(pid: int, main: int) -> str:
     """What a process of the cycle is: the main process, the pool's forkserver, a worker (forked by the
-    forkserver), multiprocessing's resource tracker, or another child."""
+    forkserver), multiprocessing's resource tracker, or another child. A forkserver seen between its fork and its
+    exec still has the main process's command line and reads "other"; `PeakMemory` asks again until it reads
+    otherwise, where it once kept that first answer and filed the forkserver's own peak under "other"."""
     try:
         parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -404,7 +407,7 @@ class PeakMemory:
             sizes = [_rss(pid) for pid in tree]
             for pid, size in zip(tree, sizes, strict=True):
                 self._own[pid] = max(self._own.get(pid, 0), size)
-                if pid not in self._roles:
+                if self._roles.get(pid, "other") == "other":  # read again until the process has exec'd (`_role`)
                     self._roles[pid] = _role(pid, os.getpid())
             count += 1
             if sum(sizes) > self.peak:
@@ -673,16 +676,26 @@ def report_cycle(pages: int, runs: range, profile: bool) -> None:
 
 
 def report_memory(runs: range, kind: str = "pages", sizes: tuple[int, ...] = (543, 2000)) -> None:
-    for pages in sizes:
-        measured = [time_whole_cycle(pages, kind=kind) for _ in runs]
-        rss = [run.peak_bytes / 2**20 for run in measured]
-        pss = [run.peak_pss / 2**20 for run in measured]
+    """Each cycle in a fresh process of its own (`fresh_cycle`), the sizes interleaved run by run, as a product
+    cycle runs (an Airflow task, `make run`). Run one after another in the bench's own process, the 2,000-page cycle
+    started from what the 543-page one had left in it (the C heap, its raised mmap threshold, pymalloc's arenas)."""
+    measured: dict[int, list[CycleRun]] = {pages: [] for pages in sizes}
+    for _ in runs:
+        for pages in sizes:
+            measured[pages].append(fresh_cycle(pages, kind))
+    for pages, cycles in measured.items():
+        rss = [run.peak_bytes / 2**20 for run in cycles]
+        pss = [run.peak_pss / 2**20 for run in cycles]
+        mains = [max(run.own_peaks.get("main", [0])) / 2**20 for run in cycles]
         label = f"{pages} pages of {HEAVY_BYTES / 1e6:.1f} MB" if kind == "heavy" else f"{pages} pages"
         print(
-            f"peak memory, main + pool, whole cycle over {label}: RSS summed {spread(rss, 0)} MiB, "
-            f"PSS summed {spread(pss, 0)} MiB (indexed {measured[0].indexed})"
+            f"peak memory, main + pool, whole cycle over {label}, each in a fresh process: RSS summed "
+            f"{spread(rss, 0)} MiB, PSS summed {spread(pss, 0)} MiB; the main process's own peak "
+            f"{spread(mains, 0)} MiB (indexed {cycles[0].indexed})"
         )
-        for run in measured:
+        outcomes = sorted({run.outcome for run in cycles})
+        print(f"  stored: {' | '.join(outcomes)}" + ("" if len(outcomes) == 1 else " (the runs differ)"))
+        for run in cycles:
             main, *others = (size / 2**20 for size in run.rss_at_peak)
             descendants = ", ".join(f"{size:.0f}" for size in others)
             print(f"  at the RSS peak: main {main:.0f} MiB, its descendants {descendants} MiB")
@@ -690,6 +703,22 @@ def report_memory(runs: range, kind: str = "pages", sizes: tuple[int, ...] = (54
                 f"{role} {' '.join(f'{size / 2**20:.0f}' for size in sizes)}" for role, sizes in run.own_peaks.items()
             )
             print(f"  each process's own peak RSS, MiB: {own}")
+
+
+def fresh_cycle(pages: int, kind: str) -> CycleRun:
+    """`time_whole_cycle(pages, kind=kind)` in a new interpreter (`--memory-child`), read back from the JSON line
+    it prints last."""
+    command = [sys.executable, "-m", "bench.bench_cycle", "--memory-child", kind, str(pages)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=Path(__file__).parents[1])
+    assert done.returncode == 0, done.stderr[-3000:]
+    return cycle_run_from_json(done.stdout.splitlines()[-1])
+
+
+def cycle_run_from_json(line: str) -> CycleRun:
+    """A `CycleRun` as `dataclasses.asdict` wrote it to JSON, its tuples made again from JSON's lists."""
+    fields = json.loads(line)
+    pairs = {name: [(int(size), float(seconds)) for size, seconds in fields[name]] for name in ("dedupe", "statements")}
+    return CycleRun(**{**fields, **pairs, "rss_at_peak": tuple(fields["rss_at_peak"])})
 
 
 # The main process's instructions in one whole cycle (`--only instructions`), counted by callgrind while the page
@@ -875,9 +904,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--known", action="store_true", help="polling: also changed feeds whose entries are stored")
     # The callgrind child of `--only instructions`: the server's address.
     parser.add_argument("--count-against", help=argparse.SUPPRESS)
+    # A memory figure's child (`fresh_cycle`): the pages' kind and how many.
+    parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.count_against:
         count_cycle(args.count_against)
+        return 0
+    if args.memory_child:
+        kind, pages = args.memory_child
+        print(json.dumps(asdict(time_whole_cycle(int(pages), kind=kind))))
         return 0
     if not REAL_FEEDS.exists() or not PAGES.exists():
         print(f"skipped: {DATA} is absent (the real feeds and pages live beside the repo on dev and CI machines)")

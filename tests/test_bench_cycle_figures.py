@@ -250,3 +250,30 @@ def test_a_clients_connect_timeout_is_the_shorter_of_its_deadline_and_the_class_
         assert WebClient(fetch).connections.connect_timeout == 60.0  # now the deadline is the shorter
     short = config_from_dict({"fetch": {"timeout": "4s"}}).fetch
     assert WebClient(short).connections.connect_timeout == 4.0
+
+
+def test_a_memory_childs_cycle_run_comes_back_as_it_was_written() -> None:
+    """`--only memory` runs each cycle in a fresh process, which prints its `CycleRun` as JSON; the parent reads
+    it back with its tuples made again (JSON has only lists)."""
+    import json
+    from dataclasses import asdict
+
+    from bench.bench_cycle import CycleRun, cycle_run_from_json
+
+    run = CycleRun(
+        seconds=61.5,
+        indexed=543,
+        peak_bytes=600 * 2**20,
+        peak_pss=340 * 2**20,
+        cpu_seconds=38.0,
+        dedupe=[(200, 1.25)],
+        statements=[(200, 0.75)],
+        rss_at_peak=(104 * 2**20, 150 * 2**20),
+        own_peaks={"main": [104 * 2**20], "worker": [152 * 2**20, 155 * 2**20]},
+        batches=[["a1", "a2"]],
+        outcome="499 statements, 185 originals, 3,902 reports (clusters and reports 87360451a943)",
+    )
+    back = cycle_run_from_json(json.dumps(asdict(run)))
+    assert back == run
+    assert back.rss_at_peak == (109051904, 157286400)  # 104 and 150 MiB, a tuple
+    assert back.dedupe == [(200, 1.25)] and back.statements == [(200, 0.75)]  # each batch's pair, a tuple again
