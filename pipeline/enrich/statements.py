@@ -83,7 +83,8 @@ def same_statement(a: str, b: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _statement_words(text: str) -> tuple[str, ...]:
-    """`words`, kept for the quotes and wordings a batch compares again and again."""
+    """`words`, kept for the quotes, wordings and headlines a batch reads again and again: a wire story's copies carry
+    the same ones, and `makes_a_statement` reads the headline for each quote."""
     return tuple(words(text))
 
 
@@ -198,12 +199,13 @@ def makes_a_statement(quote: Quote, text: str, title: str) -> bool:
         return False
     if quote.rule == HEADLINE_RULE:  # a headline's words are the outlet's summary, never the speaker's statement
         return False
-    if len(words(quote.text)) < MIN_STATEMENT_WORDS:
+    said = _statement_words(quote.text)
+    if len(said) < MIN_STATEMENT_WORDS:
         return False
     paragraph = quote_context(text, quote)
     # Each test can only say no, so the cheap ones go first: the caption search, where it runs, costs the most.
     heading = len(paragraph.split()) < 15 and not paragraph.rstrip(" \"”'’").endswith((".", "!", "?"))
-    if heading or (bool(title) and " ".join(words(quote.text)) in " ".join(words(title))):
+    if heading or (bool(title) and " ".join(said) in " ".join(_statement_words(title))):
         return False
     return not _captioned(paragraph)
 
