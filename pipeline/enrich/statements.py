@@ -95,7 +95,7 @@ def _contains(long: Sequence[str], short: Sequence[str]) -> bool:
 
 def statement_key(speaker: str, text: str, occasion: date | None = None) -> str:
     """A stable id seed: the same speaker, words (and day) give the same key in any copy."""
-    seed = " ".join(words(speaker)) + "\n" + " ".join(words(text))
+    seed = " ".join(_statement_words(speaker)) + "\n" + " ".join(_statement_words(text))
     if occasion is not None:
         seed += f"\n{occasion.isoformat()}"
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:24]
@@ -296,8 +296,9 @@ class Group:
         by its words first, and never need it (two in three in the 543-page bench cycle)."""
         return occasion_of(self.article, self.quotes)
 
-    @property
+    @cached_property
     def full_text(self) -> Quote | None:
+        """The group's full text, if it has one: read once, though `Matcher.same_words` asks for each candidate."""
         return next((quote for quote in self.quotes if quote.kind == "full_text"), None)
 
     @cached_property
