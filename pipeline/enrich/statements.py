@@ -83,8 +83,8 @@ def same_statement(a: str, b: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _statement_words(text: str) -> tuple[str, ...]:
-    """`words`, kept for the quotes, wordings and headlines a batch reads again and again: a wire story's copies carry
-    the same ones, and `makes_a_statement` reads the headline for each quote."""
+    """`words`, kept for the quotes, wordings, headlines and speakers' names a batch reads again and again: a wire
+    story's copies carry the same ones, and `makes_a_statement` reads the headline for each quote."""
     return tuple(words(text))
 
 
