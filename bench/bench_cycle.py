@@ -71,7 +71,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from pipeline import cycle, feeds
+from pipeline import cycle, feeds, poll
 from pipeline.config import Config, config_from_dict
 from pipeline.demo.server import StaticRoute, serve
 from pipeline.poll import poll_feeds
@@ -239,7 +239,7 @@ def time_304_cycle(feeds: int) -> float:
         server.close()
 
 
-def time_changed_feeds(feeds: int, variant: str, concurrency: int, known: bool = False) -> tuple[float, int, float]:
+def time_changed_feeds(feeds: int, variant: str, concurrency: int, known: bool = False) -> ChangedPoll:
     """Poll stage alone, as `run_cycle` runs it (parsing in the worker pool, new entries counted and not kept in
     the report, since a cycle reads them back from the store): every body is new, so all are parsed.
 
@@ -247,8 +247,8 @@ def time_changed_feeds(feeds: int, variant: str, concurrency: int, known: bool =
     hash and ETag, the same items), so the timed poll parses every body and finds every entry already stored, as a
     real feed's entries mostly are.
 
-    Seconds, new entries, and the main process's CPU seconds (all its threads): the workers have CPU to spare
-    while the main process fetches, stores and unpickles, so its CPU is what limits the rate."""
+    The main process's CPU seconds (all its threads) are measured beside the seconds: the workers have CPU to
+    spare while the main process fetches, stores and unpickles, so its CPU is what limits the rate."""
     server = ChildServer("feeds", feeds, variant)
     try:
         urls = [f"{server.base_url}/feeds/{n}.xml" for n in range(feeds)]
@@ -272,9 +272,54 @@ def time_changed_feeds(feeds: int, variant: str, concurrency: int, known: bool =
                     server.touch()
                 started, cpu = time.perf_counter(), time.process_time()
                 entries = asyncio.run(poll())
-                return time.perf_counter() - started, entries, time.process_time() - cpu
+                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            return ChangedPoll(elapsed, entries, cpu, polled_outcome(Path(config.store.path), server.base_url))
     finally:
         server.close()
+
+
+@dataclass
+class ChangedPoll:
+    """One timed poll of changed feeds: seconds, new entries, the main process's CPU seconds, what it stored."""
+
+    seconds: float
+    entries: int
+    main_cpu_seconds: float
+    outcome: str
+
+
+def polled_outcome(database: Path, base_url: str) -> str:
+    """What a poll stored, which a speed change must leave as it was: each entry (GUID, link, id, title, summary,
+    date, status), each feed's claims of GUIDs, and each feed's state but its times (the moment of the poll) and
+    its count of new entries. Which feed an entry is stored under, with that feed's source and count, depends on
+    which feed was saved first when several carry it (the bench's Atom feeds keep their links in every copy), so
+    it is left out. The feeds' URLs hold the server's port, new each run, and are written with it taken out.
+    Fingerprinted row by row: the 46,656 entries of 2,000 feeds in one `repr` doubled the bench process's peak."""
+    fingerprint = hashlib.sha256()
+    counts = []
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        for sql, parameters in (
+            ("SELECT guid, url, id, title, summary, published, status, attempts FROM entries ORDER BY id", ()),
+            (
+                "SELECT replace(feed_keys.url, ?, ''), guid, entry_id FROM feed_guids JOIN feed_keys "
+                "ON feed_keys.id = feed_guids.feed ORDER BY 1, 2",
+                (base_url,),
+            ),
+            (
+                "SELECT replace(url, ?, ''), name = url, etag, last_modified, body_hash, failures, last_error, "
+                "last_polled = last_success FROM feeds ORDER BY 1",
+                (base_url,),
+            ),
+        ):
+            counts.append(0)
+            for row in db.execute(sql, parameters):
+                fingerprint.update(repr(row).encode())
+                counts[-1] += 1
+    entries, claims, states = counts
+    return (
+        f"{entries:,} entries, {claims:,} GUIDs claimed, {states:,} feeds "
+        f"(entries, claims and feed states {fingerprint.hexdigest()[:12]})"
+    )
 
 
 @dataclass
@@ -620,13 +665,15 @@ def report_polling(feeds: int, runs: range, known: bool = False) -> None:
         print_changed(f"{feeds} changed feeds, every entry known", feeds, known_runs)
 
 
-def print_changed(what: str, feeds: int, changed: list[tuple[float, int, float]]) -> None:
-    rates = [feeds / elapsed for elapsed, _, _ in changed]
-    main_ms = [cpu / feeds * 1000 for _, _, cpu in changed]
+def print_changed(what: str, feeds: int, changed: list[ChangedPoll]) -> None:
+    rates = [feeds / run.seconds for run in changed]
+    main_ms = [run.main_cpu_seconds / feeds * 1000 for run in changed]
     print(
-        f"{what}: {spread(rates, 0)} feeds/s, {changed[0][1]:,} new entries, "
+        f"{what}: {spread(rates, 0)} feeds/s, {changed[0].entries:,} new entries, "
         f"main process {spread(main_ms, 2)} ms of CPU a feed"
     )
+    for run in changed:
+        print(f"  stored: {run.outcome}")
 
 
 def report_cycle(pages: int, runs: range, profile: bool) -> None:
@@ -791,7 +838,11 @@ _TOTALS = re.compile(r"^totals:\s*(\d+)", re.MULTILINE)
 
 
 def _counted(name: str, step: Callable[..., Any]) -> Callable[..., Any]:
-    run_inside = COUNTED_STEPS[name][1]
+    return _run_inside(step, COUNTED_STEPS[name][1])
+
+
+def _run_inside(step: Callable[..., Any], run_inside: Callable[[Callable[[], Any]], Any]) -> Callable[..., Any]:
+    """`step`, each call run inside the C function of `run_inside`, which callgrind counts by name."""
 
     def step_inside(*args: Any) -> Any:
         return run_inside(lambda: step(*args))
@@ -851,9 +902,9 @@ def parse_inclusive(annotated: str) -> dict[str, int]:
     return counts
 
 
-def report_instructions(pages: int) -> None:
-    """The main process's instructions in one whole cycle over `pages` pages, a page, and by step."""
-    server = ChildServer("pages", pages)
+def counted_under_callgrind(server: ChildServer, child: list[str]) -> tuple[int, dict[str, int], dict[str, Any]]:
+    """`python -m bench.bench_cycle CHILD...` under callgrind, its work between the two marks counted while `server`
+    runs outside it: the dump's total, each C function's inclusive count, and the JSON the child printed last."""
     try:
         with tempfile.TemporaryDirectory() as directory:
             command = [
@@ -866,8 +917,7 @@ def report_instructions(pages: int) -> None:
                 sys.executable,
                 "-m",
                 "bench.bench_cycle",
-                "--count-against",
-                server.base_url,
+                *child,
             ]
             env = {**os.environ, "PYTHONHASHSEED": "0"}
             done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -877,20 +927,100 @@ def report_instructions(pages: int) -> None:
             counts = inclusive_counts(dump)
     finally:
         server.close()
-    counted = json.loads(done.stdout.splitlines()[-1])
+    return total, counts, json.loads(done.stdout.splitlines()[-1])
+
+
+def report_instructions(pages: int) -> None:
+    """The main process's instructions in one whole cycle over `pages` pages, a page, and by step."""
+    server = ChildServer("pages", pages)
+    total, counts, counted = counted_under_callgrind(server, ["--count-against", server.base_url])
     indexed = counted["indexed"]
     print(
         f"main process, whole cycle over {pages} pages (callgrind, PYTHONHASHSEED=0): {total / 1e6:,.1f} M "
         f"instructions, {total / indexed / 1e6:.3f} M a page (indexed {indexed}, {counted['errors']} errors)"
     )
     print(f"  stored: {counted['outcome']}")
-    for name, (function, _) in COUNTED_STEPS.items():
-        print(f"  {name} ({function}): {counts.get(function, 0) / indexed / 1e6:.3f} M a page")
-    for what, function in COUNTED_CALLS.items():
-        print(f"  {what} ({function}): {counts.get(function, 0) / indexed / 1e6:.3f} M a page")
+    named = [(name, function) for name, (function, _) in COUNTED_STEPS.items()] + list(COUNTED_CALLS.items())
     parts = ("sys_call_tracing", "filterfalse_next", EVENT_LOOP, "_pickle_loads", "_pickle_Pickler_dump")
+    print_parts(total, counts, named, parts, indexed, "page")
+
+
+def print_parts(
+    total: int, counts: dict[str, int], named: list[tuple[str, str]], parts: tuple[str, ...], units: int, unit: str
+) -> None:
+    """Each named part's instructions a unit (a page, a feed), then what the `parts`, which do not overlap, leave of
+    the total: the other threads'."""
+    for what, function in named:
+        print(f"  {what} ({function}): {counts.get(function, 0) / units / 1e6:.3f} M a {unit}")
     rest = total - sum(counts.get(function, 0) for function in parts)
-    print(f"  the other threads (the pool's management, hand-offs): {rest / indexed / 1e6:.3f} M a page")
+    print(f"  the other threads (the pool's management, hand-offs): {rest / units / 1e6:.3f} M a {unit}")
+
+
+# The parts of a poll's main process the poll count breaks out (`--only poll-instructions`), each run inside a C
+# function as the cycle's steps are (`COUNTED_STEPS`): the thread that saves each 64 feeds, and within it the store's
+# two writes.
+POLL_STEPS: dict[str, tuple[str, Callable[[Callable[[], Any]], Any]]] = {
+    "saving (the store's thread: poll._save)": ("sys_call_tracing", _in_call_tracing),
+    "  of it adding the entries (add_new_entries, or add_entries before it)": ("filterfalse_next", _in_filterfalse),
+    "  of it save_feeds": ("takewhile_next", _in_takewhile),
+}
+POLL_CALLS = {
+    "the event loop's thread (HTTP, asyncio, hashing, handing bodies to the pool)": EVENT_LOOP,
+    "  of it sha256 of the bodies": "_hashlib_openssl_sha256",
+    "  of it llhttp (the responses' heads and bodies)": "llhttp_execute",
+    "unpickling the workers' results (building the entries)": "_pickle_loads",
+    "pickling the jobs (the bodies)": "_pickle_Pickler_dump",
+    "SQLite (sqlite3_step, within saving)": "sqlite3_step",
+}
+
+
+def count_poll(base_url: str, feeds: int) -> None:
+    """Run under callgrind by `report_poll_instructions`: one poll of the `feeds` changed feeds of the server at
+    `base_url`, as `time_changed_feeds` times it, between the two marks; prints the new entries and what was stored."""
+    with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as patches:
+        patches.enter_context(mock.patch.object(poll, "_save", _run_inside(poll._save, _in_call_tracing)))
+        for name, run_inside in (("add_entries", _in_filterfalse), ("save_feeds", _in_takewhile)):
+            method = getattr(SQLiteStore, name)
+            patches.enter_context(mock.patch.object(SQLiteStore, name, _run_inside(method, run_inside)))
+        patches.enter_context(
+            mock.patch.object(SQLiteStore, "add_new_entries", _run_inside(SQLiteStore.add_new_entries, _in_filterfalse))
+        )
+        patches.enter_context(mock.patch.object(WebClient, "CONNECT_SECONDS", COUNT_CONNECT_SECONDS))
+        urls = [f"{base_url}/feeds/{n}.xml" for n in range(feeds)]
+        config = bench_config(Path(directory), urls, timeout=COUNT_TIMEOUT)
+        with SQLiteStore(config.store.path) as store:
+            pool = worker_pool(feeds, FEEDS)
+            try:
+
+                async def polled() -> poll.PollReport:
+                    async with WebClient(config.fetch) as client:
+                        return await poll_feeds(config, store, client, utcnow(), list(config.feeds), pool=pool)
+
+                os.getppid()  # START_MARK
+                report = asyncio.run(polled())
+                os.getpgrp()  # END_MARK
+            finally:
+                if pool:
+                    pool.shutdown()
+        outcome = polled_outcome(Path(config.store.path), base_url)
+    print(json.dumps({"entries": report.entries_new, "failed": report.failed, "outcome": outcome}))
+
+
+def report_poll_instructions(feeds: int) -> None:
+    """The main process's instructions in one poll of `feeds` changed feeds, a feed, and by part."""
+    server = ChildServer("feeds", feeds, "r0-")
+    child = ["--count-poll-against", server.base_url, "--feeds", str(feeds)]
+    total, counts, counted = counted_under_callgrind(server, child)
+    print(
+        f"main process, one poll of {feeds} changed feeds (callgrind, PYTHONHASHSEED=0): {total / 1e6:,.1f} M "
+        f"instructions, {total / feeds / 1e6:.3f} M a feed ({counted['entries']:,} new entries, "
+        f"{counted['failed']} failed)"
+    )
+    print(f"  stored: {counted['outcome']}")
+    named = [(what, function) for what, (function, _) in POLL_STEPS.items()] + list(POLL_CALLS.items())
+    print_parts(
+        total, counts, named, ("sys_call_tracing", EVENT_LOOP, "_pickle_loads", "_pickle_Pickler_dump"), feeds, "feed"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -898,17 +1028,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--pages", type=int, default=543)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=("polling", "cycle", "memory", "heavy", "instructions"))
+    parser.add_argument("--only", choices=("polling", "cycle", "memory", "heavy", "instructions", "poll-instructions"))
     parser.add_argument("--heavy-pages", type=int, default=60)
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one whole cycle")
     parser.add_argument("--known", action="store_true", help="polling: also changed feeds whose entries are stored")
     # The callgrind child of `--only instructions`: the server's address.
     parser.add_argument("--count-against", help=argparse.SUPPRESS)
+    # The callgrind child of `--only poll-instructions`: the feed server's address.
+    parser.add_argument("--count-poll-against", help=argparse.SUPPRESS)
     # A memory figure's child (`fresh_cycle`): the pages' kind and how many.
     parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.count_against:
         count_cycle(args.count_against)
+        return 0
+    if args.count_poll_against:
+        count_poll(args.count_poll_against, args.feeds)
         return 0
     if args.memory_child:
         kind, pages = args.memory_child
@@ -928,6 +1063,8 @@ def main(argv: list[str] | None = None) -> int:
         report_memory(runs, "heavy", (args.heavy_pages,))
     if args.only == "instructions":
         report_instructions(args.pages)
+    if args.only == "poll-instructions":
+        report_poll_instructions(args.feeds)
     return 0
 
 

@@ -24,7 +24,8 @@ import feedparser.datetimes
 from feedparser.encodings import RE_XML_PI_ENCODING, convert_to_utf8, parse_content_type
 from lxml import etree
 
-from pipeline.records import Entry, utcnow
+from pipeline.records import utcnow
+from pipeline.store.base import NewEntries
 from pipeline.urls import canonical_id, canonical_link
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
@@ -408,22 +409,20 @@ def _from_feedparser(parsed: Any) -> ParsedFeed:
     )
 
 
-# What a poll hands a worker for one feed body (entries_from_body's arguments): the feed's URL and configured
+# What a poll hands a worker for one feed body (new_entries_from_body's arguments): the feed's URL and configured
 # name, the URL the body came from after redirects, the body and its response headers. Plain values, so that a
 # worker needs this module and nothing of the config to read them.
 FeedBody = tuple[str, str | None, str, bytes, dict[str, str]]
-ParsedBody = tuple[list[Entry], str | None]
+ParsedBody = tuple[NewEntries, str | None]
 
 
-def entries_from_body(
+def new_entries_from_body(
     feed_url: str, feed_name: str | None, final_url: str, body: bytes, headers: dict[str, str]
 ) -> ParsedBody:
-    """Entries of one feed body, and why items were skipped if any were (no usable link). Plain values in
-    and out, so a process pool can run it."""
+    """Entries of one feed body, as the store adds them (`NewEntries`), and why items were skipped if any were
+    (no usable link). Plain values in and out, so a process pool can run it."""
     parsed = parse_feed(body, headers)
-    source = feed_name or parsed.title or feed_url
-    discovered = utcnow()
-    entries: list[Entry] = []
+    batch = NewEntries(feed_url, feed_name or parsed.title or feed_url, utcnow())
     missing, unusable = 0, ""
     for item in parsed.items:
         link = item.link or (item.guid if item.guid and item.guid.startswith(("http://", "https://")) else None)
@@ -436,20 +435,8 @@ def entries_from_body(
             unusable = unusable or f"{link!r}: {exc}"
             missing += 1
             continue
-        entries.append(
-            Entry(
-                id=canonical_id(url),
-                feed_url=feed_url,
-                url=url,
-                guid=item.guid,
-                title=item.title,
-                summary=item.summary,
-                published=item.published,
-                source=source,
-                discovered=discovered,
-            )
-        )
-    return entries, _skipped_reason(missing, unusable)
+        batch.items.append((canonical_id(url), url, item.guid, item.title, item.summary, item.published))
+    return batch, _skipped_reason(missing, unusable)
 
 
 def _skipped_reason(missing: int, unusable: str) -> str | None:
@@ -459,7 +446,7 @@ def _skipped_reason(missing: int, unusable: str) -> str | None:
 
 
 def each_parsed(parse: Callable[..., ParsedBody], bodies: list[FeedBody]) -> list[ParsedBody | Exception]:
-    """`parse` (entries_from_body) of several bodies, in one crossing to a worker and back; a body that fails
+    """`parse` (new_entries_from_body) of several bodies, in one crossing to a worker and back; a body that fails
     has its exception in its place, so it fails its own feed only."""
     results: list[ParsedBody | Exception] = []
     for body in bodies:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.config import Config, FeedConfig
-from pipeline.feeds import FeedBody, FeedParseError, ParsedBody, each_parsed, entries_from_body
-from pipeline.records import Entry, FeedState, StageError
+from pipeline.feeds import FeedBody, FeedParseError, ParsedBody, each_parsed, new_entries_from_body
+from pipeline.records import FeedState, StageError
 from pipeline.store import Store, StoreError, unavailable_errors
+from pipeline.store.base import NewEntries
 from pipeline.web import FetchError, WebClient
 from pipeline.workers import WorkerDiedError, Workers
 
@@ -99,7 +100,7 @@ class BodyParser:
     is parsed again in a job of its own, so only the body that kills its worker fails, as before.
     """
 
-    def __init__(self, pool: Workers, parse: Callable[..., ParsedBody] = entries_from_body) -> None:
+    def __init__(self, pool: Workers, parse: Callable[..., ParsedBody] = new_entries_from_body) -> None:
         self.pool = pool
         self.parse_body = parse
         self.limit = pool.size * (1 + JOBS_QUEUED_PER_WORKER) + 1
@@ -171,8 +172,8 @@ def store_failures(action: str) -> Iterator[None]:
 
 async def read_feed(
     feed: FeedConfig, state: FeedState, client: WebClient, report: PollReport, parser: BodyParser | None
-) -> list[Entry]:
-    """Fetch and parse one feed; the entries it carries (none when unchanged). Updates `state`'s validators."""
+) -> NewEntries | None:
+    """Fetch and parse one feed; the entries it carries (None when unchanged). Updates `state`'s validators."""
     headers = {"Accept": FEED_ACCEPT}
     if state.etag:
         headers["If-None-Match"] = state.etag
@@ -181,15 +182,15 @@ async def read_feed(
     response = await client.get(feed.url, headers)
     if response.status == 304:
         report.not_modified = 1
-        return []
-    entries: list[Entry] = []
+        return None
+    entries: NewEntries | None = None
     body_hash = hashlib.sha256(response.body).hexdigest()
     if body_hash == state.body_hash:
         report.unchanged = 1
     else:
         body = (feed.url, feed.name, response.url, response.body, dict(response.headers))
         if parser is None:
-            entries, skipped = entries_from_body(*body)
+            entries, skipped = new_entries_from_body(*body)
         else:  # parsing is CPU work: the event loop goes on with other feeds meanwhile
             entries, skipped = await parser.parse(body)
         if skipped:
@@ -225,7 +226,7 @@ class FeedRead:
     feed: FeedConfig
     state: FeedState
     report: PollReport
-    entries: list[Entry]
+    entries: NewEntries | None
     validators: tuple[str | None, str | None, str | None]  # the state's before this poll
 
 
@@ -233,7 +234,7 @@ async def read_state(
     feed: FeedConfig, state: FeedState, config: Config, client: WebClient, now: datetime, parser: BodyParser | None
 ) -> FeedRead:
     """Fetch and parse one feed; a failure is recorded against the feed now, its entries are stored later."""
-    read = FeedRead(feed, state, PollReport(polled=1), [], (state.etag, state.last_modified, state.body_hash))
+    read = FeedRead(feed, state, PollReport(polled=1), None, (state.etag, state.last_modified, state.body_hash))
     state.name = feed.label
     state.last_polled = now
     try:
@@ -255,22 +256,22 @@ def record_failure(read: FeedRead, exc: Exception, config: Config, now: datetime
     state.last_error = reason
     state.next_poll = now + backoff_delay(state.failures, read.feed.interval, config.fetch.max_backoff, retry_after)
     read.report.failed = 1
-    read.entries = []
+    read.entries = None
     read.report.errors.append(StageError(read.feed.url, "poll", reason))
 
 
 def store_reads(reads: list[FeedRead], config: Config, store: Store, now: datetime) -> None:
-    """Store the entries of several feeds in one `add_entries` (one transaction in SQLite) and bring their
+    """Store the entries of several feeds in one `add_new_entries` (one transaction in SQLite) and bring their
     states up to date; saving the states is the caller's.
 
     A transaction per feed was a third of the main process's time in a poll of changed feeds. When the
     store refuses the batch's data (not a failure of the store itself, which raises StoreError), each feed
     is stored alone, so the refusal is recorded against the feed that caused it."""
     pending = [read for read in reads if not read.report.failed]
-    entries = [entry for read in pending for entry in read.entries]
+    parsed = [(read, read.entries) for read in pending if read.entries is not None]
     try:
         with store_failures("storing new entries"):
-            added = set(map(id, store.add_entries(entries))) if entries else set()
+            added = store.add_new_entries([entries for _, entries in parsed]) if parsed else []
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001 - the store refused some feed's data; find whose
@@ -280,9 +281,10 @@ def store_reads(reads: list[FeedRead], config: Config, store: Store, now: dateti
         for read in pending:
             store_reads([read], config, store, now)
         return
+    for (read, _), new in zip(parsed, added, strict=True):
+        read.report.entries_new = new
+        read.entries = None
     for read in pending:
-        read.report.entries_new = sum(map(added.__contains__, map(id, read.entries)))  # the same objects
-        read.entries = []
         state = read.state
         state.entries_seen += read.report.entries_new
         state.failures = 0

@@ -115,17 +115,17 @@ def test_the_bench_keys_its_pages_by_path_whatever_the_servers_port(port: int, p
     """The copies of a page tie on their times and the tie goes by id: keyed by path, a run's originals and batches
     do not depend on the port the loopback server got. Other URLs keep the product's key."""
     from bench.bench_cycle import page_id, port_free_ids
-    from pipeline.feeds import entries_from_body
+    from pipeline.feeds import new_entries_from_body
 
     base_url = f"http://127.0.0.1:{port}"
     feed_url = f"{base_url}/feeds/pages.xml"
     with port_free_ids(base_url):
-        entries, _ = entries_from_body(feed_url, None, feed_url, _page_feed(base_url), {})
+        entries = new_entries_from_body(feed_url, None, feed_url, _page_feed(base_url), {})[0].entries()
     # sha256 of "http://pages.bench.invalid/pages/3.html" and of "http://example.com/pages/3.html", first 24 digits
     assert [entry.id for entry in entries] == ["257b4f30b1973cf61964fd17", "b3799c5fa6696db0dbd3e430"]
     assert page_id(3) == "257b4f30b1973cf61964fd17"
     assert entries[0].url == f"{base_url}/pages/3.html"  # still fetched from the server
-    entries, _ = entries_from_body(feed_url, None, feed_url, _page_feed(base_url), {})
+    entries = new_entries_from_body(feed_url, None, feed_url, _page_feed(base_url), {})[0].entries()
     assert entries[0].id == product_id  # outside the bench, the whole URL is keyed, as before
 
 

@@ -196,7 +196,7 @@ def test_interrupting_a_run_prints_one_line_and_leaves_the_store_usable(tmp_path
 class LockedStore(SQLiteStore):
     """SQLite answering "database is locked" when entries are written, as it does to a writer that waited 30 s."""
 
-    def add_entries(self, entries):
+    def add_new_entries(self, batches):
         raise sqlite3.OperationalError("database is locked")
 
 

@@ -29,6 +29,7 @@ from pipeline.feeds import FeedParseError, each_parsed
 from pipeline.http11 import target_of
 from pipeline.poll import BodyParser, PollReport, backoff_delay, poll_feed, poll_feeds
 from pipeline.records import Entry, FeedState, utcnow
+from pipeline.store.base import NewEntries
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.urls import canonical_id, canonical_link, canonical_url, url_id
 from pipeline.web import AddressGuard, FetchError, WebClient, parse_retry_after, request_target
@@ -443,7 +444,7 @@ def test_a_feeds_entries_are_let_go_once_they_are_stored(tmp_path, site, store):
     def count_entries(stage: str, done: int, total: int) -> None:
         gc.collect()
         alive.append(
-            sum(type(thing) is Entry and thing.feed_url == site.url("/feed.xml") for thing in gc.get_objects())
+            sum(type(thing) is NewEntries and thing.feed_url == site.url("/feed.xml") for thing in gc.get_objects())
         )
 
     async def go() -> PollReport:
@@ -673,11 +674,9 @@ def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_
     assert len(stored_urls(store)) == 3
 
 
-def items_or_die(
-    feed_url: str, name: str | None, url: str, body: bytes, headers: dict[str, str]
-) -> tuple[list[Entry], str | None]:
-    """A stand-in for entries_from_body, run in the workers: b"die" kills its worker as a crash in a parser
-    would, b"bad" is not a feed, anything else is read as its own reason."""
+def items_or_die(feed_url: str, name: str | None, url: str, body: bytes, headers: dict[str, str]):
+    """A stand-in for new_entries_from_body, run in the workers: b"die" kills its worker as a crash in a parser
+    would, b"bad" is not a feed, anything else is read as its own reason (beside no entries)."""
     if body == b"die":
         os.kill(os.getpid(), signal.SIGKILL)
     if body == b"bad":

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import astuple, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ import pytest
 from pipeline.config import StoreConfig
 from pipeline.records import AlertRecord, Article, Entity, Entry, FeedState, Quote, Statement, StatementQuote
 from pipeline.store import DedupRecord, SearchQuery, Store, open_store
+from pipeline.store.base import NewEntries
 
 if TYPE_CHECKING:
     from pipeline.store.elasticsearch import ElasticsearchStore
@@ -200,6 +201,40 @@ def test_add_entries_skips_known_ids_and_known_guids_within_a_feed(store: Store)
     assert [item.id for item in store.add_entries(passed_over)] == ["e9"]
     assert store.add_entries([entry("e11", "g10")]) == []  # e2's copy claimed g10 although e2 was known
     assert store.count_entries() == 6
+
+
+def test_new_entries_of_several_bodies_are_counted_by_body_by_the_same_rule(store: Store) -> None:
+    """A poll hands over each feed body's entries as plain items (`NewEntries`); the same entries as records come
+    back, each new and waiting, and each body is told how many of its own were new."""
+    store.add_entries([entry("e1", "g1")])
+    first = NewEntries(FEED, "VOA", T0, [("e1", "https://example.org/e1", "g-other", "again", "", None)])  # known id
+    first.items += [
+        ("e3", "https://example.org/e3", "g1", "known GUID", "", None),
+        ("e5", "https://example.org/e5", "g5", "five", "Its summary.", T0 - timedelta(hours=1)),
+        ("e6", "https://example.org/e6", "g5", "repeated GUID", "", None),
+    ]
+    other = NewEntries(OTHER_FEED, "Reuters", T0 + timedelta(minutes=1))
+    other.items += [
+        ("e4", "https://example.org/e4", "g1", "four", "", None),
+        ("e5", "https://e.org/5", None, "", "", None),
+    ]
+    empty = NewEntries(FEED, "VOA", T0)
+    assert store.add_new_entries([first, empty, other]) == [1, 0, 1]
+    assert store.count_entries() == 3
+    stored = [astuple(item) for item in store.get_entries(["e5", "e4"])]
+    # id, feed, url, guid, title, summary, published, source; status, attempts, last error, next attempt, discovered
+    assert [row[:8] for row in stored] == [
+        ("e5", FEED, "https://example.org/e5", "g5", "five", "Its summary.", T0 - timedelta(hours=1), "VOA"),
+        ("e4", OTHER_FEED, "https://example.org/e4", "g1", "four", "", None, "Reuters"),
+    ]
+    assert [row[8:] for row in stored] == [
+        ("pending", 0, None, None, T0),
+        ("pending", 0, None, None, T0 + timedelta(minutes=1)),
+    ]
+    assert store.add_new_entries(
+        [NewEntries(FEED, "VOA", T0, [("e8", "https://example.org/e8", "g-other", "", "", None)])]
+    ) == [0]
+    assert store.add_new_entries([]) == []
 
 
 def test_an_entry_added_with_its_last_error_keeps_it_beside_new_ones(store: Store) -> None:

@@ -9,7 +9,7 @@ workers without changing the outcome. Both backends pass one contract suite
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,6 +68,44 @@ class DedupRecord:
     band_keys: tuple[str, ...]
 
 
+# One entry of a feed body as a poll's worker hands it over (`NewEntries.items`): id, url, guid, title, summary,
+# published.
+EntryItem = tuple[str, str, str | None, str, str, datetime | None]
+
+
+@dataclass
+class NewEntries:
+    """The entries of one feed body, as a poll's worker hands them to the store (`Store.add_new_entries`): what
+    they share (their feed, source and moment of discovery) once, and each entry's own fields as a plain tuple.
+
+    A poll of 2,000 changed bench feeds hands over 52,200 entries. As `Entry` records, the main process rebuilt
+    each from its pickle (its dataclass constructor) and then took it apart again into the row it inserts; tuples
+    unpickle as they are, and every entry is new and waiting (`Entry`'s defaults), so the store writes them as
+    they come."""
+
+    feed_url: str
+    source: str
+    discovered: datetime
+    items: list[EntryItem] = field(default_factory=list)
+
+    def entries(self) -> list[Entry]:
+        """The same entries as `Entry` records, for a store that adds those."""
+        return [
+            Entry(
+                id=entry_id,
+                feed_url=self.feed_url,
+                url=url,
+                guid=guid,
+                title=title,
+                summary=summary,
+                published=published,
+                source=self.source,
+                discovered=self.discovered,
+            )
+            for entry_id, url, guid, title, summary, published in self.items
+        ]
+
+
 class StoreWriteError(Exception):
     """Some documents of a batch were rejected; every other document of the batch was written."""
 
@@ -120,6 +158,12 @@ class Store(ABC):
     @abstractmethod
     def add_entries(self, entries: Iterable[Entry]) -> list[Entry]:
         """Insert entries not seen before (by id, nor by GUID within their feed); return those."""
+
+    def add_new_entries(self, batches: Sequence[NewEntries]) -> list[int]:
+        """`add_entries` of several feed bodies' entries together; how many of each body's were new."""
+        entries = [batch.entries() for batch in batches]
+        added = set(map(id, self.add_entries([entry for group in entries for entry in group])))
+        return [sum(map(added.__contains__, map(id, group))) for group in entries]
 
     @abstractmethod
     def entries_due(self, now: datetime, limit: int | None = None) -> list[Entry]:

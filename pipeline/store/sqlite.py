@@ -28,7 +28,15 @@ from pipeline.records import (
     StatementQuote,
     speaker_spellings,
 )
-from pipeline.store.base import DedupRecord, EntryFailures, SearchHit, SearchQuery, SearchResult, Store
+from pipeline.store.base import (
+    DedupRecord,
+    EntryFailures,
+    NewEntries,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Store,
+)
 
 MIGRATIONS: list[str] = [
     """
@@ -409,6 +417,8 @@ def _entry_rows(entries: list[Entry], retries: bool) -> Iterator[tuple[Any, ...]
 
 
 _NEW_ENTRY_COLUMNS = "id, feed_url, url, guid, title, summary, published, source, status, attempts, discovered"
+# A feed's new entry (`add_new_entries`): its status and attempts are the columns' defaults, 'pending' and 0.
+_FEED_ENTRY_COLUMNS = _NEW_ENTRY_COLUMNS.replace(" status, attempts,", "")
 _ENTRY_COLUMNS = _NEW_ENTRY_COLUMNS.replace("discovered", "last_error, next_attempt, discovered")
 
 
@@ -556,38 +566,70 @@ class SQLiteStore(Store):
 
     # -- entries -----------------------------------------------------------
     def add_entries(self, entries: Iterable[Entry]) -> list[Entry]:
-        """The GUIDs and ids already known are looked up in bulk and the new rows written with `executemany`:
-        two statements per entry were most of the store's time in a poll of changed feeds. The outcome is
-        the one-by-one rule's: an entry whose GUID its feed already has, or whose id is known (from this
-        batch too), is not new; a new GUID is claimed even when its entry's id is known.
-
-        An entry whose GUID is known is passed over before its id matters, so only the other entries' ids are
-        looked up: a changed feed's entries are mostly ones already stored, under their GUIDs."""
         batch = list(entries)
         if not batch:
             return []
-        added: list[Entry] = []
-        claims: list[tuple[int, str, str]] = []
         with self._tx() as db:
-            keys, numbered = self._feed_keys({entry.feed_url for entry in batch if entry.guid is not None})
-            known_guids = self._known_guids(batch, keys, numbered)
-            unclaimed = [entry.id for entry in batch if (entry.feed_url, entry.guid) not in known_guids]
-            known_ids = self._known_ids(unclaimed)
-            for entry in batch:
-                if entry.guid is not None:
-                    if (entry.feed_url, entry.guid) in known_guids:
-                        continue
-                    known_guids.add((entry.feed_url, entry.guid))
-                    claims.append((keys[entry.feed_url], entry.guid, entry.id))
-                if entry.id not in known_ids:
-                    known_ids.add(entry.id)
-                    added.append(entry)
-            db.executemany("INSERT OR IGNORE INTO feed_guids (feed, guid, entry_id) VALUES (?, ?, ?)", claims)
+            new = self._new_ones([(entry.feed_url, entry.guid, entry.id) for entry in batch])
+            added = [entry for entry, fresh in zip(batch, new, strict=True) if fresh]
             retries = any(entry.last_error is not None or entry.next_attempt is not None for entry in added)
             columns = _ENTRY_COLUMNS if retries else _NEW_ENTRY_COLUMNS
             places = ", ".join("?" * (columns.count(",") + 1))
             db.executemany(f"INSERT OR IGNORE INTO entries ({columns}) VALUES ({places})", _entry_rows(added, retries))
         return added
+
+    def add_new_entries(self, batches: Sequence[NewEntries]) -> list[int]:
+        """The rows are made from the items as they came, no `Entry` built; a new entry is waiting and has never
+        been tried, so its status and attempts are left to their defaults (`_FEED_ENTRY_COLUMNS`)."""
+        keyed = [(batch.feed_url, item[2], item[0]) for batch in batches for item in batch.items]
+        if not keyed:
+            return [0] * len(batches)
+        counts: list[int] = []
+        rows: list[tuple[Any, ...]] = []
+        with self._tx() as db:
+            new = iter(self._new_ones(keyed))
+            for batch in batches:
+                feed_url, source, discovered = batch.feed_url, batch.source, ts(batch.discovered)
+                before = len(rows)
+                for entry_id, url, guid, title, summary, published in batch.items:
+                    if next(new):
+                        stamp = None if published is None else ts(published)
+                        rows.append((entry_id, feed_url, url, guid, title, summary, stamp, source, discovered))
+                counts.append(len(rows) - before)
+            places = ", ".join("?" * (_FEED_ENTRY_COLUMNS.count(",") + 1))
+            db.executemany(f"INSERT OR IGNORE INTO entries ({_FEED_ENTRY_COLUMNS}) VALUES ({places})", rows)
+        return counts
+
+    def _new_ones(self, keyed: list[tuple[str, str | None, str]]) -> list[bool]:
+        """Which of these entries (feed URL, GUID, id) are new, in order, their GUIDs claimed; inside the caller's
+        transaction.
+
+        The GUIDs and ids already known are looked up in bulk and the claims written with `executemany`: two
+        statements per entry were most of the store's time in a poll of changed feeds. The outcome is the
+        one-by-one rule's: an entry whose GUID its feed already has, or whose id is known (from this batch too),
+        is not new; a new GUID is claimed even when its entry's id is known.
+
+        An entry whose GUID is known is passed over before its id matters, so only the other entries' ids are
+        looked up: a changed feed's entries are mostly ones already stored, under their GUIDs."""
+        keys, numbered = self._feed_keys({feed_url for feed_url, guid, _ in keyed if guid is not None})
+        known_guids = self._known_guids(keyed, keys, numbered)
+        unclaimed = [entry_id for feed_url, guid, entry_id in keyed if (feed_url, guid) not in known_guids]
+        known_ids = self._known_ids(unclaimed)
+        new: list[bool] = []
+        claims: list[tuple[int, str, str]] = []
+        for feed_url, guid, entry_id in keyed:
+            if guid is not None:
+                if (feed_url, guid) in known_guids:
+                    new.append(False)
+                    continue
+                known_guids.add((feed_url, guid))
+                claims.append((keys[feed_url], guid, entry_id))
+            fresh = entry_id not in known_ids
+            if fresh:
+                known_ids.add(entry_id)
+            new.append(fresh)
+        self._db.executemany("INSERT OR IGNORE INTO feed_guids (feed, guid, entry_id) VALUES (?, ?, ?)", claims)
+        return new
 
     def _feed_keys(self, urls: set[str]) -> tuple[dict[str, int], set[str]]:
         """Each feed's number in `feed_guids`, and the feeds numbered now, seen for the first time (inside the
@@ -599,12 +641,14 @@ class SQLiteStore(Store):
             keys[url] = self._db.execute("INSERT INTO feed_keys (url) VALUES (?) RETURNING id", (url,)).fetchone()[0]
         return keys, numbered
 
-    def _known_guids(self, entries: list[Entry], keys: dict[str, int], numbered: set[str]) -> set[tuple[str, str]]:
+    def _known_guids(
+        self, keyed: list[tuple[str, str | None, str]], keys: dict[str, int], numbered: set[str]
+    ) -> set[tuple[str, str | None]]:
         by_feed: dict[str, list[str]] = {}
-        for entry in entries:
-            if entry.guid is not None and entry.feed_url not in numbered:
-                by_feed.setdefault(entry.feed_url, []).append(entry.guid)
-        known: set[tuple[str, str]] = set()
+        for feed_url, guid, _ in keyed:
+            if guid is not None and feed_url not in numbered:
+                by_feed.setdefault(feed_url, []).append(guid)
+        known: set[tuple[str, str | None]] = set()
         for feed_url, guids in by_feed.items():
             # The feed's URL comes back with each GUID from SQLite: the rows are the set's pairs as they are.
             sql = "SELECT ?, guid FROM feed_guids WHERE feed = ? AND guid IN ({})"
