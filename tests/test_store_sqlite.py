@@ -245,3 +245,18 @@ def test_times_are_stored_as_fixed_width_utc_text(moment, text):
 def test_stored_times_read_as_the_standard_librarys_strftime_writes_them(moment):
     # `ts` builds the text by hand for speed; strftime is the format it must keep writing.
     assert backend.ts(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_the_page_cache_is_bounded_inside_cache_bounded_and_set_back_after(tmp_path):
+    with SQLiteStore(tmp_path / "w.db") as store:
+        with store.cache_bounded(4 * 2**20):
+            # SQLite's negative cache_size is in KiB: 4 MiB
+            assert store._db.execute("PRAGMA cache_size").fetchone()[0] == -4096
+            store.put_articles([Article(id="a1", url="u", feed_url="f", source="s", title="Kept", text="kept text")])
+        assert store._db.execute("PRAGMA cache_size").fetchone()[0] == -65536  # the store's own 64 MiB
+        assert [article.title for article in store.get_articles(["a1"])] == ["Kept"]
+
+
+def test_a_bound_under_one_kib_still_leaves_the_cache_a_kib(tmp_path):
+    with SQLiteStore(tmp_path / "w.db") as store, store.cache_bounded(100):
+        assert store._db.execute("PRAGMA cache_size").fetchone()[0] == -1

@@ -336,6 +336,11 @@ class Store(ABC):
         """Give back the caches the store filled (a long run calls it between batches); nothing by default."""
         return
 
+    @contextmanager
+    def cache_bounded(self, limit: int) -> Iterator[None]:
+        """The cache the store fills held to about `limit` bytes inside, as it was after; nothing by default."""
+        yield
+
     @abstractmethod
     def close(self) -> None: ...
 
