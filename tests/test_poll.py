@@ -674,7 +674,9 @@ def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_
     assert len(stored_urls(store)) == 3
 
 
-def items_or_die(feed_url: str, name: str | None, url: str, body: bytes, headers: dict[str, str]):
+def items_or_die(
+    feed_url: str, name: str | None, url: str, body: bytes, headers: dict[str, str]
+) -> tuple[list[object], str]:
     """A stand-in for new_entries_from_body, run in the workers: b"die" kills its worker as a crash in a parser
     would, b"bad" is not a feed, anything else is read as its own reason (beside no entries)."""
     if body == b"die":

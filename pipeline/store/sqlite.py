@@ -519,12 +519,11 @@ class SQLiteStore(Store):
 
     @contextmanager
     def cache_bounded(self, limit: int) -> Iterator[None]:
-        """SQLite's page cache held to `limit` bytes inside (64 MiB otherwise), then set back.
+        """SQLite's page cache held to `limit` bytes inside (64 MiB otherwise, which dedupe's band-key lookups use),
+        then set back.
 
         A cycle empties the cache after each step (`release_memory`), so the 64 MiB never lasts from one step to
-        the next there; within a step it filled with every page the step touched, more of them as the full-text
-        and band-key indexes grew: storing a batch held 6 MiB of SQLite's memory at the main process's peak in a
-        543-page bench cycle and 11-13 MiB late in a 2,000-page one."""
+        the next there; within a step it fills with every page the step touches, more of them as the store grows."""
         with self._lock:
             before = self._db.execute("PRAGMA cache_size").fetchone()[0]
             self._db.execute(f"PRAGMA cache_size=-{max(limit // 1024, 1)}")
