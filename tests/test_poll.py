@@ -25,7 +25,7 @@ from pipeline import poll
 from pipeline.config import Config
 from pipeline.cycle import poll_stage, run_cycle
 from pipeline.demo.server import SiteServer, StaticRoute
-from pipeline.feeds import FeedParseError, each_parsed
+from pipeline.feeds import FeedParseError, ParsedBody, each_parsed
 from pipeline.http11 import target_of
 from pipeline.poll import BodyParser, PollReport, backoff_delay, poll_feed, poll_feeds
 from pipeline.records import Entry, FeedState, utcnow
@@ -674,16 +674,18 @@ def test_entries_the_store_refuses_fail_only_their_feed_and_are_read_again_next_
     assert len(stored_urls(store)) == 3
 
 
-def items_or_die(
-    feed_url: str, name: str | None, url: str, body: bytes, headers: dict[str, str]
-) -> tuple[list[object], str]:
+# What the stand-in parser hands back for a body it reads: a feed body with no entries, at a fixed moment.
+NO_ENTRIES = NewEntries("http://example.com/feed.xml", "stand-in", datetime(2020, 7, 10, 9, 0, tzinfo=UTC))
+
+
+def items_or_die(feed_url: str, name: str | None, url: str, body: bytes, headers: dict[str, str]) -> ParsedBody:
     """A stand-in for new_entries_from_body, run in the workers: b"die" kills its worker as a crash in a parser
-    would, b"bad" is not a feed, anything else is read as its own reason (beside no entries)."""
+    would, b"bad" is not a feed, anything else is read as its own reason (beside `NO_ENTRIES`)."""
     if body == b"die":
         os.kill(os.getpid(), signal.SIGKILL)
     if body == b"bad":
         raise FeedParseError("not a feed: bad")
-    return [], body.decode()
+    return NO_ENTRIES, body.decode()
 
 
 class CountingWorkers(Workers):
@@ -743,7 +745,7 @@ def test_bodies_that_queue_for_the_workers_go_to_them_several_to_a_job():
         results = parse_together(BodyParser(pool, items_or_die), [f"feed {n}".encode() for n in range(40)])
     finally:
         pool.shutdown()
-    assert results == [([], f"feed {n}") for n in range(40)]
+    assert results == [(NO_ENTRIES, f"feed {n}") for n in range(40)]
     # seven jobs in flight at once (two workers, each with its job and two queued, and one more), one body each
     # as they came; the other 33 waited for the first job to finish and went 16 (BATCH_FEEDS) at a time
     assert pool.jobs == [1, 1, 1, 1, 1, 1, 1, 16, 16, 1]
@@ -759,16 +761,16 @@ def test_a_body_that_kills_its_worker_fails_only_its_feed_in_a_job_of_several():
         pool.shutdown()
     died, bad = results[8], results[9]
     assert [result for n, result in enumerate(results) if n not in (8, 9)] == [
-        ([], "one"),
-        ([], "two"),
-        ([], "three"),
-        ([], "four"),
-        ([], "five"),
-        ([], "six"),
-        ([], "seven"),
-        ([], "eight"),
-        ([], "nine"),
-        ([], "ten"),
+        (NO_ENTRIES, "one"),
+        (NO_ENTRIES, "two"),
+        (NO_ENTRIES, "three"),
+        (NO_ENTRIES, "four"),
+        (NO_ENTRIES, "five"),
+        (NO_ENTRIES, "six"),
+        (NO_ENTRIES, "seven"),
+        (NO_ENTRIES, "eight"),
+        (NO_ENTRIES, "nine"),
+        (NO_ENTRIES, "ten"),
     ]
     assert isinstance(died, WorkerDiedError) and "items_or_die" in str(died)
     assert isinstance(bad, FeedParseError) and str(bad) == "not a feed: bad"
