@@ -36,11 +36,7 @@ Everything polls with the product's defaults (`fetch.concurrency` 16) except
 the per-host limit: the server answers on 127.0.0.1, one host, so the per-host
 limit is raised to the global one (the figure is for many feeds across many
 hosts, not for hammering one). The server runs in a child process, so its work
-does not share the GIL with the pipeline's. The polling figures' feeds are served
-with answers prepared once and written with Nagle's algorithm off
-(`FeedServer`): the demo server's two sends waited for the client's delayed ACK,
-about 35 ms an answer, which held the bench to about 470 feeds/s whatever the
-pipeline did. The pages' entries are keyed by their
+does not share the GIL with the pipeline's. The pages' entries are keyed by their
 path, not by the server's port (`port_free_ids`), so that two runs of the same code
 make the same batches and the same originals.
 """
@@ -51,7 +47,6 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
-import email.utils
 import functools
 import gzip
 import hashlib
@@ -72,11 +67,9 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import urlsplit
 
 from pipeline import cycle, feeds, poll
 from pipeline.config import Config, config_from_dict
@@ -145,102 +138,22 @@ def page_routes(count: int, kind: str = "pages") -> dict[str, StaticRoute]:
     return routes
 
 
-def prepared_answers(routes: dict[str, StaticRoute], date: str) -> dict[str, tuple[str, bytes, bytes, bytes]]:
-    """Each route's answers, built once: its ETag, the head of its 200 (status line and headers), its body, and its
-    whole 304.
-
-    The demo server hashes a body for its ETag on every request (twice for a 200) and formats the headers each
-    time: CPU the loopback server took from the two cores the bench shares with the pipeline, which a remote feed
-    server spends on its own machine. The headers are the demo server's (a `Date` fixed when the routes are
-    built), so the client parses what it parsed before. The body is the route's own bytes, not a copy joined to
-    its head: 2,000 bodies are 115 MB."""
-    answers = {}
-    for path, route in routes.items():
-        etag = route.etag_value
-        common = f"Server: bench\r\nDate: {date}\r\nETag: {etag}\r\n"
-        typed = f"Content-Type: {route.content_type}\r\nContent-Length: {len(route.body)}\r\n\r\n"
-        head = f"HTTP/1.1 200 OK\r\n{common}{typed}"
-        not_modified = f"HTTP/1.1 304 Not Modified\r\n{common}Content-Length: 0\r\n\r\n"
-        answers[path] = (etag, head.encode("latin-1"), route.body, not_modified.encode("latin-1"))
-    return answers
-
-
-class _PreparedHandler(BaseHTTPRequestHandler):
-    """Answers a feed's GET with its prepared bytes, with Nagle's algorithm off.
-
-    The demo server writes the headers and the body in two sends without TCP_NODELAY: the body waited for the
-    client's delayed ACK of the headers, about 35 ms an answer, so 16 connections fetched about 470 feeds/s
-    whatever the pipeline did (the product's client alone, 2,000 feeds: 465-480 fetches/s against 3,800-3,950
-    with TCP_NODELAY, the server's CPU 0.23-0.28 against 0.14 ms a feed; 27 November 21:43, load about 2)."""
-
-    server: FeedServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def do_GET(self) -> None:
-        answer = self.server.answers.get(urlsplit(self.path).path)
-        if answer is None:
-            self.send_error(404)
-            return
-        etag, head, body, not_modified = answer
-        if self.headers.get("If-None-Match") == etag:
-            self.wfile.write(not_modified)
-            return
-        self.wfile.write(head)
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
-        """Quiet, as the demo server is."""
-
-
-class FeedServer(ThreadingHTTPServer):
-    """The polling bench's loopback feed server: answers prepared once (`prepared_answers`), Nagle's algorithm off."""
-
-    daemon_threads = True
-    request_queue_size = 256
-
-    def __init__(self, routes: dict[str, StaticRoute]) -> None:
-        super().__init__(("127.0.0.1", 0), _PreparedHandler)
-        self.answers = prepared_answers(routes, email.utils.formatdate(usegmt=True))
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-def _serve_feeds(count: int, variant: str, port_queue: Any, stop: Any, touch: Any) -> None:
-    server = FeedServer(feed_routes(count, variant))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        port_queue.put(server.base_url)
-        while not stop.wait(0.05):
-            if touch.is_set():  # `ChildServer.touch`: the same feeds, every body changed
-                server.answers = prepared_answers(
-                    feed_routes(count, variant, touched=True), email.utils.formatdate(usegmt=True)
-                )
-                touch.clear()
-                port_queue.put("touched")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def _serve_child(kind: str, count: int, variant: str, port_queue: Any, stop: Any, touch: Any) -> None:
-    if kind == "feeds":
-        _serve_feeds(count, variant, port_queue, stop, touch)
-        return
-    routes = page_routes(count, kind)
+    routes = feed_routes(count, variant) if kind == "feeds" else page_routes(count, kind)
     with serve({}) as server:
-        feed = routes["/feeds/pages.xml"]
-        routes["/feeds/pages.xml"] = StaticRoute(
-            feed.body.replace(b"127.0.0.1:PORT", server.base_url.removeprefix("http://").encode()),
-            feed.content_type,
-        )
+        if kind != "feeds":
+            feed = routes["/feeds/pages.xml"]
+            routes["/feeds/pages.xml"] = StaticRoute(
+                feed.body.replace(b"127.0.0.1:PORT", server.base_url.removeprefix("http://").encode()),
+                feed.content_type,
+            )
         server.routes.update(routes)
         port_queue.put(server.base_url)
-        stop.wait()
+        while not stop.wait(0.05):
+            if touch.is_set() and kind == "feeds":  # `ChildServer.touch`: the same feeds, every body changed
+                server.routes.update(feed_routes(count, variant, touched=True))
+                touch.clear()
+                port_queue.put("touched")
 
 
 # The origin the bench's pages are keyed under (`port_free_ids`): a name that is never served (RFC 2606's .invalid).
@@ -336,10 +249,9 @@ def time_changed_feeds(feeds: int, variant: str, concurrency: int, known: bool =
 
     The main process's CPU seconds (all its threads) are measured beside the seconds. What limits the rate is the
     two cores' CPU, shared by the main process, the two workers' parsing and the loopback server: on a quiet host
-    (27 November 21:42, the starting code with the demo server) 0.9-1.0, 1.4-1.5 and 0.25 ms a feed, but the rate
-    was 410-460 feeds/s with the cores barely more than half used, because the demo server's answers waited for
-    delayed ACKs. With `FeedServer` the server takes 0.08 ms a feed and the poll uses both cores (issue 16p; issue
-    15f read 2.2, 3.6 and 1.2 ms on a host 2.6 times slower, the same shares)."""
+    (27 November 21:42, the starting code) 0.9-1.0, 1.4-1.5 and 0.25 ms a feed. Until issue 16p the rate was
+    410-460 feeds/s with the cores barely more than half used: the demo server's answers waited for the client's
+    delayed ACKs (`demo.server`'s handler now has Nagle's algorithm off, and hashes a route's ETag once)."""
     server = ChildServer("feeds", feeds, variant)
     try:
         urls = [f"{server.base_url}/feeds/{n}.xml" for n in range(feeds)]

@@ -277,37 +277,3 @@ def test_a_memory_childs_cycle_run_comes_back_as_it_was_written() -> None:
     assert back == run
     assert back.rss_at_peak == (109051904, 157286400)  # 104 and 150 MiB, a tuple
     assert back.dedupe == [(200, 1.25)] and back.statements == [(200, 0.75)]  # each batch's pair, a tuple again
-
-
-def test_the_polling_benchs_feed_server_answers_as_the_demo_server_from_prepared_bytes() -> None:
-    """The feed server answers a GET with the route's body, type, length and ETag, and a GET naming that ETag with
-    a 304 and no body, both on one kept-alive connection, as the demo server it replaces for the polling bench
-    did; a path it does not serve is a 404."""
-    import http.client
-    import threading
-
-    from bench.bench_cycle import FeedServer
-    from pipeline.demo.server import StaticRoute
-
-    body = b'<rss version="2.0"><channel><title>T</title></channel></rss>'  # 60 bytes
-    server = FeedServer({"/feeds/0.xml": StaticRoute(body, "application/rss+xml")})
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
-        connection.request("GET", "/feeds/0.xml?x=1")
-        answer = connection.getresponse()
-        assert (answer.status, answer.read()) == (200, body)
-        assert answer.getheader("Content-Type") == "application/rss+xml"
-        assert answer.getheader("Content-Length") == "60"
-        assert answer.getheader("ETag") == '"e3d79b385997709e"'  # sha1 of the body, first 16 digits, quoted
-        connection.request("GET", "/feeds/0.xml", headers={"If-None-Match": '"e3d79b385997709e"'})
-        answer = connection.getresponse()
-        assert (answer.status, answer.read(), answer.getheader("ETag")) == (304, b"", '"e3d79b385997709e"')
-        connection.request("GET", "/feeds/1.xml")
-        assert connection.getresponse().status == 404
-        connection.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
