@@ -248,9 +248,10 @@ def time_changed_feeds(feeds: int, variant: str, concurrency: int, known: bool =
     real feed's entries mostly are.
 
     The main process's CPU seconds (all its threads) are measured beside the seconds. What limits the rate is the
-    two cores' CPU, shared by the main process (about 2 ms a feed), the two workers' parsing (about 3.6 ms together)
-    and the loopback server (about 1.2 ms): about 7 ms a feed, so some 285 feeds/s with both cores free (issue 15f's
-    reading, one run at 19:12 on 27 November)."""
+    two cores' CPU, shared by the main process, the two workers' parsing and the loopback server: on a quiet host
+    (27 November 21:42, the starting code) 0.9-1.0, 1.4-1.5 and 0.25 ms a feed. Until issue 16p the rate was
+    410-460 feeds/s with the cores barely more than half used: the demo server's answers waited for the client's
+    delayed ACKs (`demo.server`'s handler now has Nagle's algorithm off, and hashes a route's ETag once)."""
     server = ChildServer("feeds", feeds, variant)
     try:
         urls = [f"{server.base_url}/feeds/{n}.xml" for n in range(feeds)]
