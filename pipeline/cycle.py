@@ -385,7 +385,11 @@ async def fetch_pages(
 
 
 def store_pages(store: Store, fetched: FetchedPages, now: datetime) -> FetchReport:
-    """Index a fetched batch: articles (with their analysis where a worker made one), then their entries."""
+    """Index a fetched batch: articles (with their analysis where a worker made one), then their entries.
+
+    SQLite's page cache is held to `STORE_CACHE_BYTES` meanwhile, as in the statements step: it held 6 MiB at the
+    storing moments of a 543-page cycle and 8.6-12.9 MiB late in a 2,000-page one, kept until the next step
+    emptied it (issue 16m's diagnostic cycles); with the bound, 4.8-5.3 MiB in every batch."""
     outcome = build_articles(fetched.outcomes, now)
     analysed: set[str] = set()
     for article in outcome.articles:
@@ -393,7 +397,8 @@ def store_pages(store: Store, fetched: FetchedPages, now: datetime) -> FetchRepo
         if analysis is not None and not article.from_feed:
             article.entities, article.quotes, article.topics = analysis.entities, analysis.quotes, analysis.topics
             analysed.add(article.id)
-    report = index_articles(store, outcome.articles, outcome.entries, now)
+    with store.cache_bounded(STORE_CACHE_BYTES):
+        report = index_articles(store, outcome.articles, outcome.entries, now)
     report.errors = outcome.errors + report.errors
     report.analysed = analysed.intersection(report.article_ids)
     return report
@@ -543,6 +548,8 @@ def group_statements(store: Store, articles: list[Article], article_ids: Sequenc
 # The statements step's page cache (`group_statements`): 4 MiB held that step's SQLite memory at 4.4-5.5 MiB in
 # every batch of a 2,000-page cycle.
 STATEMENTS_CACHE_BYTES = 4 * 2**20
+# The storing step's (`store_pages`): the same bound.
+STORE_CACHE_BYTES = STATEMENTS_CACHE_BYTES
 
 
 def process_articles(
@@ -621,6 +628,26 @@ def share_one_malloc_arena() -> None:
     later are affected; elsewhere than glibc it does nothing."""
     if _MALLOPT is not None:
         _MALLOPT(_M_ARENA_MAX, 1)
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter for the mmap threshold (malloc.h)
+# Blocks of this size and larger are mapped by the cycle's main process (`map_large_blocks`): glibc's least default.
+MAPPED_FROM_BYTES = 128 * 1024
+
+
+def map_large_blocks() -> None:
+    """From now on a block of `MAPPED_FROM_BYTES` or more that the heap's free space cannot hold is mapped by
+    glibc, and unmapped when it is freed, instead of extending the heap.
+
+    By default glibc raises its threshold to the size of each mapped block freed (up to 32 MiB), so after the
+    first 2 MB numpy block a cycle's large temporaries (a batch's shingle arrays, pickled jobs) came from the heap,
+    between longer-lived objects, and the heap's extent at dedupe's moments grew through a cycle: 42 MiB at 543
+    pages, 46-55 late in a 2,000-page cycle, the main process's peak 110 against 117 MiB (issue 16m's diagnostic
+    cycles). Held here, the extent stayed at 22-27 and 31-32 MiB, the peak 101-102 against 109-111. Dedupe's 2 MB
+    block is kept for the process's life (`dedup._kept_block`), so it is not mapped afresh each time. Setting the
+    threshold stops glibc's own adjustment, for this process only; elsewhere than glibc it does nothing."""
+    if _MALLOPT is not None:
+        _MALLOPT(_M_MMAP_THRESHOLD, MAPPED_FROM_BYTES)
 
 
 def dedupe_and_group(config: Config, store: Store, article_ids: Sequence[str]) -> tuple[int, int]:
@@ -768,6 +795,7 @@ async def run_cycle_async(
     now = now or started
     report = CycleReport()
     share_one_malloc_arena()  # before the pool's threads and those that store and process batches allocate
+    map_large_blocks()
     due = feeds_due(config, store, now, force)
     # The pages' pool, sized by the pages due: the poll has a pool of its own, so a poll of many feeds that finds
     # few new pages no longer starts the pages' workers (seconds of spaCy and trafilatura) for those few.
