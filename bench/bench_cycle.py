@@ -3,7 +3,7 @@
 Run:  .venv/bin/python -m bench.bench_cycle [--feeds 2000] [--pages 543] [--runs 3] [--profile]
       .venv/bin/python -m bench.bench_cycle --only polling --runs 1 [--known]    # 304s and changed feeds
       .venv/bin/python -m bench.bench_cycle --only cycle --pages 2000 --runs 1   # dedupe/statements per batch
-      .venv/bin/python -m bench.bench_cycle --only memory                        # peak memory, 543 and 2,000 pages
+      .venv/bin/python -m bench.bench_cycle --only memory [--memory-sizes 543 1000 2000]  # peak memory by size
       .venv/bin/python -m bench.bench_cycle --only instructions --pages 543     # the main process, under callgrind
 
 Figures, each the median of `--runs` runs (min–max beside it):
@@ -1048,6 +1048,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=("polling", "cycle", "memory", "heavy", "instructions", "poll-instructions"))
     parser.add_argument("--heavy-pages", type=int, default=60)
+    parser.add_argument(
+        "--memory-sizes",
+        type=int,
+        nargs="+",
+        default=[543, 2000],
+        help="--only memory: the cycles' sizes in pages, taking turns run by run (a middle size shows whether the "
+        "main process's peak still grows between two others or has levelled)",
+    )
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one whole cycle")
     parser.add_argument("--known", action="store_true", help="polling: also changed feeds whose entries are stored")
     # The callgrind child of `--only instructions`: the server's address.
@@ -1076,7 +1084,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "cycle"):
         report_cycle(args.pages, runs, args.profile)
     if args.only in (None, "memory"):
-        report_memory(runs)
+        report_memory(runs, sizes=tuple(args.memory_sizes))
     if args.only in (None, "heavy"):
         report_memory(runs, "heavy", (args.heavy_pages,))
     if args.only == "instructions":
