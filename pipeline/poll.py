@@ -138,7 +138,13 @@ class BodyParser:
         future: asyncio.Future[ParsedBody] = asyncio.get_running_loop().create_future()
         self._waiting.append((body, future, keep))
         self._dispatch()
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # Its feed was cancelled: a body still waiting is sent to no worker, and its room went back with
+            # `room`'s exit, so `keep` must not be told its size later (the budget would be given it twice).
+            self._waiting = [waiting for waiting in self._waiting if waiting[1] is not future]
+            raise
 
     def close(self) -> None:
         """Stop the jobs in flight (their feeds were cancelled or the poll is over)."""

@@ -89,3 +89,40 @@ def test_a_polls_budget_is_the_runs_body_budget_and_none_without_workers(tmp_pat
     assert parser is not None and parser.budget is not None
     assert (parser.budget.limit, parser.body_bytes) == (3 * MB, MB)
     assert poll_parser(config, None) is None  # the body is parsed as it arrives: none waits
+
+
+def test_a_feed_cancelled_while_its_body_waits_gives_back_its_room_once(tmp_path: Path) -> None:
+    """Both workers busy, seven jobs fill the parser's slots; two more bodies wait, holding 1 MB each. One feed
+    is cancelled: its 1 MB goes back and its body is sent to no worker; the other is parsed, and all is given back."""
+    config = make_config(tmp_path, fetch=SMALL_CEILING)
+    pool = Workers(2, FEEDS)
+    feed = "http://example.com/feed.xml"
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>E</title></channel></rss>'
+
+    async def scenario() -> list[object]:
+        parser = poll_parser(config, pool)
+        assert parser is not None and parser.budget is not None
+        budget = parser.budget
+        await pool.run(int)
+        busy = [asyncio.ensure_future(pool.run(time.sleep, 1)) for _ in range(2)]
+        seen: list[object] = []
+
+        async def one() -> None:
+            async with parser.room() as keep:
+                await parser.parse((feed, None, feed, empty, {}), keep)
+
+        filling = [asyncio.ensure_future(parser.parse((feed, None, feed, empty, {}))) for _ in range(parser.limit)]
+        waiting = [asyncio.ensure_future(one()) for _ in range(2)]
+        await asyncio.sleep(0.1)
+        seen.append(budget.used)  # two bodies waiting, 1 MB each
+        waiting[0].cancel()
+        await asyncio.gather(waiting[0], return_exceptions=True)
+        seen.append(budget.used)
+        await asyncio.gather(*busy, *filling, waiting[1])
+        seen.append(budget.used)
+        return seen
+
+    try:
+        assert asyncio.run(scenario()) == [2 * MB, MB, 0]
+    finally:
+        pool.shutdown()
