@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 from pipeline.config import FetchConfig
 
@@ -81,19 +80,31 @@ class ByteBudget:
                 self.used += size
                 granted.set_result(None)
 
-    @asynccontextmanager
-    async def hold(self, size: int) -> AsyncIterator[Callable[[int], None]]:
-        """Reserve `size` bytes; the yielded function lowers the reservation to what the page really holds."""
-        await self._acquire(size)
-        held = size
+    def hold(self, size: int) -> Hold:
+        """Reserve `size` bytes (`async with`); the function it gives lowers the reservation to what the body
+        really holds."""
+        return Hold(self, size)
 
-        def keep(actual: int) -> None:
-            nonlocal held
-            if actual < held:
-                self._release(held - actual)
-                held = actual
 
-        try:
-            yield keep
-        finally:
-            self._release(held)
+class Hold:
+    """One reservation in a `ByteBudget`, an async context manager of its own rather than a generator's: a poll
+    takes one for each of its 2,000 feeds."""
+
+    __slots__ = ("budget", "held")
+
+    def __init__(self, budget: ByteBudget, size: int) -> None:
+        self.budget = budget
+        self.held = size
+
+    async def __aenter__(self) -> Callable[[int], None]:
+        await self.budget._acquire(self.held)
+        return self.keep
+
+    def keep(self, actual: int) -> None:
+        if actual < self.held:
+            self.budget._release(self.held - actual)
+            self.held = actual
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.budget._release(self.held)
+        self.held = 0  # a `keep` after the end gives back nothing more
