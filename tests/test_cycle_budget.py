@@ -7,8 +7,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from pipeline.budget import ByteBudget, body_budget
 from pipeline.config import FetchConfig
-from pipeline.cycle import ByteBudget, body_budget, fetch_async, poll_stage
+from pipeline.cycle import fetch_async, poll_stage
 from pipeline.demo.server import SiteServer, StaticRoute
 from pipeline.records import utcnow
 from pipeline.store.sqlite import SQLiteStore
