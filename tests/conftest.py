@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
-from collections.abc import Iterator
+import time
+import tracemalloc
+from collections.abc import Awaitable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -18,6 +21,7 @@ from pipeline.demo.server import SiteServer, serve
 from pipeline.records import Article, utcnow
 from pipeline.store import SearchQuery, Store
 from pipeline.store.sqlite import SQLiteStore
+from pipeline.workers import Workers
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -42,6 +46,35 @@ def shared_data(*parts: str) -> Path:
 def site() -> Iterator[SiteServer]:
     with serve({}) as server:
         yield server
+
+
+T = TypeVar("T")
+
+# For a script run in a fresh interpreter (`python -c SCRIPT MODE PATH`): in mode "cycle", one whole cycle with no
+# feeds on a store at PATH, as the command line runs it, for what a cycle leaves set in its process.
+EMPTY_CYCLE = """
+if sys.argv[1] == "cycle":
+    from pipeline.config import config_from_dict
+    from pipeline.cycle import run_cycle
+    from pipeline.store.sqlite import SQLiteStore
+    with SQLiteStore(sys.argv[2]) as store:
+        run_cycle(config_from_dict({"store": {"path": sys.argv[2]}, "feeds": []}), store)
+"""
+
+
+async def traced_while_workers_busy(pool: Workers, seconds: float, work: Awaitable[T]) -> tuple[T, int]:
+    """`work`'s result and the peak bytes the process allocated above its start while it ran (tracemalloc), begun
+    once every worker of `pool` is up and then asleep for `seconds`: what arrives meanwhile waits in this process."""
+    await pool.run(int)  # workers up before measuring: their start is not what is measured
+    busy = [asyncio.ensure_future(pool.run(time.sleep, seconds)) for _ in range(pool.size)]
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        result = await work
+        return result, tracemalloc.get_traced_memory()[1] - start
+    finally:
+        tracemalloc.stop()
+        await asyncio.gather(*busy)
 
 
 def make_config(tmp_path: Path, feeds: list[dict[str, Any]] | None = None, **sections: Any) -> Config:

@@ -10,19 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EMPTY_CYCLE
+
 # Four threads that each allocate while the others are alive, then glibc's report of its arenas on stderr.
-THREADS = """
+THREADS = (
+    """
 import ctypes, sys, threading
 if sys.argv[1] == "shared":
     from pipeline.cycle import share_one_malloc_arena
     share_one_malloc_arena()
-if sys.argv[1] == "cycle":  # a whole (empty) cycle, as the CLI runs it
-    from pipeline.config import config_from_dict
-    from pipeline.cycle import run_cycle
-    from pipeline.store.sqlite import SQLiteStore
-    with SQLiteStore(sys.argv[2]) as store:
-        run_cycle(config_from_dict({"store": {"path": sys.argv[2]}, "feeds": []}), store)
-held, started = [], threading.Barrier(5)
+"""
+    + EMPTY_CYCLE
+    + """held, started = [], threading.Barrier(5)
 def allocate():
     held.append([bytearray(4096) for _ in range(100)])  # above pymalloc's 512 bytes: from malloc
     started.wait()
@@ -34,6 +33,7 @@ for thread in threads:
     thread.join()
 ctypes.CDLL(None).malloc_stats()
 """
+)
 
 
 def arenas(mode: str, *args: str) -> int:

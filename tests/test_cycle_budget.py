@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import tracemalloc
 from pathlib import Path
 
 from pipeline.budget import ByteBudget, body_budget
@@ -15,7 +14,7 @@ from pipeline.records import utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.web import WebClient
 from pipeline.workers import Workers
-from tests.conftest import make_config
+from tests.conftest import make_config, traced_while_workers_busy
 
 PAGES = 24
 HEAVY = 1_000_000  # bytes of each page body
@@ -45,18 +44,11 @@ def peak_during_fetch(tmp_path: Path, site: SiteServer, budget: ByteBudget) -> i
 
         async def fetch() -> int:
             async with WebClient(config.fetch) as client:
-                await pool.run(int)  # workers up before measuring: their start is not what is measured
                 # Both workers busy for a while, as with slow pages: the bodies that arrive meanwhile queue up.
-                busy = [asyncio.ensure_future(pool.run(time.sleep, 5)) for _ in range(2)]
-                tracemalloc.start()
-                try:
-                    start = tracemalloc.get_traced_memory()[0]
-                    report = await fetch_async(config, store, client, now, entries, pool, budget=budget)
-                    assert report.indexed == 0 and len(report.errors) == PAGES  # too little text, every one
-                    return tracemalloc.get_traced_memory()[1] - start
-                finally:
-                    tracemalloc.stop()
-                    await asyncio.gather(*busy)
+                fetching = fetch_async(config, store, client, now, entries, pool, budget=budget)
+                report, peak = await traced_while_workers_busy(pool, 5, fetching)
+            assert report.indexed == 0 and len(report.errors) == PAGES  # too little text, every one
+            return peak
 
         try:
             return asyncio.run(fetch())

@@ -13,21 +13,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EMPTY_CYCLE
+
 # A 4 MiB block freed (glibc's default raises its threshold to 4 MiB here), then a 3 MiB one: how many KiB of
 # mapped blocks it added. glibc maps a block only where the heap's free space cannot hold it; after `malloc_trim`
 # the heap holds no free 3 MiB.
-BLOCKS = """
+BLOCKS = (
+    """
 import ctypes, sys
 if sys.argv[1] == "held":
     from pipeline.cycle import map_large_blocks
     map_large_blocks()
-if sys.argv[1] == "cycle":  # a whole (empty) cycle, as the CLI runs it
-    from pipeline.config import config_from_dict
-    from pipeline.cycle import run_cycle
-    from pipeline.store.sqlite import SQLiteStore
-    with SQLiteStore(sys.argv[2]) as store:
-        run_cycle(config_from_dict({"store": {"path": sys.argv[2]}, "feeds": []}), store)
-class Info(ctypes.Structure):
+"""
+    + EMPTY_CYCLE
+    + """class Info(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
                                                      "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 libc = ctypes.CDLL(None)
@@ -41,6 +40,7 @@ block = libc.malloc(3 << 20)
 print((libc.mallinfo2().hblkhd - before) // 1024)
 libc.free(block)
 """
+)
 
 
 def mapped_kib(mode: str, *args: str) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import tracemalloc
 from pathlib import Path
 
 from pipeline.budget import body_budget
@@ -15,7 +14,7 @@ from pipeline.records import utcnow
 from pipeline.store.sqlite import SQLiteStore
 from pipeline.web import WebClient
 from pipeline.workers import FEEDS, Workers
-from tests.conftest import make_config
+from tests.conftest import make_config, traced_while_workers_busy
 
 FEEDS_SERVED = 60
 PADDING = 250_000  # bytes of each feed body beyond its one item
@@ -45,16 +44,8 @@ def poll_while_the_workers_are_busy(tmp_path: Path, site: SiteServer, fetch: dic
 
     async def poll() -> tuple[int, int, int]:
         async with WebClient(config.fetch) as client:
-            await pool.run(int)  # workers up before measuring: their start is not what is measured
-            busy = [asyncio.ensure_future(pool.run(time.sleep, 3)) for _ in range(2)]
-            tracemalloc.start()
-            try:
-                start = tracemalloc.get_traced_memory()[0]
-                report = await poll_feeds(config, store, client, utcnow(), list(config.feeds), pool=pool)
-                peak = tracemalloc.get_traced_memory()[1] - start
-            finally:
-                tracemalloc.stop()
-                await asyncio.gather(*busy)
+            polling = poll_feeds(config, store, client, utcnow(), list(config.feeds), pool=pool)
+            report, peak = await traced_while_workers_busy(pool, 3, polling)
         assert report.failed == 0, report.errors[:3]
         return peak, report.polled, report.entries_new
 
