@@ -197,7 +197,7 @@ def test_guids_claimed_before_feed_numbers_are_kept_under_their_feeds_number(tmp
         )  # fmt: skip
     monkeypatch.undo()
     with SQLiteStore(tmp_path / "w.db") as store:
-        assert store.schema_version == 9
+        assert store.schema_version == len(backend.MIGRATIONS)
         rows = store._db.execute(
             "SELECT k.url, g.guid, g.entry_id FROM feed_guids g JOIN feed_keys k ON k.id = g.feed ORDER BY 1, 2"
         ).fetchall()
@@ -260,3 +260,43 @@ def test_the_page_cache_is_bounded_inside_cache_bounded_and_set_back_after(tmp_p
 def test_a_bound_under_one_kib_still_leaves_the_cache_a_kib(tmp_path):
     with SQLiteStore(tmp_path / "w.db") as store, store.cache_bounded(100):
         assert store._db.execute("PRAGMA cache_size").fetchone()[0] == -1
+
+
+def test_band_keys_stored_as_text_are_integers_after_the_migration_and_still_found(tmp_path, monkeypatch):
+    """A store of schema 9 holds band keys as 16 hex digits; migrated, each is its signed 64-bit integer (a self
+    key stays text), dedup finds the stored article by its keys as before, and pruning still removes its rows."""
+    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:9])
+    with SQLiteStore(tmp_path / "w.db"):
+        pass
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        raw.execute(
+            "INSERT INTO dedup (article_id, body_hash, published, cluster_id, band_keys) VALUES"
+            " ('a', 'h', '2020-07-10T06:00:00.000000Z', 'a', 'ffffffffffffffff 0000000000000001 @a')"
+        )
+        raw.executemany(
+            "INSERT INTO band_keys (key, published, article_id) VALUES (?, 1594360800000000, 'a')",
+            [("ffffffffffffffff",), ("0000000000000001",), ("@a",)],
+        )
+    monkeypatch.undo()
+    since = datetime(2020, 7, 9, tzinfo=UTC)
+    with SQLiteStore(tmp_path / "w.db") as store:
+        stored = store._db.execute("SELECT key, typeof(key) FROM band_keys ORDER BY 2, 1").fetchall()
+        assert [tuple(row) for row in stored] == [(-1, "integer"), (1, "integer"), ("@a", "text")]
+        (found,) = store.dedup_candidates(["0000000000000001", "ffffffffffffffff", "00000000000000ff"], since)
+        assert (found.article_id, sorted(found.band_keys)) == ("a", ["0000000000000001", "ffffffffffffffff"])
+        assert [record.article_id for record in store.dedup_candidates(["@a"], since)] == ["a"]
+        assert store.prune_dedup(datetime(2020, 7, 11, tzinfo=UTC)) == 1
+        assert store._db.execute("SELECT count(*) FROM band_keys").fetchone()[0] == 0
+
+
+def test_a_band_key_keeps_its_hex_digits_through_the_store_and_any_other_key_stays_text(tmp_path):
+    """Keys saved through `save_dedup`: a band key's top bit set (a negative integer) and clear come back as the
+    same 16 digits; keys of other shapes (upper-case hex, 15 digits, a self key) are kept as text."""
+    keys = ("8000000000000000", "7fffffffffffffff", "ABCDEF0123456789", "123456789012345", "@x")
+    published = datetime(2020, 7, 10, 6, tzinfo=UTC)
+    with SQLiteStore(tmp_path / "w.db") as store:
+        store.save_dedup([DedupRecord("x", "x", published, "h", keys)], {})
+        stored = store._db.execute("SELECT typeof(key) FROM band_keys ORDER BY key").fetchall()
+        assert sorted(row[0] for row in stored) == ["integer", "integer", "text", "text", "text"]
+        (found,) = store.dedup_candidates(keys, published - timedelta(days=1))
+        assert sorted(found.band_keys) == sorted(keys)
