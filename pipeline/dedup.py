@@ -149,7 +149,13 @@ def _nfkc(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Reduce a text to the words every copy of the story shares.
+    """Reduce a text to the words every copy of the story shares, joined by single spaces."""
+    return " ".join(normalised_words(text))
+
+
+def normalised_words(text: str) -> list[str]:
+    """The words every copy of the story shares (`normalise`'s, before they are joined: a caller that wants them
+    one by one need not split them again; no word holds whitespace).
 
     Works line by line because extractors give one paragraph per line and the
     wire furniture (bylines, credits, chrome) sits on lines of its own.
@@ -168,7 +174,7 @@ def normalise(text: str) -> str:
     joined = "\n".join(kept)
     for apostrophe in _APOSTROPHES:
         joined = joined.replace(apostrophe, "")
-    return " ".join(_WORD.findall(joined.casefold()))
+    return _WORD.findall(joined.casefold())
 
 
 def body_hash(normalised: str) -> str:
@@ -404,7 +410,7 @@ def sketch(words: list[str], params: Params = DEFAULT) -> tuple[np.ndarray, tupl
 
 def shingle_set(text: str, params: Params = DEFAULT) -> np.ndarray:
     """Sorted unique shingles alone: what verifying against a stored copy needs (no signature)."""
-    return _shingle_texts([normalise(text).split()], params.shingle).unique
+    return _shingle_texts([normalised_words(text)], params.shingle).unique
 
 
 # Texts sketched in one pass of vector operations. Each text's shingles, signature and band keys are its own, so
@@ -425,11 +431,10 @@ def fingerprints(texts: list[str], params: Params = DEFAULT) -> list[Fingerprint
     hashes: list[str] = []
     ids: list[np.ndarray] = []
     for i, text in enumerate(texts):
-        normalised = normalise(text)
-        words = normalised.split()
+        words = normalised_words(text)
         if len(words) >= params.min_words:
             long_enough.append(i)
-            hashes.append(body_hash(normalised))
+            hashes.append(body_hash(" ".join(words)))
             ids.append(_word_ids(words))
     sketched: list[tuple[np.ndarray, tuple[str, ...]]] = []
     for begin in range(0, len(ids), SKETCHED_AT_ONCE):

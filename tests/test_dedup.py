@@ -8,9 +8,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline import dedup
-from pipeline.dedup import DEFAULT, MAX_VERIFIED, Fingerprint, dedupe, fingerprint, fingerprints, normalise
+from pipeline.dedup import (
+    DEFAULT,
+    MAX_VERIFIED,
+    Fingerprint,
+    dedupe,
+    fingerprint,
+    fingerprints,
+    normalise,
+    normalised_words,
+)
 from pipeline.records import Article
 from pipeline.store.sqlite import SQLiteStore
 
@@ -370,3 +381,11 @@ def test_word_hashes_are_kept_up_to_their_bound_then_started_afresh_with_the_sam
     assert sorted(dedup._WORD_IDS) == ["jong", "kim", "summit"]
     assert [int(value) for value in first] == [blake("summit"), blake("talks"), blake("summit")]
     assert [int(value) for value in second] == [blake("kim"), blake("jong"), blake("summit")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
+def test_the_normalised_words_are_the_normalised_texts_words_one_by_one(text: str) -> None:
+    """`fingerprints` takes the words without joining and splitting them again: no word may hold whitespace, in
+    any script (Unicode's spaces, line and paragraph separators, the C0 separators `str.split` splits on)."""
+    assert normalised_words(text) == normalise(text).split()
