@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +16,19 @@ from pipeline.records import Article, Entry, Quote
 from pipeline.store import DedupRecord, SearchQuery
 from pipeline.store import sqlite as backend
 from pipeline.store.sqlite import SQLiteStore
+
+
+@contextmanager
+def raw_store_at_schema(path: Path, monkeypatch: pytest.MonkeyPatch, schema: int) -> Iterator[sqlite3.Connection]:
+    """A store file made by the first `schema` migrations only, open raw to write rows as a store of that version
+    did; `SQLiteStore` applies the later migrations when it opens the file next."""
+    with monkeypatch.context() as patched:
+        patched.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:schema])
+        with SQLiteStore(path):
+            pass
+    with sqlite3.connect(path) as raw:
+        yield raw
+    raw.close()
 
 
 def test_a_new_file_is_at_the_latest_schema_in_wal_mode(tmp_path):
@@ -52,37 +68,29 @@ def test_a_current_store_opens_and_searches_while_a_run_holds_the_write_lock(tmp
 
 
 def test_articles_stored_before_the_processed_mark_count_as_processed(tmp_path, monkeypatch):
-    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:1])
-    with SQLiteStore(tmp_path / "w.db"):
-        pass
-    with sqlite3.connect(tmp_path / "w.db") as raw:
+    with raw_store_at_schema(tmp_path / "w.db", monkeypatch, 1) as raw:
         raw.execute(
             "INSERT INTO articles (id, url, feed_url, source, title, text, fetched, cluster_id)"
             " VALUES ('old', 'u', 'f', 's', 'Old', 'old text', '2020-07-10T06:00:00.000000Z', 'old')"
         )
-    monkeypatch.undo()
     with SQLiteStore(tmp_path / "w.db") as store:
         store.put_articles([Article(id="new", url="v", feed_url="f", source="s", title="New", text="new text")])
         assert store.unprocessed_articles(datetime.now(UTC) + timedelta(days=1), 10) == ["new"]
 
 
 def test_statements_stored_before_kinds_read_as_direct_published_when_first_seen(tmp_path, monkeypatch):
-    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:2])
-    with SQLiteStore(tmp_path / "w.db"):
-        pass
     quotes = (
         '[{"text": "no summit", "article_id": "a", "article_url": "u", "source": "VOA", "title": "t",'
         ' "published": "2020-07-10T06:00:00.000000Z", "context": ""},'
         ' {"text": "no summit", "article_id": "b", "article_url": "v", "source": "AP", "title": "t",'
         ' "published": "2020-07-10T05:00:00.000000Z", "context": ""}]'
     )
-    with sqlite3.connect(tmp_path / "w.db") as raw:
+    with raw_store_at_schema(tmp_path / "w.db", monkeypatch, 2) as raw:
         raw.execute(
             "INSERT INTO statements (id, speaker, first_seen, updated, text, quotes) VALUES"
             " ('old', 'Kim Yo Jong', '2020-07-10T06:00:00.000000Z', '2020-07-10T06:00:00.000000Z', 'no summit', ?)",
             (quotes,),
         )
-    monkeypatch.undo()
     with SQLiteStore(tmp_path / "w.db") as store:
         old = store.get_statement("old")
         assert old is not None
@@ -186,16 +194,12 @@ def test_articles_stored_before_attribution_kinds_are_found_by_kind_direct(tmp_p
 def test_guids_claimed_before_feed_numbers_are_kept_under_their_feeds_number(tmp_path, monkeypatch):
     """The GUIDs a store of schema 7 holds (keyed by the feed's URL) move to their feed's number, every one; a GUID
     a feed claimed stays claimed by that feed only, and a feed first seen after the migration gets a number too."""
-    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:7])
-    with SQLiteStore(tmp_path / "w.db"):
-        pass
-    with sqlite3.connect(tmp_path / "w.db") as raw:
+    with raw_store_at_schema(tmp_path / "w.db", monkeypatch, 7) as raw:
         raw.executemany(
             "INSERT INTO feed_guids (feed_url, guid, entry_id) VALUES (?, ?, ?)",
             [("http://b.example/feed", "g1", "e-b1"), ("http://a.example/feed", "g1", "e-a1"),
              ("http://a.example/feed", "g2", "e-a2")],
         )  # fmt: skip
-    monkeypatch.undo()
     with SQLiteStore(tmp_path / "w.db") as store:
         assert store.schema_version == len(backend.MIGRATIONS)
         rows = store._db.execute(
@@ -265,10 +269,7 @@ def test_a_bound_under_one_kib_still_leaves_the_cache_a_kib(tmp_path):
 def test_band_keys_stored_as_text_are_integers_after_the_migration_and_still_found(tmp_path, monkeypatch):
     """A store of schema 9 holds band keys as 16 hex digits; migrated, each is its signed 64-bit integer (a self
     key stays text), dedup finds the stored article by its keys as before, and pruning still removes its rows."""
-    monkeypatch.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:9])
-    with SQLiteStore(tmp_path / "w.db"):
-        pass
-    with sqlite3.connect(tmp_path / "w.db") as raw:
+    with raw_store_at_schema(tmp_path / "w.db", monkeypatch, 9) as raw:
         raw.execute(
             "INSERT INTO dedup (article_id, body_hash, published, cluster_id, band_keys) VALUES"
             " ('a', 'h', '2020-07-10T06:00:00.000000Z', 'a', 'ffffffffffffffff 0000000000000001 @a')"
@@ -277,7 +278,6 @@ def test_band_keys_stored_as_text_are_integers_after_the_migration_and_still_fou
             "INSERT INTO band_keys (key, published, article_id) VALUES (?, 1594360800000000, 'a')",
             [("ffffffffffffffff",), ("0000000000000001",), ("@a",)],
         )
-    monkeypatch.undo()
     since = datetime(2020, 7, 9, tzinfo=UTC)
     with SQLiteStore(tmp_path / "w.db") as store:
         stored = store._db.execute("SELECT key, typeof(key) FROM band_keys ORDER BY 2, 1").fetchall()
