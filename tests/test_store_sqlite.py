@@ -26,9 +26,12 @@ def raw_store_at_schema(path: Path, monkeypatch: pytest.MonkeyPatch, schema: int
         patched.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:schema])
         with SQLiteStore(path):
             pass
-    with sqlite3.connect(path) as raw:
-        yield raw
-    raw.close()
+    raw = sqlite3.connect(path)
+    try:
+        with raw:  # committed when the test's writes are done
+            yield raw
+    finally:
+        raw.close()
 
 
 def test_a_new_file_is_at_the_latest_schema_in_wal_mode(tmp_path):

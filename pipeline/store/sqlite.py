@@ -1323,16 +1323,18 @@ def band_key_value(key: str) -> int | str:
 def _band_key_values(keys: Iterable[str]) -> list[int | str]:
     """`band_key_value` of each key; the band keys converted together, in C (bytes.fromhex, struct), not in a
     Python call a key: a batch stores some 18,000. Any key the bulk conversion cannot take sends all to the other."""
-    keys = list(keys)
-    band = [key for key in keys if len(key) == 16 and not key.startswith("@")]
+    band: list[str] = []
+    others: list[int | str] = []
+    for key in keys:
+        (band if len(key) == 16 and not key.startswith("@") else others).append(key)
     digits = "".join(band)
     try:
         if digits != digits.lower():
             raise ValueError(digits)
         values: list[int | str] = list(struct.unpack(f">{len(band)}q", bytes.fromhex(digits)))
     except (ValueError, struct.error):
-        return [band_key_value(key) for key in keys]
-    return values + [key for key in keys if not (len(key) == 16 and not key.startswith("@"))]
+        return [band_key_value(key) for key in band] + others
+    return values + others
 
 
 def _json_band_keys(keys: Iterable[str]) -> str:
