@@ -314,6 +314,13 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+# The page size of a store made new (SQLite's default is 4 KiB; a store made before keeps the size it was made
+# with, as SQLite fixes it at the first write). Dedupe's band-key index takes some 16,500 keys a batch at random
+# places, so nearly every leaf of it is rewritten at each commit: with pages twice as large the tree is a level
+# shallower in places and the commit writes half as many WAL frames, each with its header and checksum. Replaying
+# the Reuters bench's dedup store calls: 2.38-2.46 -> 2.15-2.28 s of CPU (16 KiB: 2.06-2.15).
+PAGE_SIZE = 8192
+
 _REPORT_COLUMNS = "article_id, text, article_url, source, title, published, context, kind, fetched, rule"
 
 _SNIPPET_TOKENS = 24
@@ -469,6 +476,8 @@ class SQLiteStore(Store):
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        # Before the journal mode: a new file takes the page size of its first write; an existing one keeps its own.
+        self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
