@@ -337,3 +337,13 @@ def test_a_store_made_with_4_kib_pages_keeps_them_and_works(tmp_path, monkeypatc
         assert store.schema_version == len(backend.MIGRATIONS)
         assert [article.title for article in store.get_articles(["a1"])] == ["Kept"]
         assert _dedup_round_trip(store) == ([("x", ["0000000000000001", "8000000000000000"])], 1)
+
+
+def test_a_key_asked_for_twice_is_found_once(tmp_path):
+    """The lookup joins the keys asked for to the index one by one, so it takes each distinct key once: a key given
+    twice (or in two spellings of one value, never: a band key has one) still comes back once."""
+    published = datetime(2020, 7, 10, 6, tzinfo=UTC)
+    with SQLiteStore(tmp_path / "w.db") as store:
+        store.save_dedup([DedupRecord("x", "x", published, "h", ("00000000000000ff", "@x"))], {})
+        (found,) = store.dedup_candidates(["00000000000000ff", "@x", "00000000000000ff"], published)
+        assert sorted(found.band_keys) == ["00000000000000ff", "@x"]
