@@ -303,3 +303,47 @@ def test_a_band_key_keeps_its_hex_digits_through_the_store_and_any_other_key_sta
         assert sorted(row[0] for row in stored) == ["integer", "integer", "text", "text", "text"]
         (found,) = store.dedup_candidates(keys, published - timedelta(days=1))
         assert sorted(found.band_keys) == sorted(keys)
+
+
+def _dedup_round_trip(store: SQLiteStore) -> tuple[list[tuple[str, list[str]]], int]:
+    """Save one article's dedup row and keys, find it by its band keys, prune it: what each page size must do alike."""
+    published = datetime(2020, 7, 10, 6, tzinfo=UTC)
+    keys = ("8000000000000000", "0000000000000001", "@x")
+    store.save_dedup([DedupRecord("x", "x", published, "h", keys)], {})
+    found = store.dedup_candidates(["0000000000000001", "8000000000000000"], published - timedelta(days=1))
+    return [(record.article_id, sorted(record.band_keys)) for record in found], store.prune_dedup(
+        published + timedelta(days=1)
+    )
+
+
+def test_a_new_store_is_made_with_8_kib_pages_and_keeps_them(tmp_path):
+    with SQLiteStore(tmp_path / "w.db") as store:
+        assert store._db.execute("PRAGMA page_size").fetchone()[0] == 8192
+        assert _dedup_round_trip(store) == ([("x", ["0000000000000001", "8000000000000000"])], 1)
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        assert raw.execute("PRAGMA page_size").fetchone()[0] == 8192
+
+
+def test_a_store_made_with_4_kib_pages_keeps_them_and_works(tmp_path, monkeypatch):
+    """A store made before the page size changed (SQLite's default, 4 KiB) is opened as it is: SQLite fixed its page
+    size at its first write, and the store reads, writes and migrates the same at either size."""
+    with monkeypatch.context() as before:
+        before.setattr(backend, "PAGE_SIZE", 4096)
+        before.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:9])
+        with SQLiteStore(tmp_path / "w.db") as store:
+            store.put_articles([Article(id="a1", url="u", feed_url="f", source="s", title="Kept", text="kept text")])
+    with SQLiteStore(tmp_path / "w.db") as store:
+        assert store._db.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert store.schema_version == len(backend.MIGRATIONS)
+        assert [article.title for article in store.get_articles(["a1"])] == ["Kept"]
+        assert _dedup_round_trip(store) == ([("x", ["0000000000000001", "8000000000000000"])], 1)
+
+
+def test_a_key_asked_for_twice_is_found_once(tmp_path):
+    """The lookup joins the keys asked for to the index one by one, so it takes each distinct key once: a key given
+    twice (or in two spellings of one value, never: a band key has one) still comes back once."""
+    published = datetime(2020, 7, 10, 6, tzinfo=UTC)
+    with SQLiteStore(tmp_path / "w.db") as store:
+        store.save_dedup([DedupRecord("x", "x", published, "h", ("00000000000000ff", "@x"))], {})
+        (found,) = store.dedup_candidates(["00000000000000ff", "@x", "00000000000000ff"], published)
+        assert sorted(found.band_keys) == ["00000000000000ff", "@x"]

@@ -314,6 +314,13 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+# The page size of a store made new (SQLite's default is 4 KiB; a store made before keeps the size it was made
+# with, as SQLite fixes it at the first write). Dedupe's band-key index takes some 16,500 keys a batch at random
+# places, so nearly every leaf of it is rewritten at each commit: with pages twice as large the tree is a level
+# shallower in places and the commit writes half as many WAL frames, each with its header and checksum. Replaying
+# the Reuters bench's dedup store calls: 2.38-2.46 -> 2.15-2.28 s of CPU (16 KiB: 2.06-2.15).
+PAGE_SIZE = 8192
+
 _REPORT_COLUMNS = "article_id, text, article_url, source, title, published, context, kind, fetched, rule"
 
 _SNIPPET_TOKENS = 24
@@ -469,6 +476,8 @@ class SQLiteStore(Store):
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        # Before the journal mode: a new file takes the page size of its first write; an existing one keeps its own.
+        self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -937,16 +946,26 @@ class SQLiteStore(Store):
         """One query for the whole batch, the keys passed as one JSON array, one row per stored article with the
         keys it shares (a batch asks for about 18,000 keys; a row per key and article cost more in Python than
         the lookups did in SQLite). A band key stored as its integer comes back as its 16 hex digits (SQLite's
-        printf writes a negative one in two's complement)."""
+        printf writes a negative one in two's complement).
+
+        The keys go in distinct and sorted, and the index is probed in their order (`CROSS JOIN` keeps SQLite
+        from reordering the loops): the probes walk the index's pages in order, where `key IN (SELECT ...)` first
+        built a temporary index of the keys to sort them. Replaying the Reuters bench's lookups: 0.45-0.50 ->
+        0.20-0.25 s of CPU (the same keys in the order given, joined the same way: 0.46)."""
+        numbers, texts = _band_key_parts(set(band_keys))
+        numbers.sort()
+        texts.sort()
         cursor = self._db.cursor()
         cursor.row_factory = None
         rows = cursor.execute(
             """SELECT d.article_id, d.cluster_id, d.published, d.body_hash,
                       group_concat(CASE typeof(b.key) WHEN 'integer' THEN printf('%016x', b.key) ELSE b.key END, ' ')
-               FROM band_keys b JOIN dedup d ON d.article_id = b.article_id
-               WHERE b.key IN (SELECT value FROM json_each(?)) AND b.published >= ?
+               FROM json_each(?) j
+               CROSS JOIN band_keys b ON b.key = j.value
+               CROSS JOIN dedup d ON d.article_id = b.article_id
+               WHERE b.published >= ?
                GROUP BY d.article_id""",
-            (_json_band_keys(band_keys), micros(since)),
+            (json.dumps([*numbers, *texts]), micros(since)),
         ).fetchall()
         now = datetime.now(UTC)
         records = [
@@ -1321,20 +1340,32 @@ def band_key_value(key: str) -> int | str:
 
 
 def _band_key_values(keys: Iterable[str]) -> list[int | str]:
-    """`band_key_value` of each key; the band keys converted together, in C (bytes.fromhex, struct), not in a
-    Python call a key: a batch stores some 18,000. Any key the bulk conversion cannot take sends all to the other."""
+    """`band_key_value` of each key, the integers first."""
+    numbers, texts = _band_key_parts(keys)
+    return [*numbers, *texts]
+
+
+def _band_key_parts(keys: Iterable[str]) -> tuple[list[int], list[str]]:
+    """`band_key_value` of each key, as the integers and the keys kept as text; the band keys converted together,
+    in C (bytes.fromhex, struct), not in a Python call a key: a batch stores some 18,000. Any key the bulk
+    conversion cannot take sends all to the other."""
     band: list[str] = []
-    others: list[int | str] = []
+    texts: list[str] = []
     for key in keys:
-        (band if len(key) == 16 and not key.startswith("@") else others).append(key)
+        (band if len(key) == 16 and not key.startswith("@") else texts).append(key)
     digits = "".join(band)
     try:
         if digits != digits.lower():
             raise ValueError(digits)
-        values: list[int | str] = list(struct.unpack(f">{len(band)}q", bytes.fromhex(digits)))
+        numbers: list[int] = list(struct.unpack(f">{len(band)}q", bytes.fromhex(digits)))
     except (ValueError, struct.error):
-        return [band_key_value(key) for key in band] + others
-    return values + others
+        numbers = []
+        for value in map(band_key_value, band):
+            if isinstance(value, int):
+                numbers.append(value)
+            else:
+                texts.append(value)
+    return numbers, texts
 
 
 def _json_band_keys(keys: Iterable[str]) -> str:
