@@ -714,8 +714,8 @@ def report_cycle(pages: int, runs: range, profile: bool) -> None:
     print(f"trafilatura.extract (defaults) alone, two processes, same pages: {spread(floors)} pages/s")
     print(f"  cycle / trafilatura-in-two-processes, round by round: {spread(ratios, 2)}")
     print(
-        f"  CPU per page: cycle {spread([c * 1e3 for c in cycle_cpu], 0)} ms (main + pool), trafilatura "
-        f"{spread([c * 1e3 for c in floor_cpu], 0)} ms; trafilatura/cycle "
+        f"  CPU per page: cycle {spread([c * 1e3 for c in cycle_cpu], 1)} ms (main + pool), trafilatura "
+        f"{spread([c * 1e3 for c in floor_cpu], 1)} ms; trafilatura/cycle "
         f"{spread([f / c for f, c in zip(floor_cpu, cycle_cpu, strict=True)], 2)}"
     )
     print(f"  of it the main process (event loop, storing, dedupe, statements): {spread(main_cpu, 1)} ms a page")

@@ -11,6 +11,7 @@ workers that may come from a process that imported this module.
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import re
@@ -22,10 +23,12 @@ from typing import Any
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement, HtmlElementClassLookup, HtmlEntity, HtmlProcessingInstruction
 from trafilatura import core as trafilatura_core
+from trafilatura import external as trafilatura_external
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura import settings as trafilatura_settings
 from trafilatura import utils as trafilatura_utils
 from trafilatura import xpaths as trafilatura_xpaths
+from trafilatura.htmlprocessing import convert_tags, tree_cleaning
 from trafilatura.utils import HTML_PARSER, load_html
 
 # How to put back what each patch replaced, in the order the patches were applied (`as_shipped`).
@@ -494,6 +497,65 @@ def hand_over_trees() -> None:
         _replace(trafilatura_core, "load_html", load_handed_over)
 
 
+class CleanedLater:
+    """The cleaned copy of a page's tree that trafilatura keeps for justext, standing for it until it is read.
+
+    trafilatura's `_prepare_tree` cleans a copy of the page's tree, copies the cleaned tree before converting its
+    tags (the "backup"), and hands the backup to `compare_extraction`, which reads it only when the extraction it
+    weighs is short or unclean, and then only to give it to `justext_rescue` (6 of the 449 pages of both
+    extraction sets, 1 of AEB's 181). The copy and its freeing cost 0.2 ms on every page.
+    `PrepareTreeCleanedLater` keeps this in its place: the tree the backup was cleaned from, which nothing changes
+    before `compare_extraction` has returned (readability reads a copy of it), and the options it was cleaned
+    with; `JustextOnCleaned` cleans a copy of that tree then, which gives the same elements the backup held
+    (`tree_cleaning` reads nothing else)."""
+
+    __slots__ = ("options", "tree")
+
+    def __init__(self, tree: HtmlElement, options: Any) -> None:
+        self.tree, self.options = tree, options
+
+    def cleaned(self) -> HtmlElement:
+        return tree_cleaning(copy.copy(self.tree), self.options)
+
+
+class PrepareTreeCleanedLater:
+    """trafilatura's `_prepare_tree` (`shipped`), its backup a `CleanedLater` when comments are not extracted: with
+    comments on, `trafilatura_sequence` reads the backup itself on a forum's page, so it stays a tree. The tree it
+    cleans and converts is made as trafilatura makes it, with trafilatura's `tree_cleaning` and `convert_tags`."""
+
+    def __init__(self, shipped: Callable[[HtmlElement, Any, str | None], tuple[HtmlElement, Any]]) -> None:
+        self.shipped = shipped
+
+    def __call__(self, tree: HtmlElement, options: Any, url: str | None) -> tuple[HtmlElement, Any]:
+        if options.comments:
+            return self.shipped(tree, options, url)
+        cleaned = tree_cleaning(copy.copy(tree), options)
+        return convert_tags(cleaned, options, url), CleanedLater(tree, options)
+
+
+class JustextOnCleaned:
+    """trafilatura's `justext_rescue` (`shipped`), given the cleaned tree a `CleanedLater` stands for."""
+
+    def __init__(self, shipped: Callable[[Any, Any], Any]) -> None:
+        self.shipped = shipped
+
+    def __call__(self, tree: Any, options: Any) -> Any:
+        return self.shipped(tree.cleaned() if isinstance(tree, CleanedLater) else tree, options)
+
+
+def clean_backups_later() -> None:
+    """Put `PrepareTreeCleanedLater` and `JustextOnCleaned` where trafilatura looks them up (once): its
+    `_prepare_tree` in `trafilatura.core`, and the `justext_rescue` that `compare_extraction` calls, in
+    `trafilatura.external` (the escalation's own call, in `trafilatura.core`, is given a tree). A trafilatura
+    without either is left as it is (slower, the same output)."""
+    prepare = vars(trafilatura_core).get("_prepare_tree")
+    rescue = vars(trafilatura_external).get("justext_rescue")
+    if prepare is None or rescue is None or isinstance(prepare, PrepareTreeCleanedLater):
+        return
+    _replace(trafilatura_core, "_prepare_tree", PrepareTreeCleanedLater(prepare))
+    _replace(trafilatura_external, "justext_rescue", JustextOnCleaned(rescue))
+
+
 def patch_trafilatura() -> None:
     """Every patch of this module (each applied once, however often this runs); done at import."""
     use_c_element_lookup()
@@ -502,6 +564,7 @@ def patch_trafilatura() -> None:
     use_faster_xpaths()
     screen_control_characters()
     hand_over_trees()
+    clean_backups_later()
 
 
 patch_trafilatura()

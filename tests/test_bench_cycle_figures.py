@@ -64,7 +64,7 @@ def test_the_yardstick_gets_trafilatura_as_it_ships() -> None:
     """Our extractor patches trafilatura in place (`pipeline.trafilatura_patches`); the yardstick's workers (forked
     from the same forkserver) get every piece of trafilatura's own back, and a second undo changes nothing."""
     from lxml.html import HtmlElement, InputElement
-    from trafilatura import core, metadata, settings, utils
+    from trafilatura import core, external, metadata, settings, utils
 
     from bench.bench_cycle import trafilatura_as_shipped
     from pipeline.trafilatura_patches import ScreenedPattern, patch_trafilatura
@@ -88,6 +88,8 @@ def test_the_yardstick_gets_trafilatura_as_it_ships() -> None:
             assert baseline_module.BASIC_CLEAN_XPATH is settings.BASIC_CLEAN_XPATH
             assert settings.BASIC_CLEAN_XPATH.path.startswith(".//aside")  # as settings.py writes it
             assert _current_xpaths() == _shipped_xpaths()
+            assert core._prepare_tree.__module__ == "trafilatura.core"  # the backup copied on every page again
+            assert external.justext_rescue.__module__ == "trafilatura.external"
     finally:  # this test's process goes on extracting as the workers do
         patch_trafilatura()
     assert isinstance(utils.INVALID_XML_CHARS, ScreenedPattern)

@@ -11,9 +11,10 @@ from types import ModuleType
 
 import pytest
 import trafilatura
-from lxml.etree import XPath
+from lxml.etree import XPath, tostring
 from lxml.html import HtmlElement
 from trafilatura import core as trafilatura_core
+from trafilatura import external as trafilatura_external
 from trafilatura import settings as trafilatura_settings
 from trafilatura import utils as trafilatura_utils
 from trafilatura import xpaths as trafilatura_xpaths
@@ -872,6 +873,69 @@ def test_a_tree_handed_over_gives_trafilaturas_text_on_real_pages() -> None:
             **extract_module.TRAFILATURA_OPTIONS,
         )
         assert getattr(taken, "text", None) == getattr(given, "text", None), page.url
+
+
+# ---------------------------------------------------------------------------
+# trafilatura's cleaned backup, made only when justext reads it (`CleanedLater`)
+
+# Too short for trafilatura's own extraction (under 250 characters), so `compare_extraction` gives justext the backup.
+SHORT_PAGE = """<html><head><title>Harbour reopens</title></head><body><article><h1>Harbour reopens</h1>
+<div class="share">Share this</div><p>The harbour reopened on Wednesday after the storm, the port authority said.</p>
+</article><footer>Contact us</footer></body></html>"""
+
+
+def _options(comments: bool = False) -> trafilatura_settings.Extractor:
+    return trafilatura_settings.Extractor(output_format="python", comments=comments, tables=True)
+
+
+def test_the_backup_is_cleaned_when_read_and_holds_what_trafilaturas_copy_held() -> None:
+    prepare = trafilatura_core._prepare_tree
+    assert isinstance(prepare, trafilatura_patches.PrepareTreeCleanedLater)
+    converted, later = prepare(_tree(SHORT_PAGE), _options(), None)
+    shipped_converted, backup = prepare.shipped(_tree(SHORT_PAGE), _options(), None)
+    assert isinstance(later, trafilatura_patches.CleanedLater)
+    assert tostring(later.cleaned()) == tostring(backup)
+    assert tostring(converted) == tostring(shipped_converted)
+    # with comments extracted, `trafilatura_sequence` may read the backup itself: it stays a tree
+    assert isinstance(prepare(_tree(SHORT_PAGE), _options(comments=True), None)[1], HtmlElement)
+
+
+def test_a_short_page_goes_to_justext_with_the_cleaned_backup_and_gives_trafilaturas_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def text() -> str | None:
+        document = trafilatura.bare_extraction(
+            trafilatura_patches.HandedOver(_tree(SHORT_PAGE)), deduplicate=False, **extract_module.TRAFILATURA_OPTIONS
+        )
+        return getattr(document, "text", None)
+
+    read: list[object] = []
+    prepare, rescue = trafilatura_core._prepare_tree, trafilatura_external.justext_rescue
+    assert isinstance(prepare, trafilatura_patches.PrepareTreeCleanedLater)
+    assert isinstance(rescue, trafilatura_patches.JustextOnCleaned)
+    shipped_rescue = rescue.shipped
+
+    def seen(tree: HtmlElement, options: trafilatura_settings.Extractor) -> object:
+        read.append(tree)
+        return shipped_rescue(tree, options)
+
+    monkeypatch.setattr(rescue, "shipped", seen)
+    ours = text()
+    assert len(read) == 1 and isinstance(read[0], HtmlElement)  # given a tree, cleaned from the page then
+    monkeypatch.setattr(trafilatura_core, "_prepare_tree", prepare.shipped)
+    monkeypatch.setattr(trafilatura_external, "justext_rescue", shipped_rescue)
+    # trafilatura's text of the page, the headline and the share link with it (its extraction under 250 characters)
+    expected = "Harbour reopens Share this The harbour reopened on Wednesday after the storm, the port authority said."
+    assert ours == text() == expected
+
+
+def test_the_backup_cleaned_when_read_is_trafilaturas_on_real_pages() -> None:
+    _require_data()
+    prepare = trafilatura_core._prepare_tree
+    assert isinstance(prepare, trafilatura_patches.PrepareTreeCleanedLater)
+    for page in bench.load_aeb():
+        later = prepare(_tree(page.html), _options(), page.url)[1]
+        assert tostring(later.cleaned()) == tostring(prepare.shipped(_tree(page.html), _options(), page.url)[1])
 
 
 # ---------------------------------------------------------------------------
