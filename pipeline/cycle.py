@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import pickle
 import threading
 from collections.abc import Callable, Sequence, Set
 from dataclasses import asdict, dataclass, field
@@ -55,7 +54,7 @@ from pipeline.fetch import (
     is_due,
     retry_delay,
 )
-from pipeline.page_work import PageWork, analyse_extracted, extract_and_analyse_pickled
+from pipeline.page_work import analyse_extracted, extract_and_analyse
 from pipeline.poll import PollReport, feeds_due, poll_feeds
 from pipeline.records import Article, Entry, StageError, utcnow
 from pipeline.store import Store, StoreWriteError, unavailable_errors
@@ -183,7 +182,7 @@ async def fetch_and_extract(
     analyse: bool = False,
     in_hand: asyncio.Semaphore | None = None,
     early: EarlyExtraction | None = None,
-) -> tuple[Page, ExtractResult | bytes, Analysis | None]:
+) -> tuple[Page, ExtractResult, Analysis | None]:
     """One page, fetched and then extracted at once (and analysed, with `analyse` and a pool); its body is
     dropped before the budget is released.
 
@@ -196,7 +195,6 @@ async def fetch_and_extract(
     pool was up, the first 24 pages (`pages_in_hand`) stopped every download and left that worker idle.
     """
     early_result: ExtractResult | None = None
-    result: ExtractResult | bytes
     async with in_hand or contextlib.nullcontext(), budget.hold(config.fetch.max_bytes) as keep:
         async with slots:
             page = await fetch_page(entry, client)
@@ -232,14 +230,15 @@ def pages_in_hand(fetch: FetchConfig, pool: Workers | None) -> int:
 
 async def _extract_and_analyse(
     page: Page, job: ExtractJob, config: Config, pool: Workers
-) -> tuple[ExtractResult | bytes, Analysis | None]:
-    """Both in one worker job (`job`, the page's extraction), its `PageWork` as the worker pickled it (see
-    `FetchedPages`); if that job kills its worker (twice), the page is extracted alone, so a page whose analysis
-    kills workers is still indexed, and the enrich step reports its analysis as it always did."""
+) -> tuple[ExtractResult, Analysis | None]:
+    """Both in one worker job (`job`, the page's extraction); if that job kills its worker (twice), the page is
+    extracted alone, so a page whose analysis kills workers is still indexed, and the enrich step reports its
+    analysis as it always did."""
     try:
-        return await pool.run(extract_and_analyse_pickled, (job, page.entry.title, config)), None
+        work = await pool.run(extract_and_analyse, (job, page.entry.title, config))
     except WorkerDiedError:
         return await extract_page(page, config.fetch.min_text_chars, pool), None
+    return (work.extracted, work.reason), work.analysis
 
 
 async def _analyse_extracted(
@@ -265,20 +264,8 @@ def matches_topics_in_python(store: Store) -> bool:
 class FetchedPages:
     """A batch's pages, downloaded and extracted (and analysed, when asked), not yet stored."""
 
-    # Each page's extraction, or its `PageWork` (extraction and analysis) still pickled, as the worker sent it.
-    outcomes: list[tuple[Page, ExtractResult | bytes]] = field(default_factory=list)
+    outcomes: list[tuple[Page, ExtractResult]] = field(default_factory=list)
     analyses: dict[str, Analysis] = field(default_factory=dict)  # by entry id
-
-    def unpickled(self) -> list[tuple[Page, ExtractResult]]:
-        """The outcomes, each worker's `PageWork` unpickled in place (its analysis into `analyses`), so its bytes go
-        as it is read; a second call finds them unpickled."""
-        for index, (page, result) in enumerate(self.outcomes):
-            if isinstance(result, bytes):
-                work: PageWork = pickle.loads(result)
-                self.outcomes[index] = page, (work.extracted, work.reason)
-                if work.analysis is not None:
-                    self.analyses[page.entry.id] = work.analysis
-        return [(page, result) for page, result in self.outcomes if not isinstance(result, bytes)]
 
 
 async def fetch_pages(
@@ -317,7 +304,7 @@ def store_pages(store: Store, fetched: FetchedPages, now: datetime) -> FetchRepo
     SQLite's page cache is held to `STORE_CACHE_BYTES` meanwhile, as in the statements step: it held 6 MiB at the
     storing moments of a 543-page cycle and 8.6-12.9 MiB late in a 2,000-page one, kept until the next step
     emptied it (issue 16m's diagnostic cycles); with the bound, 4.8-5.3 MiB in every batch."""
-    outcome = build_articles(fetched.unpickled(), now)
+    outcome = build_articles(fetched.outcomes, now)
     analysed: set[str] = set()
     for article in outcome.articles:
         analysis = fetched.analyses.get(article.id)

@@ -84,9 +84,3 @@ def _config_pickled_once(config: Config) -> tuple[Callable[[bytes], Config], tup
 
 # Only the pickler of the pools' pipes (multiprocessing's), not every pickle of a Config.
 ForkingPickler.register(Config, _config_pickled_once)
-
-
-def extract_and_analyse_pickled(job: PageJob) -> bytes:
-    """`extract_and_analyse`, its `PageWork` pickled in the worker: the cycle holds a batch's pages as these bytes
-    until it stores the batch (`cycle.FetchedPages`), a third of the memory of the objects they unpickle to."""
-    return pickle.dumps(extract_and_analyse(job), pickle.HIGHEST_PROTOCOL)
