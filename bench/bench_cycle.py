@@ -770,7 +770,14 @@ def report_memory(runs: range, kind: str = "pages", sizes: tuple[int, ...] = (54
 
 def fresh_cycle(pages: int, kind: str) -> CycleRun:
     """`time_whole_cycle(pages, kind=kind)` in a new interpreter (`--memory-child`), read back from the JSON line
-    it prints last."""
+    it prints last.
+
+    The child holds its process to one malloc arena (`cycle.share_one_malloc_arena`) before the sampler's thread
+    starts, as a cycle run alone does before any thread of its own. Started first, the sampler's thread got a
+    glibc arena of its own, and the cycle's threads took turns between that arena and the main one: at the main
+    process's highest moments of a 2,000-page cycle the second arena held 8 MiB, the two 31.8 MiB with 10.3 free,
+    against 24.1 with 2.6 free in one (issue 16t's diagnostic cycles, one each: the main process's peak 104.7
+    against 100.7 MiB). That second arena was the bench's, not the cycle's."""
     command = [sys.executable, "-m", "bench.bench_cycle", "--memory-child", kind, str(pages)]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=Path(__file__).parents[1])
     assert done.returncode == 0, done.stderr[-3000:]
@@ -1073,6 +1080,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.memory_child:
         kind, pages = args.memory_child
+        cycle.share_one_malloc_arena()  # before the sampler's thread allocates (`fresh_cycle`)
         print(json.dumps(asdict(time_whole_cycle(int(pages), kind=kind))))
         return 0
     if not REAL_FEEDS.exists() or not PAGES.exists():
