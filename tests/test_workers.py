@@ -375,11 +375,12 @@ time.sleep(600)
 
 
 def running(pid: int) -> bool:
-    """Alive and not a zombie waiting for whoever adopted it to reap it."""
+    """Alive and not a zombie waiting for whoever adopted it to reap it. A process that is reaped between the
+    open and the read makes the read fail with ESRCH (`ProcessLookupError`): gone, as when there is no file."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return False
 
 
