@@ -10,10 +10,9 @@ process.
 The cyclic garbage collector is paused while all that loads, and what it leaves is frozen (`gc.freeze`): the
 imports create some 250,000 objects that live as long as the process, and every full collection on the way
 walked all of those made so far again (about 2 s of the forkserver's 3.8 s, in every cycle's start-up, before
-any worker can take a page). Frozen, they are not walked again by a worker's own collections either. They are
-frozen without a collection first: one walked all of them once more for the few import-time cycles that really are
-garbage (some 2,200 small objects, bound methods, dicts and parsed configs, no file or socket among them; the
-forkserver's RSS the same to 0.1 MiB), 0.10-0.14 s of CPU in every cycle's start-up while the workers wait.
+any worker can take a page). Frozen, they are not walked again by a worker's own collections either. One
+collection at the end takes back the import-time cycles that really are garbage, so nothing is frozen that
+could have been freed.
 """
 
 from __future__ import annotations
@@ -69,7 +68,8 @@ def _import_spacy_without_its_cli() -> None:
 
 
 def _freeze_what_is_loaded() -> None:
-    """Freeze what is loaded (the workers inherit the frozen set), and let the collector run again."""
+    """Collect once, freeze what is left (the workers inherit the frozen set), and let the collector run again."""
+    gc.collect()
     gc.freeze()
     gc.enable()
 
