@@ -1339,12 +1339,6 @@ def band_key_value(key: str) -> int | str:
     return key
 
 
-def _band_key_values(keys: Iterable[str]) -> list[int | str]:
-    """`band_key_value` of each key, the integers first."""
-    numbers, texts = _band_key_parts(keys)
-    return [*numbers, *texts]
-
-
 def _band_key_parts(keys: Iterable[str]) -> tuple[list[int], list[str]]:
     """`band_key_value` of each key, as the integers and the keys kept as text; the band keys converted together,
     in C (bytes.fromhex, struct), not in a Python call a key: a batch stores some 18,000. Any key the bulk
@@ -1372,7 +1366,8 @@ def _json_band_keys(keys: Iterable[str]) -> str:
     """Keys as `band_keys` stores them, as one JSON array for `json_each`. Stored as 16 hex digits, the keys made
     the Reuters bench's dedup stage 8-10 % slower by CPU: its index work (645,000 inserts of random keys, 720,000
     lookups) was 45 % of the stage."""
-    return json.dumps(_band_key_values(keys))
+    numbers, texts = _band_key_parts(keys)
+    return json.dumps([*numbers, *texts])
 
 
 def _json_strings(items: Iterable[str]) -> str:
